@@ -1,0 +1,27 @@
+"""The `curator` command. Thin: parse, call the core, print. Each command lives in its own module.
+
+Heavy front ends (the TUI, the trainer) are imported inside their commands so that
+`curator validate` starts fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from curator import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="curator")
+def cli() -> None:
+    """Curate fine-tuning data: validate, convert, dedup, review, split, export, smoke-train.
+
+    Example: curator validate data.jsonl --target openai
+    """
+
+
+def main() -> None:
+    cli()
+
+
+# Command registration: one line per command module.
