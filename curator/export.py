@@ -1,0 +1,241 @@
+"""Write the splits as trainer-ready files plus a manifest, all or nothing.
+
+An export directory is built complete beside the target and then swapped in with one atomic
+directory exchange (Linux `renameat2(RENAME_EXCHANGE)`), so an interrupted export never replaces
+the last good files. Output is a pure function of the records and the options: no timestamps, keys
+in a fixed order, so running the same export twice gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from curator import __version__
+
+SPLITS = ("train", "validation", "holdout")
+MANIFEST = "manifest.json"
+#: Formats `curator export --format` writes; the names match `curator convert --to`.
+EXPORT_FORMATS = ("openai-chat", "prompt-completion", "trl-messages", "sharegpt", "alpaca")
+BOM = b"\xef\xbb\xbf"
+
+
+class ExportError(Exception):
+    """The export cannot be written; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRecord:
+    """One record on its way out: its workspace id, split and current canonical chat form."""
+
+    id: int
+    split: str | None
+    example: dict[str, Any]
+    tokens_total: int | None = None
+    tokens_trained: int | None = None
+
+
+@dataclass(slots=True)
+class Exclusion:
+    id: int
+    reason: str
+
+
+@dataclass(slots=True)
+class ExportResult:
+    out_dir: Path
+    manifest: dict[str, Any]
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+#: convert(canonical chat example, target format) -> (row or None, reason when None)
+Converter = Callable[[dict[str, Any], str], tuple[dict[str, Any] | None, str | None]]
+
+
+def _percentiles(values: list[int]) -> dict[str, float | int] | None:
+    if not values:
+        return None
+    arr = np.asarray(values, dtype=np.int64)
+    q = np.percentile(arr, [5, 50, 95, 99])
+    return {
+        "min": int(arr.min()),
+        "p5": round(float(q[0]), 2),
+        "p50": round(float(q[1]), 2),
+        "mean": round(float(arr.mean()), 2),
+        "p95": round(float(q[2]), 2),
+        "p99": round(float(q[3]), 2),
+        "max": int(arr.max()),
+        "sum": int(arr.sum()),
+    }
+
+
+class _SplitWriter:
+    def __init__(self, path: Path, bom: bool) -> None:
+        self.path = path
+        self._fh = path.open("wb")
+        self._sha = hashlib.sha256()
+        self.count = 0
+        self.tokens: list[int] = []
+        self.trained: list[int] = []
+        if bom:
+            self._write(BOM)
+
+    def _write(self, data: bytes) -> None:
+        self._fh.write(data)
+        self._sha.update(data)
+
+    def add(self, row: dict[str, Any], rec: ExportRecord) -> None:
+        self._write(orjson.dumps(row) + b"\n")
+        self.count += 1
+        if rec.tokens_total is not None:
+            self.tokens.append(rec.tokens_total)
+        if rec.tokens_trained is not None:
+            self.trained.append(rec.tokens_trained)
+
+    def close(self) -> str:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        return self._sha.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories; False where the platform cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(rc == 0)
+
+
+def _check_target(out_dir: Path) -> None:
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ExportError(f"{out_dir} exists and is not a directory; choose another --out")
+    entries = [p.name for p in out_dir.iterdir()]
+    if entries and MANIFEST not in entries:
+        raise ExportError(
+            f"{out_dir} is not empty and holds no curator {MANIFEST}; refusing to replace files "
+            "curator did not write. Choose an empty or new --out directory."
+        )
+
+
+def _publish(tmp: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        os.rename(tmp, out_dir)
+    elif _exchange(tmp, out_dir):
+        shutil.rmtree(tmp)  # now holds the previous export
+    else:  # pragma: no cover - non-Linux fallback: a short window where out_dir is the old copy
+        old = out_dir.with_name(out_dir.name + ".previous")
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(out_dir, old)
+        os.rename(tmp, out_dir)
+        shutil.rmtree(old)
+    _fsync_dir(out_dir.parent)
+
+
+def export_records(
+    records: Iterable[ExportRecord],
+    out_dir: str | os.PathLike[str],
+    *,
+    fmt: str = "openai-chat",
+    target: str = "openai",
+    convert: Converter | None = None,
+    bom: bool | None = None,
+    excluded: Iterable[Exclusion] = (),
+    parameters: dict[str, Any] | None = None,
+) -> ExportResult:
+    """Write train/validation/holdout JSONL and manifest.json into `out_dir`, atomically.
+
+    Records without a split, or whose conversion to `fmt` fails, are not written; each is listed in
+    the manifest's `excluded` with its reason, as is every record in `excluded`. `bom` defaults to
+    on for the `azure` target, which asks for a UTF-8 byte-order mark.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    if fmt != "openai-chat" and convert is None:
+        raise ExportError(f"format {fmt!r} needs a converter")
+    out = Path(out_dir).resolve()
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    use_bom = (target == "azure") if bom is None else bom
+    exclusions = [{"id": e.id, "reason": e.reason} for e in excluded]
+
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.export-"))
+    try:
+        writers = {s: _SplitWriter(tmp / f"{s}.jsonl", use_bom) for s in SPLITS}
+        for rec in records:
+            if rec.split not in writers:
+                exclusions.append({"id": rec.id, "reason": f"no split assigned ({rec.split!r})"})
+                continue
+            row: dict[str, Any] | None = rec.example
+            if convert is not None and fmt != "openai-chat":
+                row, why = convert(rec.example, fmt)
+                if row is None:
+                    exclusions.append({"id": rec.id, "reason": f"cannot convert to {fmt}: {why}"})
+                    continue
+            writers[rec.split].add(row, rec)
+        hashes = {s: w.close() for s, w in writers.items()}
+        exclusions.sort(key=lambda e: (e["id"], e["reason"]))
+        manifest: dict[str, Any] = {
+            "curator_version": __version__,
+            "manifest_version": 1,
+            "format": fmt,
+            "target": target,
+            "bom": use_bom,
+            "parameters": parameters or {},
+            "splits": {
+                s: {
+                    "file": f"{s}.jsonl",
+                    "examples": writers[s].count,
+                    "sha256": hashes[s],
+                    "tokens": _percentiles(writers[s].tokens),
+                    "trained_tokens": _percentiles(writers[s].trained),
+                }
+                for s in SPLITS
+            },
+            "excluded": exclusions,
+        }
+        (tmp / MANIFEST).write_bytes(
+            orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        )
+        _fsync_dir(tmp)
+        _publish(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ExportResult(out, manifest, {s: out / f"{s}.jsonl" for s in SPLITS})
+
+
+def iter_export_rows(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Read back one exported split file (BOM tolerated)."""
+    with Path(path).open("rb") as fh:
+        for line in fh:
+            line = line.removeprefix(BOM).strip()
+            if line:
+                yield orjson.loads(line)
