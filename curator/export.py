@@ -193,12 +193,13 @@ def export_records(
             if rec.split not in writers:
                 exclusions.append({"id": rec.id, "reason": f"no split assigned ({rec.split!r})"})
                 continue
-            row: dict[str, Any] | None = rec.example
+            row = rec.example
             if convert is not None and fmt != "openai-chat":
-                row, why = convert(rec.example, fmt)
-                if row is None:
+                converted, why = convert(rec.example, fmt)
+                if converted is None:
                     exclusions.append({"id": rec.id, "reason": f"cannot convert to {fmt}: {why}"})
                     continue
+                row = converted
             writers[rec.split].add(row, rec)
         hashes = {s: w.close() for s, w in writers.items()}
         exclusions.sort(key=lambda e: (e["id"], e["reason"]))

@@ -7,9 +7,9 @@ import pytest
 
 from curator.export import (
     BOM,
+    Exclusion,
     ExportError,
     ExportRecord,
-    Exclusion,
     export_records,
     iter_export_rows,
 )
@@ -58,7 +58,7 @@ def test_azure_target_writes_a_bom_by_default(tmp_path: Path) -> None:
     export_records(_records(), tmp_path / "oa", target="openai")
     assert (tmp_path / "az" / "train.jsonl").read_bytes().startswith(BOM)
     assert not (tmp_path / "oa" / "train.jsonl").read_bytes().startswith(BOM)
-    assert list(iter_export_rows(tmp_path / "az" / "train.jsonl"))[0] == _chat(0)
+    assert next(iter_export_rows(tmp_path / "az" / "train.jsonl")) == _chat(0)
 
 
 def test_failed_export_leaves_the_previous_one_intact(tmp_path: Path) -> None:

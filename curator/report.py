@@ -1,0 +1,223 @@
+"""The readiness report: the checklist fine-tuning guides ask for, made measurable.
+
+`assess(facts)` is a pure function from measured facts to pass / warn / fail lines, each carrying
+the numbers behind it; the workspace gathers the facts (`curator.pipeline.readiness_facts`), the
+CLI renders them as a table, JSON or an HTML page with plots.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "warn", "fail"]
+
+#: OpenAI and Azure refuse fewer than 10 training examples; OpenAI's guide sees clear gains from
+#: 50 to 100 well-made examples and recommends starting with about 50.
+MIN_EXAMPLES = 10
+RECOMMENDED_EXAMPLES = 50
+
+
+@dataclass(slots=True)
+class Facts:
+    total: int
+    rejected: int
+    accepted: int
+    pending: int
+    with_errors: int  # included records with an error under the target profile
+    split_counts: dict[str, int]
+    dedup_run: bool
+    duplicates_marked: int
+    exact_duplicates_included: int  # exact duplicate groups still with 2+ included members
+    leakage_pairs: int | None  # cross-split duplicate pairs; None when no split has been made
+    tokens: list[int]  # total tokens of each included record (counted ones)
+    token_limit: int | None
+    target: str
+    labels: dict[str, dict[str, int]] = field(default_factory=dict)  # label -> split -> count
+    baseline_loss: float | None = None  # from the smoke-test trainer, when it has run
+
+
+@dataclass(slots=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+
+def _worst(statuses: list[Status]) -> Status:
+    for s in ("fail", "warn"):
+        if s in statuses:
+            return s  # type: ignore[return-value]
+    return "pass"
+
+
+def assess(f: Facts) -> list[Check]:
+    checks: list[Check] = []
+    included = f.total - f.rejected
+    train = f.split_counts.get("train", 0)
+    n = train if f.split_counts else included
+    what = "training examples" if f.split_counts else "usable examples (no split yet)"
+    if n < MIN_EXAMPLES:
+        status: Status = "fail"
+    elif n < RECOMMENDED_EXAMPLES:
+        status = "warn"
+    else:
+        status = "pass"
+    checks.append(Check(
+        "enough examples", status,
+        f"{n} {what}; the minimum is {MIN_EXAMPLES}, guides recommend {RECOMMENDED_EXAMPLES} to a few "
+        "hundred well-made examples to start",
+        {"examples": n, "minimum": MIN_EXAMPLES, "recommended": RECOMMENDED_EXAMPLES},
+    ))
+
+    checks.append(Check(
+        f"format matches target {f.target}",
+        "pass" if f.with_errors == 0 else "fail",
+        "every included record passes the target's validator" if f.with_errors == 0 else
+        f"{f.with_errors} included record(s) have errors for {f.target}; fix or reject them",
+        {"records_with_errors": f.with_errors},
+    ))
+
+    reviewed = f.accepted + f.rejected
+    share = reviewed / f.total if f.total else 0.0
+    checks.append(Check(
+        "records reviewed", "pass" if share >= 0.999 else "warn",
+        f"{reviewed} of {f.total} reviewed ({share:.0%}); {f.pending} pending",
+        {"reviewed": reviewed, "total": f.total, "share": round(share, 4)},
+    ))
+
+    if not f.dedup_run:
+        checks.append(Check("duplicates resolved", "warn", "dedup has not been run", {}))
+    else:
+        checks.append(Check(
+            "duplicates resolved",
+            "pass" if f.exact_duplicates_included == 0 else "fail",
+            f"{f.duplicates_marked} marked as duplicates; "
+            f"{f.exact_duplicates_included} exact duplicate group(s) still included",
+            {"marked": f.duplicates_marked, "exact_groups_included": f.exact_duplicates_included},
+        ))
+
+    holdout = f.split_counts.get("holdout", 0)
+    validation = f.split_counts.get("validation", 0)
+    if not f.split_counts:
+        checks.append(Check("holdout present, no leakage", "fail", "no split has been made", {}))
+    else:
+        leak = f.leakage_pairs or 0
+        ok = holdout > 0 and validation > 0 and leak == 0
+        checks.append(Check(
+            "holdout present, no leakage", "pass" if ok else "fail",
+            f"validation {validation}, holdout {holdout}, cross-split duplicate pairs {leak}",
+            {"validation": validation, "holdout": holdout, "leakage_pairs": leak},
+        ))
+
+    if not f.tokens:
+        checks.append(Check("length within limit", "warn", "no token counts yet", {}))
+    else:
+        over = sum(1 for t in f.tokens if f.token_limit is not None and t > f.token_limit)
+        longest = max(f.tokens)
+        checks.append(Check(
+            "length within limit", "pass" if over == 0 else "warn",
+            f"{over} of {len(f.tokens)} examples over the limit of {f.token_limit} tokens "
+            f"(longest {longest}); over-long examples are truncated from the end",
+            {"over_limit": over, "limit": f.token_limit, "max": longest},
+        ))
+
+    if f.labels:
+        totals = {lab: sum(per.values()) for lab, per in f.labels.items()}
+        biggest, smallest = max(totals.values()), min(totals.values())
+        ratio = biggest / smallest if smallest else float("inf")
+        missing = sorted(
+            f"{lab} not in {split}" for lab in f.labels for split in ("train", "validation", "holdout")
+            if f.split_counts.get(split) and not f.labels[lab].get(split)
+        )
+        status = "fail" if missing else ("warn" if ratio > 10 else "pass")
+        checks.append(Check(
+            "label balance", status,
+            f"largest/smallest label {ratio:.1f}x" + (f"; missing: {', '.join(missing)}" if missing else ""),
+            {"counts": totals, "imbalance": ratio if smallest else None, "missing": missing},
+        ))
+
+    checks.append(Check(
+        "baseline measured",
+        "pass" if f.baseline_loss is not None else "warn",
+        f"base model validation loss {f.baseline_loss:.4f}" if f.baseline_loss is not None
+        else "no base-model evaluation yet; run `curator train` to measure the baseline",
+        {"baseline_loss": f.baseline_loss},
+    ))
+    return checks
+
+
+def verdict(checks: list[Check]) -> Status:
+    return _worst([c.status for c in checks])
+
+
+def to_json(checks: list[Check]) -> dict[str, Any]:
+    return {"version": 1, "verdict": verdict(checks), "checks": [asdict(c) for c in checks]}
+
+
+def _histogram_svg(tokens: list[int], limit: int | None, width: int = 640, height: int = 180) -> str:
+    if not tokens:
+        return "<p>No token counts.</p>"
+    top = max(max(tokens), limit or 0)
+    bins = 40
+    step = max(1, -(-top // bins))
+    counts = [0] * bins
+    for t in tokens:
+        counts[min(bins - 1, t // step)] += 1
+    peak = max(counts)
+    bar_w = width / bins
+    parts = [f'<svg viewBox="0 0 {width} {height + 20}" width="{width}" role="img" '
+             'aria-label="token length histogram">']
+    for i, c in enumerate(counts):
+        h = 0 if peak == 0 else c / peak * height
+        parts.append(f'<rect x="{i * bar_w:.1f}" y="{height - h:.1f}" width="{bar_w - 1:.1f}" '
+                     f'height="{h:.1f}" class="bar"><title>{i * step}-{(i + 1) * step - 1}: {c}</title></rect>')
+    if limit is not None:
+        x = min(width, limit / (bins * step) * width)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height}" class="limit"/>'
+                     f'<text x="{x:.1f}" y="{height + 15}" class="lbl">limit {limit}</text>')
+    parts.append(f'<text x="0" y="{height + 15}" class="lbl">0</text>'
+                 f'<text x="{width - 60}" y="{height + 15}" class="lbl">{bins * step} tokens</text></svg>')
+    return "".join(parts)
+
+
+def _bars_svg(values: dict[str, int], width: int = 640) -> str:
+    if not values:
+        return "<p>None.</p>"
+    peak = max(values.values()) or 1
+    rows = []
+    for i, (name, v) in enumerate(values.items()):
+        w = v / peak * (width - 200)
+        rows.append(f'<text x="0" y="{i * 22 + 15}" class="lbl">{html.escape(name)}</text>'
+                    f'<rect x="140" y="{i * 22 + 3}" width="{w:.1f}" height="16" class="bar"/>'
+                    f'<text x="{145 + w:.1f}" y="{i * 22 + 15}" class="lbl">{v}</text>')
+    return f'<svg viewBox="0 0 {width} {len(values) * 22}" width="{width}">{"".join(rows)}</svg>'
+
+
+def to_html(checks: list[Check], facts: Facts, title: str) -> str:
+    """A self-contained page (no scripts, no network) with the checklist and its plots."""
+    rows = "".join(
+        f'<tr class="{c.status}"><td>{c.status.upper()}</td><td>{html.escape(c.name)}</td>'
+        f"<td>{html.escape(c.detail)}</td></tr>"
+        for c in checks
+    )
+    label_totals = {lab: sum(per.values()) for lab, per in facts.labels.items()}
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; max-width: 60em; }}
+table {{ border-collapse: collapse; }} td {{ padding: .3em .8em; border-bottom: 1px solid #ddd; }}
+tr.pass td:first-child {{ color: #1a7f37; }} tr.warn td:first-child {{ color: #9a6700; }}
+tr.fail td:first-child {{ color: #cf222e; font-weight: bold; }}
+.bar {{ fill: #4c72b0; }} .limit {{ stroke: #cf222e; stroke-width: 2; }} .lbl {{ font-size: 11px; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>Verdict: <strong>{verdict(checks).upper()}</strong></p>
+<table>{rows}</table>
+<h2>Token length</h2>{_histogram_svg(facts.tokens, facts.token_limit)}
+<h2>Splits</h2>{_bars_svg(facts.split_counts)}
+<h2>Labels</h2>{_bars_svg(label_totals)}
+</body></html>
+"""
