@@ -131,7 +131,7 @@ def _slow_parse(text: str) -> Parsed:
     try:
         value = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=constant_hook)
     except json.JSONDecodeError as exc:
-        return Parsed(None, [("json.invalid", f"invalid JSON: {exc.msg} at column {exc.colno}", None)],
+        return Parsed(None, [("json.invalid", f"invalid JSON: {exc.msg} (column {exc.colno})", None)],
                       column=exc.colno)
     except RecursionError:
         return Parsed(None, [("json.invalid", "invalid JSON: nested too deeply", None)])

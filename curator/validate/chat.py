@@ -90,10 +90,11 @@ def check_messages(msgs: list[Any], ctx: Ctx, *, tool_names: set[str] | None, pa
                     path=f"{path}/role")
             roles.append("?")
             continue
-        roles.append(role)
         if role not in ROLE_KEYS or role not in profile.roles:
             _bad_role(role, i, path, ctx)
+            roles.append("?")
             continue
+        roles.append(role)
         if role == "developer" and profile.name in ("openai", "azure"):
             ctx.add("chat.role_not_allowed_for_method",
                     "role 'developer' is only in OpenAI's reinforcement fine-tuning schema",
@@ -136,7 +137,8 @@ def check_messages(msgs: list[Any], ctx: Ctx, *, tool_names: set[str] | None, pa
         elif role == "function" and not isinstance(m.get("name"), str):
             ctx.add("functionmsg.name_missing", "function message has no string 'name'", mi=i, path=f"{path}/name")
         _check_content(m, role, i, path, ctx, has_calls)
-    if conversation:
+    # Rules about the order of turns mean nothing while a role is unknown or missing.
+    if conversation and "?" not in roles:
         _conversation_rules(msgs, roles, weights, open_calls, ctx)
     return roles
 

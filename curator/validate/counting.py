@@ -41,11 +41,18 @@ class TiktokenChatCounter:
     def count_chat(self, example: dict[str, Any]) -> ChatCount:
         total = REPLY_PRIMER
         trained = 0
+        encode, count_text = self._encode, self.count_text
         for m in example.get("messages") or ():
-            n = PER_MESSAGE + self.message_tokens(m)
+            content = m.get("content")
+            if len(m) == 2 and type(content) is str:  # the common {role, content} message, fast path
+                body = len(encode(content)) if m.get("role") != "system" else count_text(content)
+                n = PER_MESSAGE + count_text(m["role"]) + body
+            else:
+                body = -1
+                n = PER_MESSAGE + self.message_tokens(m)
             total += n
             if m.get("role") == "assistant" and m.get("weight", 1) != 0:
-                trained += n - PER_MESSAGE - self.count_text("assistant")
+                trained += body if body >= 0 else n - PER_MESSAGE - count_text("assistant")
         return ChatCount(total, trained)
 
     def message_tokens(self, m: dict[str, Any]) -> int:

@@ -14,7 +14,7 @@ from curator import schema
 from curator.validate.chat import check_chat, check_messages, check_tools
 from curator.validate.codes import STRUCTURAL_PREFIXES
 from curator.validate.context import Ctx
-from curator.validate.quality import check_text
+from curator.validate.quality import TextItem, check_text, check_texts
 
 #: format name -> the pydantic model that is the source of truth for it
 MODELS: dict[str, type[BaseModel]] = {
@@ -113,6 +113,7 @@ def schema_invalid(ex: dict[str, Any], model: type[BaseModel], ctx: Ctx) -> None
 def _chat_quality(msgs: Any, roles: list[str], ctx: Ctx, base: str) -> None:
     if not isinstance(msgs, list):
         return
+    items: list[TextItem] = []
     for i, m in enumerate(msgs):
         if not isinstance(m, dict) or i >= len(roles):
             continue
@@ -120,11 +121,12 @@ def _chat_quality(msgs: Any, roles: list[str], ctx: Ctx, base: str) -> None:
         content = m.get("content")
         trained = role == "assistant" and m.get("weight", 1) != 0
         if isinstance(content, str):
-            check_text(content, role, ctx, mi=i, path=f"{base}/{i}/content", trained=trained)
+            items.append((content, role, i, f"{base}/{i}/content", trained))
         elif isinstance(content, list):
             for j, part in enumerate(content):
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    check_text(part["text"], role, ctx, mi=i, path=f"{base}/{i}/content/{j}/text", trained=trained)
+                    items.append((part["text"], role, i, f"{base}/{i}/content/{j}/text", trained))
+    check_texts(items, ctx)
 
 
 def _prompt_completion(ex: dict[str, Any], ctx: Ctx) -> None:
