@@ -219,8 +219,7 @@ def scan_jsonl(buf: bytes, *, first_line: int, base_offset: int, at_eof: bool,
         raw = buf[pos:end]
         offset = base_offset + pos
         pos = end + 1
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
+        if raw.endswith(b"\r"):  # kept in raw (JSON whitespace) so quarantine copies bytes exactly
             scan.crlf_lines += 1
             if scan.crlf_first is None:
                 scan.crlf_first = line_no
@@ -443,7 +442,7 @@ class Reader:
     def _row_from_record(self, rec: LineRecord, index: int) -> Row:
         issues = [Issue(code, "error", msg, self.name, rec.line, index, hint=hint)
                   for code, msg, hint in rec.issues]
-        return Row(self.name, rec.line, index, rec.raw.decode("utf-8", "replace"), rec.value, issues,
+        return Row(self.name, rec.line, index, rec.raw.rstrip(b"\r").decode("utf-8", "replace"), rec.value, issues,
                    rec.raw)
 
     def _json(self) -> Iterator[Row]:
@@ -464,6 +463,7 @@ class Reader:
         dialect = "excel-tab" if self.path.suffix.lower() == ".tsv" else "excel"
         reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
         index = 0
+        _ = reader.fieldnames  # reads the header, so line_num points at it
         line = reader.line_num + 1
         for record in reader:
             index += 1
