@@ -219,7 +219,9 @@ def _preference(ex: dict[str, Any], ctx: Ctx) -> None:
         if len(out) != 1:
             ctx.add("pref.output_count", f"{key!r} has {len(out)} messages; it must hold exactly one", path=f"/{key}")
         for j, m in enumerate(out):
-            if isinstance(m, dict) and m.get("role") != "assistant":
+            if not isinstance(m, dict):
+                ctx.add("chat.message_not_object", f"{key} message {j} is not an object", path=f"/{key}/{j}")
+            elif m.get("role") != "assistant":
                 ctx.add("pref.output_role_invalid", f"{key} message role is {m.get('role')!r}, not assistant",
                         path=f"/{key}/{j}/role")
         good = [m for m in out if isinstance(m, dict) and m.get("role") == "assistant"]
