@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 
@@ -11,7 +12,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from curator import io as cio
-from curator.io import ChunkScan, ReadError, Reader, chunk_bounds, parse_json_bytes, read_rows, scan_jsonl
+from curator.io import (
+    ChunkScan,
+    Reader,
+    ReadError,
+    chunk_bounds,
+    parse_json_bytes,
+    read_rows,
+    scan_jsonl,
+)
 
 ROW = {"messages": [{"role": "user", "content": "Hi: there"}, {"role": "assistant", "content": "a:b"}]}
 
@@ -150,7 +159,7 @@ def test_multi_megabyte_line_and_chunk_cuts(tmp_path) -> None:  # type: ignore[n
     for chunk in (100, 4096, 1 << 20):
         bounds = chunk_bounds(p, 0, size, chunk)
         assert bounds[0][0] == 0 and bounds[-1][1] == size
-        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
         got, line = [], 1
         for s, e in bounds:
             part = ChunkScan()

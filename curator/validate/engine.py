@@ -78,7 +78,8 @@ class RowChecker:
         self.counter: TokenCounter | None = (
             make_counter(self.profile.name, options.model, options.encoding) if options.count_tokens else None)
 
-    def check(self, value: dict[str, Any]) -> tuple[str, list[Issue], int, int, bytes]:
+    def check(self, value: dict[str, Any], parsed_clean: bool = True) -> tuple[str, list[Issue], int, int, bytes]:
+        """Rules, then token counts (only for rows without errors), then the canonical hash."""
         ctx = Ctx(self.profile, self.options.strict)
         try:
             fmt = check_row(value, ctx, schema_check=self.options.schema_check)
@@ -86,7 +87,7 @@ class RowChecker:
             ctx.add("internal.check_failed", f"a check crashed: {exc!r}")
             fmt = "unknown"
         total = trained = NO_COUNT
-        if self.counter is not None and fmt in ("chat", "prompt-completion") and not ctx.has_error():
+        if self.counter is not None and parsed_clean and fmt in ("chat", "prompt-completion") and not ctx.has_error():
             total, trained = self._count(value, fmt, ctx)
         digest = hashlib.blake2b(orjson.dumps(value, option=orjson.OPT_SORT_KEYS), digest_size=8).digest()
         return fmt, ctx.issues, total, trained, digest
@@ -171,7 +172,7 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
         total = trained = NO_COUNT
         digest = NO_HASH
         if rec.value is not None:
-            fmt, found, total, trained, digest = checker.check(rec.value)
+            fmt, found, total, trained, digest = checker.check(rec.value, not rec.issues)
             res.formats[fmt] += 1
             res.first_line_of.setdefault(fmt, rec.line)
             issues.extend(replace(i, file=path, line=rec.line, example_index=index) for i in found)
@@ -374,7 +375,7 @@ def _tabular(path: str | os.PathLike[str], options: Options, report: FileReport,
         total = tok_trained = NO_COUNT
         digest = NO_HASH
         if row.data is not None:
-            fmt, found, total, tok_trained, digest = checker.check(row.data)
+            fmt, found, total, tok_trained, digest = checker.check(row.data, not row.issues)
             report.formats[fmt] += 1
             report.first_line_of.setdefault(fmt, row.line)
             issues.extend(replace(i, file=row.file, line=row.line, example_index=row.example_index) for i in found)
