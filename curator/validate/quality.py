@@ -37,8 +37,8 @@ _MARKERS = re.compile(
 )
 _NUMBERS = re.compile(
     r"(?P<card>\b\d(?:[ -]?\d){12,18}\b)"
-    r"|(?P<phone>\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}\b"
-    r"|(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b)"
+    r"|(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}"
+    r"|(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w=+*/]))"
 )
 REFUSALS = (
     "as an ai language model", "as a language model", "i'm sorry, but i cannot", "i am sorry, but i cannot",
