@@ -1,0 +1,446 @@
+"""`validate_file`: read, check, count and judge one file, in parallel for JSONL.
+
+A JSONL file is cut into byte ranges that end on a newline. A pool of worker processes parses,
+checks and counts each range and sends back only compact results: the issues, per-example token
+counts as arrays, and an 8-byte hash per example for the exact-duplicate check. The parent never
+holds the file; its memory is the results (a few bytes per example) and the issues found.
+Results come back in file order, so line numbers and example indexes are fixed up by adding the
+counts of the ranges before. A range that fails in a worker is checked again in the parent; if it
+fails there too it becomes an `internal.chunk_failed` error, never a silent gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import orjson
+
+from curator.io import ChunkScan, Reader, chunk_bounds, jsonl_scan_issues, probe, scan_jsonl
+from curator.issues import Issue
+from curator.tokens import TokenCounter
+from curator.validate.context import Ctx
+from curator.validate.counting import first_trained_offset, make_counter
+from curator.validate.profiles import Profile, encoding_for, get_profile, openai_limit
+from curator.validate.rows import check_row
+
+CHUNK_BYTES = 4 << 20
+NO_COUNT = -1
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a worker needs to check rows like the parent would (picklable)."""
+
+    target: str = "openai"
+    model: str | None = None
+    max_tokens: int | None = None
+    strict: bool = False
+    count_tokens: bool = True
+    schema_check: bool = True
+    keep_rejected: bool = False
+
+    @property
+    def profile(self) -> Profile:
+        return get_profile(self.target)
+
+    @property
+    def limit(self) -> int:
+        if self.max_tokens is not None:
+            return self.max_tokens
+        p = self.profile
+        if self.model and p.name in ("openai", "azure"):
+            return openai_limit(self.model)
+        return p.default_max_tokens
+
+    @property
+    def encoding(self) -> str:
+        return encoding_for(self.model or self.profile.default_model or "gpt-4o-mini")
+
+
+class RowChecker:
+    """Checks one parsed row: rules, token counts, canonical hash. One per process."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.profile = options.profile
+        self.limit = options.limit
+        self.counter: TokenCounter | None = (
+            make_counter(self.profile.name, options.model, options.encoding) if options.count_tokens else None)
+
+    def check(self, value: dict[str, Any], parsed_clean: bool = True) -> tuple[str, list[Issue], int, int, bytes]:
+        """Rules, then token counts (only for rows without errors), then the canonical hash."""
+        ctx = Ctx(self.profile, self.options.strict)
+        try:
+            fmt = check_row(value, ctx, schema_check=self.options.schema_check)
+        except Exception as exc:  # a rule crashed: report it on this row rather than lose the file
+            ctx.add("internal.check_failed", f"a check crashed: {exc!r}")
+            fmt = "unknown"
+        total = trained = NO_COUNT
+        if self.counter is not None and parsed_clean and fmt in ("chat", "prompt-completion") and not ctx.has_error():
+            total, trained = self._count(value, fmt, ctx)
+        digest = hashlib.blake2b(orjson.dumps(value, option=orjson.OPT_SORT_KEYS), digest_size=8).digest()
+        return fmt, ctx.issues, total, trained, digest
+
+    def _count(self, value: dict[str, Any], fmt: str, ctx: Ctx) -> tuple[int, int]:
+        counter = self.counter
+        assert counter is not None
+        if fmt == "prompt-completion":
+            trained = counter.count_text(value["completion"])
+            total = counter.count_text(value["prompt"]) + trained
+        else:
+            c = counter.count_chat(value)
+            total, trained = c.total, c.trained
+        limit = self.limit
+        if total > limit:
+            start = first_trained_offset(counter, value) if fmt == "chat" else total - trained
+            if start is not None and start >= limit:
+                ctx.add("tokens.truncation_removes_target",
+                        f"{total:,} tokens > limit {limit:,}: truncation from the end removes every trained token "
+                        f"(the first trained turn starts at token {start:,})")
+            else:
+                ctx.add("tokens.over_limit", f"{total:,} tokens > limit {limit:,}: the end will be cut off",
+                        severity="error" if self.options.strict else None)
+        elif trained == 0 and fmt == "chat" and not any(
+                isinstance(m, dict) and m.get("tool_calls") for m in value.get("messages") or ()):
+            ctx.add("tokens.no_trainable_tokens", "no trainable assistant tokens in this example")
+        return total, trained
+
+
+# --- per-range work -----------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkResult:
+    start: int
+    end: int
+    lines: int = 0
+    examples: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    totals: array[int] = field(default_factory=lambda: array("q"))
+    trained: array[int] = field(default_factory=lambda: array("q"))
+    hashes: bytearray = field(default_factory=bytearray)
+    ex_lines: array[int] = field(default_factory=lambda: array("q"))
+    formats: Counter[str] = field(default_factory=Counter)
+    first_line_of: dict[str, int] = field(default_factory=dict)
+    rejected: list[bytes] = field(default_factory=list)
+    rejected_rows: int = 0
+    scan: ChunkScan = field(default_factory=ChunkScan)
+    failed: str | None = None
+
+
+_CHECKER: RowChecker | None = None
+
+
+def _init_worker(options: Options) -> None:
+    global _CHECKER
+    _CHECKER = RowChecker(options)
+
+
+def _worker(path: str, start: int, end: int, at_eof: bool) -> ChunkResult:
+    assert _CHECKER is not None
+    try:
+        return check_range(_CHECKER, path, start, end, at_eof)
+    except Exception as exc:  # sent back and retried in the parent, never swallowed
+        return ChunkResult(start, end, failed=repr(exc))
+
+
+NO_HASH = b"\0" * 8
+
+
+def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bool) -> ChunkResult:
+    """Check bytes [start, end) of a JSONL file; line and example numbers are relative (from 1)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        buf = fh.read(end - start)
+    res = ChunkResult(start, end)
+    keep = checker.options.keep_rejected
+    index = 0
+    for rec in scan_jsonl(buf, first_line=1, base_offset=start, at_eof=at_eof, scan=res.scan):
+        index += 1
+        issues = [Issue(code, "error", msg, path, rec.line, index, hint=hint) for code, msg, hint in rec.issues]
+        total = trained = NO_COUNT
+        digest = NO_HASH
+        if rec.value is not None:
+            fmt, found, total, trained, digest = checker.check(rec.value, not rec.issues)
+            res.formats[fmt] += 1
+            res.first_line_of.setdefault(fmt, rec.line)
+            issues.extend(replace(i, file=path, line=rec.line, example_index=index) for i in found)
+        res.totals.append(total)
+        res.trained.append(trained)
+        res.hashes += digest
+        res.ex_lines.append(rec.line)
+        if issues:
+            res.issues.extend(issues)
+            if any(i.severity == "error" for i in issues):
+                res.rejected_rows += 1
+                if keep:
+                    res.rejected.append(rec.raw)
+    res.lines = res.scan.lines
+    res.examples = index
+    return res
+
+
+# --- the file -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FileReport:
+    """What validating one file found. `issues` may be capped per code; `counts` never is."""
+
+    file: str
+    target: str
+    kind: str = "jsonl"
+    examples: int = 0
+    rejected: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    severities: Counter[str] = field(default_factory=Counter)
+    formats: Counter[str] = field(default_factory=Counter)
+    first_line_of: dict[str, int | None] = field(default_factory=dict)
+    token_limit: int = 0
+    tokens: dict[str, Any] = field(default_factory=dict)
+    io_error: bool = False
+    _cap: int | None = None
+
+    def add(self, issue: Issue) -> None:
+        self.counts[issue.code] += 1
+        self.severities[issue.severity] += 1
+        if self._cap is None or self.counts[issue.code] <= self._cap:
+            self.issues.append(issue)
+
+    @property
+    def errors(self) -> int:
+        return self.severities["error"]
+
+    @property
+    def warnings(self) -> int:
+        return self.severities["warning"]
+
+
+def validate_file(path: str | os.PathLike[str], target: str = "openai", *, model: str | None = None,
+                  max_tokens: int | None = None, strict: bool = False, workers: int = 2,
+                  count_tokens: bool = True, schema_check: bool = True, quarantine: BinaryIO | None = None,
+                  max_issues_per_code: int | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> FileReport:
+    """Validate one file for `target`; see the module docstring for how JSONL is parallelised.
+
+    `progress(done_bytes, total_bytes)` is called as ranges finish. Rejected rows (any error) are
+    written to `quarantine` exactly as they were, one per line.
+    """
+    options = Options(target, model, max_tokens, strict, count_tokens, schema_check, quarantine is not None)
+    name = str(path)
+    report = FileReport(name, target, token_limit=options.limit, _cap=max_issues_per_code)
+    pr = probe(path)
+    report.kind = pr.kind
+    for issue in pr.issues:
+        report.add(issue)
+    if pr.fatal:
+        report.io_error = any(i.code in ("file.not_found",) for i in pr.issues)
+        return report
+    profile = options.profile
+    if profile.want_bom and not any(i.code == "file.bom_present" for i in pr.issues) and pr.kind == "jsonl":
+        report.add(Issue("file.bom_missing", "warning", "Azure's documentation asks for a UTF-8 BOM", name,
+                         hint="export with --bom; uploads without one are reported to work"))
+    if profile.name in ("openai", "azure") and Path(name).suffix.lower() not in (".jsonl",) \
+            and not any(i.code == "file.is_json_not_jsonl" for i in pr.issues):
+        report.add(Issue("file.extension", "warning", f"{profile.name} uploads must be .jsonl files", name,
+                         hint="export to JSONL: curator export"))
+    totals: list[array[int]] = []
+    trained: list[array[int]] = []
+    hashes = bytearray()
+    lines = array("q")
+    if pr.kind == "jsonl":
+        results = _jsonl_results(name, pr.start, pr.size, options, workers, progress)
+        line_off = index_off = 0
+        scan = ChunkScan()
+        for res in results:
+            for issue in res.issues:
+                report.add(replace(issue, line=(issue.line or 0) + line_off,
+                                   example_index=(issue.example_index or 0) + index_off))
+            if res.failed is not None:
+                report.add(Issue("internal.chunk_failed", "error", f"bytes {res.start}-{res.end} could not be "
+                                 f"checked: {res.failed}", name, line_off + 1))
+                report.io_error = True
+            _merge_scan(scan, res.scan, line_off)
+            if quarantine is not None:
+                for raw in res.rejected:
+                    quarantine.write(raw + b"\n")
+            report.rejected += res.rejected_rows
+            report.formats.update(res.formats)
+            for fmt, ln in res.first_line_of.items():
+                report.first_line_of.setdefault(fmt, ln + line_off)
+            totals.append(res.totals)
+            trained.append(res.trained)
+            hashes += res.hashes
+            lines.extend(x + line_off for x in res.ex_lines)
+            line_off += res.lines
+            index_off += res.examples
+        for issue in jsonl_scan_issues(name, scan):
+            report.add(issue)
+        report.examples = index_off
+        if index_off == 0 and not report.errors:
+            report.add(Issue("file.empty", "error", "the file has no data rows", name, hint="write at least one example"))
+    else:
+        _tabular(path, options, report, totals, trained, hashes, lines, quarantine)
+    _dataset_checks(report, options, hashes, lines)
+    _token_stats(report, totals, trained)
+    return report
+
+
+def _merge_scan(into: ChunkScan, part: ChunkScan, line_off: int) -> None:
+    into.crlf_lines += part.crlf_lines
+    if into.crlf_first is None and part.crlf_first is not None:
+        into.crlf_first = part.crlf_first + line_off
+    into.blank_lines.extend(b + line_off for b in part.blank_lines)
+
+
+def _jsonl_results(name: str, start: int, size: int, options: Options, workers: int,
+                   progress: Callable[[int, int], None] | None) -> Iterator[ChunkResult]:
+    bounds = chunk_bounds(name, start, size, CHUNK_BYTES)
+    done = start
+    if workers <= 1 or len(bounds) <= 1:
+        serial = RowChecker(options)
+        for s, e in bounds:
+            yield _local(serial, name, s, e, e >= size)
+            done = e
+            if progress:
+                progress(done, size)
+        return
+    # fork keeps start-up cheap and needs no importable __main__; elsewhere spawn.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    checker: RowChecker | None = None
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(options,)) as pool:
+        window: list[tuple[int, int, Future[ChunkResult]]] = []
+        todo = iter(bounds)
+        broken = False
+
+        def fill() -> None:
+            while not broken and len(window) < workers * 2:
+                nxt = next(todo, None)
+                if nxt is None:
+                    return
+                window.append((nxt[0], nxt[1], pool.submit(_worker, name, nxt[0], nxt[1], nxt[1] >= size)))
+
+        fill()
+        while window:
+            s, e, fut = window.pop(0)
+            try:
+                res = fut.result()
+            except BrokenProcessPool:
+                broken = True
+                res = ChunkResult(s, e, failed="worker process died")
+            if res.failed is not None:
+                checker = checker or RowChecker(options)
+                res = _local(checker, name, s, e, e >= size, first_failure=res.failed)
+            yield res
+            if progress:
+                progress(e, size)
+            fill()
+        if broken:
+            checker = checker or RowChecker(options)
+            for s, e in todo:
+                yield _local(checker, name, s, e, e >= size)
+                if progress:
+                    progress(e, size)
+
+
+def _local(checker: RowChecker, name: str, s: int, e: int, at_eof: bool,
+           first_failure: str | None = None) -> ChunkResult:
+    try:
+        return check_range(checker, name, s, e, at_eof)
+    except Exception as exc:  # reported as internal.chunk_failed by the caller
+        return ChunkResult(s, e, failed=f"{first_failure or ''} {exc!r}".strip())
+
+
+def _tabular(path: str | os.PathLike[str], options: Options, report: FileReport, totals: list[array[int]],
+             trained: list[array[int]], hashes: bytearray, lines: array[int], quarantine: BinaryIO | None) -> None:
+    """JSON, CSV, Parquet and HF folders: sequential (they are rarely large), same checks."""
+    checker = RowChecker(options)
+    reader = Reader(path)
+    t, tr = array("q"), array("q")
+    for row in reader:
+        issues = list(row.issues)
+        total = tok_trained = NO_COUNT
+        digest = NO_HASH
+        if row.data is not None:
+            fmt, found, total, tok_trained, digest = checker.check(row.data, not row.issues)
+            report.formats[fmt] += 1
+            report.first_line_of.setdefault(fmt, row.line)
+            issues.extend(replace(i, file=row.file, line=row.line, example_index=row.example_index) for i in found)
+        for issue in issues:
+            report.add(issue)
+        if any(i.severity == "error" for i in issues):
+            report.rejected += 1
+            if quarantine is not None:
+                quarantine.write((row.raw_bytes or row.raw.encode("utf-8", "replace")).replace(b"\n", b" ") + b"\n")
+        t.append(total)
+        tr.append(tok_trained)
+        hashes += digest
+        lines.append(row.line or 0)
+        report.examples += 1
+    for issue in reader.file_issues[len(reader.probe.issues):]:
+        report.add(issue)
+    totals.append(t)
+    trained.append(tr)
+
+
+def _dataset_checks(report: FileReport, options: Options, hashes: bytearray, lines: array[int]) -> None:
+    name, profile, n = report.file, options.profile, report.examples
+    if n and n < profile.min_examples:
+        report.add(Issue("dataset.too_few_examples", "error", f"{n} example(s); {profile.name} needs at least "
+                         f"{profile.min_examples}", name, hint="add examples"))
+    elif n and n < 50 and profile.name in ("openai", "azure"):
+        report.add(Issue("dataset.few_examples", "warning", f"only {n} examples; 50-100 good ones is the usual "
+                         "start", name, hint="add examples"))
+    real = {f: c for f, c in report.formats.items() if f not in ("unknown", "ambiguous")}
+    if len(real) > 1:
+        major = max(real, key=lambda f: real[f])
+        detail = ", ".join(f"{c} {f}" for f, c in sorted(real.items(), key=lambda kv: -kv[1]))
+        for fmt in real:
+            if fmt != major:
+                report.add(Issue("format.mixed_in_file", "error", f"rows of several formats in one file ({detail}); "
+                                 f"the first {fmt} row is here", name, report.first_line_of.get(fmt),
+                                 hint="split the file by format or convert the odd rows"))
+    if len(hashes) >= 16:
+        h = np.frombuffer(bytes(hashes), dtype=np.uint64)
+        order = np.argsort(h, kind="stable")
+        sh = h[order]
+        dup = np.flatnonzero((sh[1:] == sh[:-1]) & (sh[1:] != 0)) + 1
+        if dup.size:
+            ln = np.frombuffer(lines, dtype=np.int64)
+            group_first = np.maximum.accumulate(np.where(np.r_[True, sh[1:] != sh[:-1]], np.arange(len(sh)), 0))
+            for k in dup:
+                i, first = int(order[k]), int(order[group_first[k]])
+                report.add(Issue("dataset.duplicate_example", "warning",
+                                 f"exact duplicate of example {first + 1} (line {int(ln[first])})", name,
+                                 int(ln[i]), i + 1, hint="curator dedup marks duplicates for review"))
+
+
+def _token_stats(report: FileReport, totals: list[array[int]], trained: list[array[int]]) -> None:
+    if not totals:
+        return
+    t = np.concatenate([np.frombuffer(a, dtype=np.int64) for a in totals]) if totals else np.zeros(0, np.int64)
+    tr = np.concatenate([np.frombuffer(a, dtype=np.int64) for a in trained])
+    mask = t >= 0
+    if not mask.any():
+        return
+    t, tr = t[mask], tr[mask]
+    p = np.percentile(t, [5, 50, 95, 99])
+    report.tokens.update({
+        "counted": int(t.size), "total": int(t.sum()), "trained": int(tr.sum()), "min": int(t.min()),
+        "p5": float(p[0]), "p50": float(p[1]), "p95": float(p[2]), "p99": float(p[3]), "max": int(t.max()),
+        "mean": float(t.mean()), "over_limit": int((t > report.token_limit).sum()),
+        "billed": int(np.minimum(t, report.token_limit).sum()),
+    })

@@ -1,0 +1,150 @@
+"""Quality checks on the text of each message (formats.md §8); warnings unless the profile says.
+
+All texts of one example are joined and screened by three cheap searches (odd characters,
+literal markers, runs of digits); only when a screen trips are the texts examined one by one with
+the precise patterns. Clean data, the common case, costs three regex scans per example.
+"""
+
+from __future__ import annotations
+
+import re
+
+from curator.validate.context import Ctx
+
+_ODD_CHARS = re.compile(
+    "(?P<control>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f])"
+    "|(?P<zero_width>[\u200b\u200c\u200d\u2060\ufeff\u00ad])"
+    "|(?P<bidi>[\u202a-\u202e\u2066-\u2069])"
+    "|(?P<replacement>\ufffd)"
+    "|(?P<mojibake>Ã[\u0080-\u00bf]|â€[\u2122\u0153\u009d\u201c\u201d\u02dc\u0161\u00a6\u00a2]|Â[\u00a0-\u00bf])"
+)
+_SCREEN_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069"
+    "\ufffd\u00c2\u00c3\u00e2]")
+_SCREEN_MARKERS = re.compile(
+    r"@|<\||\[/?INST|<</?SYS|</?s>|_of_turn>|Instruction:|Response:|Input:|Human:|Assistant:|\{\{|\[INSERT|\[YOUR"
+    r"|sk-|AKIA|gh[pousr]_|xox|PRIVATE KEY")
+_SCREEN_DIGITS = re.compile(r"\d\d\d")
+_MARKERS = re.compile(
+    r"(?P<template><\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|begin_of_text)\|>"
+    r"|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>|</s>|<s>"
+    r"|^#{2,3} ?(?:Instruction|Response|Input):|^(?:Human|Assistant|### Human|### Assistant):)"
+    r"|(?P<placeholder>\{\{\s*[A-Za-z_][\w.\- ]{0,40}\}\}|\[(?:INSERT|YOUR)[ _][A-Z _]{1,30}\])"
+    r"|(?P<secret>\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b"
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----)"
+    r"|(?P<email>\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b)",
+    re.MULTILINE,
+)
+_NUMBERS = re.compile(
+    r"(?P<card>\b\d(?:[ -]?\d){12,18}\b)"
+    r"|(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}"
+    r"|(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w=+*/]))"
+)
+REFUSALS = (
+    "as an ai language model", "as a language model", "i'm sorry, but i cannot", "i am sorry, but i cannot",
+    "i cannot fulfill", "i can't fulfill", "i'm not able to provide", "my knowledge cutoff",
+    "openai's usage policies", "i don't have personal opinions", "i do not have personal opinions",
+    "as an ai, i",
+)
+PLACEHOLDER_INPUTS = frozenset({"<noinput>", "no input", "noinput", "<no input>", "n/a", "<no output>", "none"})
+_ODD_TEXT = {
+    "control": ("quality.control_chars", "control character"),
+    "zero_width": ("quality.zero_width", "zero-width character"),
+    "bidi": ("quality.bidi_control", "bidirectional control character"),
+    "replacement": ("quality.replacement_char", "U+FFFD replacement character"),
+    "mojibake": ("quality.mojibake", "mojibake (UTF-8 read as Latin-1)"),
+}
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for k, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if k % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+#: (text, role, message_index, JSON pointer, trained)
+TextItem = tuple[str, str, int | None, str, bool]
+
+
+def check_texts(items: list[TextItem], ctx: Ctx) -> None:
+    """All text checks for the texts of one example, screened together."""
+    if not items:
+        return
+    blob = items[0][0] if len(items) == 1 else "\n".join(t[0] for t in items)
+    odd = _SCREEN_CHARS.search(blob) is not None
+    marks = _SCREEN_MARKERS.search(blob) is not None
+    digits = _SCREEN_DIGITS.search(blob) is not None
+    for text, role, mi, path, trained in items:
+        _check_one(text, role, ctx, mi, path, trained, odd, marks, digits)
+
+
+def check_text(text: str, role: str, ctx: Ctx, *, mi: int | None, path: str, trained: bool) -> None:
+    """All text checks for one message's text; `trained` marks assistant text that is learned."""
+    check_texts([(text, role, mi, path, trained)], ctx)
+
+
+def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, trained: bool, odd: bool,
+               marks: bool, digits: bool) -> None:
+    if not text.strip():
+        if text:
+            ctx.add("quality.empty_or_whitespace", f"{role} content is only whitespace", mi=mi, path=path,
+                    severity="error" if trained else None)
+        return
+    if text.strip().lower() in PLACEHOLDER_INPUTS:
+        ctx.add("quality.placeholder_input", f"{role} text is the placeholder {text.strip()!r}", mi=mi, path=path)
+    if odd and _ODD_CHARS.search(text) is not None:
+        seen: set[str] = set()
+        for m in _ODD_CHARS.finditer(text):
+            kind = m.lastgroup or ""
+            if kind in seen:
+                continue
+            seen.add(kind)
+            code, what = _ODD_TEXT[kind]
+            ctx.add(code, f"{what} {m.group()!r} at character {m.start()}", mi=mi, path=path)
+    if marks and _MARKERS.search(text) is not None:
+        _markers(_MARKERS, text, role, ctx, mi, path)
+    if digits and _NUMBERS.search(text) is not None:
+        _markers(_NUMBERS, text, role, ctx, mi, path)
+    if role == "assistant":
+        low = text.lower()
+        for phrase in REFUSALS:
+            if phrase in low:
+                ctx.add("quality.refusal", f"assistant text contains refusal boilerplate {phrase!r}", mi=mi, path=path)
+                break
+
+
+def _markers(pattern: re.Pattern[str], text: str, role: str, ctx: Ctx, mi: int | None, path: str) -> None:
+    seen: set[str] = set()
+    for m in pattern.finditer(text):
+        kind = m.lastgroup or ""
+        found = m.group()
+        if kind in seen:
+            continue
+        if kind == "template":
+            ctx.add("quality.template_artifacts", f"chat-template token {found!r} inside {role} text", mi=mi, path=path)
+        elif kind == "placeholder":
+            ctx.add("quality.placeholder", f"unfilled placeholder {found!r} in {role} text", mi=mi, path=path)
+        elif kind == "secret":
+            ctx.add("quality.pii.secret", f"likely secret {_mask(found)} in {role} text", mi=mi, path=path)
+        elif kind == "email":
+            ctx.add("quality.pii.email", f"e-mail address {_mask(found)} in {role} text", mi=mi, path=path)
+        elif kind == "card":
+            digits = re.sub(r"\D", "", found)
+            if not luhn_ok(digits):
+                continue
+            ctx.add("quality.pii.credit_card", f"credit card number {_mask(digits)} (passes Luhn) in {role} text",
+                    mi=mi, path=path)
+        elif kind == "phone":
+            ctx.add("quality.pii.phone", f"phone number {_mask(found)} in {role} text", mi=mi, path=path)
+        seen.add(kind)
+
+
+def _mask(s: str) -> str:
+    # Never echo a whole secret into logs or reports.
+    return repr(s[:4] + "…" + s[-2:]) if len(s) > 8 else repr(s[:2] + "…")

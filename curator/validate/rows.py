@@ -1,0 +1,279 @@
+"""Detect a row's format by its keys and run the rules for that format.
+
+The real detection and conversion live in `curator.formats`; this keeps a minimal key-based
+detection so validation can say what a row is and what to do with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from curator import schema
+from curator.validate.chat import check_chat, check_messages, check_tools
+from curator.validate.codes import STRUCTURAL_PREFIXES
+from curator.validate.context import Ctx
+from curator.validate.quality import TextItem, check_text, check_texts
+
+#: format name -> the pydantic model that is the source of truth for it
+MODELS: dict[str, type[BaseModel]] = {
+    "chat": schema.ChatExample,
+    "prompt-completion": schema.PromptCompletionExample,
+    "conversational-prompt-completion": schema.ConversationalPromptCompletionExample,
+    "preference": schema.PreferenceExample,
+    "alpaca": schema.AlpacaExample,
+    "sharegpt": schema.ShareGPTExample,
+}
+_FORMAT_VERDICTS = frozenset({"format.needs_conversion", "format.method_mismatch"})
+SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                  "system": "system", "function_call": "assistant", "observation": "tool", "tool": "tool"}
+
+
+def detect_format(ex: dict[str, Any]) -> str:
+    """One of chat, prompt-completion, conversational-prompt-completion, preference,
+    trl-preference, text, alpaca, sharegpt, ambiguous, unknown."""
+    keys = ex.keys()
+    found: list[str] = []
+    if "messages" in keys:
+        found.append("chat")
+    if "input" in keys and ("preferred_output" in keys or "non_preferred_output" in keys
+                            or "preferred_completion" in keys):
+        found.append("preference")
+    if "chosen" in keys and "rejected" in keys and "conversations" not in keys:
+        found.append("trl-preference")
+    elif "prompt" in keys or "completion" in keys:
+        p, c = ex.get("prompt"), ex.get("completion")
+        found.append("conversational-prompt-completion" if isinstance(p, list) or isinstance(c, list)
+                     else "prompt-completion")
+    if "instruction" in keys and "output" in keys:
+        found.append("alpaca")
+    if "conversations" in keys:
+        found.append("sharegpt")
+    if not found and "text" in keys:
+        found.append("text")
+    if not found:
+        lower = {k.lower() for k in keys if isinstance(k, str)}
+        if {"prompt", "completion"} <= lower:
+            return "prompt-completion"
+        return "unknown"
+    return found[0] if len(found) == 1 else "ambiguous"
+
+
+def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True) -> str:
+    """Run every rule for the row's format; return the format name."""
+    fmt = detect_format(ex)
+    if fmt == "unknown":
+        ctx.add("format.undetected", f"keys {sorted(map(str, ex))[:8]} match no known format")
+        return fmt
+    if fmt == "ambiguous":
+        ctx.add("format.ambiguous", f"keys {sorted(map(str, ex))[:8]} belong to more than one format")
+        return fmt
+    if fmt not in ctx.profile.formats:
+        if fmt in ("alpaca", "sharegpt"):
+            ctx.add("format.needs_conversion",
+                    f"this row is in {fmt} format; {ctx.profile.name} reads OpenAI chat rows",
+                    fix="convert-to-chat", hint="convert it: curator convert FILE --to chat -o OUT.jsonl")
+        else:
+            ctx.add("format.method_mismatch", f"{fmt} rows are not accepted by {ctx.profile.name}",
+                    hint=f"choose a target that trains on {fmt} data")
+    if fmt == "chat":
+        roles = check_chat(ex, ctx)
+        _chat_quality(ex.get("messages"), roles, ctx, "/messages")
+    elif fmt == "prompt-completion":
+        _prompt_completion(ex, ctx)
+    elif fmt == "conversational-prompt-completion":
+        _conversational_pc(ex, ctx)
+    elif fmt == "preference":
+        _preference(ex, ctx)
+    elif fmt == "trl-preference":
+        _trl_preference(ex, ctx)
+    elif fmt == "alpaca":
+        _alpaca(ex, ctx)
+    elif fmt == "sharegpt":
+        _sharegpt(ex, ctx)
+    elif fmt == "text" and not isinstance(ex.get("text"), str):
+        ctx.add("schema.invalid", "'text' must be a string", path="/text")
+    if schema_check and fmt in MODELS and not any(
+            i.code.startswith(STRUCTURAL_PREFIXES) and i.code not in _FORMAT_VERDICTS for i in ctx.issues):
+        schema_invalid(ex, MODELS[fmt], ctx)
+    return fmt
+
+
+def schema_invalid(ex: dict[str, Any], model: type[BaseModel], ctx: Ctx) -> None:
+    """The safety net: pydantic rejects a row the rules passed (a rule is missing)."""
+    try:
+        model.model_validate(ex)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = "/" + "/".join(str(p) for p in err["loc"])
+        ctx.add("schema.invalid", f"{model.__name__}: {err['msg']} at {loc}", path=loc)
+
+
+def _chat_quality(msgs: Any, roles: list[str], ctx: Ctx, base: str) -> None:
+    if not isinstance(msgs, list):
+        return
+    items: list[TextItem] = []
+    for i, m in enumerate(msgs):
+        if not isinstance(m, dict) or i >= len(roles):
+            continue
+        role = roles[i]
+        content = m.get("content")
+        trained = role == "assistant" and m.get("weight", 1) != 0
+        if isinstance(content, str):
+            items.append((content, role, i, f"{base}/{i}/content", trained))
+        elif isinstance(content, list):
+            for j, part in enumerate(content):
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    items.append((part["text"], role, i, f"{base}/{i}/content/{j}/text", trained))
+    check_texts(items, ctx)
+
+
+def _prompt_completion(ex: dict[str, Any], ctx: Ctx) -> None:
+    strict_keys = ctx.profile.name in ("openai", "azure")
+    for key in ex:
+        if key in ("prompt", "completion"):
+            continue
+        if isinstance(key, str) and key.lower() in ("prompt", "completion"):
+            ctx.add("pc.key_case", f"key {key!r} must be written {key.lower()!r}", path=f"/{key}", fix="lower-case-keys")
+        elif strict_keys:
+            ctx.add("pc.extra_keys", f"key {key!r}: prompt/completion rows hold exactly prompt and completion",
+                    path=f"/{key}")
+        else:
+            ctx.add("example.unknown_key", f"top-level key {key!r} is not part of prompt/completion", path=f"/{key}")
+    for key in ("prompt", "completion"):
+        if key not in ex:
+            if not any(isinstance(k, str) and k.lower() == key for k in ex):
+                ctx.add(f"pc.{key}_missing", f"no {key!r}", path=f"/{key}")
+            continue
+        if not isinstance(ex[key], str):
+            ctx.add("pc.not_string", f"{key!r} is a {type(ex[key]).__name__}, not a string", path=f"/{key}")
+    prompt, completion = ex.get("prompt"), ex.get("completion")
+    if isinstance(completion, str):
+        if not completion.strip():
+            ctx.add("pc.completion_empty", "the completion is empty", path="/completion")
+        else:
+            check_text(completion, "assistant", ctx, mi=None, path="/completion", trained=True)
+    if isinstance(prompt, str):
+        if prompt == "":
+            ctx.add("pc.prompt_empty", "the prompt is empty (open-ended generation)", path="/prompt")
+        else:
+            check_text(prompt, "user", ctx, mi=None, path="/prompt", trained=False)
+
+
+def _conversational_pc(ex: dict[str, Any], ctx: Ctx) -> None:
+    for key in ex:
+        if key not in ("prompt", "completion", "tools"):
+            ctx.add("example.unknown_key", f"top-level key {key!r} is not part of prompt/completion", path=f"/{key}")
+    names = check_tools(ex, ctx)
+    roles: dict[str, list[str]] = {}
+    for key in ("prompt", "completion"):
+        msgs = ex.get(key)
+        if not isinstance(msgs, list) or not msgs:
+            ctx.add("pc.not_string" if key in ex else f"pc.{key}_missing",
+                    f"{key!r} must be a non-empty list of messages", path=f"/{key}")
+            continue
+        roles[key] = check_messages(msgs, ctx, tool_names=names, base=f"/{key}", conversation=False)
+        _chat_quality(msgs, roles[key], ctx, f"/{key}")
+    if roles.get("prompt") and roles["prompt"][-1] not in ("user", "tool", "assistant", "?"):
+        ctx.add("pref.prompt_last_role_invalid", f"the prompt ends with a {roles['prompt'][-1]} message",
+                path="/prompt")
+    if "completion" in roles and "assistant" not in roles["completion"]:
+        ctx.add("chat.no_assistant_message", "the completion has no assistant message", path="/completion")
+
+
+def _preference(ex: dict[str, Any], ctx: Ctx) -> None:
+    for old, new in (("preferred_completion", "preferred_output"), ("non_preferred_completion", "non_preferred_output")):
+        if old in ex:
+            ctx.add("pref.legacy_field_name", f"{old!r} is the old name of {new!r}", path=f"/{old}", fix="rename-dpo-fields")
+    for key in ex:
+        if key not in ("input", "preferred_output", "non_preferred_output", "preferred_completion",
+                       "non_preferred_completion"):
+            ctx.add("example.unknown_key", f"top-level key {key!r} is not part of the preference format", path=f"/{key}")
+    inp = ex.get("input")
+    if not isinstance(inp, dict) or not isinstance(inp.get("messages"), list) or not inp["messages"]:
+        ctx.add("pref.input_invalid", "'input' must be an object with a non-empty 'messages' list", path="/input")
+    else:
+        for key in inp:
+            if key not in ("messages", "tools", "parallel_tool_calls"):
+                ctx.add("example.unknown_key", f"key {key!r} is not part of a preference input", path=f"/input/{key}")
+        names = check_tools(inp, ctx)
+        roles = check_messages(inp["messages"], ctx, tool_names=names, base="/input/messages", conversation=False)
+        _chat_quality(inp["messages"], roles, ctx, "/input/messages")
+        if roles and roles[-1] == "assistant":
+            ctx.add("pref.input_ends_with_assistant", "the input ends with an assistant message; it must end with "
+                    "the user turn the outputs answer", mi=len(roles) - 1, path="/input/messages")
+        elif "assistant" in roles:
+            ctx.add("pref.multi_turn_input", "the input has earlier assistant turns (only the final turn is trained)")
+        if any(isinstance(m, dict) and isinstance(m.get("content"), list)
+               and any(isinstance(p, dict) and p.get("type") == "image_url" for p in m["content"])
+               for m in inp["messages"]):
+            ctx.add("pref.text_only", "DPO takes text only; this input has images", path="/input/messages")
+    outputs: list[Any] = []
+    for key in ("preferred_output", "non_preferred_output"):
+        out = ex.get(key)
+        if not isinstance(out, list):
+            if key in ex or not any(k.endswith("_completion") for k in ex):
+                ctx.add("pref.output_missing", f"{key!r} is missing or not a list", path=f"/{key}")
+            continue
+        if len(out) != 1:
+            ctx.add("pref.output_count", f"{key!r} has {len(out)} messages; it must hold exactly one", path=f"/{key}")
+        for j, m in enumerate(out):
+            if not isinstance(m, dict):
+                ctx.add("chat.message_not_object", f"{key} message {j} is not an object", path=f"/{key}/{j}")
+            elif m.get("role") != "assistant":
+                ctx.add("pref.output_role_invalid", f"{key} message role is {m.get('role')!r}, not assistant",
+                        path=f"/{key}/{j}/role")
+        good = [m for m in out if isinstance(m, dict) and m.get("role") == "assistant"]
+        roles = check_messages(good, ctx, tool_names=None, base=f"/{key}", conversation=False)
+        _chat_quality(good, roles, ctx, f"/{key}")
+        outputs.append(out)
+    if len(outputs) == 2 and outputs[0] == outputs[1]:
+        ctx.add("pref.identical_outputs", "the preferred and non-preferred outputs are identical")
+
+
+def _trl_preference(ex: dict[str, Any], ctx: Ctx) -> None:
+    keys = frozenset(k for k in ex if k != "tools")
+    if keys not in (frozenset({"prompt", "chosen", "rejected"}), frozenset({"chosen", "rejected"})):
+        ctx.add("pref.trl_keys_invalid", f"keys {sorted(keys)}; TRL accepts prompt/chosen/rejected or chosen/rejected")
+    kinds = {type(ex[k]) for k in ("prompt", "chosen", "rejected") if k in ex}
+    if kinds - {str, list} or len(kinds) > 1:
+        ctx.add("pref.format_mismatch", "prompt/chosen/rejected must all be strings or all message lists")
+        return
+    for key in ("prompt", "chosen", "rejected"):
+        val = ex.get(key)
+        if isinstance(val, list):
+            roles = check_messages(val, ctx, tool_names=None, base=f"/{key}", conversation=False)
+            _chat_quality(val, roles, ctx, f"/{key}")
+        elif isinstance(val, str):
+            check_text(val, "user" if key == "prompt" else "assistant", ctx, mi=None, path=f"/{key}",
+                       trained=key != "prompt")
+    if ex.get("chosen") == ex.get("rejected"):
+        ctx.add("pref.identical_outputs", "chosen and rejected are identical")
+
+
+def _alpaca(ex: dict[str, Any], ctx: Ctx) -> None:
+    for key, role in (("instruction", "user"), ("input", "user"), ("output", "assistant"), ("system", "system")):
+        val = ex.get(key)
+        if isinstance(val, str) and (val or key == "output"):
+            if key == "output" and not val.strip():
+                ctx.add("quality.empty_or_whitespace", "the output is empty", path="/output", severity="error")
+                continue
+            check_text(val, role, ctx, mi=None, path=f"/{key}", trained=key == "output")
+
+
+def _sharegpt(ex: dict[str, Any], ctx: Ctx) -> None:
+    turns = ex.get("conversations")
+    if not isinstance(turns, list):
+        return
+    for i, t in enumerate(turns):
+        if not isinstance(t, dict):
+            continue
+        role = SHAREGPT_ROLES.get(str(t.get("from", "")).lower(), str(t.get("from")))
+        val = t.get("value")
+        if isinstance(val, str):
+            if not val.strip():
+                ctx.add("quality.empty_or_whitespace", f"turn {i} ({t.get('from')}) is empty", mi=i,
+                        path=f"/conversations/{i}/value")
+            else:
+                check_text(val, role, ctx, mi=i, path=f"/conversations/{i}/value", trained=role == "assistant")
