@@ -89,8 +89,8 @@ class _PromptCompletionStats:
     def options(self) -> dict[str, Any]:
         if self.n < 2:
             return {}
-        return {"pc_separator": _marker(self.prompt_suffix),
-                "pc_stop": _marker(self.completion_suffix),
+        return {"pc_separator": _marker(self.prompt_suffix, PROMPT_SEPARATORS),
+                "pc_stop": _marker(self.completion_suffix, COMPLETION_STOPS),
                 "pc_strip_leading_space": self.all_leading_space}
 
 
@@ -103,12 +103,18 @@ def _common_suffix(current: str | None, text: str) -> str:
     return current[len(current) - n:]
 
 
-def _marker(suffix: str | None) -> str | None:
-    """A shared suffix counts as a separator only if it looks like one: no letters or digits,
-    and more than one character (or a lone newline), so a shared final '.' or '?' is kept."""
-    if not suffix or any(c.isalnum() for c in suffix):
+#: the legacy markers the OpenAI data-prep tool suggested (formats.md §2.2); only these are
+#: stripped, so a suffix the rows merely happen to share ("?", ".") is never cut off
+PROMPT_SEPARATORS = ("\n\n###\n\n", "\n###\n", "###", " ->", "->", "\n\n")
+COMPLETION_STOPS = ("\n###", " END", "END", "###", "\n")
+
+
+def _marker(suffix: str | None, known: tuple[str, ...]) -> str | None:
+    """The longest known marker that every row ends with, if any."""
+    if not suffix:
         return None
-    return suffix if len(suffix) >= 2 or suffix == "\n" else None
+    matches = [m for m in known if suffix.endswith(m)]
+    return max(matches, key=len) if matches else None
 
 
 @contextmanager

@@ -150,6 +150,11 @@ def _trl_prompt_completion(ex: dict[str, Any], col: Collector,
     if not trained:
         raise _unrepresentable(target, "no trainable assistant message to make the completion")
     cut = trained[-1]
+    # Pull the whole final episode (tool calls and their results) into the completion, so
+    # the calls stay trained; stop at the last user turn or at an untrained assistant turn.
+    while cut > 0 and messages[cut - 1]["role"] in ("assistant", "tool") and not (
+            messages[cut - 1]["role"] == "assistant" and messages[cut - 1].get("weight") == 0):
+        cut -= 1
     if cut == 0:
         raise _unrepresentable(target, "the prompt would be empty (first message is the answer)")
     if messages[cut - 1]["role"] not in ("user", "tool", "assistant"):
@@ -161,7 +166,7 @@ def _trl_prompt_completion(ex: dict[str, Any], col: Collector,
         col.add("convert.lossy", "warning",
                 f"{len(earlier)} earlier assistant turn(s) moved into the prompt and will not "
                 "be trained (TRL trains the completion only)", message_index=earlier[0])
-    for i in range(cut + 1, len(messages)):
+    for i in range(cut, len(messages)):
         if messages[i]["role"] == "assistant" and messages[i].get("weight") == 0:
             col.add("convert.lossy", "warning",
                     f"message {i} had weight 0 but is part of the completion and will be trained",
