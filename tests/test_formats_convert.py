@@ -119,9 +119,9 @@ def test_lf_v1_parts_and_loss_weight() -> None:
 
 
 def test_lf_v1_fractional_weight_and_unknown_part() -> None:
-    row = {"messages": [{"role": "user", "content": [{"type": "text", "value": "q"}]},
-                        {"role": "assistant", "content": [{"type": "text", "value": "a"}],
-                         "loss_weight": 0.5}]}
+    row: dict[str, Any] = {"messages": [
+        {"role": "user", "content": [{"type": "text", "value": "q"}]},
+        {"role": "assistant", "content": [{"type": "text", "value": "a"}], "loss_weight": 0.5}]}
     res = to_chat(row, "lf-v1-messages")
     assert res.example is not None and res.example["messages"][1]["weight"] == 1
     assert codes(res.issues) == {"convert.lossy"}
@@ -172,11 +172,11 @@ def test_openai_chat_normalises_trl_style_tool_calls() -> None:
 
 # --- chat -> targets and round trips ---------------------------------------------------------
 
-SIMPLE = {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "u1"},
+SIMPLE: dict[str, Any] = {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "u1"},
                        {"role": "assistant", "content": "a1"}, {"role": "user", "content": "u2"},
                        {"role": "assistant", "content": "a2"}]}
 
-TOOLS = {
+TOOLS: dict[str, Any] = {
     "messages": [
         {"role": "user", "content": "weather?"},
         {"role": "assistant", "tool_calls": [{"id": "call_1_0", "type": "function", "function": {

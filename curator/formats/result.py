@@ -3,7 +3,8 @@
 Codes (severity in brackets) beyond the catalogue of reference/formats.md §5:
 
 * ``convert.lossy`` (warning): the output lacks something the input had (a key, a weight,
-  a tool-call id, a turn boundary). The message names it.
+  a turn boundary). The message names it. It is info when the loss is recoverable: sharegpt
+  has no tool-call ids, and converting back re-synthesises them by position.
 * ``convert.heuristic`` (info): the output rests on a guess (a stripped separator, positional
   pairing of tool results with calls, a synthesised prompt). The message names the guess.
 * ``convert.role_alias`` (info): a non-standard role name was mapped (``bot`` -> ``assistant``).
