@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
 
@@ -107,8 +107,10 @@ class AssistantMessage(_Strict):
     tool_calls: Annotated[list[ToolCall], Field(min_length=1)] | None = None
     function_call: FunctionCall | None = None
     refusal: str | None = None
-    # Fine-tuning only: 0 excludes this turn from the loss, 1 (the default) trains it.
-    weight: Literal[0, 1] | None = None
+    # Fine-tuning only: 0 excludes this turn from the loss, 1 (the default) trains it. A strict
+    # integer: OpenAI rejects true/false, 1.0 and "1" (formats.md chat.weight_invalid), which a
+    # Literal[0, 1] would let through as equal to 0/1.
+    weight: Annotated[StrictInt, Field(ge=0, le=1)] | None = None
 
 
 class ToolMessage(_Strict):
