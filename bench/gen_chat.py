@@ -18,39 +18,9 @@ from pathlib import Path
 
 import orjson
 
-_COMMON = (
-    "the of and to in is you that it he was for on are as with his they at be this have from "
-    "or one had by word but not what all were we when your can said there use an each which she "
-    "do how their if will up other about out many then them these so some her would make like "
-    "him into time has look two more write go see number no way could people my than first water "
-    "been call who oil its now find long down day did get come made may part over new sound take "
-    "only little work know place year live me back give most very after thing our just name good "
-    "sentence man think say great where help through much before line right too mean old any same "
-    "tell boy follow came want show also around form three small set put end does another well "
-    "large must big even such because turn here why ask went men read need land different home us "
-    "move try kind hand picture again change off play spell air away animal house point page "
-    "letter mother answer found study still learn should America world data model training "
-    "example function return value error file system user assistant question answer python code "
-    "list string number table query server request response token dataset validation"
-).split()
-_LONGER = (
-    "information development government important community following available different "
-    "experience management education understand environment performance especially "
-    "relationship political international together something business language national "
-    "interest including research everything probably remember possible consider together "
-    "question analysis approach increase customer practice structure important provide "
-    "describe financial individual technology successful traditional organization "
-    "application configuration documentation implementation recommendation temperature "
-    "algorithm parameter variable database interface component framework repository "
-    "dependency environment deployment production estimate generally directly actually "
-    "explanation solution complete summary instructions carefully helpful different "
-    "character beautiful children president computer security software hardware network "
-    "message response behavior feedback improvement quality standard specific response"
-).split()
-_SYLLABLES = (
-    "ka ri to na me lo su vi de ra po ne ti ma ko zu ba le ni fo gra str pla tion ment ing er "
-    "al ic ous ive ly ness able ful pre con dis un re"
-).split()
+_COMMON = ["the", "of", "and", "to", "in", "is", "you", "that", "it", "he", "was", "for", "on", "are", "as", "with", "his", "they", "at", "be", "this", "have", "from", "or", "one", "had", "by", "word", "but", "not", "what", "all", "were", "we", "when", "your", "can", "said", "there", "use", "an", "each", "which", "she", "do", "how", "their", "if", "will", "up", "other", "about", "out", "many", "then", "them", "these", "so", "some", "her", "would", "make", "like", "him", "into", "time", "has", "look", "two", "more", "write", "go", "see", "number", "no", "way", "could", "people", "my", "than", "first", "water", "been", "call", "who", "oil", "its", "now", "find", "long", "down", "day", "did", "get", "come", "made", "may", "part", "over", "new", "sound", "take", "only", "little", "work", "know", "place", "year", "live", "me", "back", "give", "most", "very", "after", "thing", "our", "just", "name", "good", "sentence", "man", "think", "say", "great", "where", "help", "through", "much", "before", "line", "right", "too", "mean", "old", "any", "same", "tell", "boy", "follow", "came", "want", "show", "also", "around", "form", "three", "small", "set", "put", "end", "does", "another", "well", "large", "must", "big", "even", "such", "because", "turn", "here", "why", "ask", "went", "men", "read", "need", "land", "different", "home", "us", "move", "try", "kind", "hand", "picture", "again", "change", "off", "play", "spell", "air", "away", "animal", "house", "point", "page", "letter", "mother", "answer", "found", "study", "still", "learn", "should", "America", "world", "data", "model", "training", "example", "function", "return", "value", "error", "file", "system", "user", "assistant", "question", "answer", "python", "code", "list", "string", "number", "table", "query", "server", "request", "response", "token", "dataset", "validation"]
+_LONGER = ["information", "development", "government", "important", "community", "following", "available", "different", "experience", "management", "education", "understand", "environment", "performance", "especially", "relationship", "political", "international", "together", "something", "business", "language", "national", "interest", "including", "research", "everything", "probably", "remember", "possible", "consider", "together", "question", "analysis", "approach", "increase", "customer", "practice", "structure", "important", "provide", "describe", "financial", "individual", "technology", "successful", "traditional", "organization", "application", "configuration", "documentation", "implementation", "recommendation", "temperature", "algorithm", "parameter", "variable", "database", "interface", "component", "framework", "repository", "dependency", "environment", "deployment", "production", "estimate", "generally", "directly", "actually", "explanation", "solution", "complete", "summary", "instructions", "carefully", "helpful", "different", "character", "beautiful", "children", "president", "computer", "security", "software", "hardware", "network", "message", "response", "behavior", "feedback", "improvement", "quality", "standard", "specific", "response"]
+_SYLLABLES = ["ka", "ri", "to", "na", "me", "lo", "su", "vi", "de", "ra", "po", "ne", "ti", "ma", "ko", "zu", "ba", "le", "ni", "fo", "gra", "str", "pla", "tion", "ment", "ing", "er", "al", "ic", "ous", "ive", "ly", "ness", "able", "ful", "pre", "con", "dis", "un", "re"]
 _UNICODE = (
     "café", "naïve", "Zürich", "façade", "résumé", "Ærøskøbing", "São Paulo", "Kraków",
     "東京", "机器学习", "自然言語処理", "데이터", "Привет", "данные", "αβγ", "שלום", "مرحبا",
