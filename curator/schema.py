@@ -10,7 +10,7 @@ dumped with `model_dump(exclude_none=True)` is a row the target reads as it is.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,8 +46,8 @@ class RefusalPart(_Strict):
     refusal: str
 
 
-UserPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
-AssistantPart = Annotated[TextPart | RefusalPart, Field(discriminator="type")]
+UserPart = Annotated[Union[TextPart, ImagePart], Field(discriminator="type")]
+AssistantPart = Annotated[Union[TextPart, RefusalPart], Field(discriminator="type")]
 
 
 # --- tools -----------------------------------------------------------------------------------
@@ -126,7 +126,14 @@ class FunctionMessage(_Strict):
 
 
 Message = Annotated[
-    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage | FunctionMessage,
+    Union[
+        SystemMessage,
+        DeveloperMessage,
+        UserMessage,
+        AssistantMessage,
+        ToolMessage,
+        FunctionMessage,
+    ],
     Field(discriminator="role"),
 ]
 
