@@ -200,6 +200,11 @@ _CACHE_MAX = 20_000
 _CACHED_ROLES = frozenset({"system", "developer"})
 
 
+SELF_CHECK_PROBES = ("Hello, world!", "  spaces\n\n\tand tabs   ", "<|endoftext|>", "数据🙂 naïve",
+                     "x" * 300, "1234567 'll 've")
+SELF_CHECK_COUNTS = {"o200k_base": (4, 6, 7, 4, 38, 7), "cl100k_base": (4, 6, 7, 5, 38, 7)}
+
+
 def _sanitize(text: str) -> str:
     # Lone surrogates (JSON "\ud800") cannot be UTF-8 encoded; tiktoken replaces them the same way.
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
@@ -213,12 +218,15 @@ class TiktokenCounter:
     """
 
     def __init__(self, encoding: str = "o200k_base", backend: str | None = None) -> None:
-        self.name = encoding
-        self._tiktoken = get_encoding(encoding)
-        self.backend = "tiktoken"
-        self._count = self._count_tiktoken
+        if encoding not in OPENAI_ENCODINGS:
+            raise TokenizerError(
+                f"unknown encoding {encoding!r}; choose one of {', '.join(OPENAI_ENCODINGS)}")
         if backend not in (None, "bpe-openai", "tiktoken"):
             raise ValueError(f"unknown backend {backend!r}; choose bpe-openai or tiktoken")
+        self.name = encoding
+        self._tiktoken: Any = None  # loaded on first use only: it costs ~80 MB per process
+        self.backend = "tiktoken"
+        self._count: Any = self._count_tiktoken
         if backend != "tiktoken":
             fast = self._load_fast(encoding)
             if fast is not None:
@@ -229,6 +237,8 @@ class TiktokenCounter:
         self._cache: dict[str, int] = {}
 
     def _count_tiktoken(self, text: str) -> int:
+        if self._tiktoken is None:
+            self._tiktoken = get_encoding(self.name)
         return len(self._tiktoken.encode_ordinary(text))
 
     def _load_fast(self, encoding: str) -> Any | None:
@@ -237,10 +247,9 @@ class TiktokenCounter:
         except ImportError:
             return None
         fast = _bindings.tokenizer_for_encoding(encoding).count
-        # A cheap guard against a future wheel that diverges from tiktoken.
-        probes = ("Hello, world!", "  spaces\n\n\tand tabs   ", "<|endoftext|>", "数据🙂 naïve",
-                  "x" * 300, "1234567 'll 've")
-        if any(fast(p) != self._count_tiktoken(p) for p in probes):
+        # A cheap guard against a wheel that diverges from tiktoken: the expected counts are
+        # tiktoken's (a test recomputes them with tiktoken).
+        if tuple(fast(p) for p in SELF_CHECK_PROBES) != SELF_CHECK_COUNTS[encoding]:
             return None
         return fast
 

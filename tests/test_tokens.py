@@ -300,3 +300,11 @@ def test_hf_counter_without_template(tmp_path: Path) -> None:
 def test_hf_counter_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(TokenizerError, match="not found"):
         HFTokenCounter(str(tmp_path / "nothing"))
+
+
+def test_self_check_counts_are_tiktokens(encoding: str) -> None:
+    from curator.tokens import SELF_CHECK_COUNTS, SELF_CHECK_PROBES
+
+    enc = get_encoding(encoding)
+    assert SELF_CHECK_COUNTS[encoding] == tuple(len(enc.encode_ordinary(p))
+                                                for p in SELF_CHECK_PROBES)
