@@ -17,10 +17,11 @@ Nothing is deleted or marked here: the result is data for the store to record.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -42,6 +43,7 @@ Item = Mapping[str, Any] | str
 KeeperRule = Literal["longest", "earliest", "accepted_first"]
 Fetch = Callable[[Sequence[int]], Sequence[Item]]
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 
 _STATUS_RANK = {"accepted": 0, "pending": 1, "rejected": 2}
 _VERIFY_CHUNK = 20_000  # pairs; at most 40,000 texts, under the 65,536 a chunk may hold
@@ -98,6 +100,25 @@ class DedupResult:
     def duplicate_of(self) -> dict[int, tuple[int, float]]:
         """member id -> (keeper id, similarity): what the store marks."""
         return {m.id: (c.keeper, m.similarity) for c in self.clusters for m in c.members}
+
+
+def _ordered_map(
+    pool: Executor | None, fn: Callable[[_T], _U], jobs: Iterable[_T], window: int
+) -> Iterator[_U]:
+    """fn over jobs in order, with at most `window` jobs in flight.
+
+    Executor.map submits every job at once, which would hold the whole input in memory.
+    """
+    if pool is None:
+        yield from map(fn, jobs)
+        return
+    pending: collections.deque[Future[_U]] = collections.deque()
+    for job in jobs:
+        pending.append(pool.submit(fn, job))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
@@ -292,7 +313,9 @@ def find_duplicates(
     workers = processes if processes is not None else (os.cpu_count() or 1)
     pool: Executor | None = ProcessPoolExecutor(workers) if workers > 1 else None
     try:
-        return _find(records, params, shingling, statuses, prefer, batch_size, fetch, pool)
+        return _find(
+            records, params, shingling, statuses, prefer, batch_size, fetch, pool, 2 * workers
+        )
     finally:
         if pool is not None:
             pool.shutdown()
@@ -307,6 +330,7 @@ def _find(
     batch_size: int,
     fetch: Fetch | None,
     pool: Executor | None,
+    window: int,
 ) -> DedupResult:
     ids: list[int] = []
 
@@ -323,7 +347,7 @@ def _find(
                 fetch is None,
             )
 
-    outs = list(pool.map(_run_batch, jobs()) if pool else map(_run_batch, jobs()))
+    outs = list(_ordered_map(pool, _run_batch, jobs(), window))
     id_arr = np.asarray(ids, dtype=np.int64)
     n = len(id_arr)
     if len(set(ids)) != n:
@@ -365,7 +389,7 @@ def _find(
             yield _VerifyJob(texts_for(involved), local[: len(a)], local[len(a) :], shingling)
 
     pairs: list[tuple[int, int, float]] = []
-    sims_iter = pool.map(_run_verify, verify_jobs()) if pool else map(_run_verify, verify_jobs())
+    sims_iter = _ordered_map(pool, _run_verify, verify_jobs(), window)
     for start, sims in zip(range(0, len(candidates), _VERIFY_CHUNK), sims_iter, strict=True):
         chunk = candidates[start : start + _VERIFY_CHUNK]
         for pair, s in zip(chunk.tolist(), sims.tolist(), strict=True):
