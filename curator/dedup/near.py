@@ -46,7 +46,7 @@ _T = TypeVar("_T")
 _U = TypeVar("_U")
 
 _STATUS_RANK = {"accepted": 0, "pending": 1, "rejected": 2}
-_VERIFY_CHUNK = 20_000  # pairs; at most 40,000 texts, under the 65,536 a chunk may hold
+_VERIFY_CHUNK = 2_000  # pairs: at most 4,000 texts, so a chunk's arrays stay near 100 MB
 _LOW48 = np.uint64((1 << 48) - 1)
 
 
