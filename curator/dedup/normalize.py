@@ -1,0 +1,73 @@
+"""The text that dedup compares: one normalised string per example.
+
+Two examples are duplicates when a reader would call them the same conversation, so the
+normal form drops what a reader does not see (Unicode compatibility forms, case, runs of
+whitespace, invisible format characters) and keeps what changes the meaning: who said what.
+Each turn is prefixed with its role, so a user turn never equals an assistant turn.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+# Invisible characters that survive NFKC and `str.split()`; copied text often carries them,
+# and two otherwise identical examples must not differ by a zero-width space.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+
+_SYSTEM_ROLES = frozenset({"system", "developer"})
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, case-fold, drop invisible characters, collapse whitespace to single spaces."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_INVISIBLE)
+    return " ".join(text.split())
+
+
+def _content_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for part in content:
+        if not isinstance(part, Mapping):
+            parts.append(str(part))
+        elif "text" in part:
+            parts.append(str(part["text"]))
+        elif "refusal" in part:
+            parts.append(str(part["refusal"]))
+        elif "image_url" in part:
+            image = part["image_url"]
+            url = image.get("url", "") if isinstance(image, Mapping) else image
+            parts.append(f"<image {url}>")
+    return " ".join(parts)
+
+
+def example_text(example: Mapping[str, Any], *, include_system: bool = False) -> str:
+    """The raw (not yet normalised) comparison text of a chat example.
+
+    Tool calls are content: two answers that call different functions are different answers.
+    """
+    turns: list[str] = []
+    for message in example.get("messages", ()):
+        role = str(message.get("role", ""))
+        if role in _SYSTEM_ROLES and not include_system:
+            continue
+        pieces = [_content_text(message.get("content"))]
+        for call in message.get("tool_calls") or ():
+            function = call.get("function", {})
+            pieces.append(f"<call {function.get('name', '')} {function.get('arguments', '')}>")
+        function_call = message.get("function_call")
+        if function_call:
+            pieces.append(
+                f"<call {function_call.get('name', '')} {function_call.get('arguments', '')}>"
+            )
+        turns.append(f"<|{role}|> " + " ".join(p for p in pieces if p))
+    return "\n".join(turns)
+
+
+def normalize_example(example: Mapping[str, Any], *, include_system: bool = False) -> str:
+    """The normalised comparison text of a chat example (see the module docstring)."""
+    return normalize_text(example_text(example, include_system=include_system))

@@ -1,0 +1,305 @@
+"""Dedup on small planted data: normal form, hashing, LSH parameters, recall, clustering rules."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from curator.dedup import (
+    Shingling,
+    choose_bands,
+    collision_probability,
+    exact_groups,
+    find_duplicates,
+    normalize_example,
+    normalize_text,
+    shingle_hashes,
+    signatures,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("gen_dedup", ROOT / "bench" / "gen_dedup.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def chat(user: str, assistant: str, system: str | None = None) -> dict[str, Any]:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    return {"messages": messages}
+
+
+def char_set(text: str, n: int = 5) -> set[str]:
+    return {text[i : i + n] for i in range(max(len(text) - n + 1, 1))}
+
+
+def jaccard(a: str, b: str) -> float:
+    x, y = char_set(a), char_set(b)
+    return len(x & y) / len(x | y)
+
+
+WORDS = [f"w{i}x{i * 7919 % 101}" for i in range(3000)]
+
+
+def words(rng: random.Random, n: int) -> list[str]:
+    return [rng.choice(WORDS) for _ in range(n)]
+
+
+# --- normal form -----------------------------------------------------------------------------
+
+
+def test_normal_form_ignores_width_case_whitespace_and_invisibles() -> None:
+    assert normalize_text("  Ｈｅｌｌｏ\u200b   WORLD\n\tagain ") == "hello world again"
+    assert normalize_text("Straße") == normalize_text("STRASSE")
+
+
+def test_roles_are_part_of_the_text() -> None:
+    a = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
+    b = {"messages": [{"role": "assistant", "content": "hi"}, {"role": "user", "content": "yo"}]}
+    assert normalize_example(a) != normalize_example(b)
+
+
+def test_system_prompt_is_optional() -> None:
+    a, b = chat("q", "a", system="You are terse."), chat("q", "a", system="You are kind.")
+    assert normalize_example(a) == normalize_example(b)
+    assert normalize_example(a, include_system=True) != normalize_example(b, include_system=True)
+    groups = exact_groups([(1, a), (2, b)])
+    assert [g.ids for g in groups] == [(1, 2)]
+    assert exact_groups([(1, a), (2, b)], include_system=True) == []
+
+
+def test_tool_calls_and_content_parts_count() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    other = {"id": "c1", "type": "function", "function": {"name": "g", "arguments": "{}"}}
+    a = {
+        "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [call]}]
+    }
+    b = {
+        "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [other]}]
+    }
+    assert normalize_example(a) != normalize_example(b)
+    parts = {"messages": [{"role": "user", "content": [{"type": "text", "text": "Hi  THERE"}]}]}
+    plain = {"messages": [{"role": "user", "content": "hi there"}]}
+    assert normalize_example(parts) == normalize_example(plain)
+
+
+# --- shingles and signatures -----------------------------------------------------------------
+
+
+def reference_shingles(text: str, shingling: Shingling) -> list[str]:
+    n = shingling.n
+    if shingling.unit == "char":
+        return [text[k : k + n] for k in range(max(len(text) - n + 1, 1))]
+    w = text.split()
+    return [" ".join(w[k : k + n]) for k in range(max(len(w) - n + 1, 1))]
+
+
+@pytest.mark.parametrize(
+    "shingling", [Shingling("char", 5), Shingling("char", 2), Shingling("word", 3)]
+)
+def test_shingle_hashes_are_one_to_one_with_shingles(shingling: Shingling) -> None:
+    rng = random.Random(3)
+    pieces = ["a", "bb", "ccc", "é", "日本"]
+    texts = [" ".join(rng.choice(pieces) for _ in range(rng.randint(0, 9))) for _ in range(200)]
+    hashes, text_of = shingle_hashes(texts, shingling)
+    for i, text in enumerate(texts):
+        expected = reference_shingles(text, shingling)
+        mine = sorted(hashes[text_of == i].tolist())
+        assert len(mine) == len(expected)
+        # the same multiset: equal shingles hash equal, within and across texts
+        counts = sorted(expected.count(s) for s in set(expected))
+        assert counts == sorted(mine.count(h) for h in set(mine))
+    sets = [set(hashes[text_of == i].tolist()) for i in range(len(texts))]
+    shingle_sets = [set(reference_shingles(t, shingling)) for t in texts]
+    # two texts share a hash exactly when they share a shingle
+    for i in range(0, 200, 7):
+        for j in range(1, 200, 11):
+            assert len(sets[i] & sets[j]) == len(shingle_sets[i] & shingle_sets[j])
+
+
+def test_signature_agreement_estimates_jaccard() -> None:
+    rng = random.Random(5)
+    base = " ".join(words(rng, 120))
+    texts, truths = [], []
+    for edits in (0, 2, 5, 10, 20, 40, 120):
+        w = base.split()
+        for k in rng.sample(range(len(w)), edits):
+            w[k] = rng.choice(WORDS)
+        texts.append(" ".join(w))
+        truths.append(jaccard(base, texts[-1]))
+    sig = signatures([base, *texts], num_perm=256)
+    estimates = (sig[1:] == sig[0]).mean(axis=1)
+    assert np.abs(estimates - np.array(truths)).max() < 0.1
+    assert truths[0] == 1.0 and truths[-1] < 0.3  # the premise: a spread of similarities
+
+
+def test_short_and_empty_texts_get_signatures() -> None:
+    sig = signatures(["", "ab", "ab", "abcdefgh"], num_perm=64)
+    assert (sig != 0xFFFFFFFF).all()
+    assert (sig[1] == sig[2]).all() and not (sig[0] == sig[1]).all()
+
+
+def test_bands_catch_pairs_at_the_threshold() -> None:
+    for threshold in (0.5, 0.7, 0.8, 0.9):
+        bands, rows = choose_bands(threshold, 128)
+        assert bands * rows <= 128
+        p = 1 - (1 - threshold**rows) ** bands
+        assert p >= 0.99 and collision_probability(threshold, bands, rows) == pytest.approx(p)
+        more = rows + 1
+        assert 1 - (1 - threshold**more) ** (128 // more) < 0.99  # rows is the most allowed
+
+
+# --- near duplicates -------------------------------------------------------------------------
+
+
+def score(result: Any, truth: list[dict[str, Any]]) -> tuple[float, float]:
+    family = {}
+    for t in truth:
+        family.setdefault(t["a"], t["a"])
+        family[t["b"]] = family[t["a"]]
+    cluster_of = {i: k for k, c in enumerate(result.clusters) for i in c.ids}
+    near = [t for t in truth if t["kind"] == "near"]
+    found = sum(
+        1 for t in near if t["a"] in cluster_of and cluster_of.get(t["b"]) == cluster_of[t["a"]]
+    )
+    pairs = [(c.keeper, m.id) for c in result.clusters for m in c.members]
+    good = sum(1 for a, b in pairs if a in family and family.get(b) == family[a])
+    return found / len(near), good / len(pairs)
+
+
+@pytest.fixture(scope="module")
+def planted() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    records, truth = _generator().generate(3000, seed=11)
+    return records, truth
+
+
+def test_recall_and_precision_on_planted_pairs(planted: Any) -> None:
+    records, truth = planted
+    result = find_duplicates(enumerate(records), processes=1)
+    recall, precision = score(result, truth)
+    assert recall >= 0.95 and precision >= 0.99
+    # every reported similarity is the true Jaccard of the normalised texts, not an estimate
+    texts = [normalize_example(r) for r in records]
+    for c in result.clusters[:50]:
+        for m in c.members:
+            assert m.similarity == pytest.approx(jaccard(texts[c.keeper], texts[m.id]))
+            assert m.similarity >= 0.8
+
+
+def test_exact_copies_are_grouped(planted: Any) -> None:
+    records, truth = planted
+    result = find_duplicates(enumerate(records), processes=1)
+    texts = [normalize_example(r) for r in records]
+    for group in result.exact_groups:
+        assert len({texts[i] for i in group.ids}) == 1
+    grouped = {frozenset(g.ids) for g in result.exact_groups}
+    for t in truth:
+        if t["kind"] == "exact":
+            assert any({t["a"], t["b"]} <= g for g in grouped)
+    members = {m.id: m for c in result.clusters for m in c.members}
+    keeper_of = {m.id: c.keeper for c in result.clusters for m in c.members}
+    for m_id, m in members.items():
+        assert m.exact == (texts[m_id] == texts[keeper_of[m_id]])
+
+
+def test_result_does_not_depend_on_processes_batches_or_runs(planted: Any) -> None:
+    records, _ = planted
+    a = find_duplicates(enumerate(records), processes=1, batch_size=500)
+    b = find_duplicates(enumerate(records), processes=2, batch_size=777)
+    c = find_duplicates(enumerate(records), processes=2, batch_size=777)
+    assert a.clusters == b.clusters == c.clusters and a.exact_groups == b.exact_groups
+    assert a.pairs == b.pairs
+
+
+def test_fetch_gives_the_same_result(planted: Any) -> None:
+    records, _ = planted
+    asked: list[int] = []
+
+    def fetch(ids: Any) -> list[dict[str, Any]]:
+        asked.extend(ids)
+        return [records[i] for i in ids]
+
+    kept = find_duplicates(enumerate(records), processes=1)
+    fetched = find_duplicates(enumerate(records), processes=1, fetch=fetch)
+    assert kept.clusters == fetched.clusters
+    assert 0 < len(set(asked)) < len(records) / 2  # only candidates were asked for
+
+
+def chain() -> tuple[str, str, str]:
+    rng = random.Random(8)
+    a = words(rng, 150)
+    b = list(a)
+    for k in range(0, 150, 12):
+        b[k] = f"zz{k}"
+    c = list(b)
+    for k in range(6, 150, 12):
+        c[k] = f"yy{k}"
+    return " ".join(a), " ".join(b), " ".join(c)
+
+
+def test_chains_are_not_merged_blindly() -> None:
+    a, b, c = chain()
+    assert jaccard(a, b) >= 0.8 and jaccard(b, c) >= 0.8 and jaccard(a, c) < 0.8  # the premise
+    result = find_duplicates([(0, a), (1, b), (2, c)], keeper="earliest", processes=1)
+    assert {(x, y) for x, y, _ in result.pairs} == {(0, 1), (1, 2)}
+    assert [(cl.keeper, [m.id for m in cl.members]) for cl in result.clusters] == [(0, [1])]
+    # with the middle one as keeper both ends are within the threshold of it
+    result = find_duplicates([(0, a), (1, b), (2, c)], prefer={1}, processes=1)
+    assert [(cl.keeper, [m.id for m in cl.members]) for cl in result.clusters] == [(1, [0, 2])]
+
+
+def keeper_case() -> list[tuple[int, str]]:
+    rng = random.Random(9)
+    base = words(rng, 100)
+    longer = [*base, "extra", "words"]
+    shorter = list(base)
+    shorter[50] = "changed"
+    return [(10, " ".join(shorter)), (20, " ".join(longer)), (30, " ".join(base))]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "keeper"),
+    [
+        ({"keeper": "longest"}, 20),
+        ({"keeper": "earliest"}, 10),
+        ({"keeper": "accepted_first", "statuses": {30: "accepted", 10: "rejected"}}, 30),
+        ({"keeper": "accepted_first", "statuses": {10: "rejected"}}, 20),
+        ({"keeper": "longest", "prefer": {30}}, 30),
+    ],
+)
+def test_keeper_rules(kwargs: Any, keeper: int) -> None:
+    records = keeper_case()
+    result = find_duplicates(records, processes=1, **kwargs)
+    assert len(result.clusters) == 1
+    cluster = result.clusters[0]
+    assert cluster.keeper == keeper and set(cluster.ids) == {10, 20, 30}
+    texts = dict(records)
+    for m in cluster.members:
+        assert m.similarity == pytest.approx(jaccard(texts[keeper], texts[m.id]))
+
+
+def test_exact_copies_follow_their_representative() -> None:
+    records = keeper_case()
+    copy = (40, records[0][1].upper() + "  ")  # same as 10 after normalisation
+    result = find_duplicates(
+        [*records, (40, normalize_text(copy[1]))], keeper="longest", processes=1
+    )
+    (cluster,) = result.clusters
+    sims = {m.id: m.similarity for m in cluster.members}
+    assert sims[40] == sims[10] < 1.0
+    assert [g.ids for g in result.exact_groups] == [(10, 40)]
+
+
+def test_duplicate_ids_are_refused() -> None:
+    with pytest.raises(ValueError, match="unique"):
+        find_duplicates([(1, "a b c"), (1, "d e f")], processes=1)
