@@ -132,7 +132,13 @@ def import_(files: tuple[Path, ...], workspace: Path, as_json: bool) -> None:
 
 
 def _status_command(name: str, status: str, verb: str) -> None:
-    @cli.command(name, epilog="\b\n" + FILTER_HELP)
+    help_text = (
+        f"{verb} records by id (12, 3,4,5, 10-20) and/or by filter.\n\n"
+        f"With both ids and filters, only the ids that match the filters change.\n\n"
+        f"Example: curator {name} --where status=pending --where issue=none -w work.db"
+    )
+
+    @cli.command(name, help=help_text, epilog="\b\n" + FILTER_HELP)
     @click.argument("ids", nargs=-1)
     @workspace_option
     @where_option
@@ -143,12 +149,6 @@ def _status_command(name: str, status: str, verb: str) -> None:
         sel_ids, sel_where = _selection(ids, where)
         with Workspace.open(workspace) as ws:
             _report_change(ws.set_status(sel_ids, status, reason, where=sel_where))
-
-    command.__doc__ = (
-        f"{verb} records by id (12, 3,4,5, 10-20) and/or by filter.\n\n"
-        f"With both ids and filters, only the ids that match the filters change.\n\n"
-        f"Example: curator {name} --where status=pending --where issue=none -w work.db"
-    )
 
 
 _status_command("accept", "accepted", "Accept")
