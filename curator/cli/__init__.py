@@ -28,3 +28,4 @@ def main() -> None:
 from curator.cli import validate as _validate  # noqa: E402,F401
 from curator.cli import convert as _convert  # noqa: E402,F401
 from curator.cli import stats as _stats  # noqa: E402,F401
+from curator.cli import workspace as _workspace  # noqa: E402,F401

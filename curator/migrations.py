@@ -1,0 +1,115 @@
+"""Workspace schema, as an append-only list of migrations keyed by `PRAGMA user_version`.
+
+Rules (they are what lets an old workspace open safely in a new curator):
+
+- Never edit or reorder a migration that has shipped; add a new one at the end.
+- Migration N (1-based) takes a file from user_version N-1 to N. Each runs in one transaction
+  together with the user_version bump, so a crash leaves the file at N-1 or N, never between.
+- A file whose user_version is above `SCHEMA_VERSION` was written by a newer curator and is
+  refused, never touched.
+"""
+
+from __future__ import annotations
+
+#: Each migration is a tuple of single SQL statements (not a script: `executescript` would commit
+#: on its own and break the one-transaction rule).
+MIGRATIONS: list[tuple[str, ...]] = [
+    # v1: the tables.
+    (
+        """CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT
+        )""",
+        """CREATE TABLE journal (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            params TEXT,
+            n_changes INTEGER NOT NULL DEFAULT 0,
+            undoable INTEGER NOT NULL DEFAULT 1,
+            state TEXT NOT NULL DEFAULT 'done'
+                CHECK (state IN ('done', 'undone', 'discarded'))
+        )""",
+        """CREATE TABLE records (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            source_file TEXT,
+            source_line INTEGER,
+            example_index INTEGER,
+            raw TEXT NOT NULL,
+            format TEXT,
+            canonical TEXT,
+            current TEXT,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'accepted', 'rejected')),
+            reason TEXT,
+            note TEXT,
+            tokens_total INTEGER,
+            tokens_trained INTEGER,
+            cluster_id INTEGER,
+            dup_of INTEGER REFERENCES records(id),
+            similarity REAL,
+            split TEXT,
+            import_id INTEGER REFERENCES journal(id),
+            created TEXT NOT NULL
+        )""",
+        """CREATE TABLE label_set (
+            name TEXT PRIMARY KEY
+        )""",
+        """CREATE TABLE record_labels (
+            record_id INTEGER NOT NULL REFERENCES records(id),
+            label TEXT NOT NULL REFERENCES label_set(name),
+            PRIMARY KEY (record_id, label)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE issues (
+            id INTEGER PRIMARY KEY,
+            record_id INTEGER NOT NULL REFERENCES records(id),
+            code TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            message_index INTEGER,
+            path TEXT,
+            message TEXT NOT NULL,
+            hint TEXT
+        )""",
+        "CREATE INDEX issues_record ON issues(record_id)",
+        """CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            sha256 TEXT,
+            size INTEGER,
+            rows INTEGER NOT NULL,
+            new INTEGER NOT NULL,
+            already_present INTEGER NOT NULL,
+            rejected INTEGER NOT NULL,
+            complete INTEGER NOT NULL DEFAULT 0,
+            import_id INTEGER REFERENCES journal(id),
+            imported_at TEXT NOT NULL
+        )""",
+        # One row per (entry, record, field) an action changed; `before`/`after` hold the
+        # column's value (JSON text for `current` and `issues`). Rows, not one JSON payload, so a
+        # bulk action over a million records is written and undone in SQL, never in Python lists.
+        """CREATE TABLE journal_changes (
+            entry_id INTEGER NOT NULL REFERENCES journal(id),
+            record_id INTEGER REFERENCES records(id),
+            field TEXT NOT NULL,
+            before,
+            after
+        )""",
+        "CREATE INDEX journal_changes_entry ON journal_changes(entry_id, field)",
+    ),
+    # v2: indexes behind the review filters (status, split, cluster, dup, tokens, issue, label),
+    # so a count or a page over a million records does not scan the table.
+    (
+        "CREATE INDEX records_status ON records(status, id)",
+        "CREATE INDEX records_split ON records(split, id)",
+        "CREATE INDEX records_cluster ON records(cluster_id, id)",
+        "CREATE INDEX records_dup_of ON records(dup_of)",
+        "CREATE INDEX records_tokens ON records(tokens_total, id)",
+        "CREATE INDEX issues_code ON issues(code, record_id)",
+        "CREATE INDEX record_labels_label ON record_labels(label, record_id)",
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

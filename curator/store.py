@@ -1,0 +1,1209 @@
+"""The workspace: one SQLite file holding every record, every decision and the journal behind undo.
+
+Durability. The file runs in WAL mode with `synchronous=FULL`: every COMMIT fsyncs the WAL before
+it returns, so a decision the user saw committed survives a kill -9 *and* a power cut. (NORMAL
+would survive a kill but may lose the last commits on power loss; the cost of FULL is one fsync
+per action, or per 5,000-row batch on import, which is noise.)
+
+Writers. Each mutating call is one transaction that writes the change and its journal rows
+together. Before `BEGIN IMMEDIATE` a writer takes an advisory `flock` on `<file>.lock` and writes
+its pid and command line into it, so a second writer waits up to `lock_timeout` seconds and then
+fails with a message naming the holder. The kernel drops the lock when a process dies, so a
+killed writer never leaves a stale lock. SQLite's own `busy_timeout` stays as the second guard
+against writers that are not curator. Readers never wait (WAL).
+
+Undo. The journal is linear. `undo` reverts the newest entry in state `done`; `redo` re-applies
+the oldest entry in state `undone`. A new change after an undo marks every `undone` entry
+`discarded`: the redo branch is gone, but its entries stay in the log (nothing is deleted).
+Imports are journaled for history but are not undoable (undo skips them); they only add records,
+so they never conflict with the values that undo and redo restore.
+
+Threads. A `Workspace` may be handed between threads but not used by two at once; a UI should
+open one `Workspace` per worker thread (WAL lets them all read while one writes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import re
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import orjson
+
+from curator import __version__
+from curator.issues import Issue
+from curator.migrations import MIGRATIONS, SCHEMA_VERSION
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's busy_timeout is the only guard there
+    fcntl = None  # type: ignore[assignment]
+
+Status = Literal["pending", "accepted", "rejected"]
+STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected")
+
+#: records columns an action may change; only these names are ever put into SQL text.
+SCALAR_FIELDS = frozenset(
+    {"status", "reason", "note", "current", "tokens_total", "tokens_trained",
+     "cluster_id", "dup_of", "similarity", "split"}
+)
+HOLDOUT = "holdout"
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class WorkspaceError(Exception):
+    """Anything wrong with a workspace or a request to it; the message says what to do."""
+
+
+class WorkspaceNotFound(WorkspaceError):
+    pass
+
+
+class NotAWorkspace(WorkspaceError):
+    pass
+
+
+class SchemaTooNew(WorkspaceError):
+    pass
+
+
+class WorkspaceBusy(WorkspaceError):
+    pass
+
+
+class FilterError(WorkspaceError, ValueError):
+    pass
+
+
+class UnknownRecords(WorkspaceError):
+    def __init__(self, ids: Sequence[int]) -> None:
+        self.ids = list(ids)
+        shown = ", ".join(str(i) for i in self.ids[:10])
+        more = f" and {len(self.ids) - 10} more" if len(self.ids) > 10 else ""
+        super().__init__(f"no record with id {shown}{more} in this workspace")
+
+
+class EditRefused(WorkspaceError):
+    """An edit whose validation found errors; nothing was saved."""
+
+    def __init__(self, record_id: int, issues: Sequence[Issue]) -> None:
+        self.record_id = record_id
+        self.issues = list(issues)
+        codes = ", ".join(sorted({i.code for i in self.issues if i.severity == "error"}))
+        super().__init__(f"edit of record {record_id} refused, it does not validate: {codes}")
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What one mutating call did. `entry_id` is None when nothing changed (nothing journaled)."""
+
+    entry_id: int | None
+    action: str
+    selected: int
+    changed: int
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    id: int
+    ts: str
+    actor: str
+    action: str
+    summary: str
+    params: dict[str, Any] | None
+    n_changes: int
+    undoable: bool
+    state: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "ts": self.ts, "actor": self.actor, "action": self.action,
+            "summary": self.summary, "params": self.params, "n_changes": self.n_changes,
+            "undoable": self.undoable, "state": self.state,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    """A light row for a list view: no big JSON, a short preview instead."""
+
+    id: int
+    status: str
+    reason: str | None
+    split: str | None
+    cluster_id: int | None
+    dup_of: int | None
+    tokens_total: int | None
+    edited: bool
+    labels: tuple[str, ...]
+    issue_codes: tuple[str, ...]
+    preview: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[RecordSummary]
+    #: pass as `after` to get the next page; None when this page is the last.
+    next_key: tuple[Any, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDetail:
+    id: int
+    uid: str
+    source_file: str | None
+    source_line: int | None
+    example_index: int | None
+    raw: str
+    format: str | None
+    canonical: dict[str, Any] | None
+    current: dict[str, Any] | None
+    status: str
+    reason: str | None
+    note: str | None
+    tokens_total: int | None
+    tokens_trained: int | None
+    cluster_id: int | None
+    dup_of: int | None
+    similarity: float | None
+    split: str | None
+    created: str
+    labels: list[str]
+    issues: list[Issue]
+
+    @property
+    def example(self) -> dict[str, Any] | None:
+        """The form to use: the edit when there is one, else the canonical form."""
+        return self.current if self.current is not None else self.canonical
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "uid": self.uid, "source_file": self.source_file,
+            "source_line": self.source_line, "example_index": self.example_index,
+            "raw": self.raw, "format": self.format, "canonical": self.canonical,
+            "current": self.current, "status": self.status, "reason": self.reason,
+            "note": self.note, "tokens_total": self.tokens_total,
+            "tokens_trained": self.tokens_trained, "cluster_id": self.cluster_id,
+            "dup_of": self.dup_of, "similarity": self.similarity, "split": self.split,
+            "created": self.created, "labels": self.labels,
+            "issues": [i.to_dict() for i in self.issues],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateCluster:
+    """A keeper and its duplicates, each with its similarity to the keeper (1.0 = exact)."""
+
+    keeper: int
+    duplicates: Mapping[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A record as import stores it. `canonical` is canonical JSON text (None: unparseable)."""
+
+    uid: str
+    source_file: str
+    source_line: int | None
+    example_index: int | None
+    raw: str
+    format: str | None
+    canonical: str | None
+    status: str
+    reason: str | None
+    tokens_total: int | None
+    tokens_trained: int | None
+    issues: Sequence[Issue]
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+FILTER_HELP = """\
+Filters (repeat to combine with AND):
+  status=pending|accepted|rejected   status!=...
+  label=NAME        label!=NAME        records with / without a label
+  issue=CODE        issue=PREFIX*      issue!=CODE   issue=any   issue=none
+  severity=error|warning|info          records with an issue of that severity
+  split=train|validation|holdout|none  split!=...
+  cluster=N         dup=yes|no         (dup=yes: marked duplicate of another record)
+  format=NAME|none
+  tokens>N  tokens<N  tokens>=N  tokens<=N  tokens=N   (total tokens)
+  text~SUBSTRING    case-insensitive substring of the current text (edit, else canonical, else raw)
+  id>N  id<N  id>=N  id<=N"""
+
+_FILTER_RE = re.compile(r"^\s*([a-z_]+)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.DOTALL)
+_NUM_OPS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", "=": "=", "!=": "!="}
+
+
+def _bad(text: str, why: str) -> FilterError:
+    return FilterError(f"bad filter {text!r}: {why}\n{FILTER_HELP}")
+
+
+def _int(text: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise _bad(text, f"{value!r} is not a whole number") from None
+
+
+def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
+    """Turn filter strings into one SQL condition over `records` (aliased r) and its parameters.
+
+    Raises FilterError, whose message lists the language, for anything it does not understand.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    for text in filters:
+        m = _FILTER_RE.match(text)
+        if not m:
+            raise _bad(text, "expected KEY=VALUE, KEY!=VALUE, KEY>N, KEY<N or text~SUBSTRING")
+        key, op, value = m.group(1), m.group(2), m.group(3)
+        neg = "NOT " if op == "!=" else ""
+        eq_ops = ("=", "!=")
+        if key == "status":
+            if op not in eq_ops or value not in STATUSES:
+                raise _bad(text, f"status takes = or != and one of {', '.join(STATUSES)}")
+            clauses.append(f"r.status {'=' if op == '=' else '!='} ?")
+            params.append(value)
+        elif key == "label":
+            if op not in eq_ops or not value:
+                raise _bad(text, "label takes = or != and a label name")
+            clauses.append(f"r.id {neg}IN (SELECT record_id FROM record_labels WHERE label = ?)")
+            params.append(value)
+        elif key == "issue":
+            if op not in eq_ops or not value:
+                raise _bad(text, "issue takes = or != and an issue code (or PREFIX*, any, none)")
+            if value in ("any", "none"):
+                has = (value == "any") != (op == "!=")
+                clauses.append(f"r.id {'' if has else 'NOT '}IN (SELECT record_id FROM issues)")
+            elif value.endswith("*"):
+                prefix = value[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                clauses.append(
+                    f"r.id {neg}IN (SELECT record_id FROM issues WHERE code LIKE ? ESCAPE '\\')"
+                )
+                params.append(prefix + "%")
+            else:
+                clauses.append(f"r.id {neg}IN (SELECT record_id FROM issues WHERE code = ?)")
+                params.append(value)
+        elif key == "severity":
+            if op not in eq_ops or value not in ("error", "warning", "info"):
+                raise _bad(text, "severity takes = or != and error, warning or info")
+            clauses.append(f"r.id {neg}IN (SELECT record_id FROM issues WHERE severity = ?)")
+            params.append(value)
+        elif key in ("split", "format"):
+            if op not in eq_ops or not value:
+                raise _bad(text, f"{key} takes = or != and a name (or none)")
+            if value == "none":
+                clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}NULL")
+            else:
+                clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}?")
+                params.append(value)
+        elif key == "cluster":
+            if op not in eq_ops:
+                raise _bad(text, "cluster takes = or != and a cluster id")
+            clauses.append(f"r.cluster_id {'IS NOT' if op == '!=' else '='} ?")
+            params.append(_int(text, value))
+        elif key == "dup":
+            if op != "=" or value not in ("yes", "no"):
+                raise _bad(text, "dup takes =yes or =no")
+            clauses.append(f"r.dup_of IS {'NOT ' if value == 'yes' else ''}NULL")
+        elif key in ("tokens", "id"):
+            if op not in _NUM_OPS:
+                raise _bad(text, f"{key} takes >, <, >=, <=, = or != and a number")
+            column = "r.tokens_total" if key == "tokens" else "r.id"
+            clauses.append(f"{column} {_NUM_OPS[op]} ?")
+            params.append(_int(text, value))
+        elif key == "text":
+            if op != "~" or not value:
+                raise _bad(text, "text takes ~ and a substring, as in text~refund")
+            escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("coalesce(r.current, r.canonical, r.raw) LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        else:
+            raise _bad(text, f"unknown key {key!r}")
+    return (" AND ".join(clauses) or "1"), params
+
+
+# --- the write lock --------------------------------------------------------------------------
+
+
+class _WriteLock:
+    """An advisory flock on `<workspace>.lock` that names its holder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._depth = 0
+
+    def acquire(self, timeout: float) -> None:
+        if self._depth:
+            self._depth += 1
+            return
+        if fcntl is None:  # pragma: no cover
+            self._depth = 1
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = self.holder()
+                    os.close(fd)
+                    raise WorkspaceBusy(
+                        f"workspace {self.path.with_suffix('')} is busy: another process is "
+                        f"writing to it ({holder}); waited {timeout:g} s. Wait for it to finish "
+                        f"or stop it, then try again."
+                    ) from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:500]}\n".encode(), 0)
+        self._fd = fd
+        self._depth = 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth or self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    def holder(self) -> str:
+        try:
+            text = self.path.read_text(errors="replace").strip()
+        except OSError:
+            text = ""
+        if not text:
+            return "holder unknown"
+        pid, _, cmd = text.partition(" ")
+        return f"pid {pid}: {cmd}" if cmd else f"pid {pid}"
+
+
+# --- the workspace ---------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _issue_dicts(issues: Iterable[Issue]) -> list[dict[str, Any]]:
+    return [
+        {"code": i.code, "severity": i.severity, "message_index": i.message_index,
+         "path": i.path, "message": i.message, "hint": i.hint}
+        for i in issues
+    ]
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class Workspace:
+    """One open workspace file. Open with `Workspace.open`; close with `close()` or `with`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, actor: str, lock_timeout: float):
+        self.path = path
+        self.actor = actor
+        self.lock_timeout = lock_timeout
+        self._conn = conn
+        self._lock = _WriteLock(Path(f"{path}.lock"))
+        self._mutex = threading.RLock()
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _sel (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _vals (id INTEGER PRIMARY KEY, value)")
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = False,
+        actor: str | None = None,
+        lock_timeout: float = 10.0,
+    ) -> Workspace:
+        """Open (and with `create=True`, create) a workspace, migrating an older schema in place.
+
+        Before migrating a workspace that holds data, a copy is written to `<file>.v<N>.bak`.
+        Raises WorkspaceNotFound, NotAWorkspace, SchemaTooNew or WorkspaceBusy.
+        """
+        p = Path(path)
+        if p.is_dir():
+            raise NotAWorkspace(f"{p} is a directory; a workspace is one file, e.g. {p}/work.db")
+        if not p.exists():
+            if not create:
+                raise WorkspaceNotFound(
+                    f"no workspace at {p}; create one with: curator import FILE -w {p}"
+                )
+            p.parent.mkdir(parents=True, exist_ok=True)
+        elif p.stat().st_size:
+            with p.open("rb") as fh:
+                if fh.read(16) != _SQLITE_MAGIC:
+                    raise NotAWorkspace(f"{p} is not a curator workspace (not a SQLite file)")
+        conn = sqlite3.connect(
+            p, isolation_level=None, timeout=lock_timeout, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{p} was written by a newer curator (workspace schema v{version}; this "
+                    f"curator {__version__} knows up to v{SCHEMA_VERSION}). Upgrade curator; "
+                    f"the file was not touched."
+                )
+            if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise NotAWorkspace(f"{p} is a SQLite file but not a curator workspace")
+            if version and conn.execute(
+                "SELECT value FROM meta WHERE key = 'application'"
+            ).fetchone() != ("curator",):
+                raise NotAWorkspace(f"{p} is a SQLite file but not a curator workspace")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            ws = cls(p, conn, actor or _default_actor(), lock_timeout)
+            if version < SCHEMA_VERSION:
+                ws._migrate(version)
+            return ws
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise NotAWorkspace(f"{p} cannot be opened as a workspace: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+
+    def _migrate(self, version: int) -> None:
+        if version:
+            backup = Path(f"{self.path}.v{version}.bak")
+            if not backup.exists():
+                dst = sqlite3.connect(backup)
+                with dst:
+                    self._conn.backup(dst)
+                dst.close()
+        with self._transaction():
+            # Another process may have migrated while we waited for the lock.
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[number - 1]:
+                    self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {number}")
+            now = _now()
+            self._conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [("application", "curator"), ("schema_version", str(SCHEMA_VERSION)),
+                 ("migrated_by", __version__), ("migrated_at", now)],
+            )
+            self._conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('created', ?)", (now,)
+            )
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection, for read-only queries (reports, export). Never write through it."""
+        return self._conn
+
+    # -- transactions --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            self._lock.acquire(self.lock_timeout)
+            try:
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    raise WorkspaceBusy(
+                        f"workspace {self.path} is locked by another program ({exc})"
+                    ) from exc
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            finally:
+                self._lock.release()
+
+    def _entry(self, action: str, summary: str, params: Mapping[str, Any] | None,
+               undoable: bool = True) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO journal(ts, actor, action, summary, params, undoable) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (_now(), self.actor, action, summary,
+             _dumps(dict(params)) if params is not None else None, int(undoable)),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def _finish(self, entry: int, action: str, selected: int, summary: str) -> Change:
+        """Close a journal entry: count its changes, drop it if empty, cut the redo branch."""
+        changed = self._conn.execute(
+            "SELECT count(DISTINCT coalesce(record_id, -1)) FROM journal_changes "
+            "WHERE entry_id = ?", (entry,)
+        ).fetchone()[0]
+        summary = summary.replace("{n}", str(changed))
+        if not changed:
+            self._conn.execute("DELETE FROM journal WHERE id = ?", (entry,))
+            return Change(None, action, selected, 0, summary)
+        self._conn.execute(
+            "UPDATE journal SET n_changes = ?, summary = ? WHERE id = ?", (changed, summary, entry)
+        )
+        self._conn.execute("UPDATE journal SET state = 'discarded' WHERE state = 'undone'")
+        return Change(entry, action, selected, changed, summary)
+
+    def _select(self, ids: Iterable[int] | None, where: Sequence[str] | None) -> int:
+        """Fill temp table _sel with the chosen record ids; return how many."""
+        if ids is None and where is None:
+            raise WorkspaceError("nothing selected: give record ids or filters (where=[] = all)")
+        c = self._conn
+        c.execute("DELETE FROM _sel")
+        if ids is not None:
+            c.executemany("INSERT OR IGNORE INTO _sel(id) VALUES (?)", ((int(i),) for i in ids))
+            missing = [r[0] for r in c.execute(
+                "SELECT id FROM _sel WHERE id NOT IN (SELECT id FROM records) ORDER BY id"
+            )]
+            if missing:
+                raise UnknownRecords(missing)
+            if where:
+                sql, params = compile_filters(where)
+                c.execute(
+                    f"DELETE FROM _sel WHERE id NOT IN (SELECT r.id FROM records r WHERE {sql})",
+                    params,
+                )
+        else:
+            sql, params = compile_filters(where or [])
+            c.execute(f"INSERT INTO _sel(id) SELECT r.id FROM records r WHERE {sql}", params)
+        return int(c.execute("SELECT count(*) FROM _sel").fetchone()[0])
+
+    def _apply_vals(self, entry: int, column: str) -> int:
+        """Set records.<column> from temp table _vals, journaling each value that differs."""
+        if column not in SCALAR_FIELDS:
+            raise ValueError(f"not a changeable field: {column}")
+        c = self._conn
+        c.execute(
+            f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+            f"SELECT ?, r.id, ?, r.{column}, v.value FROM _vals v JOIN records r ON r.id = v.id "
+            f"WHERE r.{column} IS NOT v.value",
+            (entry, column),
+        )
+        return c.execute(
+            f"UPDATE records SET {column} = jc.after FROM journal_changes jc "
+            f"WHERE jc.entry_id = ? AND jc.field = ? AND jc.record_id = records.id",
+            (entry, column),
+        ).rowcount
+
+    def _set_selected(self, entry: int, column: str, value: Any) -> int:
+        self._conn.execute("DELETE FROM _vals")
+        self._conn.execute("INSERT INTO _vals(id, value) SELECT id, ? FROM _sel", (value,))
+        return self._apply_vals(entry, column)
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def set_status(
+        self,
+        ids: Iterable[int] | None,
+        status: str,
+        reason: str | None = None,
+        *,
+        where: Sequence[str] | None = None,
+    ) -> Change:
+        """Accept, reject or reset records chosen by id and/or filters (both given: both hold)."""
+        if status not in STATUSES:
+            raise WorkspaceError(f"unknown status {status!r}; choose {', '.join(STATUSES)}")
+        action = {"accepted": "accept", "rejected": "reject", "pending": "reset"}[status]
+        with self._transaction():
+            selected = self._select(ids, where)
+            entry = self._entry(action, "", {"status": status, "reason": reason,
+                                             "where": list(where or [])})
+            changed_status = self._set_selected(entry, "status", status)
+            self._set_selected(entry, "reason", reason)
+            summary = f"{action}: {changed_status} of {selected} selected records set {status}"
+            if reason:
+                summary += f" ({reason})"
+            return self._finish(entry, action, selected, summary)
+
+    def set_note(self, record_id: int, note: str | None) -> Change:
+        """Set (or with None, clear) a record's free-text note."""
+        with self._transaction():
+            self._select([record_id], None)
+            entry = self._entry("note", "", {"record": record_id})
+            self._set_selected(entry, "note", note or None)
+            return self._finish(entry, "note", 1, f"note on record {record_id}"
+                                + (" cleared" if not note else " set"))
+
+    def edit(
+        self,
+        record_id: int,
+        example: Mapping[str, Any],
+        validate: Callable[[dict[str, Any]], Sequence[Issue]] | None = None,
+        tokens: tuple[int, int] | None = None,
+    ) -> Change:
+        """Save an edited form of a record.
+
+        `validate` returns the issues of the new form; any error refuses the edit (EditRefused,
+        nothing saved), otherwise its issues replace the record's. `tokens` = (total, trained).
+        Editing back to the canonical form stores NULL (= unchanged).
+        """
+        example = dict(example)
+        new_issues = list(validate(example)) if validate is not None else None
+        if new_issues is not None and any(i.severity == "error" for i in new_issues):
+            raise EditRefused(record_id, new_issues)
+        with self._transaction():
+            self._select([record_id], None)
+            canonical = self._conn.execute(
+                "SELECT canonical FROM records WHERE id = ?", (record_id,)
+            ).fetchone()[0]
+            text = _dumps(example)
+            entry = self._entry("edit", "", {"record": record_id})
+            self._set_selected(entry, "current", None if text == canonical else text)
+            if tokens is not None:
+                self._set_selected(entry, "tokens_total", tokens[0])
+                self._set_selected(entry, "tokens_trained", tokens[1])
+            if new_issues is not None:
+                self._replace_issues(entry, record_id, _issue_dicts(new_issues))
+            return self._finish(entry, "edit", 1, f"edit record {record_id}")
+
+    def _replace_issues(self, entry: int, record_id: int, after: list[dict[str, Any]]) -> None:
+        before = self._issues_of(record_id)
+        if before == after:
+            return
+        self._conn.execute(
+            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+            "VALUES (?, ?, 'issues', ?, ?)", (entry, record_id, _dumps(before), _dumps(after))
+        )
+        self._write_issues(record_id, after)
+
+    def _issues_of(self, record_id: int) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT code, severity, message_index, path, message, hint FROM issues "
+            "WHERE record_id = ? ORDER BY id", (record_id,)
+        ).fetchall()
+        keys = ("code", "severity", "message_index", "path", "message", "hint")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def _write_issues(self, record_id: int, issues: list[dict[str, Any]]) -> None:
+        self._conn.execute("DELETE FROM issues WHERE record_id = ?", (record_id,))
+        self._conn.executemany(
+            "INSERT INTO issues(record_id, code, severity, message_index, path, message, hint) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(record_id, i["code"], i["severity"], i["message_index"], i["path"], i["message"],
+              i["hint"]) for i in issues],
+        )
+
+    # -- labels --------------------------------------------------------------------------------
+
+    def labels(self) -> list[tuple[str, int]]:
+        """The label set with how many records carry each label."""
+        return [(r[0], r[1]) for r in self._conn.execute(
+            "SELECT s.name, (SELECT count(*) FROM record_labels l WHERE l.label = s.name) "
+            "FROM label_set s ORDER BY s.name"
+        )]
+
+    def add_label_names(self, names: Iterable[str]) -> Change:
+        """Add names to the workspace's label set."""
+        names = [n.strip() for n in names]
+        for n in names:
+            if not n or "," in n:
+                raise WorkspaceError(f"bad label name {n!r}: non-empty, no commas")
+        with self._transaction():
+            entry = self._entry("labels", "", {"add": names})
+            self._conn.executemany(
+                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                "SELECT ?, NULL, 'label_set', NULL, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM label_set WHERE name = ?)",
+                [(entry, n, n) for n in dict.fromkeys(names)],
+            )
+            self._conn.execute(
+                "INSERT INTO label_set(name) SELECT after FROM journal_changes "
+                "WHERE entry_id = ? AND field = 'label_set'", (entry,)
+            )
+            return self._finish(entry, "labels", 0, f"label set: added {', '.join(names)}")
+
+    def remove_label_names(self, names: Iterable[str]) -> Change:
+        """Remove names from the label set, and those labels from every record (undoable)."""
+        names = list(dict.fromkeys(names))
+        with self._transaction():
+            self._require_labels(names)
+            entry = self._entry("labels", "", {"remove": names})
+            for n in names:
+                self._conn.execute(
+                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                    "SELECT ?, record_id, 'label', label, NULL FROM record_labels WHERE label = ?",
+                    (entry, n),
+                )
+                self._conn.execute("DELETE FROM record_labels WHERE label = ?", (n,))
+                self._conn.execute(
+                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                    "VALUES (?, NULL, 'label_set', ?, NULL)", (entry, n)
+                )
+                self._conn.execute("DELETE FROM label_set WHERE name = ?", (n,))
+            return self._finish(entry, "labels", 0, f"label set: removed {', '.join(names)}")
+
+    def _require_labels(self, names: Sequence[str]) -> None:
+        known = {r[0] for r in self._conn.execute("SELECT name FROM label_set")}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise WorkspaceError(
+                f"unknown label {', '.join(unknown)}; the label set is "
+                f"{', '.join(sorted(known)) or 'empty'}. Add it with: curator labels --add "
+                f"{unknown[0]}"
+            )
+
+    def add_labels(self, ids: Iterable[int] | None, labels: Sequence[str], *,
+                   where: Sequence[str] | None = None) -> Change:
+        """Put labels (which must be in the label set) on the chosen records."""
+        return self._change_labels(ids, labels, where, add=True)
+
+    def remove_labels(self, ids: Iterable[int] | None, labels: Sequence[str], *,
+                      where: Sequence[str] | None = None) -> Change:
+        return self._change_labels(ids, labels, where, add=False)
+
+    def _change_labels(self, ids: Iterable[int] | None, labels: Sequence[str],
+                       where: Sequence[str] | None, add: bool) -> Change:
+        labels = list(dict.fromkeys(labels))
+        action = "label" if add else "unlabel"
+        with self._transaction():
+            self._require_labels(labels)
+            selected = self._select(ids, where)
+            entry = self._entry(action, "", {"labels": labels, "where": list(where or [])})
+            c = self._conn
+            for label in labels:
+                if add:
+                    c.execute(
+                        "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                        "SELECT ?, s.id, 'label', NULL, ? FROM _sel s WHERE NOT EXISTS "
+                        "(SELECT 1 FROM record_labels l WHERE l.record_id = s.id AND l.label = ?)",
+                        (entry, label, label),
+                    )
+                    c.execute(
+                        "INSERT INTO record_labels(record_id, label) SELECT record_id, after "
+                        "FROM journal_changes WHERE entry_id = ? AND field = 'label' AND after = ?",
+                        (entry, label),
+                    )
+                else:
+                    c.execute(
+                        "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                        "SELECT ?, l.record_id, 'label', l.label, NULL FROM record_labels l "
+                        "WHERE l.label = ? AND l.record_id IN (SELECT id FROM _sel)",
+                        (entry, label),
+                    )
+                    c.execute(
+                        "DELETE FROM record_labels WHERE label = ? AND record_id IN "
+                        "(SELECT id FROM _sel)", (label,)
+                    )
+            verb = "added" if add else "removed"
+            summary = f"{action}: {verb} {', '.join(labels)} on {{n}} of {selected} records"
+            return self._finish(entry, action, selected, summary)
+
+    # -- dedup and split -----------------------------------------------------------------------
+
+    def mark_duplicates(self, clusters: Iterable[DuplicateCluster],
+                        params: Mapping[str, Any] | None = None) -> Change:
+        """Record duplicate clusters: cluster_id = keeper id on all members, dup_of + similarity
+        on the non-keepers. Nothing is deleted; statuses are untouched."""
+        c = self._conn
+        with self._transaction():
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup "
+                      "(id INTEGER PRIMARY KEY, cluster INTEGER, dup_of INTEGER, sim REAL)")
+            c.execute("DELETE FROM _dup")
+
+            def rows() -> Iterator[tuple[int, int, int | None, float | None]]:
+                for cl in clusters:
+                    yield (cl.keeper, cl.keeper, None, None)
+                    for dup, sim in cl.duplicates.items():
+                        if dup == cl.keeper:
+                            raise WorkspaceError(f"record {dup} is its own duplicate")
+                        yield (dup, cl.keeper, dup, float(sim))
+
+            try:
+                c.executemany("INSERT INTO _dup VALUES (?, ?, ?, ?)",
+                              ((r[0], r[1], r[1] if r[2] is not None else None, r[3])
+                               for r in rows()))
+            except sqlite3.IntegrityError:
+                raise WorkspaceError("a record appears in two duplicate clusters") from None
+            missing = [r[0] for r in c.execute(
+                "SELECT id FROM _dup WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
+            if missing:
+                raise UnknownRecords(missing)
+            selected = c.execute("SELECT count(*) FROM _dup").fetchone()[0]
+            entry = self._entry("dedup", "", params)
+            for column, source in (("cluster_id", "cluster"), ("dup_of", "dup_of"),
+                                   ("similarity", "sim")):
+                c.execute("DELETE FROM _vals")
+                c.execute(f"INSERT INTO _vals(id, value) SELECT id, {source} FROM _dup")
+                self._apply_vals(entry, column)
+            n_dups = c.execute("SELECT count(*) FROM _dup WHERE dup_of IS NOT NULL").fetchone()[0]
+            n_clusters = selected - n_dups
+            return self._finish(entry, "dedup", selected,
+                                f"dedup: {n_clusters} clusters, {n_dups} duplicates marked")
+
+    def clear_duplicates(self, ids: Iterable[int] | None = None, *,
+                         where: Sequence[str] | None = None) -> Change:
+        """Clear cluster / dup_of / similarity on the chosen records (all records by default)."""
+        with self._transaction():
+            selected = self._select(ids, where if (ids is not None or where is not None) else [])
+            entry = self._entry("undedup", "", {"where": list(where or [])})
+            for column in ("cluster_id", "dup_of", "similarity"):
+                self._set_selected(entry, column, None)
+            return self._finish(entry, "undedup", selected, "duplicate marks cleared")
+
+    def set_splits(self, assignment: Mapping[int, str | None] | Iterable[tuple[int, str | None]],
+                   params: Mapping[str, Any] | None = None, *,
+                   allow_holdout_move: bool = False) -> Change:
+        """Assign splits (None = no split). The split parameters are kept in meta
+        `split_params`. Moving a record out of the holdout is refused unless allowed."""
+        items = assignment.items() if isinstance(assignment, Mapping) else assignment
+        c = self._conn
+        with self._transaction():
+            c.execute("DELETE FROM _vals")
+            c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",
+                          ((int(i), s) for i, s in items))
+            missing = [r[0] for r in c.execute(
+                "SELECT id FROM _vals WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
+            if missing:
+                raise UnknownRecords(missing)
+            if not allow_holdout_move:
+                moved = c.execute(
+                    "SELECT count(*) FROM _vals v JOIN records r ON r.id = v.id "
+                    "WHERE r.split = ? AND v.value IS NOT ?", (HOLDOUT, HOLDOUT)
+                ).fetchone()[0]
+                if moved:
+                    raise WorkspaceError(
+                        f"refused: {moved} records would leave the sealed holdout; "
+                        "pass allow_holdout_move=True only if you mean to unseal it"
+                    )
+            selected = c.execute("SELECT count(*) FROM _vals").fetchone()[0]
+            entry = self._entry("split", "", params)
+            self._apply_vals(entry, "split")
+            if params is not None:
+                self._set_meta(entry, "split_params", _dumps(dict(params)))
+            counts = dict(c.execute(
+                "SELECT coalesce(value, 'none'), count(*) FROM _vals GROUP BY 1").fetchall())
+            summary = "split: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            return self._finish(entry, "split", selected, summary)
+
+    def _set_meta(self, entry: int, key: str, value: str | None) -> None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        before = row[0] if row else None
+        if before == value:
+            return
+        self._conn.execute(
+            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+            "VALUES (?, NULL, ?, ?, ?)", (entry, f"meta:{key}", before, value)
+        )
+        self._write_meta(key, value)
+
+    def _write_meta(self, key: str, value: str | None) -> None:
+        if value is None:
+            self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self._conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
+            )
+
+    def meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- import (called by curator.workspace_import) -------------------------------------------
+
+    def begin_import(self, path: str) -> int:
+        """Journal an import of one file and open its `sources` row; returns the import id."""
+        with self._transaction():
+            entry = self._entry("import", f"import {path}: started", {"path": path},
+                                undoable=False)
+            self._conn.execute(
+                "INSERT INTO sources(path, rows, new, already_present, rejected, import_id, "
+                "imported_at) VALUES (?, 0, 0, 0, 0, ?, ?)", (path, entry, _now()))
+            return entry
+
+    def import_batch(self, import_id: int, records: Sequence[NewRecord],
+                     totals: Mapping[str, int]) -> list[bool]:
+        """Insert one batch in one transaction; True for each record that was new (a record
+        whose uid is already present is left as it is). `totals` (rows, new, already_present,
+        rejected so far, this batch included) go into the `sources` row in the same commit, so
+        after a kill it says exactly how far the import got."""
+        c = self._conn
+        now = _now()
+        is_new: list[bool] = []
+        with self._transaction():
+            for r in records:
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, "
+                    "raw, format, canonical, status, reason, tokens_total, tokens_trained, "
+                    "import_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (r.uid, r.source_file, r.source_line, r.example_index, r.raw, r.format,
+                     r.canonical, r.status, r.reason, r.tokens_total, r.tokens_trained,
+                     import_id, now),
+                )
+                new = cur.rowcount == 1
+                is_new.append(new)
+                if new and r.issues:
+                    c.executemany(
+                        "INSERT INTO issues(record_id, code, severity, message_index, path, "
+                        "message, hint) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(cur.lastrowid, i.code, i.severity, i.message_index, i.path,
+                          i.message, i.hint) for i in r.issues],
+                    )
+            c.execute(
+                "UPDATE sources SET rows = ?, new = ?, already_present = ?, rejected = ? "
+                "WHERE import_id = ?",
+                (totals["rows"], totals["new"] + sum(is_new),
+                 totals["already_present"] + len(is_new) - sum(is_new),
+                 totals["rejected"] + sum(1 for r, n in zip(records, is_new, strict=True)
+                                          if n and r.status == "rejected"),
+                 import_id),
+            )
+        return is_new
+
+    def finish_import(self, import_id: int, sha256: str | None, size: int | None,
+                      summary: str, new: int) -> None:
+        with self._transaction():
+            self._conn.execute(
+                "UPDATE sources SET sha256 = ?, size = ?, complete = 1 WHERE import_id = ?",
+                (sha256, size, import_id))
+            self._conn.execute("UPDATE journal SET summary = ?, n_changes = ? WHERE id = ?",
+                               (summary, new, import_id))
+
+    def sources(self) -> list[dict[str, Any]]:
+        cols = ("path", "sha256", "size", "rows", "new", "already_present", "rejected",
+                "complete", "import_id", "imported_at")
+        return [dict(zip(cols, r, strict=True)) for r in self._conn.execute(
+            f"SELECT {', '.join(cols)} FROM sources ORDER BY id")]
+
+    # -- undo / redo ---------------------------------------------------------------------------
+
+    def undo(self, n: int = 1) -> list[JournalEntry]:
+        """Revert the newest `n` done entries (each in its own transaction); returns them."""
+        return self._walk(n, "done", "undone", "before", "DESC")
+
+    def redo(self, n: int = 1) -> list[JournalEntry]:
+        """Re-apply the `n` most recently undone entries, oldest first; returns them."""
+        return self._walk(n, "undone", "done", "after", "ASC")
+
+    def _walk(self, n: int, from_state: str, to_state: str, side: str,
+              order: str) -> list[JournalEntry]:
+        done: list[JournalEntry] = []
+        for _ in range(n):
+            with self._transaction():
+                row = self._conn.execute(
+                    f"SELECT id FROM journal WHERE undoable = 1 AND state = ? "
+                    f"ORDER BY id {order} LIMIT 1", (from_state,)
+                ).fetchone()
+                if row is None:
+                    break
+                self._restore(row[0], side)
+                self._conn.execute("UPDATE journal SET state = ? WHERE id = ?",
+                                   (to_state, row[0]))
+            done.append(self.entry(row[0]))
+        return done
+
+    def _restore(self, entry: int, side: str) -> None:
+        """Put every value an entry changed back to its `side` ('before' or 'after')."""
+        other = "after" if side == "before" else "before"
+        c = self._conn
+        fields = [r[0] for r in c.execute(
+            "SELECT DISTINCT field FROM journal_changes WHERE entry_id = ?", (entry,))]
+        for f in fields:
+            if f in SCALAR_FIELDS:
+                c.execute(
+                    f"UPDATE records SET {f} = jc.{side} FROM journal_changes jc "
+                    f"WHERE jc.entry_id = ? AND jc.field = ? AND jc.record_id = records.id",
+                    (entry, f),
+                )
+        # Label names must exist before records use them, and go only after no record does.
+        c.execute(f"INSERT OR IGNORE INTO label_set(name) SELECT {side} FROM journal_changes "
+                  f"WHERE entry_id = ? AND field = 'label_set' AND {side} IS NOT NULL", (entry,))
+        c.execute(f"DELETE FROM record_labels WHERE (record_id, label) IN (SELECT record_id, "
+                  f"{other} FROM journal_changes WHERE entry_id = ? AND field = 'label' "
+                  f"AND {side} IS NULL)", (entry,))
+        c.execute(f"INSERT OR IGNORE INTO record_labels(record_id, label) SELECT record_id, "
+                  f"{side} FROM journal_changes WHERE entry_id = ? AND field = 'label' "
+                  f"AND {side} IS NOT NULL", (entry,))
+        c.execute(f"DELETE FROM label_set WHERE name IN (SELECT {other} FROM journal_changes "
+                  f"WHERE entry_id = ? AND field = 'label_set' AND {side} IS NULL)", (entry,))
+        for record_id, value in c.execute(
+            f"SELECT record_id, {side} FROM journal_changes WHERE entry_id = ? "
+            f"AND field = 'issues'", (entry,)
+        ).fetchall():
+            self._write_issues(record_id, orjson.loads(value))
+        for f, value in c.execute(
+            f"SELECT field, {side} FROM journal_changes WHERE entry_id = ? "
+            f"AND field LIKE 'meta:%'", (entry,)
+        ).fetchall():
+            self._write_meta(f[5:], value)
+
+    # -- the journal ---------------------------------------------------------------------------
+
+    _ENTRY_COLS: ClassVar[str] = "id, ts, actor, action, summary, params, n_changes, undoable, state"
+
+    @staticmethod
+    def _to_entry(row: Sequence[Any]) -> JournalEntry:
+        return JournalEntry(row[0], row[1], row[2], row[3], row[4],
+                            orjson.loads(row[5]) if row[5] else None, row[6], bool(row[7]),
+                            row[8])
+
+    def entry(self, entry_id: int) -> JournalEntry:
+        row = self._conn.execute(
+            f"SELECT {self._ENTRY_COLS} FROM journal WHERE id = ?", (entry_id,)).fetchone()
+        if row is None:
+            raise WorkspaceError(f"no journal entry {entry_id}")
+        return self._to_entry(row)
+
+    def log(self, limit: int | None = 20) -> list[JournalEntry]:
+        """Journal entries, newest first."""
+        return [self._to_entry(r) for r in self._conn.execute(
+            f"SELECT {self._ENTRY_COLS} FROM journal ORDER BY id DESC LIMIT ?",
+            (-1 if limit is None else limit,))]
+
+    def changes(self, entry_id: int) -> list[tuple[int | None, str, Any, Any]]:
+        """(record_id, field, before, after) for every value an entry changed."""
+        return [(r[0], r[1], r[2], r[3]) for r in self._conn.execute(
+            "SELECT record_id, field, before, after FROM journal_changes WHERE entry_id = ? "
+            "ORDER BY rowid", (entry_id,))]
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def count(self, where: Sequence[str] = ()) -> int:
+        sql, params = compile_filters(where)
+        return int(self._conn.execute(
+            f"SELECT count(*) FROM records r WHERE {sql}", params).fetchone()[0])
+
+    def status_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update(self._conn.execute(
+            "SELECT status, count(*) FROM records GROUP BY status").fetchall())
+        return counts
+
+    def select_ids(self, where: Sequence[str] = ()) -> Iterator[int]:
+        """Matching record ids in id order, streamed (the cursor is read lazily)."""
+        sql, params = compile_filters(where)
+        for row in self._conn.execute(f"SELECT r.id FROM records r WHERE {sql} ORDER BY r.id",
+                                      params):
+            yield row[0]
+
+    _ORDERS: ClassVar[dict[str, str]] = {"id": "r.id", "tokens": "coalesce(r.tokens_total, -1)",
+               "cluster": "coalesce(r.cluster_id, -1)"}
+
+    def page(
+        self,
+        where: Sequence[str] = (),
+        order: str = "id",
+        after: tuple[Any, int] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page:
+        """One page of light rows for a list view.
+
+        `order` is id, tokens or cluster, with a leading '-' for descending. Page forward with
+        `after=page.next_key` (keyset: as fast at row 900,000 as at row 0); `offset` is for
+        jumping and costs a scan of the skipped rows.
+        """
+        desc = order.startswith("-")
+        key_sql = self._ORDERS.get(order.lstrip("-"))
+        if key_sql is None:
+            raise FilterError(f"unknown order {order!r}; choose id, tokens, cluster (- = desc)")
+        sql, params = compile_filters(where)
+        cmp, direction = ("<", "DESC") if desc else (">", "ASC")
+        if after is not None:
+            sql += f" AND ({key_sql}, r.id) {cmp} (?, ?)"
+            params = [*params, after[0], after[1]]
+        preview = (
+            "CASE WHEN coalesce(r.current, r.canonical) IS NULL THEN substr(r.raw, 1, 200) ELSE "
+            "coalesce((SELECT substr(CAST(json_extract(m.value, '$.content') AS TEXT), 1, 200) "
+            "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m "
+            "WHERE json_extract(m.value, '$.role') NOT IN ('system', 'developer') LIMIT 1), "
+            "substr(coalesce(r.current, r.canonical), 1, 200)) END"
+        )
+        rows = self._conn.execute(
+            f"SELECT r.id, r.status, r.reason, r.split, r.cluster_id, r.dup_of, r.tokens_total, "
+            f"r.current IS NOT NULL, "
+            f"(SELECT group_concat(label, ',') FROM record_labels WHERE record_id = r.id), "
+            f"(SELECT group_concat(code, ',') FROM issues WHERE record_id = r.id), "
+            f"{preview}, {key_sql} "
+            f"FROM records r WHERE {sql} ORDER BY {key_sql} {direction}, r.id {direction} "
+            f"LIMIT ? OFFSET ?",
+            [*params, limit + 1, offset],
+        ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        out = [
+            RecordSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]),
+                          tuple(r[8].split(",")) if r[8] else (),
+                          tuple(dict.fromkeys(r[9].split(","))) if r[9] else (),
+                          " ".join((r[10] or "").split()))
+            for r in rows
+        ]
+        next_key = (rows[-1][11], rows[-1][0]) if more and rows else None
+        return Page(out, next_key)
+
+    def get(self, record_id: int) -> RecordDetail:
+        """Everything about one record."""
+        row = self._conn.execute(
+            "SELECT id, uid, source_file, source_line, example_index, raw, format, canonical, "
+            "current, status, reason, note, tokens_total, tokens_trained, cluster_id, dup_of, "
+            "similarity, split, created FROM records WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            raise UnknownRecords([record_id])
+        labels = [r[0] for r in self._conn.execute(
+            "SELECT label FROM record_labels WHERE record_id = ? ORDER BY label", (record_id,))]
+        issues = [
+            Issue(i["code"], i["severity"], i["message"], row[2], row[3], row[4],
+                  i["message_index"], i["path"], i["hint"])
+            for i in self._issues_of(record_id)
+        ]
+        return RecordDetail(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+            orjson.loads(row[7]) if row[7] is not None else None,
+            orjson.loads(row[8]) if row[8] is not None else None,
+            row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17],
+            row[18], labels, issues,
+        )
+
+    def integrity_check(self) -> str:
+        return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"

@@ -1,0 +1,88 @@
+"""Import: counts, idempotence, bad lines kept, duplicates inside a file kept for dedup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from store_helpers import chat, write_jsonl
+
+from curator.io import Row
+from curator.issues import Issue
+from curator.store import Workspace
+from curator.workspace_import import PreparedRecord, import_files
+
+
+def test_import_counts_and_keeps_bad_rows(tmp_path: Path) -> None:
+    rows = [chat("a", "b"), chat("c", "d"), {"messages": [{"role": "robot", "content": "x"}]},
+            {"instruction": "i", "output": "o"}, [1, 2]]
+    src = write_jsonl(tmp_path / "d.jsonl", rows, raw_lines={2: '{"messages": [oops'})
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        report = import_files(ws, [src])
+        assert (report.rows, report.new, report.already_present, report.rejected) == (6, 6, 0, 3)
+        assert dict(report.reasons) == {"json.invalid": 1, "schema.invalid": 1,
+                                        "json.not_object": 1}
+        broken = ws.get(3)
+        assert (broken.status, broken.reason, broken.source_line) == ("rejected", "json.invalid", 3)
+        assert broken.raw == '{"messages": [oops' and broken.canonical is None
+        robot = ws.get(4)
+        assert robot.status == "rejected" and robot.issues[0].message_index == 0
+        other = ws.get(5)
+        assert other.status == "pending" and [i.code for i in other.issues] == ["format.undetected"]
+        assert ws.get(1).canonical == rows[0] and ws.get(1).format == "openai-chat"
+        assert ws.sources()[0]["complete"] == 1 and ws.sources()[0]["sha256"]
+
+
+def test_reimport_adds_nothing_and_decisions_survive(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "d.jsonl", [chat(str(i), "x") for i in range(12)])
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src], batch_size=5)
+        ws.set_status([3], "accepted")
+        again = import_files(ws, [src], batch_size=5)
+        assert (again.new, again.already_present) == (0, 12)
+        assert ws.count() == 12 and ws.get(3).status == "accepted"
+        # a second file: its new rows are added, a row the workspace already has is not
+        more = write_jsonl(tmp_path / "more.jsonl", [chat("0", "x"), chat("new", "x")])
+        r = import_files(ws, [more])
+        assert (r.new, r.already_present) == (1, 1)
+
+
+def test_exact_repeats_inside_a_file_are_separate_records(tmp_path: Path) -> None:
+    row = chat("same", "same")
+    src = write_jsonl(tmp_path / "d.jsonl", [row, chat("other", "x"), row, row])
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        assert import_files(ws, [src]).new == 4
+        uids = [ws.get(i).uid for i in (1, 3, 4)]
+        assert len(set(uids)) == 3 and uids[1] == uids[0] + "#1"
+        assert import_files(ws, [src]).new == 0
+
+
+def test_prepare_seam_decides_format_tokens_and_issues(tmp_path: Path) -> None:
+    def prepare(row: Row) -> PreparedRecord:
+        assert row.data is not None
+        text = str(row.data["q"])
+        return PreparedRecord("custom", {"messages": [{"role": "user", "content": text}]},
+                              [Issue("custom.short", "warning", "short")] if len(text) < 3 else [],
+                              tokens_total=len(text), tokens_trained=0)
+
+    src = write_jsonl(tmp_path / "d.jsonl", [{"q": "hello"}, {"q": "hi"}])
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src], prepare=prepare)
+        assert ws.get(1).format == "custom" and ws.get(1).tokens_total == 5
+        assert ws.count(["issue=custom.short"]) == 1 and ws.count(["tokens>4"]) == 1
+        assert ws.page(limit=1).rows[0].preview == "hello"
+
+
+def test_progress_is_reported_per_committed_batch(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "d.jsonl", [chat(str(i), "x") for i in range(25)])
+    seen: list[int] = []
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src], progress=lambda fr: seen.append(fr.rows), batch_size=10)
+    assert seen == [10, 20, 25]
+
+
+def test_empty_file_imports_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "empty.jsonl"
+    src.write_text("")
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        report = import_files(ws, [src])
+        assert report.rows == 0 and ws.count() == 0 and ws.sources()[0]["complete"] == 1
