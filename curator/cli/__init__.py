@@ -25,3 +25,4 @@ def main() -> None:
 
 
 # Command registration: one line per command module.
+from curator.cli import train as _train  # noqa: E402,F401
