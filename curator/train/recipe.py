@@ -108,7 +108,11 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         samples = encoded["holdout"][: cfg.generate]
         prompts = [prompt_ids(tokenizer, e) for e in samples]
         before = [generate(model, tokenizer, ids, cfg.max_new_tokens, r.device) for ids, _ in prompts]
-        r.report["baseline"] = {k: v.to_dict() for k, v in baseline.items()}
+        r.report["baseline"] = {k: _json_metrics(v) for k, v in baseline.items()}
+        if not all(math.isfinite(m.loss) for m in baseline.values()):
+            raise WatchdogError("the base model's loss is NaN/Inf before any step: the checkpoint holds broken "
+                                "weights, or the compute dtype overflows",
+                                fix="check the model with a plain forward pass; on a GPU without bf16, fp32 is used")
 
         # --- train ----------------------------------------------------------------------------
         training = train(r, model, encoded["train"], steps, pad_id)
@@ -119,8 +123,8 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         per_example: dict[str, list[float]] = {}
         for name in ("validation", "holdout", "train"):
             tuned[name], per_example[name] = evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)
-        r.report["tuned"] = {k: tuned[k].to_dict() for k in ("validation", "holdout")}
-        r.report["tuned_train"] = tuned["train"].to_dict()
+        r.report["tuned"] = {k: _json_metrics(tuned[k]) for k in ("validation", "holdout")}
+        r.report["tuned_train"] = _json_metrics(tuned["train"])
         after = [generate(model, tokenizer, ids, cfg.max_new_tokens, r.device) for ids, _ in prompts]
         r.report["generations"] = [
             {"source": e.example.where, "prompt": tokenizer.decode(ids, skip_special_tokens=False),
@@ -146,6 +150,11 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     atomic_write_bytes(r.out / "summary.txt", summary.encode())
     Console(highlight=False, soft_wrap=True).print(Text(summary))
     return r.report, 0 if r.report["verdict"] == "PASS" else 1
+
+
+def _json_metrics(m: Metrics) -> dict[str, Any]:
+    """JSON has no NaN or Infinity: non-finite values become null."""
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in m.to_dict().items()}
 
 
 def _finite(x: Any) -> Any:
