@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -108,7 +109,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     # Paths in a config file are relative to the file, so a config can travel with its data.
     for key in ("data", "out"):
         if isinstance(loaded.get(key), str) and not Path(loaded[key]).is_absolute():
-            loaded[key] = str(p.parent / loaded[key])
+            loaded[key] = os.path.normpath(p.parent / loaded[key])
     return loaded
 
 

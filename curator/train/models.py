@@ -145,8 +145,8 @@ def load_model(source: ModelSource, quant: str, device: str, dtype: torch.dtype)
         kwargs["device_map"] = {"": device if device == "cpu" else 0}
     try:
         model = AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
-    except OSError as exc:
-        if source.kind == "hub":
+    except (OSError, ValueError) as exc:
+        if source.kind == "hub" and isinstance(exc, OSError):
             raise hub_error(source, exc) from exc
         raise UsageError(f"{source.path}: cannot load the model: {exc}") from exc
     if quant != "nf4":
@@ -214,7 +214,10 @@ def gguf_to_folder(gguf: Path) -> Path:
 
         tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-        model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)  # type: ignore[no-untyped-call]
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config  # the weights are dequantised now; 4-bit comes later, from bitsandbytes
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
         model.load_state_dict(loaded.state_dict())
         model.generation_config = loaded.generation_config
         model.save_pretrained(tmp)
