@@ -29,3 +29,4 @@ from curator.cli import validate as _validate  # noqa: E402,F401
 from curator.cli import convert as _convert  # noqa: E402,F401
 from curator.cli import stats as _stats  # noqa: E402,F401
 from curator.cli import workspace as _workspace  # noqa: E402,F401
+from curator.cli import train as _train  # noqa: E402,F401

@@ -1,0 +1,493 @@
+"""The smoke-test recipe, top to bottom: setup, pre-flight, baseline, train, evaluate, save, report.
+
+Read `run` first; every helper below it is one step of it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import resource
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from curator.io import atomic_write_bytes
+from curator.train import models
+from curator.train.chat import IGNORE, Encoded, encode, end_of_turn_ids, truncate
+from curator.train.config import DEFAULT_STEPS_CPU, DEFAULT_STEPS_GPU, TrainConfig
+from curator.train.data import Splits
+from curator.train.errors import PreflightError, TrainError, UsageError, WatchdogError
+from curator.train.evaluate import (
+    Metrics,
+    collate,
+    evaluate,
+    generate,
+    prompt_ids,
+    token_losses,
+)
+
+REPORT_SCHEMA = "curator.train.report/1"
+
+
+@dataclass
+class Run:
+    """What the steps share. Filled as the recipe goes; `report` is what report.json holds."""
+
+    cfg: TrainConfig
+    console: Console
+    out: Path
+    device: str = "cpu"
+    dtype: torch.dtype = torch.float32
+    notes: list[str] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        self.console.print(f"[yellow]note:[/] {escape(text)}")
+
+
+def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None) -> tuple[dict[str, Any], int]:
+    """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    # Known, harmless deprecation noise from transformers 5 inside peft; everything else shows.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    r = Run(cfg, console or Console(stderr=True), Path(cfg.out or "run"))
+    r.out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+
+    # --- setup ------------------------------------------------------------------------------
+    splits = load_splits()
+    r.device = models.pick_device(cfg.device)
+    r.dtype = models.compute_dtype(r.device)
+    source = models.resolve_model(cfg.model)
+    tokenizer = models.load_tokenizer(source)
+    template_source = choose_template(r, tokenizer)
+    limit = model_limit(source, tokenizer)
+    steps = cfg.steps or (DEFAULT_STEPS_GPU if r.device == "cuda" else DEFAULT_STEPS_CPU)
+    if r.device == "cpu":
+        r.note(f"no GPU: training on the CPU, {steps} steps, "
+               + ("4-bit NF4 with float32 compute" if cfg.quant == "nf4" else "plain LoRA in float32")
+               + "; this checks that the data trains, it is not a real tune")
+    r.report.update({
+        "schema": REPORT_SCHEMA, "verdict": "FAIL", "reasons": [],
+        "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": cfg.quant,
+                  "device": r.device, "compute_dtype": str(r.dtype).removeprefix("torch."),
+                  "chat_template": template_source, "context_limit": limit},
+        "config": cfg.to_dict(),
+    })
+
+    try:
+        # --- pre-flight ---------------------------------------------------------------------
+        encoded, _ = preflight(r, tokenizer, splits, limit)
+
+        # --- model ---------------------------------------------------------------------------
+        base = models.load_model(source, cfg.quant, r.device, r.dtype)
+        model = models.add_lora(base, cfg.quant, r.device, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules)
+        pad_id = int(tokenizer.pad_token_id)
+
+        # --- baseline: LoRA starts as the identity (B = 0), so this is the base model ---------
+        r.console.print("[bold]baseline[/] (base model, before any step)")
+        baseline = {name: evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)[0]
+                    for name in ("validation", "holdout")}
+        samples = encoded["holdout"][: cfg.generate]
+        prompts = [prompt_ids(tokenizer, e) for e in samples]
+        before = [generate(model, tokenizer, ids, cfg.max_new_tokens, r.device) for ids, _ in prompts]
+        r.report["baseline"] = {k: _json_metrics(v) for k, v in baseline.items()}
+        if not all(math.isfinite(m.loss) for m in baseline.values()):
+            raise WatchdogError("the base model's loss is NaN/Inf before any step: the checkpoint holds broken "
+                                "weights, or the compute dtype overflows",
+                                fix="check the model with a plain forward pass; on a GPU without bf16, fp32 is used")
+
+        # --- train ----------------------------------------------------------------------------
+        training = train(r, model, encoded["train"], steps, pad_id)
+        r.report["training"] = training
+
+        # --- evaluate ------------------------------------------------------------------------
+        tuned: dict[str, Metrics] = {}
+        per_example: dict[str, list[float]] = {}
+        for name in ("validation", "holdout", "train"):
+            tuned[name], per_example[name] = evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)
+        r.report["tuned"] = {k: _json_metrics(tuned[k]) for k in ("validation", "holdout")}
+        r.report["tuned_train"] = _json_metrics(tuned["train"])
+        after = [generate(model, tokenizer, ids, cfg.max_new_tokens, r.device) for ids, _ in prompts]
+        r.report["generations"] = [
+            {"source": e.example.where, "prompt": tokenizer.decode(ids, skip_special_tokens=False),
+             "reference": ref, "before": b, "after": a}
+            for e, (ids, ref), b, a in zip(samples, prompts, before, after, strict=True)]
+        r.report["review_queue"] = write_review_queue(r, encoded, per_example)
+
+        # --- save ------------------------------------------------------------------------------
+        adapter_dir = r.out / "adapter"
+        model.save_pretrained(adapter_dir)
+        tokenizer.save_pretrained(adapter_dir)  # the chat template travels with the adapter
+        r.report["adapter"] = str(adapter_dir)
+        judge(r, training, baseline, tuned)
+    except (PreflightError, WatchdogError) as exc:
+        r.report["reasons"] = [f"{'pre-flight' if isinstance(exc, PreflightError) else 'stopped'}: {exc}"]
+        r.report["verdict"] = "FAIL"
+        r.console.print(f"[red bold]{escape(str(exc))}[/]")
+
+    # --- report ------------------------------------------------------------------------------
+    r.report["notes"] = r.notes
+    atomic_write_bytes(r.out / "report.json", (json.dumps(r.report, indent=2, allow_nan=False, default=_finite) + "\n").encode())
+    summary = summarize(r.report)
+    atomic_write_bytes(r.out / "summary.txt", summary.encode())
+    Console(highlight=False, soft_wrap=True).print(Text(summary))
+    return r.report, 0 if r.report["verdict"] == "PASS" else 1
+
+
+def _json_metrics(m: Metrics) -> dict[str, Any]:
+    """JSON has no NaN or Infinity: non-finite values become null."""
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in m.to_dict().items()}
+
+
+def _finite(x: Any) -> Any:
+    raise TypeError(f"not JSON: {x!r}")
+
+
+# --- setup helpers -------------------------------------------------------------------------------
+
+
+def choose_template(r: Run, tokenizer: Any) -> str:
+    """Use the model's chat template; a fallback only when it has none, and say so."""
+    choice = r.cfg.chat_template
+    if choice not in ("auto", "fallback"):
+        p = Path(choice)
+        if not p.is_file():
+            raise UsageError(f"--chat-template {p}: no such file", fix="pass a .jinja file, `auto` or `fallback`")
+        tokenizer.chat_template = p.read_text(encoding="utf-8")
+        return f"file:{p}"
+    if choice == "auto" and tokenizer.chat_template:
+        return "model"
+    if tokenizer.eos_token is None:
+        raise UsageError("the model has no chat template and no EOS token, so curator's fallback cannot end a turn",
+                         fix="pass --chat-template FILE")
+    if choice == "auto":
+        r.note("the model has no chat template: using curator's fallback (<|im_start|>role ... EOS); "
+               "it is saved with the adapter, and prompts must use it at inference")
+    tokenizer.chat_template = models.FALLBACK_CHAT_TEMPLATE
+    return "fallback"
+
+
+def model_limit(source: models.ModelSource, tokenizer: Any) -> int:
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(source.path)
+    except OSError as exc:
+        raise models.hub_error(source, exc) if source.kind == "hub" else UsageError(f"{source.path}: {exc}") from exc
+    limits = [int(getattr(config, "max_position_embeddings", 0) or 0)]
+    if 0 < int(getattr(tokenizer, "model_max_length", 0) or 0) < 10_000_000:
+        limits.append(int(tokenizer.model_max_length))
+    return min(x for x in limits if x > 0) if any(x > 0 for x in limits) else 2048
+
+
+# --- pre-flight ----------------------------------------------------------------------------------
+
+
+def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[str, list[Encoded]], int]:
+    """Encode every example and stop before any step if the data would train wrongly."""
+    cfg = r.cfg
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+        r.note(f"the tokenizer has no pad token: padding with EOS {tokenizer.eos_token!r}")
+    ends = end_of_turn_ids(tokenizer)
+    if tokenizer.pad_token_id in ends:
+        r.note(f"pad token {tokenizer.pad_token!r} is also an end-of-turn token: labels come from the "
+               "assistant mask, not the attention mask, so it stays trained")
+
+    raw = {name: [encode(tokenizer, ex) for ex in exs] for name, exs in splits.items()}
+    lengths = np.array([len(e.input_ids) for exs in raw.values() for e in exs])
+    p99 = math.ceil(float(np.percentile(lengths, 99)))
+    if cfg.max_length is None:
+        max_length = min(p99, limit)
+    else:
+        max_length = min(cfg.max_length, limit)
+        if cfg.max_length > limit:
+            r.note(f"max_length {cfg.max_length} is over the model's limit {limit}: using {limit}")
+
+    encoded: dict[str, list[Encoded]] = {}
+    data_report: dict[str, Any] = {}
+    for name, exs in raw.items():
+        over = [e for e in exs if len(e.input_ids) > max_length]
+        if cfg.overlong == "drop":
+            kept = [e for e in exs if len(e.input_ids) <= max_length]
+        else:
+            kept = [truncate(e, max_length) for e in exs]
+        encoded[name] = kept
+        data_report[name] = {
+            "examples": len(exs), "used": len(kept),
+            "overlong": len(over), "dropped": len(exs) - len(kept),
+            "truncated": sum(e.truncated for e in kept),
+            "tokens": sum(len(e.input_ids) for e in kept),
+            "trained_tokens": sum(e.n_trained for e in kept),
+            "overlong_examples": [e.example.where for e in over[:20]],
+        }
+        if over:
+            verb = "dropped" if cfg.overlong == "drop" else "truncated (keeping the start)"
+            r.note(f"{name}: {len(over)} example(s) longer than {max_length} tokens {verb}, e.g. {over[0].example.where}"
+                   " (choose with --overlong drop|truncate, or raise --max-length)")
+        if not kept:
+            raise PreflightError(f"{name}: every example is longer than max_length {max_length}",
+                                 fix="raise --max-length or use --overlong truncate")
+    r.report["data"] = data_report
+    r.report["max_length"] = max_length
+    r.report["token_stats"] = {"p50": float(np.percentile(lengths, 50)), "p95": float(np.percentile(lengths, 95)),
+                               "p99": float(np.percentile(lengths, 99)), "max": int(lengths.max()),
+                               "tokenizer": type(tokenizer).__name__}
+
+    show_example(r, tokenizer, encoded["train"][0])
+    show_stats(r, data_report, max_length, limit)
+
+    zero = [e for exs in encoded.values() for e in exs if e.n_trained == 0]
+    if zero:
+        where = ", ".join(e.example.where for e in zero[:5]) + (" ..." if len(zero) > 5 else "")
+        raise PreflightError(f"{len(zero)} example(s) have no trained token: {where}",
+                             fix="give each example an assistant turn with weight 1 (or truncation cut it off: "
+                                 "raise --max-length or use --overlong drop)")
+    bos = tokenizer.bos_token_id
+    if bos is not None:
+        double = [e for exs in encoded.values() for e in exs if e.input_ids[:2] == [bos, bos]]
+        if double:
+            raise PreflightError(f"double BOS: {double[0].example.where} starts with {tokenizer.bos_token!r} twice",
+                                 fix="the chat template already writes BOS; remove the second one from the template")
+    trained_ends = sum(1 for e in encoded["train"] for x in e.labels if x in ends)
+    r.report["trained_end_of_turn_tokens"] = trained_ends
+    if trained_ends == 0:
+        r.note("no end-of-turn token is trained in the train split: the model may not learn to stop")
+    return encoded, max_length
+
+
+def show_example(r: Run, tokenizer: Any, enc: Encoded) -> None:
+    """One rendered example; trained tokens bold green, the rest dim. Data is shown literally."""
+    # Without colour (a pipe, a log file) the styles vanish, so mark trained spans with brackets.
+    plain = r.console.no_color or not r.console.is_terminal
+    text = Text()
+    j = 0
+    while j < len(enc.input_ids):
+        trained = enc.labels[j] != IGNORE
+        k = j
+        while k < len(enc.input_ids) and (enc.labels[k] != IGNORE) == trained:
+            k += 1
+        piece = tokenizer.decode(enc.input_ids[j:k])
+        if plain and trained:
+            piece = f"⟦{piece}⟧"
+        text.append(piece, style="bold green" if trained else "dim")
+        j = k
+    legend = "⟦trained⟧, the rest not trained" if plain else "[bold green]trained[/], [dim]not trained[/]"
+    r.console.print(f"[bold]pre-flight[/]: {escape(enc.example.where)} as the model sees it ({legend}):")
+    r.console.print(text)
+
+
+def show_stats(r: Run, data: dict[str, Any], max_length: int, limit: int) -> None:
+    t = Table(title=f"tokens (model's tokenizer), max_length {max_length} (model limit {limit})", title_justify="left")
+    for col in ("split", "examples", "used", "tokens", "trained", "over max_length"):
+        t.add_column(col, justify="right" if col != "split" else "left")
+    for name, d in data.items():
+        t.add_row(name, str(d["examples"]), str(d["used"]), str(d["tokens"]), str(d["trained_tokens"]), str(d["overlong"]))
+    r.console.print(t)
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+def peak_memory_mb(device: str) -> float:
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def make_optimizer(r: Run, model: Any) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if r.device == "cuda":
+        import bitsandbytes as bnb
+
+        # Paged optimizer states move to host memory under pressure instead of failing.
+        opt: torch.optim.Optimizer = bnb.optim.PagedAdamW32bit(  # type: ignore[attr-defined,no-untyped-call]
+           params, lr=r.cfg.lr, weight_decay=r.cfg.weight_decay)
+        return opt
+    return torch.optim.AdamW(params, lr=r.cfg.lr, weight_decay=r.cfg.weight_decay)
+
+
+def schedule(step: int, steps: int, warmup: int) -> float:
+    """Linear warmup, then linear decay to a tenth of the peak."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 1.0 - 0.9 * (step - warmup) / max(steps - warmup, 1)
+
+
+def train(r: Run, model: Any, data: list[Encoded], steps: int, pad_id: int) -> dict[str, Any]:
+    cfg = r.cfg
+    optimizer = make_optimizer(r, model)
+    warmup = max(1, round(cfg.warmup_ratio * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, steps, warmup))
+    rng = random.Random(cfg.seed)
+    batch_size = min(cfg.batch_size, len(data))
+    order: list[Encoded] = []
+    losses: list[float] = []
+    seen_tokens = 0
+    oom_retried = False
+    model.train()
+    if r.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    progress = Progress(TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[tps]} tok/s"),
+                        TextColumn("peak {task.fields[mem]} MiB"), TimeElapsedColumn(),
+                        console=r.console, transient=False)
+    start = time.perf_counter()
+    stopped: str | None = None
+    with progress:
+        task = progress.add_task("train", total=steps, loss="-", tps="-", mem="-")
+        step = 0
+        while step < steps:
+            if len(order) < batch_size:
+                fresh = list(data)
+                rng.shuffle(fresh)
+                order += fresh
+            batch, rest = order[:batch_size], order[batch_size:]
+            try:
+                loss = train_step(model, optimizer, collate(batch, pad_id, r.device))
+            except torch.cuda.OutOfMemoryError as exc:
+                optimizer.zero_grad(set_to_none=True)
+                torch.cuda.empty_cache()
+                if oom_retried or batch_size == 1:
+                    raise WatchdogError(
+                        f"out of GPU memory at batch size {batch_size} (max_length {r.report['max_length']})",
+                        fix="lower --batch-size or --max-length, keep --quant nf4, or use a smaller model") from exc
+                oom_retried = True
+                batch_size //= 2
+                r.note(f"out of GPU memory: halving the batch to {batch_size} and retrying step {step + 1}")
+                continue
+            order = rest
+            sched.step()
+            seen_tokens += sum(len(e.input_ids) for e in batch)
+            if not math.isfinite(loss):
+                stopped = (f"the loss became {loss} at step {step + 1}: the numbers overflowed. Usual causes: a "
+                           f"learning rate too high (lr {cfg.lr:g}), or fp16 compute; try --lr {cfg.lr / 10:g}")
+            elif losses and loss > cfg.explode_factor * losses[0]:
+                stopped = (f"the loss exploded at step {step + 1}: {loss:.3f}, over {cfg.explode_factor:g}x the "
+                           f"first step's {losses[0]:.3f}. The learning rate is likely too high (lr {cfg.lr:g}); "
+                           f"try --lr {cfg.lr / 10:g}")
+            losses.append(loss)
+            step += 1
+            elapsed = time.perf_counter() - start
+            progress.update(task, advance=1, loss=f"{loss:.3f}", tps=f"{seen_tokens / elapsed:,.0f}",
+                            mem=f"{peak_memory_mb(r.device):,.0f}")
+            if stopped:
+                break
+    elapsed = time.perf_counter() - start
+    result = {
+        "steps": len(losses), "planned_steps": steps, "batch_size": batch_size, "warmup_steps": warmup,
+        "losses": [x if math.isfinite(x) else None for x in losses],
+        "seconds": elapsed, "seconds_per_step": elapsed / max(len(losses), 1),
+        "tokens_per_second": seen_tokens / elapsed if elapsed > 0 else 0.0,
+        "peak_memory_mb": peak_memory_mb(r.device), "stopped": stopped,
+    }
+    if stopped:
+        r.report["training"] = result
+        raise WatchdogError(stopped)
+    return result
+
+
+def train_step(model: Any, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor]) -> float:
+    """One optimizer step; the loss is the mean over the batch's trained tokens."""
+    loss_tok, mask, _ = token_losses(model, batch)
+    loss = loss_tok.sum() / mask.sum().clamp(min=1)
+    if not torch.isfinite(loss):
+        optimizer.zero_grad(set_to_none=True)
+        return float(loss.detach())
+    loss.backward()  # type: ignore[no-untyped-call]
+    grad_norm = torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+    if not torch.isfinite(grad_norm):
+        optimizer.zero_grad(set_to_none=True)
+        return math.inf
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.detach())
+
+
+# --- judging and reporting -------------------------------------------------------------------------
+
+
+def loss_fell(losses: list[float]) -> bool:
+    """The mean of the last quarter of the steps is below the mean of the first quarter."""
+    q = max(1, len(losses) // 4)
+    return len(losses) >= 2 and float(np.mean(losses[-q:])) < float(np.mean(losses[:q]))
+
+
+def judge(r: Run, training: dict[str, Any], baseline: dict[str, Metrics], tuned: dict[str, Metrics]) -> None:
+    reasons = []
+    if not loss_fell(training["losses"]):
+        reasons.append("the training loss did not fall")
+    for name in ("validation", "holdout"):
+        if not tuned[name].loss < baseline[name].loss:
+            reasons.append(f"{name} loss did not improve ({baseline[name].loss:.4f} -> {tuned[name].loss:.4f})")
+    r.report["reasons"] = reasons
+    r.report["verdict"] = "PASS" if not reasons else "FAIL"
+
+
+def write_review_queue(r: Run, encoded: dict[str, list[Encoded]], per_example: dict[str, list[float]]) -> dict[str, Any]:
+    """The examples the tuned model finds hardest, highest loss first: often the mislabelled ones."""
+    rows = [(loss, name, e) for name in ("train", "validation", "holdout")
+            for e, loss in zip(encoded[name], per_example[name], strict=True)]
+    rows.sort(key=lambda x: -x[0])
+    lines = []
+    for rank, (loss, name, e) in enumerate(rows[: r.cfg.review_top_k], start=1):
+        lines.append(json.dumps({
+            "rank": rank, "split": name, "source": e.example.source, "line": e.example.line,
+            "example_index": e.example.example_index, "loss": round(loss, 6), "trained_tokens": e.n_trained,
+            "example": e.example.chat.model_dump(exclude_none=True)}, ensure_ascii=False))
+    path = r.out / "review_queue.jsonl"
+    atomic_write_bytes(path, ("\n".join(lines) + "\n" if lines else "").encode())
+    return {"path": str(path), "count": len(lines)}
+
+
+def summarize(rep: dict[str, Any]) -> str:
+    """The human summary; its last line is the verdict."""
+    out = [f"model: {rep['model']['spec']} ({rep['model']['kind']}, {rep['model']['quant']}, "
+           f"{rep['model']['device']}, {rep['model']['compute_dtype']}, chat template: {rep['model']['chat_template']})"]
+    t = rep.get("training")
+    if t:
+        out.append(f"training: {t['steps']}/{t['planned_steps']} steps, batch {t['batch_size']}, "
+                   f"{t['seconds_per_step']:.2f} s/step, {t['tokens_per_second']:,.0f} tokens/s, "
+                   f"peak memory {t['peak_memory_mb']:,.0f} MiB")
+        finite = [x for x in t["losses"] if x is not None]
+        if finite:
+            out.append(f"train loss: {finite[0]:.4f} -> {finite[-1]:.4f}")
+    if "baseline" in rep and "tuned" in rep:
+        out.append(f"{'':12}{'baseline loss':>14}{'tuned loss':>12}{'ppl':>16}{'token acc':>18}")
+        for name in ("validation", "holdout"):
+            b, a = rep["baseline"][name], rep["tuned"][name]
+            out.append(f"{name:12}{b['loss']:>14.4f}{a['loss']:>12.4f}"
+                       f"{b['perplexity']:>8.2f}->{a['perplexity']:<7.2f}"
+                       f"{b['token_accuracy']:>9.3f}->{a['token_accuracy']:.3f}")
+    for g in rep.get("generations", []):
+        out.append(f"--- {g['source']}")
+        out.append(f"  reference: {g['reference']}")
+        out.append(f"  before:    {g['before']}")
+        out.append(f"  after:     {g['after']}")
+    if rep.get("review_queue"):
+        out.append(f"review queue: {rep['review_queue']['count']} highest-loss examples in {rep['review_queue']['path']}")
+    verdict = rep["verdict"]
+    why = "; ".join(rep["reasons"]) if rep["reasons"] else "the loss fell and the tuned model beats the baseline on validation and holdout"
+    out.append(f"VERDICT: {verdict}: {why}")
+    return "\n".join(out) + "\n"
+
+
+__all__ = ["REPORT_SCHEMA", "TrainError", "loss_fell", "run", "summarize"]
