@@ -613,12 +613,16 @@ def _arrow_row(name: str, index: int, record: dict[str, Any]) -> Row:
 def read_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
     """Yield every row of a file: JSONL, JSON array, CSV, Parquet or a HF `save_to_disk` folder.
 
-    Raises ReadError when the file cannot be read at all (missing, empty, UTF-16). Row-level
+    Raises ReadError when the file cannot be read at all (missing, UTF-16); an empty file
+    yields nothing. Row-level
     problems are in each `Row.issues`; use `Reader` to also get file-level ones (BOM, CRLF, ...).
     """
     reader = Reader(path)
     if reader.probe.fatal:
-        raise ReadError(reader.file_issues[0])
+        fatal = next(i for i in reader.file_issues if i.severity == "error")
+        if fatal.code == "file.empty":  # nothing to read is not a failure to read
+            return
+        raise ReadError(fatal)
     yield from reader
 
 

@@ -115,7 +115,8 @@ def test_token_limit_and_truncation(tmp_path: Path) -> None:
     (tmp_path / "d.jsonl").write_text(json.dumps(long_answer) + "\n" + json.dumps(long_prompt) + "\n")
     rep = validate_file(tmp_path / "d.jsonl", "trl", max_tokens=100)
     got = {(i.line, i.code, i.severity) for i in rep.issues if i.code.startswith("tokens.")}
-    assert got == {(1, "tokens.over_limit", "warning"), (2, "tokens.truncation_removes_target", "error")}
+    assert got == {(1, "tokens.over_limit", "warning"), (2, "tokens.truncation_removes_target", "error"),
+                   (None, "tokens.approximate", "info")}
 
 
 def test_cli_json_shape_summary_and_exit_codes(tmp_path: Path) -> None:

@@ -157,6 +157,8 @@ _ALL = [
     _c("tokens.over_limit", W, "example longer than the target's limit", "shorten or split the example"),
     _c("tokens.truncation_removes_target", E, "truncation would remove the trained tokens",
        "shorten the prompt or split the example"),
+    _c("tokens.approximate", N, "token counts approximate the model's tokenizer",
+       "pass --model PATH (a local model folder) for exact counts"),
     _c("tokens.no_trainable_tokens", E, "no trainable (assistant) tokens", "add an assistant answer"),
     _c("dataset.too_few_examples", E, "fewer examples than the target's minimum", "add examples"),
     _c("dataset.few_examples", W, "few examples", "50-100 good examples is the usual start"),

@@ -79,11 +79,19 @@ class TiktokenChatCounter:
 
 def make_counter(target: str, model: str | None, encoding: str) -> TokenCounter:
     """The counter a worker uses; built once per process."""
-    get_counter = getattr(tokens, "get_counter", None)
-    if get_counter is not None:
-        counter: TokenCounter = get_counter(target, model)
-        return counter
-    return TiktokenChatCounter(encoding)
+    if approximate(target, model):
+        return TiktokenChatCounter(encoding)
+    counter: TokenCounter = tokens.get_counter(target, model)
+    return counter
+
+
+def approximate(target: str, model: str | None) -> bool:
+    """True when the target counts with a model's tokenizer but none was named.
+
+    TRL trains with the model's own tokenizer; without a local model folder curator counts
+    with an OpenAI encoding instead and says so (`tokens.approximate`), rather than refusing.
+    """
+    return target == "trl" and model is None
 
 
 def first_trained_offset(counter: TokenCounter, example: dict[str, Any]) -> int | None:

@@ -30,7 +30,7 @@ from curator.io import ChunkScan, Reader, chunk_bounds, jsonl_scan_issues, probe
 from curator.issues import Issue
 from curator.tokens import TokenCounter
 from curator.validate.context import Ctx
-from curator.validate.counting import first_trained_offset, make_counter
+from curator.validate.counting import approximate, first_trained_offset, make_counter
 from curator.validate.profiles import Profile, encoding_for, get_profile, openai_limit
 from curator.validate.rows import check_row
 
@@ -256,6 +256,10 @@ def validate_file(path: str | os.PathLike[str], target: str = "openai", *, model
             and not any(i.code == "file.is_json_not_jsonl" for i in pr.issues):
         report.add(Issue("file.extension", "warning", f"{profile.name} uploads must be .jsonl files", name,
                          hint="export to JSONL: curator export"))
+    if count_tokens and approximate(profile.name, model):
+        report.add(Issue("tokens.approximate", "info", f"no --model named: token counts use OpenAI's "
+                         f"{options.encoding} encoding, not the model's own tokenizer", name,
+                         hint="pass --model PATH (a local model folder) for exact counts"))
     totals: list[array[int]] = []
     trained: list[array[int]] = []
     hashes = bytearray()
