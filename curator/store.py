@@ -938,6 +938,17 @@ class Workspace:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
             )
 
+    def set_meta(self, key: str, value: str | None, *, summary: str | None = None) -> Change:
+        """Set (None: delete) a workspace-level value, journaled so undo restores it.
+
+        Used for facts about the whole workspace: the last split's parameters, the last
+        smoke-test run. Keys are dotted names owned by one command each.
+        """
+        with self._transaction():
+            entry = self._entry("meta", "", {"key": key})
+            self._set_meta(entry, key, value)
+            return self._finish(entry, "meta", 0, summary or f"set {key}")
+
     def meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])

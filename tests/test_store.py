@@ -223,3 +223,13 @@ def test_page_keyset_walk_covers_everything_once(ws: Workspace) -> None:
     assert ws.page(["status=accepted"], offset=8, limit=5).rows[-1].id == 20
     with pytest.raises(FilterError):
         ws.page(order="colour")
+
+
+def test_set_meta_is_journaled_and_undone(tmp_path: Path) -> None:
+    with Workspace.open(tmp_path / "m.db", create=True) as ws:
+        ws.set_meta("train.last_run", '{"verdict": "PASS"}')
+        assert ws.meta("train.last_run") == '{"verdict": "PASS"}'
+        ws.undo()
+        assert ws.meta("train.last_run") is None
+        ws.redo()
+        assert ws.meta("train.last_run") == '{"verdict": "PASS"}'
