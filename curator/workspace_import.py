@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import itertools
 import multiprocessing
 import os
 from collections import Counter

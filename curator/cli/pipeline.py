@@ -171,3 +171,160 @@ def _size(path: Path) -> int:
         return path.stat().st_size if path.is_file() else 0
     except OSError:
         return 0
+
+
+# --- dedup ---------------------------------------------------------------------------------------
+
+
+def _preview(ws: Workspace, record_id: int) -> str:
+    page = ws.page([f"id={record_id}"], limit=1)
+    return page.rows[0].preview[:70] if page.rows else ""
+
+
+@cli.command()
+@workspace_option
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8,
+              show_default=True, help="Least Jaccard similarity of shingle sets for a near copy.")
+@click.option("--num-perm", type=click.IntRange(min=8), default=128, show_default=True,
+              help="MinHash permutations.")
+@click.option("--shingling", type=click.Choice(["char5", "word5"]), default="char5",
+              show_default=True,
+              help="Shingles: character 5-grams (finds 1-3 edited words) or word 5-grams.")
+@click.option("--include-system", is_flag=True,
+              help="Compare system prompts too (by default two answers that differ only in "
+                   "their system prompt are duplicates).")
+@click.option("--keeper", default="longest", show_default=True, metavar="RULE|IDS",
+              help="Which record of a cluster is kept: longest, earliest, accepted (accepted "
+                   "first), or record ids (12,40) to keep first.")
+@click.option("--dry-run", is_flag=True, help="Print the clusters, mark nothing.")
+@click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Clusters to print (0: all).")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Processes that compute signatures and verify pairs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@handle_errors
+def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
+          include_system: bool, keeper: str, dry_run: bool, show: int, workers: int,
+          as_json: bool) -> None:
+    """Find exact and near duplicates and mark them duplicate-of their cluster's keeper.
+
+    Nothing is deleted and statuses stay; marked records are left out of exports. One run is
+    one journal entry (`curator undo` takes it back) and replaces the last run's marks.
+    Near duplicates come from MinHash LSH; every candidate pair is verified by its true
+    Jaccard similarity, and clusters form around keepers without chaining.
+
+    Example: curator dedup -w work.db --threshold 0.8 --dry-run
+    """
+    from curator.ws_dedup import dedup_workspace
+
+    with Workspace.open(workspace) as ws:
+        with progress_bar("dedup", as_json) as bar:
+            result = dedup_workspace(ws, threshold=threshold, num_perm=num_perm,
+                                     shingling=shingling, include_system=include_system,
+                                     keeper=keeper, dry_run=dry_run, processes=workers,
+                                     progress=bar)
+        if as_json:
+            click.echo(_dump(result.to_dict()))
+            return
+        shown = result.clusters if show == 0 else result.clusters[:show]
+        for c in shown:
+            click.echo(f"cluster {c.keeper}: keep {c.keeper}  {_preview(ws, c.keeper)}")
+            for m in c.members:
+                kind = "exact" if m.exact else f"{m.similarity:.3f}"
+                click.echo(f"    dup {m.id} ({kind})  {_preview(ws, m.id)}")
+    if len(shown) < len(result.clusters):
+        click.echo(f"... {len(result.clusters) - len(shown)} more clusters (--show 0 lists all)")
+    d = result.to_dict()
+    click.echo(f"{d['records']} records: {d['clusters']} clusters, {d['duplicates']} duplicates "
+               f"({d['exact_duplicates']} exact, {d['near_duplicates']} near)")
+    if dry_run:
+        click.echo("dry run: nothing marked")
+    elif result.change is not None and result.change.entry_id is not None:
+        click.echo(f"marked  [journal #{result.change.entry_id}]  (undo: curator undo)")
+    else:
+        click.echo("marks unchanged")
+
+
+# --- split ---------------------------------------------------------------------------------------
+
+
+def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give numbers such as 0.8,0.1,0.1") from None
+
+
+@cli.command()
+@workspace_option
+@click.option("--ratios", default="0.8,0.1,0.1", show_default=True, callback=_ratios,
+              help="Shares of train,validation,holdout (they must sum to 1).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the hash that places each unit.")
+@click.option("--stratify", type=click.Choice(["label"]), default=None,
+              help="Keep label proportions in every split.")
+@click.option("--group-by", default=None, metavar="KEY",
+              help="Records with the same value of KEY (a key of the example, e.g. "
+                   "metadata.user_id, or 'source' for the file) stay in one split.")
+@click.option("--force", is_flag=True,
+              help="Write the split even when duplicates leak across splits.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Processes for the duplicate check.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@handle_errors
+def split(workspace: Path, ratios: tuple[float, ...], seed: int, stratify: str | None,
+          group_by: str | None, force: bool, workers: int, as_json: bool) -> None:
+    """Split records into train, validation and holdout, then report leakage.
+
+    Deterministic (hash of seed and unit); a duplicate cluster or a --group-by group never
+    straddles two splits; records that already have a split keep it, and nothing leaves the
+    holdout. The leakage report (duplicate pairs across splits, label balance, classes missing
+    from a split) is printed and stored; a split with leaks is not written unless --force
+    (exit 1).
+
+    Example: curator split -w work.db --ratios 0.8,0.1,0.1 --seed 7 --stratify label
+    """
+    from curator.split import SplitError
+    from curator.ws_split import split_workspace
+
+    with Workspace.open(workspace) as ws:
+        try:
+            with progress_bar("duplicate check", as_json) as bar:
+                outcome = split_workspace(ws, ratios=ratios, seed=seed, stratify=stratify,
+                                          group_by=group_by, force=force, processes=workers,
+                                          progress=bar)
+        except SplitError as exc:
+            _fail(str(exc))
+    if as_json:
+        click.echo(_dump(outcome.to_dict()))
+    else:
+        _print_split(outcome.report_dict(), outcome.records, outcome.new)
+        for w in outcome.warnings:
+            click.echo(f"warning: {w}", err=True)
+    if outcome.leaks and not outcome.written:
+        click.echo(f"error: {outcome.leaks} duplicate pairs would sit in two splits; the split "
+                   f"was not written. Resolve them (curator dedup, reject, or --group-by) or pass "
+                   f"--force.", err=True)
+        raise click.exceptions.Exit(1)
+    if outcome.leaks:
+        click.echo(f"warning: written with {outcome.leaks} leaking pairs (--force)", err=True)
+    if not as_json:
+        entry = outcome.change.entry_id if outcome.change is not None else None
+        click.echo(f"split written  [journal #{entry}]" if entry else "nothing changed")
+
+
+def _print_split(report: dict[str, Any], records: int, new: int) -> None:
+    click.echo(f"{records} records split, {new} newly placed")
+    for name, size in report["sizes"].items():
+        counts = report["label_counts"].get(name, {})
+        balance = ", ".join(f"{k} {v}" for k, v in counts.items()) if set(counts) - {"(none)"} else ""
+        click.echo(f"  {name}: {size}" + (f"  ({balance})" if balance else ""))
+    click.echo(f"leakage: {report['exact_leaks']} exact and {report['near_leaks']} near-duplicate "
+               f"pairs across splits")
+    for kind in ("exact_leak_pairs", "near_leak_pairs"):
+        for p in report[kind][:10]:
+            click.echo(f"  {p['a']} ({p['split_a']}) ~ {p['b']} ({p['split_b']}) "
+                       f"similarity {p['similarity']}")
+    for name, missing in report["missing_classes"].items():
+        if missing:
+            click.echo(f"  {name} lacks class {', '.join(missing)}")
