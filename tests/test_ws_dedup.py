@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from store_helpers import chat, write_jsonl
 
 from curator.cli import cli
+from curator.prepare import Preparer
 from curator.store import Workspace, WorkspaceError
 from curator.workspace_import import import_files
 from curator.ws_dedup import dedup_workspace
@@ -32,7 +33,7 @@ def _workspace(tmp_path: Path, rows: list[Any]) -> Path:
     src = write_jsonl(tmp_path / "d.jsonl", rows)
     db = tmp_path / "w.db"
     with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src])
+        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
     return db
 
 
