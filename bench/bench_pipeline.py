@@ -42,8 +42,12 @@ from curator.ws_split import split_workspace  # noqa: E402
 
 
 def _peaks() -> dict[str, float]:
-    return {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds do not depend on what else the machine runs: on a quiet machine with two
+    # cores a stage takes about max(main CPU, all CPU / 2)
+    return {"peak_mb": own.ru_maxrss / 1024, "worker_mb": kids.ru_maxrss / 1024,
+            "main_cpu": own.ru_utime + own.ru_stime,
+            "all_cpu": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime}
 
 
 def _truth(data: Path) -> list[dict[str, Any]]:
@@ -113,8 +117,8 @@ def main() -> None:
         print(orjson.dumps(stage(args)).decode())
         return
     names = args.stages.split(",") + (["datasketch", "ours"] if args.compare else [])
-    print("| stage | n | s | records/s | peak MB | worker MB | detail |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| stage | n | s | records/s | main CPU s | all CPU s | peak MB | worker MB | detail |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in names:
         r = run_stage(args, name)
         detail = ""
@@ -124,7 +128,8 @@ def main() -> None:
         if name == "split":
             detail = f"leaks {r['leaks']}, sizes {r['sizes']}"
         print(f"| {name} | {r['n']:,} | {r['seconds']:.1f} | {r['per_s']:,.0f} | "
-              f"{r['peak_mb']:,.0f} | {r['worker_mb']:,.0f} | {detail} |", flush=True)
+              f"{r['main_cpu']:.1f} | {r['all_cpu']:.1f} | {r['peak_mb']:,.0f} | "
+              f"{r['worker_mb']:,.0f} | {detail} |", flush=True)
 
 
 if __name__ == "__main__":
