@@ -141,6 +141,7 @@ def test_unknown_openai_model_is_a_usage_error(tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "d.jsonl", [chat("a", "b")])
     code, _, err = run("import", str(src), "-w", str(tmp_path / "w.db"), "--model", "no-such")
     assert code == 2 and "no-such" in err
+    assert not (tmp_path / "w.db").exists()
 
 
 def test_unreadable_file_is_named_and_the_others_import(tmp_path: Path) -> None:

@@ -120,6 +120,11 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
         click.echo(f"error: {problem}", err=True)
     if not readable:
         raise click.exceptions.Exit(2)
+    if not workspace.exists():
+        try:  # a bad --model must not leave an empty workspace behind
+            Preparer(target or "openai", model=model, max_tokens=max_tokens).limit  # noqa: B018
+        except ValueError as exc:
+            _fail(str(exc))
     with Workspace.open(workspace, create=True) as ws:
         target, model, max_tokens = _settings(ws, target, model, max_tokens)
         preparer = Preparer(target, model=model, max_tokens=max_tokens)
