@@ -16,6 +16,7 @@ per-record arrays (a few dozen bytes a record), not the texts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -170,6 +171,33 @@ def run_find(
     )
 
 
+def content_key(ws: Workspace, settings: dict[str, Any]) -> str:
+    """A fingerprint of what dedup compares: the settings, which records are eligible, and
+    every edit. A record's canonical form never changes (records are only ever added, and a
+    record's uid is the hash of its canonical form), so ids and edits pin the content."""
+    h = hashlib.blake2b(orjson.dumps(settings, option=orjson.OPT_SORT_KEYS), digest_size=16)
+    for record_id, current in ws.connection.execute(
+        f"SELECT id, current FROM records WHERE {ELIGIBLE_SQL} ORDER BY id"
+    ):
+        h.update(b"%d\x00" % record_id)
+        if current is not None:
+            h.update(current.encode("utf-8", "surrogatepass") + b"\x01")
+    return h.hexdigest()
+
+
+def cache_settings(threshold: float, num_perm: int, shingling: str,
+                   include_system: bool) -> dict[str, Any]:
+    return {"threshold": threshold, "num_perm": num_perm, "shingling": shingling,
+            "include_system": include_system}
+
+
+def save_pairs(ws: Workspace, key: str, result: DedupResult) -> None:
+    """Keep the verified pairs (exact groups as pairs with their first member) for split."""
+    pairs = [(a, b, s, False) for a, b, s in result.pairs]
+    pairs += [(g.ids[0], other, 1.0, True) for g in result.exact_groups for other in g.ids[1:]]
+    ws.save_dedup_pairs(key, pairs)
+
+
 def dedup_workspace(
     ws: Workspace,
     *,
@@ -185,6 +213,7 @@ def dedup_workspace(
     """Find exact and near duplicates among the eligible records and (unless `dry_run`) mark
     them, replacing the last run's marks, in one undoable journal entry."""
     rule, prefer = parse_keeper(keeper)
+    key = content_key(ws, cache_settings(threshold, num_perm, shingling, include_system))
     result = run_find(ws, threshold=threshold, num_perm=num_perm, shingling=shingling,
                       include_system=include_system, keeper=rule, prefer=prefer,
                       processes=processes, progress=progress)
@@ -194,6 +223,7 @@ def dedup_workspace(
         "shingling": shingling, "include_system": include_system, "keeper": keeper,
         "recall_at_threshold": round(p.recall_at_threshold, 6),
     }
+    save_pairs(ws, key, result)
     change = None
     if not dry_run:
         clusters = [DuplicateCluster(c.keeper, {m.id: m.similarity for m in c.members})
