@@ -111,6 +111,9 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
         _markers(_MARKERS, text, role, ctx, mi, path)
     if digits and _NUMBERS.search(text) is not None:
         _markers(_NUMBERS, text, role, ctx, mi, path)
+    if "\\n" in text and "\n" not in text and text.count("\\n") >= 2:
+        ctx.add("quality.literal_escapes", f"{role} text holds literal \\n escapes and no line breaks "
+                "(JSON encoded twice?)", mi=mi, path=path)
     if role == "assistant":
         low = text.lower()
         for phrase in REFUSALS:
