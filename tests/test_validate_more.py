@@ -236,3 +236,41 @@ def test_overlap_between_files_is_reported_on_the_later_file(tmp_path: Path) -> 
     overlap = [(i["file"], i["line"]) for i in data["issues"] if i["code"] == "dataset.train_val_overlap"]
     assert overlap == [(str(valid), 1), (str(valid), 3)]
     assert data["files"][0]["counts"].get("dataset.train_val_overlap") is None
+
+
+@pytest.mark.parametrize(("text", "flagged"), [
+    ("card 4111 1111 1111 1111 ok", True),
+    ("4111111111111111", True),
+    ("amex 3782 822463 10005", True),
+    ("The area is 50.26548245743669 cm", False),  # digits after a decimal point
+    ("01010100 01110011 00100000 01110011 01101001 00100000 01100010", False),  # binary
+    ("pi is 3.1415926535897932384626433832795", False),
+])
+def test_card_numbers_are_told_from_other_digit_runs(text: str, flagged: bool) -> None:
+    row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": text}]}
+    assert ("quality.pii.credit_card" in _codes(_check(row)[1])) is flagged
+
+
+LF_RANKING = {"conversations": [{"from": "human", "value": "Pick a colour"}],
+              "chosen": {"from": "gpt", "value": "Blue."}, "rejected": {"from": "gpt", "value": "Blue."}}
+LF_V1 = {"messages": [{"role": "user", "content": [{"type": "text", "value": "Hi {{name}}"}], "loss_weight": 0.0},
+                      {"role": "assistant", "content": [{"type": "text", "value": "Hello."}], "loss_weight": 1.0}]}
+
+
+def test_llama_factory_ranking_rows_get_the_preference_rules() -> None:
+    fmt, issues, _ = _check(LF_RANKING)
+    assert fmt == "sharegpt-preference"
+    codes = _codes(issues)
+    assert {"format.needs_conversion", "pref.identical_outputs"} <= codes
+    assert "chat.last_not_assistant" not in codes
+    fmt, issues, _ = _check(LF_RANKING, "lf")
+    assert "format.needs_conversion" not in _codes(issues)
+
+
+def test_llama_factory_v1_rows_are_converted_not_misread_as_chat() -> None:
+    fmt, issues, ctx = _check(LF_V1)
+    assert fmt == "lf-v1-messages"
+    codes = _codes(issues)
+    assert "chat.message_unknown_key" not in codes and "content.text_missing" not in codes
+    assert {"format.needs_conversion", "quality.placeholder"} <= codes
+    assert ctx.converted is not None and ctx.converted["messages"][1]["content"] == "Hello."

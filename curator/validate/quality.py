@@ -36,7 +36,7 @@ _MARKERS = re.compile(
     re.MULTILINE,
 )
 _NUMBERS = re.compile(
-    r"(?P<card>\b\d(?:[ -]?\d){12,18}\b)"
+    r"(?P<card>(?<![\d.,])\b\d(?:[ -]?\d){12,18}\b(?![.,]\d))"
     r"|(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}"
     r"|(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w=+*/]))"
 )
@@ -66,6 +66,21 @@ def luhn_ok(digits: str) -> bool:
                 d -= 9
         total += d
     return total % 10 == 0
+
+
+_CARD_GROUPS = ((4, 6, 5), (4, 6, 4))
+
+
+def card_shaped(found: str, digits: str) -> bool:
+    """Digits written the way card numbers are: one run, or groups of four (Amex: 4-6-5).
+
+    Keeps decimals, binary strings ("01010100 01110011 ...") and long products out."""
+    if set(digits) <= {"0", "1"}:
+        return False
+    groups = tuple(len(g) for g in re.split(r"[ -]", found))
+    if len(groups) == 1:
+        return True
+    return groups in _CARD_GROUPS or (all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4)
 
 
 #: (text, role, message_index, JSON pointer, trained)
@@ -139,7 +154,7 @@ def _markers(pattern: re.Pattern[str], text: str, role: str, ctx: Ctx, mi: int |
             ctx.add("quality.pii.email", f"e-mail address {_mask(found)} in {role} text", mi=mi, path=path)
         elif kind == "card":
             digits = re.sub(r"\D", "", found)
-            if not luhn_ok(digits):
+            if not luhn_ok(digits) or not card_shaped(found, digits):
                 continue
             ctx.add("quality.pii.credit_card", f"credit card number {_mask(digits)} (passes Luhn) in {role} text",
                     mi=mi, path=path)

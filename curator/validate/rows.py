@@ -12,7 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from curator import schema
+from curator.formats.preference import from_preference, to_preference
 from curator.formats.to_chat import to_chat
+from curator.issues import Issue
 from curator.validate.chat import check_chat, check_messages, check_tools
 from curator.validate.codes import STRUCTURAL_PREFIXES
 from curator.validate.context import Ctx
@@ -29,19 +31,28 @@ MODELS: dict[str, type[BaseModel]] = {
 }
 _FORMAT_VERDICTS = frozenset({"format.needs_conversion", "format.method_mismatch"})
 #: validate's format names -> curator.formats names, for rows checked after conversion to chat
-CONVERTIBLE = {"alpaca": "alpaca", "sharegpt": "sharegpt",
+CONVERTIBLE = {"alpaca": "alpaca", "sharegpt": "sharegpt", "lf-v1-messages": "lf-v1-messages",
+               "sharegpt-preference": "sharegpt-preference",
                "conversational-prompt-completion": "trl-conversational-prompt-completion"}
+#: formats that are always checked in their converted form (their own layout has no rules here)
+ALWAYS_CONVERTED = frozenset({"alpaca", "sharegpt", "lf-v1-messages", "sharegpt-preference"})
 AFTER_CONVERSION = " (found after converting the row to chat)"
+AFTER_CONVERSION_PREF = " (found after converting the row to OpenAI's preference layout)"
 
 def detect_format(ex: dict[str, Any]) -> str:
     """One of chat, prompt-completion, conversational-prompt-completion, preference,
-    trl-preference, text, alpaca, sharegpt, ambiguous, unknown."""
+    trl-preference, text, alpaca, sharegpt, sharegpt-preference, lf-v1-messages, ambiguous,
+    unknown."""
     keys = ex.keys()
     found: list[str] = []
     if "messages" in keys:
         first = ex["messages"][0] if isinstance(ex["messages"], list) and ex["messages"] else None
-        sharegpt_turns = isinstance(first, dict) and "from" in first and "role" not in first
-        found.append("sharegpt" if sharegpt_turns and "conversations" not in keys else "chat")
+        if isinstance(first, dict) and "from" in first and "role" not in first and "conversations" not in keys:
+            found.append("sharegpt")
+        elif _is_lf_v1(ex["messages"]):
+            found.append("lf-v1-messages")
+        else:
+            found.append("chat")
     if "input" in keys and ("preferred_output" in keys or "non_preferred_output" in keys
                             or "preferred_completion" in keys):
         found.append("preference")
@@ -54,7 +65,7 @@ def detect_format(ex: dict[str, Any]) -> str:
     if "instruction" in keys and "output" in keys:
         found.append("alpaca")
     if "conversations" in keys:
-        found.append("sharegpt")
+        found.append("sharegpt-preference" if "chosen" in keys and "rejected" in keys else "sharegpt")
     if not found and "text" in keys:
         found.append("text")
     if not found:
@@ -74,7 +85,7 @@ def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True) -> str
     if fmt == "ambiguous":
         ctx.add("format.ambiguous", f"keys {sorted(map(str, ex))[:8]} belong to more than one format")
         return fmt
-    convert = fmt in ("alpaca", "sharegpt") or (fmt in CONVERTIBLE and fmt not in ctx.profile.formats)
+    convert = fmt in ALWAYS_CONVERTED or (fmt in CONVERTIBLE and fmt not in ctx.profile.formats)
     if fmt not in ctx.profile.formats:
         if fmt in CONVERTIBLE:
             ctx.add("format.needs_conversion",
@@ -89,6 +100,8 @@ def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True) -> str
         _chat_quality(ex.get("messages"), roles, ctx, "/messages")
     elif fmt == "prompt-completion":
         _prompt_completion(ex, ctx)
+    elif fmt == "sharegpt-preference":
+        _check_converted_preference(ex, ctx)
     elif convert:
         ctx.converted = _check_converted(ex, fmt, ctx)
     elif fmt == "conversational-prompt-completion":
@@ -274,6 +287,40 @@ def _common_prefix_empty(chosen: Any, rejected: Any) -> bool:
     return False
 
 
+def _is_lf_v1(messages: Any) -> bool:
+    """LLaMA-Factory v1 rows: per-message loss_weight, or content parts holding `value`."""
+    if not isinstance(messages, list):
+        return False
+    for m in messages:
+        if isinstance(m, dict) and ("loss_weight" in m or (
+                isinstance(m.get("content"), list) and any(
+                    isinstance(p, dict) and "value" in p and "text" not in p for p in m["content"]))):
+            return True
+    return False
+
+
+def _add_converter_issues(issues: list[Issue], ctx: Ctx) -> None:
+    for issue in issues:
+        ctx.add(issue.code, issue.message, mi=issue.message_index, path=issue.path,
+                hint=issue.hint, fix=issue.fix, severity=issue.severity)
+
+
+def _check_converted_preference(ex: dict[str, Any], ctx: Ctx) -> None:
+    """A LLaMA-Factory ranking row, checked by the preference rules in OpenAI's DPO layout."""
+    first = to_preference(ex, "sharegpt-preference")
+    _add_converter_issues(first.issues, ctx)
+    if first.example is None:
+        return
+    second = from_preference(first.example, "openai-preference")
+    _add_converter_issues(second.issues, ctx)
+    if second.example is None:
+        return
+    pref_ctx = Ctx(ctx.profile, ctx.strict)
+    _preference(second.example, pref_ctx)
+    for issue in pref_ctx.issues:
+        ctx.issues.append(replace(issue, message=issue.message + AFTER_CONVERSION_PREF))
+
+
 def _check_converted(ex: dict[str, Any], fmt: str, ctx: Ctx) -> dict[str, Any] | None:
     """Convert a row to canonical chat, then run the chat rules on that form.
 
@@ -283,9 +330,7 @@ def _check_converted(ex: dict[str, Any], fmt: str, ctx: Ctx) -> dict[str, Any] |
     message 0). Returns the converted example, or None when the row cannot be converted.
     """
     result = to_chat(ex, CONVERTIBLE[fmt])
-    for issue in result.issues:
-        ctx.add(issue.code, issue.message, mi=issue.message_index, path=issue.path,
-                hint=issue.hint, fix=issue.fix, severity=issue.severity)
+    _add_converter_issues(result.issues, ctx)
     if result.example is None:
         return None
     chat_ctx = Ctx(ctx.profile, ctx.strict)
