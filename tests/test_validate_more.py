@@ -245,6 +245,7 @@ def test_overlap_between_files_is_reported_on_the_later_file(tmp_path: Path) -> 
     ("The area is 50.26548245743669 cm", False),  # digits after a decimal point
     ("01010100 01110011 00100000 01110011 01101001 00100000 01100010", False),  # binary
     ("pi is 3.1415926535897932384626433832795", False),
+    ("So the sum is 1007411131329104.", False),  # passes Luhn, but no card scheme starts with 1
 ])
 def test_card_numbers_are_told_from_other_digit_runs(text: str, flagged: bool) -> None:
     row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": text}]}

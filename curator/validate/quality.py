@@ -74,9 +74,11 @@ _CARD_GROUPS = ((4, 6, 5), (4, 6, 4))
 def card_shaped(found: str, digits: str) -> bool:
     """Digits written the way card numbers are: one run, or groups of four (Amex: 4-6-5).
 
-    Keeps decimals, binary strings ("01010100 01110011 ...") and long products out."""
+    Keeps decimals, binary strings ("01010100 01110011 ...") and long sums out."""
     if set(digits) <= {"0", "1"}:
         return False
+    if not (digits[0] in "3456" or "22" <= digits[:2] <= "27"):
+        return False  # no card scheme starts with 0, 1, 7, 8 or 9 (sums, IDs, big products)
     groups = tuple(len(g) for g in re.split(r"[ -]", found))
     if len(groups) == 1:
         return True
