@@ -834,9 +834,14 @@ class Workspace:
     # -- dedup and split -----------------------------------------------------------------------
 
     def mark_duplicates(self, clusters: Iterable[DuplicateCluster],
-                        params: Mapping[str, Any] | None = None) -> Change:
+                        params: Mapping[str, Any] | None = None, *,
+                        clear_others: bool = False,
+                        meta: Mapping[str, str | None] | None = None) -> Change:
         """Record duplicate clusters: cluster_id = keeper id on all members, dup_of + similarity
-        on the non-keepers. Nothing is deleted; statuses are untouched."""
+        on the non-keepers. Nothing is deleted; statuses are untouched.
+
+        `clear_others` also clears the marks of every record outside these clusters (a fresh
+        dedup run replaces the last one); `meta` keys are set. All in one journal entry."""
         c = self._conn
         with self._transaction():
             c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup "
@@ -867,7 +872,12 @@ class Workspace:
                                    ("similarity", "sim")):
                 c.execute("DELETE FROM _vals")
                 c.execute(f"INSERT INTO _vals(id, value) SELECT id, {source} FROM _dup")
+                if clear_others:
+                    c.execute(f"INSERT INTO _vals(id, value) SELECT id, NULL FROM records "
+                              f"WHERE {column} IS NOT NULL AND id NOT IN (SELECT id FROM _dup)")
                 self._apply_vals(entry, column)
+            for key, value in (meta or {}).items():
+                self._set_meta(entry, key, value)
             n_dups = c.execute("SELECT count(*) FROM _dup WHERE dup_of IS NOT NULL").fetchone()[0]
             n_clusters = selected - n_dups
             return self._finish(entry, "dedup", selected,
@@ -885,9 +895,11 @@ class Workspace:
 
     def set_splits(self, assignment: Mapping[int, str | None] | Iterable[tuple[int, str | None]],
                    params: Mapping[str, Any] | None = None, *,
-                   allow_holdout_move: bool = False) -> Change:
+                   allow_holdout_move: bool = False,
+                   meta: Mapping[str, str | None] | None = None) -> Change:
         """Assign splits (None = no split). The split parameters are kept in meta
-        `split_params`. Moving a record out of the holdout is refused unless allowed."""
+        `split_params`; `meta` keys are set in the same entry. Moving a record out of the
+        holdout is refused unless allowed."""
         items = assignment.items() if isinstance(assignment, Mapping) else assignment
         c = self._conn
         with self._transaction():
@@ -913,6 +925,8 @@ class Workspace:
             self._apply_vals(entry, "split")
             if params is not None:
                 self._set_meta(entry, "split_params", _dumps(dict(params)))
+            for key, value in (meta or {}).items():
+                self._set_meta(entry, key, value)
             counts = dict(c.execute(
                 "SELECT coalesce(value, 'none'), count(*) FROM _vals GROUP BY 1").fetchall())
             summary = "split: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
@@ -955,11 +969,16 @@ class Workspace:
 
     # -- import (called by curator.workspace_import) -------------------------------------------
 
-    def begin_import(self, path: str) -> int:
-        """Journal an import of one file and open its `sources` row; returns the import id."""
+    def begin_import(self, path: str, *, meta: Mapping[str, str | None] | None = None) -> int:
+        """Journal an import of one file and open its `sources` row; returns the import id.
+
+        `meta` (workspace keys such as `workspace.target`) is written in the same commit, as
+        part of the import's entry, which undo skips: an import's settings are not undone."""
         with self._transaction():
             entry = self._entry("import", f"import {path}: started", {"path": path},
                                 undoable=False)
+            for key, value in (meta or {}).items():
+                self._set_meta(entry, key, value)
             self._conn.execute(
                 "INSERT INTO sources(path, rows, new, already_present, rejected, import_id, "
                 "imported_at) VALUES (?, 0, 0, 0, 0, ?, ?)", (path, entry, _now()))
