@@ -44,12 +44,20 @@ class ExportRecord:
     example: dict[str, Any]
     tokens_total: int | None = None
     tokens_trained: int | None = None
+    source_file: str | None = None
+    source_line: int | None = None
 
 
 @dataclass(slots=True)
 class Exclusion:
     id: int
     reason: str
+    source_file: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "source_file": self.source_file, "line": self.line,
+                "reason": self.reason}
 
 
 @dataclass(slots=True)
@@ -61,6 +69,9 @@ class ExportResult:
 
 #: convert(canonical chat example, target format) -> (row or None, reason when None)
 Converter = Callable[[dict[str, Any], str], tuple[dict[str, Any] | None, str | None]]
+#: extras(temporary export dir, manifest so far) -> entries to add to the manifest. Runs after the
+#: split files are written and before the swap, so whatever it writes is published atomically too.
+Extras = Callable[[Path, dict[str, Any]], dict[str, Any]]
 
 
 def _percentiles(values: list[int]) -> dict[str, float | int] | None:
@@ -108,6 +119,28 @@ class _SplitWriter:
         os.fsync(self._fh.fileno())
         self._fh.close()
         return self._sha.hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    """SHA-256 of a file, fsynced on the way so what was hashed is on disk before the swap."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+        os.fsync(fh.fileno())
+    return h.hexdigest()
+
+
+def _file_hashes(root: Path) -> dict[str, str]:
+    """relative path -> SHA-256 of every file under root but the manifest, in path order."""
+    out: dict[str, str] = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_dir():
+            _fsync_dir(p)
+        elif p.is_file() and rel != MANIFEST:
+            out[rel] = _sha256_file(p)
+    return out
 
 
 def _fsync_dir(path: Path) -> None:
@@ -169,12 +202,18 @@ def export_records(
     bom: bool | None = None,
     excluded: Iterable[Exclusion] = (),
     parameters: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    extras: Extras | None = None,
 ) -> ExportResult:
     """Write train/validation/holdout JSONL and manifest.json into `out_dir`, atomically.
 
     Records without a split, or whose conversion to `fmt` fails, are not written; each is listed in
     the manifest's `excluded` with its reason, as is every record in `excluded`. `bom` defaults to
-    on for the `azure` target, which asks for a UTF-8 byte-order mark.
+    on for the `azure` target, which asks for a UTF-8 byte-order mark. When `convert` is given it
+    runs on every record (also for openai-chat, so it can refuse rows that are not chat).
+    `metadata` entries are added to the manifest's top level; `extras` may write more files into
+    the export (a dataset folder, Parquet) before it is published. The manifest's `files` maps
+    every published file (but itself) to its SHA-256.
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
@@ -184,20 +223,22 @@ def export_records(
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     use_bom = (target == "azure") if bom is None else bom
-    exclusions = [{"id": e.id, "reason": e.reason} for e in excluded]
+    exclusions = [e.to_dict() for e in excluded]
 
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.export-"))
     try:
         writers = {s: _SplitWriter(tmp / f"{s}.jsonl", use_bom) for s in SPLITS}
         for rec in records:
             if rec.split not in writers:
-                exclusions.append({"id": rec.id, "reason": f"no split assigned ({rec.split!r})"})
+                exclusions.append(Exclusion(rec.id, f"no split assigned ({rec.split!r})",
+                                            rec.source_file, rec.source_line).to_dict())
                 continue
             row = rec.example
-            if convert is not None and fmt != "openai-chat":
+            if convert is not None:
                 converted, why = convert(rec.example, fmt)
                 if converted is None:
-                    exclusions.append({"id": rec.id, "reason": f"cannot convert to {fmt}: {why}"})
+                    exclusions.append(Exclusion(rec.id, f"cannot convert to {fmt}: {why}",
+                                                rec.source_file, rec.source_line).to_dict())
                     continue
                 row = converted
             writers[rec.split].add(row, rec)
@@ -222,6 +263,10 @@ def export_records(
             },
             "excluded": exclusions,
         }
+        manifest.update(metadata or {})
+        if extras is not None:
+            manifest.update(extras(tmp, manifest))
+        manifest["files"] = _file_hashes(tmp)
         (tmp / MANIFEST).write_bytes(
             orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
         )

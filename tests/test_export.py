@@ -41,7 +41,9 @@ def test_export_writes_splits_and_a_manifest_that_matches_the_files(tmp_path: Pa
     rows = list(iter_export_rows(out / "validation.jsonl"))
     assert rows == [_chat(8), _chat(18)]
     on_disk = json.loads((out / "manifest.json").read_text())
-    assert on_disk["excluded"] == [{"id": 99, "reason": "duplicate of 1"}]
+    assert on_disk["excluded"] == [
+        {"id": 99, "source_file": None, "line": None, "reason": "duplicate of 1"}]
+    assert set(on_disk["files"]) == {"train.jsonl", "validation.jsonl", "holdout.jsonl"}
     assert on_disk["splits"]["train"]["tokens"]["min"] == 10
 
 
