@@ -8,6 +8,7 @@ in a fixed order, so running the same export twice gives byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -23,6 +24,11 @@ import numpy as np
 import orjson
 
 from curator import __version__
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock, no clean-up of stale folders
+    fcntl = None  # type: ignore[assignment]
 
 SPLITS = ("train", "validation", "holdout")
 MANIFEST = "manifest.json"
@@ -178,6 +184,23 @@ def _check_target(out_dir: Path) -> None:
         )
 
 
+@contextlib.contextmanager
+def _export_lock(out: Path) -> Iterator[None]:
+    """One export at a time into `out`. Holding the lock also proves that any temporary folder
+    left beside `out` belongs to an export that died (a kill), so it is removed here."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with (out.parent / f".{out.name}.export.lock").open("a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ExportError(f"another export into {out} is running; wait for it") from None
+        for stale in out.parent.glob(f".{out.name}.export-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        yield  # the kernel drops the lock when the file closes or the process dies
+
+
 def _publish(tmp: Path, out_dir: Path) -> None:
     if not out_dir.exists():
         os.rename(tmp, out_dir)
@@ -222,6 +245,16 @@ def export_records(
     out = Path(out_dir).resolve()
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    with _export_lock(out):
+        return _export_locked(records, out, fmt, target, convert, bom, excluded, parameters,
+                              metadata, extras)
+
+
+def _export_locked(
+    records: Iterable[ExportRecord], out: Path, fmt: str, target: str, convert: Converter | None,
+    bom: bool | None, excluded: Iterable[Exclusion], parameters: dict[str, Any] | None,
+    metadata: dict[str, Any] | None, extras: Extras | None,
+) -> ExportResult:
     use_bom = (target == "azure") if bom is None else bom
     exclusions = [e.to_dict() for e in excluded]
 
