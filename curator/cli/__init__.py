@@ -26,7 +26,9 @@ def main() -> None:
 
 # Command registration: one line per command module.
 from curator.cli import convert as _convert  # noqa: E402,F401
+from curator.cli import export as _export  # noqa: E402,F401
 from curator.cli import pipeline as _pipeline  # noqa: E402,F401
+from curator.cli import report as _report  # noqa: E402,F401
 from curator.cli import stats as _stats  # noqa: E402,F401
 from curator.cli import train as _train  # noqa: E402,F401
 from curator.cli import validate as _validate  # noqa: E402,F401
