@@ -59,8 +59,10 @@ class Run:
         self.console.print(f"[yellow]note:[/] {escape(text)}")
 
 
-def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None) -> tuple[dict[str, Any], int]:
-    """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError."""
+def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None,
+        notes: list[str] | None = None) -> tuple[dict[str, Any], int]:
+    """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError.
+    `notes` come from the data source (what it left out) and go into the report's notes."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
@@ -73,6 +75,8 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
     # --- setup ------------------------------------------------------------------------------
     splits = load_splits()
+    for text in notes or []:
+        r.note(text)
     r.device = models.pick_device(cfg.device)
     r.dtype = models.compute_dtype(r.device)
     source = models.resolve_model(cfg.model)
@@ -450,7 +454,8 @@ def write_review_queue(r: Run, encoded: dict[str, list[Encoded]], per_example: d
     lines = []
     for rank, (loss, name, e) in enumerate(rows[: r.cfg.review_top_k], start=1):
         lines.append(json.dumps({
-            "rank": rank, "split": name, "source": e.example.source, "line": e.example.line,
+            "rank": rank, "split": name, "record_id": e.example.record_id,
+            "source": e.example.source, "line": e.example.line,
             "example_index": e.example.example_index, "loss": round(loss, 6), "trained_tokens": e.n_trained,
             "example": e.example.chat.model_dump(exclude_none=True)}, ensure_ascii=False))
     path = r.out / "review_queue.jsonl"
