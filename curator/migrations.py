@@ -110,6 +110,18 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX issues_code ON issues(code, record_id)",
         "CREATE INDEX record_labels_label ON record_labels(label, record_id)",
     ),
+    # v3 (pipeline): the duplicate pairs the last dedup run verified, kept so that split can check
+    # leakage without finding them again. A cache of facts about content, not decisions: not
+    # journaled; meta `dedup.cache` names the content and settings it is valid for.
+    (
+        """CREATE TABLE dedup_pairs (
+            a INTEGER NOT NULL,
+            b INTEGER NOT NULL,
+            similarity REAL NOT NULL,
+            exact INTEGER NOT NULL,
+            PRIMARY KEY (a, b)
+        ) WITHOUT ROWID""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -943,6 +943,21 @@ class Workspace:
             return self._finish(entry, "dedup", selected,
                                 f"dedup: {n_clusters} clusters, {n_dups} duplicates marked")
 
+    def save_dedup_pairs(self, key: str, pairs: Iterable[tuple[int, int, float, bool]]) -> None:
+        """Replace the cached duplicate pairs (a, b, similarity, exact) and the key (meta
+        `dedup.cache`) saying which content and settings they hold for. Not journaled."""
+        with self._transaction():
+            self._conn.execute("DELETE FROM dedup_pairs")
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
+                ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
+            self._write_meta("dedup.cache", key)
+
+    def dedup_pairs(self) -> list[tuple[int, int, float, bool]]:
+        """The cached pairs (see save_dedup_pairs), a < b."""
+        return [(a, b, s, bool(e)) for a, b, s, e in self._conn.execute(
+            "SELECT a, b, similarity, exact FROM dedup_pairs ORDER BY a, b")]
+
     def clear_duplicates(self, ids: Iterable[int] | None = None, *,
                          where: Sequence[str] | None = None) -> Change:
         """Clear cluster / dup_of / similarity on the chosen records (all records by default)."""

@@ -16,6 +16,7 @@ per-record arrays (a few dozen bytes a record), not the texts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -91,33 +92,30 @@ def parse_keeper(value: str) -> tuple[KeeperRule, list[int]]:
     return "longest", ids
 
 
-def _example(current: str | None, canonical: str | None) -> Any:
-    return orjson.loads(current if current is not None else canonical)  # type: ignore[arg-type]
+# The example's JSON goes to the workers as bytes and is parsed there: parsing a million
+# examples in the parent would make it the bottleneck.
+_EXAMPLE_SQL = "CAST(coalesce(current, canonical) AS BLOB)"
 
 
-def iter_examples(ws: Workspace, where: str = ELIGIBLE_SQL) -> Iterator[tuple[int, Any]]:
-    """(id, chat example) of the matching records in id order, streamed."""
-    conn = ws.connection
-    for record_id, current, canonical in conn.execute(
-        f"SELECT id, current, canonical FROM records WHERE {where} ORDER BY id"
-    ):
-        yield record_id, _example(current, canonical)
+def iter_examples(ws: Workspace, where: str = ELIGIBLE_SQL) -> Iterator[tuple[int, bytes]]:
+    """(id, example JSON) of the matching records in id order, streamed."""
+    yield from ws.connection.execute(
+        f"SELECT id, {_EXAMPLE_SQL} FROM records WHERE {where} ORDER BY id"
+    )
 
 
-def fetch_examples(ws: Workspace) -> Callable[[Sequence[int]], list[Any]]:
+def fetch_examples(ws: Workspace) -> Callable[[Sequence[int]], list[bytes]]:
     """A fetch for find_duplicates: the examples of the given ids, in that order."""
     conn = ws.connection
 
-    def fetch(ids: Sequence[int]) -> list[Any]:
-        found: dict[int, Any] = {}
+    def fetch(ids: Sequence[int]) -> list[bytes]:
+        found: dict[int, bytes] = {}
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), _FETCH_CHUNK):
             chunk = unique[start : start + _FETCH_CHUNK]
             marks = ",".join("?" * len(chunk))
-            for record_id, current, canonical in conn.execute(
-                f"SELECT id, current, canonical FROM records WHERE id IN ({marks})", chunk
-            ):
-                found[record_id] = _example(current, canonical)
+            found.update(conn.execute(
+                f"SELECT id, {_EXAMPLE_SQL} FROM records WHERE id IN ({marks})", chunk))
         return [found[i] for i in ids]
 
     return fetch
@@ -157,7 +155,7 @@ def run_find(
                 f"workspace or is rejected"
             )
 
-    def records() -> Iterator[tuple[int, Any]]:
+    def records() -> Iterator[tuple[int, bytes]]:
         for n, item in enumerate(iter_examples(ws), start=1):
             if progress is not None and n % 2000 == 0:
                 progress(n, total)
@@ -171,6 +169,33 @@ def run_find(
         processes=processes if processes is not None else min(2, os.cpu_count() or 1),
         fetch=fetch_examples(ws),
     )
+
+
+def content_key(ws: Workspace, settings: dict[str, Any]) -> str:
+    """A fingerprint of what dedup compares: the settings, which records are eligible, and
+    every edit. A record's canonical form never changes (records are only ever added, and a
+    record's uid is the hash of its canonical form), so ids and edits pin the content."""
+    h = hashlib.blake2b(orjson.dumps(settings, option=orjson.OPT_SORT_KEYS), digest_size=16)
+    for record_id, current in ws.connection.execute(
+        f"SELECT id, current FROM records WHERE {ELIGIBLE_SQL} ORDER BY id"
+    ):
+        h.update(b"%d\x00" % record_id)
+        if current is not None:
+            h.update(current.encode("utf-8", "surrogatepass") + b"\x01")
+    return h.hexdigest()
+
+
+def cache_settings(threshold: float, num_perm: int, shingling: str,
+                   include_system: bool) -> dict[str, Any]:
+    return {"threshold": threshold, "num_perm": num_perm, "shingling": shingling,
+            "include_system": include_system}
+
+
+def save_pairs(ws: Workspace, key: str, result: DedupResult) -> None:
+    """Keep the verified pairs (exact groups as pairs with their first member) for split."""
+    pairs = [(a, b, s, False) for a, b, s in result.pairs]
+    pairs += [(g.ids[0], other, 1.0, True) for g in result.exact_groups for other in g.ids[1:]]
+    ws.save_dedup_pairs(key, pairs)
 
 
 def dedup_workspace(
@@ -188,6 +213,7 @@ def dedup_workspace(
     """Find exact and near duplicates among the eligible records and (unless `dry_run`) mark
     them, replacing the last run's marks, in one undoable journal entry."""
     rule, prefer = parse_keeper(keeper)
+    key = content_key(ws, cache_settings(threshold, num_perm, shingling, include_system))
     result = run_find(ws, threshold=threshold, num_perm=num_perm, shingling=shingling,
                       include_system=include_system, keeper=rule, prefer=prefer,
                       processes=processes, progress=progress)
@@ -197,6 +223,7 @@ def dedup_workspace(
         "shingling": shingling, "include_system": include_system, "keeper": keeper,
         "recall_at_threshold": round(p.recall_at_threshold, 6),
     }
+    save_pairs(ws, key, result)
     change = None
     if not dry_run:
         clusters = [DuplicateCluster(c.keeper, {m.id: m.similarity for m in c.members})

@@ -4,8 +4,10 @@ Which records: every record with a chat form that is not rejected. Rejected reco
 split (a split they already have stays: nothing sealed moves).
 
 Units. Records that must land together form one unit: the transitive components of every
-duplicate pair (found afresh on the current texts with the last dedup run's parameters, so an
-edit since that run is seen), the clusters dedup marked, and the `group_by` values. A unit
+verified duplicate pair, the clusters dedup marked, and the `group_by` values. The pairs are
+the last dedup run's when nothing it compared has changed since (same eligible records, same
+edits, same settings: `ws_dedup.content_key`); otherwise they are found afresh on the current
+texts with that run's settings, so an edit or an import since dedup is seen. A unit
 never straddles two splits, unless its records were already sealed apart.
 
 Sealing. Records that have a split keep it; new records fill each split towards its ratio
@@ -37,7 +39,7 @@ from curator.split import (
     leakage_report,
 )
 from curator.store import Change, Workspace, WorkspaceError
-from curator.ws_dedup import ELIGIBLE_SQL, run_find
+from curator.ws_dedup import ELIGIBLE_SQL, cache_settings, content_key, run_find, save_pairs
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 MAX_LISTED_PAIRS = 100
@@ -110,6 +112,27 @@ def _group_sql(group_by: str) -> str:
     return f"json_extract(coalesce(current, canonical), '$.{group_by}')"
 
 
+def _duplicate_pairs(
+    ws: Workspace, settings: dict[str, Any], processes: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[tuple[int, int, float]], list[list[int]], bool]:
+    """(near pairs, exact groups, reused): the last dedup run's pairs when the content and
+    settings are still those it saw, else found afresh (and kept for the next split)."""
+    key = content_key(ws, cache_settings(**settings))
+    if ws.meta("dedup.cache") == key:
+        near: list[tuple[int, int, float]] = []
+        groups: dict[int, list[int]] = {}
+        for a, b, similarity, exact in ws.dedup_pairs():
+            if exact:
+                groups.setdefault(a, [a]).append(b)
+            else:
+                near.append((a, b, similarity))
+        return near, list(groups.values()), True
+    found: DedupResult = run_find(ws, processes=processes, progress=progress, **settings)
+    save_pairs(ws, key, found)
+    return found.pairs, [list(g.ids) for g in found.exact_groups], False
+
+
 def split_workspace(
     ws: Workspace,
     *,
@@ -139,10 +162,10 @@ def split_workspace(
     ).fetchall())
 
     dedup_settings = _dedup_settings(ws)
-    found: DedupResult = run_find(ws, processes=processes, progress=progress, **dedup_settings)
+    near_pairs, exact_groups, reused = _duplicate_pairs(ws, dedup_settings, processes, progress)
 
     # union-find links: verified pairs, exact groups, marked clusters, group-by values
-    links: list[tuple[int, int, float]] = list(found.pairs)
+    links: list[tuple[int, int, float]] = list(near_pairs)
     by_cluster: dict[int, int] = {}
     by_group: dict[Any, int] = {}
     for record_id, _, cluster_id, _, group in rows:
@@ -152,7 +175,7 @@ def split_workspace(
             first = seen.setdefault(key, record_id)
             if first != record_id:
                 links.append((first, record_id, 1.0))
-    unit_of = duplicate_groups(links, (g.ids for g in found.exact_groups))
+    unit_of = duplicate_groups(links, exact_groups)
 
     existing = {r[0]: r[1] for r in rows if r[1] is not None}
     unknown = sorted({s for s in existing.values() if s not in names})
@@ -169,11 +192,11 @@ def split_workspace(
         if dup_of is not None:
             exported.pop(record_id, None)
     report = leakage_report(
-        exported, exact_groups=(g.ids for g in found.exact_groups), near_pairs=found.pairs,
+        exported, exact_groups=exact_groups, near_pairs=near_pairs,
         labels={i: labels.get(i) for i in exported}, names=names,
     )
     params = {"ratios": list(ratios), "seed": seed, "stratify": stratify, "group_by": group_by,
-              "names": list(names), "dedup": dedup_settings}
+              "names": list(names), "dedup": dedup_settings, "dedup_pairs_reused": reused}
     new = {i: s for i, s in result.splits.items() if existing.get(i) != s}
     warnings = []
     if result.straddling:

@@ -152,3 +152,14 @@ def test_cli_prints_clusters_and_json(tmp_path: Path) -> None:
     assert out["journal_entry"] is not None
     r = CliRunner().invoke(cli, ["dedup", "-w", str(db), "--keeper", "nope"])
     assert r.exit_code == 2 and "unknown keeper" in r.stderr
+
+
+def test_examples_as_json_bytes_give_the_same_clusters_as_dicts() -> None:
+    from curator.dedup import find_duplicates
+
+    records, _ = _generate(400, seed=9)
+    as_dicts = find_duplicates(enumerate(records), processes=1)
+    as_bytes = find_duplicates(((i, json.dumps(r).encode()) for i, r in enumerate(records)),
+                               processes=1)
+    assert as_bytes.clusters == as_dicts.clusters and len(as_dicts.clusters) > 10
+    assert as_bytes.pairs == as_dicts.pairs

@@ -182,3 +182,27 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
                           (["--group-by", "x;drop"], "--group-by")):
         r = CliRunner().invoke(cli, ["split", "-w", str(db), *args])
         assert r.exit_code == 2 and message in r.stderr + r.stdout, (args, r.output)
+
+
+def test_pairs_from_dedup_are_reused_until_the_content_changes(tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    rows: list[Any] = _rows(80)
+    rows.append(rows[3])
+    _import(db, tmp_path / "d.jsonl", rows)
+    with Workspace.open(db) as ws:
+        dedup_workspace(ws, processes=1)
+        outcome = split_workspace(ws, seed=1, processes=1)
+        assert outcome.params["dedup_pairs_reused"] and outcome.leaks == 0
+        assert (4, 81, 1.0, True) in ws.dedup_pairs()
+        # an edit changes what dedup compared: the pairs are found again, on the edited text
+        a = next(i for i, s in _splits(ws).items() if s == "train" and i not in (4, 81))
+        b = next(i for i, s in _splits(ws).items() if s == "holdout")
+        ws.edit(a, ws.get(b).example or {})
+        again = split_workspace(ws, seed=1, processes=1)
+        assert not again.params["dedup_pairs_reused"] and again.leaks == 1
+        assert (min(a, b), max(a, b), 1.0, True) in ws.dedup_pairs()
+        # a rejection changes which records count: found again, and the leak is gone
+        ws.set_status([a], "rejected")
+        third = split_workspace(ws, seed=1, processes=1)
+        assert not third.params["dedup_pairs_reused"] and third.leaks == 0
+        assert split_workspace(ws, seed=1, processes=1).params["dedup_pairs_reused"]
