@@ -199,7 +199,7 @@ def _check_splits(ws: Workspace, only_accepted: bool) -> int:
     """Records to export; raises when any of them has no split."""
     c = ws.connection
     todo, unsplit = c.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE split IS NULL) FROM records "
+        f"SELECT count(*), coalesce(sum(split IS NULL), 0) FROM records "
         f"WHERE ({_EXCLUDED_SQL}) IS NULL", (int(only_accepted),)).fetchone()
     if unsplit:
         first = [r[0] for r in c.execute(
