@@ -204,3 +204,16 @@ def test_every_export_loads_with_datasets(ws: Workspace, tmp_path: Path, fmt: st
             assert all(isinstance(m["content"], str) for m in first["messages"])
         if keys == {"prompt", "completion"}:  # SFTTrainer's prompt-completion keys
             assert isinstance(first["prompt"], str) and isinstance(first["completion"], str)
+
+
+def test_snapshot_holds_while_another_process_commits(ws: Workspace, tmp_path: Path) -> None:
+    other = Workspace.open(ws.path)
+    try:
+        with ws.snapshot():
+            before = ws.count(["status=rejected"])
+            other.set_status([1], "rejected", "meanwhile")
+            assert ws.count(["status=rejected"]) == before
+        assert ws.count(["status=rejected"]) == before + 1
+    finally:
+        other.close()
+
