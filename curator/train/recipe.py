@@ -59,8 +59,10 @@ class Run:
         self.console.print(f"[yellow]note:[/] {escape(text)}")
 
 
-def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None) -> tuple[dict[str, Any], int]:
-    """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError."""
+def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None,
+        notes: list[str] | None = None) -> tuple[dict[str, Any], int]:
+    """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError.
+    `notes` come from the data source (what it left out) and go into the report's notes."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
@@ -73,6 +75,8 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
     # --- setup ------------------------------------------------------------------------------
     splits = load_splits()
+    for text in notes or []:
+        r.note(text)
     r.device = models.pick_device(cfg.device)
     r.dtype = models.compute_dtype(r.device)
     source = models.resolve_model(cfg.model)
@@ -205,6 +209,9 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
     """Encode every example and stop before any step if the data would train wrongly."""
     cfg = r.cfg
     if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token_id is None:
+            raise PreflightError("the tokenizer has neither a pad token nor an EOS token to pad with",
+                                 fix="use a model whose tokenizer defines EOS (every chat model does)")
         tokenizer.pad_token = tokenizer.eos_token
         r.note(f"the tokenizer has no pad token: padding with EOS {tokenizer.eos_token!r}")
     ends = end_of_turn_ids(tokenizer)
@@ -267,11 +274,26 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
         if double:
             raise PreflightError(f"double BOS: {double[0].example.where} starts with {tokenizer.bos_token!r} twice",
                                  fix="the chat template already writes BOS; remove the second one from the template")
+    check_collated(tokenizer, encoded["train"][: cfg.batch_size])
     trained_ends = sum(1 for e in encoded["train"] for x in e.labels if x in ends)
     r.report["trained_end_of_turn_tokens"] = trained_ends
     if trained_ends == 0:
         r.note("no end-of-turn token is trained in the train split: the model may not learn to stop")
     return encoded, max_length
+
+
+def check_collated(tokenizer: Any, batch: list[Encoded]) -> None:
+    """A padded batch must train exactly the tokens each example marks, EOS included. Padding
+    labelled from the attention mask (or by pad id) would drop every EOS when pad == EOS, and the
+    tuned model would never learn to stop."""
+    pad = int(tokenizer.pad_token_id)
+    labels = collate(batch, pad, "cpu")["labels"]
+    for row, e in enumerate(batch):
+        got = labels[row, : len(e.labels)].tolist()
+        if got != e.labels or int((labels[row, len(e.labels):] != IGNORE).sum()):
+            raise PreflightError(f"{e.example.where}: the padded batch does not train the tokens the example marks "
+                                 f"(pad token {tokenizer.pad_token!r})",
+                                 fix="labels must come from the assistant mask, never from the pad id or attention mask")
 
 
 def show_example(r: Run, tokenizer: Any, enc: Encoded) -> None:
@@ -450,7 +472,8 @@ def write_review_queue(r: Run, encoded: dict[str, list[Encoded]], per_example: d
     lines = []
     for rank, (loss, name, e) in enumerate(rows[: r.cfg.review_top_k], start=1):
         lines.append(json.dumps({
-            "rank": rank, "split": name, "source": e.example.source, "line": e.example.line,
+            "rank": rank, "split": name, "record_id": e.example.record_id,
+            "source": e.example.source, "line": e.example.line,
             "example_index": e.example.example_index, "loss": round(loss, 6), "trained_tokens": e.n_trained,
             "example": e.example.chat.model_dump(exclude_none=True)}, ensure_ascii=False))
     path = r.out / "review_queue.jsonl"

@@ -36,7 +36,7 @@ _MARKERS = re.compile(
     re.MULTILINE,
 )
 _NUMBERS = re.compile(
-    r"(?P<card>\b\d(?:[ -]?\d){12,18}\b)"
+    r"(?P<card>(?<![\d.,])\b\d(?:[ -]?\d){12,18}\b(?![.,]\d))"
     r"|(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}"
     r"|(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w=+*/]))"
 )
@@ -66,6 +66,23 @@ def luhn_ok(digits: str) -> bool:
                 d -= 9
         total += d
     return total % 10 == 0
+
+
+_CARD_GROUPS = ((4, 6, 5), (4, 6, 4))
+
+
+def card_shaped(found: str, digits: str) -> bool:
+    """Digits written the way card numbers are: one run, or groups of four (Amex: 4-6-5).
+
+    Keeps decimals, binary strings ("01010100 01110011 ...") and long sums out."""
+    if set(digits) <= {"0", "1"}:
+        return False
+    if not (digits[0] in "3456" or "22" <= digits[:2] <= "27"):
+        return False  # no card scheme starts with 0, 1, 7, 8 or 9 (sums, IDs, big products)
+    groups = tuple(len(g) for g in re.split(r"[ -]", found))
+    if len(groups) == 1:
+        return True
+    return groups in _CARD_GROUPS or (all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4)
 
 
 #: (text, role, message_index, JSON pointer, trained)
@@ -111,6 +128,9 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
         _markers(_MARKERS, text, role, ctx, mi, path)
     if digits and _NUMBERS.search(text) is not None:
         _markers(_NUMBERS, text, role, ctx, mi, path)
+    if "\\n" in text and "\n" not in text and text.count("\\n") >= 2:
+        ctx.add("quality.literal_escapes", f"{role} text holds literal \\n escapes and no line breaks "
+                "(JSON encoded twice?)", mi=mi, path=path)
     if role == "assistant":
         low = text.lower()
         for phrase in REFUSALS:
@@ -136,7 +156,7 @@ def _markers(pattern: re.Pattern[str], text: str, role: str, ctx: Ctx, mi: int |
             ctx.add("quality.pii.email", f"e-mail address {_mask(found)} in {role} text", mi=mi, path=path)
         elif kind == "card":
             digits = re.sub(r"\D", "", found)
-            if not luhn_ok(digits):
+            if not luhn_ok(digits) or not card_shaped(found, digits):
                 continue
             ctx.add("quality.pii.credit_card", f"credit card number {_mask(digits)} (passes Luhn) in {role} text",
                     mi=mi, path=path)
