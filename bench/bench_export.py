@@ -22,15 +22,15 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import orjson
 from gen_chat import _Writer
 
 from curator.store import DuplicateCluster, NewRecord, Workspace
 
+ROOT = Path(__file__).resolve().parent.parent
 BATCH = 20_000
 
 

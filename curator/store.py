@@ -1303,6 +1303,19 @@ class Workspace:
             row[18], labels, issues,
         )
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read-only: every query inside sees one state of the file (a WAL read transaction),
+        even while another process commits, so a report or an export is internally consistent.
+        Do not call a mutating method inside."""
+        with self._mutex:
+            self._conn.execute("BEGIN DEFERRED")
+            try:
+                self._conn.execute("SELECT count(*) FROM meta").fetchone()  # take the snapshot now
+                yield
+            finally:
+                self._conn.execute("ROLLBACK")
+
     def integrity_check(self) -> str:
         return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
 

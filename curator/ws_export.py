@@ -199,7 +199,7 @@ def _check_splits(ws: Workspace, only_accepted: bool) -> int:
     """Records to export; raises when any of them has no split."""
     c = ws.connection
     todo, unsplit = c.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE split IS NULL) FROM records "
+        f"SELECT count(*), coalesce(sum(split IS NULL), 0) FROM records "
         f"WHERE ({_EXCLUDED_SQL}) IS NULL", (int(only_accepted),)).fetchone()
     if unsplit:
         first = [r[0] for r in c.execute(
@@ -324,61 +324,64 @@ def export_workspace(
     lf_name = llamafactory_name or "curator"
     if llamafactory and not lf_name.replace("_", "").replace("-", "").isalnum():
         raise ExportError(f"LLaMA-Factory dataset name {lf_name!r}: use letters, digits, - and _")
-    todo = _check_splits(ws, only_accepted)
-    excluded, kinds = _exclusions(ws, only_accepted)
-    model = _meta_json(ws, "workspace.model")
-    max_tokens = _meta_json(ws, "workspace.max_tokens")
-    options = Options("lf" if target == "lf" else target,
-                      model if isinstance(model, str) else None,
-                      max_tokens if isinstance(max_tokens, int) else None)
-    profile = options.profile
-    try:
-        limit: int | None = options.limit
-    except ValueError:  # a model name the profile does not know, and no explicit limit
-        limit = None
-    split_params = _meta_json(ws, "split.params", "split_params")
-    journal_head = ws.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
-    metadata = {
-        "selection": "accepted" if only_accepted else "not rejected",
-        "profile": {"name": profile.name, "description": profile.description,
-                    "model": options.model, "token_limit": limit,
-                    "min_examples": profile.min_examples},
-        "workspace": {"records": ws.count(), "journal_head": journal_head},
-    }
-    parameters = {
-        "split": split_params,
-        "seed": split_params.get("seed") if isinstance(split_params, dict) else None,
-        "dedup": _meta_json(ws, "dedup.params"),
-        "only_accepted": only_accepted,
-    }
-
-    def extras(tmp: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-        counts = {s: int(manifest["splits"][s]["examples"]) for s in SPLITS}
-        by_reason = Counter(kinds)
-        by_reason["unconvertible"] = sum(
-            1 for e in manifest["excluded"] if e["reason"].startswith("cannot convert"))
-        added: dict[str, Any] = {
-            "counts": {**counts, "exported": sum(counts.values()),
-                       "excluded": len(manifest["excluded"]),
-                       "excluded_by_reason": {k: v for k, v in sorted(by_reason.items()) if v}},
-            "hf_dataset": None, "parquet": None, "llamafactory": None,
+    # One snapshot for every query: a commit by another process mid-export cannot make the
+    # files and the manifest disagree.
+    with ws.snapshot():
+        todo = _check_splits(ws, only_accepted)
+        excluded, kinds = _exclusions(ws, only_accepted)
+        model = _meta_json(ws, "workspace.model")
+        max_tokens = _meta_json(ws, "workspace.max_tokens")
+        options = Options("lf" if target == "lf" else target,
+                          model if isinstance(model, str) else None,
+                          max_tokens if isinstance(max_tokens, int) else None)
+        profile = options.profile
+        try:
+            limit: int | None = options.limit
+        except ValueError:  # a model name the profile does not know, and no explicit limit
+            limit = None
+        split_params = _meta_json(ws, "split.params", "split_params")
+        journal_head = ws.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
+        metadata = {
+            "selection": "accepted" if only_accepted else "not rejected",
+            "profile": {"name": profile.name, "description": profile.description,
+                        "model": options.model, "token_limit": limit,
+                        "min_examples": profile.min_examples},
+            "workspace": {"records": ws.count(), "journal_head": journal_head},
         }
-        if hf:
-            tables = _read_tables(tmp, counts)
-            hashes = {s: manifest["splits"][s]["sha256"] for s in SPLITS}
-            if "dataset" in hf:
-                _write_hf(tables, tmp / HF_DIR, hashes)
-                added["hf_dataset"] = HF_DIR
-            if "parquet" in hf:
-                added["parquet"] = _write_parquet(tables, tmp / PARQUET_DIR)
-        if llamafactory:
-            added["llamafactory"] = {"dataset_info": LF_INFO,
-                                     "datasets": _write_llamafactory(tmp, fmt, lf_name, counts)}
-        return added
+        parameters = {
+            "split": split_params,
+            "seed": split_params.get("seed") if isinstance(split_params, dict) else None,
+            "dedup": _meta_json(ws, "dedup.params"),
+            "only_accepted": only_accepted,
+        }
 
-    result = export_records(
-        _records(ws, only_accepted, todo, progress), out_dir, fmt=fmt, target=target,
-        convert=_convert, bom=bom, excluded=excluded, parameters=parameters,
-        metadata=metadata, extras=extras,
-    )
-    return ExportOutcome(result.out_dir, fmt, target, result.manifest)
+        def extras(tmp: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+            counts = {s: int(manifest["splits"][s]["examples"]) for s in SPLITS}
+            by_reason = Counter(kinds)
+            by_reason["unconvertible"] = sum(
+                1 for e in manifest["excluded"] if e["reason"].startswith("cannot convert"))
+            added: dict[str, Any] = {
+                "counts": {**counts, "exported": sum(counts.values()),
+                           "excluded": len(manifest["excluded"]),
+                           "excluded_by_reason": {k: v for k, v in sorted(by_reason.items()) if v}},
+                "hf_dataset": None, "parquet": None, "llamafactory": None,
+            }
+            if hf:
+                tables = _read_tables(tmp, counts)
+                hashes = {s: manifest["splits"][s]["sha256"] for s in SPLITS}
+                if "dataset" in hf:
+                    _write_hf(tables, tmp / HF_DIR, hashes)
+                    added["hf_dataset"] = HF_DIR
+                if "parquet" in hf:
+                    added["parquet"] = _write_parquet(tables, tmp / PARQUET_DIR)
+            if llamafactory:
+                added["llamafactory"] = {"dataset_info": LF_INFO,
+                                         "datasets": _write_llamafactory(tmp, fmt, lf_name, counts)}
+            return added
+
+        result = export_records(
+            _records(ws, only_accepted, todo, progress), out_dir, fmt=fmt, target=target,
+            convert=_convert, bom=bom, excluded=excluded, parameters=parameters,
+            metadata=metadata, extras=extras,
+        )
+        return ExportOutcome(result.out_dir, fmt, target, result.manifest)

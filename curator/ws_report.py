@@ -78,7 +78,13 @@ def _ordered(counts: Counter[str]) -> dict[str, int]:
 
 def gather_facts(ws: Workspace, *, target: str | None = None,
                  max_tokens: int | None = None) -> Facts:
-    """Everything `report.assess` needs, measured on the workspace as it is now."""
+    """Everything `report.assess` needs, measured on the workspace as it is now (one snapshot,
+    so a commit by another process cannot make the numbers disagree)."""
+    with ws.snapshot():
+        return _gather(ws, target, max_tokens)
+
+
+def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     c = ws.connection
     stored_target = _meta(ws, "workspace.target")
     # Stored issues hold unless another target than the import's is asked for by name.

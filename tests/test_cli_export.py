@@ -139,3 +139,22 @@ def test_sigkill_during_export_keeps_the_previous_export(tmp_path: Path) -> None
     assert final[0] == 0
     assert not list(tmp_path.glob(".out.export-*"))  # the dead exports' folders are cleared
     assert json.loads(final[1])["excluded"] == 5000
+
+
+def test_a_second_export_into_the_same_folder_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    db = _workspace(tmp_path, 20)
+    out = tmp_path / "out"
+    assert run("export", "-w", str(db), "--out", str(out))[0] == 0
+    before = _intact(out)
+    stale = tmp_path / ".out.export-dead"  # what a killed export leaves
+    stale.mkdir()
+    with (tmp_path / ".out.export.lock").open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running export holds it
+        code, _, stderr = run("export", "-w", str(db), "--out", str(out))
+        assert code == 2 and "another export into" in stderr
+        assert stale.exists()  # not touched while the lock is held by someone else
+    assert _intact(out) == before
+    assert run("export", "-w", str(db), "--out", str(out))[0] == 0
+    assert not stale.exists()

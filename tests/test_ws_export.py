@@ -127,6 +127,12 @@ def test_azure_bom_and_format_target_rules(ws: Workspace, tmp_path: Path) -> Non
     assert (tmp_path / "az" / "train.jsonl").read_bytes().startswith(BOM)
     export_workspace(ws, tmp_path / "nobom", target="azure", bom=False)
     assert not (tmp_path / "nobom" / "train.jsonl").read_bytes().startswith(BOM)
+    az = export_workspace(ws, tmp_path / "azx", target="azure", hf=("parquet",))
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(tmp_path / "azx" / "parquet" / "train.parquet").to_pylist()
+    assert rows == list(iter_export_rows(tmp_path / "azx" / "train.jsonl"))  # BOM not in the data
+    assert az.manifest["bom"] is True
     export_workspace(ws, tmp_path / "oa", target="openai")
     assert not (tmp_path / "oa" / "train.jsonl").read_bytes().startswith(BOM)
     with pytest.raises(ExportError, match="target openai does not read sharegpt"):
@@ -198,3 +204,16 @@ def test_every_export_loads_with_datasets(ws: Workspace, tmp_path: Path, fmt: st
             assert all(isinstance(m["content"], str) for m in first["messages"])
         if keys == {"prompt", "completion"}:  # SFTTrainer's prompt-completion keys
             assert isinstance(first["prompt"], str) and isinstance(first["completion"], str)
+
+
+def test_snapshot_holds_while_another_process_commits(ws: Workspace, tmp_path: Path) -> None:
+    other = Workspace.open(ws.path)
+    try:
+        with ws.snapshot():
+            before = ws.count(["status=rejected"])
+            other.set_status([1], "rejected", "meanwhile")
+            assert ws.count(["status=rejected"]) == before
+        assert ws.count(["status=rejected"]) == before + 1
+    finally:
+        other.close()
+
