@@ -164,3 +164,18 @@ def test_out_of_memory_twice_stops_with_what_to_lower(tmp_path: Path) -> None:
     with pytest.raises(WatchdogError, match=r"out of GPU memory at batch size 2.*\n  fix: lower --batch-size"):
         recipe.train(r, capped, d["encs"], 3, d["pad"])
     assert capped.rows_seen == [4, 2]
+
+
+def test_default_max_length_keeps_every_example_of_a_small_set(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from train_helpers import chat, write_split
+
+    from curator.train.recipe import run
+
+    data = memorisable_set(tmp_path / "data")
+    write_split(data / "train.jsonl", [chat("q" * (5 * i + 1) + "?", "Arr, matey!") for i in range(8)])
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out"), "model": "tiny",
+                            "quant": "none", "steps": 1, "generate": 0})
+    report, _ = run(cfg, lambda: load_data_dir(data), console=quiet())
+    assert all(d["dropped"] == 0 and d["overlong"] == 0 for d in report["data"].values())
+    assert report["max_length"] == report["token_stats"]["max"]  # nearest-rank p99 of 16 lengths: the longest

@@ -6,6 +6,7 @@ Read `run` first; every helper below it is one step of it.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import resource
@@ -67,6 +68,9 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    # bitsandbytes warns at import that an optional CPU inference kernel is missing; curator
+    # switches that kernel off anyway (models.keep_4bit_differentiable), so the warning misleads.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     # Known, harmless deprecation noise from transformers 5 inside peft; everything else shows.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     r = Run(cfg, console or Console(stderr=True), Path(cfg.out or "run"))
@@ -221,7 +225,9 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
 
     raw = {name: [encode(tokenizer, ex) for ex in exs] for name, exs in splits.items()}
     lengths = np.array([len(e.input_ids) for exs in raw.values() for e in exs])
-    p99 = math.ceil(float(np.percentile(lengths, 99)))
+    # Nearest-rank p99 (a length some example really has): below 100 examples it is the longest,
+    # so a small set loses nothing by default; the interpolated p99 would always drop one.
+    p99 = int(np.percentile(lengths, 99, method="higher"))
     if cfg.max_length is None:
         max_length = min(p99, limit)
     else:
@@ -256,7 +262,7 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
     r.report["data"] = data_report
     r.report["max_length"] = max_length
     r.report["token_stats"] = {"p50": float(np.percentile(lengths, 50)), "p95": float(np.percentile(lengths, 95)),
-                               "p99": float(np.percentile(lengths, 99)), "max": int(lengths.max()),
+                               "p99": p99, "max": int(lengths.max()),
                                "tokenizer": type(tokenizer).__name__}
 
     show_example(r, tokenizer, encoded["train"][0])
