@@ -61,7 +61,7 @@ class Run:
 
 
 def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None,
-        notes: list[str] | None = None) -> tuple[dict[str, Any], int]:
+        notes: list[str] | None = None, show_summary: bool = True) -> tuple[dict[str, Any], int]:
     """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError.
     `notes` come from the data source (what it left out) and go into the report's notes."""
     from transformers.utils import logging as hf_logging
@@ -156,7 +156,8 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     atomic_write_bytes(r.out / "report.json", (json.dumps(r.report, indent=2, allow_nan=False, default=_finite) + "\n").encode())
     summary = summarize(r.report)
     atomic_write_bytes(r.out / "summary.txt", summary.encode())
-    Console(highlight=False, soft_wrap=True).print(Text(summary))
+    if show_summary:
+        Console(highlight=False, soft_wrap=True).print(Text(summary))
     return r.report, 0 if r.report["verdict"] == "PASS" else 1
 
 
