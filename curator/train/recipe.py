@@ -141,10 +141,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         r.report["review_queue"] = write_review_queue(r, encoded, per_example)
 
         # --- save ------------------------------------------------------------------------------
-        adapter_dir = r.out / "adapter"
-        model.save_pretrained(adapter_dir)
-        tokenizer.save_pretrained(adapter_dir)  # the chat template travels with the adapter
-        r.report["adapter"] = str(adapter_dir)
+        r.report["adapter"] = str(save_adapter(model, tokenizer, r.out / "adapter"))
         judge(r, training, baseline, tuned)
     except (PreflightError, WatchdogError) as exc:
         r.report["reasons"] = [f"{'pre-flight' if isinstance(exc, PreflightError) else 'stopped'}: {exc}"]
@@ -449,6 +446,13 @@ def train_step(model: Any, optimizer: torch.optim.Optimizer, batch: dict[str, to
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return float(loss.detach())
+
+
+def save_adapter(model: Any, tokenizer: Any, adapter_dir: Path) -> Path:
+    """The LoRA weights and the tokenizer: the chat template the run trained with travels along."""
+    model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+    return adapter_dir
 
 
 # --- judging and reporting -------------------------------------------------------------------------
