@@ -164,3 +164,50 @@ def test_out_of_memory_twice_stops_with_what_to_lower(tmp_path: Path) -> None:
     with pytest.raises(WatchdogError, match=r"out of GPU memory at batch size 2.*\n  fix: lower --batch-size"):
         recipe.train(r, capped, d["encs"], 3, d["pad"])
     assert capped.rows_seen == [4, 2]
+
+
+def test_default_max_length_keeps_every_example_of_a_small_set(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from train_helpers import chat, write_split
+
+    from curator.train.recipe import run
+
+    data = memorisable_set(tmp_path / "data")
+    write_split(data / "train.jsonl", [chat("q" * (5 * i + 1) + "?", "Arr, matey!") for i in range(8)])
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out"), "model": "tiny",
+                            "quant": "none", "steps": 1, "generate": 0})
+    report, _ = run(cfg, lambda: load_data_dir(data), console=quiet())
+    assert all(d["dropped"] == 0 and d["overlong"] == 0 for d in report["data"].values())
+    assert report["max_length"] == report["token_stats"]["max"]  # nearest-rank p99 of 16 lengths: the longest
+
+
+def test_a_trained_adapter_saves_and_reloads_to_equal_logits(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from curator.train import models, recipe
+    from curator.train.chat import encode
+    from curator.train.evaluate import collate
+
+    data = memorisable_set(tmp_path / "data")
+    src = models.resolve_model("tiny")
+    tok = models.load_tokenizer(src)
+    model = models.add_lora(models.load_model(src, "none", "cpu", torch.float32), "none", "cpu", 8, 16, 0.0, "all-linear")
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out"), "lr": 1e-2})
+    r = recipe.Run(cfg, quiet(), tmp_path / "out", report={"max_length": 128})
+    encs = [encode(tok, ex) for ex in load_data_dir(data).train]
+    recipe.train(r, model, encs, 5, tok.pad_token_id)
+    saved = recipe.save_adapter(model, tok, tmp_path / "adapter")
+
+    batch = collate(encs[:4], tok.pad_token_id, "cpu")
+    model.eval()
+    reloaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(src.path), saved).eval()
+    base = AutoModelForCausalLM.from_pretrained(src.path).eval()
+    with torch.no_grad():
+        tuned_logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        reloaded_logits = reloaded(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        base_logits = base(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert not torch.allclose(tuned_logits, base_logits, atol=1e-3)  # training moved the adapter
+    torch.testing.assert_close(reloaded_logits, tuned_logits, rtol=0, atol=1e-5)
+    assert AutoTokenizer.from_pretrained(saved).chat_template == tok.chat_template

@@ -115,9 +115,11 @@ def test_train_on_a_workspace_writes_the_review_queue_and_undo_takes_it_back(tmp
     monkeypatch.setenv("CURATOR_WORKSPACE", str(db))  # the env variable names the workspace
     result = CliRunner().invoke(cli, ["train", "--model", "tiny", "--out", str(out), "--steps", "25",
                                       "--lr", "1e-2", "--quant", "none", "--generate", "1",
-                                      "--review-top-k", "5"])
+                                      "--review-top-k", "5", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
+    assert json.loads(result.stdout) == report  # --json: the report on stdout, nothing else
+    assert "VERDICT" not in result.stdout
     queue = [json.loads(x) for x in (out / "review_queue.jsonl").read_text().splitlines()]
     assert report["verdict"] == "PASS" and len(queue) == 5
     assert {r["split"] for r in queue} <= {"train", "validation", "holdout"}

@@ -52,10 +52,12 @@ def _add_options(f: Any) -> Any:
               help="YAML file of the same options (keys use underscores); flags override it.")
 @click.option("--write-config", "write_config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write every default, commented, to FILE (refuses to overwrite) and stop.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print report.json to stdout instead of the human summary (diagnostics stay on stderr).")
 @_add_options
 @click.pass_context
 def train(ctx: click.Context, /, workspace: str | None, data: str | None, model: str | None, out: str | None,
-          config_path: str | None, write_config: str | None, **flags: Any) -> None:
+          config_path: str | None, write_config: str | None, as_json: bool, **flags: Any) -> None:
     """Smoke-train a LoRA adapter on the data and judge it against the base model.
 
     Measures the base model's validation and holdout loss (the baseline), trains a bounded
@@ -91,7 +93,7 @@ def train(ctx: click.Context, /, workspace: str | None, data: str | None, model:
         if "data" in given and "workspace" not in given:
             file_values.pop("workspace", None)
         cfg = build_config(file_values, given)
-        _run(cfg)
+        _run(cfg, as_json)
     except UsageError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -113,7 +115,13 @@ def _write_config(path: str, text: str) -> None:
     click.echo(f"wrote {p}; run it with: curator train --config {p}", err=True)
 
 
-def _run(cfg: Any) -> None:
+def _print_json(report: dict[str, Any]) -> None:
+    import json
+
+    click.echo(json.dumps(report, indent=2, allow_nan=False))
+
+
+def _run(cfg: Any, as_json: bool) -> None:
     from curator.train.errors import UsageError
 
     if cfg.workspace is None:
@@ -123,7 +131,9 @@ def _run(cfg: Any) -> None:
         splits = load_data_dir(cfg.data)
         from curator.train.recipe import run
 
-        _, code = run(cfg, lambda: splits)
+        report, code = run(cfg, lambda: splits, show_summary=not as_json)
+        if as_json:
+            _print_json(report)
         sys.exit(code)
 
     from datetime import datetime, timezone
@@ -139,7 +149,7 @@ def _run(cfg: Any) -> None:
         raise UsageError(str(exc)) from exc
     from curator.train.recipe import run
 
-    report, code = run(cfg, lambda: loaded.splits, notes=list(loaded.notes()))
+    report, code = run(cfg, lambda: loaded.splits, notes=list(loaded.notes()), show_summary=not as_json)
     finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
         # Opened again: a long run must not hold the workspace; others may have written meanwhile.
@@ -149,4 +159,6 @@ def _run(cfg: Any) -> None:
         raise UsageError(f"the run finished (report in {cfg.out}) but the workspace was not updated: {exc}") from exc
     click.echo(f"{change.summary}  [journal #{change.entry_id}; `curator undo -w {cfg.workspace}` takes it back]",
                err=True)
+    if as_json:
+        _print_json(report)
     sys.exit(code)

@@ -6,6 +6,7 @@ Read `run` first; every helper below it is one step of it.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import resource
@@ -60,13 +61,16 @@ class Run:
 
 
 def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None,
-        notes: list[str] | None = None) -> tuple[dict[str, Any], int]:
+        notes: list[str] | None = None, show_summary: bool = True) -> tuple[dict[str, Any], int]:
     """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError.
     `notes` come from the data source (what it left out) and go into the report's notes."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    # bitsandbytes warns at import that an optional CPU inference kernel is missing; curator
+    # switches that kernel off anyway (models.keep_4bit_differentiable), so the warning misleads.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     # Known, harmless deprecation noise from transformers 5 inside peft; everything else shows.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     r = Run(cfg, console or Console(stderr=True), Path(cfg.out or "run"))
@@ -137,10 +141,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         r.report["review_queue"] = write_review_queue(r, encoded, per_example)
 
         # --- save ------------------------------------------------------------------------------
-        adapter_dir = r.out / "adapter"
-        model.save_pretrained(adapter_dir)
-        tokenizer.save_pretrained(adapter_dir)  # the chat template travels with the adapter
-        r.report["adapter"] = str(adapter_dir)
+        r.report["adapter"] = str(save_adapter(model, tokenizer, r.out / "adapter"))
         judge(r, training, baseline, tuned)
     except (PreflightError, WatchdogError) as exc:
         r.report["reasons"] = [f"{'pre-flight' if isinstance(exc, PreflightError) else 'stopped'}: {exc}"]
@@ -152,7 +153,8 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     atomic_write_bytes(r.out / "report.json", (json.dumps(r.report, indent=2, allow_nan=False, default=_finite) + "\n").encode())
     summary = summarize(r.report)
     atomic_write_bytes(r.out / "summary.txt", summary.encode())
-    Console(highlight=False, soft_wrap=True).print(Text(summary))
+    if show_summary:
+        Console(highlight=False, soft_wrap=True).print(Text(summary))
     return r.report, 0 if r.report["verdict"] == "PASS" else 1
 
 
@@ -221,7 +223,9 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
 
     raw = {name: [encode(tokenizer, ex) for ex in exs] for name, exs in splits.items()}
     lengths = np.array([len(e.input_ids) for exs in raw.values() for e in exs])
-    p99 = math.ceil(float(np.percentile(lengths, 99)))
+    # Nearest-rank p99 (a length some example really has): below 100 examples it is the longest,
+    # so a small set loses nothing by default; the interpolated p99 would always drop one.
+    p99 = int(np.percentile(lengths, 99, method="higher"))
     if cfg.max_length is None:
         max_length = min(p99, limit)
     else:
@@ -256,7 +260,7 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
     r.report["data"] = data_report
     r.report["max_length"] = max_length
     r.report["token_stats"] = {"p50": float(np.percentile(lengths, 50)), "p95": float(np.percentile(lengths, 95)),
-                               "p99": float(np.percentile(lengths, 99)), "max": int(lengths.max()),
+                               "p99": p99, "max": int(lengths.max()),
                                "tokenizer": type(tokenizer).__name__}
 
     show_example(r, tokenizer, encoded["train"][0])
@@ -442,6 +446,13 @@ def train_step(model: Any, optimizer: torch.optim.Optimizer, batch: dict[str, to
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return float(loss.detach())
+
+
+def save_adapter(model: Any, tokenizer: Any, adapter_dir: Path) -> Path:
+    """The LoRA weights and the tokenizer: the chat template the run trained with travels along."""
+    model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+    return adapter_dir
 
 
 # --- judging and reporting -------------------------------------------------------------------------
