@@ -16,7 +16,7 @@ STRICT_ESCALATE = frozenset({"example.unknown_key", "quality.empty_or_whitespace
 class Ctx:
     """Issues of one example, without location; the engine adds file, line and example index."""
 
-    __slots__ = ("converted", "issues", "profile", "strict")
+    __slots__ = ("converted", "issues", "profile", "simple", "strict")
 
     def __init__(self, profile: Profile, strict: bool = False) -> None:
         self.profile = profile
@@ -24,6 +24,9 @@ class Ctx:
         self.issues: list[Issue] = []
         #: the row in canonical chat form, when it was converted from another format to be checked
         self.converted: dict[str, Any] | None = None
+        #: set by the chat rules: the row is only {messages: [{role, content: str}...]} with plain
+        #: roles, a shape the pydantic model accepts whenever the rules do (no safety net needed)
+        self.simple = False
 
     def add(self, code: str, message: str, *, mi: int | None = None, path: str | None = None,
             hint: str | None = None, fix: str | None = None, severity: Severity | None = None) -> None:

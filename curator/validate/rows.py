@@ -44,6 +44,12 @@ def detect_format(ex: dict[str, Any]) -> str:
     trl-preference, text, alpaca, sharegpt, sharegpt-preference, lf-v1-messages, ambiguous,
     unknown."""
     keys = ex.keys()
+    if len(keys) == 1 and "messages" in keys:  # the common case, decided without the general walk
+        msgs = ex["messages"]
+        first = msgs[0] if type(msgs) is list and msgs else None
+        if type(first) is dict and len(first) == 2 and "role" in first and type(first.get("content")) is str \
+                and not _is_lf_v1(msgs):
+            return "chat"
     found: list[str] = []
     if "messages" in keys:
         first = ex["messages"][0] if isinstance(ex["messages"], list) and ex["messages"] else None
@@ -112,7 +118,7 @@ def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True) -> str
         _trl_preference(ex, ctx)
     elif fmt == "text" and not isinstance(ex.get("text"), str):
         ctx.add("schema.invalid", "'text' must be a string", path="/text")
-    if schema_check and not convert and fmt in MODELS and not any(
+    if schema_check and not convert and not (fmt == "chat" and ctx.simple) and fmt in MODELS and not any(
             i.code.startswith(STRUCTURAL_PREFIXES) and i.code not in _FORMAT_VERDICTS for i in ctx.issues):
         schema_invalid(ex, MODELS[fmt], ctx)
     return fmt
@@ -131,6 +137,9 @@ def schema_invalid(ex: dict[str, Any], model: type[BaseModel], ctx: Ctx) -> None
 def _chat_quality(msgs: Any, roles: list[str], ctx: Ctx, base: str) -> None:
     if not isinstance(msgs, list):
         return
+    if ctx.simple:  # every message is {role, content: str}: no parts, no weights to look at
+        _simple_chat_quality(msgs, roles, ctx, base)
+        return
     items: list[TextItem] = []
     last_user: str | None = None
     for i, m in enumerate(msgs):
@@ -140,17 +149,33 @@ def _chat_quality(msgs: Any, roles: list[str], ctx: Ctx, base: str) -> None:
         content = m.get("content")
         trained = role == "assistant" and m.get("weight", 1) != 0
         if isinstance(content, str):
-            if role == "assistant" and last_user is not None and content and content.strip() == last_user:
+            if role == "assistant" and last_user is not None and content and \
+                    abs(len(content) - len(last_user)) < 16 and content.strip() == last_user.strip():
                 ctx.add("quality.response_equals_prompt", "the assistant answer repeats the user's message "
                         "word for word", mi=i, path=f"{base}/{i}/content")
             elif role == "user":
-                last_user = content.strip()
-            items.append((content, role, i, f"{base}/{i}/content", trained))
+                last_user = content
+            items.append((content, role, i, None, trained))
         elif isinstance(content, list):
             for j, part in enumerate(content):
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
                     items.append((part["text"], role, i, f"{base}/{i}/content/{j}/text", trained))
-    check_texts(items, ctx)
+    check_texts(items, ctx, base)
+
+
+def _simple_chat_quality(msgs: list[dict[str, Any]], roles: list[str], ctx: Ctx, base: str) -> None:
+    last_user: str | None = None
+    for i, m in enumerate(msgs):
+        role = roles[i]
+        if role == "user":
+            last_user = m["content"]
+        elif role == "assistant" and last_user is not None:
+            content = m["content"]
+            if abs(len(content) - len(last_user)) < 16 and content.strip() == last_user.strip():
+                ctx.add("quality.response_equals_prompt", "the assistant answer repeats the user's message "
+                        "word for word", mi=i, path=f"{base}/{i}/content")
+    check_texts([(m["content"], roles[i], i, None, roles[i] == "assistant") for i, m in enumerate(msgs)],
+                ctx, base)
 
 
 def _prompt_completion(ex: dict[str, Any], ctx: Ctx) -> None:
@@ -292,6 +317,8 @@ def _is_lf_v1(messages: Any) -> bool:
     if not isinstance(messages, list):
         return False
     for m in messages:
+        if type(m) is dict and len(m) == 2 and type(m.get("content")) is not list:
+            continue  # {role, content: str}: neither a loss_weight nor typed parts
         if isinstance(m, dict) and ("loss_weight" in m or (
                 isinstance(m.get("content"), list) and any(
                     isinstance(p, dict) and "value" in p and "text" not in p for p in m["content"]))):
