@@ -831,6 +831,66 @@ class Workspace:
             summary = f"{action}: {verb} {', '.join(labels)} on {{n}} of {selected} records"
             return self._finish(entry, action, selected, summary)
 
+    def flag_records(
+        self,
+        label: str,
+        flagged: Iterable[int],
+        *,
+        notes: Mapping[int, str | None] | None = None,
+        exclusive: bool = False,
+        meta: Mapping[str, str | None] | None = None,
+        action: str = "flag",
+        summary: str | None = None,
+    ) -> Change:
+        """Put `label` on the `flagged` records in one undoable journal entry, adding it to the
+        label set when new; with `exclusive`, take it off every other record. In the same entry,
+        set `notes` (record id -> note, None clears) and workspace `meta` keys.
+
+        For a tool that writes one result back as a whole (the trainer's review queue and its
+        `train.last_run`), so that one undo takes all of it back.
+        """
+        label = label.strip()
+        if not label or "," in label:
+            raise WorkspaceError(f"bad label name {label!r}: non-empty, no commas")
+        c = self._conn
+        with self._transaction():
+            selected = self._select(list(flagged), None)
+            entry = self._entry(action, "", {"label": label, "exclusive": exclusive,
+                                             "meta": sorted(meta or {})})
+            c.execute(
+                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                "SELECT ?, NULL, 'label_set', NULL, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM label_set WHERE name = ?)", (entry, label, label))
+            c.execute("INSERT OR IGNORE INTO label_set(name) VALUES (?)", (label,))
+            if exclusive:
+                c.execute(
+                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                    "SELECT ?, l.record_id, 'label', l.label, NULL FROM record_labels l "
+                    "WHERE l.label = ? AND l.record_id NOT IN (SELECT id FROM _sel)",
+                    (entry, label))
+                c.execute("DELETE FROM record_labels WHERE label = ? AND record_id NOT IN "
+                          "(SELECT id FROM _sel)", (label,))
+            c.execute(
+                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                "SELECT ?, s.id, 'label', NULL, ? FROM _sel s WHERE NOT EXISTS "
+                "(SELECT 1 FROM record_labels l WHERE l.record_id = s.id AND l.label = ?)",
+                (entry, label, label))
+            c.execute("INSERT OR IGNORE INTO record_labels(record_id, label) SELECT id, ? "
+                      "FROM _sel", (label,))
+            if notes:
+                c.execute("DELETE FROM _vals")
+                c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",
+                              ((int(i), n or None) for i, n in notes.items()))
+                missing = [r[0] for r in c.execute(
+                    "SELECT id FROM _vals WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
+                if missing:
+                    raise UnknownRecords(missing)
+                self._apply_vals(entry, "note")
+            for key, value in (meta or {}).items():
+                self._set_meta(entry, key, value)
+            return self._finish(entry, action, selected,
+                                summary or f"{action}: {label} on {selected} records")
+
     # -- dedup and split -----------------------------------------------------------------------
 
     def mark_duplicates(self, clusters: Iterable[DuplicateCluster],
@@ -1242,6 +1302,19 @@ class Workspace:
             row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17],
             row[18], labels, issues,
         )
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read-only: every query inside sees one state of the file (a WAL read transaction),
+        even while another process commits, so a report or an export is internally consistent.
+        Do not call a mutating method inside."""
+        with self._mutex:
+            self._conn.execute("BEGIN DEFERRED")
+            try:
+                self._conn.execute("SELECT count(*) FROM meta").fetchone()  # take the snapshot now
+                yield
+            finally:
+                self._conn.execute("ROLLBACK")
 
     def integrity_check(self) -> str:
         return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])

@@ -49,6 +49,8 @@ def handle_errors(f: F) -> F:
             return f(*args, **kwargs)
         except WorkspaceError as exc:
             _fail(str(exc))
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`); main() exits quietly
         except OSError as exc:
             _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
         return None
