@@ -35,7 +35,7 @@ from curator.train.evaluate import (
     Metrics,
     collate,
     evaluate,
-    generate,
+    generate_many,
     prompt_ids,
     token_losses,
 )
@@ -115,7 +115,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
                     for name in ("validation", "holdout")}
         samples = encoded["holdout"][: cfg.generate]
         prompts = [prompt_ids(tokenizer, e) for e in samples]
-        before = [generate(model, tokenizer, ids, cfg.max_new_tokens, r.device) for ids, _ in prompts]
+        before = generate_many(model, tokenizer, [ids for ids, _ in prompts], cfg.max_new_tokens, r.device)
         r.report["baseline"] = {k: _json_metrics(v) for k, v in baseline.items()}
         if not all(math.isfinite(m.loss) for m in baseline.values()):
             raise WatchdogError("the base model's loss is NaN/Inf before any step: the checkpoint holds broken "
@@ -133,7 +133,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
             tuned[name], per_example[name] = evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)
         r.report["tuned"] = {k: _json_metrics(tuned[k]) for k in ("validation", "holdout")}
         r.report["tuned_train"] = _json_metrics(tuned["train"])
-        after = [generate(model, tokenizer, ids, cfg.max_new_tokens, r.device) for ids, _ in prompts]
+        after = generate_many(model, tokenizer, [ids for ids, _ in prompts], cfg.max_new_tokens, r.device)
         r.report["generations"] = [
             {"source": e.example.where, "prompt": tokenizer.decode(ids, skip_special_tokens=False),
              "reference": ref, "before": b, "after": a}
