@@ -436,6 +436,9 @@ def _jsonl_results(name: str, start: int, size: int, options: Options, workers: 
                 window.append((nxt[0], nxt[1], pool.submit(_worker, name, nxt[0], nxt[1], nxt[1] >= size)))
 
         fill()
+        # The forked workers hold their own (copy-on-write) counter now; the parent's copy is only
+        # a fallback, so drop it to keep the parent small (a fallback builds a new one).
+        _CHECKER = checker = None
         while window:
             s, e, fut = window.pop(0)
             try:
