@@ -342,28 +342,27 @@ def validate_file(path: str | os.PathLike[str], target: str = "openai", *, model
 
 
 def cross_file_checks(reports: list[FileReport]) -> None:
-    """`dataset.train_val_overlap`: an example (same canonical JSON) in two of the files checked.
+    """`dataset.train_val_overlap`: examples (same canonical JSON) in two of the files checked.
 
-    Reported on the later file, one issue per overlapping example (capped like any code)."""
-    seen: dict[int, tuple[str, int]] = {}
+    One issue on the later file for each earlier file it shares examples with: how many, and
+    where the first shared one is in both files."""
+    earlier: list[tuple[FileReport, np.ndarray[Any, Any]]] = []
     for rep in reports:
         if len(rep.example_hashes) < 8:
             continue
         h = np.frombuffer(rep.example_hashes, dtype=np.uint64)
         ln = np.frombuffer(rep.example_lines, dtype=np.int64)
-        mine: dict[int, int] = {}
-        for k in np.flatnonzero(np.isin(h, np.fromiter(seen, dtype=np.uint64, count=len(seen)))):
-            key = int(h[k])
-            if key == 0:
+        for other, oh in earlier:
+            shared = np.flatnonzero(np.isin(h, oh) & (h != 0))
+            if not shared.size:
                 continue
-            other, other_line = seen[key]
-            rep.add(Issue("dataset.train_val_overlap", "warning", f"the same example is in {other} (line "
-                          f"{other_line})", rep.file, int(ln[k]), int(k) + 1,
+            k = int(shared[0])
+            other_line = int(np.frombuffer(other.example_lines, dtype=np.int64)[int(np.flatnonzero(oh == h[k])[0])])
+            rep.add(Issue("dataset.train_val_overlap", "warning",
+                          f"{shared.size} example(s) also in {other.file}; the first is line {int(ln[k])} here "
+                          f"and line {other_line} there", rep.file, int(ln[k]), k + 1,
                           hint="keep validation examples out of the training file"))
-        for k, key in enumerate(h.tolist()):
-            mine.setdefault(key, int(ln[k]))
-        for key, line in mine.items():
-            seen.setdefault(key, (rep.file, line))
+        earlier.append((rep, h))
 
 
 MB = 1024 * 1024
