@@ -1056,6 +1056,27 @@ class Workspace:
             return self._finish(entry, "dedup", selected,
                                 f"dedup: {n_clusters} clusters, {n_dups} duplicates marked")
 
+    def keep_one(self, cluster_id: int, keeper: int) -> Change:
+        """Resolve a duplicate cluster in one undoable step: accept `keeper`, reject every other
+        member with the reason "duplicate of <keeper>"."""
+        with self._transaction():
+            selected = self._select(None, [f"cluster={cluster_id}"])
+            if not self._conn.execute("SELECT 1 FROM _sel WHERE id = ?", (keeper,)).fetchone():
+                raise WorkspaceError(f"record {keeper} is not in duplicate cluster {cluster_id}")
+            entry = self._entry("keep", "", {"cluster": cluster_id, "keeper": keeper})
+            c = self._conn
+            for column, keep_value, other_value in (
+                ("status", "accepted", "rejected"),
+                ("reason", None, f"duplicate of {keeper}"),
+            ):
+                c.execute("DELETE FROM _vals")
+                c.execute("INSERT INTO _vals(id, value) SELECT id, CASE WHEN id = ? THEN ? "
+                          "ELSE ? END FROM _sel", (keeper, keep_value, other_value))
+                self._apply_vals(entry, column)
+            return self._finish(entry, "keep", selected,
+                                f"keep record {keeper} of cluster {cluster_id}, reject "
+                                f"{selected - 1} duplicates")
+
     def clear_duplicates(self, ids: Iterable[int] | None = None, *,
                          where: Sequence[str] | None = None) -> Change:
         """Clear cluster / dup_of / similarity on the chosen records (all records by default)."""

@@ -26,6 +26,7 @@ def main() -> None:
 
 # Command registration: one line per command module.
 from curator.cli import convert as _convert  # noqa: E402,F401
+from curator.cli import review as _review  # noqa: E402,F401
 from curator.cli import stats as _stats  # noqa: E402,F401
 from curator.cli import train as _train  # noqa: E402,F401
 from curator.cli import validate as _validate  # noqa: E402,F401
