@@ -53,7 +53,7 @@ class EditScreen(Screen[dict[str, Any] | None]):
                 label = f"#{i} {literal(role, one_line=True)}" + (" (JSON)" if as_json else "")
                 yield Static(Text(label), classes="edit-role")
                 text = orjson.dumps(content, option=orjson.OPT_INDENT_2).decode() \
-                    if as_json else content
+                    if not isinstance(content, str) else content
                 area = TextArea(text, id=f"turn-{i}", classes="edit-turn", soft_wrap=True)
                 area.json_mode = as_json  # type: ignore[attr-defined]
                 yield area

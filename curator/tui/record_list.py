@@ -54,7 +54,7 @@ class RecordList(Widget, can_focus=True):
     # -- geometry ----------------------------------------------------------------------------
 
     @property
-    def visible(self) -> int:
+    def rows_visible(self) -> int:
         return max(1, self.size.height - 1)  # one line for the header
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -63,8 +63,8 @@ class RecordList(Widget, can_focus=True):
     def _scroll_to_cursor(self) -> None:
         if self.cursor < self.top:
             self.top = self.cursor
-        elif self.cursor >= self.top + self.visible:
-            self.top = self.cursor - self.visible + 1
+        elif self.cursor >= self.top + self.rows_visible:
+            self.top = self.cursor - self.rows_visible + 1
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -85,8 +85,8 @@ class RecordList(Widget, can_focus=True):
         self.go(self.cursor + delta)
 
     def action_page(self, delta: int) -> None:
-        self.top = max(0, self.top + delta * self.visible)
-        self.go(self.cursor + delta * self.visible)
+        self.top = max(0, self.top + delta * self.rows_visible)
+        self.go(self.cursor + delta * self.rows_visible)
 
     def action_jump(self, where: int) -> None:
         self.go(len(self.window) - 1 if where < 0 else where)
