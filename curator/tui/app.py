@@ -568,7 +568,7 @@ class ReviewApp(App[None]):
             assert isinstance(b, Binding)
             keys = self._keymap.get(b.id or "", b.key)
             desc = b.description
-            if b.id and b.id.startswith("label_"):
+            if b.id and b.id[6:].isdigit() and b.id.startswith("label_"):
                 names = self.label_names()
                 n = int(b.id[6:])
                 desc = f"toggle label {names[n - 1]}" if n <= len(names) else "(no label yet)"

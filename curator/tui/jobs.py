@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from curator.store import Workspace
 
@@ -63,22 +63,22 @@ class JobScreen(ModalScreen[str | None]):
         self.query_one("#job-bar", ProgressBar).update(total=max(total, 1), progress=done)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="job")
-    def run_job(self) -> None:
+    def run_job(self) -> str | None:
         try:
             with Workspace.open(self.path) as ws:
-                result = self.fn(ws, self._progress, self.stop.is_set)
+                return self.fn(ws, self._progress, self.stop.is_set)
         except Cancelled:
-            self.app.call_from_thread(self.dismiss, None)
-            return
-        except Exception as exc:  # shown to the user, never swallowed silently
-            self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
-            return
-        self.app.call_from_thread(self.dismiss, result)
+            return None
 
-    def _failed(self, message: str) -> None:
-        self.app.notify(message, title=f"{self.title_text} failed", severity="error",
-                        timeout=10)
-        self.dismiss(None)
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Dismiss only once the worker is over, so no worker outlives its screen.
+        if event.state == WorkerState.SUCCESS:
+            self.dismiss(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.app.notify(f"{type(error).__name__}: {error}", title=f"{self.title_text} failed",
+                            severity="error", timeout=10, markup=False)
+            self.dismiss(None)
 
     def action_cancel(self) -> None:
         self.stop.set()
