@@ -53,6 +53,7 @@ def _b(key: str, action: str, description: str, id: str, show: bool = True) -> B
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
+        _b("question_mark", "help", "help", "help"),
         _b("a", "accept", "accept", "accept"),
         _b("x", "reject", "reject", "reject"),
         _b("X", "reject_default", "reject (default reason)", "reject_default", False),
@@ -79,7 +80,6 @@ class MainScreen(Screen[None]):
         _b("P", "split", "split", "run_split", False),
         _b("E", "export", "export", "run_export", False),
         _b("tab", "app.focus_next", "switch pane", "focus_next", False),
-        _b("question_mark", "help", "help", "help"),
         _b("q", "app.quit", "quit", "quit"),
         *[_b(str(i), f"label({i})", f"label {i}", f"label_{i}", False) for i in range(1, 10)],
     ]
@@ -309,7 +309,7 @@ class MainScreen(Screen[None]):
             return
         self.marks.symmetric_difference_update({rid})
         self.records.refresh()
-        self.update_status(f"{len(self.marks)} marked")
+        self.update_status("")
         if self.records.cursor < len(self.window) - 1:
             self.records.action_move(1)
         else:

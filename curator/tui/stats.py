@@ -137,6 +137,9 @@ class StatsScreen(Screen[None]):
             t.append(f"{lo:>8,}-{hi:<8,} {count:>8,} ")
             t.append("█" * n or ("▏" if count else ""), over_style if over else bar_style)
             t.append("\n")
+        if self.limit and not limit_drawn:
+            t.append(f"{'── limit ' + format(self.limit, ',') + ' (above every record) ':─<{width + 26}}\n",
+                     limit_style)
         t.append("\nissues by code\n", "bold")
         for code, severity, n in s.issues[:30]:
             t.append(f"  {n:>8,}  {severity:<8} {literal(code, one_line=True)}\n")
