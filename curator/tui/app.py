@@ -15,7 +15,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widget import Widget
+from textual.widgets import Footer
 
 from curator.prepare import ExampleCheck, Preparer
 from curator.store import (
@@ -23,6 +24,7 @@ from curator.store import (
     STATUSES,
     EditRefused,
     FilterError,
+    JournalEntry,
     RecordDetail,
     Workspace,
     WorkspaceError,
@@ -45,6 +47,21 @@ from curator.tui.text import literal
 from curator.tui.window import RecordWindow
 
 DEFAULT_REASON = "rejected in review"
+
+
+class StatusLine(Widget):
+    """One line of state; redrawn in place (no layout pass, unlike a Static update)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text()
+
+    def show(self, text: Text) -> None:
+        self.text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
 
 
 def _b(key: str, action: str, description: str, id: str, show: bool = True) -> Binding:
@@ -90,6 +107,7 @@ class MainScreen(Screen[None]):
         self.marks: set[int] = set()
         self.window = RecordWindow(ws)
         self.message = ""
+        self._detail_due = False
 
     @property
     def review(self) -> ReviewApp:
@@ -101,7 +119,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="panes"):
             yield RecordList(self.window, self.marks, id="records")
             yield DetailPane(id="detail")
-        yield Static(id="status-line")
+        yield StatusLine(id="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -143,9 +161,18 @@ class MainScreen(Screen[None]):
         line = Text(f" {pos}  {literal(where, one_line=True)}{marks}")
         if self.message:
             line.append(f"  │ {literal(self.message, one_line=True)}")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", StatusLine).show(line)
 
     def on_record_list_moved(self, event: RecordList.Moved) -> None:
+        # The list (cursor, status line) paints in the next frame; the detail follows after it,
+        # once for a burst of key repeats rather than once per key.
+        self.update_status()
+        if not self._detail_due:
+            self._detail_due = True
+            self.call_after_refresh(self._show_due)
+
+    def _show_due(self) -> None:
+        self._detail_due = False
         self.show_current()
 
     def after_change(self, rid: int | None, message: str, advance: bool = False) -> None:
@@ -153,12 +180,11 @@ class MainScreen(Screen[None]):
         if rid is not None:
             self.window.refresh_ids([rid])
         self.records.refresh()
+        self.update_status(message)
         if advance and self.records.cursor < len(self.window) - 1:
-            self.update_status(message)
             self.records.action_move(1)
         else:
-            self.show_current()
-            self.update_status(message)
+            self.on_record_list_moved(RecordList.Moved(self.records.current))
         self.review.changed()
 
     def after_bulk(self, message: str) -> None:
@@ -365,13 +391,29 @@ class MainScreen(Screen[None]):
 
     # -- undo / redo -------------------------------------------------------------------------
 
+    def _walked(self, entries: list[JournalEntry], verb: str) -> None:
+        if not entries:
+            self.update_status(f"nothing to {verb}")
+            return
+        entry = entries[0]
+        message = f"{verb}ne: {entry.summary}" if verb == "undo" else f"redone: {entry.summary}"
+        if entry.n_changes <= 50:
+            # One-record actions (the usual case): re-read just those rows, no recount.
+            ids = [rid for rid, *_ in self.ws.changes(entry.id) if rid is not None]
+            if ids or entry.action == "labels":
+                self.window.refresh_ids(ids)
+                self.records.refresh()
+                self.update_status(message)
+                self.on_record_list_moved(RecordList.Moved(self.records.current))
+                self.review.changed()
+                return
+        self.after_bulk(message)
+
     def action_undo(self) -> None:
-        entries = self.ws.undo()
-        self.after_bulk(f"undone: {entries[0].summary}" if entries else "nothing to undo")
+        self._walked(self.ws.undo(), "undo")
 
     def action_redo(self) -> None:
-        entries = self.ws.redo()
-        self.after_bulk(f"redone: {entries[0].summary}" if entries else "nothing to redo")
+        self._walked(self.ws.redo(), "redo")
 
     # -- edit --------------------------------------------------------------------------------
 

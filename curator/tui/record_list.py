@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -50,6 +51,21 @@ class RecordList(Widget, can_focus=True):
         self.window = window
         self.marks = marks
         self.top = 0
+        self._styles: dict[str, Style] = {}
+        # Drawn rows, keyed by everything that changes how a row looks: moving the cursor
+        # redraws two rows from here instead of formatting the whole page again.
+        self._strips: OrderedDict[tuple[object, ...], Strip] = OrderedDict()
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        self._strips.clear()
+        super().notify_style_update()
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(name)
+        return style
 
     # -- geometry ----------------------------------------------------------------------------
 
@@ -69,8 +85,14 @@ class RecordList(Widget, can_focus=True):
     # -- actions -----------------------------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
+        top = self.top
         self._scroll_to_cursor()
-        self.refresh()
+        if top == self.top and old != new:
+            width = self.size.width
+            for index in (old, new):
+                self.refresh(Region(0, index - self.top + 1, width, 1))
+        else:
+            self.refresh()
         self.post_message(self.Moved(self.current))
 
     @property
@@ -100,7 +122,7 @@ class RecordList(Widget, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
-            style = self.get_component_rich_style("record-list--header")
+            style = self._style("record-list--header")
             head = f"  {'id':>7} {'stat':4} {'labels':<12} {'tn':>2} {'tok':>5} {'!':>2} d {'split':5} text"
             return Strip([Segment(head[:width].ljust(width), style)])
         index = self.top + y - 1
@@ -108,15 +130,22 @@ class RecordList(Widget, can_focus=True):
         base = self.rich_style
         if row is None:
             return Strip.blank(width, base)
-        text = self._row_text(row)
-        if index == self.cursor:
-            text.stylize(self.get_component_rich_style("record-list--cursor"))
-        segments = list(text.render(self.app.console))
-        return Strip(segments).crop_extend(0, width, base)
+        key = (row, index == self.cursor, row.summary.id in self.marks, width, base)
+        strip = self._strips.get(key)
+        if strip is None:
+            text = self._row_text(row)
+            if index == self.cursor:
+                text.stylize(self._style("record-list--cursor"))
+            segments = list(text.render(self.app.console))
+            strip = Strip(segments).crop_extend(0, width, base)
+            self._strips[key] = strip
+            if len(self._strips) > 2000:
+                self._strips.popitem(last=False)
+        return strip
 
     def _row_text(self, row: Row) -> Text:
         s = row.summary
-        cls = self.get_component_rich_style
+        cls = self._style
         mark = "●" if s.id in self.marks else " "
         labels = ",".join(s.labels)
         if len(labels) > 12:
