@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -26,6 +28,10 @@ def _is_workspace(path: Path) -> bool:
         return fh.read(16) == _SQLITE_MAGIC
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--target", type=click.Choice(["openai", "azure", "trl"]),
@@ -41,9 +47,7 @@ def review(source: Path, target: str | None, keymap_path: Path | None) -> None:
 
     Example: curator review sample_data/chat_clean.jsonl
     """
-    import sys
-
-    if not sys.stdin.isatty() or not sys.stdout.isatty():
+    if not _interactive():
         _fail("curator review is interactive: run it in a terminal")
     from curator.tui.app import ReviewApp, binding_ids
     from curator.tui.keymap import KeymapError, load_keymap
@@ -64,7 +68,11 @@ def review(source: Path, target: str | None, keymap_path: Path | None) -> None:
         if not source.exists():
             _fail(f"{source}: no such file")
         ws_path = workspace_for(source)
+        if not os.access(ws_path.parent, os.W_OK):
+            ws_path = Path.cwd() / ws_path.name
         imports = [source]
         click.echo(f"importing {source} into workspace {ws_path} (reused next time)", err=True)
     app = ReviewApp(ws_path, target=target, keymap=keymap, imports=imports)
     app.run()
+    click.echo(f"every decision is saved in {ws_path}; reopen with: curator review {ws_path}",
+               err=True)

@@ -608,7 +608,8 @@ class ReviewApp(App[None]):
         rows = []
         for b in [*MainScreen.BINDINGS, *_RL.BINDINGS]:
             assert isinstance(b, Binding)
-            keys = self._keymap.get(b.id or "", b.key)
+            keys = " ".join(self.get_key_display(b.with_key(k.strip()))
+                            for k in self._keymap.get(b.id or "", b.key).split(","))
             desc = b.description
             if b.id and b.id[6:].isdigit() and b.id.startswith("label_"):
                 names = self.label_names()
