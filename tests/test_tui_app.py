@@ -304,3 +304,14 @@ async def test_review_file_imports_beside_it(tmp_path: Path, monkeypatch: pytest
         assert app.main.window.total == 30
         await pilot.press("a")
     assert state(path, 1)[0] == "accepted"
+
+
+async def test_mouse_click_selects_a_row(ws_path: Path) -> None:
+    app = app_for(ws_path)
+    async with app.run_test(size=SIZE) as pilot:
+        # Row 4 of the list: one border line and one header line above the first record.
+        await pilot.click("#records", offset=(5, 5))
+        await pilot.pause()
+        assert cursor_id(app) == 4
+        await pilot.press("a")
+    assert state(ws_path, 4)[0] == "accepted"

@@ -8,6 +8,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -112,6 +113,17 @@ class RecordList(Widget, can_focus=True):
 
     def action_jump(self, where: int) -> None:
         self.go(len(self.window) - 1 if where < 0 else where)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None and offset.y >= 1:
+            self.go(self.top + offset.y - 1)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self.action_move(3)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.action_move(-3)
 
     def reload(self) -> None:
         """The window changed under us (new filter, refresh): clamp and redraw."""
