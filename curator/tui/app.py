@@ -90,6 +90,8 @@ class MainScreen(Screen[None]):
         _b("v", "cycle_status", "status view", "cycle_status", False),
         _b("R", "refresh", "refresh", "refresh", False),
         _b("s", "toggle_system", "system prompt", "toggle_system", False),
+        _b("J", "scroll_detail(1)", "scroll detail down", "detail_down", False),
+        _b("K", "scroll_detail(-1)", "scroll detail up", "detail_up", False),
         _b("L", "label_set", "label set", "label_set", False),
         _b("d", "duplicates", "duplicates", "duplicates"),
         _b("S", "stats", "stats", "stats"),
@@ -505,6 +507,10 @@ class MainScreen(Screen[None]):
         self.after_bulk("refreshed")
 
     # -- other screens -----------------------------------------------------------------------
+
+    def action_scroll_detail(self, direction: int) -> None:
+        pane = self.detail
+        pane.scroll_relative(y=direction * max(1, pane.size.height - 2), animate=False)
 
     def action_toggle_system(self) -> None:
         self.detail.toggle_system()
