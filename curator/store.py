@@ -794,6 +794,24 @@ class Workspace:
             return self._finish_one(entry, action, f"{action}: {verb} {label} on record "
                                     f"{record_id}", on != has)
 
+    # -- checkpoints (an interactive writer moves them off the key path) -----------------------
+
+    def defer_checkpoints(self) -> None:
+        """Stop this connection from checkpointing the WAL inside its own commits.
+
+        SQLite's automatic checkpoint runs in whichever commit crosses 1,000 WAL pages and
+        copies those pages into the main file and fsyncs it: on a big workspace on a busy disk
+        that one key press can take seconds. The review app calls this and runs `checkpoint`
+        from a background thread instead. Durability is the same: every commit still fsyncs
+        the WAL before it returns."""
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """A PASSIVE checkpoint (never waits for, never blocks readers or the writer);
+        returns SQLite's (busy, WAL pages, pages checkpointed)."""
+        row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
     # -- the search index --------------------------------------------------------------------
 
     def _max_id(self) -> int:

@@ -131,3 +131,13 @@ def test_search_query_is_quoted() -> None:
     assert fts_query("!!! ***") == ""
     with pytest.raises(FilterError, match="search takes"):
         compile_filters(["search~ ?? "])
+
+
+def test_deferred_checkpoints_keep_every_commit(ws: Workspace, tmp_path: Path) -> None:
+    ws.defer_checkpoints()
+    for i in range(1, 11):
+        ws.set_status_one(i, "accepted")
+    busy, wal_pages, done = ws.checkpoint()
+    assert busy == 0 and wal_pages >= done > 0
+    with Workspace.open(tmp_path / "w.db") as other:  # another connection sees every decision
+        assert other.count(["status=accepted"]) == 10

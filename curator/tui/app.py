@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -594,6 +595,8 @@ class ReviewApp(App[None]):
         self.version += 1
 
     def on_mount(self) -> None:
+        self.ws.defer_checkpoints()
+        self.set_interval(3.0, self.checkpoint)
         self.main = MainScreen(self.ws)
         self.push_screen(self.main)
         if self.imports:
@@ -605,8 +608,16 @@ class ReviewApp(App[None]):
             self.push_screen(JobScreen(f"Importing {names} into {self.path}", self.path,
                                        import_job(self.imports)), done)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="checkpoint")
+    def checkpoint(self) -> None:
+        with Workspace.open(self.path) as ws:
+            ws.checkpoint()
+
     def on_unmount(self) -> None:
-        self.ws.close()
+        try:
+            self.ws.checkpoint()
+        finally:
+            self.ws.close()
 
     def help_rows(self) -> list[tuple[str, str]]:
         from curator.tui.record_list import RecordList as _RL
