@@ -315,3 +315,19 @@ async def test_mouse_click_selects_a_row(ws_path: Path) -> None:
         assert cursor_id(app) == 4
         await pilot.press("a")
     assert state(ws_path, 4)[0] == "accepted"
+
+
+def test_kill_mid_review_loses_nothing_shown(ws_path: Path) -> None:
+    import subprocess
+    import sys
+
+    worker = Path(__file__).with_name("tui_kill_worker.py")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.run([sys.executable, str(worker), str(ws_path), "5"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9 and "accepted" in proc.stdout
+    with Workspace.open(ws_path) as ws:
+        assert ws.integrity_check() == "ok"
+        assert [ws.get(i).status for i in range(1, 7)] == ["accepted"] * 5 + ["pending"]
+        assert [e.actor for e in ws.log(5)] == ["killed"] * 5
