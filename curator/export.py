@@ -8,6 +8,7 @@ in a fixed order, so running the same export twice gives byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -23,6 +24,11 @@ import numpy as np
 import orjson
 
 from curator import __version__
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock, no clean-up of stale folders
+    fcntl = None  # type: ignore[assignment]
 
 SPLITS = ("train", "validation", "holdout")
 MANIFEST = "manifest.json"
@@ -44,12 +50,20 @@ class ExportRecord:
     example: dict[str, Any]
     tokens_total: int | None = None
     tokens_trained: int | None = None
+    source_file: str | None = None
+    source_line: int | None = None
 
 
 @dataclass(slots=True)
 class Exclusion:
     id: int
     reason: str
+    source_file: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "source_file": self.source_file, "line": self.line,
+                "reason": self.reason}
 
 
 @dataclass(slots=True)
@@ -61,6 +75,9 @@ class ExportResult:
 
 #: convert(canonical chat example, target format) -> (row or None, reason when None)
 Converter = Callable[[dict[str, Any], str], tuple[dict[str, Any] | None, str | None]]
+#: extras(temporary export dir, manifest so far) -> entries to add to the manifest. Runs after the
+#: split files are written and before the swap, so whatever it writes is published atomically too.
+Extras = Callable[[Path, dict[str, Any]], dict[str, Any]]
 
 
 def _percentiles(values: list[int]) -> dict[str, float | int] | None:
@@ -110,6 +127,28 @@ class _SplitWriter:
         return self._sha.hexdigest()
 
 
+def _sha256_file(path: Path) -> str:
+    """SHA-256 of a file, fsynced on the way so what was hashed is on disk before the swap."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+        os.fsync(fh.fileno())
+    return h.hexdigest()
+
+
+def _file_hashes(root: Path) -> dict[str, str]:
+    """relative path -> SHA-256 of every file under root but the manifest, in path order."""
+    out: dict[str, str] = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_dir():
+            _fsync_dir(p)
+        elif p.is_file() and rel != MANIFEST:
+            out[rel] = _sha256_file(p)
+    return out
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -145,6 +184,23 @@ def _check_target(out_dir: Path) -> None:
         )
 
 
+@contextlib.contextmanager
+def _export_lock(out: Path) -> Iterator[None]:
+    """One export at a time into `out`. Holding the lock also proves that any temporary folder
+    left beside `out` belongs to an export that died (a kill), so it is removed here."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with (out.parent / f".{out.name}.export.lock").open("a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ExportError(f"another export into {out} is running; wait for it") from None
+        for stale in out.parent.glob(f".{out.name}.export-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        yield  # the kernel drops the lock when the file closes or the process dies
+
+
 def _publish(tmp: Path, out_dir: Path) -> None:
     if not out_dir.exists():
         os.rename(tmp, out_dir)
@@ -169,12 +225,18 @@ def export_records(
     bom: bool | None = None,
     excluded: Iterable[Exclusion] = (),
     parameters: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    extras: Extras | None = None,
 ) -> ExportResult:
     """Write train/validation/holdout JSONL and manifest.json into `out_dir`, atomically.
 
     Records without a split, or whose conversion to `fmt` fails, are not written; each is listed in
     the manifest's `excluded` with its reason, as is every record in `excluded`. `bom` defaults to
-    on for the `azure` target, which asks for a UTF-8 byte-order mark.
+    on for the `azure` target, which asks for a UTF-8 byte-order mark. When `convert` is given it
+    runs on every record (also for openai-chat, so it can refuse rows that are not chat).
+    `metadata` entries are added to the manifest's top level; `extras` may write more files into
+    the export (a dataset folder, Parquet) before it is published. The manifest's `files` maps
+    every published file (but itself) to its SHA-256.
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
@@ -183,21 +245,33 @@ def export_records(
     out = Path(out_dir).resolve()
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    with _export_lock(out):
+        return _export_locked(records, out, fmt, target, convert, bom, excluded, parameters,
+                              metadata, extras)
+
+
+def _export_locked(
+    records: Iterable[ExportRecord], out: Path, fmt: str, target: str, convert: Converter | None,
+    bom: bool | None, excluded: Iterable[Exclusion], parameters: dict[str, Any] | None,
+    metadata: dict[str, Any] | None, extras: Extras | None,
+) -> ExportResult:
     use_bom = (target == "azure") if bom is None else bom
-    exclusions = [{"id": e.id, "reason": e.reason} for e in excluded]
+    exclusions = [e.to_dict() for e in excluded]
 
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.export-"))
     try:
         writers = {s: _SplitWriter(tmp / f"{s}.jsonl", use_bom) for s in SPLITS}
         for rec in records:
             if rec.split not in writers:
-                exclusions.append({"id": rec.id, "reason": f"no split assigned ({rec.split!r})"})
+                exclusions.append(Exclusion(rec.id, f"no split assigned ({rec.split!r})",
+                                            rec.source_file, rec.source_line).to_dict())
                 continue
             row = rec.example
-            if convert is not None and fmt != "openai-chat":
+            if convert is not None:
                 converted, why = convert(rec.example, fmt)
                 if converted is None:
-                    exclusions.append({"id": rec.id, "reason": f"cannot convert to {fmt}: {why}"})
+                    exclusions.append(Exclusion(rec.id, f"cannot convert to {fmt}: {why}",
+                                                rec.source_file, rec.source_line).to_dict())
                     continue
                 row = converted
             writers[rec.split].add(row, rec)
@@ -222,6 +296,10 @@ def export_records(
             },
             "excluded": exclusions,
         }
+        manifest.update(metadata or {})
+        if extras is not None:
+            manifest.update(extras(tmp, manifest))
+        manifest["files"] = _file_hashes(tmp)
         (tmp / MANIFEST).write_bytes(
             orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
         )

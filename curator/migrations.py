@@ -110,7 +110,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX issues_code ON issues(code, record_id)",
         "CREATE INDEX record_labels_label ON record_labels(label, record_id)",
     ),
-    # v3 (review search): a contentless FTS5 index over each record's message text. It is filled
+    # v3 (pipeline): the duplicate pairs the last dedup run verified, kept so that split can check
+    # leakage without finding them again. A cache of facts about content, not decisions: not
+    # journaled; meta `dedup.cache` names the content and settings it is valid for.
+    (
+        """CREATE TABLE dedup_pairs (
+            a INTEGER NOT NULL,
+            b INTEGER NOT NULL,
+            similarity REAL NOT NULL,
+            exact INTEGER NOT NULL,
+            PRIMARY KEY (a, b)
+        ) WITHOUT ROWID""",
+    ),
+    # v4 (review search): a contentless FTS5 index over each record's message text. It is filled
     # lazily (Workspace.build_search_index, on the first search, resumable) up to the record id
     # kept in meta `search.indexed_upto`; an edit or its undo of an indexed record re-indexes it
     # in the same transaction. Contentless: the text is not stored twice.

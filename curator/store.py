@@ -1032,12 +1032,77 @@ class Workspace:
             summary = f"{action}: {verb} {', '.join(labels)} on {{n}} of {selected} records"
             return self._finish(entry, action, selected, summary)
 
+    def flag_records(
+        self,
+        label: str,
+        flagged: Iterable[int],
+        *,
+        notes: Mapping[int, str | None] | None = None,
+        exclusive: bool = False,
+        meta: Mapping[str, str | None] | None = None,
+        action: str = "flag",
+        summary: str | None = None,
+    ) -> Change:
+        """Put `label` on the `flagged` records in one undoable journal entry, adding it to the
+        label set when new; with `exclusive`, take it off every other record. In the same entry,
+        set `notes` (record id -> note, None clears) and workspace `meta` keys.
+
+        For a tool that writes one result back as a whole (the trainer's review queue and its
+        `train.last_run`), so that one undo takes all of it back.
+        """
+        label = label.strip()
+        if not label or "," in label:
+            raise WorkspaceError(f"bad label name {label!r}: non-empty, no commas")
+        c = self._conn
+        with self._transaction():
+            selected = self._select(list(flagged), None)
+            entry = self._entry(action, "", {"label": label, "exclusive": exclusive,
+                                             "meta": sorted(meta or {})})
+            c.execute(
+                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                "SELECT ?, NULL, 'label_set', NULL, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM label_set WHERE name = ?)", (entry, label, label))
+            c.execute("INSERT OR IGNORE INTO label_set(name) VALUES (?)", (label,))
+            if exclusive:
+                c.execute(
+                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                    "SELECT ?, l.record_id, 'label', l.label, NULL FROM record_labels l "
+                    "WHERE l.label = ? AND l.record_id NOT IN (SELECT id FROM _sel)",
+                    (entry, label))
+                c.execute("DELETE FROM record_labels WHERE label = ? AND record_id NOT IN "
+                          "(SELECT id FROM _sel)", (label,))
+            c.execute(
+                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                "SELECT ?, s.id, 'label', NULL, ? FROM _sel s WHERE NOT EXISTS "
+                "(SELECT 1 FROM record_labels l WHERE l.record_id = s.id AND l.label = ?)",
+                (entry, label, label))
+            c.execute("INSERT OR IGNORE INTO record_labels(record_id, label) SELECT id, ? "
+                      "FROM _sel", (label,))
+            if notes:
+                c.execute("DELETE FROM _vals")
+                c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",
+                              ((int(i), n or None) for i, n in notes.items()))
+                missing = [r[0] for r in c.execute(
+                    "SELECT id FROM _vals WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
+                if missing:
+                    raise UnknownRecords(missing)
+                self._apply_vals(entry, "note")
+            for key, value in (meta or {}).items():
+                self._set_meta(entry, key, value)
+            return self._finish(entry, action, selected,
+                                summary or f"{action}: {label} on {selected} records")
+
     # -- dedup and split -----------------------------------------------------------------------
 
     def mark_duplicates(self, clusters: Iterable[DuplicateCluster],
-                        params: Mapping[str, Any] | None = None) -> Change:
+                        params: Mapping[str, Any] | None = None, *,
+                        clear_others: bool = False,
+                        meta: Mapping[str, str | None] | None = None) -> Change:
         """Record duplicate clusters: cluster_id = keeper id on all members, dup_of + similarity
-        on the non-keepers. Nothing is deleted; statuses are untouched."""
+        on the non-keepers. Nothing is deleted; statuses are untouched.
+
+        `clear_others` also clears the marks of every record outside these clusters (a fresh
+        dedup run replaces the last one); `meta` keys are set. All in one journal entry."""
         c = self._conn
         with self._transaction():
             c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup "
@@ -1068,7 +1133,12 @@ class Workspace:
                                    ("similarity", "sim")):
                 c.execute("DELETE FROM _vals")
                 c.execute(f"INSERT INTO _vals(id, value) SELECT id, {source} FROM _dup")
+                if clear_others:
+                    c.execute(f"INSERT INTO _vals(id, value) SELECT id, NULL FROM records "
+                              f"WHERE {column} IS NOT NULL AND id NOT IN (SELECT id FROM _dup)")
                 self._apply_vals(entry, column)
+            for key, value in (meta or {}).items():
+                self._set_meta(entry, key, value)
             n_dups = c.execute("SELECT count(*) FROM _dup WHERE dup_of IS NOT NULL").fetchone()[0]
             n_clusters = selected - n_dups
             return self._finish(entry, "dedup", selected,
@@ -1095,6 +1165,21 @@ class Workspace:
                                 f"keep record {keeper} of cluster {cluster_id}, reject "
                                 f"{selected - 1} duplicates")
 
+    def save_dedup_pairs(self, key: str, pairs: Iterable[tuple[int, int, float, bool]]) -> None:
+        """Replace the cached duplicate pairs (a, b, similarity, exact) and the key (meta
+        `dedup.cache`) saying which content and settings they hold for. Not journaled."""
+        with self._transaction():
+            self._conn.execute("DELETE FROM dedup_pairs")
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
+                ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
+            self._write_meta("dedup.cache", key)
+
+    def dedup_pairs(self) -> list[tuple[int, int, float, bool]]:
+        """The cached pairs (see save_dedup_pairs), a < b."""
+        return [(a, b, s, bool(e)) for a, b, s, e in self._conn.execute(
+            "SELECT a, b, similarity, exact FROM dedup_pairs ORDER BY a, b")]
+
     def clear_duplicates(self, ids: Iterable[int] | None = None, *,
                          where: Sequence[str] | None = None) -> Change:
         """Clear cluster / dup_of / similarity on the chosen records (all records by default)."""
@@ -1107,9 +1192,11 @@ class Workspace:
 
     def set_splits(self, assignment: Mapping[int, str | None] | Iterable[tuple[int, str | None]],
                    params: Mapping[str, Any] | None = None, *,
-                   allow_holdout_move: bool = False) -> Change:
+                   allow_holdout_move: bool = False,
+                   meta: Mapping[str, str | None] | None = None) -> Change:
         """Assign splits (None = no split). The split parameters are kept in meta
-        `split_params`. Moving a record out of the holdout is refused unless allowed."""
+        `split_params`; `meta` keys are set in the same entry. Moving a record out of the
+        holdout is refused unless allowed."""
         items = assignment.items() if isinstance(assignment, Mapping) else assignment
         c = self._conn
         with self._transaction():
@@ -1135,6 +1222,8 @@ class Workspace:
             self._apply_vals(entry, "split")
             if params is not None:
                 self._set_meta(entry, "split_params", _dumps(dict(params)))
+            for key, value in (meta or {}).items():
+                self._set_meta(entry, key, value)
             counts = dict(c.execute(
                 "SELECT coalesce(value, 'none'), count(*) FROM _vals GROUP BY 1").fetchall())
             summary = "split: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
@@ -1177,11 +1266,16 @@ class Workspace:
 
     # -- import (called by curator.workspace_import) -------------------------------------------
 
-    def begin_import(self, path: str) -> int:
-        """Journal an import of one file and open its `sources` row; returns the import id."""
+    def begin_import(self, path: str, *, meta: Mapping[str, str | None] | None = None) -> int:
+        """Journal an import of one file and open its `sources` row; returns the import id.
+
+        `meta` (workspace keys such as `workspace.target`) is written in the same commit, as
+        part of the import's entry, which undo skips: an import's settings are not undone."""
         with self._transaction():
             entry = self._entry("import", f"import {path}: started", {"path": path},
                                 undoable=False)
+            for key, value in (meta or {}).items():
+                self._set_meta(entry, key, value)
             self._conn.execute(
                 "INSERT INTO sources(path, rows, new, already_present, rejected, import_id, "
                 "imported_at) VALUES (?, 0, 0, 0, 0, ?, ?)", (path, entry, _now()))
@@ -1433,6 +1527,19 @@ class Workspace:
             row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17],
             row[18], labels, issues,
         )
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read-only: every query inside sees one state of the file (a WAL read transaction),
+        even while another process commits, so a report or an export is internally consistent.
+        Do not call a mutating method inside."""
+        with self._mutex:
+            self._conn.execute("BEGIN DEFERRED")
+            try:
+                self._conn.execute("SELECT count(*) FROM meta").fetchone()  # take the snapshot now
+                yield
+            finally:
+                self._conn.execute("ROLLBACK")
 
     def integrity_check(self) -> str:
         return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])

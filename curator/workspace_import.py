@@ -17,11 +17,14 @@ again adds exactly the rows that are missing.
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from curator.store import NewRecord, Workspace, WorkspaceError
 
 BATCH_SIZE = 5000
 MAX_ISSUES_PER_ROW = 50
+WORKER_BATCH = 500  # rows per job sent to a worker process
 
 
 @dataclass(slots=True)
@@ -93,11 +97,16 @@ class FileReport:
     #: reason code -> count, over the new records stored as rejected
     reasons: Counter[str] = field(default_factory=Counter)
     sha256: str | None = None
+    #: why the file could not be read to its end (None: it was)
+    error: str | None = None
+    #: bytes of the file read so far (for a progress bar; not in the report)
+    bytes_read: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "rows": self.rows, "new": self.new,
                 "already_present": self.already_present, "rejected": self.rejected,
-                "reasons": dict(sorted(self.reasons.items())), "sha256": self.sha256}
+                "reasons": dict(sorted(self.reasons.items())), "sha256": self.sha256,
+                "error": self.error}
 
 
 @dataclass(slots=True)
@@ -147,7 +156,8 @@ def _sha256(path: Path) -> tuple[str | None, int | None]:
     return h.hexdigest(), path.stat().st_size
 
 
-def _record(row: Row, prepare: Prepare, repeats: dict[bytes, int]) -> NewRecord:
+def _prepared(row: Row, prepare: Prepare) -> tuple[NewRecord, bytes]:
+    """The record for one row, with the uid of its content (before numbering repeats)."""
     if row.data is None:
         issues = list(row.issues) or [Issue(
             "json.not_object", "error", "the row is valid JSON but not an object",
@@ -165,19 +175,89 @@ def _record(row: Row, prepare: Prepare, repeats: dict[bytes, int]) -> NewRecord:
         tokens = (prepared.tokens_total, prepared.tokens_trained)
         status = prepared.status or (
             "rejected" if any(i.severity == "error" for i in issues) else "pending")
-    key = digest[:16]
-    k = repeats.get(key, -1) + 1
-    repeats[key] = k
-    uid = digest.hex()[:40] + (f"#{k}" if k else "")
     reason = next((i.code for i in issues if i.severity == "error"), None) \
         if status == "rejected" else None
-    return NewRecord(uid, row.file, row.line, row.example_index, row.raw, fmt, canonical_text,
-                     status, reason, tokens[0], tokens[1], issues)
+    return NewRecord(digest.hex()[:40], row.file, row.line, row.example_index, row.raw, fmt,
+                     canonical_text, status, reason, tokens[0], tokens[1], issues), digest[:16]
+
+
+def _numbered(rec: NewRecord, key: bytes, repeats: dict[bytes, int]) -> NewRecord:
+    """Give the k-th repeat of one content inside a file the uid suffix `#k`."""
+    k = repeats.get(key, -1) + 1
+    repeats[key] = k
+    return replace(rec, uid=f"{rec.uid}#{k}") if k else rec
+
+
+def _record(row: Row, prepare: Prepare, repeats: dict[bytes, int]) -> NewRecord:
+    rec, key = _prepared(row, prepare)
+    return _numbered(rec, key, repeats)
+
+
+# --- worker processes ---------------------------------------------------------------------------
+# Preparing (convert, validate, count tokens) is the expensive part of an import and is pure, so
+# batches of rows go to worker processes; the parent reads, numbers repeats (which needs file
+# order) and writes. At most `2 * workers` batches are in flight, so memory does not grow with
+# the file.
+
+_worker_prepare: Prepare | None = None
+
+
+def _init_worker(prepare: Prepare) -> None:
+    global _worker_prepare
+    _worker_prepare = prepare
+
+
+def _prepare_batch(rows: list[Row]) -> list[tuple[NewRecord, bytes]]:
+    assert _worker_prepare is not None
+    return [_prepared(row, _worker_prepare) for row in rows]
+
+
+def _prepared_rows(rows: Iterator[Row], prepare: Prepare, pool: Executor | None,
+                   fr: FileReport, window: int) -> Iterator[tuple[NewRecord, bytes]]:
+    """(record, content key) for each row, in file order; counts rows and bytes into `fr`."""
+    if pool is None:
+        for row in rows:
+            fr.rows += 1
+            fr.bytes_read += len(row.raw_bytes) + 1 if row.raw_bytes is not None else len(row.raw) + 1
+            yield _prepared(row, prepare)
+        return
+    pending: collections.deque[tuple[Future[list[tuple[NewRecord, bytes]]], int, int]] = \
+        collections.deque()
+    failure: OSError | None = None
+    while True:
+        batch: list[Row] = []
+        if failure is None:
+            try:
+                for row in rows:
+                    batch.append(row)
+                    if len(batch) >= WORKER_BATCH:
+                        break
+            except OSError as exc:
+                # what was read before the error is still prepared and stored
+                failure = exc
+        if batch:
+            size = sum(len(r.raw_bytes) + 1 if r.raw_bytes is not None else len(r.raw) + 1
+                       for r in batch)
+            # raw_bytes duplicates raw; the workers do not need it
+            slim = [replace(r, raw_bytes=None) for r in batch]
+            pending.append((pool.submit(_prepare_batch, slim), len(batch), size))
+        last = not batch or failure is not None
+        while pending and (last or len(pending) >= window):
+            future, n, size = pending.popleft()
+            done = future.result()
+            fr.rows += n
+            fr.bytes_read += size
+            yield from done
+        if failure is not None:
+            raise failure
+        if not batch and not pending:
+            return
 
 
 def _flush(ws: Workspace, import_id: int, batch: list[NewRecord], fr: FileReport,
            progress: Callable[[FileReport], None] | None) -> None:
-    totals = {"rows": fr.rows, "new": fr.new, "already_present": fr.already_present,
+    # rows committed, this batch included (fr.rows may run ahead: batches in the workers)
+    totals = {"rows": fr.new + fr.already_present + len(batch), "new": fr.new, "already_present": fr.already_present,
               "rejected": fr.rejected}
     is_new = ws.import_batch(import_id, batch, totals)
     for rec, new in zip(batch, is_new, strict=True):
@@ -199,40 +279,68 @@ def import_files(
     prepare: Prepare = default_prepare,
     progress: Callable[[FileReport], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    *,
+    workers: int = 1,
+    meta: Mapping[str, str] | None = None,
+    keep_going: bool = False,
 ) -> ImportReport:
     """Import files into a workspace, streaming; see the module docstring for the guarantees.
 
     `progress` is called with the file's running report after each committed batch. A file that
-    cannot be read raises ImportFailed after the batches read so far are committed.
+    cannot be read raises ImportFailed after the batches read so far are committed; with
+    `keep_going` its error goes into its FileReport (`error`) and the next file is imported.
+    `workers` > 1 prepares rows in that many processes (`prepare` must be picklable).
+    `meta` (workspace meta keys) is written with the first file's import entry.
     """
     report = ImportReport()
-    for path in paths:
-        p = Path(path)
-        fr = FileReport(str(p))
-        report.files.append(fr)
-        import_id = ws.begin_import(str(p))
-        # Counts the repeats of each content in this file; 16-byte keys keep it near 70 MB at
-        # a million distinct rows.
-        repeats: dict[bytes, int] = {}
-        batch: list[NewRecord] = []
-        try:
-            for row in read_rows(p):
-                fr.rows += 1
-                batch.append(_record(row, prepare, repeats))
-                if len(batch) >= batch_size:
-                    _flush(ws, import_id, batch, fr, progress)
-        except OSError as exc:
-            _flush(ws, import_id, batch, fr, progress)
-            raise ImportFailed(
-                f"cannot read {p}: {exc.strerror or exc}; the {fr.rows} rows read before the "
-                f"error are stored, run the import again once the file is readable"
-            ) from exc
-        _flush(ws, import_id, batch, fr, progress)
-        fr.sha256, size = _sha256(p)
-        summary = (f"import {p}: {fr.rows} rows, {fr.new} new, {fr.already_present} already "
-                   f"present, {fr.rejected} rejected")
-        ws.finish_import(import_id, fr.sha256, size, summary, fr.new)
+    pool: Executor | None = None
+    if workers > 1:
+        # fork keeps start-up cheap and needs no importable __main__; elsewhere spawn.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                                   initializer=_init_worker, initargs=(prepare,))
+    try:
+        for path in paths:
+            p = Path(path)
+            fr = FileReport(str(p))
+            report.files.append(fr)
+            try:
+                _import_one(ws, p, fr, prepare, pool, 2 * workers, progress, batch_size, meta)
+            except ImportFailed as exc:
+                if not keep_going:
+                    raise
+                fr.error = str(exc)
+            meta = None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return report
+
+
+def _import_one(ws: Workspace, p: Path, fr: FileReport, prepare: Prepare, pool: Executor | None,
+                window: int, progress: Callable[[FileReport], None] | None, batch_size: int,
+                meta: Mapping[str, str] | None) -> None:
+    import_id = ws.begin_import(str(p), meta=meta)
+    # Counts the repeats of each content in this file; 16-byte keys keep it near 70 MB at
+    # a million distinct rows.
+    repeats: dict[bytes, int] = {}
+    batch: list[NewRecord] = []
+    try:
+        for rec, key in _prepared_rows(read_rows(p), prepare, pool, fr, window):
+            batch.append(_numbered(rec, key, repeats))
+            if len(batch) >= batch_size:
+                _flush(ws, import_id, batch, fr, progress)
+    except OSError as exc:
+        _flush(ws, import_id, batch, fr, progress)
+        raise ImportFailed(
+            f"cannot read {p}: {exc.strerror or exc}; the {fr.rows} rows read before the "
+            f"error are stored, run the import again once the file is readable"
+        ) from exc
+    _flush(ws, import_id, batch, fr, progress)
+    fr.sha256, size = _sha256(p)
+    summary = (f"import {p}: {fr.rows} rows, {fr.new} new, {fr.already_present} already "
+               f"present, {fr.rejected} rejected")
+    ws.finish_import(import_id, fr.sha256, size, summary, fr.new)
 
 
 def check_readable(paths: Sequence[str | os.PathLike[str]]) -> list[str]:

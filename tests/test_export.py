@@ -41,7 +41,9 @@ def test_export_writes_splits_and_a_manifest_that_matches_the_files(tmp_path: Pa
     rows = list(iter_export_rows(out / "validation.jsonl"))
     assert rows == [_chat(8), _chat(18)]
     on_disk = json.loads((out / "manifest.json").read_text())
-    assert on_disk["excluded"] == [{"id": 99, "reason": "duplicate of 1"}]
+    assert on_disk["excluded"] == [
+        {"id": 99, "source_file": None, "line": None, "reason": "duplicate of 1"}]
+    assert set(on_disk["files"]) == {"train.jsonl", "validation.jsonl", "holdout.jsonl"}
     assert on_disk["splits"]["train"]["tokens"]["min"] == 10
 
 
@@ -72,7 +74,8 @@ def test_failed_export_leaves_the_previous_one_intact(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         export_records(_records(), out, fmt="alpaca", convert=broken)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temp dir left behind
+    # no temp dir left behind (the lock file that serialises exports into `out` stays)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.export.lock", "out"]
 
 
 def test_records_without_split_or_conversion_are_listed_not_dropped(tmp_path: Path) -> None:

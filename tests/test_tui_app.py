@@ -331,3 +331,37 @@ def test_kill_mid_review_loses_nothing_shown(ws_path: Path) -> None:
         assert ws.integrity_check() == "ok"
         assert [ws.get(i).status for i in range(1, 7)] == ["accepted"] * 5 + ["pending"]
         assert [e.actor for e in ws.log(5)] == ["killed"] * 5
+
+
+async def test_dedup_split_export_from_the_app(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_helpers import ROWS
+
+    monkeypatch.chdir(tmp_path)
+    ws_path = make_workspace(tmp_path, rows=[*ROWS, ROWS[7]], cluster=False)  # 9 repeats 8
+    with Workspace.open(ws_path) as ws:
+        ws.set_status([1, 2, 4, 5, 6, 8, 9], "accepted")
+    app = app_for(ws_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("D")  # dedup with the core defaults, in a worker
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, Help)  # the result, shown in full
+        await pilot.press("escape", "P", "y")  # split, confirmed
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, Help)
+        assert any("leakage report" in line for _, line in [("", app.screen.extra)])
+        out = tmp_path / "out"
+        await pilot.press("escape", "E", "ctrl+a", "ctrl+k", *str(out), "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, Help)
+    with Workspace.open(ws_path) as ws:
+        assert {ws.get(8).dup_of, ws.get(9).dup_of} == {None, 8} or \
+            {ws.get(8).dup_of, ws.get(9).dup_of} == {None, 9}  # the exact repeat was found
+        assert ws.count(["split=none", "status=accepted"]) == 0
+        assert ws.meta("split.report") is not None
+        assert {e.action for e in ws.log(5)} >= {"dedup", "split"}
+    assert (out / "manifest.json").is_file()
+    assert any(p.suffix == ".jsonl" for p in out.iterdir())

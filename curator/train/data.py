@@ -1,8 +1,9 @@
 """The three splits a run trains and judges on.
 
-A source is any function that returns `Splits`; `load_data_dir` reads an exported folder. The
-workspace source (`-w WS`) will be one more such function, so the recipe never knows where the
-examples came from: it only needs each example's chat form and where to point the user back to.
+A source is any function that returns `Splits`; `load_data_dir` reads an exported folder and
+`curator.train.workspace.load_workspace` reads a workspace's split records. The recipe never knows
+where the examples came from: it only needs each example's chat form and where to point the user
+back to (a file and line, or a workspace record id).
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ SPLITS = ("train", "validation", "holdout")
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One chat example and where it came from (file and 1-based line, or a workspace id)."""
+    """One chat example and where it came from (file and 1-based line, or a workspace record)."""
 
     chat: ChatExample
     source: str
     line: int | None
     example_index: int
+    record_id: int | None = None  # set when the example comes from a workspace
 
     @property
     def where(self) -> str:
+        if self.record_id is not None:
+            return f"record {self.record_id}"
         return f"{self.source}:{self.line}" if self.line is not None else self.source
 
 

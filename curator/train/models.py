@@ -11,10 +11,12 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 import torch
 
@@ -88,7 +90,9 @@ def resolve_model(spec: str | None) -> ModelSource:
                              fix="pass the folder that save_pretrained wrote (config.json + weights), or a .gguf file")
         return ModelSource(spec, "folder", str(p))
     if spec.count("/") == 1 and not spec.startswith((".", "/", "~")):
-        return ModelSource(spec, "hub", spec)
+        source = ModelSource(spec, "hub", spec)
+        check_hub(source)
+        return source
     raise UsageError(f"--model {spec}: no such file or folder, and not a Hub id (owner/name)")
 
 
@@ -96,10 +100,30 @@ def _offline() -> bool:
     return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
-def hub_error(source: ModelSource, exc: Exception) -> UsageError:
-    why = "offline (HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE is set) and it is not in the local Hugging Face cache" if _offline() else f"it could not be fetched: {exc}"
-    return UsageError(f"--model {source.spec}: a Hub id, but {why}",
-                      fix="download it where there is internet (`hf download ID --local-dir DIR`) and pass --model DIR; or use the default model or --model tiny")
+def hub_error(source: ModelSource, exc: Exception | None) -> UsageError:
+    why = ("this session is offline (HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE is set) and it is not in the "
+           "local Hugging Face cache") if _offline() else f"it could not be fetched: {exc}"
+    return UsageError(f"--model {source.spec}: a Hub id, and downloading it needs internet, but {why}",
+                      fix=f"on a machine with internet run `hf download {source.spec} --local-dir DIR`, copy DIR "
+                          "here and pass --model DIR (a local folder works offline); or use the default model "
+                          f"(`{DEFAULT_INSTALL}`) or --model tiny")
+
+
+def check_hub(source: ModelSource) -> None:
+    """Fail in seconds, not after a minute of download retries, when a Hub id cannot be fetched:
+    it is not in the local cache and either offline mode is on or the Hub does not answer."""
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(source.path, "config.json"), str):
+        return  # cached: from_pretrained can load it without the network
+    if _offline():
+        raise hub_error(source, None)
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        raise hub_error(source, OSError(f"{host}:{port} cannot be reached ({exc.strerror or exc})")) from exc
 
 
 def load_tokenizer(source: ModelSource) -> Any:

@@ -6,6 +6,7 @@ Read `run` first; every helper below it is one step of it.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import resource
@@ -59,12 +60,17 @@ class Run:
         self.console.print(f"[yellow]note:[/] {escape(text)}")
 
 
-def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None) -> tuple[dict[str, Any], int]:
-    """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError."""
+def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None,
+        notes: list[str] | None = None, show_summary: bool = True) -> tuple[dict[str, Any], int]:
+    """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError.
+    `notes` come from the data source (what it left out) and go into the report's notes."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    # bitsandbytes warns at import that an optional CPU inference kernel is missing; curator
+    # switches that kernel off anyway (models.keep_4bit_differentiable), so the warning misleads.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     # Known, harmless deprecation noise from transformers 5 inside peft; everything else shows.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     r = Run(cfg, console or Console(stderr=True), Path(cfg.out or "run"))
@@ -73,6 +79,8 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
     # --- setup ------------------------------------------------------------------------------
     splits = load_splits()
+    for text in notes or []:
+        r.note(text)
     r.device = models.pick_device(cfg.device)
     r.dtype = models.compute_dtype(r.device)
     source = models.resolve_model(cfg.model)
@@ -133,10 +141,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         r.report["review_queue"] = write_review_queue(r, encoded, per_example)
 
         # --- save ------------------------------------------------------------------------------
-        adapter_dir = r.out / "adapter"
-        model.save_pretrained(adapter_dir)
-        tokenizer.save_pretrained(adapter_dir)  # the chat template travels with the adapter
-        r.report["adapter"] = str(adapter_dir)
+        r.report["adapter"] = str(save_adapter(model, tokenizer, r.out / "adapter"))
         judge(r, training, baseline, tuned)
     except (PreflightError, WatchdogError) as exc:
         r.report["reasons"] = [f"{'pre-flight' if isinstance(exc, PreflightError) else 'stopped'}: {exc}"]
@@ -148,7 +153,8 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     atomic_write_bytes(r.out / "report.json", (json.dumps(r.report, indent=2, allow_nan=False, default=_finite) + "\n").encode())
     summary = summarize(r.report)
     atomic_write_bytes(r.out / "summary.txt", summary.encode())
-    Console(highlight=False, soft_wrap=True).print(Text(summary))
+    if show_summary:
+        Console(highlight=False, soft_wrap=True).print(Text(summary))
     return r.report, 0 if r.report["verdict"] == "PASS" else 1
 
 
@@ -205,6 +211,9 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
     """Encode every example and stop before any step if the data would train wrongly."""
     cfg = r.cfg
     if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token_id is None:
+            raise PreflightError("the tokenizer has neither a pad token nor an EOS token to pad with",
+                                 fix="use a model whose tokenizer defines EOS (every chat model does)")
         tokenizer.pad_token = tokenizer.eos_token
         r.note(f"the tokenizer has no pad token: padding with EOS {tokenizer.eos_token!r}")
     ends = end_of_turn_ids(tokenizer)
@@ -214,7 +223,9 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
 
     raw = {name: [encode(tokenizer, ex) for ex in exs] for name, exs in splits.items()}
     lengths = np.array([len(e.input_ids) for exs in raw.values() for e in exs])
-    p99 = math.ceil(float(np.percentile(lengths, 99)))
+    # Nearest-rank p99 (a length some example really has): below 100 examples it is the longest,
+    # so a small set loses nothing by default; the interpolated p99 would always drop one.
+    p99 = int(np.percentile(lengths, 99, method="higher"))
     if cfg.max_length is None:
         max_length = min(p99, limit)
     else:
@@ -249,7 +260,7 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
     r.report["data"] = data_report
     r.report["max_length"] = max_length
     r.report["token_stats"] = {"p50": float(np.percentile(lengths, 50)), "p95": float(np.percentile(lengths, 95)),
-                               "p99": float(np.percentile(lengths, 99)), "max": int(lengths.max()),
+                               "p99": p99, "max": int(lengths.max()),
                                "tokenizer": type(tokenizer).__name__}
 
     show_example(r, tokenizer, encoded["train"][0])
@@ -267,11 +278,26 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
         if double:
             raise PreflightError(f"double BOS: {double[0].example.where} starts with {tokenizer.bos_token!r} twice",
                                  fix="the chat template already writes BOS; remove the second one from the template")
+    check_collated(tokenizer, encoded["train"][: cfg.batch_size])
     trained_ends = sum(1 for e in encoded["train"] for x in e.labels if x in ends)
     r.report["trained_end_of_turn_tokens"] = trained_ends
     if trained_ends == 0:
         r.note("no end-of-turn token is trained in the train split: the model may not learn to stop")
     return encoded, max_length
+
+
+def check_collated(tokenizer: Any, batch: list[Encoded]) -> None:
+    """A padded batch must train exactly the tokens each example marks, EOS included. Padding
+    labelled from the attention mask (or by pad id) would drop every EOS when pad == EOS, and the
+    tuned model would never learn to stop."""
+    pad = int(tokenizer.pad_token_id)
+    labels = collate(batch, pad, "cpu")["labels"]
+    for row, e in enumerate(batch):
+        got = labels[row, : len(e.labels)].tolist()
+        if got != e.labels or int((labels[row, len(e.labels):] != IGNORE).sum()):
+            raise PreflightError(f"{e.example.where}: the padded batch does not train the tokens the example marks "
+                                 f"(pad token {tokenizer.pad_token!r})",
+                                 fix="labels must come from the assistant mask, never from the pad id or attention mask")
 
 
 def show_example(r: Run, tokenizer: Any, enc: Encoded) -> None:
@@ -422,6 +448,13 @@ def train_step(model: Any, optimizer: torch.optim.Optimizer, batch: dict[str, to
     return float(loss.detach())
 
 
+def save_adapter(model: Any, tokenizer: Any, adapter_dir: Path) -> Path:
+    """The LoRA weights and the tokenizer: the chat template the run trained with travels along."""
+    model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+    return adapter_dir
+
+
 # --- judging and reporting -------------------------------------------------------------------------
 
 
@@ -450,7 +483,8 @@ def write_review_queue(r: Run, encoded: dict[str, list[Encoded]], per_example: d
     lines = []
     for rank, (loss, name, e) in enumerate(rows[: r.cfg.review_top_k], start=1):
         lines.append(json.dumps({
-            "rank": rank, "split": name, "source": e.example.source, "line": e.example.line,
+            "rank": rank, "split": name, "record_id": e.example.record_id,
+            "source": e.example.source, "line": e.example.line,
             "example_index": e.example.example_index, "loss": round(loss, 6), "trained_tokens": e.n_trained,
             "example": e.example.chat.model_dump(exclude_none=True)}, ensure_ascii=False))
     path = r.out / "review_queue.jsonl"

@@ -139,28 +139,26 @@ def workspace_target(ws: Workspace, override: str | None = None) -> tuple[str, s
 
 
 def dedup_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
-    from curator.ws_dedup import dedup_workspace  # type: ignore[import-not-found,unused-ignore]
+    from curator.ws_dedup import dedup_workspace
 
     result = dedup_workspace(ws, progress=progress)
     return _describe(result, "dedup")
 
 
 def split_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
-    from curator.ws_split import split_workspace  # type: ignore[import-not-found,unused-ignore]
+    from curator.ws_split import split_workspace
 
     outcome = split_workspace(ws, progress=progress)
-    report = getattr(outcome, "report", None)
-    text = _describe(outcome, "split")
-    if report is not None:
-        text += "\n\nleakage report:\n" + _describe(report, "report")
-    return text
+    sizes = ", ".join(f"{k} {v:,}" for k, v in outcome.report.sizes.items())
+    return (f"split: {outcome.new:,} records newly assigned ({sizes}); "
+            f"{outcome.leaks} leaks\n\nleakage report:\n"
+            + _describe(outcome.report_dict(), "report")
+            + ("\n\nwarnings:\n" + "\n".join(outcome.warnings) if outcome.warnings else ""))
 
 
 def export_job(out_dir: Path, only_accepted: bool) -> JobFn:
     def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
-        from curator.ws_export import (  # type: ignore[import-not-found,unused-ignore]
-            export_workspace,
-        )
+        from curator.ws_export import export_workspace
 
         result = export_workspace(ws, out_dir, only_accepted=only_accepted, progress=progress)
         return f"exported to {out_dir}\n" + _describe(result, "export")

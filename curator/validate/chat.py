@@ -41,6 +41,9 @@ ROLE_ALIASES = {
     "observation": "tool", "function_response": "tool", "ipython": "tool", "sys": "system",
 }
 MAX_IMAGES = 10
+_SIMPLE_ROLES = frozenset({"system", "user", "assistant"})
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+IMAGE_FORMATS = frozenset({"jpeg", "jpg", "png", "webp"})
 
 
 def check_chat(ex: dict[str, Any], ctx: Ctx, *, top_keys: frozenset[str] = TOP_KEYS) -> list[str]:
@@ -61,8 +64,10 @@ def check_chat(ex: dict[str, Any], ctx: Ctx, *, top_keys: frozenset[str] = TOP_K
     if not msgs:
         ctx.add("chat.messages_empty", "'messages' is empty", path="/messages")
         return []
-    return check_messages(msgs, ctx, tool_names=tool_names,
-                          parallel=ex.get("parallel_tool_calls") is not False, base="/messages")
+    roles = check_messages(msgs, ctx, tool_names=tool_names,
+                           parallel=ex.get("parallel_tool_calls") is not False, base="/messages")
+    ctx.simple = ctx.simple and len(ex) == 1
+    return roles
 
 
 def check_messages(msgs: list[Any], ctx: Ctx, *, tool_names: set[str] | None, parallel: bool = True,
@@ -73,7 +78,20 @@ def check_messages(msgs: list[Any], ctx: Ctx, *, tool_names: set[str] | None, pa
     call_ids: set[str] = set()
     open_calls: dict[str, int] = {}
     weights: list[Any] = []
+    simple = 0
+    simple_roles = _SIMPLE_ROLES & profile.roles
     for i, m in enumerate(msgs):
+        # The common message, {role: system|user|assistant, content: non-empty string}, breaks no
+        # per-message rule; skipping the general path for it is most of validation's speed.
+        if type(m) is dict and len(m) == 2:
+            role = m.get("role")
+            content = m.get("content")
+            if type(content) is str and content and type(role) is str and role in simple_roles:
+                roles.append(role)
+                if role == "assistant":
+                    weights.append(1)
+                simple += 1
+                continue
         path = f"{base}/{i}"
         if not isinstance(m, dict):
             ctx.add("chat.message_not_object", f"message {i} is a {type(m).__name__}, not an object",
@@ -140,6 +158,7 @@ def check_messages(msgs: list[Any], ctx: Ctx, *, tool_names: set[str] | None, pa
     # Rules about the order of turns mean nothing while a role is unknown or missing.
     if conversation and "?" not in roles:
         _conversation_rules(msgs, roles, weights, open_calls, ctx)
+    ctx.simple = simple == len(msgs)
     return roles
 
 
@@ -339,6 +358,15 @@ def _check_image(part: dict[str, Any], i: int, path: str, ctx: Ctx) -> None:
     elif not _DATA_URL.match(url[:256] + ("" if len(url) <= 256 else "A")):
         ctx.add("image.url_invalid", "image url is neither http(s) nor data:image/<fmt>;base64,<data>", mi=i,
                 path=f"{path}/image_url/url")
+    else:
+        mime = url[len("data:image/"):url.index(";")].lower()
+        if mime not in IMAGE_FORMATS:
+            ctx.add("image.format_unsupported", f"image/{mime} is not accepted; use JPEG, PNG or WEBP", mi=i,
+                    path=f"{path}/image_url/url")
+        size = (len(url) - url.index(",") - 1) * 3 // 4
+        if size > MAX_IMAGE_BYTES:
+            ctx.add("image.too_large", f"the image is about {size / 1e6:.1f} MB; the limit is 10 MB", mi=i,
+                    path=f"{path}/image_url/url")
     if img.get("detail") not in (None, "auto", "low", "high"):
         ctx.add("image.detail_invalid", f"detail is {img.get('detail')!r}; use auto, low or high", mi=i,
                 path=f"{path}/image_url/detail")
@@ -374,6 +402,8 @@ def _conversation_rules(msgs: list[Any], roles: list[str], weights: list[Any], o
             sev: Severity | None = "error" if ctx.profile.requires_alternation else None
             ctx.add("chat.consecutive_same_role", f"messages {i - 1} and {i} are both {role}", mi=i,
                     path=f"/messages/{i}", severity=sev)
+    if ctx.profile.requires_alternation:
+        _alternation(roles, ctx)
     if seen_system > 1:
         ctx.add("chat.multiple_system", f"{seen_system} system messages in one example", path="/messages")
     if first_turn is not None and roles[first_turn] != "user":
@@ -383,6 +413,27 @@ def _conversation_rules(msgs: list[Any], roles: list[str], weights: list[Any], o
         if i != last:
             ctx.add("toolcall.unanswered", f"tool call {cid!r} has no tool message answering it", mi=i,
                     path=f"/messages/{i}/tool_calls")
+
+
+def _alternation(roles: list[str], ctx: Ctx) -> None:
+    """Strict order (LLaMA-Factory, Together, Llama-2/Mistral templates): after leading system
+    turns, user and assistant alternate; tool results sit in user positions (one position for a
+    run of parallel results). Reported once, at the first turn out of place."""
+    pos = 0
+    prev = ""
+    for i, role in enumerate(roles):
+        if role in ("system", "developer") and pos == 0:
+            continue
+        if role == "tool" and prev == "tool":
+            continue
+        want = ("user", "tool") if pos % 2 == 0 else ("assistant",)
+        if role not in want:
+            ctx.add("chat.roles_not_alternating", f"message {i} is {role} where {' or '.join(want)} is expected "
+                    "(turns must alternate user/assistant after the optional system message)", mi=i,
+                    path=f"/messages/{i}")
+            return
+        pos += 1
+        prev = role
 
 
 def check_tools(ex: dict[str, Any], ctx: Ctx) -> set[str] | None:
@@ -403,8 +454,13 @@ def check_tools(ex: dict[str, Any], ctx: Ctx) -> set[str] | None:
         if not isinstance(tools, list):
             ctx.add("tools.not_list", f"'{key}' is a {type(tools).__name__}, not a list", path=f"/{key}")
             continue
-        if key == "functions" and not 1 <= len(tools) <= 128:
-            ctx.add("tools.item_invalid", "'functions' must hold 1 to 128 definitions", path="/functions")
+        if key == "functions" and not tools:
+            ctx.add("tools.item_invalid", "'functions' must hold at least one definition", path="/functions")
+        elif key == "functions" and len(tools) > 128:
+            ctx.add("tools.functions_too_many", f"'functions' holds {len(tools)} definitions; at most 128",
+                    path="/functions")
+        if key == "functions" and isinstance(ex.get("tools"), list) and ex["tools"]:
+            ctx.add("tools.mixed_legacy_and_tools", "both 'functions' and 'tools' are defined", path="/functions")
         names = names if names is not None else set()
         for j, tool in enumerate(tools):
             path = f"/{key}/{j}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from curator.issues import Issue, Severity
 from curator.validate.codes import CODES
 from curator.validate.profiles import Profile
@@ -14,12 +16,17 @@ STRICT_ESCALATE = frozenset({"example.unknown_key", "quality.empty_or_whitespace
 class Ctx:
     """Issues of one example, without location; the engine adds file, line and example index."""
 
-    __slots__ = ("issues", "profile", "strict")
+    __slots__ = ("converted", "issues", "profile", "simple", "strict")
 
     def __init__(self, profile: Profile, strict: bool = False) -> None:
         self.profile = profile
         self.strict = strict
         self.issues: list[Issue] = []
+        #: the row in canonical chat form, when it was converted from another format to be checked
+        self.converted: dict[str, Any] | None = None
+        #: set by the chat rules: the row is only {messages: [{role, content: str}...]} with plain
+        #: roles, a shape the pydantic model accepts whenever the rules do (no safety net needed)
+        self.simple = False
 
     def add(self, code: str, message: str, *, mi: int | None = None, path: str | None = None,
             hint: str | None = None, fix: str | None = None, severity: Severity | None = None) -> None:

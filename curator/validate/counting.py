@@ -1,97 +1,48 @@
-"""Token counting for validation: the shared counter when there is one, else a small adapter.
+"""Token counting for validation: which counter a target gets, and where training starts.
 
-`make_counter` is what each worker process calls once. It prefers `curator.tokens.get_counter`
-(the project's fast, exact counter); until that exists it falls back to `TiktokenChatCounter`,
-which counts the way the OpenAI cookbook does (3 tokens per message, +1 for a name, +3 to prime
-the reply) with tiktoken's own encoder.
+`make_counter` is what each worker process calls once:
+
+* openai / azure: `curator.tokens.get_counter` (exact o200k/cl100k counts, cookbook method).
+* any target with `--model` naming a local folder: that model's tokenizer and chat template.
+* trl, lf, together without a local model: the OpenAI encoding of the default model, flagged
+  as an approximation (`tokens.approximate`) rather than refused.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from curator import tokens
-from curator.tokens import ChatCount, TokenCounter
+from curator.tokens import TokenCounter
 
 PER_MESSAGE = 3
-PER_NAME = 1
-REPLY_PRIMER = 3
+
+#: targets whose counts come from OpenAI's encodings (the others train with a model's own tokenizer)
+OPENAI_TARGETS = ("openai", "azure")
 
 
-class TiktokenChatCounter:
-    """Cookbook-style chat counts over a tiktoken encoding (encode_ordinary: text is data)."""
-
-    def __init__(self, encoding: str) -> None:
-        self.name = encoding
-        self._encode = tokens.get_encoding(encoding).encode_ordinary
-        self._small: dict[str, int] = {}
-
-    def count_text(self, text: str) -> int:
-        # Roles, names and repeated system prompts recur on every row; a bounded cache of short
-        # strings skips re-encoding them without letting memory grow with the file.
-        if len(text) <= 2048:
-            n = self._small.get(text)
-            if n is None:
-                n = len(self._encode(text))
-                if len(self._small) < 8192:
-                    self._small[text] = n
-            return n
-        return len(self._encode(text))
-
-    def count_chat(self, example: dict[str, Any]) -> ChatCount:
-        total = REPLY_PRIMER
-        trained = 0
-        encode, count_text = self._encode, self.count_text
-        for m in example.get("messages") or ():
-            content = m.get("content")
-            if len(m) == 2 and type(content) is str:  # the common {role, content} message, fast path
-                body = len(encode(content)) if m.get("role") != "system" else count_text(content)
-                n = PER_MESSAGE + count_text(m["role"]) + body
-            else:
-                body = -1
-                n = PER_MESSAGE + self.message_tokens(m)
-            total += n
-            if m.get("role") == "assistant" and m.get("weight", 1) != 0:
-                trained += body if body >= 0 else n - PER_MESSAGE - count_text("assistant")
-        return ChatCount(total, trained)
-
-    def message_tokens(self, m: dict[str, Any]) -> int:
-        n = 0
-        for key, value in m.items():
-            if isinstance(value, str):
-                if key in ("role", "content", "name", "refusal"):
-                    n += self.count_text(value)
-                    if key == "name":
-                        n += PER_NAME
-            elif key == "content" and isinstance(value, list):
-                for part in value:
-                    if isinstance(part, dict) and isinstance(part.get("text"), str):
-                        n += self.count_text(part["text"])
-            elif key == "tool_calls" and isinstance(value, list):
-                for call in value:
-                    fn = call.get("function") if isinstance(call, dict) else None
-                    if isinstance(fn, dict):
-                        for field in ("name", "arguments"):
-                            if isinstance(fn.get(field), str):
-                                n += self.count_text(fn[field])
-        return n
+def is_local_model(model: str | None) -> bool:
+    return model is not None and Path(model).is_dir()
 
 
 def make_counter(target: str, model: str | None, encoding: str) -> TokenCounter:
     """The counter a worker uses; built once per process."""
-    if approximate(target, model):
-        return TiktokenChatCounter(encoding)
-    counter: TokenCounter = tokens.get_counter(target, model)
-    return counter
+    if is_local_model(model):
+        return tokens.get_counter("trl", model)
+    if target in OPENAI_TARGETS:
+        counter: TokenCounter = tokens.get_counter(target, model)
+        return counter
+    return tokens.TiktokenCounter(encoding)
 
 
 def approximate(target: str, model: str | None) -> bool:
-    """True when the target counts with a model's tokenizer but none was named.
+    """True when the target counts with a model's tokenizer but no local model was named.
 
-    TRL trains with the model's own tokenizer; without a local model folder curator counts
-    with an OpenAI encoding instead and says so (`tokens.approximate`), rather than refusing.
+    TRL, LLaMA-Factory and Together train with the model's own tokenizer; without a local model
+    folder curator counts with an OpenAI encoding instead and says so (`tokens.approximate`).
     """
-    return target == "trl" and model is None
+    return target not in OPENAI_TARGETS and not is_local_model(model)
 
 
 def first_trained_offset(counter: TokenCounter, example: dict[str, Any]) -> int | None:

@@ -28,9 +28,15 @@ import orjson
 
 from curator.io import ChunkScan, Reader, chunk_bounds, jsonl_scan_issues, probe, scan_jsonl
 from curator.issues import Issue
-from curator.tokens import TokenCounter
+from curator.tokens import TiktokenCounter, TokenCounter
 from curator.validate.context import Ctx
-from curator.validate.counting import approximate, first_trained_offset, make_counter
+from curator.validate.counting import (
+    OPENAI_TARGETS,
+    approximate,
+    first_trained_offset,
+    is_local_model,
+    make_counter,
+)
 from curator.validate.profiles import Profile, encoding_for, get_profile, openai_limit
 from curator.validate.rows import check_row
 
@@ -59,13 +65,14 @@ class Options:
         if self.max_tokens is not None:
             return self.max_tokens
         p = self.profile
-        if self.model and p.name in ("openai", "azure"):
+        if self.model and p.name in OPENAI_TARGETS and not is_local_model(self.model):
             return openai_limit(self.model)
         return p.default_max_tokens
 
     @property
     def encoding(self) -> str:
-        return encoding_for(self.model or self.profile.default_model or "gpt-4o-mini")
+        model = None if is_local_model(self.model) else self.model
+        return encoding_for(model or self.profile.default_model or "gpt-4o-mini")
 
 
 class RowChecker:
@@ -87,8 +94,18 @@ class RowChecker:
             ctx.add("internal.check_failed", f"a check crashed: {exc!r}")
             fmt = "unknown"
         total = trained = NO_COUNT
-        if self.counter is not None and parsed_clean and fmt in ("chat", "prompt-completion") and not ctx.has_error():
-            total, trained = self._count(value, fmt, ctx)
+        # A row converted to chat for checking is counted in its chat form; the note that the
+        # target needs that conversion is no reason to leave it uncounted.
+        counted, counted_fmt = (ctx.converted, "chat") if ctx.converted is not None else (value, fmt)
+        if self.counter is not None and parsed_clean and counted_fmt in ("chat", "prompt-completion") and (
+                not ctx.issues or not any(i.severity == "error" and i.code != "format.needs_conversion"
+                                          for i in ctx.issues)):
+            try:
+                total, trained = self._count(counted, counted_fmt, ctx)
+            except Exception as exc:  # a local model's chat template refused the example
+                if isinstance(self.counter, TiktokenCounter):
+                    raise
+                ctx.add("template.render_error", f"the chat template failed on this example: {exc}")
         digest = hashlib.blake2b(orjson.dumps(value, option=orjson.OPT_SORT_KEYS), digest_size=8).digest()
         return fmt, ctx.issues, total, trained, digest
 
@@ -144,7 +161,8 @@ _CHECKER: RowChecker | None = None
 
 def _init_worker(options: Options) -> None:
     global _CHECKER
-    _CHECKER = RowChecker(options)
+    if _CHECKER is None or _CHECKER.options != options:
+        _CHECKER = RowChecker(options)
 
 
 def _worker(path: str, start: int, end: int, at_eof: bool) -> ChunkResult:
@@ -166,16 +184,24 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
     res = ChunkResult(start, end)
     keep = checker.options.keep_rejected
     index = 0
+    last_fmt, formats_seen = "", 0  # runs of one format, tallied at each change (rows rarely mix)
     for rec in scan_jsonl(buf, first_line=1, base_offset=start, at_eof=at_eof, scan=res.scan):
         index += 1
-        issues = [Issue(code, "error", msg, path, rec.line, index, hint=hint) for code, msg, hint in rec.issues]
+        issues = [Issue(code, "error", msg, path, rec.line, index, hint=hint)
+                  for code, msg, hint in rec.issues] if rec.issues else []
         total = trained = NO_COUNT
         digest = NO_HASH
         if rec.value is not None:
             fmt, found, total, trained, digest = checker.check(rec.value, not rec.issues)
-            res.formats[fmt] += 1
-            res.first_line_of.setdefault(fmt, rec.line)
-            issues.extend(replace(i, file=path, line=rec.line, example_index=index) for i in found)
+            if fmt == last_fmt:
+                formats_seen += 1
+            else:
+                if last_fmt:
+                    res.formats[last_fmt] += formats_seen
+                last_fmt, formats_seen = fmt, 1
+                res.first_line_of.setdefault(fmt, rec.line)
+            if found:
+                issues.extend(replace(i, file=path, line=rec.line, example_index=index) for i in found)
         res.totals.append(total)
         res.trained.append(trained)
         res.hashes += digest
@@ -186,6 +212,8 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
                 res.rejected_rows += 1
                 if keep:
                     res.rejected.append(rec.raw)
+    if last_fmt:
+        res.formats[last_fmt] += formats_seen
     res.lines = res.scan.lines
     res.examples = index
     return res
@@ -211,6 +239,9 @@ class FileReport:
     token_limit: int = 0
     tokens: dict[str, Any] = field(default_factory=dict)
     io_error: bool = False
+    #: 8-byte hash and line of every example, in order (for checks across files)
+    example_hashes: bytes = b""
+    example_lines: array[int] = field(default_factory=lambda: array("q"))
     _cap: int | None = None
 
     def add(self, issue: Issue) -> None:
@@ -256,6 +287,7 @@ def validate_file(path: str | os.PathLike[str], target: str = "openai", *, model
             and not any(i.code == "file.is_json_not_jsonl" for i in pr.issues):
         report.add(Issue("file.extension", "warning", f"{profile.name} uploads must be .jsonl files", name,
                          hint="export to JSONL: curator export"))
+    _size_checks(report, profile, pr.size)
     if count_tokens and approximate(profile.name, model):
         report.add(Issue("tokens.approximate", "info", f"no --model named: token counts use OpenAI's "
                          f"{options.encoding} encoding, not the model's own tokenizer", name,
@@ -299,7 +331,63 @@ def validate_file(path: str | os.PathLike[str], target: str = "openai", *, model
         _tabular(path, options, report, totals, trained, hashes, lines, quarantine)
     _dataset_checks(report, options, hashes, lines)
     _token_stats(report, totals, trained)
+    report.example_hashes = bytes(hashes)
+    report.example_lines = lines
     return report
+
+
+def cross_file_checks(reports: list[FileReport]) -> None:
+    """`dataset.train_val_overlap`: an example (same canonical JSON) in two of the files checked.
+
+    Reported on the later file, one issue per overlapping example (capped like any code)."""
+    seen: dict[int, tuple[str, int]] = {}
+    for rep in reports:
+        if len(rep.example_hashes) < 8:
+            continue
+        h = np.frombuffer(rep.example_hashes, dtype=np.uint64)
+        ln = np.frombuffer(rep.example_lines, dtype=np.int64)
+        mine: dict[int, int] = {}
+        for k in np.flatnonzero(np.isin(h, np.fromiter(seen, dtype=np.uint64, count=len(seen)))):
+            key = int(h[k])
+            if key == 0:
+                continue
+            other, other_line = seen[key]
+            rep.add(Issue("dataset.train_val_overlap", "warning", f"the same example is in {other} (line "
+                          f"{other_line})", rep.file, int(ln[k]), int(k) + 1,
+                          hint="keep validation examples out of the training file"))
+        for k, key in enumerate(h.tolist()):
+            mine.setdefault(key, int(ln[k]))
+        for key, line in mine.items():
+            seen.setdefault(key, (rep.file, line))
+
+
+MB = 1024 * 1024
+#: OpenAI's Files API and Azure take files under 512 MB; OpenAI's Uploads API takes up to 8 GB
+FILES_API_LIMIT = 512 * MB
+UPLOADS_API_LIMIT = 8 * 1024 * MB
+#: Azure's own guidance: `files.create` is reported to fail quietly above about 100-150 MB
+AZURE_LARGE = 100 * MB
+#: share of refusal answers above which the set teaches refusing (formats.md §5.8)
+REFUSAL_SHARE = 0.10
+
+
+def _size_checks(report: FileReport, profile: Profile, size: int) -> None:
+    name = report.file
+    if profile.name == "openai":
+        if size > UPLOADS_API_LIMIT:
+            report.add(Issue("file.too_large", "error", f"{size / MB:,.0f} MB: OpenAI takes files up to 8 GB "
+                             "(Uploads API)", name, hint="split the file"))
+        elif size > FILES_API_LIMIT:
+            report.add(Issue("file.too_large", "warning", f"{size / MB:,.0f} MB: the Files API takes up to "
+                             "512 MB; larger files need the Uploads API (up to 8 GB)", name,
+                             hint="upload with the Uploads API, or split the file"))
+    elif profile.name == "azure":
+        if size >= FILES_API_LIMIT:
+            report.add(Issue("file.too_large", "error", f"{size / MB:,.0f} MB: Azure OpenAI takes files under "
+                             "512 MB", name, hint="split the file"))
+        elif size > AZURE_LARGE:
+            report.add(Issue("file.large", "warning", f"{size / MB:,.0f} MB: uploads this large are reported "
+                             "to fail quietly with files.create", name, hint="use the Uploads API"))
 
 
 def _merge_scan(into: ChunkScan, part: ChunkScan, line_off: int) -> None:
@@ -325,6 +413,11 @@ def _jsonl_results(name: str, start: int, size: int, options: Options, workers: 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     checker: RowChecker | None = None
+    global _CHECKER
+    if method == "fork":
+        # Built once here and inherited by the forked workers (copy-on-write): the counter's
+        # tables take about a second and 140 MB to build, once per process otherwise.
+        checker = _CHECKER = RowChecker(options)
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(options,)) as pool:
         window: list[tuple[int, int, Future[ChunkResult]]] = []
         todo = iter(bounds)
@@ -408,6 +501,11 @@ def _dataset_checks(report: FileReport, options: Options, hashes: bytearray, lin
     elif n and n < 50 and profile.name in ("openai", "azure"):
         report.add(Issue("dataset.few_examples", "warning", f"only {n} examples; 50-100 good ones is the usual "
                          "start", name, hint="add examples"))
+    refusals = report.counts["quality.refusal"]
+    if n and refusals / n > REFUSAL_SHARE:
+        report.add(Issue("dataset.refusal_share", "warning", f"{refusals} of {n} examples ({refusals / n:.0%}) "
+                         f"hold refusal boilerplate (more than {REFUSAL_SHARE:.0%})", name,
+                         hint="keep refusals to the share you want the model to learn"))
     real = {f: c for f, c in report.formats.items() if f not in ("unknown", "ambiguous")}
     if len(real) > 1:
         major = max(real, key=lambda f: real[f])

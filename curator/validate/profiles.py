@@ -115,7 +115,7 @@ PROFILES: dict[str, Profile] = {
     "lf": Profile(
         name="lf",
         description="LLaMA-Factory openai/sharegpt layout (alternation, system first, cutoff_len 2048)",
-        formats=frozenset({"chat", "alpaca", "sharegpt"}),
+        formats=frozenset({"chat", "alpaca", "sharegpt", "sharegpt-preference", "lf-v1-messages"}),
         roles=frozenset({"system", "user", "assistant", "tool"}),
         min_examples=1,
         default_model=None,

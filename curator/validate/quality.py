@@ -36,7 +36,7 @@ _MARKERS = re.compile(
     re.MULTILINE,
 )
 _NUMBERS = re.compile(
-    r"(?P<card>\b\d(?:[ -]?\d){12,18}\b)"
+    r"(?P<card>(?<![\d.,])\b\d(?:[ -]?\d){12,18}\b(?![.,]\d))"
     r"|(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}"
     r"|(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w=+*/]))"
 )
@@ -47,6 +47,8 @@ REFUSALS = (
     "as an ai, i",
 )
 PLACEHOLDER_INPUTS = frozenset({"<noinput>", "no input", "noinput", "<no input>", "n/a", "<no output>", "none"})
+#: no placeholder is longer; a longer text is never compared with them
+_PLACEHOLDER_MAX = max(map(len, PLACEHOLDER_INPUTS)) + 4
 _ODD_TEXT = {
     "control": ("quality.control_chars", "control character"),
     "zero_width": ("quality.zero_width", "zero-width character"),
@@ -68,20 +70,63 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-#: (text, role, message_index, JSON pointer, trained)
-TextItem = tuple[str, str, int | None, str, bool]
+_CARD_GROUPS = ((4, 6, 5), (4, 6, 4))
 
 
-def check_texts(items: list[TextItem], ctx: Ctx) -> None:
-    """All text checks for the texts of one example, screened together."""
+def card_shaped(found: str, digits: str) -> bool:
+    """Digits written the way card numbers are: one run, or groups of four (Amex: 4-6-5).
+
+    Keeps decimals, binary strings ("01010100 01110011 ...") and long sums out."""
+    if set(digits) <= {"0", "1"}:
+        return False
+    if not (digits[0] in "3456" or "22" <= digits[:2] <= "27"):
+        return False  # no card scheme starts with 0, 1, 7, 8 or 9 (sums, IDs, big products)
+    groups = tuple(len(g) for g in re.split(r"[ -]", found))
+    if len(groups) == 1:
+        return True
+    return groups in _CARD_GROUPS or (all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4)
+
+
+#: (text, role, message_index, JSON pointer, trained); a pointer of None stands for
+#: `{base}/{message_index}/content`, built only when a finding needs it
+TextItem = tuple[str, str, int | None, str | None, bool]
+
+
+def check_texts(items: list[TextItem], ctx: Ctx, base: str = "/messages") -> None:
+    """All text checks for the texts of one example, screened together.
+
+    Every check that needs a search first looks at the example's texts joined into one string;
+    only a screen that trips sends the texts one by one to the precise patterns. Without a trip,
+    a text is looked at again only when it is short or blank (placeholder or whitespace-only)."""
     if not items:
         return
     blob = items[0][0] if len(items) == 1 else "\n".join(t[0] for t in items)
     odd = _SCREEN_CHARS.search(blob) is not None
     marks = _SCREEN_MARKERS.search(blob) is not None
-    digits = _SCREEN_DIGITS.search(blob) is not None
+    digits = _has_digit_run(blob)
+    escapes = "\\n" in blob
+    answers = [t[0] for t in items if t[1] == "assistant"]
+    refusal = False
+    if answers:
+        low = (answers[0] if len(answers) == 1 else "\n".join(answers)).lower()
+        refusal = any(phrase in low for phrase in REFUSALS)
+    if odd or marks or digits or escapes or refusal:
+        for text, role, mi, path, trained in items:
+            _check_one(text, role, ctx, mi, path or f"{base}/{mi}/content", trained, odd, marks, digits,
+                       escapes, refusal)
+        return
     for text, role, mi, path, trained in items:
-        _check_one(text, role, ctx, mi, path, trained, odd, marks, digits)
+        if len(text) <= _PLACEHOLDER_MAX or text.isspace():
+            _check_one(text, role, ctx, mi, path or f"{base}/{mi}/content", trained, False, False, False, False,
+                       False)
+
+
+def _has_digit_run(blob: str) -> bool:
+    # Most texts have no digit at all: ten substring scans are cheaper than one regex pass.
+    for d in "0123456789":
+        if d in blob:
+            return _SCREEN_DIGITS.search(blob) is not None
+    return False
 
 
 def check_text(text: str, role: str, ctx: Ctx, *, mi: int | None, path: str, trained: bool) -> None:
@@ -90,13 +135,13 @@ def check_text(text: str, role: str, ctx: Ctx, *, mi: int | None, path: str, tra
 
 
 def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, trained: bool, odd: bool,
-               marks: bool, digits: bool) -> None:
+               marks: bool, digits: bool, escapes: bool, refusal: bool) -> None:
     if not text.strip():
         if text:
             ctx.add("quality.empty_or_whitespace", f"{role} content is only whitespace", mi=mi, path=path,
                     severity="error" if trained else None)
         return
-    if text.strip().lower() in PLACEHOLDER_INPUTS:
+    if len(text) <= _PLACEHOLDER_MAX and text.strip().lower() in PLACEHOLDER_INPUTS:
         ctx.add("quality.placeholder_input", f"{role} text is the placeholder {text.strip()!r}", mi=mi, path=path)
     if odd and _ODD_CHARS.search(text) is not None:
         seen: set[str] = set()
@@ -111,7 +156,10 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
         _markers(_MARKERS, text, role, ctx, mi, path)
     if digits and _NUMBERS.search(text) is not None:
         _markers(_NUMBERS, text, role, ctx, mi, path)
-    if role == "assistant":
+    if escapes and "\\n" in text and "\n" not in text and text.count("\\n") >= 2:
+        ctx.add("quality.literal_escapes", f"{role} text holds literal \\n escapes and no line breaks "
+                "(JSON encoded twice?)", mi=mi, path=path)
+    if refusal and role == "assistant":
         low = text.lower()
         for phrase in REFUSALS:
             if phrase in low:
@@ -136,7 +184,7 @@ def _markers(pattern: re.Pattern[str], text: str, role: str, ctx: Ctx, mi: int |
             ctx.add("quality.pii.email", f"e-mail address {_mask(found)} in {role} text", mi=mi, path=path)
         elif kind == "card":
             digits = re.sub(r"\D", "", found)
-            if not luhn_ok(digits):
+            if not luhn_ok(digits) or not card_shaped(found, digits):
                 continue
             ctx.add("quality.pii.credit_card", f"credit card number {_mask(digits)} (passes Luhn) in {role} text",
                     mi=mi, path=path)

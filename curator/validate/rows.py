@@ -6,11 +6,15 @@ detection so validation can say what a row is and what to do with it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from curator import schema
+from curator.formats.preference import from_preference, to_preference
+from curator.formats.to_chat import to_chat
+from curator.issues import Issue
 from curator.validate.chat import check_chat, check_messages, check_tools
 from curator.validate.codes import STRUCTURAL_PREFIXES
 from curator.validate.context import Ctx
@@ -26,17 +30,35 @@ MODELS: dict[str, type[BaseModel]] = {
     "sharegpt": schema.ShareGPTExample,
 }
 _FORMAT_VERDICTS = frozenset({"format.needs_conversion", "format.method_mismatch"})
-SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                  "system": "system", "function_call": "assistant", "observation": "tool", "tool": "tool"}
-
+#: validate's format names -> curator.formats names, for rows checked after conversion to chat
+CONVERTIBLE = {"alpaca": "alpaca", "sharegpt": "sharegpt", "lf-v1-messages": "lf-v1-messages",
+               "sharegpt-preference": "sharegpt-preference",
+               "conversational-prompt-completion": "trl-conversational-prompt-completion"}
+#: formats that are always checked in their converted form (their own layout has no rules here)
+ALWAYS_CONVERTED = frozenset({"alpaca", "sharegpt", "lf-v1-messages", "sharegpt-preference"})
+AFTER_CONVERSION = " (found after converting the row to chat)"
+AFTER_CONVERSION_PREF = " (found after converting the row to OpenAI's preference layout)"
 
 def detect_format(ex: dict[str, Any]) -> str:
     """One of chat, prompt-completion, conversational-prompt-completion, preference,
-    trl-preference, text, alpaca, sharegpt, ambiguous, unknown."""
+    trl-preference, text, alpaca, sharegpt, sharegpt-preference, lf-v1-messages, ambiguous,
+    unknown."""
     keys = ex.keys()
+    if len(keys) == 1 and "messages" in keys:  # the common case, decided without the general walk
+        msgs = ex["messages"]
+        first = msgs[0] if type(msgs) is list and msgs else None
+        if type(first) is dict and len(first) == 2 and "role" in first and type(first.get("content")) is str \
+                and not _is_lf_v1(msgs):
+            return "chat"
     found: list[str] = []
     if "messages" in keys:
-        found.append("chat")
+        first = ex["messages"][0] if isinstance(ex["messages"], list) and ex["messages"] else None
+        if isinstance(first, dict) and "from" in first and "role" not in first and "conversations" not in keys:
+            found.append("sharegpt")
+        elif _is_lf_v1(ex["messages"]):
+            found.append("lf-v1-messages")
+        else:
+            found.append("chat")
     if "input" in keys and ("preferred_output" in keys or "non_preferred_output" in keys
                             or "preferred_completion" in keys):
         found.append("preference")
@@ -49,7 +71,7 @@ def detect_format(ex: dict[str, Any]) -> str:
     if "instruction" in keys and "output" in keys:
         found.append("alpaca")
     if "conversations" in keys:
-        found.append("sharegpt")
+        found.append("sharegpt-preference" if "chosen" in keys and "rejected" in keys else "sharegpt")
     if not found and "text" in keys:
         found.append("text")
     if not found:
@@ -69,10 +91,12 @@ def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True) -> str
     if fmt == "ambiguous":
         ctx.add("format.ambiguous", f"keys {sorted(map(str, ex))[:8]} belong to more than one format")
         return fmt
+    convert = fmt in ALWAYS_CONVERTED or (fmt in CONVERTIBLE and fmt not in ctx.profile.formats)
     if fmt not in ctx.profile.formats:
-        if fmt in ("alpaca", "sharegpt"):
+        if fmt in CONVERTIBLE:
             ctx.add("format.needs_conversion",
-                    f"this row is in {fmt} format; {ctx.profile.name} reads OpenAI chat rows",
+                    f"this row is in {fmt} format, which {ctx.profile.name} does not read as it is; "
+                    "it was converted to chat and checked in that form",
                     fix="convert-to-chat", hint="convert it: curator convert FILE --to chat -o OUT.jsonl")
         else:
             ctx.add("format.method_mismatch", f"{fmt} rows are not accepted by {ctx.profile.name}",
@@ -82,19 +106,19 @@ def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True) -> str
         _chat_quality(ex.get("messages"), roles, ctx, "/messages")
     elif fmt == "prompt-completion":
         _prompt_completion(ex, ctx)
+    elif fmt == "sharegpt-preference":
+        _check_converted_preference(ex, ctx)
+    elif convert:
+        ctx.converted = _check_converted(ex, fmt, ctx)
     elif fmt == "conversational-prompt-completion":
         _conversational_pc(ex, ctx)
     elif fmt == "preference":
         _preference(ex, ctx)
     elif fmt == "trl-preference":
         _trl_preference(ex, ctx)
-    elif fmt == "alpaca":
-        _alpaca(ex, ctx)
-    elif fmt == "sharegpt":
-        _sharegpt(ex, ctx)
     elif fmt == "text" and not isinstance(ex.get("text"), str):
         ctx.add("schema.invalid", "'text' must be a string", path="/text")
-    if schema_check and fmt in MODELS and not any(
+    if schema_check and not convert and not (fmt == "chat" and ctx.simple) and fmt in MODELS and not any(
             i.code.startswith(STRUCTURAL_PREFIXES) and i.code not in _FORMAT_VERDICTS for i in ctx.issues):
         schema_invalid(ex, MODELS[fmt], ctx)
     return fmt
@@ -113,7 +137,11 @@ def schema_invalid(ex: dict[str, Any], model: type[BaseModel], ctx: Ctx) -> None
 def _chat_quality(msgs: Any, roles: list[str], ctx: Ctx, base: str) -> None:
     if not isinstance(msgs, list):
         return
+    if ctx.simple:  # every message is {role, content: str}: no parts, no weights to look at
+        _simple_chat_quality(msgs, roles, ctx, base)
+        return
     items: list[TextItem] = []
+    last_user: str | None = None
     for i, m in enumerate(msgs):
         if not isinstance(m, dict) or i >= len(roles):
             continue
@@ -121,12 +149,33 @@ def _chat_quality(msgs: Any, roles: list[str], ctx: Ctx, base: str) -> None:
         content = m.get("content")
         trained = role == "assistant" and m.get("weight", 1) != 0
         if isinstance(content, str):
-            items.append((content, role, i, f"{base}/{i}/content", trained))
+            if role == "assistant" and last_user is not None and content and \
+                    abs(len(content) - len(last_user)) < 16 and content.strip() == last_user.strip():
+                ctx.add("quality.response_equals_prompt", "the assistant answer repeats the user's message "
+                        "word for word", mi=i, path=f"{base}/{i}/content")
+            elif role == "user":
+                last_user = content
+            items.append((content, role, i, None, trained))
         elif isinstance(content, list):
             for j, part in enumerate(content):
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
                     items.append((part["text"], role, i, f"{base}/{i}/content/{j}/text", trained))
-    check_texts(items, ctx)
+    check_texts(items, ctx, base)
+
+
+def _simple_chat_quality(msgs: list[dict[str, Any]], roles: list[str], ctx: Ctx, base: str) -> None:
+    last_user: str | None = None
+    for i, m in enumerate(msgs):
+        role = roles[i]
+        if role == "user":
+            last_user = m["content"]
+        elif role == "assistant" and last_user is not None:
+            content = m["content"]
+            if abs(len(content) - len(last_user)) < 16 and content.strip() == last_user.strip():
+                ctx.add("quality.response_equals_prompt", "the assistant answer repeats the user's message "
+                        "word for word", mi=i, path=f"{base}/{i}/content")
+    check_texts([(m["content"], roles[i], i, None, roles[i] == "assistant") for i, m in enumerate(msgs)],
+                ctx, base)
 
 
 def _prompt_completion(ex: dict[str, Any], ctx: Ctx) -> None:
@@ -250,30 +299,70 @@ def _trl_preference(ex: dict[str, Any], ctx: Ctx) -> None:
                        trained=key != "prompt")
     if ex.get("chosen") == ex.get("rejected"):
         ctx.add("pref.identical_outputs", "chosen and rejected are identical")
+    elif "prompt" not in ex and _common_prefix_empty(ex.get("chosen"), ex.get("rejected")):
+        ctx.add("pref.implicit_prompt_empty", "no prompt key, and chosen and rejected do not start alike: "
+                "the prompt TRL extracts (their common beginning) is empty")
 
 
-def _alpaca(ex: dict[str, Any], ctx: Ctx) -> None:
-    for key, role in (("instruction", "user"), ("input", "user"), ("output", "assistant"), ("system", "system")):
-        val = ex.get(key)
-        if isinstance(val, str) and (val or key == "output"):
-            if key == "output" and not val.strip():
-                ctx.add("quality.empty_or_whitespace", "the output is empty", path="/output", severity="error")
-                continue
-            check_text(val, role, ctx, mi=None, path=f"/{key}", trained=key == "output")
+def _common_prefix_empty(chosen: Any, rejected: Any) -> bool:
+    if isinstance(chosen, list) and isinstance(rejected, list):
+        return not chosen or not rejected or chosen[0] != rejected[0]
+    if isinstance(chosen, str) and isinstance(rejected, str):
+        return not chosen or not rejected or chosen[0] != rejected[0]
+    return False
 
 
-def _sharegpt(ex: dict[str, Any], ctx: Ctx) -> None:
-    turns = ex.get("conversations")
-    if not isinstance(turns, list):
+def _is_lf_v1(messages: Any) -> bool:
+    """LLaMA-Factory v1 rows: per-message loss_weight, or content parts holding `value`."""
+    if not isinstance(messages, list):
+        return False
+    for m in messages:
+        if type(m) is dict and len(m) == 2 and type(m.get("content")) is not list:
+            continue  # {role, content: str}: neither a loss_weight nor typed parts
+        if isinstance(m, dict) and ("loss_weight" in m or (
+                isinstance(m.get("content"), list) and any(
+                    isinstance(p, dict) and "value" in p and "text" not in p for p in m["content"]))):
+            return True
+    return False
+
+
+def _add_converter_issues(issues: list[Issue], ctx: Ctx) -> None:
+    for issue in issues:
+        ctx.add(issue.code, issue.message, mi=issue.message_index, path=issue.path,
+                hint=issue.hint, fix=issue.fix, severity=issue.severity)
+
+
+def _check_converted_preference(ex: dict[str, Any], ctx: Ctx) -> None:
+    """A LLaMA-Factory ranking row, checked by the preference rules in OpenAI's DPO layout."""
+    first = to_preference(ex, "sharegpt-preference")
+    _add_converter_issues(first.issues, ctx)
+    if first.example is None:
         return
-    for i, t in enumerate(turns):
-        if not isinstance(t, dict):
-            continue
-        role = SHAREGPT_ROLES.get(str(t.get("from", "")).lower(), str(t.get("from")))
-        val = t.get("value")
-        if isinstance(val, str):
-            if not val.strip():
-                ctx.add("quality.empty_or_whitespace", f"turn {i} ({t.get('from')}) is empty", mi=i,
-                        path=f"/conversations/{i}/value")
-            else:
-                check_text(val, role, ctx, mi=i, path=f"/conversations/{i}/value", trained=role == "assistant")
+    second = from_preference(first.example, "openai-preference")
+    _add_converter_issues(second.issues, ctx)
+    if second.example is None:
+        return
+    pref_ctx = Ctx(ctx.profile, ctx.strict)
+    _preference(second.example, pref_ctx)
+    for issue in pref_ctx.issues:
+        ctx.issues.append(replace(issue, message=issue.message + AFTER_CONVERSION_PREF))
+
+
+def _check_converted(ex: dict[str, Any], fmt: str, ctx: Ctx) -> dict[str, Any] | None:
+    """Convert a row to canonical chat, then run the chat rules on that form.
+
+    The conversion's own findings (a mapped role, a dropped key, a row it cannot convert) are
+    reported as they are; the chat rules' findings carry a note that they concern the converted
+    row, whose message indexes may differ from the source's turns (a top-level system becomes
+    message 0). Returns the converted example, or None when the row cannot be converted.
+    """
+    result = to_chat(ex, CONVERTIBLE[fmt])
+    _add_converter_issues(result.issues, ctx)
+    if result.example is None:
+        return None
+    chat_ctx = Ctx(ctx.profile, ctx.strict)
+    roles = check_chat(result.example, chat_ctx)
+    _chat_quality(result.example.get("messages"), roles, chat_ctx, "/messages")
+    for issue in chat_ctx.issues:
+        ctx.issues.append(replace(issue, message=issue.message + AFTER_CONVERSION))
+    return result.example

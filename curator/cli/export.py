@@ -1,0 +1,90 @@
+"""`curator export`: write the workspace's splits as trainer-ready files plus a manifest.
+
+Exit codes: 0 written; 1 written, but some selected records could not be converted to the
+format (listed in the manifest); 2 usage or I/O error, or records without a split.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+from curator.cli import cli
+from curator.cli.workspace import _fail, handle_errors, workspace_option
+from curator.export import EXPORT_FORMATS, ExportError
+from curator.store import Workspace
+from curator.ws_export import EXPORT_TARGETS, export_workspace
+
+
+@cli.command("export")
+@workspace_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Export folder (created; a previous curator export there is replaced atomically).")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
+              help="Row shape [default: the target's: openai-chat, trl-messages for trl, "
+                   "sharegpt for lf].")
+@click.option("--target", type=click.Choice(EXPORT_TARGETS), default=None,
+              help="Who reads the files [default: the workspace's import target, else openai].")
+@click.option("--only-accepted", is_flag=True,
+              help="Export accepted records only (default: everything not rejected).")
+@click.option("--hf-dataset", is_flag=True,
+              help="Also write a Hugging Face dataset folder (datasets save_to_disk) in hf/.")
+@click.option("--parquet", is_flag=True, help="Also write parquet/<split>.parquet.")
+@click.option("--llamafactory", "llamafactory", is_flag=False, flag_value="curator", default=None,
+              metavar="[NAME]",
+              help="Also write LLaMA-Factory's dataset_info.json (entries NAME, NAME_validation, "
+                   "NAME_holdout; NAME defaults to curator).")
+@click.option("--bom/--no-bom", "bom", default=None,
+              help="UTF-8 byte-order mark at the start of each file [default: on for azure].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@handle_errors
+def export(workspace: Path, out: Path, fmt: str | None, target: str | None, only_accepted: bool,
+           hf_dataset: bool, parquet: bool, llamafactory: str | None, bom: bool | None,
+           as_json: bool) -> None:
+    """Export train/validation/holdout JSONL and manifest.json from a workspace.
+
+    Every record that is not rejected is exported (records dedup marked as duplicates count as
+    rejected), in its current edited form; each one left out is listed in manifest.json with its
+    reason. Records must have a split (run `curator split` first). Same workspace, same options:
+    byte-identical files.
+
+    Example: curator export -w work.db --out export/ --target azure --hf-dataset
+    """
+    interactive = sys.stderr.isatty() and not as_json
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\rexporting {done:,} of {total:,} records", err=True, nl=False)
+
+    hf = tuple(name for name, on in (("dataset", hf_dataset), ("parquet", parquet)) if on)
+    try:
+        with Workspace.open(workspace) as ws:
+            outcome = export_workspace(
+                ws, out, fmt=fmt, target=target, only_accepted=only_accepted, bom=bom, hf=hf,
+                llamafactory=llamafactory is not None, llamafactory_name=llamafactory,
+                progress=progress if interactive else None,
+            )
+    except ExportError as exc:
+        if interactive:
+            click.echo("", err=True)
+        _fail(str(exc))
+        return
+    if interactive:
+        click.echo("", err=True)
+    summary = outcome.to_dict()
+    if as_json:
+        click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+    else:
+        counts = outcome.counts
+        click.echo(f"{outcome.out_dir}: {outcome.fmt} for {outcome.target}: "
+                   f"train {counts['train']}, validation {counts['validation']}, "
+                   f"holdout {counts['holdout']}; {outcome.excluded} excluded")
+        for reason, n in summary["excluded_by_reason"].items():
+            click.echo(f"  excluded {reason}: {n}")
+        for extra in ("hf_dataset", "parquet", "llamafactory"):
+            if outcome.manifest.get(extra):
+                click.echo(f"  wrote {extra}")
+    if summary["excluded_by_reason"].get("unconvertible"):
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,161 @@
+"""A workspace as the trainer's data source, and the run's result written back to it.
+
+Read: every record with a split, in its current form (the edit if there is one), that is not
+rejected and not marked as a duplicate. `curator split` names the three splits (meta
+`split.params`, key `names`); they map in order onto train, validation and holdout.
+
+Write back, as one journal entry (one `curator undo` takes it all back): the highest-loss records
+get the label `review:high-loss` (taken off the records of an earlier run) and a note line with
+their loss, and meta `train.last_run` holds the run's figures and verdict.
+
+No torch here: the CLI reads the workspace before the trainer loads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from curator.schema import AssistantMessage, ChatExample
+from curator.store import Change, Workspace
+from curator.train.data import SPLITS, Example, Splits
+from curator.train.errors import UsageError
+
+REVIEW_LABEL = "review:high-loss"
+LAST_RUN_KEY = "train.last_run"
+#: the note line the trainer owns; a later run replaces it, the rest of a note is the user's.
+NOTE_PREFIX = "[train] "
+
+
+@dataclass
+class WorkspaceData:
+    """The splits read from a workspace, and what was left out and why."""
+
+    splits: Splits
+    names: dict[str, str]  # train|validation|holdout -> the workspace's split name
+    skipped: dict[str, list[int]] = field(default_factory=dict)  # reason -> record ids
+
+    def notes(self) -> Iterator[str]:
+        for reason, ids in self.skipped.items():
+            shown = ", ".join(map(str, ids[:5])) + (" ..." if len(ids) > 5 else "")
+            yield f"workspace: {len(ids)} record(s) with a split left out ({reason}): {shown}"
+
+
+def split_names(ws: Workspace) -> dict[str, str]:
+    """train/validation/holdout -> the names `curator split` used (in that order)."""
+    names = dict(zip(SPLITS, SPLITS, strict=True))
+    raw = ws.meta("split.params")
+    if raw:
+        try:
+            given = json.loads(raw).get("names")
+        except (ValueError, AttributeError):
+            given = None
+        if isinstance(given, list) and len(given) == 3 and all(isinstance(x, str) for x in given):
+            names = dict(zip(SPLITS, given, strict=True))
+    return names
+
+
+def load_workspace(ws: Workspace) -> WorkspaceData:
+    """Read the three splits; a workspace without splits is a usage error that says what to run."""
+    names = split_names(ws)
+    by_name = {v: k for k, v in names.items()}
+    rows = ws.connection.execute(
+        "SELECT id, split, coalesce(current, canonical), source_file, source_line, example_index, "
+        "status, dup_of FROM records WHERE split IS NOT NULL ORDER BY id").fetchall()
+    if not rows:
+        raise UsageError(f"{ws.path}: no record has a split yet, so there is no train, validation or holdout set",
+                         fix=f"run `curator split -w {ws.path}` first (it also seals the holdout)")
+    loaded: dict[str, list[Example]] = {k: [] for k in SPLITS}
+    skipped: dict[str, list[int]] = {}
+    for rid, split, text, source, line, index, status, dup_of in rows:
+        reason = None
+        chat = None
+        if status == "rejected":
+            reason = "rejected"
+        elif dup_of is not None:
+            reason = "marked duplicate"
+        elif split not in by_name:
+            reason = f"split {split!r} is not one of {', '.join(names.values())}"
+        elif text is None:
+            reason = "no chat form"
+        else:
+            try:
+                chat = ChatExample.model_validate(orjson.loads(text))
+            except (ValidationError, orjson.JSONDecodeError):
+                reason = "not a chat example (a preference row, or invalid)"
+            else:
+                if not any(isinstance(m, AssistantMessage) for m in chat.messages):
+                    reason, chat = "no assistant message", None
+        if chat is None:
+            skipped.setdefault(reason or "unusable", []).append(rid)
+            continue
+        loaded[by_name[split]].append(Example(chat, str(source or ws.path), line, index or 0, record_id=rid))
+    for key in SPLITS:
+        if not loaded[key]:
+            raise UsageError(f"{ws.path}: the {key} split ({names[key]!r}) has no usable record "
+                             "(rejected and duplicate-marked records are left out)",
+                             fix=f"run `curator split -w {ws.path}` again, or accept more records")
+    return WorkspaceData(Splits(loaded["train"], loaded["validation"], loaded["holdout"]), names, skipped)
+
+
+def _metric(rep: dict[str, Any], stage: str, split: str) -> dict[str, Any] | None:
+    m = (rep.get(stage) or {}).get(split)
+    return None if m is None else {k: m.get(k) for k in ("loss", "perplexity", "token_accuracy")}
+
+
+def last_run(report: dict[str, Any], out: Path, finished: str) -> dict[str, Any]:
+    """The `train.last_run` value: enough to compare runs without opening report.json."""
+    return {
+        "run_dir": str(out), "report": str(out / "report.json"), "finished": finished,
+        "verdict": report.get("verdict"), "reasons": report.get("reasons", []),
+        "model": (report.get("model") or {}).get("spec"),
+        "steps": (report.get("training") or {}).get("steps"),
+        "baseline": {s: _metric(report, "baseline", s) for s in ("validation", "holdout")},
+        "tuned": {s: _metric(report, "tuned", s) for s in ("validation", "holdout")},
+        "review_queue": (report.get("review_queue") or {}).get("count", 0),
+    }
+
+
+def _note(old: str | None, line: str | None) -> str | None:
+    kept = [x for x in (old or "").splitlines() if not x.startswith(NOTE_PREFIX)]
+    if line:
+        kept.append(line)
+    return "\n".join(kept) or None
+
+
+def write_back(ws: Workspace, report: dict[str, Any], out: Path, finished: str) -> Change:
+    """Label the review queue's records, note their loss, set `train.last_run`: one journal entry.
+
+    Records of an earlier run's queue lose the label and the trainer's note line, so the label
+    always means "in the last run's queue".
+    """
+    queue = out / "review_queue.jsonl"
+    rows = [json.loads(x) for x in queue.read_text(encoding="utf-8").splitlines() if x.strip()] \
+        if report.get("review_queue") and queue.is_file() else []
+    rows = [r for r in rows if r.get("record_id") is not None]
+    flagged = {int(r["record_id"]): r for r in rows}
+    old = dict(ws.connection.execute(
+        "SELECT r.id, r.note FROM records r WHERE r.id IN (SELECT record_id FROM record_labels WHERE label = ?) "
+        "OR r.note LIKE ?", (REVIEW_LABEL, f"%{NOTE_PREFIX}%")).fetchall())
+    for rid in flagged:
+        if rid not in old:
+            old[rid] = ws.connection.execute("SELECT note FROM records WHERE id = ?", (rid,)).fetchone()[0]
+    notes: dict[int, str | None] = {}
+    for rid, before in old.items():
+        r = flagged.get(rid)
+        line = (f"{NOTE_PREFIX}loss {r['loss']:.3f} nats/token under the tuned model, rank {r['rank']} of "
+                f"{len(flagged)}, {r['split']} split, run {out}") if r else None
+        after = _note(before, line)
+        if after != before:
+            notes[rid] = after
+    value = json.dumps(last_run(report, out, finished), ensure_ascii=False, allow_nan=False)
+    summary = (f"train: {report.get('verdict')}; {len(flagged)} highest-loss records labelled {REVIEW_LABEL}"
+               f" (run {out})")
+    return ws.flag_records(REVIEW_LABEL, flagged, notes=notes, exclusive=True, meta={LAST_RUN_KEY: value},
+                           action="train", summary=summary)

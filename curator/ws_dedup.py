@@ -1,0 +1,239 @@
+"""Dedup over a workspace: find exact and near duplicates (curator.dedup), mark them in the store.
+
+Which records take part: every record with a chat form (its edit when it has one, else its
+canonical form) that is not rejected. A rejected record is already out of every export, and it
+must not become the keeper that a good record is marked a duplicate of.
+
+Marking is one journal entry (`curator undo` takes it back whole) that replaces the last run's
+marks: a record that is no longer in a cluster loses its mark in the same entry, and the
+parameters go into meta `dedup.params`. Nothing is deleted and no status changes; export treats
+a record marked duplicate-of as excluded, and the review app shows the cluster.
+
+Memory: the records are streamed to the signature workers; the texts of candidate pairs are
+fetched again from the workspace for verification instead of being held, so the parent holds
+per-record arrays (a few dozen bytes a record), not the texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from curator.dedup import Cluster, DedupResult, KeeperRule, Shingling, find_duplicates
+from curator.store import Change, DuplicateCluster, Workspace, WorkspaceError
+
+SHINGLINGS = {"char5": Shingling("char", 5), "word5": Shingling("word", 5)}
+KEEPERS = ("longest", "earliest", "accepted")
+_FETCH_CHUNK = 900  # SQLite's default limit on bound parameters is 999
+
+#: the records dedup (and the split's leakage check) looks at
+ELIGIBLE_SQL = "status != 'rejected' AND coalesce(current, canonical) IS NOT NULL"
+
+
+@dataclass(frozen=True)
+class WorkspaceDedup:
+    """What a dedup run found and, unless it was a dry run, marked."""
+
+    params: dict[str, Any]
+    records: int
+    clusters: list[Cluster]
+    exact_groups: int
+    candidate_pairs: int
+    verified_pairs: int
+    dry_run: bool
+    change: Change | None = None
+    pairs: list[tuple[int, int, float]] = field(default_factory=list, repr=False)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(len(c.members) for c in self.clusters)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params,
+            "records": self.records,
+            "clusters": len(self.clusters),
+            "duplicates": self.duplicates,
+            "exact_duplicates": sum(m.exact for c in self.clusters for m in c.members),
+            "near_duplicates": sum(not m.exact for c in self.clusters for m in c.members),
+            "exact_groups": self.exact_groups,
+            "candidate_pairs": self.candidate_pairs,
+            "verified_pairs": self.verified_pairs,
+            "dry_run": self.dry_run,
+            "journal_entry": self.change.entry_id if self.change is not None else None,
+            "cluster_list": [
+                {"keeper": c.keeper,
+                 "members": [{"id": m.id, "similarity": round(m.similarity, 4), "exact": m.exact}
+                             for m in c.members]}
+                for c in self.clusters
+            ],
+        }
+
+
+def parse_keeper(value: str) -> tuple[KeeperRule, list[int]]:
+    """`longest`, `earliest`, `accepted`, or record ids (`12` or `12,40`) kept first."""
+    if value in ("longest", "earliest"):
+        return value, []  # type: ignore[return-value]
+    if value in ("accepted", "accepted_first"):
+        return "accepted_first", []
+    try:
+        ids = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise WorkspaceError(
+            f"unknown keeper {value!r}: use longest, earliest, accepted or record ids (12,40)"
+        ) from None
+    if not ids:
+        raise WorkspaceError("--keeper needs a rule or at least one record id")
+    return "longest", ids
+
+
+# The example's JSON goes to the workers as bytes and is parsed there: parsing a million
+# examples in the parent would make it the bottleneck.
+_EXAMPLE_SQL = "CAST(coalesce(current, canonical) AS BLOB)"
+
+
+def iter_examples(ws: Workspace, where: str = ELIGIBLE_SQL) -> Iterator[tuple[int, bytes]]:
+    """(id, example JSON) of the matching records in id order, streamed."""
+    yield from ws.connection.execute(
+        f"SELECT id, {_EXAMPLE_SQL} FROM records WHERE {where} ORDER BY id"
+    )
+
+
+def fetch_examples(ws: Workspace) -> Callable[[Sequence[int]], list[bytes]]:
+    """A fetch for find_duplicates: the examples of the given ids, in that order."""
+    conn = ws.connection
+
+    def fetch(ids: Sequence[int]) -> list[bytes]:
+        found: dict[int, bytes] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _FETCH_CHUNK):
+            chunk = unique[start : start + _FETCH_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(conn.execute(
+                f"SELECT id, {_EXAMPLE_SQL} FROM records WHERE id IN ({marks})", chunk))
+        return [found[i] for i in ids]
+
+    return fetch
+
+
+def run_find(
+    ws: Workspace,
+    *,
+    threshold: float,
+    num_perm: int,
+    shingling: str,
+    include_system: bool,
+    keeper: KeeperRule = "longest",
+    prefer: Sequence[int] = (),
+    processes: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DedupResult:
+    """find_duplicates over the eligible records of a workspace."""
+    if shingling not in SHINGLINGS:
+        raise WorkspaceError(f"unknown shingling {shingling!r}; choose {', '.join(SHINGLINGS)}")
+    if not 0.0 < threshold <= 1.0:
+        raise WorkspaceError(f"threshold {threshold} must be above 0 and at most 1")
+    total = int(ws.connection.execute(
+        f"SELECT count(*) FROM records WHERE {ELIGIBLE_SQL}").fetchone()[0])
+    statuses = None
+    if keeper == "accepted_first":
+        statuses = dict(ws.connection.execute(
+            f"SELECT id, status FROM records WHERE {ELIGIBLE_SQL} AND status != 'pending'"))
+    if prefer:
+        found = {r[0] for r in ws.connection.execute(
+            f"SELECT id FROM records WHERE {ELIGIBLE_SQL} AND id IN "
+            f"({','.join('?' * len(prefer))})", list(prefer))}
+        missing = [i for i in prefer if i not in found]
+        if missing:
+            raise WorkspaceError(
+                f"--keeper names record {', '.join(map(str, missing))}, which is not in this "
+                f"workspace or is rejected"
+            )
+
+    def records() -> Iterator[tuple[int, bytes]]:
+        for n, item in enumerate(iter_examples(ws), start=1):
+            if progress is not None and n % 2000 == 0:
+                progress(n, total)
+            yield item
+        if progress is not None:
+            progress(total, total)
+
+    return find_duplicates(
+        records(), threshold=threshold, num_perm=num_perm, shingling=SHINGLINGS[shingling],
+        include_system=include_system, keeper=keeper, statuses=statuses, prefer=set(prefer),
+        processes=processes if processes is not None else min(2, os.cpu_count() or 1),
+        fetch=fetch_examples(ws),
+    )
+
+
+def content_key(ws: Workspace, settings: dict[str, Any]) -> str:
+    """A fingerprint of what dedup compares: the settings, which records are eligible, and
+    every edit. A record's canonical form never changes (records are only ever added, and a
+    record's uid is the hash of its canonical form), so ids and edits pin the content."""
+    h = hashlib.blake2b(orjson.dumps(settings, option=orjson.OPT_SORT_KEYS), digest_size=16)
+    for record_id, current in ws.connection.execute(
+        f"SELECT id, current FROM records WHERE {ELIGIBLE_SQL} ORDER BY id"
+    ):
+        h.update(b"%d\x00" % record_id)
+        if current is not None:
+            h.update(current.encode("utf-8", "surrogatepass") + b"\x01")
+    return h.hexdigest()
+
+
+def cache_settings(threshold: float, num_perm: int, shingling: str,
+                   include_system: bool) -> dict[str, Any]:
+    return {"threshold": threshold, "num_perm": num_perm, "shingling": shingling,
+            "include_system": include_system}
+
+
+def save_pairs(ws: Workspace, key: str, result: DedupResult) -> None:
+    """Keep the verified pairs (exact groups as pairs with their first member) for split."""
+    pairs = [(a, b, s, False) for a, b, s in result.pairs]
+    pairs += [(g.ids[0], other, 1.0, True) for g in result.exact_groups for other in g.ids[1:]]
+    ws.save_dedup_pairs(key, pairs)
+
+
+def dedup_workspace(
+    ws: Workspace,
+    *,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    shingling: str = "char5",
+    include_system: bool = False,
+    keeper: str = "longest",
+    dry_run: bool = False,
+    processes: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> WorkspaceDedup:
+    """Find exact and near duplicates among the eligible records and (unless `dry_run`) mark
+    them, replacing the last run's marks, in one undoable journal entry."""
+    rule, prefer = parse_keeper(keeper)
+    key = content_key(ws, cache_settings(threshold, num_perm, shingling, include_system))
+    result = run_find(ws, threshold=threshold, num_perm=num_perm, shingling=shingling,
+                      include_system=include_system, keeper=rule, prefer=prefer,
+                      processes=processes, progress=progress)
+    p = result.params
+    params: dict[str, Any] = {
+        "threshold": threshold, "num_perm": num_perm, "bands": p.bands, "rows": p.rows,
+        "shingling": shingling, "include_system": include_system, "keeper": keeper,
+        "recall_at_threshold": round(p.recall_at_threshold, 6),
+    }
+    save_pairs(ws, key, result)
+    change = None
+    if not dry_run:
+        clusters = [DuplicateCluster(c.keeper, {m.id: m.similarity for m in c.members})
+                    for c in result.clusters]
+        summary = dict(params, clusters=len(clusters),
+                       duplicates=sum(len(c.members) for c in result.clusters))
+        change = ws.mark_duplicates(
+            clusters, params, clear_others=True,
+            meta={"dedup.params": orjson.dumps(summary, option=orjson.OPT_SORT_KEYS).decode()},
+        )
+    s = result.stats
+    return WorkspaceDedup(params, s.records, result.clusters, len(result.exact_groups),
+                          s.candidate_pairs, s.verified_pairs, dry_run, change, result.pairs)

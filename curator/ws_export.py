@@ -1,0 +1,387 @@
+"""Export a workspace: the records that survived curation, per split, in the target's shape.
+
+Selection. By default every record that is not rejected is exported; a record that dedup marked
+as a duplicate (`dup_of` set) counts as rejected. With `only_accepted`, pending records are left
+out too. Each record is exported in its current form (the edit when there is one). Every record
+left out is listed in the manifest with its source file, line and the reason.
+
+Splits are a precondition, not a guess: when a record that would be exported has no split, the
+export stops with `ExportError` (the CLI exits 2 and says to run `curator split`). Writing such
+records anywhere, or silently leaving them out, would make a set that does not match the
+workspace's split report.
+
+Everything, the JSONL files, the manifest, the Hugging Face dataset folder, the Parquet files and
+LLaMA-Factory's `dataset_info.json`, is built in one temporary folder and published with one
+atomic swap (`curator.export.export_records`), so a killed export leaves the previous one whole.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from curator.export import (
+    BOM,
+    EXPORT_FORMATS,
+    SPLITS,
+    Exclusion,
+    ExportError,
+    ExportRecord,
+    export_records,
+)
+from curator.formats.from_chat import from_chat
+from curator.store import Workspace
+from curator.validate.engine import Options
+
+#: Export formats each target reads as they are. `lf` (LLaMA-Factory) is offered beside the
+#: three targets of the issue, because sharegpt and alpaca exist for it.
+TARGET_FORMATS: dict[str, tuple[str, ...]] = {
+    "openai": ("openai-chat", "prompt-completion"),
+    "azure": ("openai-chat", "prompt-completion"),
+    "trl": ("trl-messages", "prompt-completion", "openai-chat"),
+    "lf": ("sharegpt", "alpaca", "openai-chat", "trl-messages"),
+}
+EXPORT_TARGETS = tuple(TARGET_FORMATS)
+DEFAULT_FORMAT = {"openai": "openai-chat", "azure": "openai-chat", "trl": "trl-messages",
+                  "lf": "sharegpt"}
+HF_DIR = "hf"
+PARQUET_DIR = "parquet"
+LF_INFO = "dataset_info.json"
+PROGRESS_EVERY = 10_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class ExportOutcome:
+    """What `export_workspace` wrote. `manifest` is the manifest.json content."""
+
+    out_dir: Path
+    fmt: str
+    target: str
+    manifest: dict[str, Any]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: int(self.manifest["splits"][s]["examples"]) for s in SPLITS}
+
+    @property
+    def excluded(self) -> int:
+        return len(self.manifest["excluded"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "out_dir": str(self.out_dir),
+            "format": self.fmt,
+            "target": self.target,
+            "counts": self.counts,
+            "excluded": self.excluded,
+            "excluded_by_reason": self.manifest["counts"]["excluded_by_reason"],
+            "files": self.manifest["files"],
+        }
+
+
+#: `export_workspace` returns this; the name the helper contract uses.
+ExportResult = ExportOutcome
+
+
+def resolve_target_format(ws: Workspace, fmt: str | None, target: str | None) -> tuple[str, str]:
+    """(format, target): the target from the option, else the workspace's import target, else
+    the one the format implies; the format from the option, else the target's default."""
+    if fmt is not None and fmt not in EXPORT_FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    if target is not None and target not in TARGET_FORMATS:
+        raise ExportError(f"unknown target {target!r}; choose one of {', '.join(EXPORT_TARGETS)}")
+    if target is None:
+        stored = _meta_json(ws, "workspace.target")
+        if fmt in ("sharegpt", "alpaca"):
+            target = "lf"
+        elif fmt == "trl-messages":
+            target = "trl"
+        elif isinstance(stored, str) and stored in TARGET_FORMATS and (
+                fmt is None or fmt in TARGET_FORMATS[stored]):
+            target = stored
+        else:
+            target = "openai"
+    fmt = fmt or DEFAULT_FORMAT[target]
+    if fmt not in TARGET_FORMATS[target]:
+        raise ExportError(
+            f"target {target} does not read {fmt}; for {target} use "
+            f"{' or '.join(TARGET_FORMATS[target])}"
+        )
+    return fmt, target
+
+
+def _meta_json(ws: Workspace, *keys: str) -> Any:
+    """The first of `keys` present in meta, parsed (a value that is not JSON stays a string)."""
+    for key in keys:
+        text = ws.meta(key)
+        if text is not None:
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                return text
+    return None
+
+
+def _convert(example: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, str | None]:
+    messages = example.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return None, "chat.messages_missing: the record is not a chat example (no messages)"
+    if fmt == "openai-chat":
+        return example, None  # stored canonical form; no copy needed
+    result = from_chat(example, fmt)
+    if result.example is None:
+        first = next((i for i in result.issues if i.severity == "error"), None)
+        return None, f"{first.code}: {first.message}" if first else "conversion failed"
+    return result.example, None
+
+
+_EXCLUDED_SQL = (
+    "CASE WHEN status = 'rejected' THEN 'rejected' "
+    "WHEN dup_of IS NOT NULL THEN 'duplicate' "
+    "WHEN coalesce(current, canonical) IS NULL THEN 'unparsed' "
+    "WHEN ? AND status != 'accepted' THEN 'not_accepted' END"
+)
+
+
+def _exclusions(ws: Workspace, only_accepted: bool) -> tuple[list[Exclusion], Counter[str]]:
+    out: list[Exclusion] = []
+    kinds: Counter[str] = Counter()
+    rows = ws.connection.execute(
+        f"SELECT id, source_file, source_line, status, reason, dup_of, similarity, "
+        f"{_EXCLUDED_SQL} AS why FROM records WHERE why IS NOT NULL ORDER BY id",
+        (int(only_accepted),),
+    )
+    for rid, src, line, status, reason, dup_of, sim, why in rows:
+        kinds[why] += 1
+        if why == "rejected":
+            text = f"rejected: {reason}" if reason else "rejected"
+        elif why == "duplicate":
+            text = (f"duplicate of {dup_of} (similarity {sim:.3f})" if sim is not None
+                    else f"duplicate of {dup_of}")
+        elif why == "unparsed":
+            text = "no parsed content"
+        else:
+            text = f"not accepted ({status})"
+        out.append(Exclusion(rid, text, src, line))
+    return out, kinds
+
+
+def _records(ws: Workspace, only_accepted: bool, total: int,
+             progress: Progress | None) -> Iterator[ExportRecord]:
+    rows = ws.connection.execute(
+        f"SELECT id, split, coalesce(current, canonical), tokens_total, tokens_trained, "
+        f"source_file, source_line FROM records WHERE ({_EXCLUDED_SQL}) IS NULL ORDER BY id",
+        (int(only_accepted),),
+    )
+    done = 0
+    loads = orjson.loads
+    for rid, split, text, total_tokens, trained, src, line in rows:
+        yield ExportRecord(rid, split, loads(text), total_tokens, trained, src, line)
+        done += 1
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+    if progress is not None:
+        progress(done, total)
+
+
+def _check_splits(ws: Workspace, only_accepted: bool) -> int:
+    """Records to export; raises when any of them has no split."""
+    c = ws.connection
+    todo, unsplit = c.execute(
+        f"SELECT count(*), coalesce(sum(split IS NULL), 0) FROM records "
+        f"WHERE ({_EXCLUDED_SQL}) IS NULL", (int(only_accepted),)).fetchone()
+    if unsplit:
+        first = [r[0] for r in c.execute(
+            f"SELECT id FROM records WHERE ({_EXCLUDED_SQL}) IS NULL AND split IS NULL "
+            f"ORDER BY id LIMIT 5", (int(only_accepted),))]
+        raise ExportError(
+            f"{unsplit} of {todo} records to export have no split (ids {', '.join(map(str, first))}"
+            f"{', ...' if unsplit > len(first) else ''}); run `curator split -w {ws.path}` first "
+            "(records added since the last split get a split; existing ones keep theirs)"
+        )
+    return int(todo)
+
+
+def _read_tables(tmp: Path, counts: dict[str, int]) -> dict[str, Any]:
+    """The three split files as Arrow tables with one schema (inferred over all of them)."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    blob = b"".join((tmp / f"{s}.jsonl").read_bytes().removeprefix(BOM) for s in SPLITS)
+    if not blob:
+        empty = pa.table({})
+        return dict.fromkeys(SPLITS, empty)
+    try:
+        table = pj.read_json(io.BytesIO(blob),
+                             read_options=pj.ReadOptions(block_size=len(blob) + 1))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ExportError(
+            "the records cannot share one Arrow schema (a field holds different types in "
+            f"different records: {exc}); export JSONL only, or fix the records"
+        ) from exc
+    del blob
+    out: dict[str, Any] = {}
+    start = 0
+    for s in SPLITS:
+        out[s] = table.slice(start, counts[s])
+        start += counts[s]
+    return out
+
+
+def _write_hf(tables: dict[str, Any], folder: Path, hashes: dict[str, str]) -> None:
+    import datasets
+
+    was_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        dd = datasets.DatasetDict({
+            # The fingerprint is the split file's hash, so a rerun writes identical state.json.
+            s: datasets.Dataset(tables[s], fingerprint=hashes[s][:16]) for s in SPLITS
+        })
+        dd.save_to_disk(str(folder), num_shards=dict.fromkeys(SPLITS, 1))
+    finally:
+        if was_on:
+            datasets.enable_progress_bars()
+
+
+def _write_parquet(tables: dict[str, Any], folder: Path) -> dict[str, str]:
+    import pyarrow.parquet as pq
+
+    folder.mkdir()
+    out = {}
+    for s in SPLITS:
+        pq.write_table(tables[s], folder / f"{s}.parquet")
+        out[s] = f"{PARQUET_DIR}/{s}.parquet"
+    return out
+
+
+_OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                "assistant_tag": "assistant", "observation_tag": "tool",
+                "system_tag": "system"}
+
+
+def llamafactory_entry(fmt: str, file_name: str) -> dict[str, Any]:
+    """One `dataset_info.json` entry for an exported file (LLaMA-Factory data/README)."""
+    if fmt == "sharegpt":
+        return {"file_name": file_name, "formatting": "sharegpt",
+                "columns": {"messages": "conversations", "system": "system", "tools": "tools"}}
+    if fmt == "alpaca":
+        return {"file_name": file_name, "formatting": "alpaca",
+                "columns": {"prompt": "instruction", "query": "input", "response": "output",
+                            "system": "system", "history": "history"}}
+    if fmt == "prompt-completion":
+        return {"file_name": file_name, "formatting": "alpaca",
+                "columns": {"prompt": "prompt", "response": "completion"}}
+    # openai-chat and trl-messages: LLaMA-Factory's "openai" layout (sharegpt + role tags).
+    return {"file_name": file_name, "formatting": "sharegpt",
+            "columns": {"messages": "messages"}, "tags": dict(_OPENAI_TAGS)}
+
+
+def _write_llamafactory(tmp: Path, fmt: str, name: str, counts: dict[str, int]) -> dict[str, str]:
+    names = {"train": name, "validation": f"{name}_validation", "holdout": f"{name}_holdout"}
+    info = {names[s]: llamafactory_entry(fmt, f"{s}.jsonl") for s in SPLITS if counts[s]}
+    (tmp / LF_INFO).write_bytes(
+        orjson.dumps(info, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    return {s: names[s] for s in SPLITS if counts[s]}
+
+
+def export_workspace(
+    ws: Workspace,
+    out_dir: str | os.PathLike[str],
+    *,
+    fmt: str | None = "openai-chat",
+    target: str | None = None,
+    only_accepted: bool = False,
+    bom: bool | None = None,
+    hf: Sequence[str] = (),
+    llamafactory: bool = False,
+    llamafactory_name: str | None = None,
+    progress: Progress | None = None,
+) -> ExportOutcome:
+    """Export the workspace's splits into `out_dir`, atomically; see the module docstring.
+
+    `fmt` None takes the target's default. `hf` may hold "dataset" (a `datasets` save_to_disk
+    folder in `hf/`) and "parquet" (`parquet/<split>.parquet`). `llamafactory` writes a
+    `dataset_info.json` whose entries are named `llamafactory_name` (default "curator"),
+    `<name>_validation` and `<name>_holdout`. Raises ExportError (no split, bad options, a
+    non-curator folder at `out_dir`).
+    """
+    fmt, target = resolve_target_format(ws, fmt, target)
+    unknown = set(hf) - {"dataset", "parquet"}
+    if unknown:
+        raise ExportError(f"unknown hf output {sorted(unknown)}; use 'dataset' and/or 'parquet'")
+    lf_name = llamafactory_name or "curator"
+    if llamafactory and not lf_name.replace("_", "").replace("-", "").isalnum():
+        raise ExportError(f"LLaMA-Factory dataset name {lf_name!r}: use letters, digits, - and _")
+    # One snapshot for every query: a commit by another process mid-export cannot make the
+    # files and the manifest disagree.
+    with ws.snapshot():
+        todo = _check_splits(ws, only_accepted)
+        excluded, kinds = _exclusions(ws, only_accepted)
+        model = _meta_json(ws, "workspace.model")
+        max_tokens = _meta_json(ws, "workspace.max_tokens")
+        options = Options("lf" if target == "lf" else target,
+                          model if isinstance(model, str) else None,
+                          max_tokens if isinstance(max_tokens, int) else None)
+        profile = options.profile
+        try:
+            limit: int | None = options.limit
+        except ValueError:  # a model name the profile does not know, and no explicit limit
+            limit = None
+        split_params = _meta_json(ws, "split.params", "split_params")
+        journal_head = ws.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
+        metadata = {
+            "selection": "accepted" if only_accepted else "not rejected",
+            "profile": {"name": profile.name, "description": profile.description,
+                        "model": options.model, "token_limit": limit,
+                        "min_examples": profile.min_examples},
+            "workspace": {"records": ws.count(), "journal_head": journal_head},
+        }
+        parameters = {
+            "split": split_params,
+            "seed": split_params.get("seed") if isinstance(split_params, dict) else None,
+            "dedup": _meta_json(ws, "dedup.params"),
+            "only_accepted": only_accepted,
+        }
+
+        def extras(tmp: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+            counts = {s: int(manifest["splits"][s]["examples"]) for s in SPLITS}
+            by_reason = Counter(kinds)
+            by_reason["unconvertible"] = sum(
+                1 for e in manifest["excluded"] if e["reason"].startswith("cannot convert"))
+            added: dict[str, Any] = {
+                "counts": {**counts, "exported": sum(counts.values()),
+                           "excluded": len(manifest["excluded"]),
+                           "excluded_by_reason": {k: v for k, v in sorted(by_reason.items()) if v}},
+                "hf_dataset": None, "parquet": None, "llamafactory": None,
+            }
+            if hf:
+                tables = _read_tables(tmp, counts)
+                hashes = {s: manifest["splits"][s]["sha256"] for s in SPLITS}
+                if "dataset" in hf:
+                    _write_hf(tables, tmp / HF_DIR, hashes)
+                    added["hf_dataset"] = HF_DIR
+                if "parquet" in hf:
+                    added["parquet"] = _write_parquet(tables, tmp / PARQUET_DIR)
+            if llamafactory:
+                added["llamafactory"] = {"dataset_info": LF_INFO,
+                                         "datasets": _write_llamafactory(tmp, fmt, lf_name, counts)}
+            return added
+
+        result = export_records(
+            _records(ws, only_accepted, todo, progress), out_dir, fmt=fmt, target=target,
+            convert=_convert, bom=bom, excluded=excluded, parameters=parameters,
+            metadata=metadata, extras=extras,
+        )
+        return ExportOutcome(result.out_dir, fmt, target, result.manifest)

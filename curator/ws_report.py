@@ -1,0 +1,165 @@
+"""Measure a workspace for the readiness report (`curator.report.assess` judges the facts).
+
+What counts. The report looks at what `curator export` would write by default: records that are
+not rejected and not marked duplicate by dedup ("included"). A duplicate counts as a decided
+record (dedup decided it), so the reviewed share is (accepted + rejected + duplicates) / total.
+
+Leakage is measured now, not read from the last split's report: records added or edited since
+may have changed it. Two included records leak when they sit in different splits and share
+normalised content (exact) or a dedup cluster (near).
+
+The format line uses the issues stored with each record when the target is the one the
+workspace was imported for; for another target every included record is checked again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from typing import Any
+
+import orjson
+
+from curator.dedup.exact import content_hash
+from curator.dedup.normalize import normalize_example
+from curator.prepare import Preparer
+from curator.report import Facts
+from curator.store import Workspace
+from curator.validate.engine import Options
+
+UNSPLIT = "unsplit"
+_INCLUDED = "status != 'rejected' AND dup_of IS NULL"
+
+
+def _meta(ws: Workspace, key: str) -> Any:
+    text = ws.meta(key)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def baseline_loss(last_run: Any) -> float | None:
+    """The base model's validation loss from meta `train.last_run`, in the shapes train writes:
+    `{"baseline": {"validation": {"loss": x}}}`, `{"baseline": {"validation": x}}`,
+    `{"baseline_loss": x}` or `{"baseline_validation_loss": x}`."""
+    if not isinstance(last_run, dict):
+        return None
+    candidates: list[Any] = [last_run.get("baseline_loss"),
+                             last_run.get("baseline_validation_loss")]
+    base = last_run.get("baseline")
+    if isinstance(base, dict):
+        val = base.get("validation")
+        candidates += [val.get("loss") if isinstance(val, dict) else val, base.get("loss")]
+    elif isinstance(base, (int, float)):
+        candidates.append(base)
+    for c in candidates:
+        if isinstance(c, (int, float)) and not isinstance(c, bool):
+            return float(c)
+    return None
+
+
+def _cross_split_pairs(groups: list[list[str]]) -> int:
+    """Pairs of members of one group that sit in different splits."""
+    total = 0
+    for splits in groups:
+        n = len(splits)
+        same = sum(k * (k - 1) // 2 for k in Counter(splits).values())
+        total += n * (n - 1) // 2 - same
+    return total
+
+
+def _ordered(counts: Counter[str]) -> dict[str, int]:
+    first = [s for s in ("train", "validation", "holdout") if counts.get(s)]
+    return {s: counts[s] for s in first + sorted(set(counts) - set(first))}
+
+
+def gather_facts(ws: Workspace, *, target: str | None = None,
+                 max_tokens: int | None = None) -> Facts:
+    """Everything `report.assess` needs, measured on the workspace as it is now (one snapshot,
+    so a commit by another process cannot make the numbers disagree)."""
+    with ws.snapshot():
+        return _gather(ws, target, max_tokens)
+
+
+def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
+    c = ws.connection
+    stored_target = _meta(ws, "workspace.target")
+    # Stored issues hold unless another target than the import's is asked for by name.
+    recheck = target is not None and target != stored_target
+    target = target or (stored_target if isinstance(stored_target, str) else None) or "openai"
+    model = _meta(ws, "workspace.model")
+    if max_tokens is None:
+        stored = _meta(ws, "workspace.max_tokens")
+        max_tokens = stored if isinstance(stored, int) else None
+    options = Options(target, model if isinstance(model, str) else None, max_tokens)
+    try:
+        limit: int | None = options.limit
+    except ValueError:  # unknown model name and no explicit limit
+        limit = None
+
+    total, rejected, accepted, pending, dups = c.execute(
+        "SELECT count(*), sum(status = 'rejected' OR dup_of IS NOT NULL), "
+        "sum(status = 'accepted' AND dup_of IS NULL), sum(status = 'pending' AND dup_of IS NULL), "
+        "sum(dup_of IS NOT NULL) FROM records").fetchone()
+    total, rejected, accepted, pending, dups = (int(v or 0) for v in
+                                                (total, rejected, accepted, pending, dups))
+
+    checker = Preparer(target, model=options.model, max_tokens=max_tokens) if recheck else None
+    dedup_params = _meta(ws, "dedup.params")
+    include_system = bool(dedup_params.get("include_system")) if isinstance(dedup_params, dict) \
+        else False
+
+    split_counts: Counter[str] = Counter()
+    tokens: list[int] = []
+    with_errors = 0
+    by_hash: dict[bytes, list[str]] = defaultdict(list)
+    by_cluster: dict[int, list[str]] = defaultdict(list)
+    errors_sql = ("EXISTS (SELECT 1 FROM issues i WHERE i.record_id = r.id "
+                  "AND i.severity = 'error')")
+    rows = c.execute(
+        f"SELECT r.id, r.split, coalesce(r.current, r.canonical), r.tokens_total, r.cluster_id, "
+        f"{errors_sql} FROM records r WHERE {_INCLUDED} ORDER BY r.id")
+    for _rid, split, text, tok, cluster, has_error in rows:
+        name = split or UNSPLIT
+        split_counts[name] += 1
+        example = orjson.loads(text) if text is not None else None
+        if checker is not None and example is not None:
+            check = checker.check(example)
+            with_errors += not check.ok
+            tok = check.tokens_total
+        else:
+            with_errors += bool(has_error)
+        if tok is not None:
+            tokens.append(int(tok))
+        if isinstance(example, dict):
+            by_hash[content_hash(normalize_example(example, include_system=include_system))
+                    ].append(name)
+        if cluster is not None:
+            by_cluster[cluster].append(name)
+
+    exact = [members for members in by_hash.values() if len(members) > 1]
+    del by_hash
+    any_split = any(name != UNSPLIT for name in split_counts)
+    leakage = (_cross_split_pairs(exact) + _cross_split_pairs(
+        [m for m in by_cluster.values() if len(m) > 1])) if any_split else None
+
+    labels: dict[str, dict[str, int]] = defaultdict(dict)
+    for label, split, n in c.execute(
+            f"SELECT l.label, coalesce(r.split, '{UNSPLIT}'), count(*) FROM record_labels l "
+            f"JOIN records r ON r.id = l.record_id WHERE {_INCLUDED} GROUP BY 1, 2 ORDER BY 1, 2"):
+        labels[label][split] = n
+
+    dedup_run = dedup_params is not None or c.execute(
+        "SELECT EXISTS (SELECT 1 FROM records WHERE cluster_id IS NOT NULL)").fetchone()[0] == 1
+    return Facts(
+        total=total, rejected=rejected, accepted=accepted, pending=pending,
+        with_errors=with_errors,
+        split_counts=_ordered(split_counts) if any_split else {},
+        dedup_run=bool(dedup_run), duplicates_marked=dups,
+        exact_duplicates_included=len(exact), leakage_pairs=leakage,
+        tokens=tokens, token_limit=limit, target=target, labels=dict(labels),
+        baseline_loss=baseline_loss(_meta(ws, "train.last_run")),
+    )

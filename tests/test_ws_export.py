@@ -1,0 +1,219 @@
+"""export_workspace over a real workspace: selection, shapes, manifest, extras, and loading them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from store_helpers import chat, write_jsonl
+
+from curator.export import BOM, ExportError, iter_export_rows
+from curator.prepare import Preparer
+from curator.store import DuplicateCluster, Workspace
+from curator.workspace_import import import_files
+from curator.ws_export import export_workspace, llamafactory_entry, resolve_target_format
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+N = 30
+
+
+def _rows() -> list[Any]:
+    rows: list[Any] = [chat(f"question {i} — é?", f"answer {i}", system="be brief") for i in range(N)]
+    rows[3] = {"messages": [{"role": "user", "content": "no answer"}]}  # an error under openai
+    return rows
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Any:
+    src = write_jsonl(tmp_path / "data.jsonl", _rows(), raw_lines={5: "{broken"})
+    w = Workspace.open(tmp_path / "w.db", create=True)
+    import_files(w, [src], prepare=Preparer("openai", count_tokens=True))
+    yield w
+    w.close()
+
+
+def _split_all(w: Workspace) -> None:
+    ids = list(w.select_ids(["status!=rejected"]))
+    names = ["train"] * 8 + ["validation", "holdout"]
+    w.set_splits({i: names[k % 10] for k, i in enumerate(ids)}, {"seed": 7, "ratios": [0.8, 0.1, 0.1]})
+
+
+def _ids_in(out: Path, split: str) -> list[str]:
+    return [r["messages"][1]["content"] for r in iter_export_rows(out / f"{split}.jsonl")]
+
+
+def test_selection_manifest_and_current_form(ws: Workspace, tmp_path: Path) -> None:
+    _split_all(ws)
+    ws.mark_duplicates([DuplicateCluster(1, {2: 0.91})])
+    ws.set_status([7], "rejected", "off topic")
+    edited = chat("question 8 — é?", "an edited answer", system="be brief")
+    original = chat("question 8 — é?", "answer 8", system="be brief")
+    assert ws.get(10).canonical == original  # row 8 is on line 10 (the broken line is line 6)
+    ws.edit(10, edited)
+    out = tmp_path / "out"
+    res = export_workspace(ws, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest == json.loads(json.dumps(res.manifest))
+    exported = sum(manifest["splits"][s]["examples"] for s in ("train", "validation", "holdout"))
+    total = ws.count()
+    assert exported + len(manifest["excluded"]) == total
+    reasons = {e["id"]: e for e in manifest["excluded"]}
+    assert reasons[2]["reason"] == "duplicate of 1 (similarity 0.910)"
+    assert reasons[7]["reason"] == "rejected: off topic"
+    assert reasons[7]["source_file"].endswith("data.jsonl") and reasons[7]["line"] == 7
+    broken = ws.get(6)
+    assert broken.status == "rejected" and reasons[6]["line"] == 6
+    assert reasons[4]["reason"].startswith("rejected: ")  # the row without an answer
+    assert manifest["counts"]["excluded_by_reason"] == {"duplicate": 1, "rejected": 3}
+    everything = [r for s in ("train", "validation", "holdout") for r in iter_export_rows(out / f"{s}.jsonl")]
+    assert edited in everything
+    assert original not in everything
+    for split in ("train", "validation", "holdout"):
+        data = (out / f"{split}.jsonl").read_bytes()
+        assert manifest["splits"][split]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert manifest["files"][f"{split}.jsonl"] == hashlib.sha256(data).hexdigest()
+        assert manifest["splits"][split]["tokens"]["min"] > 0
+    assert manifest["parameters"]["seed"] == 7
+    assert manifest["parameters"]["split"] == {"seed": 7, "ratios": [0.8, 0.1, 0.1]}
+    assert manifest["profile"]["name"] == "openai"
+    assert manifest["profile"]["token_limit"] == 65536
+
+
+def test_only_accepted(ws: Workspace, tmp_path: Path) -> None:
+    _split_all(ws)
+    ws.set_status([1, 2, 10], "accepted")
+    res = export_workspace(ws, tmp_path / "out", only_accepted=True)
+    assert sum(res.counts.values()) == 3
+    assert res.manifest["selection"] == "accepted"
+    assert res.manifest["counts"]["excluded_by_reason"]["not_accepted"] == ws.count() - 3 - 2
+
+
+def test_records_without_a_split_are_an_error(ws: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="curator split"):
+        export_workspace(ws, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    _split_all(ws)
+    ws.set_splits({1: None})
+    with pytest.raises(ExportError, match=r"1 of \d+ records to export have no split \(ids 1\)"):
+        export_workspace(ws, tmp_path / "out")
+    ws.set_status([1], "rejected", "bad")  # a rejected record needs no split
+    export_workspace(ws, tmp_path / "out")
+
+
+def test_same_export_twice_is_byte_identical_including_extras(ws: Workspace, tmp_path: Path) -> None:
+    _split_all(ws)
+    kw: dict[str, Any] = {"fmt": "trl-messages", "hf": ("dataset", "parquet"), "llamafactory": True}
+    a = export_workspace(ws, tmp_path / "a", **kw)
+    b = export_workspace(ws, tmp_path / "b", **kw)
+    files_a = sorted(p.relative_to(a.out_dir) for p in a.out_dir.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b.out_dir) for p in b.out_dir.rglob("*") if p.is_file())
+    assert files_a == files_b and len(files_a) > 10
+    for rel in files_a:
+        assert (a.out_dir / rel).read_bytes() == (b.out_dir / rel).read_bytes(), rel
+    assert set(a.manifest["files"]) == {str(r) for r in files_a} - {"manifest.json"}
+    again = export_workspace(ws, tmp_path / "a", **kw)  # over the previous export
+    assert again.manifest == a.manifest
+
+
+def test_azure_bom_and_format_target_rules(ws: Workspace, tmp_path: Path) -> None:
+    _split_all(ws)
+    export_workspace(ws, tmp_path / "az", target="azure")
+    assert (tmp_path / "az" / "train.jsonl").read_bytes().startswith(BOM)
+    export_workspace(ws, tmp_path / "nobom", target="azure", bom=False)
+    assert not (tmp_path / "nobom" / "train.jsonl").read_bytes().startswith(BOM)
+    az = export_workspace(ws, tmp_path / "azx", target="azure", hf=("parquet",))
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(tmp_path / "azx" / "parquet" / "train.parquet").to_pylist()
+    assert rows == list(iter_export_rows(tmp_path / "azx" / "train.jsonl"))  # BOM not in the data
+    assert az.manifest["bom"] is True
+    export_workspace(ws, tmp_path / "oa", target="openai")
+    assert not (tmp_path / "oa" / "train.jsonl").read_bytes().startswith(BOM)
+    with pytest.raises(ExportError, match="target openai does not read sharegpt"):
+        export_workspace(ws, tmp_path / "x", fmt="sharegpt", target="openai")
+    assert resolve_target_format(ws, "alpaca", None) == ("alpaca", "lf")
+    assert resolve_target_format(ws, None, "trl") == ("trl-messages", "trl")
+
+
+def test_unconvertible_records_are_excluded_with_the_reason(ws: Workspace, tmp_path: Path) -> None:
+    _split_all(ws)
+    ws.edit(1, {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "a"},
+                             {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"},
+                             {"role": "assistant", "content": "d"}]})
+    res = export_workspace(ws, tmp_path / "pc", fmt="prompt-completion")
+    why = {e["id"]: e["reason"] for e in res.manifest["excluded"]}
+    assert why[1].startswith("cannot convert to prompt-completion: convert.unrepresentable")
+    assert res.manifest["counts"]["excluded_by_reason"]["unconvertible"] == 1
+    row = next(iter_export_rows(tmp_path / "pc" / "train.jsonl"))
+    assert set(row) == {"prompt", "completion"} and row["prompt"].startswith("be brief\n\n")
+
+
+def test_llamafactory_dataset_info(ws: Workspace, tmp_path: Path) -> None:
+    _split_all(ws)
+    res = export_workspace(ws, tmp_path / "lf", fmt="sharegpt", llamafactory=True,
+                           llamafactory_name="support")
+    info = json.loads((tmp_path / "lf" / "dataset_info.json").read_text())
+    assert set(info) == {"support", "support_validation", "support_holdout"}
+    assert info["support"] == llamafactory_entry("sharegpt", "train.jsonl")
+    assert info["support"]["columns"]["messages"] == "conversations"
+    row = next(iter_export_rows(tmp_path / "lf" / info["support_holdout"]["file_name"]))
+    assert row["conversations"][0]["from"] == "human" and row["system"] == "be brief"
+    assert res.manifest["llamafactory"]["datasets"]["train"] == "support"
+
+
+def _load_every_way(out: Path, cache: Path) -> dict[str, Any]:
+    import datasets
+
+    files = {s: str(out / f"{s}.jsonl") for s in ("train", "validation", "holdout")}
+    return {
+        "jsonl": datasets.load_dataset("json", data_files=files, cache_dir=str(cache)),
+        "hf": datasets.load_from_disk(str(out / "hf")),
+        "parquet": datasets.load_dataset(
+            "parquet", data_files={s: str(out / "parquet" / f"{s}.parquet") for s in files},
+            cache_dir=str(cache)),
+    }
+
+
+@pytest.mark.parametrize(("fmt", "keys"), [
+    ("openai-chat", {"messages"}),
+    ("trl-messages", {"messages"}),
+    ("prompt-completion", {"prompt", "completion"}),
+    ("sharegpt", {"conversations", "system"}),
+    ("alpaca", {"instruction", "input", "output", "system"}),
+])
+def test_every_export_loads_with_datasets(ws: Workspace, tmp_path: Path, fmt: str,
+                                          keys: set[str]) -> None:
+    _split_all(ws)
+    out = tmp_path / fmt
+    res = export_workspace(ws, out, fmt=fmt, hf=("dataset", "parquet"))
+    for how, dd in _load_every_way(out, tmp_path / "cache").items():
+        for split in ("train", "validation", "holdout"):
+            ds = dd[split]
+            assert ds.num_rows == res.counts[split], (how, split)
+            assert set(ds.column_names) == keys, (how, split)
+        first = dd["train"][0]
+        if "messages" in keys:  # what TRL's SFTTrainer takes as conversational LM data
+            roles = [m["role"] for m in first["messages"]]
+            assert roles == ["system", "user", "assistant"]
+            assert all(isinstance(m["content"], str) for m in first["messages"])
+        if keys == {"prompt", "completion"}:  # SFTTrainer's prompt-completion keys
+            assert isinstance(first["prompt"], str) and isinstance(first["completion"], str)
+
+
+def test_snapshot_holds_while_another_process_commits(ws: Workspace, tmp_path: Path) -> None:
+    other = Workspace.open(ws.path)
+    try:
+        with ws.snapshot():
+            before = ws.count(["status=rejected"])
+            other.set_status([1], "rejected", "meanwhile")
+            assert ws.count(["status=rejected"]) == before
+        assert ws.count(["status=rejected"]) == before + 1
+    finally:
+        other.close()
+
