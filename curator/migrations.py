@@ -122,6 +122,29 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (a, b)
         ) WITHOUT ROWID""",
     ),
+    # v4 (review search): a contentless FTS5 index over each record's message text. It is filled
+    # lazily (Workspace.build_search_index, on the first search, resumable) up to the record id
+    # kept in meta `search.indexed_upto`; an edit or its undo of an indexed record re-indexes it
+    # in the same transaction. Contentless: the text is not stored twice.
+    (
+        "CREATE VIRTUAL TABLE records_fts USING fts5(body, content='', "
+        "tokenize='unicode61 remove_diacritics 2')",
+        """CREATE TRIGGER records_fts_edit AFTER UPDATE OF current ON records
+        WHEN old.id <= coalesce((SELECT CAST(value AS INTEGER) FROM meta
+                                 WHERE key = 'search.indexed_upto'), 0)
+        BEGIN
+            INSERT INTO records_fts(records_fts, rowid, body) VALUES ('delete', old.id,
+                coalesce((SELECT group_concat(CAST(json_extract(m.value, '$.content') AS TEXT),
+                                              ' ')
+                          FROM json_each(coalesce(old.current, old.canonical), '$.messages') m),
+                         coalesce(old.current, old.canonical, old.raw)));
+            INSERT INTO records_fts(rowid, body) VALUES (new.id,
+                coalesce((SELECT group_concat(CAST(json_extract(m.value, '$.content') AS TEXT),
+                                              ' ')
+                          FROM json_each(coalesce(new.current, new.canonical), '$.messages') m),
+                         coalesce(new.current, new.canonical, new.raw)));
+        END""",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

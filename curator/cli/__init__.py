@@ -39,6 +39,7 @@ from curator.cli import convert as _convert  # noqa: E402,F401
 from curator.cli import export as _export  # noqa: E402,F401
 from curator.cli import pipeline as _pipeline  # noqa: E402,F401
 from curator.cli import report as _report  # noqa: E402,F401
+from curator.cli import review as _review  # noqa: E402,F401
 from curator.cli import stats as _stats  # noqa: E402,F401
 from curator.cli import train as _train  # noqa: E402,F401
 from curator.cli import validate as _validate  # noqa: E402,F401

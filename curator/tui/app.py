@@ -1,0 +1,643 @@
+"""The review app: a record list over the whole workspace and the selected record in full.
+
+Every key that changes data calls the workspace first (one committed, journaled transaction)
+and only then redraws, so what the screen shows as done is on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from curator.prepare import ExampleCheck, Preparer
+from curator.store import (
+    FILTER_HELP,
+    STATUSES,
+    EditRefused,
+    FilterError,
+    JournalEntry,
+    RecordDetail,
+    Workspace,
+    WorkspaceError,
+    uses_search,
+)
+from curator.tui.detail import DetailPane
+from curator.tui.edit import EditScreen
+from curator.tui.jobs import (
+    JobScreen,
+    dedup_job,
+    export_job,
+    import_job,
+    index_job,
+    split_job,
+    workspace_target,
+)
+from curator.tui.modals import Ask, BulkChoice, Confirm, Help
+from curator.tui.record_list import RecordList
+from curator.tui.text import literal
+from curator.tui.window import RecordWindow
+
+DEFAULT_REASON = "rejected in review"
+
+
+class StatusLine(Widget):
+    """One line of state; redrawn in place (no layout pass, unlike a Static update)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text()
+
+    def show(self, text: Text) -> None:
+        self.text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
+
+
+def _b(key: str, action: str, description: str, id: str, show: bool = True) -> Binding:
+    return Binding(key, action, description, show=show, id=id)
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        _b("question_mark", "help", "help", "help"),
+        _b("a", "accept", "accept", "accept"),
+        _b("x", "reject", "reject", "reject"),
+        _b("X", "reject_default", "reject (default reason)", "reject_default", False),
+        _b("p", "reset", "pending", "reset", False),
+        _b("space", "next", "next", "next", False),
+        _b("n", "next_pending", "next pending", "next_pending"),
+        _b("i", "next_issue", "next with issues", "next_issues", False),
+        _b("e", "edit", "edit", "edit"),
+        _b("c", "note", "note", "note", False),
+        _b("m", "mark", "mark", "mark", False),
+        _b("M", "clear_marks", "clear marks", "clear_marks", False),
+        _b("b", "bulk", "bulk", "bulk"),
+        _b("u", "undo", "undo", "undo"),
+        _b("U,ctrl+r", "redo", "redo", "redo", False),
+        _b("slash", "search", "search", "search"),
+        _b("f", "filter", "filter", "filter"),
+        _b("v", "cycle_status", "status view", "cycle_status", False),
+        _b("R", "refresh", "refresh", "refresh", False),
+        _b("s", "toggle_system", "system prompt", "toggle_system", False),
+        _b("J", "scroll_detail(1)", "scroll detail down", "detail_down", False),
+        _b("K", "scroll_detail(-1)", "scroll detail up", "detail_up", False),
+        _b("L", "label_set", "label set", "label_set", False),
+        _b("d", "duplicates", "duplicates", "duplicates"),
+        _b("S", "stats", "stats", "stats"),
+        _b("D", "dedup", "run dedup", "run_dedup", False),
+        _b("P", "split", "split", "run_split", False),
+        _b("E", "export", "export", "run_export", False),
+        _b("tab", "app.focus_next", "switch pane", "focus_next", False),
+        _b("q", "app.quit", "quit", "quit"),
+        *[_b(str(i), f"label({i})", f"label {i}", f"label_{i}", False) for i in range(1, 10)],
+    ]
+
+    def __init__(self, ws: Workspace) -> None:
+        super().__init__()
+        self.ws = ws
+        self.marks: set[int] = set()
+        self.window = RecordWindow(ws)
+        self.message = ""
+        self._detail_due = False
+
+    @property
+    def review(self) -> ReviewApp:
+        app = self.app
+        assert isinstance(app, ReviewApp)
+        return app
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield RecordList(self.window, self.marks, id="records")
+            yield DetailPane(id="detail")
+        yield StatusLine(id="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.window.reset([])
+        self.records.reload()
+        self.records.focus()
+        self.show_current()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 110, "-narrow")
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @property
+    def records(self) -> RecordList:
+        return self.query_one("#records", RecordList)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one("#detail", DetailPane)
+
+    def current_id(self) -> int | None:
+        row = self.records.current
+        return row.summary.id if row is not None else None
+
+    def show_current(self) -> None:
+        rid = self.current_id()
+        record = self.ws.get(rid) if rid is not None else None
+        self.detail.show(record, self.review.limit, rid in self.marks)
+        self.update_status()
+
+    def update_status(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        where = " ".join(self.window.where) or "all records"
+        total = len(self.window)
+        pos = f"{self.records.cursor + 1:,}/{total:,}" if total else "0/0"
+        marks = f"  {len(self.marks)} marked" if self.marks else ""
+        line = Text(f" {pos}  {literal(where, one_line=True)}{marks}")
+        if self.message:
+            line.append(f"  │ {literal(self.message, one_line=True)}")
+        self.query_one("#status-line", StatusLine).show(line)
+
+    def on_record_list_moved(self, event: RecordList.Moved) -> None:
+        # The list (cursor, status line) paints in the next frame; the detail follows after it,
+        # once for a burst of key repeats rather than once per key.
+        self.update_status()
+        if not self._detail_due:
+            self._detail_due = True
+            self.call_after_refresh(self._show_due)
+
+    def _show_due(self) -> None:
+        self._detail_due = False
+        self.show_current()
+
+    def after_change(self, rid: int | None, message: str, advance: bool = False) -> None:
+        """Redraw what a committed one-record change touched; optionally move on."""
+        if rid is not None:
+            self.window.refresh_ids([rid])
+        self.records.refresh()
+        self.update_status(message)
+        if advance and self.records.cursor < len(self.window) - 1:
+            self.records.action_move(1)
+        else:
+            self.on_record_list_moved(RecordList.Moved(self.records.current))
+        self.review.changed()
+
+    def after_bulk(self, message: str) -> None:
+        keep = self.current_id()
+        self.window.refresh_all()
+        if keep is not None:
+            index = self.window.index_of(keep)
+            if index is not None:
+                self.records.cursor = index
+        self.records.reload()
+        self.records.refresh()
+        self.show_current()
+        self.update_status(message)
+        self.review.changed()
+
+    def fail(self, exc: Exception) -> None:
+        self.update_status(f"error: {exc}")
+        self.app.notify(literal(str(exc)), severity="error", markup=False)
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def _status(self, status: str, reason: str | None = None) -> None:
+        rid = self.current_id()
+        if rid is None:
+            return
+        try:
+            change = self.ws.set_status_one(rid, status, reason)
+        except WorkspaceError as exc:
+            self.fail(exc)
+            return
+        self.after_change(rid, change.summary if change.entry_id else
+                          f"record {rid} already {status}", advance=self.review.advance)
+
+    def action_accept(self) -> None:
+        self._status("accepted")
+
+    def action_reset(self) -> None:
+        self._status("pending")
+
+    def _default_reason(self) -> str:
+        rid = self.current_id()
+        if rid is not None:
+            for issue in self.ws.get(rid).issues:
+                if issue.severity == "error":
+                    return issue.code
+        return DEFAULT_REASON
+
+    def action_reject(self) -> None:
+        rid = self.current_id()
+        if rid is None:
+            return
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self._status("rejected", reason.strip() or DEFAULT_REASON)
+
+        self.app.push_screen(Ask(f"Reject record {rid}: why?", self._default_reason(),
+                                 "enter: reject with this reason   escape: cancel"), done)
+
+    def action_reject_default(self) -> None:
+        self._status("rejected", self._default_reason())
+
+    def action_label(self, n: int) -> None:
+        rid = self.current_id()
+        names = self.review.label_names()
+        if rid is None:
+            return
+        if n > len(names):
+            self.update_status(f"no label {n}: the label set has {len(names)} (L edits it)")
+            return
+        name = names[n - 1]
+        try:
+            on = name not in self.ws.get(rid).labels
+            change = self.ws.set_label_one(rid, name, on)
+        except WorkspaceError as exc:
+            self.fail(exc)
+            return
+        self.after_change(rid, change.summary)
+
+    def action_note(self) -> None:
+        rid = self.current_id()
+        if rid is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                change = self.ws.set_note_one(rid, text)
+            except WorkspaceError as exc:
+                self.fail(exc)
+                return
+            self.after_change(rid, change.summary)
+
+        self.app.push_screen(Ask(f"Note on record {rid} (empty clears it)",
+                                 self.ws.get(rid).note or ""), done)
+
+    def action_label_set(self) -> None:
+        current = self.review.label_names()
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            wanted = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+            added = [n for n in wanted if n not in current]
+            removed = [n for n in current if n not in wanted]
+            try:
+                if added:
+                    self.ws.add_label_names(added)
+                if removed:
+                    self.ws.remove_label_names(removed)
+            except WorkspaceError as exc:
+                self.fail(exc)
+                return
+            self.after_bulk(f"label set: {', '.join(wanted) or '(empty)'}")
+
+        self.app.push_screen(Ask("Label set (comma separated; keys 1-9 follow this order)",
+                                 ", ".join(current),
+                                 "Removing a name takes it off every record (undo restores it)."),
+                             done)
+
+    # -- moving ------------------------------------------------------------------------------
+
+    def action_next(self) -> None:
+        self.records.action_move(1)
+
+    def _next(self, extra: Sequence[str], what: str) -> None:
+        rid = self.current_id()
+        target = self.window.next_matching(rid if rid is not None else 0, extra)
+        if target is None:
+            self.update_status(f"no {what} after this record")
+            return
+        index = self.window.index_of(target)
+        if index is not None:
+            self.records.go(index)
+
+    def action_next_pending(self) -> None:
+        self._next(["status=pending"], "pending record")
+
+    def action_next_issue(self) -> None:
+        self._next(["issue=any"], "record with issues")
+
+    # -- marks and bulk ----------------------------------------------------------------------
+
+    def action_mark(self) -> None:
+        rid = self.current_id()
+        if rid is None:
+            return
+        self.marks.symmetric_difference_update({rid})
+        self.records.refresh()
+        self.update_status("")
+        if self.records.cursor < len(self.window) - 1:
+            self.records.action_move(1)
+        else:
+            self.show_current()
+
+    def action_clear_marks(self) -> None:
+        self.marks.clear()
+        self.records.refresh()
+        self.update_status("marks cleared")
+
+    def action_bulk(self) -> None:
+        if self.marks:
+            what, count = "marked records", len(self.marks)
+        else:
+            what, count = f"records matching {' '.join(self.window.where) or 'all'}", len(
+                self.window)
+        if not count:
+            self.update_status("nothing to apply to: mark records (m) or filter (f)")
+            return
+        ids = sorted(self.marks) if self.marks else None
+        where = list(self.window.where)
+
+        def chosen(choice: str | None) -> None:
+            if not choice:
+                return
+            words = {"accept": "Accept", "reject": "Reject", "reset": "Set back to pending"}
+            verb = words.get(choice, f"Label {choice[6:]!r} on")
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self._bulk(choice, ids, where)
+
+            self.app.push_screen(Confirm(f"{verb} {count:,} {what}?"), confirmed)
+
+        self.app.push_screen(BulkChoice(what, count, self.review.label_names()), chosen)
+
+    def _bulk(self, choice: str, ids: list[int] | None, where: list[str]) -> None:
+        def run(ws: Workspace, progress: Any, cancelled: Any) -> str:
+            sel_where = None if ids is not None else where
+            if choice.startswith("label:"):
+                return ws.add_labels(ids, [choice[6:]], where=sel_where).summary
+            status = {"accept": "accepted", "reject": "rejected", "reset": "pending"}[choice]
+            reason = "bulk reject in review" if status == "rejected" else None
+            return ws.set_status(ids, status, reason, where=sel_where).summary
+
+        def done(result: str | None) -> None:
+            if result is not None:
+                if ids is not None:
+                    self.marks.clear()
+                self.after_bulk(result)
+
+        self.app.push_screen(JobScreen("Applying…", self.ws.path, run), done)
+
+    # -- undo / redo -------------------------------------------------------------------------
+
+    def _walked(self, entries: list[JournalEntry], verb: str) -> None:
+        if not entries:
+            self.update_status(f"nothing to {verb}")
+            return
+        entry = entries[0]
+        message = f"{verb}ne: {entry.summary}" if verb == "undo" else f"redone: {entry.summary}"
+        if entry.n_changes <= 50:
+            # One-record actions (the usual case): re-read just those rows, no recount.
+            ids = [rid for rid, *_ in self.ws.changes(entry.id) if rid is not None]
+            if ids or entry.action == "labels":
+                self.window.refresh_ids(ids)
+                self.records.refresh()
+                self.update_status(message)
+                self.on_record_list_moved(RecordList.Moved(self.records.current))
+                self.review.changed()
+                return
+        self.after_bulk(message)
+
+    def action_undo(self) -> None:
+        self._walked(self.ws.undo(), "undo")
+
+    def action_redo(self) -> None:
+        self._walked(self.ws.redo(), "redo")
+
+    # -- edit --------------------------------------------------------------------------------
+
+    def action_edit(self) -> None:
+        rid = self.current_id()
+        if rid is None:
+            return
+        record = self.ws.get(rid)
+        if record.example is None:
+            self.update_status("this record did not parse; there is nothing to edit")
+            return
+
+        def done(example: dict[str, Any] | None) -> None:
+            if example is None:
+                return
+            self.save_edit(record, example)
+
+        self.app.push_screen(EditScreen(record, self.review.check), done)
+
+    def save_edit(self, record: RecordDetail, example: dict[str, Any]) -> None:
+        result = self.review.check(example)
+        tokens = (result.tokens_total, result.tokens_trained or 0) \
+            if result.tokens_total is not None else None
+        try:
+            change = self.ws.edit(record.id, example, validate=lambda _e: result.issues,
+                                  tokens=tokens)
+        except EditRefused as exc:
+            self.fail(exc)
+            return
+        except WorkspaceError as exc:
+            self.fail(exc)
+            return
+        self.after_change(record.id, change.summary if change.entry_id else "no change")
+
+    # -- filters and search ------------------------------------------------------------------
+
+    def apply_filter(self, where: list[str]) -> None:
+        if uses_search(where) and self.ws.search_index_pending():
+            pending = self.ws.search_index_pending()
+
+            def built(result: str | None) -> None:
+                if result is not None and not self.ws.search_index_pending():
+                    self.apply_filter(where)
+                else:
+                    self.update_status("search cancelled: the index is not complete yet")
+
+            self.app.push_screen(JobScreen(f"Building the search index ({pending:,} records, "
+                                           f"once)", self.ws.path, index_job), built)
+            return
+        try:
+            self.window.reset(where)
+        except FilterError as exc:
+            self.fail(exc)
+            return
+        self.records.cursor = 0
+        self.records.top = 0
+        self.records.refresh()
+        self.show_current()
+        self.update_status(f"{len(self.window):,} records")
+
+    def action_filter(self) -> None:
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.apply_filter(text.split())
+
+        self.app.push_screen(Ask("Filter (space separated; empty = all records)",
+                                 " ".join(self.window.where), FILTER_HELP), done)
+
+    def action_search(self) -> None:
+        others = [w for w in self.window.where if not w.startswith("search")]
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            self.apply_filter(others + ([f"search~{text.strip()}"] if text.strip() else []))
+
+        current = next((w[7:] for w in self.window.where if w.startswith("search~")), "")
+        self.app.push_screen(Ask("Search the message text (all words must occur; word* = "
+                                 "prefix; empty clears)", current), done)
+
+    def action_cycle_status(self) -> None:
+        others = [w for w in self.window.where if not w.startswith("status=")]
+        now = next((w[7:] for w in self.window.where if w.startswith("status=")), None)
+        order: list[str | None] = [None, *STATUSES]
+        nxt = order[(order.index(now) + 1) % len(order)] if now in order else None
+        self.apply_filter(others + ([f"status={nxt}"] if nxt else []))
+
+    def action_refresh(self) -> None:
+        self.after_bulk("refreshed")
+
+    # -- other screens -----------------------------------------------------------------------
+
+    def action_scroll_detail(self, direction: int) -> None:
+        pane = self.detail
+        pane.scroll_relative(y=direction * max(1, pane.size.height - 2), animate=False)
+
+    def action_toggle_system(self) -> None:
+        self.detail.toggle_system()
+
+    def action_help(self) -> None:
+        self.app.push_screen(Help(self.review.help_rows(), FILTER_HELP))
+
+    def action_duplicates(self) -> None:
+        from curator.tui.dupes import DuplicatesScreen
+
+        self.app.push_screen(DuplicatesScreen(self.ws), lambda _r: self.after_bulk(""))
+
+    def action_stats(self) -> None:
+        from curator.tui.stats import StatsScreen
+
+        self.app.push_screen(StatsScreen(self.ws.path, self.review.limit))
+
+    def _job(self, title: str, fn: Any) -> None:
+        def done(result: str | None) -> None:
+            if result is not None:
+                self.after_bulk(result.splitlines()[0])
+                self.app.push_screen(Help([], result))
+
+        self.app.push_screen(JobScreen(title, self.ws.path, fn), done)
+
+    def action_dedup(self) -> None:
+        self._job("Finding duplicates", dedup_job)
+
+    def action_split(self) -> None:
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._job("Splitting", split_job)
+
+        self.app.push_screen(Confirm("Assign train / validation / holdout splits now "
+                                     "(0.8 / 0.1 / 0.1, seed 0)?"), confirmed)
+
+    def action_export(self) -> None:
+        default = str(self.ws.path.with_name(self.ws.path.stem + "_export"))
+
+        def done(text: str | None) -> None:
+            if text:
+                self._job("Exporting", export_job(Path(text).expanduser(), only_accepted=True))
+
+        self.app.push_screen(Ask("Export accepted records to folder", default), done)
+
+
+class ReviewApp(App[None]):
+    """`ReviewApp(path)` opens a workspace; `imports` are imported first, in a worker."""
+
+    CSS_PATH = "review.tcss"
+    TITLE = "curator review"
+
+    def __init__(self, path: Path, *, target: str | None = None,
+                 keymap: dict[str, str] | None = None, imports: Sequence[Path] = (),
+                 advance: bool = True, actor: str | None = None) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.ws = Workspace.open(self.path, create=bool(imports), actor=actor)
+        self.target, model, max_tokens = workspace_target(self.ws, target)
+        self.preparer = Preparer(self.target, model=model, max_tokens=max_tokens)
+        self.imports = list(imports)
+        self.advance = advance
+        self.version = 0
+        if keymap:
+            self.set_keymap(keymap)
+
+    @property
+    def limit(self) -> int | None:
+        try:
+            return self.preparer.limit
+        except (WorkspaceError, ValueError, KeyError):
+            return None
+
+    def check(self, example: dict[str, Any]) -> ExampleCheck:
+        return self.preparer.check(example)
+
+    def label_names(self) -> list[str]:
+        return [name for name, _ in self.ws.labels()]
+
+    def changed(self) -> None:
+        self.version += 1
+
+    def on_mount(self) -> None:
+        self.ws.defer_checkpoints()
+        self.set_interval(3.0, self.checkpoint)
+        self.main = MainScreen(self.ws)
+        self.push_screen(self.main)
+        if self.imports:
+            names = ", ".join(p.name for p in self.imports)
+
+            def done(result: str | None) -> None:
+                self.main.after_bulk(result or "import cancelled; run again to continue")
+
+            self.push_screen(JobScreen(f"Importing {names} into {self.path}", self.path,
+                                       import_job(self.imports)), done)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="checkpoint")
+    def checkpoint(self) -> None:
+        with Workspace.open(self.path) as ws:
+            ws.checkpoint()
+
+    def on_unmount(self) -> None:
+        try:
+            self.ws.checkpoint()
+        finally:
+            self.ws.close()
+
+    def help_rows(self) -> list[tuple[str, str]]:
+        from curator.tui.record_list import RecordList as _RL
+
+        rows = []
+        for b in [*MainScreen.BINDINGS, *_RL.BINDINGS]:
+            assert isinstance(b, Binding)
+            keys = " ".join(self.get_key_display(b.with_key(k.strip()))
+                            for k in self._keymap.get(b.id or "", b.key).split(","))
+            desc = b.description
+            if b.id and b.id[6:].isdigit() and b.id.startswith("label_"):
+                names = self.label_names()
+                n = int(b.id[6:])
+                desc = f"toggle label {names[n - 1]}" if n <= len(names) else "(no label yet)"
+            rows.append((keys, f"{desc}  [{b.id}]"))
+        return rows
+
+
+def binding_ids() -> list[str]:
+    from curator.tui.record_list import RecordList as _RL
+
+    return [b.id for b in [*MainScreen.BINDINGS, *_RL.BINDINGS]
+            if isinstance(b, Binding) and b.id]

@@ -1,0 +1,100 @@
+"""Editing one record: a TextArea per turn; the result is validated before anything is saved."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import orjson
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static, TextArea
+
+from curator.prepare import ExampleCheck
+from curator.store import RecordDetail
+from curator.tui.text import literal
+
+
+class EditScreen(Screen[dict[str, Any] | None]):
+    """Dismisses with the edited example once `check` finds no error; None when cancelled.
+
+    Messages whose content is a string get a plain TextArea; any other content (parts, null)
+    is edited as JSON."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s,f2", "save", "save", id="edit_save"),
+        Binding("escape", "cancel", "cancel", id="edit_cancel"),
+    ]
+
+    def __init__(self, record: RecordDetail,
+                 check: Callable[[dict[str, Any]], ExampleCheck]) -> None:
+        super().__init__()
+        self.record = record
+        self.check = check
+        example = record.example or {}
+        self.example = copy.deepcopy(example)
+        messages = example.get("messages")
+        self.messages: list[Any] = messages if isinstance(messages, list) else []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"Editing record {self.record.id}: ctrl+s or F2 saves (after "
+                          f"validation), escape cancels"), id="edit-title")
+        with VerticalScroll(id="edit-body"):
+            if not self.messages:
+                yield Static(Text("This record has no messages to edit."))
+            for i, m in enumerate(self.messages):
+                role = m.get("role", "?") if isinstance(m, dict) else "?"
+                content = m.get("content") if isinstance(m, dict) else m
+                as_json = not isinstance(content, str)
+                label = f"#{i} {literal(role, one_line=True)}" + (" (JSON)" if as_json else "")
+                yield Static(Text(label), classes="edit-role")
+                text = orjson.dumps(content, option=orjson.OPT_INDENT_2).decode() \
+                    if not isinstance(content, str) else content
+                area = TextArea(text, id=f"turn-{i}", classes="edit-turn", soft_wrap=True)
+                area.json_mode = as_json  # type: ignore[attr-defined]
+                yield area
+        yield Static(id="edit-errors")
+
+    def edited(self) -> dict[str, Any]:
+        """The example with every TextArea's text put back; raises ValueError on bad JSON."""
+        example = copy.deepcopy(self.example)
+        messages = example.get("messages")
+        for i in range(len(self.messages)):
+            area = self.query_one(f"#turn-{i}", TextArea)
+            if not isinstance(messages, list) or not isinstance(messages[i], dict):
+                continue
+            if getattr(area, "json_mode", False):
+                try:
+                    messages[i]["content"] = orjson.loads(area.text) if area.text.strip() \
+                        else None
+                except orjson.JSONDecodeError as exc:
+                    raise ValueError(f"message {i}: not valid JSON ({exc})") from None
+            else:
+                messages[i]["content"] = area.text
+        return example
+
+    def explain(self, lines: list[str]) -> None:
+        box = self.query_one("#edit-errors", Static)
+        box.update(Text("Not saved:\n" + "\n".join(literal(x) for x in lines)))
+        box.add_class("shown")
+
+    def action_save(self) -> None:
+        try:
+            example = self.edited()
+        except ValueError as exc:
+            self.explain([str(exc)])
+            return
+        result = self.check(example)
+        if not result.ok:
+            self.explain([f"{i.code}: {i.message}" + (f" (message {i.message_index})"
+                                                      if i.message_index is not None else "")
+                          for i in result.issues if i.severity == "error"])
+            return
+        self.dismiss(example)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,175 @@
+"""Long work in a thread worker with progress and cancel: import, search index, dedup, split,
+export, bulk changes. Each job opens its own Workspace (one connection per thread; WAL lets the
+list keep reading while the job writes) and talks to the UI only through call_from_thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import ProgressBar, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from curator.store import Workspace
+
+Progress = Callable[[int, int], None]
+#: a job: (workspace, progress, cancelled) -> a one-paragraph result for the user
+JobFn = Callable[[Workspace, Progress, Callable[[], bool]], str]
+
+
+class Cancelled(Exception):
+    """Raised from a progress callback to stop a core function that has no cancel flag."""
+
+
+class JobScreen(ModalScreen[str | None]):
+    """Runs one job; dismisses with its result text, or None when cancelled or failed."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, path: Path, fn: JobFn) -> None:
+        super().__init__()
+        self.title_text, self.path, self.fn = title, path, fn
+        self.stop = threading.Event()
+        self._last = 0.0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text), classes="dialog-title")
+            yield ProgressBar(id="job-bar", show_eta=True)
+            yield Static(Text("escape: cancel (work committed so far is kept)"),
+                         id="job-status", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.run_job()
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.stop.is_set() or get_current_worker().is_cancelled:
+            raise Cancelled
+        now = time.monotonic()
+        if now - self._last > 0.1 or done >= total:
+            self._last = now
+            self.app.call_from_thread(self._show, done, total)
+
+    def _show(self, done: int, total: int) -> None:
+        self.query_one("#job-bar", ProgressBar).update(total=max(total, 1), progress=done)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="job")
+    def run_job(self) -> str | None:
+        try:
+            with Workspace.open(self.path) as ws:
+                return self.fn(ws, self._progress, self.stop.is_set)
+        except Cancelled:
+            return None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Dismiss only once the worker is over, so no worker outlives its screen.
+        if event.state == WorkerState.SUCCESS:
+            self.dismiss(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.app.notify(f"{type(error).__name__}: {error}", title=f"{self.title_text} failed",
+                            severity="error", timeout=10, markup=False)
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.stop.set()
+        self.query_one("#job-status", Static).update(Text("cancelling…"))
+
+
+# -- the jobs ---------------------------------------------------------------------------------
+
+
+def index_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+    n = ws.build_search_index(progress, cancelled=cancelled)
+    return f"search index: {n:,} records indexed"
+
+
+def import_job(paths: list[Path]) -> JobFn:
+    def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+        from curator.workspace_import import FileReport, import_files
+
+        sizes = {str(p): max(1, p.stat().st_size) if p.is_file() else 1 for p in paths}
+
+        def each(fr: FileReport) -> None:
+            if cancelled():
+                raise Cancelled
+            # Rows are unknown until the end; show rows read against a rough total by size.
+            progress(fr.rows, max(fr.rows, sizes[fr.path] // 400))
+
+        report = import_files(ws, paths, _preparer(ws), progress=each)
+        return (f"imported {report.rows:,} rows: {report.new:,} new, "
+                f"{report.already_present:,} already present, {report.rejected:,} rejected")
+    return run
+
+
+def _preparer(ws: Workspace) -> Any:
+    from curator.prepare import Preparer
+
+    target, model, max_tokens = workspace_target(ws)
+    return Preparer(target, model=model, max_tokens=max_tokens)
+
+
+def workspace_target(ws: Workspace, override: str | None = None) -> tuple[str, str | None,
+                                                                         int | None]:
+    import orjson
+
+    def meta(key: str) -> Any:
+        value = ws.meta(key)
+        if value is None:
+            return None
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+
+    target = override or meta("workspace.target") or "openai"
+    model = meta("workspace.model")
+    max_tokens = meta("workspace.max_tokens")
+    return (str(target), str(model) if model else None,
+            int(max_tokens) if isinstance(max_tokens, int) else None)
+
+
+def dedup_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+    from curator.ws_dedup import dedup_workspace
+
+    result = dedup_workspace(ws, progress=progress)
+    return _describe(result, "dedup")
+
+
+def split_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+    from curator.ws_split import split_workspace
+
+    outcome = split_workspace(ws, progress=progress)
+    sizes = ", ".join(f"{k} {v:,}" for k, v in outcome.report.sizes.items())
+    return (f"split: {outcome.new:,} records newly assigned ({sizes}); "
+            f"{outcome.leaks} leaks\n\nleakage report:\n"
+            + _describe(outcome.report_dict(), "report")
+            + ("\n\nwarnings:\n" + "\n".join(outcome.warnings) if outcome.warnings else ""))
+
+
+def export_job(out_dir: Path, only_accepted: bool) -> JobFn:
+    def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+        from curator.ws_export import export_workspace
+
+        result = export_workspace(ws, out_dir, only_accepted=only_accepted, progress=progress)
+        return f"exported to {out_dir}\n" + _describe(result, "export")
+    return run
+
+
+def _describe(result: Any, what: str) -> str:
+    import orjson
+
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode()
+    except TypeError:
+        return f"{what}: {data!r}"

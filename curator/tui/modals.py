@@ -1,0 +1,108 @@
+"""Small modal screens: ask for a line of text, confirm, choose a bulk action, help."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, Static
+
+from curator.tui.text import literal
+
+
+class Ask(ModalScreen[str | None]):
+    """One line of input; enter answers, escape cancels (None)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, value: str = "", hint: str = "",
+                 placeholder: str = "") -> None:
+        super().__init__()
+        self.title_text, self.value, self.hint, self.placeholder = title, value, hint, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text), classes="dialog-title")
+            yield Input(self.value, placeholder=self.placeholder, id="ask-input")
+            if self.hint:
+                yield Static(Text(self.hint), classes="dialog-hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "yes"), Binding("n,escape", "answer(False)", "no")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.question), classes="dialog-title")
+            yield Static(Text("y: yes   n or escape: no"), classes="dialog-hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class BulkChoice(ModalScreen[str | None]):
+    """Which action to apply in bulk: 'accept', 'reject', 'reset' or 'label:NAME'."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "pick('accept')", "accept"), Binding("x", "pick('reject')", "reject"),
+        Binding("p", "pick('reset')", "pending"), Binding("escape", "pick('')", "cancel"),
+        *[Binding(str(i), f"label({i})", show=False) for i in range(1, 10)],
+    ]
+
+    def __init__(self, what: str, count: int, labels: list[str]) -> None:
+        super().__init__()
+        self.what, self.count, self.labels = what, count, labels
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(f"Apply to {self.count:,} {self.what}"), classes="dialog-title")
+            lines = ["a  accept", "x  reject", "p  back to pending"]
+            lines += [f"{i}  label {literal(n, one_line=True)}"
+                      for i, n in enumerate(self.labels[:9], 1)]
+            lines.append("escape  cancel")
+            yield Static(Text("\n".join(lines)), classes="dialog-hint")
+
+    def action_pick(self, what: str) -> None:
+        self.dismiss(what or None)
+
+    def action_label(self, n: int) -> None:
+        if n <= len(self.labels):
+            self.dismiss(f"label:{self.labels[n - 1]}")
+
+
+class Help(Screen[None]):
+    """Every key of the screen below, with what it does (current keymap applied)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "app.pop_screen", "close")]
+
+    def __init__(self, rows: list[tuple[str, str]], extra: str = "") -> None:
+        super().__init__()
+        self.rows, self.extra = rows, extra
+
+    def compose(self) -> ComposeResult:
+        width = max((len(k) for k, _ in self.rows), default=4) + 2
+        text = Text("Keys (rebind with --keymap FILE; ids in brackets)\n\n")
+        for keys, what in self.rows:
+            text.append(f"{keys:<{width}}", "bold")
+            text.append(f"{what}\n")
+        if self.extra:
+            text.append("\n" + self.extra)
+        with VerticalScroll(id="help-body"):
+            yield Static(text)
+        yield Static(Text("escape / q / ?: close"), id="help-footer")

@@ -1,0 +1,142 @@
+"""Record text made safe to draw: every character shown literally, nothing interpreted.
+
+Records may hold anything: Rich/Textual markup (`[bold]`, `[/]`, `[link=...]`), ANSI escape
+sequences, other control characters. Everything the app draws from a record goes through
+`literal` into a `rich.text.Text` (never a markup string), so markup stays text and escapes show
+as visible symbols instead of reaching the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.text import Text
+
+# C0 controls except newline and tab, DEL, C1 controls, and the bidi overrides that can make
+# text display in a different order than it is stored.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    code = ord(ch)
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Unicode "control picture": ␛ for ESC
+    if code == 0x7F:
+        return "\u2421"
+    return f"<U+{code:04X}>"
+
+
+def literal(value: object, *, one_line: bool = False) -> str:
+    """`value` as text whose every character is printable; one_line folds whitespace."""
+    text = value if isinstance(value, str) else str(value)
+    text = _CONTROL.sub(_visible, text.replace("\r\n", "\n"))
+    text = text.replace("\t", "    ")
+    if one_line:
+        text = " ".join(text.split())
+    return text
+
+
+def plain(value: object, style: str = "", *, one_line: bool = False) -> Text:
+    return Text(literal(value, one_line=one_line), style=style, no_wrap=one_line,
+                overflow="ellipsis" if one_line else "fold")
+
+
+def content_text(content: Any) -> str:
+    """A message's content as text: a string as is, parts joined, anything else as JSON."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for p in content:
+            if isinstance(p, dict) and isinstance(p.get("text"), str):
+                parts.append(p["text"])
+            else:
+                parts.append(_json(p))
+        return "\n".join(parts)
+    return _json(content)
+
+
+def _json(value: Any) -> str:
+    import orjson
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:
+        return repr(value)
+
+
+#: the style names `conversation` asks for; the widget maps them from its stylesheet.
+STYLE_NAMES = ("role-system", "role-user", "role-assistant", "role-tool", "role-other", "meta",
+               "call")
+
+
+def role_style(role: str) -> str:
+    return {"system": "role-system", "developer": "role-system", "user": "role-user",
+            "assistant": "role-assistant", "tool": "role-tool"}.get(role, "role-other")
+
+
+def conversation(example: dict[str, Any] | None, raw: str, *, show_system: bool,
+                 styles: Mapping[str, Style | str] | None = None,
+                 width: int = 80) -> list[RenderableType]:
+    """One block per turn: a role line, then the content, tool calls and tool results."""
+    st: Mapping[str, Style | str] = styles or {}
+
+    def sty(name: str) -> Style | str:
+        return st.get(name, "")
+
+    out: list[RenderableType] = []
+    if example is None:
+        out.append(Text("(not parseable; the raw line)", style=sty("meta")))
+        out.append(plain(raw))
+        return out
+    messages = example.get("messages")
+    if not isinstance(messages, list):
+        out.append(Text(f"(format without messages: {', '.join(map(str, example))})",
+                        style=sty("meta")))
+        out.append(plain(_json(example)))
+        return out
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            out.append(plain(f"#{i} (not a message) {_json(m)}"))
+            continue
+        role = literal(m.get("role", "?"), one_line=True)
+        head = Text.assemble((f" {role} ", sty(role_style(role))), (f"  #{i}", sty("meta")))
+        if m.get("name"):
+            head.append(f"  name={literal(m['name'], one_line=True)}", style=sty("meta"))
+        if m.get("tool_call_id"):
+            head.append(f"  tool result for {literal(m['tool_call_id'], one_line=True)}",
+                        style=sty("call"))
+        if role in ("system", "developer") and not show_system:
+            first = literal(content_text(m.get("content")), one_line=True)
+            head.append(f"  {first[: max(10, width - 30)]}", style=sty("meta"))
+            head.append("  (s: expand)", style=sty("meta"))
+            out.append(head)
+            continue
+        out.append(head)
+        text = content_text(m.get("content"))
+        if text:
+            out.append(plain(text))
+        calls = m.get("tool_calls")
+        if isinstance(calls, list):
+            for call in calls:
+                fn = call.get("function", {}) if isinstance(call, dict) else {}
+                name = fn.get("name", "?") if isinstance(fn, dict) else "?"
+                args = fn.get("arguments", "") if isinstance(fn, dict) else call
+                cid = call.get("id", "") if isinstance(call, dict) else ""
+                out.append(Text.assemble(("  tool call ", sty("call")),
+                                         (literal(name, one_line=True), sty("call")),
+                                         (f"  {literal(cid, one_line=True)}", sty("meta"))))
+                out.append(plain(args if isinstance(args, str) else _json(args)))
+        out.append(Text(""))
+    return out
+
+
+def group(items: list[RenderableType]) -> Group:
+    return Group(*items)

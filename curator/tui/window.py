@@ -1,0 +1,147 @@
+"""The record list's model: a window of rows around the cursor, read from SQLite in pages.
+
+Nothing here holds the whole list. Pages are read by keyset (`after`), forward or backward,
+so moving at row 900,000 costs what it costs at row 0; the cache keeps a few pages around the
+cursor and drops the rest. Rows stay in the list after an action changes them ("sticky") until
+the filter is applied again, so the cursor never jumps away from what was just decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from curator.store import RecordSummary, Workspace
+
+PAGE = 100
+KEEP = 4 * PAGE
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    summary: RecordSummary
+    turns: int | None
+
+
+class RecordWindow:
+    def __init__(self, ws: Workspace, where: Sequence[str] = ()) -> None:
+        self.ws = ws
+        self.where: list[str] = list(where)
+        self.rows: list[Row] = []
+        self.start = 0  # index of rows[0] in the whole filtered list
+        self.total = 0
+        self.at_end = False
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def _fetch(self, after: int | None, backward: bool = False, limit: int = PAGE) -> list[Row]:
+        page = self.ws.page(self.where, order="-id" if backward else "id",
+                            after=None if after is None else (after, after), limit=limit)
+        rows = page.rows[::-1] if backward else page.rows
+        return self._with_turns(rows)
+
+    def _with_turns(self, rows: Sequence[RecordSummary]) -> list[Row]:
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        marks = ",".join("?" * len(ids))
+        turns = dict(self.ws.connection.execute(
+            f"SELECT id, json_array_length(coalesce(current, canonical), '$.messages') "
+            f"FROM records WHERE id IN ({marks}) AND json_valid(coalesce(current, canonical))",
+            ids).fetchall())
+        return [Row(r, turns.get(r.id)) for r in rows]
+
+    def reset(self, where: Sequence[str] | None = None) -> None:
+        """Apply a filter (or the current one again) and go to the top."""
+        if where is not None:
+            self.where = list(where)
+        self.total = self.ws.count(self.where)
+        self.rows = self._fetch(None)
+        self.start = 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    # -- access ------------------------------------------------------------------------------
+
+    def get(self, index: int) -> Row | None:
+        """The row at `index`, reading pages as needed; None past either end."""
+        if index < 0 or index >= self.total:
+            return None
+        end = self.start + len(self.rows)
+        if not self.rows or index < self.start - PAGE or index >= end + PAGE:
+            self._jump(index)
+        while index >= self.start + len(self.rows):
+            more = self._fetch(self.rows[-1].summary.id) if self.rows else []
+            if not more:
+                self.total = self.start + len(self.rows)
+                return None
+            self.rows.extend(more)
+            if len(self.rows) > KEEP:
+                drop = len(self.rows) - KEEP
+                self.rows = self.rows[drop:]
+                self.start += drop
+        while index < self.start:
+            more = self._fetch(self.rows[0].summary.id, backward=True)
+            if not more:
+                self.start = 0
+                break
+            self.rows[:0] = more
+            self.start -= len(more)
+            if len(self.rows) > KEEP:
+                self.rows = self.rows[:KEEP]
+        i = index - self.start
+        return self.rows[i] if 0 <= i < len(self.rows) else None
+
+    def _jump(self, index: int) -> None:
+        """Far jumps: the end is read backward from the last row; elsewhere, by offset."""
+        if index >= self.total - PAGE:
+            rows = self._fetch(None, backward=True, limit=min(self.total, 2 * PAGE))
+            self.rows = rows
+            self.start = self.total - len(rows)
+        else:
+            page = self.ws.page(self.where, offset=max(0, index - PAGE // 2), limit=2 * PAGE)
+            self.rows = self._with_turns(page.rows)
+            self.start = max(0, index - PAGE // 2)
+
+    def index_of(self, record_id: int) -> int | None:
+        """Where a record sits in the filtered list (None: not in it)."""
+        for i, r in enumerate(self.rows):
+            if r.summary.id == record_id:
+                return self.start + i
+        if not self.ws.count([*self.where, f"id={record_id}"]):
+            return None
+        before = self.ws.count([*self.where, f"id<{record_id}"])
+        self.rows = self._fetch(record_id - 1, limit=PAGE)
+        self.start = before
+        return before
+
+    def next_matching(self, after_id: int, extra: Sequence[str]) -> int | None:
+        """The id of the next record after `after_id` that also matches `extra` filters."""
+        page = self.ws.page([*self.where, *extra], after=(after_id, after_id), limit=1)
+        return page.rows[0].id if page.rows else None
+
+    # -- keeping cached rows current after a change ------------------------------------------
+
+    def refresh_ids(self, ids: Sequence[int]) -> None:
+        """Re-read the cached rows of these records (after a one-record action)."""
+        cached = {r.summary.id for r in self.rows}
+        fresh: dict[int, RecordSummary] = {}
+        for rid in set(ids) & cached:
+            rows = self.ws.page([f"id={rid}"], limit=1).rows
+            if rows:
+                fresh[rid] = rows[0]
+        self.rows = [replace(r, summary=fresh.get(r.summary.id, r.summary)) for r in self.rows]
+
+    def refresh_all(self) -> None:
+        """Apply the filter again from the first cached row on (after undo, redo, a bulk
+        change): rows that no longer match leave the list, the rest keep their order."""
+        first = self.rows[0].summary.id if self.rows else None
+        self.total = self.ws.count(self.where)
+        if first is None:
+            self.rows, self.start = self._fetch(None), 0
+            return
+        self.start = self.ws.count([*self.where, f"id<{first}"])
+        self.rows = self._fetch(first - 1)
+        if self.start and not self.rows:
+            self.reset()

@@ -1,0 +1,65 @@
+"""The record list's paging model: any index reads the right row, forward, backward, far."""
+
+from __future__ import annotations
+
+import pytest
+from store_helpers import chat, write_jsonl
+
+from curator.store import Workspace
+from curator.tui.window import KEEP, PAGE, RecordWindow
+from curator.workspace_import import import_files
+
+N = 1234
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    folder = tmp_path_factory.mktemp("win")
+    rows = [chat(f"question {i}", f"answer {i}") for i in range(N)]
+    w = Workspace.open(folder / "w.db", create=True)
+    import_files(w, [write_jsonl(folder / "a.jsonl", rows)])
+    w.set_status([i for i in range(1, N + 1) if i % 3 == 0], "accepted")
+    return w
+
+
+def test_every_index_reads_its_row_both_ways(ws: Workspace) -> None:
+    win = RecordWindow(ws)
+    win.reset()
+    assert len(win) == N
+    forward = [win.get(i).summary.id for i in range(N)]  # type: ignore[union-attr]
+    assert forward == list(range(1, N + 1))
+    assert len(win.rows) <= KEEP + PAGE  # the cache stays small
+    backward = [win.get(i).summary.id for i in reversed(range(N))]  # type: ignore[union-attr]
+    assert backward == list(range(N, 0, -1))
+    assert win.get(N) is None and win.get(-1) is None
+
+
+def test_far_jumps_and_filters(ws: Workspace) -> None:
+    win = RecordWindow(ws)
+    win.reset(["status=accepted"])
+    assert len(win) == N // 3
+    last = win.get(len(win) - 1)
+    assert last is not None and last.summary.id == (N // 3) * 3
+    middle = win.get(200)
+    assert middle is not None and middle.summary.id == 603
+    assert win.get(5).summary.id == 18  # type: ignore[union-attr]
+    assert win.index_of(603) == 200
+    assert win.index_of(604) is None  # not accepted: not in this list
+    assert win.next_matching(603, []) == 606
+    assert win.next_matching((N // 3) * 3, []) is None
+    first = win.get(0)
+    assert first is not None and first.turns == 2
+
+
+def test_refresh_keeps_rows_sticky_until_refiltered(ws: Workspace) -> None:
+    win = RecordWindow(ws)
+    win.reset(["status=pending"])
+    first = win.get(0)
+    assert first is not None and first.summary.id == 1
+    ws.set_status_one(1, "rejected")
+    win.refresh_ids([1])
+    again = win.get(0)
+    assert again is not None and again.summary.id == 1 and again.summary.status == "rejected"
+    win.refresh_all()  # a re-read drops what no longer matches
+    assert win.get(0).summary.id == 2  # type: ignore[union-attr]
+    ws.undo()
