@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import resource
 import time
@@ -92,6 +93,11 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         r.note(f"no GPU: training on the CPU, {steps} steps, "
                + ("4-bit NF4 with float32 compute" if cfg.quant == "nf4" else "plain LoRA in float32")
                + "; this checks that the data trains, it is not a real tune")
+        load, cores = os.getloadavg()[0], os.cpu_count() or 1
+        if load > cores and torch.get_num_threads() > 1:
+            # Measured on 2 busy cores: 107 s a step with 2 threads, 13.5 s with 1 (docs/train.md).
+            r.note(f"the machine is busy (load {load:.1f} on {cores} cores): torch's {torch.get_num_threads()} threads "
+                   "wait on each other; OMP_NUM_THREADS=1 can be several times faster")
     r.report.update({
         "schema": REPORT_SCHEMA, "verdict": "FAIL", "reasons": [],
         "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": cfg.quant,
