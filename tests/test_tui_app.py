@@ -49,7 +49,7 @@ async def test_accept_reject_reset_are_committed(ws_path: Path) -> None:
         await pilot.press("a")  # record 1 accepted, cursor moves on to 2
         assert state(ws_path, 1)[0] == "accepted"
         assert cursor_id(app) == 2
-        await pilot.press("x")  # asks for a reason, pre-filled with the default
+        await pilot.press("r")  # asks for a reason, pre-filled with the default
         await pilot.press("ctrl+a", "ctrl+k", *"off topic", "enter")
         assert state(ws_path, 2)[:2] == ("rejected", "off topic")
         await pilot.press("k", "p")  # back to record 2, reset to pending

@@ -73,7 +73,7 @@ class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         _b("question_mark", "help", "help", "help"),
         _b("a", "accept", "accept", "accept"),
-        _b("x", "reject", "reject", "reject"),
+        _b("r,x", "reject", "reject", "reject"),
         _b("X", "reject_default", "reject (default reason)", "reject_default", False),
         _b("p", "reset", "pending", "reset", False),
         _b("space", "next", "next", "next", False),
@@ -89,7 +89,7 @@ class MainScreen(Screen[None]):
         _b("slash", "search", "search", "search"),
         _b("f", "filter", "filter", "filter"),
         _b("v", "cycle_status", "status view", "cycle_status", False),
-        _b("R", "refresh", "refresh", "refresh", False),
+        _b("ctrl+l", "refresh", "refresh", "refresh", False),
         _b("s", "toggle_system", "system prompt", "toggle_system", False),
         _b("J", "scroll_detail(1)", "scroll detail down", "detail_down", False),
         _b("K", "scroll_detail(-1)", "scroll detail up", "detail_up", False),
