@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tui_helpers import make_workspace
@@ -252,16 +253,24 @@ async def test_stats_screen_updates_as_decisions_land(ws_path: Path) -> None:
         await pilot.press("S")
         screen = app.screen
         assert isinstance(screen, StatsScreen)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await until(pilot, lambda: screen.stats is not None)
         assert screen.stats is not None and screen.stats.status["accepted"] == 0
+        assert screen.stats.issues[0][0] == "chat.content_empty"
         with Workspace.open(ws_path) as ws:  # a decision from elsewhere (say, the CLI)
             ws.set_status([1, 2], "accepted")
-        screen.refresh_stats()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert screen.stats.status["accepted"] == 2
-        assert screen.stats.issues[0][0] == "chat.content_empty"
+        # No key pressed: the screen notices the change by itself.
+        await until(pilot, lambda: screen.stats is not None
+                    and screen.stats.status["accepted"] == 2)
+
+
+async def until(pilot: Any, condition: Any, timeout: float = 20.0) -> None:
+    """Let the app run until `condition()` holds (workers and timers are real)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "condition not met in time"
+        await pilot.pause(0.1)
 
 
 async def test_help_lists_the_keymap(ws_path: Path, tmp_path: Path) -> None:

@@ -566,8 +566,11 @@ class ReviewApp(App[None]):
 
     def __init__(self, path: Path, *, target: str | None = None,
                  keymap: dict[str, str] | None = None, imports: Sequence[Path] = (),
-                 advance: bool = True, actor: str | None = None) -> None:
+                 advance: bool = True, actor: str | None = None,
+                 cursor_blink: bool = True) -> None:
         super().__init__()
+        #: False in tests, so that snapshots do not depend on when the cursor blinked
+        self.cursor_blink = cursor_blink
         self.path = Path(path)
         self.ws = Workspace.open(self.path, create=bool(imports), actor=actor)
         self.target, model, max_tokens = workspace_target(self.ws, target)

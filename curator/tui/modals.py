@@ -31,6 +31,9 @@ class Ask(ModalScreen[str | None]):
             if self.hint:
                 yield Static(Text(self.hint), classes="dialog-hint")
 
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
 
