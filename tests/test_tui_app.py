@@ -313,6 +313,9 @@ async def test_review_file_imports_beside_it(tmp_path: Path, monkeypatch: pytest
         assert app.main.window.total == 30
         await pilot.press("a")
     assert state(path, 1)[0] == "accepted"
+    with Workspace.open(path) as ws:  # imported as `curator import` would: target recorded
+        assert ws.meta("workspace.target") == '"openai"'
+        assert ws.sources()[0]["complete"]
 
 
 async def test_mouse_click_selects_a_row(ws_path: Path) -> None:

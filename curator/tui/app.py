@@ -573,6 +573,7 @@ class ReviewApp(App[None]):
         self.cursor_blink = cursor_blink
         self.path = Path(path)
         self.ws = Workspace.open(self.path, create=bool(imports), actor=actor)
+        self.target_override = target
         self.target, model, max_tokens = workspace_target(self.ws, target)
         self.preparer = Preparer(self.target, model=model, max_tokens=max_tokens)
         self.imports = list(imports)
@@ -609,7 +610,8 @@ class ReviewApp(App[None]):
                 self.main.after_bulk(result or "import cancelled; run again to continue")
 
             self.push_screen(JobScreen(f"Importing {names} into {self.path}", self.path,
-                                       import_job(self.imports)), done)
+                                       import_job(self.imports, self.target_override)),
+                             done)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="checkpoint")
     def checkpoint(self) -> None:
