@@ -9,7 +9,8 @@ Generates (or reuses) a chat JSONL with gen_chat.py, then runs each step as a ch
 Each step runs inside a fresh helper process, so `getrusage(RUSAGE_CHILDREN).ru_maxrss` there is
 the peak RSS of the largest process of that step alone. When psutil is installed, the helper also
 samples the whole process tree every 50 ms and reports the peak of its summed RSS (a pool's
-workers together). A step that fails (for example `validate` before it exists) is reported as
+workers together) and of its summed PSS. RSS counts a page shared by forked workers once per
+process; PSS splits it between them, so the PSS sum is the memory the step really holds. A step that fails (for example `validate` before it exists) is reported as
 FAILED with its exit code and the end of its stderr; the benchmark carries on.
 
     python bench/bench_validate.py --n 100000            # generates /tmp/curator_bench_100000.jsonl
@@ -39,19 +40,22 @@ except ImportError:
     psutil = None
 t0 = time.perf_counter()
 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-peak_tree = 0
+peak_tree = peak_pss = 0
 if psutil is not None:
     root = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
             procs = [root, *root.children(recursive=True)]
-            total = 0
+            total = pss = 0
             for p in procs:
                 try:
-                    total += p.memory_info().rss
+                    info = p.memory_full_info()
+                    total += info.rss
+                    pss += getattr(info, "pss", info.rss)
                 except psutil.Error:
                     pass
             peak_tree = max(peak_tree, total)
+            peak_pss = max(peak_pss, pss)
         except psutil.Error:
             pass
         time.sleep(0.05)
@@ -60,7 +64,7 @@ wall = time.perf_counter() - t0
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"rc": proc.returncode, "wall": wall, "maxrss_kb": usage.ru_maxrss,
                   "cpu": usage.ru_utime + usage.ru_stime,
-                  "tree_peak_bytes": peak_tree or None,
+                  "tree_peak_bytes": peak_tree or None, "tree_pss_bytes": peak_pss or None,
                   "stderr_tail": err.decode(errors="replace")[-600:]}))
 """
 
@@ -70,7 +74,7 @@ def measure(cmd: list[str]) -> dict[str, object]:
                          text=True, cwd=ROOT, check=False)
     if out.returncode != 0:
         return {"rc": out.returncode, "wall": float("nan"), "maxrss_kb": 0, "cpu": float("nan"),
-                "tree_peak_bytes": None, "stderr_tail": out.stderr[-600:]}
+                "tree_peak_bytes": None, "tree_pss_bytes": None, "stderr_tail": out.stderr[-600:]}
     result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -108,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         steps["curator stats --json"] = [py, "-m", "curator", "stats", str(path), "--json"]
 
     print(f"\nfile: {path} ({lines:,} examples, {size_mb:.0f} MB); {env_note}\n")
-    print("| step | wall s | CPU s | peak RSS, largest process (MB) | peak RSS, tree (MB) | status |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    print("| step | wall s | CPU s | peak RSS, largest process (MB) | peak RSS, tree (MB) "
+          "| peak PSS, tree (MB) | status |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     walls: dict[str, float] = {}
     for name, cmd in steps.items():
         best: dict[str, object] | None = None
@@ -123,12 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         ok = rc == 0 or (rc == 1 and "validate" in cmd)
         tree = best["tree_peak_bytes"]
         tree_s = f"{int(tree) / 1e6:.0f}" if tree else "-"  # type: ignore[call-overload]
+        pss = best.get("tree_pss_bytes")
+        pss_s = f"{int(pss) / 1e6:.0f}" if pss else "-"  # type: ignore[call-overload]
         status = "ok" if ok else f"FAILED (exit {rc}): " + " ".join(
             str(best["stderr_tail"]).split())[-200:]
         wall = float(best["wall"])  # type: ignore[arg-type]
         cpu = float(best["cpu"])  # type: ignore[arg-type]
         print(f"| {name} | {wall:.1f} | {cpu:.1f} | "
-              f"{int(best['maxrss_kb']) / 1024:.0f} | {tree_s} | {status} |")  # type: ignore[call-overload]
+              f"{int(best['maxrss_kb']) / 1024:.0f} | {tree_s} | {pss_s} | {status} |")  # type: ignore[call-overload]
         if ok:
             walls[name] = wall
     base = walls.get("cookbook check (json + tiktoken)")

@@ -263,8 +263,10 @@ def _export_locked(
         writers = {s: _SplitWriter(tmp / f"{s}.jsonl", use_bom) for s in SPLITS}
         for rec in records:
             if rec.split not in writers:
-                exclusions.append(Exclusion(rec.id, f"no split assigned ({rec.split!r})",
-                                            rec.source_file, rec.source_line).to_dict())
+                unsplit = ("no split assigned" if rec.split is None else
+                           f"split {rec.split!r} is not one of {', '.join(SPLITS)}")
+                exclusions.append(Exclusion(rec.id, unsplit, rec.source_file,
+                                            rec.source_line).to_dict())
                 continue
             row = rec.example
             if convert is not None:

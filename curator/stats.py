@@ -7,8 +7,8 @@ dropped silently.
 
 Counted formats: OpenAI chat (`messages`), prompt/completion with strings (total = prompt +
 completion tokens, trained = completion tokens) and TRL conversational prompt/completion
-(message lists, counted as one conversation). Alpaca and ShareGPT rows are reported as not yet
-supported: convert them first.
+(message lists, counted as one conversation). Alpaca, ShareGPT and LLaMA-Factory rows are
+converted to chat (as `curator convert --to chat` would) and counted in that form.
 """
 
 from __future__ import annotations
@@ -176,6 +176,17 @@ def _kind(data: dict[str, Any]) -> str:
     return "unknown"
 
 
+def _as_chat(data: dict[str, Any], example_index: int | None) -> tuple[str, dict[str, Any]] | None:
+    """(format, chat example) for rows in another chat format (Alpaca, ShareGPT, LF v1)."""
+    from curator.formats import CHAT_FORMATS, detect_format, to_chat
+
+    fmt = detect_format(data)
+    if fmt is None or fmt not in CHAT_FORMATS or fmt == "trl-text":
+        return None
+    result = to_chat(data, fmt, example_index=example_index)
+    return None if result.example is None else (fmt.replace("-", "_"), result.example)
+
+
 def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter,
                   limit: int) -> Stats:
     """Count every row of every file once and summarise; rows not counted become problems."""
@@ -209,13 +220,17 @@ def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter
                 formats[kind] += 1
                 continue
             else:
-                what = {"alpaca": "Alpaca", "sharegpt": "ShareGPT"}.get(kind)
-                msg = (f"{what} rows are not counted yet: convert them to chat first "
-                       "(curator convert FILE --to chat)" if what else
-                       "row format not recognised (expected messages, or prompt and completion)")
-                stats.problems.append(Issue("stats.format_not_counted", "error", msg, row.file,
-                                            row.line, row.example_index))
-                continue
+                converted = _as_chat(data, row.example_index)
+                if converted is None:
+                    stats.problems.append(Issue(
+                        "stats.format_not_counted", "error",
+                        "row format not recognised or not convertible to chat (expected messages, "
+                        "prompt and completion, Alpaca, ShareGPT or LLaMA-Factory rows)",
+                        row.file, row.line, row.example_index))
+                    continue
+                kind, data = converted
+                messages = data["messages"]
+                count = counter.count_chat(data)
             formats[kind] += 1
             msgs = messages if isinstance(messages, list) else []
             roles = {m.get("role") for m in msgs if isinstance(m, dict)}

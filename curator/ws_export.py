@@ -133,6 +133,16 @@ def _meta_json(ws: Workspace, *keys: str) -> Any:
     return None
 
 
+def split_names(ws: Workspace) -> dict[str, str]:
+    """The workspace's split name -> train / validation / holdout, from meta `split.params`
+    `names` (in that order) when `curator split` was given other names."""
+    params = _meta_json(ws, "split.params", "split_params")
+    given = params.get("names") if isinstance(params, dict) else None
+    if isinstance(given, list) and len(given) == 3 and all(isinstance(x, str) for x in given):
+        return dict(zip(given, SPLITS, strict=True))
+    return {s: s for s in SPLITS}
+
+
 def _convert(example: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, str | None]:
     messages = example.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -177,7 +187,7 @@ def _exclusions(ws: Workspace, only_accepted: bool) -> tuple[list[Exclusion], Co
     return out, kinds
 
 
-def _records(ws: Workspace, only_accepted: bool, total: int,
+def _records(ws: Workspace, only_accepted: bool, total: int, names: dict[str, str],
              progress: Progress | None) -> Iterator[ExportRecord]:
     rows = ws.connection.execute(
         f"SELECT id, split, coalesce(current, canonical), tokens_total, tokens_trained, "
@@ -187,7 +197,8 @@ def _records(ws: Workspace, only_accepted: bool, total: int,
     done = 0
     loads = orjson.loads
     for rid, split, text, total_tokens, trained, src, line in rows:
-        yield ExportRecord(rid, split, loads(text), total_tokens, trained, src, line)
+        yield ExportRecord(rid, names.get(split, split), loads(text), total_tokens, trained,
+                           src, line)
         done += 1
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done, total)
@@ -340,6 +351,7 @@ def export_workspace(
         except ValueError:  # a model name the profile does not know, and no explicit limit
             limit = None
         split_params = _meta_json(ws, "split.params", "split_params")
+        names = split_names(ws)
         journal_head = ws.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
         metadata = {
             "selection": "accepted" if only_accepted else "not rejected",
@@ -350,6 +362,7 @@ def export_workspace(
         }
         parameters = {
             "split": split_params,
+            "split_names": {files: name for name, files in names.items()},
             "seed": split_params.get("seed") if isinstance(split_params, dict) else None,
             "dedup": _meta_json(ws, "dedup.params"),
             "only_accepted": only_accepted,
@@ -360,6 +373,8 @@ def export_workspace(
             by_reason = Counter(kinds)
             by_reason["unconvertible"] = sum(
                 1 for e in manifest["excluded"] if e["reason"].startswith("cannot convert"))
+            by_reason["unknown_split"] = sum(
+                1 for e in manifest["excluded"] if e["reason"].startswith("split "))
             added: dict[str, Any] = {
                 "counts": {**counts, "exported": sum(counts.values()),
                            "excluded": len(manifest["excluded"]),
@@ -380,7 +395,7 @@ def export_workspace(
             return added
 
         result = export_records(
-            _records(ws, only_accepted, todo, progress), out_dir, fmt=fmt, target=target,
+            _records(ws, only_accepted, todo, names, progress), out_dir, fmt=fmt, target=target,
             convert=_convert, bom=bom, excluded=excluded, parameters=parameters,
             metadata=metadata, extras=extras,
         )

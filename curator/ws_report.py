@@ -26,6 +26,7 @@ from curator.prepare import Preparer
 from curator.report import Facts
 from curator.store import Workspace
 from curator.validate.engine import Options
+from curator.ws_export import split_names
 
 UNSPLIT = "unsplit"
 _INCLUDED = "status != 'rejected' AND dup_of IS NULL"
@@ -122,8 +123,9 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     rows = c.execute(
         f"SELECT r.id, r.split, coalesce(r.current, r.canonical), r.tokens_total, r.cluster_id, "
         f"{errors_sql} FROM records r WHERE {_INCLUDED} ORDER BY r.id")
+    names = split_names(ws)
     for _rid, split, text, tok, cluster, has_error in rows:
-        name = split or UNSPLIT
+        name = names.get(split, split) if split is not None else UNSPLIT
         split_counts[name] += 1
         example = orjson.loads(text) if text is not None else None
         if checker is not None and example is not None:
@@ -148,9 +150,10 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
 
     labels: dict[str, dict[str, int]] = defaultdict(dict)
     for label, split, n in c.execute(
-            f"SELECT l.label, coalesce(r.split, '{UNSPLIT}'), count(*) FROM record_labels l "
+            f"SELECT l.label, r.split, count(*) FROM record_labels l "
             f"JOIN records r ON r.id = l.record_id WHERE {_INCLUDED} GROUP BY 1, 2 ORDER BY 1, 2"):
-        labels[label][split] = n
+        name = names.get(split, split) if split is not None else UNSPLIT
+        labels[label][name] = labels[label].get(name, 0) + n
 
     dedup_run = dedup_params is not None or c.execute(
         "SELECT EXISTS (SELECT 1 FROM records WHERE cluster_id IS NOT NULL)").fetchone()[0] == 1

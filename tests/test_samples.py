@@ -18,7 +18,8 @@ NOT_SAMPLES = {"expected.json", "README.md"}
 
 
 def test_every_sample_is_in_the_manifest() -> None:
-    on_disk = {p.name for p in SAMPLES.iterdir()} - NOT_SAMPLES
+    # `curator review sample_data/X` (the README's first command) leaves X.curator.db* beside X.
+    on_disk = {p.name for p in SAMPLES.iterdir() if ".curator.db" not in p.name} - NOT_SAMPLES
     assert on_disk == set(ENTRIES), f"missing from manifest: {on_disk - set(ENTRIES)}; " \
                                     f"missing on disk: {set(ENTRIES) - on_disk}"
 

@@ -89,12 +89,14 @@ def test_rows_not_counted_are_problems(tmp_path: Path, counter: TiktokenCounter)
         _chat("a", "b"),
     ])
     s = compute_stats([path], counter, 100)
-    assert s.examples == 2
-    assert s.formats == {"chat": 1, "prompt_completion": 1}
-    assert [(p.line, p.code) for p in s.problems] == [
-        (2, "json.invalid"), (3, "stats.format_not_counted"), (4, "stats.format_not_counted"),
-        (5, "stats.format_not_counted")]
-    assert "Alpaca" in s.problems[1].message and "ShareGPT" in s.problems[2].message
+    assert s.examples == 4
+    assert s.formats == {"alpaca": 1, "chat": 1, "prompt_completion": 1, "sharegpt": 1}
+    assert [(p.line, p.code) for p in s.problems] == [(2, "json.invalid"), (5, "stats.format_not_counted")]
+    # the Alpaca row is counted as the chat it converts to: user "Add\n\n1+1", assistant "2"
+    alpaca = counter.count_chat({"messages": [{"role": "user", "content": "Add\n\n1+1"},
+                                              {"role": "assistant", "content": "2"}]})
+    assert s.trained_tokens is not None and s.trained_tokens_per_epoch == sum(
+        counter.count_chat(c).trained for c in (_chat("a", "b"),)) + alpaca.trained + counter.count_text(" hi")
     pc = counter.count_text("Say hi ->") + counter.count_text(" hi")
     assert s.total_tokens is not None and pc in (s.total_tokens.min, s.total_tokens.max)
 

@@ -211,3 +211,17 @@ def test_a_trained_adapter_saves_and_reloads_to_equal_logits(tmp_path: Path) -> 
     assert not torch.allclose(tuned_logits, base_logits, atol=1e-3)  # training moved the adapter
     torch.testing.assert_close(reloaded_logits, tuned_logits, rtol=0, atol=1e-5)
     assert AutoTokenizer.from_pretrained(saved).chat_template == tok.chat_template
+
+
+def test_batched_generation_matches_one_prompt_at_a_time() -> None:
+    torch = pytest.importorskip("torch")
+    from curator.train import models
+    from curator.train.evaluate import generate, generate_many
+
+    src = models.resolve_model("tiny")
+    tok = models.load_tokenizer(src)
+    model = models.load_model(src, "none", "cpu", torch.float32)
+    prompts = [list(tok(t, add_special_tokens=False)["input_ids"]) for t in ("hi", "a much longer prompt here", "mid size")]
+    assert len({len(p) for p in prompts}) == 3  # left padding differs per row
+    batched = generate_many(model, tok, prompts, 10, "cpu")
+    assert all(batched) and batched == [generate(model, tok, p, 10, "cpu") for p in prompts]

@@ -122,11 +122,13 @@ def test_baseline_is_the_untrained_model_and_the_adapter_reloads(trained: tuple[
     assert _independent_loss(tuned, tokenizer, data, "validation") == pytest.approx(report["tuned"]["validation"]["loss"], rel=1e-4)
     # and the same greedy generation as the run printed
     from curator.train.chat import encode
-    from curator.train.evaluate import generate, prompt_ids
+    from curator.train.evaluate import generate, generate_many, prompt_ids
 
-    first = encode(tokenizer, load_data_dir(data).holdout[0])
-    ids, _ = prompt_ids(tokenizer, first)
-    assert generate(tuned, tokenizer, ids, 12, "cpu") == report["generations"][0]["after"]
+    holdout = [prompt_ids(tokenizer, encode(tokenizer, ex))[0] for ex in load_data_dir(data).holdout[:2]]
+    after = [g["after"] for g in report["generations"]]
+    assert generate_many(tuned, tokenizer, holdout, 12, "cpu") == after
+    # one prompt alone (no padding) continues the same way as in the left-padded batch
+    assert [generate(tuned, tokenizer, ids, 12, "cpu") for ids in holdout] == after
 
 
 def test_four_bit_path_runs_on_cpu_and_every_lora_layer_learns(tmp_path: Path) -> None:

@@ -120,6 +120,7 @@ def test_train_on_a_workspace_writes_the_review_queue_and_undo_takes_it_back(tmp
     report = json.loads((out / "report.json").read_text())
     assert json.loads(result.stdout) == report  # --json: the report on stdout, nothing else
     assert "VERDICT" not in result.stdout
+    assert "no GPU: training on the CPU" in result.output and report["model"]["compute_dtype"] == "float32"
     queue = [json.loads(x) for x in (out / "review_queue.jsonl").read_text().splitlines()]
     assert report["verdict"] == "PASS" and len(queue) == 5
     assert {r["split"] for r in queue} <= {"train", "validation", "holdout"}

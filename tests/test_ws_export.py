@@ -217,3 +217,21 @@ def test_snapshot_holds_while_another_process_commits(ws: Workspace, tmp_path: P
     finally:
         other.close()
 
+
+
+def test_after_curator_split_with_its_own_names(ws: Workspace, tmp_path: Path) -> None:
+    from curator.ws_split import split_workspace
+
+    split_workspace(ws, ratios=(0.6, 0.2, 0.2), seed=5, names=("fit", "dev", "exam"))
+    assert ws.count(["split=fit"]) > 0
+    res = export_workspace(ws, tmp_path / "out")
+    included = ws.count(["status!=rejected"])
+    assert sum(res.counts.values()) == included and min(res.counts.values()) > 0
+    assert res.counts["train"] == ws.count(["split=fit", "status!=rejected"])
+    assert res.manifest["parameters"]["seed"] == 5
+    assert res.manifest["parameters"]["split_names"] == {"train": "fit", "validation": "dev",
+                                                         "holdout": "exam"}
+    from curator.ws_report import gather_facts
+
+    facts = gather_facts(ws)
+    assert facts.split_counts == res.counts

@@ -6,13 +6,13 @@ format (listed in the manifest); 2 usage or I/O error, or records without a spli
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 import orjson
 
 from curator.cli import cli
+from curator.cli.pipeline import progress_bar
 from curator.cli.workspace import _fail, handle_errors, workspace_option
 from curator.export import EXPORT_FORMATS, ExportError
 from curator.store import Workspace
@@ -53,26 +53,17 @@ def export(workspace: Path, out: Path, fmt: str | None, target: str | None, only
 
     Example: curator export -w work.db --out export/ --target azure --hf-dataset
     """
-    interactive = sys.stderr.isatty() and not as_json
-
-    def progress(done: int, total: int) -> None:
-        click.echo(f"\rexporting {done:,} of {total:,} records", err=True, nl=False)
-
     hf = tuple(name for name, on in (("dataset", hf_dataset), ("parquet", parquet)) if on)
     try:
-        with Workspace.open(workspace) as ws:
+        with Workspace.open(workspace) as ws, progress_bar("exporting", as_json) as progress:
             outcome = export_workspace(
                 ws, out, fmt=fmt, target=target, only_accepted=only_accepted, bom=bom, hf=hf,
                 llamafactory=llamafactory is not None, llamafactory_name=llamafactory,
-                progress=progress if interactive else None,
+                progress=progress,
             )
     except ExportError as exc:
-        if interactive:
-            click.echo("", err=True)
         _fail(str(exc))
         return
-    if interactive:
-        click.echo("", err=True)
     summary = outcome.to_dict()
     if as_json:
         click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())

@@ -154,7 +154,7 @@ def _run(cfg: Any, as_json: bool) -> None:
     try:
         # Opened again: a long run must not hold the workspace; others may have written meanwhile.
         with Workspace.open(cfg.workspace) as ws:
-            change = write_back(ws, report, Path(cfg.out), finished)
+            change = write_back(ws, report, Path(cfg.out).resolve(), finished)
     except WorkspaceError as exc:
         raise UsageError(f"the run finished (report in {cfg.out}) but the workspace was not updated: {exc}") from exc
     click.echo(f"{change.summary}  [journal #{change.entry_id}; `curator undo -w {cfg.workspace}` takes it back]",

@@ -96,3 +96,24 @@ def generate(model: Any, tokenizer: Any, ids: list[int], max_new_tokens: int, de
                          pad_token_id=tokenizer.pad_token_id)
     model.train(was_training)
     return str(tokenizer.decode(out[0, len(ids):], skip_special_tokens=True)).strip()
+
+
+@torch.no_grad()
+def generate_many(model: Any, tokenizer: Any, prompts: list[list[int]], max_new_tokens: int, device: str) -> list[str]:
+    """Greedy continuations of several prompts in one left-padded batch: one forward pass a token
+    for all of them, which matters on a CPU where a 4-bit forward dequantises every weight."""
+    if not prompts:
+        return []
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), int(tokenizer.pad_token_id), dtype=torch.long)
+    attn = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, p in enumerate(prompts):
+        ids[row, width - len(p):] = torch.tensor(p)
+        attn[row, width - len(p):] = 1
+    was_training = model.training
+    model.eval()
+    out = model.generate(input_ids=ids.to(device), attention_mask=attn.to(device), max_new_tokens=max_new_tokens,
+                         do_sample=False, eos_token_id=sorted(end_of_turn_ids(tokenizer)),
+                         pad_token_id=tokenizer.pad_token_id)
+    model.train(was_training)
+    return [str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in out]

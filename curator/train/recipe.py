@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import resource
 import time
@@ -35,7 +36,7 @@ from curator.train.evaluate import (
     Metrics,
     collate,
     evaluate,
-    generate,
+    generate_many,
     prompt_ids,
     token_losses,
 )
@@ -92,6 +93,11 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         r.note(f"no GPU: training on the CPU, {steps} steps, "
                + ("4-bit NF4 with float32 compute" if cfg.quant == "nf4" else "plain LoRA in float32")
                + "; this checks that the data trains, it is not a real tune")
+        load, cores = os.getloadavg()[0], os.cpu_count() or 1
+        if load > cores and torch.get_num_threads() > 1:
+            # Measured on 2 busy cores: 107 s a step with 2 threads, 13.5 s with 1 (docs/train.md).
+            r.note(f"the machine is busy (load {load:.1f} on {cores} cores): torch's {torch.get_num_threads()} threads "
+                   "wait on each other; OMP_NUM_THREADS=1 can be several times faster")
     r.report.update({
         "schema": REPORT_SCHEMA, "verdict": "FAIL", "reasons": [],
         "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": cfg.quant,
@@ -115,7 +121,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
                     for name in ("validation", "holdout")}
         samples = encoded["holdout"][: cfg.generate]
         prompts = [prompt_ids(tokenizer, e) for e in samples]
-        before = [generate(model, tokenizer, ids, cfg.max_new_tokens, r.device) for ids, _ in prompts]
+        before = generate_many(model, tokenizer, [ids for ids, _ in prompts], cfg.max_new_tokens, r.device)
         r.report["baseline"] = {k: _json_metrics(v) for k, v in baseline.items()}
         if not all(math.isfinite(m.loss) for m in baseline.values()):
             raise WatchdogError("the base model's loss is NaN/Inf before any step: the checkpoint holds broken "
@@ -133,7 +139,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
             tuned[name], per_example[name] = evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)
         r.report["tuned"] = {k: _json_metrics(tuned[k]) for k in ("validation", "holdout")}
         r.report["tuned_train"] = _json_metrics(tuned["train"])
-        after = [generate(model, tokenizer, ids, cfg.max_new_tokens, r.device) for ids, _ in prompts]
+        after = generate_many(model, tokenizer, [ids for ids, _ in prompts], cfg.max_new_tokens, r.device)
         r.report["generations"] = [
             {"source": e.example.where, "prompt": tokenizer.decode(ids, skip_special_tokens=False),
              "reference": ref, "before": b, "after": a}

@@ -37,6 +37,7 @@ from curator.validate.counting import (
     is_local_model,
     make_counter,
 )
+from curator.validate.fast import PLAIN_ROLES, is_clean_simple_chat
 from curator.validate.profiles import Profile, encoding_for, get_profile, openai_limit
 from curator.validate.rows import check_row
 
@@ -82,17 +83,21 @@ class RowChecker:
         self.options = options
         self.profile = options.profile
         self.limit = options.limit
+        self._plain_roles = PLAIN_ROLES & self.profile.roles
         self.counter: TokenCounter | None = (
             make_counter(self.profile.name, options.model, options.encoding) if options.count_tokens else None)
 
     def check(self, value: dict[str, Any], parsed_clean: bool = True) -> tuple[str, list[Issue], int, int, bytes]:
         """Rules, then token counts (only for rows without errors), then the canonical hash."""
         ctx = Ctx(self.profile, self.options.strict)
-        try:
-            fmt = check_row(value, ctx, schema_check=self.options.schema_check)
-        except Exception as exc:  # a rule crashed: report it on this row rather than lose the file
-            ctx.add("internal.check_failed", f"a check crashed: {exc!r}")
-            fmt = "unknown"
+        if is_clean_simple_chat(value, self._plain_roles):
+            fmt = "chat"  # the common clean row: the full rules would find nothing (see fast.py)
+        else:
+            try:
+                fmt = check_row(value, ctx, schema_check=self.options.schema_check)
+            except Exception as exc:  # a rule crashed: report it on this row rather than lose the file
+                ctx.add("internal.check_failed", f"a check crashed: {exc!r}")
+                fmt = "unknown"
         total = trained = NO_COUNT
         # A row converted to chat for checking is counted in its chat form; the note that the
         # target needs that conversion is no reason to leave it uncounted.
@@ -337,28 +342,27 @@ def validate_file(path: str | os.PathLike[str], target: str = "openai", *, model
 
 
 def cross_file_checks(reports: list[FileReport]) -> None:
-    """`dataset.train_val_overlap`: an example (same canonical JSON) in two of the files checked.
+    """`dataset.train_val_overlap`: examples (same canonical JSON) in two of the files checked.
 
-    Reported on the later file, one issue per overlapping example (capped like any code)."""
-    seen: dict[int, tuple[str, int]] = {}
+    One issue on the later file for each earlier file it shares examples with: how many, and
+    where the first shared one is in both files."""
+    earlier: list[tuple[FileReport, np.ndarray[Any, Any]]] = []
     for rep in reports:
         if len(rep.example_hashes) < 8:
             continue
         h = np.frombuffer(rep.example_hashes, dtype=np.uint64)
         ln = np.frombuffer(rep.example_lines, dtype=np.int64)
-        mine: dict[int, int] = {}
-        for k in np.flatnonzero(np.isin(h, np.fromiter(seen, dtype=np.uint64, count=len(seen)))):
-            key = int(h[k])
-            if key == 0:
+        for other, oh in earlier:
+            shared = np.flatnonzero(np.isin(h, oh) & (h != 0))
+            if not shared.size:
                 continue
-            other, other_line = seen[key]
-            rep.add(Issue("dataset.train_val_overlap", "warning", f"the same example is in {other} (line "
-                          f"{other_line})", rep.file, int(ln[k]), int(k) + 1,
+            k = int(shared[0])
+            other_line = int(np.frombuffer(other.example_lines, dtype=np.int64)[int(np.flatnonzero(oh == h[k])[0])])
+            rep.add(Issue("dataset.train_val_overlap", "warning",
+                          f"{shared.size} example(s) also in {other.file}; the first is line {int(ln[k])} here "
+                          f"and line {other_line} there", rep.file, int(ln[k]), k + 1,
                           hint="keep validation examples out of the training file"))
-        for k, key in enumerate(h.tolist()):
-            mine.setdefault(key, int(ln[k]))
-        for key, line in mine.items():
-            seen.setdefault(key, (rep.file, line))
+        earlier.append((rep, h))
 
 
 MB = 1024 * 1024
@@ -431,6 +435,9 @@ def _jsonl_results(name: str, start: int, size: int, options: Options, workers: 
                 window.append((nxt[0], nxt[1], pool.submit(_worker, name, nxt[0], nxt[1], nxt[1] >= size)))
 
         fill()
+        # The forked workers hold their own (copy-on-write) counter now; the parent's copy is only
+        # a fallback, so drop it to keep the parent small (a fallback builds a new one).
+        _CHECKER = checker = None
         while window:
             s, e, fut = window.pop(0)
             try:

@@ -1,0 +1,80 @@
+"""A quick yes for the common clean row: plain chat messages that break no rule.
+
+Most rows of a real file are `{"messages": [{"role", "content": str}, ...]}` with nothing
+wrong. `is_clean_simple_chat` recognises such a row in one pass over its messages and one
+screen of its text. It only ever answers "clean" or "look closer": any row it is not sure of
+(an unusual key or role, a blank or placeholder text, a screen that trips, an answer that
+repeats the question) goes to the full rules in `curator.validate.rows`, which stay the one definition of what
+is wrong. A test checks that every row it passes gets no finding from the full rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curator.validate.quality import (
+    _PLACEHOLDER_MAX,
+    _SCREEN_CHARS,
+    _SCREEN_MARKERS,
+    PLACEHOLDER_INPUTS,
+    REFUSALS,
+    _has_digit_run,
+)
+
+#: roles whose plain message has no rule of its own beyond non-empty text
+PLAIN_ROLES = frozenset({"system", "user", "assistant"})
+#: an answer this close in length to the user's text is compared with it
+_NEAR_LENGTH = 16
+
+
+def is_clean_simple_chat(ex: dict[str, Any], roles: frozenset[str]) -> bool:
+    """True only when `ex` is plain chat that the full rules would pass without a finding.
+
+    `roles`: the plain roles the target allows. The shape it accepts: an optional system
+    message first, then user and assistant turns that alternate, starting with user and ending
+    with assistant; every content a non-blank string that is not a placeholder.
+    """
+    if len(ex) != 1:
+        return False
+    msgs = ex.get("messages")
+    if type(msgs) is not list or not msgs:
+        return False
+    prev = ""
+    last_user: str | None = None
+    texts: list[str] = []
+    answers: list[str] = []
+    for i, m in enumerate(msgs):
+        if type(m) is not dict or len(m) != 2:
+            return False
+        role = m.get("role")
+        content = m.get("content")
+        if type(role) is not str or type(content) is not str or role not in roles or role == prev:
+            return False
+        if len(content) <= _PLACEHOLDER_MAX and (not content.strip()
+                                                 or content.strip().lower() in PLACEHOLDER_INPUTS):
+            return False
+        if content.isspace():
+            return False
+        if role == "user":
+            last_user = content
+        elif role == "assistant":
+            if last_user is None or (abs(len(content) - len(last_user)) < _NEAR_LENGTH
+                                     and content.strip() == last_user.strip()):
+                return False
+            answers.append(content)
+        elif i:  # a system message anywhere but first
+            return False
+        prev = role
+        texts.append(content)
+    if prev != "assistant":
+        return False
+    blob = "\n".join(texts)
+    if _SCREEN_CHARS.search(blob) is not None or _SCREEN_MARKERS.search(blob) is not None:
+        return False
+    if "\\n" in blob or _has_digit_run(blob):
+        return False
+    low = (answers[0] if len(answers) == 1 else "\n".join(answers)).lower()
+    for phrase in REFUSALS:  # noqa: SIM110 - a loop is faster than all() over a generator
+        if phrase in low:
+            return False
+    return True
