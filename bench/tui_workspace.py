@@ -5,7 +5,7 @@
 Records come from bench/gen_chat.py's generator (same shape as the pipeline benchmark data);
 statuses, labels, issues, duplicate clusters, splits and token counts are filled in with fixed
 proportions so every list column and filter has something to show. The file is reused when it
-already holds N records.
+already holds N records at the current schema version.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gen_chat import _Writer
 
+from curator.migrations import SCHEMA_VERSION
 from curator.store import Workspace
 
 LABELS = ("refund", "billing", "shipping", "tone", "hallucination")
@@ -36,9 +37,10 @@ def build(path: Path, n: int, seed: int = 0) -> Path:
         con = sqlite3.connect(path)
         try:
             have = con.execute("SELECT count(*) FROM records").fetchone()[0]
+            version = con.execute("PRAGMA user_version").fetchone()[0]
         finally:
             con.close()
-        if have == n:
+        if have == n and version == SCHEMA_VERSION:
             return path
         for suffix in ("", "-wal", "-shm", ".lock"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tui_helpers import make_workspace
@@ -49,7 +50,7 @@ async def test_accept_reject_reset_are_committed(ws_path: Path) -> None:
         await pilot.press("a")  # record 1 accepted, cursor moves on to 2
         assert state(ws_path, 1)[0] == "accepted"
         assert cursor_id(app) == 2
-        await pilot.press("x")  # asks for a reason, pre-filled with the default
+        await pilot.press("r")  # asks for a reason, pre-filled with the default
         await pilot.press("ctrl+a", "ctrl+k", *"off topic", "enter")
         assert state(ws_path, 2)[:2] == ("rejected", "off topic")
         await pilot.press("k", "p")  # back to record 2, reset to pending
@@ -252,16 +253,24 @@ async def test_stats_screen_updates_as_decisions_land(ws_path: Path) -> None:
         await pilot.press("S")
         screen = app.screen
         assert isinstance(screen, StatsScreen)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await until(pilot, lambda: screen.stats is not None)
         assert screen.stats is not None and screen.stats.status["accepted"] == 0
+        assert screen.stats.issues[0][0] == "chat.content_empty"
         with Workspace.open(ws_path) as ws:  # a decision from elsewhere (say, the CLI)
             ws.set_status([1, 2], "accepted")
-        screen.refresh_stats()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert screen.stats.status["accepted"] == 2
-        assert screen.stats.issues[0][0] == "chat.content_empty"
+        # No key pressed: the screen notices the change by itself.
+        await until(pilot, lambda: screen.stats is not None
+                    and screen.stats.status["accepted"] == 2)
+
+
+async def until(pilot: Any, condition: Any, timeout: float = 20.0) -> None:
+    """Let the app run until `condition()` holds (workers and timers are real)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "condition not met in time"
+        await pilot.pause(0.1)
 
 
 async def test_help_lists_the_keymap(ws_path: Path, tmp_path: Path) -> None:
@@ -304,6 +313,9 @@ async def test_review_file_imports_beside_it(tmp_path: Path, monkeypatch: pytest
         assert app.main.window.total == 30
         await pilot.press("a")
     assert state(path, 1)[0] == "accepted"
+    with Workspace.open(path) as ws:  # imported as `curator import` would: target recorded
+        assert ws.meta("workspace.target") == '"openai"'
+        assert ws.sources()[0]["complete"]
 
 
 async def test_mouse_click_selects_a_row(ws_path: Path) -> None:

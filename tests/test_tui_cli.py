@@ -61,3 +61,22 @@ def test_review_help_has_an_example() -> None:
     result = CliRunner().invoke(cli, ["review", "--help"])
     assert result.exit_code == 0
     assert "curator review sample_data/chat_clean.jsonl" in result.output
+
+
+def test_reopening_a_file_skips_an_unchanged_import(tmp_path: Path) -> None:
+    from curator.cli.review import already_imported
+    from curator.store import Workspace
+    from curator.workspace_import import import_files
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "q"}, '
+                    '{"role": "assistant", "content": "a"}]}\n')
+    ws_path = workspace_for(data)
+    assert not already_imported(ws_path, data)
+    with Workspace.open(ws_path, create=True) as ws:
+        import_files(ws, [data])
+    assert already_imported(ws_path, data)
+    with data.open("a") as fh:  # the file grew: import again (only the new rows are added)
+        fh.write('{"messages": [{"role": "user", "content": "q2"}, '
+                 '{"role": "assistant", "content": "a2"}]}\n')
+    assert not already_imported(ws_path, data)

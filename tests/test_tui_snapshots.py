@@ -19,7 +19,7 @@ SIZE = (80, 24)
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReviewApp:
     monkeypatch.chdir(tmp_path)
-    return ReviewApp(make_workspace(tmp_path), actor="tester")
+    return ReviewApp(make_workspace(tmp_path), actor="tester", cursor_blink=False)
 
 
 async def _settle(pilot: Any) -> None:

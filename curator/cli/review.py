@@ -28,6 +28,22 @@ def _is_workspace(path: Path) -> bool:
         return fh.read(16) == _SQLITE_MAGIC
 
 
+def already_imported(ws_path: Path, source: Path) -> bool:
+    """True when the workspace holds a complete import of exactly this file's bytes, so
+    reopening a big file does not read it all again."""
+    if not ws_path.is_file():
+        return False
+    from curator.store import Workspace
+    from curator.workspace_import import _sha256
+
+    with Workspace.open(ws_path) as ws:
+        done = [s for s in ws.sources() if s["complete"] and s["path"] == str(source)]
+    if not done:
+        return False
+    digest, size = _sha256(source)
+    return any(s["sha256"] == digest and s["size"] == size for s in done)
+
+
 def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
@@ -70,8 +86,12 @@ def review(source: Path, target: str | None, keymap_path: Path | None) -> None:
         ws_path = workspace_for(source)
         if not os.access(ws_path.parent, os.W_OK):
             ws_path = Path.cwd() / ws_path.name
-        imports = [source]
-        click.echo(f"importing {source} into workspace {ws_path} (reused next time)", err=True)
+        if already_imported(ws_path, source):
+            click.echo(f"opening workspace {ws_path} ({source} is already in it)", err=True)
+        else:
+            imports = [source]
+            click.echo(f"importing {source} into workspace {ws_path} (reused next time)",
+                       err=True)
     app = ReviewApp(ws_path, target=target, keymap=keymap, imports=imports)
     app.run()
     click.echo(f"every decision is saved in {ws_path}; reopen with: curator review {ws_path}",

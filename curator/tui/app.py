@@ -73,7 +73,7 @@ class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         _b("question_mark", "help", "help", "help"),
         _b("a", "accept", "accept", "accept"),
-        _b("x", "reject", "reject", "reject"),
+        _b("r,x", "reject", "reject", "reject"),
         _b("X", "reject_default", "reject (default reason)", "reject_default", False),
         _b("p", "reset", "pending", "reset", False),
         _b("space", "next", "next", "next", False),
@@ -89,7 +89,7 @@ class MainScreen(Screen[None]):
         _b("slash", "search", "search", "search"),
         _b("f", "filter", "filter", "filter"),
         _b("v", "cycle_status", "status view", "cycle_status", False),
-        _b("R", "refresh", "refresh", "refresh", False),
+        _b("ctrl+l", "refresh", "refresh", "refresh", False),
         _b("s", "toggle_system", "system prompt", "toggle_system", False),
         _b("J", "scroll_detail(1)", "scroll detail down", "detail_down", False),
         _b("K", "scroll_detail(-1)", "scroll detail up", "detail_up", False),
@@ -566,10 +566,14 @@ class ReviewApp(App[None]):
 
     def __init__(self, path: Path, *, target: str | None = None,
                  keymap: dict[str, str] | None = None, imports: Sequence[Path] = (),
-                 advance: bool = True, actor: str | None = None) -> None:
+                 advance: bool = True, actor: str | None = None,
+                 cursor_blink: bool = True) -> None:
         super().__init__()
+        #: False in tests, so that snapshots do not depend on when the cursor blinked
+        self.cursor_blink = cursor_blink
         self.path = Path(path)
         self.ws = Workspace.open(self.path, create=bool(imports), actor=actor)
+        self.target_override = target
         self.target, model, max_tokens = workspace_target(self.ws, target)
         self.preparer = Preparer(self.target, model=model, max_tokens=max_tokens)
         self.imports = list(imports)
@@ -606,7 +610,8 @@ class ReviewApp(App[None]):
                 self.main.after_bulk(result or "import cancelled; run again to continue")
 
             self.push_screen(JobScreen(f"Importing {names} into {self.path}", self.path,
-                                       import_job(self.imports)), done)
+                                       import_job(self.imports, self.target_override)),
+                             done)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="checkpoint")
     def checkpoint(self) -> None:

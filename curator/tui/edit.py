@@ -59,6 +59,11 @@ class EditScreen(Screen[dict[str, Any] | None]):
                 yield area
         yield Static(id="edit-errors")
 
+    def on_mount(self) -> None:
+        blink = getattr(self.app, "cursor_blink", True)
+        for area in self.query(TextArea):
+            area.cursor_blink = blink
+
     def edited(self) -> dict[str, Any]:
         """The example with every TextArea's text put back; raises ValueError on bad JSON."""
         example = copy.deepcopy(self.example)

@@ -93,29 +93,34 @@ def index_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) 
     return f"search index: {n:,} records indexed"
 
 
-def import_job(paths: list[Path]) -> JobFn:
+def import_job(paths: list[Path], target: str | None = None) -> JobFn:
+    """Import files as `curator import` does (convert, validate, count for the workspace's
+    target, which it records in the workspace's meta); progress by bytes read."""
+
     def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+        import orjson
+
+        from curator.prepare import Preparer
         from curator.workspace_import import FileReport, import_files
 
-        sizes = {str(p): max(1, p.stat().st_size) if p.is_file() else 1 for p in paths}
+        name, model, max_tokens = workspace_target(ws, target)
+        preparer = Preparer(name, model=model, max_tokens=max_tokens)
+        meta = {"workspace.target": orjson.dumps(name).decode(),
+                "workspace.model": orjson.dumps(model).decode(),
+                "workspace.max_tokens": orjson.dumps(preparer.limit).decode()}
+        sizes = {str(p): p.stat().st_size if p.is_file() else 0 for p in paths}
+        total = max(1, sum(sizes.values()))
+        before = {path: sum(v for k, v in sizes.items() if k < path) for path in sizes}
 
         def each(fr: FileReport) -> None:
             if cancelled():
                 raise Cancelled
-            # Rows are unknown until the end; show rows read against a rough total by size.
-            progress(fr.rows, max(fr.rows, sizes[fr.path] // 400))
+            progress(min(total, before.get(fr.path, 0) + fr.bytes_read), total)
 
-        report = import_files(ws, paths, _preparer(ws), progress=each)
+        report = import_files(ws, paths, preparer, progress=each, meta=meta)
         return (f"imported {report.rows:,} rows: {report.new:,} new, "
                 f"{report.already_present:,} already present, {report.rejected:,} rejected")
     return run
-
-
-def _preparer(ws: Workspace) -> Any:
-    from curator.prepare import Preparer
-
-    target, model, max_tokens = workspace_target(ws)
-    return Preparer(target, model=model, max_tokens=max_tokens)
 
 
 def workspace_target(ws: Workspace, override: str | None = None) -> tuple[str, str | None,

@@ -31,6 +31,9 @@ class Ask(ModalScreen[str | None]):
             if self.hint:
                 yield Static(Text(self.hint), classes="dialog-hint")
 
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
 
@@ -59,7 +62,7 @@ class BulkChoice(ModalScreen[str | None]):
     """Which action to apply in bulk: 'accept', 'reject', 'reset' or 'label:NAME'."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "pick('accept')", "accept"), Binding("x", "pick('reject')", "reject"),
+        Binding("a", "pick('accept')", "accept"), Binding("r,x", "pick('reject')", "reject"),
         Binding("p", "pick('reset')", "pending"), Binding("escape", "pick('')", "cancel"),
         *[Binding(str(i), f"label({i})", show=False) for i in range(1, 10)],
     ]
@@ -71,7 +74,7 @@ class BulkChoice(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Text(f"Apply to {self.count:,} {self.what}"), classes="dialog-title")
-            lines = ["a  accept", "x  reject", "p  back to pending"]
+            lines = ["a  accept", "r  reject", "p  back to pending"]
             lines += [f"{i}  label {literal(n, one_line=True)}"
                       for i, n in enumerate(self.labels[:9], 1)]
             lines.append("escape  cancel")
