@@ -751,21 +751,27 @@ class Workspace:
         action = {"accepted": "accept", "rejected": "reject", "pending": "reset"}[status]
         with self._transaction():
             before = self._one(record_id, ("status", "reason"))
+            summary = f"{action}: record {record_id} set {status}" + (
+                f" ({reason})" if reason else "")
+            if list(before) == [status, reason]:
+                # Nothing to do, and no journal entry to make and then delete: deleting a
+                # journal row makes SQLite check `records.import_id` against it, a full scan.
+                return Change(None, action, 1, 0, summary)
             entry = self._entry(action, "", {"status": status, "reason": reason,
                                              "record": record_id})
             n = self._set_one(entry, record_id, {"status": status, "reason": reason}, before)
-            summary = f"{action}: record {record_id} set {status}" + (
-                f" ({reason})" if reason else "")
             return self._finish_one(entry, action, summary, n > 0)
 
     def set_note_one(self, record_id: int, note: str | None) -> Change:
         """Set (None or "": clear) one record's note by primary key."""
         with self._transaction():
             before = self._one(record_id, ("note",))
+            summary = f"note on record {record_id}" + (" cleared" if not note else " set")
+            if before[0] == (note or None):
+                return Change(None, "note", 1, 0, summary)
             entry = self._entry("note", "", {"record": record_id})
             n = self._set_one(entry, record_id, {"note": note or None}, before)
-            return self._finish_one(entry, "note", f"note on record {record_id}"
-                                    + (" cleared" if not note else " set"), n > 0)
+            return self._finish_one(entry, "note", summary, n > 0)
 
     def set_label_one(self, record_id: int, label: str, on: bool) -> Change:
         """Put a label (from the label set) on one record, or take it off."""
@@ -776,6 +782,10 @@ class Workspace:
             has = self._conn.execute(
                 "SELECT 1 FROM record_labels WHERE record_id = ? AND label = ?",
                 (record_id, label)).fetchone() is not None
+            verb = "added" if on else "removed"
+            if on == has:
+                return Change(None, action, 1, 0,
+                              f"{action}: {verb} {label} on record {record_id}")
             entry = self._entry(action, "", {"labels": [label], "record": record_id})
             if on and not has:
                 self._conn.execute(
@@ -790,7 +800,6 @@ class Workspace:
                 self._conn.execute(
                     "DELETE FROM record_labels WHERE record_id = ? AND label = ?",
                     (record_id, label))
-            verb = "added" if on else "removed"
             return self._finish_one(entry, action, f"{action}: {verb} {label} on record "
                                     f"{record_id}", on != has)
 

@@ -71,6 +71,9 @@ def test_label_one_and_note_one(ws: Workspace) -> None:
     assert ws.get(4).note is None
     ws.undo()
     assert ws.get(4).note == "check policy"
+    entries = len(ws.log(None))
+    assert ws.set_note_one(4, "check policy").entry_id is None  # no-op, no entry
+    assert len(ws.log(None)) == entries
 
 
 def test_one_record_unknown_id(ws: Workspace) -> None:
