@@ -68,6 +68,7 @@ def test_a_hub_id_with_the_hub_unreachable_fails_fast(monkeypatch: pytest.Monkey
     from curator.train import models
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")  # CI sets it; this test needs "online"
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens
     with pytest.raises(UsageError, match=r"needs internet.*127\.0\.0\.1:9 cannot be reached"):
         models.resolve_model("nobody/no-model")
