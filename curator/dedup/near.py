@@ -162,10 +162,11 @@ def _run_batch(job: _BatchJob) -> _BatchOut:
 
 @dataclass(frozen=True)
 class _VerifyJob:
-    texts: list[str]
-    left: npt.NDArray[np.int64]  # pair ends as indices into texts
+    items: list[Item]  # normalised texts, or examples the worker normalises itself
+    left: npt.NDArray[np.int64]  # pair ends as indices into items
     right: npt.NDArray[np.int64]
     shingling: Shingling
+    include_system: bool
 
 
 def _sorted_unique(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -178,14 +179,15 @@ def _sorted_unique(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 
 def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
-    hashes, text_of = shingle_hashes(job.texts, job.shingling)
+    texts = [as_text(item, include_system=job.include_system) for item in job.items]
+    hashes, text_of = shingle_hashes(texts, job.shingling)
     # Text index in the top 16 bits and 48 bits of shingle hash below, so one sort groups each
     # text's shingles; two shingles of one pair collide in 48 bits with chance about
     # (1,000 shingles)^2 / 2^48, far below what moves a Jaccard similarity.
-    if len(job.texts) > 1 << 16:
+    if len(texts) > 1 << 16:
         raise ValueError("a verification chunk holds at most 65,536 texts")
     keys = _sorted_unique((text_of.astype(np.uint64) << np.uint64(48)) | (hashes >> np.uint64(16)))
-    bounds = np.searchsorted(keys >> np.uint64(48), np.arange(len(job.texts) + 1, dtype=np.uint64))
+    bounds = np.searchsorted(keys >> np.uint64(48), np.arange(len(texts) + 1, dtype=np.uint64))
     sims = np.empty(len(job.left), dtype=np.float64)
     for k, (i, j) in enumerate(zip(job.left.tolist(), job.right.tolist(), strict=True)):
         a, b = keys[bounds[i] : bounds[i + 1]], keys[bounds[j] : bounds[j + 1]]
@@ -369,11 +371,13 @@ def _find(
     candidates = _candidate_pairs(keys[reps], reps)
     del keys
 
-    def texts_for(indices: npt.NDArray[np.int64]) -> list[str]:
+    def texts_for(indices: npt.NDArray[np.int64]) -> list[Item]:
         if fetch is not None:
-            items = fetch([ids[i] for i in indices.tolist()])
-            return [as_text(item, include_system=params.include_system) for item in items]
-        texts = []
+            # fetched examples are normalised in the verify workers: done here, for the
+            # three quarters of a million texts a 1M set's candidates involve, it made this
+            # process the bottleneck (measured: 32 of 114 s)
+            return list(fetch([ids[i] for i in indices.tolist()]))
+        texts: list[Item] = []
         for i in indices.tolist():
             out = outs[i // batch_size]
             k = i % batch_size
@@ -386,7 +390,8 @@ def _find(
             a = (chunk >> np.uint64(32)).astype(np.int64)
             b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
             involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
-            yield _VerifyJob(texts_for(involved), local[: len(a)], local[len(a) :], shingling)
+            yield _VerifyJob(texts_for(involved), local[: len(a)], local[len(a) :], shingling,
+                             params.include_system)
 
     pairs: list[tuple[int, int, float]] = []
     sims_iter = _ordered_map(pool, _run_verify, verify_jobs(), window)
