@@ -1273,6 +1273,18 @@ class Workspace:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def meta_json(self, *keys: str) -> Any:
+        """The first of `keys` present in meta, parsed as JSON (a value that is not JSON is
+        returned as the string it is); None when none is present."""
+        for key in keys:
+            text = self.meta(key)
+            if text is not None:
+                try:
+                    return orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    return text
+        return None
+
     # -- import (called by curator.workspace_import) -------------------------------------------
 
     def begin_import(self, path: str, *, meta: Mapping[str, str | None] | None = None) -> int:

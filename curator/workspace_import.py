@@ -343,6 +343,14 @@ def _import_one(ws: Workspace, p: Path, fr: FileReport, prepare: Prepare, pool: 
     ws.finish_import(import_id, fr.sha256, size, summary, fr.new)
 
 
+def settings_meta(target: str, model: str | None, max_tokens: int) -> dict[str, str]:
+    """The meta an import writes with its first batch: the target, tokenizer and length limit
+    the workspace's records are judged by (`workspace.*`, JSON values)."""
+    return {"workspace.target": orjson.dumps(target).decode(),
+            "workspace.model": orjson.dumps(model).decode(),
+            "workspace.max_tokens": orjson.dumps(max_tokens).decode()}
+
+
 def check_readable(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
     """Problems that would stop an import before it starts (missing, unreadable paths)."""
     problems = []

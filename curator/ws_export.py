@@ -18,7 +18,6 @@ atomic swap (`curator.export.export_records`), so a killed export leaves the pre
 from __future__ import annotations
 
 import io
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -102,7 +101,7 @@ def resolve_target_format(ws: Workspace, fmt: str | None, target: str | None) ->
     if target is not None and target not in TARGET_FORMATS:
         raise ExportError(f"unknown target {target!r}; choose one of {', '.join(EXPORT_TARGETS)}")
     if target is None:
-        stored = _meta_json(ws, "workspace.target")
+        stored = ws.meta_json("workspace.target")
         if fmt in ("sharegpt", "alpaca"):
             target = "lf"
         elif fmt == "trl-messages":
@@ -121,22 +120,10 @@ def resolve_target_format(ws: Workspace, fmt: str | None, target: str | None) ->
     return fmt, target
 
 
-def _meta_json(ws: Workspace, *keys: str) -> Any:
-    """The first of `keys` present in meta, parsed (a value that is not JSON stays a string)."""
-    for key in keys:
-        text = ws.meta(key)
-        if text is not None:
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError:
-                return text
-    return None
-
-
 def split_names(ws: Workspace) -> dict[str, str]:
     """The workspace's split name -> train / validation / holdout, from meta `split.params`
     `names` (in that order) when `curator split` was given other names."""
-    params = _meta_json(ws, "split.params", "split_params")
+    params = ws.meta_json("split.params", "split_params")
     given = params.get("names") if isinstance(params, dict) else None
     if isinstance(given, list) and len(given) == 3 and all(isinstance(x, str) for x in given):
         return dict(zip(given, SPLITS, strict=True))
@@ -340,8 +327,8 @@ def export_workspace(
     with ws.snapshot():
         todo = _check_splits(ws, only_accepted)
         excluded, kinds = _exclusions(ws, only_accepted)
-        model = _meta_json(ws, "workspace.model")
-        max_tokens = _meta_json(ws, "workspace.max_tokens")
+        model = ws.meta_json("workspace.model")
+        max_tokens = ws.meta_json("workspace.max_tokens")
         options = Options("lf" if target == "lf" else target,
                           model if isinstance(model, str) else None,
                           max_tokens if isinstance(max_tokens, int) else None)
@@ -350,7 +337,7 @@ def export_workspace(
             limit: int | None = options.limit
         except ValueError:  # a model name the profile does not know, and no explicit limit
             limit = None
-        split_params = _meta_json(ws, "split.params", "split_params")
+        split_params = ws.meta_json("split.params", "split_params")
         names = split_names(ws)
         journal_head = ws.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
         metadata = {
@@ -364,7 +351,7 @@ def export_workspace(
             "split": split_params,
             "split_names": {files: name for name, files in names.items()},
             "seed": split_params.get("seed") if isinstance(split_params, dict) else None,
-            "dedup": _meta_json(ws, "dedup.params"),
+            "dedup": ws.meta_json("dedup.params"),
             "only_accepted": only_accepted,
         }
 

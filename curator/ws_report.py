@@ -14,7 +14,6 @@ workspace was imported for; for another target every included record is checked 
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -30,16 +29,6 @@ from curator.ws_export import split_names
 
 UNSPLIT = "unsplit"
 _INCLUDED = "status != 'rejected' AND dup_of IS NULL"
-
-
-def _meta(ws: Workspace, key: str) -> Any:
-    text = ws.meta(key)
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 def baseline_loss(last_run: Any) -> float | None:
@@ -87,13 +76,13 @@ def gather_facts(ws: Workspace, *, target: str | None = None,
 
 def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     c = ws.connection
-    stored_target = _meta(ws, "workspace.target")
+    stored_target = ws.meta_json("workspace.target")
     # Stored issues hold unless another target than the import's is asked for by name.
     recheck = target is not None and target != stored_target
     target = target or (stored_target if isinstance(stored_target, str) else None) or "openai"
-    model = _meta(ws, "workspace.model")
+    model = ws.meta_json("workspace.model")
     if max_tokens is None:
-        stored = _meta(ws, "workspace.max_tokens")
+        stored = ws.meta_json("workspace.max_tokens")
         max_tokens = stored if isinstance(stored, int) else None
     options = Options(target, model if isinstance(model, str) else None, max_tokens)
     try:
@@ -109,7 +98,7 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
                                                 (total, rejected, accepted, pending, dups))
 
     checker = Preparer(target, model=options.model, max_tokens=max_tokens) if recheck else None
-    dedup_params = _meta(ws, "dedup.params")
+    dedup_params = ws.meta_json("dedup.params")
     include_system = bool(dedup_params.get("include_system")) if isinstance(dedup_params, dict) \
         else False
 
@@ -164,5 +153,5 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
         dedup_run=bool(dedup_run), duplicates_marked=dups,
         exact_duplicates_included=len(exact), leakage_pairs=leakage,
         tokens=tokens, token_limit=limit, target=target, labels=dict(labels),
-        baseline_loss=baseline_loss(_meta(ws, "train.last_run")),
+        baseline_loss=baseline_loss(ws.meta_json("train.last_run")),
     )

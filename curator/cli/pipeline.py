@@ -18,7 +18,7 @@ import orjson
 from curator.cli import cli
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.store import Workspace
-from curator.workspace_import import FileReport, check_readable, import_files
+from curator.workspace_import import FileReport, check_readable, import_files, settings_meta
 
 TARGETS = ("openai", "azure", "trl")
 
@@ -132,9 +132,7 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
             limit = preparer.limit
         except ValueError as exc:
             _fail(str(exc))
-        meta = {"workspace.target": orjson.dumps(target).decode(),
-                "workspace.model": orjson.dumps(model).decode(),
-                "workspace.max_tokens": orjson.dumps(limit).decode()}
+        meta = settings_meta(target, model, limit)
         sizes = {str(f): _size(f) for f in readable}
         total = sum(sizes.values())
         with progress_bar("import", as_json) as bar:

@@ -98,16 +98,12 @@ def import_job(paths: list[Path], target: str | None = None) -> JobFn:
     target, which it records in the workspace's meta); progress by bytes read."""
 
     def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
-        import orjson
-
         from curator.prepare import Preparer
-        from curator.workspace_import import FileReport, import_files
+        from curator.workspace_import import FileReport, import_files, settings_meta
 
         name, model, max_tokens = workspace_target(ws, target)
         preparer = Preparer(name, model=model, max_tokens=max_tokens)
-        meta = {"workspace.target": orjson.dumps(name).decode(),
-                "workspace.model": orjson.dumps(model).decode(),
-                "workspace.max_tokens": orjson.dumps(preparer.limit).decode()}
+        meta = settings_meta(name, model, preparer.limit)
         sizes = {str(p): p.stat().st_size if p.is_file() else 0 for p in paths}
         total = max(1, sum(sizes.values()))
         before = {path: sum(v for k, v in sizes.items() if k < path) for path in sizes}
@@ -125,17 +121,7 @@ def import_job(paths: list[Path], target: str | None = None) -> JobFn:
 
 def workspace_target(ws: Workspace, override: str | None = None) -> tuple[str, str | None,
                                                                          int | None]:
-    import orjson
-
-    def meta(key: str) -> Any:
-        value = ws.meta(key)
-        if value is None:
-            return None
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-
+    meta = ws.meta_json
     target = override or meta("workspace.target") or "openai"
     model = meta("workspace.model")
     max_tokens = meta("workspace.max_tokens")
