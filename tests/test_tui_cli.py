@@ -57,6 +57,21 @@ def test_review_bad_keymap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert result.exit_code == 2 and "keys for 'accept'" in result.output
 
 
+def test_review_refuses_another_target_than_the_workspaces(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import curator.cli.review as review
+
+    monkeypatch.setattr(review, "_interactive", lambda: True)
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "hi"}, '
+                    '{"role": "assistant", "content": "hello"}]}\n', encoding="utf-8")
+    ws = tmp_path / "w.db"
+    assert CliRunner().invoke(cli, ["import", str(data), "-w", str(ws)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["review", str(ws), "--target", "azure"])
+    assert result.exit_code == 2
+    assert "prepared for target openai" in result.output and "--target azure" in result.output
+
+
 def test_review_help_has_an_example() -> None:
     result = CliRunner().invoke(cli, ["review", "--help"])
     assert result.exit_code == 0

@@ -92,6 +92,16 @@ def review(source: Path, target: str | None, keymap_path: Path | None) -> None:
             imports = [source]
             click.echo(f"importing {source} into workspace {ws_path} (reused next time)",
                        err=True)
+    if target is not None and ws_path.exists():
+        from curator.store import Workspace
+
+        with Workspace.open(ws_path) as ws:
+            stored = ws.meta_json("workspace.target")
+        if stored is not None and stored != target:
+            # the same rule as `curator import`: one workspace, one target's judgement
+            _fail(f"workspace {ws_path} is prepared for target {stored}; --target {target} "
+                  f"would judge its records by two rules. Open it without --target, or import "
+                  f"into a new workspace for {target}.")
     app = ReviewApp(ws_path, target=target, keymap=keymap, imports=imports)
     app.run()
     click.echo(f"every decision is saved in {ws_path}; reopen with: curator review {ws_path}",
