@@ -10,16 +10,19 @@ parameters go into meta `dedup.params`. Nothing is deleted and no status changes
 a record marked duplicate-of as excluded, and the review app shows the cluster.
 
 Memory: the records are streamed to the signature workers; the texts of candidate pairs are
-fetched again from the workspace for verification instead of being held, so the parent holds
-per-record arrays (a few dozen bytes a record), not the texts.
+read again from the workspace by the verification workers instead of being held, so the parent
+holds per-record arrays (a few dozen bytes a record), not the texts.
 """
 
 from __future__ import annotations
 
+import array
 import hashlib
 import os
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -47,6 +50,7 @@ class WorkspaceDedup:
     verified_pairs: int
     dry_run: bool
     change: Change | None = None
+    screened_out: int = 0
     pairs: list[tuple[int, int, float]] = field(default_factory=list, repr=False)
 
     @property
@@ -63,6 +67,7 @@ class WorkspaceDedup:
             "near_duplicates": sum(not m.exact for c in self.clusters for m in c.members),
             "exact_groups": self.exact_groups,
             "candidate_pairs": self.candidate_pairs,
+            "screened_out": self.screened_out,
             "verified_pairs": self.verified_pairs,
             "dry_run": self.dry_run,
             "journal_entry": self.change.entry_id if self.change is not None else None,
@@ -104,21 +109,44 @@ def iter_examples(ws: Workspace, where: str = ELIGIBLE_SQL) -> Iterator[tuple[in
     )
 
 
-def fetch_examples(ws: Workspace) -> Callable[[Sequence[int]], list[bytes]]:
-    """A fetch for find_duplicates: the examples of the given ids, in that order."""
-    conn = ws.connection
+class WorkspaceFetch:
+    """A fetch for find_duplicates: the examples of the given ids, in that order, read by the
+    process that calls it through its own read-only connection (so verification workers read
+    the workspace themselves instead of the parent reading and sending every text)."""
 
-    def fetch(ids: Sequence[int]) -> list[bytes]:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).resolve()
+        self._conn: sqlite3.Connection | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "_conn": None}
+
+    def __call__(self, ids: Sequence[int]) -> list[bytes]:
+        if self._conn is None:
+            self._conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
         found: dict[int, bytes] = {}
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), _FETCH_CHUNK):
-            chunk = unique[start : start + _FETCH_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            found.update(conn.execute(
-                f"SELECT id, {_EXAMPLE_SQL} FROM records WHERE id IN ({marks})", chunk))
-        return [found[i] for i in ids]
+        if ids and ids[-1] - ids[0] < 2 * len(ids):
+            # a run of nearby ids (a signature batch): one range scan beats lookups by id
+            found.update(self._conn.execute(
+                f"SELECT id, {_EXAMPLE_SQL} FROM records WHERE id BETWEEN ? AND ?",
+                (min(ids), max(ids))))
+        else:
+            unique = list(dict.fromkeys(ids))
+            for start in range(0, len(unique), _FETCH_CHUNK):
+                chunk = unique[start : start + _FETCH_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found.update(self._conn.execute(
+                    f"SELECT id, {_EXAMPLE_SQL} FROM records WHERE id IN ({marks})", chunk))
+        try:
+            return [found[i] for i in ids]
+        except KeyError as missing:
+            raise WorkspaceError(
+                f"record {missing} left the workspace while dedup was reading it") from None
 
-    return fetch
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def run_find(
@@ -132,14 +160,13 @@ def run_find(
     prefer: Sequence[int] = (),
     processes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    eligible: Eligible | None = None,
 ) -> DedupResult:
-    """find_duplicates over the eligible records of a workspace."""
+    """find_duplicates over the eligible records of a workspace (`eligible`: read already)."""
     if shingling not in SHINGLINGS:
         raise WorkspaceError(f"unknown shingling {shingling!r}; choose {', '.join(SHINGLINGS)}")
     if not 0.0 < threshold <= 1.0:
         raise WorkspaceError(f"threshold {threshold} must be above 0 and at most 1")
-    total = int(ws.connection.execute(
-        f"SELECT count(*) FROM records WHERE {ELIGIBLE_SQL}").fetchone()[0])
     statuses = None
     if keeper == "accepted_first":
         statuses = dict(ws.connection.execute(
@@ -155,33 +182,49 @@ def run_find(
                 f"workspace or is rejected"
             )
 
-    def records() -> Iterator[tuple[int, bytes]]:
-        for n, item in enumerate(iter_examples(ws), start=1):
-            if progress is not None and n % 2000 == 0:
-                progress(n, total)
-            yield item
-        if progress is not None:
-            progress(total, total)
-
-    return find_duplicates(
-        records(), threshold=threshold, num_perm=num_perm, shingling=SHINGLINGS[shingling],
-        include_system=include_system, keeper=keeper, statuses=statuses, prefer=set(prefer),
-        processes=processes if processes is not None else min(2, os.cpu_count() or 1),
-        fetch=fetch_examples(ws),
-    )
+    ids = (eligible if eligible is not None else Eligible.read(ws)).ids
+    fetch = WorkspaceFetch(ws.path)
+    try:
+        return find_duplicates(
+            ids=ids, threshold=threshold, num_perm=num_perm, shingling=SHINGLINGS[shingling],
+            include_system=include_system, keeper=keeper, statuses=statuses, prefer=set(prefer),
+            processes=processes if processes is not None else min(2, os.cpu_count() or 1),
+            fetch=fetch, progress=progress,
+        )
+    finally:
+        fetch.close()
 
 
-def content_key(ws: Workspace, settings: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Eligible:
+    """The records dedup looks at, read in one scan: ids in order and the edited ones' edits."""
+
+    ids: list[int]
+    edits: list[tuple[int, str]]
+
+    @classmethod
+    def read(cls, ws: Workspace) -> Eligible:
+        ids: list[int] = []
+        edits: list[tuple[int, str]] = []
+        for record_id, current in ws.connection.execute(
+            f"SELECT id, current FROM records WHERE {ELIGIBLE_SQL} ORDER BY id"
+        ):
+            ids.append(record_id)
+            if current is not None:
+                edits.append((record_id, current))
+        return cls(ids, edits)
+
+
+def content_key(ws: Workspace, settings: dict[str, Any], eligible: Eligible | None = None) -> str:
     """A fingerprint of what dedup compares: the settings, which records are eligible, and
     every edit. A record's canonical form never changes (records are only ever added, and a
     record's uid is the hash of its canonical form), so ids and edits pin the content."""
+    found = eligible if eligible is not None else Eligible.read(ws)
     h = hashlib.blake2b(orjson.dumps(settings, option=orjson.OPT_SORT_KEYS), digest_size=16)
-    for record_id, current in ws.connection.execute(
-        f"SELECT id, current FROM records WHERE {ELIGIBLE_SQL} ORDER BY id"
-    ):
+    h.update(array.array("q", found.ids).tobytes())
+    for record_id, current in found.edits:
         h.update(b"%d\x00" % record_id)
-        if current is not None:
-            h.update(current.encode("utf-8", "surrogatepass") + b"\x01")
+        h.update(current.encode("utf-8", "surrogatepass") + b"\x01")
     return h.hexdigest()
 
 
@@ -213,10 +256,12 @@ def dedup_workspace(
     """Find exact and near duplicates among the eligible records and (unless `dry_run`) mark
     them, replacing the last run's marks, in one undoable journal entry."""
     rule, prefer = parse_keeper(keeper)
-    key = content_key(ws, cache_settings(threshold, num_perm, shingling, include_system))
+    eligible = Eligible.read(ws)
+    key = content_key(ws, cache_settings(threshold, num_perm, shingling, include_system),
+                      eligible)
     result = run_find(ws, threshold=threshold, num_perm=num_perm, shingling=shingling,
                       include_system=include_system, keeper=rule, prefer=prefer,
-                      processes=processes, progress=progress)
+                      processes=processes, progress=progress, eligible=eligible)
     p = result.params
     params: dict[str, Any] = {
         "threshold": threshold, "num_perm": num_perm, "bands": p.bands, "rows": p.rows,
@@ -236,4 +281,5 @@ def dedup_workspace(
         )
     s = result.stats
     return WorkspaceDedup(params, s.records, result.clusters, len(result.exact_groups),
-                          s.candidate_pairs, s.verified_pairs, dry_run, change, result.pairs)
+                          s.candidate_pairs, s.verified_pairs, dry_run, change,
+                          screened_out=s.screened_out, pairs=result.pairs)

@@ -39,7 +39,14 @@ from curator.split import (
     leakage_report,
 )
 from curator.store import Change, Workspace, WorkspaceError
-from curator.ws_dedup import ELIGIBLE_SQL, cache_settings, content_key, run_find, save_pairs
+from curator.ws_dedup import (
+    ELIGIBLE_SQL,
+    Eligible,
+    cache_settings,
+    content_key,
+    run_find,
+    save_pairs,
+)
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 MAX_LISTED_PAIRS = 100
@@ -118,7 +125,8 @@ def _duplicate_pairs(
 ) -> tuple[list[tuple[int, int, float]], list[list[int]], bool]:
     """(near pairs, exact groups, reused): the last dedup run's pairs when the content and
     settings are still those it saw, else found afresh (and kept for the next split)."""
-    key = content_key(ws, cache_settings(**settings))
+    eligible = Eligible.read(ws)
+    key = content_key(ws, cache_settings(**settings), eligible)
     if ws.meta("dedup.cache") == key:
         near: list[tuple[int, int, float]] = []
         groups: dict[int, list[int]] = {}
@@ -128,7 +136,8 @@ def _duplicate_pairs(
             else:
                 near.append((a, b, similarity))
         return near, list(groups.values()), True
-    found: DedupResult = run_find(ws, processes=processes, progress=progress, **settings)
+    found: DedupResult = run_find(ws, processes=processes, progress=progress,
+                                  eligible=eligible, **settings)
     save_pairs(ws, key, found)
     return found.pairs, [list(g.ids) for g in found.exact_groups], False
 

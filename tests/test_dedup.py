@@ -16,11 +16,14 @@ from curator.dedup import (
     collision_probability,
     exact_groups,
     find_duplicates,
+    kernels,
+    near,
     normalize_example,
     normalize_text,
     shingle_hashes,
     signatures,
 )
+from curator.dedup.minhash import signatures_full
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,6 +130,38 @@ def test_shingle_hashes_are_one_to_one_with_shingles(shingling: Shingling) -> No
             assert len(sets[i] & sets[j]) == len(shingle_sets[i] & shingle_sets[j])
 
 
+@pytest.mark.parametrize("shingling", [Shingling("char", 5), Shingling("char", 1),
+                                       Shingling("word", 2)])
+def test_pair_jaccard_is_the_exact_jaccard_of_the_shingle_sets(shingling: Shingling) -> None:
+    rng = random.Random(12)
+    pieces = ["a", "bb", "ccc", "é", "日本", "a a", "  "]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(120)]
+    texts += [texts[0] + " tail", texts[1] * 3]  # near copies, and a text that repeats itself
+    left = np.array([rng.randrange(len(texts)) for _ in range(400)] + [0, 1, 5])
+    right = np.array([rng.randrange(len(texts)) for _ in range(400)] + [120, 121, 5])
+    codes, offsets = kernels.encode(texts)
+    sims = kernels.pair_jaccard(codes, offsets, shingling.unit == "word", shingling.n,
+                                left, right)
+    sets = [set(reference_shingles(t, shingling)) for t in texts]
+    pairs = zip(left.tolist(), right.tolist(), strict=True)
+    for (i, j), got in zip(pairs, sims.tolist(), strict=True):
+        assert got == pytest.approx(len(sets[i] & sets[j]) / len(sets[i] | sets[j]))
+    assert 0 < sims[-3] < 1 and sims[-1] == 1.0  # the premise: partial and full overlaps
+    assert any(len(set(reference_shingles(t, shingling))) < len(reference_shingles(t, shingling))
+               for t in texts)  # and texts that repeat a shingle
+
+
+def test_own_bins_are_the_bins_a_text_hashes_into() -> None:
+    rng = random.Random(4)
+    texts = ["", "abc", *(" ".join(words(rng, k)) for k in (3, 20, 200))]
+    _, own = signatures_full(texts, num_perm=64)
+    hashes, text_of = shingle_hashes(texts)
+    for t in range(len(texts)):
+        hit = set((hashes[text_of == t] >> np.uint64(58)).tolist())
+        assert set(np.flatnonzero(own[t]).tolist()) == hit
+    assert own[-1].all() and own[1].sum() == 1  # a long text fills every bin; "abc" one
+
+
 def test_signature_agreement_estimates_jaccard() -> None:
     rng = random.Random(5)
     base = " ".join(words(rng, 120))
@@ -210,6 +245,43 @@ def test_exact_copies_are_grouped(planted: Any) -> None:
     keeper_of = {m.id: c.keeper for c in result.clusters for m in c.members}
     for m_id, m in members.items():
         assert m.exact == (texts[m_id] == texts[keeper_of[m_id]])
+
+
+def test_screening_by_signature_changes_nothing_found(
+    planted: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records, _ = planted
+    screened = find_duplicates(enumerate(records), processes=1)
+    monkeypatch.setattr(near, "_SCREEN_SIGMAS", 1e9)  # a cut far below zero keeps every pair
+    unscreened = find_duplicates(enumerate(records), processes=1)
+    assert unscreened.stats.screened_out == 0 < screened.stats.screened_out
+    assert screened.stats.candidate_pairs == unscreened.stats.candidate_pairs
+    assert screened.pairs == unscreened.pairs and screened.clusters == unscreened.clusters
+
+
+class ListFetch:
+    """A picklable fetch over a list, as a worker process would receive it."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+        self.calls = 0
+
+    def __call__(self, ids: Any) -> list[Any]:
+        self.calls += 1
+        return [self.items[i] for i in ids]
+
+
+def test_ids_read_by_the_workers_give_the_same_result(planted: Any) -> None:
+    records, _ = planted
+    streamed = find_duplicates(enumerate(records), processes=1)
+    seen: list[tuple[int, int]] = []
+    by_id = find_duplicates(ids=list(range(len(records))), fetch=ListFetch(records),
+                            processes=2, batch_size=700,
+                            progress=lambda done, total: seen.append((done, total)))
+    assert by_id.clusters == streamed.clusters and by_id.pairs == streamed.pairs
+    assert seen[-1] == (len(records), len(records)) and len(seen) == 5  # one per batch
+    with pytest.raises(ValueError, match="fetch"):
+        find_duplicates(ids=[1, 2])
 
 
 def test_result_does_not_depend_on_processes_batches_or_runs(planted: Any) -> None:

@@ -163,3 +163,29 @@ def test_examples_as_json_bytes_give_the_same_clusters_as_dicts() -> None:
                                processes=1)
     assert as_bytes.clusters == as_dicts.clusters and len(as_dicts.clusters) > 10
     assert as_bytes.pairs == as_dicts.pairs
+
+
+def test_workers_read_the_workspace_themselves(tmp_path: Path) -> None:
+    import pickle
+
+    from curator.ws_dedup import WorkspaceFetch
+
+    records, _ = _generate(300, seed=5)
+    db = _workspace(tmp_path, records)
+    fetch = pickle.loads(pickle.dumps(WorkspaceFetch(db)))  # as a worker process receives it
+    try:
+        with Workspace.open(db) as ws:
+            stored = dict(ws.connection.execute(
+                "SELECT id, CAST(coalesce(current, canonical) AS BLOB) FROM records"))
+        run = list(range(40, 90))  # consecutive ids: read with one range scan
+        spread = [299, 3, 150, 3]  # scattered and repeated: read by id
+        assert fetch(run) == [stored[i] for i in run]
+        assert fetch(spread) == [stored[i] for i in spread]
+        with pytest.raises(WorkspaceError, match="record 5000"):
+            fetch([1, 5000])
+    finally:
+        fetch.close()
+    with Workspace.open(db) as ws:  # two worker processes reading: the same clusters
+        one = dedup_workspace(ws, processes=1, dry_run=True)
+        two = dedup_workspace(ws, processes=2, dry_run=True)
+    assert one.clusters == two.clusters and len(one.clusters) > 5

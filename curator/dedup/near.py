@@ -3,14 +3,20 @@
 The pipeline, in one pass over the records and one over the candidate pairs:
 
 1. Batches of records go to a process pool; each batch comes back with the 128-bit hash of
-   every normalised text, its length, its LSH band keys, and (unless `fetch` is given) its
-   normalised text as one compact UTF-8 blob.
+   every normalised text, its length, its LSH band keys, the low byte of every signature bin,
+   and (unless `fetch` is given) its normalised text as one compact UTF-8 blob.
 2. Records with identical hashes form exact groups; only each group's best record (by the
    keeper rule) takes part in the near-duplicate search, so an exact copy costs no pairs.
-3. Two records sharing any band key are a candidate pair. Each candidate pair's shingle sets
-   are rebuilt from its texts (only for candidates, a chunk at a time) and its true Jaccard
-   similarity computed; pairs below the threshold are dropped.
-4. Clusters form around keepers without transitive chaining (see `_cluster`).
+3. Two records sharing any band key are a candidate pair, unless their whole signatures say
+   they are far apart: over the bins where at least one of the two has a shingle of its own,
+   the share of agreeing bins estimates their Jaccard (one-permutation hashing's estimator),
+   and a pair more than six standard deviations below the threshold is dropped (a pair at the
+   threshold is dropped with a chance near one in a billion). Text shared by every example
+   (role markers, stock phrases) makes unrelated pairs share a band now and then; at a million
+   examples this check removes about half of the candidates.
+4. Each remaining pair's shingle sets are rebuilt from its texts (only for candidates, a chunk
+   at a time) and its true Jaccard similarity computed; pairs below the threshold are dropped.
+5. Clusters form around keepers without transitive chaining (see `_cluster`).
 
 Nothing is deleted or marked here: the result is data for the store to record.
 """
@@ -18,6 +24,7 @@ Nothing is deleted or marked here: the result is data for the store to record.
 from __future__ import annotations
 
 import collections
+import gc
 import itertools
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -28,6 +35,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from curator.dedup import kernels
 from curator.dedup.exact import ExactGroup, as_text, content_hash
 from curator.dedup.minhash import (
     DEFAULT_SHINGLING,
@@ -35,8 +43,7 @@ from curator.dedup.minhash import (
     band_keys,
     choose_bands,
     collision_probability,
-    shingle_hashes,
-    signatures,
+    signatures_full,
 )
 
 Item = Mapping[str, Any] | str | bytes  # bytes: the example as JSON
@@ -47,7 +54,8 @@ _U = TypeVar("_U")
 
 _STATUS_RANK = {"accepted": 0, "pending": 1, "rejected": 2}
 _VERIFY_CHUNK = 2_000  # pairs: at most 4,000 texts, so a chunk's arrays stay near 100 MB
-_LOW48 = np.uint64((1 << 48) - 1)
+_SCREEN_SIGMAS = 6.0
+_SCREEN_CHUNK = 100_000  # pairs compared at once: two 128-byte sketch rows each
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,9 @@ class DedupParams:
 class DedupStats:
     records: int
     distinct_texts: int
-    candidate_pairs: int
+    candidate_pairs: int  # pairs that share a band
     verified_pairs: int  # candidates whose true Jaccard reached the threshold
+    screened_out: int = 0  # candidates whose signatures put them far below the threshold
 
 
 @dataclass(frozen=True)
@@ -136,20 +145,26 @@ class _BatchJob:
     bands: int
     rows: int
     keep_text: bool
+    fetch: Fetch | None = None  # when set, items is empty and fetch(ids) gives them
+    ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class _BatchOut:
-    digests: list[bytes]
+    digests: npt.NDArray[np.uint64]  # (batch, 2): each text's 128-bit content hash
     lengths: npt.NDArray[np.int64]
     keys: npt.NDArray[np.uint64]
+    sketch: npt.NDArray[np.uint8]  # the low byte of each signature bin
+    own: npt.NDArray[np.uint8]  # packed bits: the bin holds a shingle of the text's own
     blob: bytes  # the normalised texts, UTF-8, back to back (empty unless keep_text)
     offsets: npt.NDArray[np.int64]
 
 
 def _run_batch(job: _BatchJob) -> _BatchOut:
-    texts = [as_text(item, include_system=job.include_system) for item in job.items]
-    keys = band_keys(signatures(texts, job.num_perm, job.shingling), job.bands, job.rows)
+    items = job.fetch(job.ids) if job.fetch is not None else job.items
+    texts = [as_text(item, include_system=job.include_system) for item in items]
+    sig, own = signatures_full(texts, job.num_perm, job.shingling)
+    keys = band_keys(sig, job.bands, job.rows)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     if job.keep_text:
         encoded = [t.encode("utf-8") for t in texts]
@@ -157,7 +172,10 @@ def _run_batch(job: _BatchJob) -> _BatchOut:
         blob, offsets = b"".join(encoded), np.concatenate([[0], np.cumsum(sizes)])
     else:
         blob, offsets = b"", np.zeros(1, dtype=np.int64)
-    return _BatchOut([content_hash(t) for t in texts], lengths, keys, blob, offsets)
+    sketch = sig.astype(np.uint8)  # the low byte: a bin agrees by chance 1 time in 256 more
+    digests = np.frombuffer(b"".join(content_hash(t) for t in texts), dtype=np.uint64)
+    return _BatchOut(digests.reshape(len(texts), 2), lengths, keys, sketch,
+                     np.packbits(own, axis=1), blob, offsets)
 
 
 @dataclass(frozen=True)
@@ -167,6 +185,8 @@ class _VerifyJob:
     right: npt.NDArray[np.int64]
     shingling: Shingling
     include_system: bool
+    fetch: Fetch | None = None  # when set, items is empty and fetch(ids) gives them
+    ids: list[int] = field(default_factory=list)
 
 
 def _sorted_unique(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -179,22 +199,12 @@ def _sorted_unique(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 
 def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
-    texts = [as_text(item, include_system=job.include_system) for item in job.items]
-    hashes, text_of = shingle_hashes(texts, job.shingling)
-    # Text index in the top 16 bits and 48 bits of shingle hash below, so one sort groups each
-    # text's shingles; two shingles of one pair collide in 48 bits with chance about
-    # (1,000 shingles)^2 / 2^48, far below what moves a Jaccard similarity.
-    if len(texts) > 1 << 16:
-        raise ValueError("a verification chunk holds at most 65,536 texts")
-    keys = _sorted_unique((text_of.astype(np.uint64) << np.uint64(48)) | (hashes >> np.uint64(16)))
-    bounds = np.searchsorted(keys >> np.uint64(48), np.arange(len(texts) + 1, dtype=np.uint64))
-    sims = np.empty(len(job.left), dtype=np.float64)
-    for k, (i, j) in enumerate(zip(job.left.tolist(), job.right.tolist(), strict=True)):
-        a, b = keys[bounds[i] : bounds[i + 1]], keys[bounds[j] : bounds[j + 1]]
-        # the text index differs in the top bits, so compare the 48 hash bits only
-        inter = len(np.intersect1d(a & _LOW48, b & _LOW48, assume_unique=True))
-        sims[k] = inter / (len(a) + len(b) - inter)
-    return sims
+    items = job.fetch(job.ids) if job.fetch is not None else job.items
+    texts = [as_text(item, include_system=job.include_system) for item in items]
+    codes, offsets = kernels.encode(texts)
+    return kernels.pair_jaccard(
+        codes, offsets, job.shingling.unit == "word", job.shingling.n, job.left, job.right
+    )
 
 
 def _priority(
@@ -225,28 +235,88 @@ def _priority(
     return rank_of
 
 
-def _candidate_pairs(
-    keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64]
-) -> npt.NDArray[np.uint64]:
-    """Unique (i << 32 | j), i < j, of the given rows that share a key in any band."""
+def _exact_groups(digests: npt.NDArray[np.uint64]) -> list[list[int]]:
+    """Indices of rows with equal 128-bit digests, groups of two or more, each in index order,
+    the groups in order of their first index."""
+    order = np.lexsort((digests[:, 1], digests[:, 0]))
+    ordered = digests[order]
+    new_run = np.ones(len(order) + 1, dtype=bool)
+    new_run[1:-1] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    starts = np.flatnonzero(new_run)
+    sizes = np.diff(starts)
+    groups = [sorted(order[starts[k] : starts[k + 1]].tolist())
+              for k in np.flatnonzero(sizes > 1).tolist()]
+    groups.sort(key=lambda g: g[0])
+    return groups
+
+
+def _band_pairs(column: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Unique (i << 32 | j), i < j, of the positions in one band's keys that hold equal keys."""
+    order = np.argsort(column)
+    sorted_keys = column[order]
+    new_run = np.ones(len(order) + 1, dtype=bool)
+    new_run[1:-1] = sorted_keys[1:] != sorted_keys[:-1]
+    starts = np.flatnonzero(new_run)
+    run_start, sizes = starts[:-1], np.diff(starts)
     found: list[npt.NDArray[np.uint64]] = []
-    for band in range(keys.shape[1]):
-        order = np.argsort(keys[:, band], kind="stable")
-        sorted_keys = keys[order, band]
-        new_run = np.ones(len(order) + 1, dtype=bool)
-        new_run[1:-1] = sorted_keys[1:] != sorted_keys[:-1]
-        starts = np.flatnonzero(new_run)
-        run_start, sizes = starts[:-1], np.diff(starts)
-        for size in np.unique(sizes[sizes > 1]).tolist():
-            first = run_start[sizes == size]
-            left, right = np.triu_indices(size, 1)
-            a = rows[order[first[:, None] + left]].ravel()
-            b = rows[order[first[:, None] + right]].ravel()
-            lo, hi = np.minimum(a, b).astype(np.uint64), np.maximum(a, b).astype(np.uint64)
-            found.append((lo << np.uint64(32)) | hi)
+    for size in np.unique(sizes[sizes > 1]).tolist():
+        first = run_start[sizes == size]
+        left, right = np.triu_indices(size, 1)
+        a = order[first[:, None] + left].ravel()
+        b = order[first[:, None] + right].ravel()
+        lo, hi = np.minimum(a, b).astype(np.uint64), np.maximum(a, b).astype(np.uint64)
+        found.append((lo << np.uint64(32)) | hi)
     if not found:
         return np.empty(0, dtype=np.uint64)
     return _sorted_unique(np.concatenate(found))
+
+
+def _candidate_pairs(
+    keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], pool: Executor | None,
+    window: int,
+) -> npt.NDArray[np.uint64]:
+    """Unique (rows[i] << 32 | rows[j]), i < j, of the rows that share a key in any band;
+    `rows` ascending. The bands are grouped in the worker processes, one band a job."""
+    columns = (np.ascontiguousarray(keys[:, band]) for band in range(keys.shape[1]))
+    found = list(_ordered_map(pool, _band_pairs, columns, window))
+    if not found:
+        return np.empty(0, dtype=np.uint64)
+    local = _sorted_unique(np.concatenate(found))
+    # rows ascend, so mapping positions to rows keeps i < j and the order
+    lo = rows[(local >> np.uint64(32)).astype(np.int64)].astype(np.uint64)
+    hi = rows[(local & np.uint64(0xFFFFFFFF)).astype(np.int64)].astype(np.uint64)
+    out: npt.NDArray[np.uint64] = (lo << np.uint64(32)) | hi
+    return out
+
+
+def _screen(
+    candidates: npt.NDArray[np.uint64],
+    sketch: npt.NDArray[np.uint8],
+    own: npt.NDArray[np.uint8],
+    threshold: float,
+) -> npt.NDArray[np.uint64]:
+    """The candidates whose signatures do not rule them out (see the module docstring, 3).
+
+    Over the m bins where either text has a shingle of its own, the agreeing share is close to
+    a binomial estimate of the Jaccard with m trials (the kept low bytes agree by chance 1 time
+    in 256 more, which only keeps more); a pair is dropped below threshold - 6 sd.
+    """
+    k = sketch.shape[1]
+    if len(candidates) == 0 or threshold >= 1.0:
+        return candidates
+    keep = np.empty(len(candidates), dtype=bool)
+    sd_unit = _SCREEN_SIGMAS * np.sqrt(threshold * (1.0 - threshold))
+    for start in range(0, len(candidates), _SCREEN_CHUNK):
+        chunk = candidates[start : start + _SCREEN_CHUNK]
+        a = (chunk >> np.uint64(32)).astype(np.int64)
+        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        either = np.unpackbits(own[a] | own[b], axis=1, count=k).astype(bool)
+        agree = ((sketch[a] == sketch[b]) & either).sum(axis=1)
+        trials = np.maximum(either.sum(axis=1), 1)
+        cut = threshold - sd_unit / np.sqrt(trials)
+        keep[start : start + len(chunk)] = agree >= cut * trials
+    out: npt.NDArray[np.uint64] = candidates[keep]
+    return out
 
 
 def _cluster(
@@ -263,23 +333,25 @@ def _cluster(
     for i, j, s in pairs:
         neighbours.setdefault(i, []).append((j, s))
         neighbours.setdefault(j, []).append((i, s))
-    taken = np.zeros(n, dtype=bool)
+    taken = bytearray(n)  # a list-like of flags: numpy scalar indexing is slow in a loop
+    rank_of: list[int] = rank.tolist()
     clusters = []
-    for centre in sorted(neighbours, key=lambda i: int(rank[i])):
+    for centre in sorted(neighbours, key=rank_of.__getitem__):
         if taken[centre]:
             continue
         joined = [(j, s) for j, s in neighbours[centre] if not taken[j]]
         if joined:
-            taken[centre] = True
+            taken[centre] = 1
             for j, _ in joined:
-                taken[j] = True
+                taken[j] = 1
             clusters.append((centre, joined))
     return clusters
 
 
 def find_duplicates(
-    records: Iterable[tuple[int, Item]],
+    records: Iterable[tuple[int, Item]] = (),
     *,
+    ids: Sequence[int] | None = None,
     threshold: float = 0.8,
     num_perm: int = 128,
     shingling: Shingling = DEFAULT_SHINGLING,
@@ -291,12 +363,17 @@ def find_duplicates(
     batch_size: int = 2_000,
     fetch: Fetch | None = None,
     min_recall: float = 0.99,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DedupResult:
     """Exact and near-duplicate clusters of `records`, each with a keeper and similarities.
 
     `records` yields (record_id, chat example dict) or (record_id, already normalised text);
     it is read once. Without `fetch` the normalised texts are kept (compact UTF-8) to verify
-    candidate pairs; with `fetch(ids) -> items` they are asked for again, only for candidates.
+    candidate pairs; with `fetch(ids) -> items` they are asked for again, only for candidates,
+    by the worker processes: `fetch` must be picklable and open what it reads in the process
+    that calls it. With `ids` (and `fetch`) instead of `records`, the workers read every record
+    through `fetch`, a batch of consecutive ids at a time, and this process never sees a text;
+    `progress(done, total)` then follows the records signed.
     `keeper` orders records for keeping; ids in `prefer` always come first; `statuses` maps id to
     accepted / pending / rejected for the accepted_first rule. `processes` defaults to the CPU
     count; the result does not depend on it.
@@ -312,19 +389,29 @@ def find_duplicates(
         keeper,
         collision_probability(threshold, bands, rows),
     )
+    if ids is not None and fetch is None:
+        raise ValueError("ids without fetch: nothing to read the records with")
     workers = processes if processes is not None else (os.cpu_count() or 1)
     pool: Executor | None = ProcessPoolExecutor(workers) if workers > 1 else None
+    # The cyclic garbage collector would walk the hundreds of thousands of pair and member
+    # objects built here again and again (measured: 1.5 of 28 s at 1M); nothing here is cyclic.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return _find(
-            records, params, shingling, statuses, prefer, batch_size, fetch, pool, 2 * workers
+            records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
+            2 * workers, progress,
         )
     finally:
+        if collecting:
+            gc.enable()
         if pool is not None:
             pool.shutdown()
 
 
 def _find(
     records: Iterable[tuple[int, Item]],
+    only: Sequence[int] | None,
     params: DedupParams,
     shingling: Shingling,
     statuses: Mapping[int, str] | None,
@@ -333,10 +420,18 @@ def _find(
     fetch: Fetch | None,
     pool: Executor | None,
     window: int,
+    progress: Callable[[int, int], None] | None,
 ) -> DedupResult:
     ids: list[int] = []
 
     def jobs() -> Iterator[_BatchJob]:
+        if only is not None:
+            for start in range(0, len(only), batch_size):
+                chunk = list(only[start : start + batch_size])
+                ids.extend(chunk)
+                yield _BatchJob([], params.include_system, params.num_perm, shingling,
+                                params.bands, params.rows, False, fetch, chunk)
+            return
         for batch in _batched(records, batch_size):
             ids.extend(record_id for record_id, _ in batch)
             yield _BatchJob(
@@ -349,7 +444,11 @@ def _find(
                 fetch is None,
             )
 
-    outs = list(_ordered_map(pool, _run_batch, jobs(), window))
+    outs: list[_BatchOut] = []
+    for out in _ordered_map(pool, _run_batch, jobs(), window):
+        outs.append(out)
+        if progress is not None and only is not None:
+            progress(min(len(outs) * batch_size, len(only)), len(only))
     id_arr = np.asarray(ids, dtype=np.int64)
     n = len(id_arr)
     if len(set(ids)) != n:
@@ -358,25 +457,25 @@ def _find(
     rank = _priority(id_arr, lengths, params.keeper, statuses, prefer)
 
     # exact groups; the best-ranked record of each stands for it in the near search
-    by_digest: dict[bytes, list[int]] = {}
-    for i, digest in enumerate(d for o in outs for d in o.digests):
-        by_digest.setdefault(digest, []).append(i)
-    groups = [g for g in by_digest.values() if len(g) > 1]
+    digests = np.concatenate([o.digests for o in outs]) if outs else np.empty((0, 2), np.uint64)
+    groups = _exact_groups(digests)
     rep_of = np.arange(n)
     for g in groups:
         best = min(g, key=lambda i: int(rank[i]))
         rep_of[g] = best
     reps = np.flatnonzero(rep_of == np.arange(n))
     keys = np.concatenate([o.keys for o in outs]) if outs else np.empty((0, 1), np.uint64)
-    candidates = _candidate_pairs(keys[reps], reps)
+    candidates = _candidate_pairs(keys[reps], reps, pool, window)
     del keys
+    lsh_pairs = len(candidates)
+    candidates = _screen(
+        candidates,
+        np.concatenate([o.sketch for o in outs]) if outs else np.empty((0, 1), np.uint8),
+        np.concatenate([o.own for o in outs]) if outs else np.empty((0, 1), np.uint8),
+        params.threshold,
+    )
 
     def texts_for(indices: npt.NDArray[np.int64]) -> list[Item]:
-        if fetch is not None:
-            # fetched examples are normalised in the verify workers: done here, for the
-            # three quarters of a million texts a 1M set's candidates involve, it made this
-            # process the bottleneck (measured: 32 of 114 s)
-            return list(fetch([ids[i] for i in indices.tolist()]))
         texts: list[Item] = []
         for i in indices.tolist():
             out = outs[i // batch_size]
@@ -390,8 +489,16 @@ def _find(
             a = (chunk >> np.uint64(32)).astype(np.int64)
             b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
             involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
-            yield _VerifyJob(texts_for(involved), local[: len(a)], local[len(a) :], shingling,
-                             params.include_system)
+            left, right = local[: len(a)], local[len(a) :]
+            if fetch is None:
+                yield _VerifyJob(texts_for(involved), left, right, shingling,
+                                 params.include_system)
+            else:
+                # the worker fetches and normalises: done here, for the three quarters of a
+                # million texts a 1M set's candidates involve, it made this process the
+                # bottleneck
+                yield _VerifyJob([], left, right, shingling, params.include_system, fetch,
+                                 [ids[i] for i in involved.tolist()])
 
     pairs: list[tuple[int, int, float]] = []
     sims_iter = _ordered_map(pool, _run_verify, verify_jobs(), window)
@@ -402,10 +509,8 @@ def _find(
                 pairs.append((pair >> 32, pair & 0xFFFFFFFF, s))
 
     clusters = _assemble(n, rank, rep_of, groups, _cluster(n, rank, pairs), id_arr)
-    exact = [
-        ExactGroup(d.hex(), tuple(ids[i] for i in g)) for d, g in by_digest.items() if len(g) > 1
-    ]
-    stats = DedupStats(n, len(reps), len(candidates), len(pairs))
+    exact = [ExactGroup(digests[g[0]].tobytes().hex(), tuple(ids[i] for i in g)) for g in groups]
+    stats = DedupStats(n, len(reps), lsh_pairs, len(pairs), lsh_pairs - len(candidates))
     id_pairs = [(min(ids[i], ids[j]), max(ids[i], ids[j]), s) for i, j, s in pairs]
     return DedupResult(clusters, exact, params, stats, id_pairs)
 
@@ -419,21 +524,26 @@ def _assemble(
     id_arr: npt.NDArray[np.int64],
 ) -> list[Cluster]:
     """Near clusters over representatives, widened by each representative's exact copies."""
-    copies = {int(rep_of[g[0]]): [i for i in g if i != rep_of[g[0]]] for g in groups}
+    id_of: list[int] = id_arr.tolist()
+    rank_of: list[int] = rank.tolist()
+    copies: dict[int, list[int]] = {}
+    for g in groups:
+        rep = int(rep_of[g[0]])
+        copies[rep] = [i for i in g if i != rep]
     in_near: set[int] = set()
     built: list[tuple[int, list[Member]]] = []
     for centre, joined in near:
-        members = [Member(int(id_arr[i]), 1.0, True) for i in copies.get(centre, [])]
+        members = [Member(id_of[i], 1.0, True) for i in copies.get(centre, ())]
         for j, s in joined:
-            members.append(Member(int(id_arr[j]), s, False))
-            members += [Member(int(id_arr[i]), s, False) for i in copies.get(j, [])]
+            members.append(Member(id_of[j], s, False))
+            members += [Member(id_of[i], s, False) for i in copies.get(j, ())]
         in_near.add(centre)
         in_near.update(j for j, _ in joined)
         built.append((centre, members))
     for rep, others in copies.items():
         if rep not in in_near:
-            built.append((rep, [Member(int(id_arr[i]), 1.0, True) for i in others]))
-    built.sort(key=lambda c: int(rank[c[0]]))
+            built.append((rep, [Member(id_of[i], 1.0, True) for i in others]))
+    built.sort(key=lambda c: rank_of[c[0]])
     return [
-        Cluster(int(id_arr[c]), tuple(sorted(members, key=lambda m: m.id))) for c, members in built
+        Cluster(id_of[c], tuple(sorted(members, key=lambda m: m.id))) for c, members in built
     ]

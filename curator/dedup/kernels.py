@@ -1,0 +1,273 @@
+"""Compiled loops for shingling, MinHash and pair verification (numba, compiled on first use).
+
+The numpy versions of these steps made a dozen passes over arrays the size of the batch's text
+(prefix sums, windows, masks, the finaliser) and one `intersect1d` call a candidate pair; at a
+million examples that was most of a dedup run. Here each text is walked once, in a loop that
+keeps its state in registers. The functions take texts as one array of code points and the
+offsets where each text starts (`encode`), so a batch crosses into compiled code once.
+
+Hashes. A character n-gram is the fold h = h * P + (c + 1) over its code points, updated as
+the window slides. A word n-gram is the same fold over the 64-bit hashes of its words (a word
+is a run of characters that are not ASCII whitespace). Either is finished with splitmix64's
+finaliser after mixing in the shingle size, so every bit of the result depends on every input
+bit. A text shorter than one shingle is a single shingle of everything it has (an empty text
+too), so every text has at least one hash.
+
+The results never depend on how texts are batched: a text's hashes depend on its own
+characters only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+_P = np.uint64(0x100000001B3 * 2 + 1)  # odd multiplier of the character fold
+_Q = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the word fold
+_WORD_TAG = np.uint64(0x5157_4F52_4453_0000)  # keeps word and character hashes apart
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_ONE = np.uint64(1)
+_EMPTY = np.uint32(0xFFFFFFFF)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_ROTATE = np.uint32(0x9E3779B1)  # the offset per step of a borrowed bin
+
+
+def encode(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint32], I64]:
+    """The texts as one array of code points and the offset of each text (len(texts) + 1)."""
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    return codes, offsets
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mix(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    mixed: np.uint64 = x ^ (x >> np.uint64(31))
+    return mixed
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _is_space(c: np.uint32) -> bool:  # pragma: no cover - compiled
+    return bool(c == 32 or (9 <= c <= 13))
+
+
+@numba.njit(cache=True, nogil=True)
+def _text_shingles(
+    codes: npt.NDArray[np.uint32], a: int, b: int, word: bool, n: int, out: U64, pos: int
+) -> int:  # pragma: no cover - compiled
+    """Write the shingle hashes of codes[a:b] to out[pos:]; return the new end."""
+    size = np.uint64(n)
+    if not word:
+        length = b - a
+        if length < n:  # one shingle: the whole text
+            h = np.uint64(0)
+            for i in range(a, b):
+                h = h * _P + np.uint64(codes[i]) + _ONE
+            out[pos] = _mix(h ^ np.uint64(length))
+            return pos + 1
+        top = np.uint64(1)  # P^(n-1), to take the leaving character out of the window
+        for _ in range(n - 1):
+            top = top * _P
+        h = np.uint64(0)
+        for i in range(a, a + n):
+            h = h * _P + np.uint64(codes[i]) + _ONE
+        out[pos] = _mix(h ^ size)
+        pos += 1
+        for i in range(a + n, b):
+            h = (h - (np.uint64(codes[i - n]) + _ONE) * top) * _P + np.uint64(codes[i]) + _ONE
+            out[pos] = _mix(h ^ size)
+            pos += 1
+        return pos
+    # words: hash each word, then fold n consecutive word hashes
+    first = pos
+    i = a
+    while i < b:
+        while i < b and _is_space(codes[i]):
+            i += 1
+        if i == b:
+            break
+        h = np.uint64(0)
+        while i < b and not _is_space(codes[i]):
+            h = h * _P + np.uint64(codes[i]) + _ONE
+            i += 1
+        out[pos] = _mix(h)
+        pos += 1
+    words = pos - first
+    if words < n:  # one shingle: every word there is (none for an empty text)
+        g = _WORD_TAG
+        for k in range(first, pos):
+            g = g * _Q + out[k]
+        out[first] = _mix(g ^ np.uint64(words))
+        return first + 1
+    # in place: window k reads words k .. k+n-1, all at or after the slot it writes
+    for k in range(words - n + 1):
+        g = _WORD_TAG
+        for j in range(n):
+            g = g * _Q + out[first + k + j]
+        out[first + k] = _mix(g ^ size)
+    return first + words - n + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _shingle_counts(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int
+) -> I64:  # pragma: no cover - compiled
+    texts = len(offsets) - 1
+    counts = np.empty(texts, dtype=np.int64)
+    scratch = np.empty(max(1, _longest(offsets)), dtype=np.uint64)
+    for t in range(texts):
+        counts[t] = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
+    return counts
+
+
+@numba.njit(cache=True, nogil=True)
+def _longest(offsets: I64) -> int:  # pragma: no cover - compiled
+    best = 0
+    for t in range(len(offsets) - 1):
+        best = max(best, offsets[t + 1] - offsets[t])
+    return best
+
+
+@numba.njit(cache=True, nogil=True)
+def _all_shingles(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, out: U64, bounds: I64
+) -> None:  # pragma: no cover - compiled
+    pos = 0
+    for t in range(len(offsets) - 1):
+        bounds[t] = pos
+        pos = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, out, pos)
+    bounds[len(offsets) - 1] = pos
+
+
+def shingles(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int
+) -> tuple[U64, I64]:
+    """Every shingle hash of every text in order, duplicates kept, and each text's bounds."""
+    out = np.empty(max(1, len(codes) + len(offsets)), dtype=np.uint64)
+    bounds = np.empty(len(offsets), dtype=np.int64)
+    _all_shingles(codes, offsets, word, n, out, bounds)
+    return out[: bounds[-1]], bounds
+
+
+@numba.njit(cache=True, nogil=True)
+def _signatures(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, bits: int,
+    sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_],
+) -> None:  # pragma: no cover - compiled
+    """One-permutation MinHash: the top `bits` bits of a shingle hash choose its bin, the low
+    32 bits are its value, and each bin keeps its minimum. `sig` comes filled with _EMPTY;
+    own[t, b] says whether bin b of text t got a shingle of its own (was not borrowed)."""
+    scratch = np.empty(max(1, _longest(offsets)), dtype=np.uint64)
+    shift = np.uint64(64 - bits)
+    for t in range(len(offsets) - 1):
+        count = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
+        row = sig[t]
+        for k in range(count):
+            h = scratch[k]
+            b = h >> shift
+            v = np.uint32(h & _LOW32)
+            if v < row[b]:
+                row[b] = v
+        for b in range(len(row)):
+            own[t, b] = row[b] != _EMPTY
+        _densify(row)
+
+
+@numba.njit(cache=True, nogil=True)
+def _densify(row: npt.NDArray[np.uint32]) -> None:  # pragma: no cover - compiled
+    """Fill empty bins in place: an empty bin borrows the value of the next non-empty bin to
+    its right, circularly, plus the distance times an odd constant (rotation densification),
+    so two texts agree on a borrowed bin only when they agree on the bin it came from."""
+    bins = len(row)
+    last = -1  # the nearest non-empty bin at or after the current one, in the doubled row
+    for i in range(2 * bins - 1, -1, -1):
+        if row[i % bins] != _EMPTY:
+            last = i
+        elif i < bins and last >= 0:
+            # `last` may point into the row's second copy; its value is still the original's
+            row[i] = row[last % bins] + np.uint32(last - i) * _ROTATE
+
+
+def minhash(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, num_perm: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
+    """One-permutation signatures with empty bins filled, shape (texts, num_perm), and which
+    bins of each text hold a shingle of its own (the others were borrowed)."""
+    sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
+    own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
+    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own)
+    return sig, own
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_sims(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
+    sims: npt.NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """Exact Jaccard of two shingle sets with one small open-addressing table a pair: the
+    left text's shingles go in marked 1, the right text's are looked up and marked 2 (new) or
+    3 (in both), so duplicates within a text count once and nothing needs sorting."""
+    longest = max(1, _longest(offsets))
+    left_hashes = np.empty(longest, dtype=np.uint64)
+    right_hashes = np.empty(longest, dtype=np.uint64)
+    capacity = 16
+    while capacity < 4 * longest:
+        capacity *= 2
+    keys = np.empty(capacity, dtype=np.uint64)
+    marks = np.zeros(capacity, dtype=np.uint8)
+    for p in range(len(left)):
+        a, b = left[p], right[p]
+        na = _text_shingles(codes, offsets[a], offsets[a + 1], word, n, left_hashes, 0)
+        nb = _text_shingles(codes, offsets[b], offsets[b + 1], word, n, right_hashes, 0)
+        size = 16
+        while size < 2 * (na + nb):
+            size *= 2
+        mask = np.uint64(size - 1)
+        marks[:size] = 0
+        in_left = 0
+        for k in range(na):
+            h = left_hashes[k]
+            slot = h & mask
+            while marks[slot] != 0 and keys[slot] != h:
+                slot = (slot + _ONE) & mask
+            if marks[slot] == 0:
+                keys[slot] = h
+                marks[slot] = 1
+                in_left += 1
+        both = 0
+        right_only = 0
+        for k in range(nb):
+            h = right_hashes[k]
+            slot = h & mask
+            while marks[slot] != 0 and keys[slot] != h:
+                slot = (slot + _ONE) & mask
+            if marks[slot] == 0:
+                keys[slot] = h
+                marks[slot] = 2
+                right_only += 1
+            elif marks[slot] == 1:
+                marks[slot] = 3
+                both += 1
+        sims[p] = both / (in_left + right_only)
+
+
+def pair_jaccard(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64
+) -> npt.NDArray[np.float64]:
+    """The Jaccard similarity of the shingle sets of texts left[p] and right[p], for every p."""
+    sims = np.empty(len(left), dtype=np.float64)
+    _pair_sims(codes, offsets, word, n, np.ascontiguousarray(left, dtype=np.int64),
+               np.ascontiguousarray(right, dtype=np.int64), sims)
+    return sims
