@@ -5,7 +5,8 @@
     python bench/bench_dedup.py --data /tmp/dedup100k --method ours --shingle word-5
 
 Each method runs in its own subprocess so its peak memory (ru_maxrss of that process and its
-pool) is its own. Loading the JSONL is not timed; normalisation, shingling, signatures, LSH,
+pool) is its own. Ours gets the JSON lines as bytes (what `curator dedup` reads from the
+workspace) and parses them in its workers; the others get parsed dicts. Loading is not timed; normalisation, shingling, signatures, LSH,
 verification and clustering are. Recall: planted pairs whose two records the method reports
 together (same cluster for ours, a query hit for the LSH libraries). Precision: reported pairs
 whose two records belong to one planted family (an original and its copies).
@@ -73,7 +74,9 @@ def char_shingles(text: str, n: int) -> set[bytes]:
     return {text[i : i + n].encode() for i in range(max(len(text) - n + 1, 1))}
 
 
-def run_ours(records: list[dict[str, Any]], shingle: str, processes: int) -> tuple[Any, Any]:
+def run_ours(records: list[Any], shingle: str, processes: int) -> tuple[Any, Any]:
+    """`records`: example dicts, or the JSON lines as bytes (parsed in the workers, as
+    `curator dedup` does with what it reads from the workspace)."""
     unit, n = shingle.split("-")
     result = find_duplicates(
         enumerate(records),
@@ -121,7 +124,14 @@ def run_exact(records: list[dict[str, Any]]) -> tuple[Any, Any]:
 
 
 def one(args: argparse.Namespace) -> None:
-    records, truth = load(args.data)
+    if args.method == "ours":
+        # the JSON lines, as the workspace hands them over, not 4 GB of dicts
+        with open(args.data / "data.jsonl", "rb") as f:
+            records: list[Any] = f.read().splitlines()
+        with open(args.data / "truth.jsonl", "rb") as f:
+            truth = [orjson.loads(line) for line in f]
+    else:
+        records, truth = load(args.data)
     start = time.perf_counter()
     if args.method == "ours":
         pairs, groups = run_ours(records, args.shingle, args.processes)

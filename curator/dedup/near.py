@@ -149,7 +149,7 @@ class _BatchJob:
     ids: list[int] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _BatchOut:
     digests: npt.NDArray[np.uint64]  # (batch, 2): each text's 128-bit content hash
     lengths: npt.NDArray[np.int64]
@@ -158,6 +158,17 @@ class _BatchOut:
     own: npt.NDArray[np.uint8]  # packed bits: the bin holds a shingle of the text's own
     blob: bytes  # the normalised texts, UTF-8, back to back (empty unless keep_text)
     offsets: npt.NDArray[np.int64]
+
+
+def _take(outs: list[_BatchOut], name: str, empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """One field of every batch, concatenated; the batches let go of theirs (at 1M the band
+    keys alone are 170 MB, and holding both copies set the parent's peak)."""
+    if not outs:
+        return empty
+    joined = np.concatenate([getattr(o, name) for o in outs])
+    for o in outs:
+        setattr(o, name, empty)
+    return joined
 
 
 def _run_batch(job: _BatchJob) -> _BatchOut:
@@ -392,7 +403,11 @@ def find_duplicates(
     if ids is not None and fetch is None:
         raise ValueError("ids without fetch: nothing to read the records with")
     workers = processes if processes is not None else (os.cpu_count() or 1)
-    pool: Executor | None = ProcessPoolExecutor(workers) if workers > 1 else None
+    # (workers fork from this process when first used, with the collector paused below: they
+    # turn it back on)
+    pool: Executor | None = (
+        ProcessPoolExecutor(workers, initializer=gc.enable) if workers > 1 else None
+    )
     # The cyclic garbage collector would walk the hundreds of thousands of pair and member
     # objects built here again and again (measured: 1.5 of 28 s at 1M); nothing here is cyclic.
     collecting = gc.isenabled()
@@ -453,25 +468,27 @@ def _find(
     n = len(id_arr)
     if len(set(ids)) != n:
         raise ValueError("record ids must be unique")
-    lengths = np.concatenate([o.lengths for o in outs]) if outs else np.empty(0, np.int64)
+    lengths = _take(outs, "lengths", np.empty(0, np.int64))
     rank = _priority(id_arr, lengths, params.keeper, statuses, prefer)
 
     # exact groups; the best-ranked record of each stands for it in the near search
-    digests = np.concatenate([o.digests for o in outs]) if outs else np.empty((0, 2), np.uint64)
+    digests = _take(outs, "digests", np.empty((0, 2), np.uint64))
     groups = _exact_groups(digests)
     rep_of = np.arange(n)
     for g in groups:
         best = min(g, key=lambda i: int(rank[i]))
         rep_of[g] = best
     reps = np.flatnonzero(rep_of == np.arange(n))
-    keys = np.concatenate([o.keys for o in outs]) if outs else np.empty((0, 1), np.uint64)
-    candidates = _candidate_pairs(keys[reps], reps, pool, window)
+    keys = _take(outs, "keys", np.empty((0, 1), np.uint64))
+    if len(reps) < n:
+        keys = keys[reps]
+    candidates = _candidate_pairs(keys, reps, pool, window)
     del keys
     lsh_pairs = len(candidates)
     candidates = _screen(
         candidates,
-        np.concatenate([o.sketch for o in outs]) if outs else np.empty((0, 1), np.uint8),
-        np.concatenate([o.own for o in outs]) if outs else np.empty((0, 1), np.uint8),
+        _take(outs, "sketch", np.empty((0, 1), np.uint8)),
+        _take(outs, "own", np.empty((0, 1), np.uint8)),
         params.threshold,
     )
 
