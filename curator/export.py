@@ -24,6 +24,7 @@ import numpy as np
 import orjson
 
 from curator import __version__
+from curator.io import fsync_dir
 
 try:
     import fcntl
@@ -143,18 +144,10 @@ def _file_hashes(root: Path) -> dict[str, str]:
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
         if p.is_dir():
-            _fsync_dir(p)
+            fsync_dir(p)
         elif p.is_file() and rel != MANIFEST:
             out[rel] = _sha256_file(p)
     return out
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -212,7 +205,7 @@ def _publish(tmp: Path, out_dir: Path) -> None:
         os.rename(out_dir, old)
         os.rename(tmp, out_dir)
         shutil.rmtree(old)
-    _fsync_dir(out_dir.parent)
+    fsync_dir(out_dir.parent)
 
 
 def export_records(
@@ -305,7 +298,7 @@ def _export_locked(
         (tmp / MANIFEST).write_bytes(
             orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
         )
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         _publish(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from pathlib import Path
 
 import datasets
 import pyarrow as pa
@@ -217,3 +218,18 @@ def test_parquet_and_hf_folder(tmp_path) -> None:  # type: ignore[no-untyped-def
     rows = list(read_rows(tmp_path / "hf"))
     assert sorted(r.file.rsplit("[", 1)[1] for r in rows) == ["test]", "train]", "train]"]
     assert all(r.data == ROW for r in rows)
+
+
+def test_atomic_writer_replaces_only_a_whole_file(tmp_path: Path) -> None:
+    from curator.io import atomic_write_bytes, atomic_writer
+
+    target = tmp_path / "sub" / "out.jsonl"
+    atomic_write_bytes(target, b"old\n")
+    with pytest.raises(RuntimeError), atomic_writer(target) as fh:
+        fh.write(b"half of the new")
+        raise RuntimeError("killed halfway")
+    assert target.read_bytes() == b"old\n"
+    with atomic_writer(target) as fh:
+        fh.write(b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl"]  # no temp left

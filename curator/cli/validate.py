@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ import click
 import orjson
 
 from curator.cli import cli
+from curator.io import atomic_writer
 from curator.issues import Issue
 from curator.validate.engine import FileReport, cross_file_checks, validate_file
 from curator.validate.profiles import PROFILES, openai_limit
@@ -178,17 +178,8 @@ def _quarantine_file(path: str | None) -> Iterator[BinaryIO | None]:
     if path is None:
         yield None
         return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_writer(path) as fh:
+        yield fh
 
 
 @contextmanager

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
@@ -22,7 +21,7 @@ from curator.formats.from_chat import TARGETS, from_chat
 from curator.formats.preference import PREFERENCE_TARGETS, from_preference, to_preference
 from curator.formats.result import ConversionResult, locate
 from curator.formats.to_chat import DEFAULT_ALPACA_SEP, to_chat
-from curator.io import Row, read_rows
+from curator.io import Row, atomic_writer, read_rows
 from curator.issues import Issue
 
 #: `--to` names -> target format names
@@ -117,22 +116,6 @@ def _marker(suffix: str | None, known: tuple[str, ...]) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-@contextmanager
-def _atomic_text(path: Path) -> Iterator[IO[bytes]]:
-    """Stream to a temp file beside `path`, fsync, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def convert_row(row: Row, fmt: str | None, target: str,
                 options: dict[str, Any]) -> ConversionResult:
     """Convert one read row to `target`; the issues carry the row's file and line."""
@@ -184,8 +167,8 @@ def convert_file(source: str | os.PathLike[str], output: str | os.PathLike[str],
                            detection.counts, pc_options=pc.options())
     out_path = Path(output)
     rej_path = Path(rejects) if rejects is not None else None
-    with _atomic_text(out_path) as out, (
-            _atomic_text(rej_path) if rej_path is not None else _null()) as rej:
+    with atomic_writer(out_path) as out, (
+            atomic_writer(rej_path) if rej_path is not None else _null()) as rej:
         for row in read_rows(source):
             report.rows += 1
             fmt = source_format
