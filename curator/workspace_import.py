@@ -351,6 +351,28 @@ def settings_meta(target: str, model: str | None, max_tokens: int) -> dict[str, 
             "workspace.max_tokens": orjson.dumps(max_tokens).decode()}
 
 
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    """What a workspace's records are judged by, as its first import stored it (`settings_meta`);
+    every field is None before anything was imported."""
+
+    target: str | None
+    model: str | None
+    max_tokens: int | None
+
+
+def workspace_settings(ws: Workspace) -> WorkspaceSettings:
+    """The workspace's target, tokenizer and length limit (one reader for every command)."""
+    target = ws.meta_json("workspace.target")
+    model = ws.meta_json("workspace.model")
+    limit = ws.meta_json("workspace.max_tokens")
+    return WorkspaceSettings(
+        target if isinstance(target, str) else None,
+        model if isinstance(model, str) and model else None,
+        limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+    )
+
+
 def check_readable(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
     """Problems that would stop an import before it starts (missing, unreadable paths)."""
     problems = []

@@ -39,6 +39,7 @@ from curator.export import (
 from curator.formats.from_chat import from_chat
 from curator.store import Workspace
 from curator.validate.engine import Options
+from curator.workspace_import import workspace_settings
 
 #: Export formats each target reads as they are. `lf` (LLaMA-Factory) is offered beside the
 #: three targets of the issue, because sharegpt and alpaca exist for it.
@@ -101,12 +102,12 @@ def resolve_target_format(ws: Workspace, fmt: str | None, target: str | None) ->
     if target is not None and target not in TARGET_FORMATS:
         raise ExportError(f"unknown target {target!r}; choose one of {', '.join(EXPORT_TARGETS)}")
     if target is None:
-        stored = ws.meta_json("workspace.target")
+        stored = workspace_settings(ws).target
         if fmt in ("sharegpt", "alpaca"):
             target = "lf"
         elif fmt == "trl-messages":
             target = "trl"
-        elif isinstance(stored, str) and stored in TARGET_FORMATS and (
+        elif stored is not None and stored in TARGET_FORMATS and (
                 fmt is None or fmt in TARGET_FORMATS[stored]):
             target = stored
         else:
@@ -327,11 +328,8 @@ def export_workspace(
     with ws.snapshot():
         todo = _check_splits(ws, only_accepted)
         excluded, kinds = _exclusions(ws, only_accepted)
-        model = ws.meta_json("workspace.model")
-        max_tokens = ws.meta_json("workspace.max_tokens")
-        options = Options("lf" if target == "lf" else target,
-                          model if isinstance(model, str) else None,
-                          max_tokens if isinstance(max_tokens, int) else None)
+        stored = workspace_settings(ws)
+        options = Options("lf" if target == "lf" else target, stored.model, stored.max_tokens)
         profile = options.profile
         try:
             limit: int | None = options.limit

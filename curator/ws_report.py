@@ -25,6 +25,7 @@ from curator.prepare import Preparer
 from curator.report import Facts
 from curator.store import Workspace
 from curator.validate.engine import Options
+from curator.workspace_import import workspace_settings
 from curator.ws_export import split_names
 
 UNSPLIT = "unsplit"
@@ -76,15 +77,13 @@ def gather_facts(ws: Workspace, *, target: str | None = None,
 
 def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     c = ws.connection
-    stored_target = ws.meta_json("workspace.target")
+    stored = workspace_settings(ws)
     # Stored issues hold unless another target than the import's is asked for by name.
-    recheck = target is not None and target != stored_target
-    target = target or (stored_target if isinstance(stored_target, str) else None) or "openai"
-    model = ws.meta_json("workspace.model")
+    recheck = target is not None and target != stored.target
+    target = target or stored.target or "openai"
     if max_tokens is None:
-        stored = ws.meta_json("workspace.max_tokens")
-        max_tokens = stored if isinstance(stored, int) else None
-    options = Options(target, model if isinstance(model, str) else None, max_tokens)
+        max_tokens = stored.max_tokens
+    options = Options(target, stored.model, max_tokens)
     try:
         limit: int | None = options.limit
     except ValueError:  # unknown model name and no explicit limit

@@ -15,7 +15,7 @@ from curator.cli import cli
 from curator.prepare import Preparer
 from curator.store import Workspace
 from curator.validate.engine import validate_file
-from curator.workspace_import import import_files
+from curator.workspace_import import WorkspaceSettings, import_files, workspace_settings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 ROW_FILES = ["bad_roles.jsonl", "empty_content.jsonl", "mixed_formats.jsonl", "over_long.jsonl",
@@ -123,6 +123,9 @@ def test_settings_are_stored_and_a_different_target_is_refused(tmp_path: Path) -
         assert json.loads(ws.meta("workspace.target") or "") == "azure"
         assert json.loads(ws.meta("workspace.max_tokens") or "") == 900
         assert ws.meta("workspace.model") == "null"
+        assert workspace_settings(ws) == WorkspaceSettings("azure", None, 900)
+    with Workspace.open(tmp_path / "empty.db", create=True) as ws:
+        assert workspace_settings(ws) == WorkspaceSettings(None, None, None)
     more = write_jsonl(tmp_path / "more.jsonl", [chat("new", "x")])
     code, _, err = run("import", str(more), "-w", str(db), "--target", "openai")
     assert code == 2 and "prepared for target azure" in err and "--target openai" in err

@@ -18,7 +18,13 @@ import orjson
 from curator.cli import cli
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.store import Workspace
-from curator.workspace_import import FileReport, check_readable, import_files, settings_meta
+from curator.workspace_import import (
+    FileReport,
+    check_readable,
+    import_files,
+    settings_meta,
+    workspace_settings,
+)
 
 TARGETS = ("openai", "azure", "trl")
 
@@ -66,12 +72,10 @@ def _settings(ws: Workspace, target: str | None, model: str | None,
     A workspace is prepared for one target: its issues and token counts were computed with
     it, so mixing targets (or tokenizers, or limits) would leave records judged by two rules.
     """
-    stored = {key: ws.meta(f"workspace.{key}") for key in ("target", "model", "max_tokens")}
-    if stored["target"] is None:
+    stored = workspace_settings(ws)
+    if stored.target is None:
         return target or "openai", model, max_tokens
-    ws_target = orjson.loads(stored["target"])
-    ws_model = orjson.loads(stored["model"]) if stored["model"] is not None else None
-    ws_limit = orjson.loads(stored["max_tokens"]) if stored["max_tokens"] is not None else None
+    ws_target, ws_model, ws_limit = stored.target, stored.model, stored.max_tokens
     if target is not None and target != ws_target:
         _fail(f"workspace {ws.path} is prepared for target {ws_target}; importing with "
               f"--target {target} would judge records by two rules. Import without --target, "

@@ -94,9 +94,10 @@ def review(source: Path, target: str | None, keymap_path: Path | None) -> None:
                        err=True)
     if target is not None and ws_path.exists():
         from curator.store import Workspace
+        from curator.workspace_import import workspace_settings
 
         with Workspace.open(ws_path) as ws:
-            stored = ws.meta_json("workspace.target")
+            stored = workspace_settings(ws).target
         if stored is not None and stored != target:
             # the same rule as `curator import`: one workspace, one target's judgement
             _fail(f"workspace {ws_path} is prepared for target {stored}; --target {target} "

@@ -121,12 +121,10 @@ def import_job(paths: list[Path], target: str | None = None) -> JobFn:
 
 def workspace_target(ws: Workspace, override: str | None = None) -> tuple[str, str | None,
                                                                          int | None]:
-    meta = ws.meta_json
-    target = override or meta("workspace.target") or "openai"
-    model = meta("workspace.model")
-    max_tokens = meta("workspace.max_tokens")
-    return (str(target), str(model) if model else None,
-            int(max_tokens) if isinstance(max_tokens, int) else None)
+    from curator.workspace_import import workspace_settings
+
+    stored = workspace_settings(ws)
+    return override or stored.target or "openai", stored.model, stored.max_tokens
 
 
 def dedup_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
