@@ -14,6 +14,7 @@ from curator.dedup import (
     Shingling,
     choose_bands,
     collision_probability,
+    content_hash,
     exact_groups,
     find_duplicates,
     kernels,
@@ -162,6 +163,20 @@ def test_own_bins_are_the_bins_a_text_hashes_into() -> None:
     assert own[-1].all() and own[1].sum() == 1  # a long text fills every bin; "abc" one
 
 
+def test_compiled_ascii_normalisation_is_normalize_text() -> None:
+    rng = random.Random(21)
+    alphabet = "aZ z09.,\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f  -_<|>"
+    raw = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(500)]
+    raw += ["", "   ", "\t\n", "ALL CAPS  AND\tTABS\n"]
+    unicode = [normalize_text(t) for t in ["Ｆｕｌｌ　ｗｉｄｔｈ", "Straße\u200b  x", "é\u2028É"]]
+    texts = raw + unicode  # text normalised already must come back unchanged
+    codes, offsets = kernels.normalise_ascii(*kernels.encode(texts))
+    back = [codes[offsets[k] : offsets[k + 1]].tobytes().decode("utf-32-le")
+            for k in range(len(texts))]
+    assert back == [normalize_text(t) for t in texts]
+    assert back[-4] == "all caps and tabs"
+
+
 def test_signature_agreement_estimates_jaccard() -> None:
     rng = random.Random(5)
     base = " ".join(words(rng, 120))
@@ -282,6 +297,17 @@ def test_ids_read_by_the_workers_give_the_same_result(planted: Any) -> None:
     assert seen[-1] == (len(records), len(records)) and len(seen) == 5  # one per batch
     with pytest.raises(ValueError, match="fetch"):
         find_duplicates(ids=[1, 2])
+
+
+def test_ascii_and_unicode_records_hash_as_their_normal_form() -> None:
+    records = [chat("Hello   THERE", "General\tKenobi"), chat("hello there", "general kenobi"),
+               chat("Ｈｅｌｌｏ there", "general kenobi"), chat("Straße", "x\u200by"),
+               chat("STRASSE", "xy"), chat("other", "thing")]
+    result = find_duplicates(enumerate(records), processes=1)
+    groups = {g.ids: g.digest for g in result.exact_groups}
+    assert set(groups) == {(0, 1, 2), (3, 4)}  # full width folds to ASCII; ß case-folds to ss
+    for ids, digest in groups.items():
+        assert digest == content_hash(normalize_example(records[ids[0]])).hex()
 
 
 def test_result_does_not_depend_on_processes_batches_or_runs(planted: Any) -> None:

@@ -25,7 +25,11 @@ class ExactGroup:
 
 
 def content_hash(normalised: str) -> bytes:
-    return hashlib.blake2b(normalised.encode("utf-8"), digest_size=DIGEST_SIZE).digest()
+    return content_hash_bytes(normalised.encode("utf-8"))
+
+
+def content_hash_bytes(normalised_utf8: bytes | memoryview) -> bytes:
+    return hashlib.blake2b(normalised_utf8, digest_size=DIGEST_SIZE).digest()
 
 
 def as_text(item: Mapping[str, Any] | str | bytes, *, include_system: bool) -> str:

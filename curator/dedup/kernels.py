@@ -48,6 +48,45 @@ def encode(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint32], I64]:
     return codes, offsets
 
 
+@numba.njit(cache=True, nogil=True)
+def _normalise_ascii(
+    codes: npt.NDArray[np.uint32], offsets: I64, out: npt.NDArray[np.uint32], bounds: I64
+) -> None:  # pragma: no cover - compiled
+    pos = 0
+    for t in range(len(offsets) - 1):
+        bounds[t] = pos
+        started = False
+        gap = False
+        for i in range(offsets[t], offsets[t + 1]):
+            c = codes[i]
+            if c == 32 or 9 <= c <= 13 or 28 <= c <= 31:  # what str.split() splits on, in ASCII
+                gap = started
+                continue
+            if gap:
+                out[pos] = 32
+                pos += 1
+                gap = False
+            if 65 <= c <= 90:
+                c += 32
+            out[pos] = c
+            pos += 1
+            started = True
+    bounds[len(offsets) - 1] = pos
+
+
+def normalise_ascii(
+    codes: npt.NDArray[np.uint32], offsets: I64
+) -> tuple[npt.NDArray[np.uint32], I64]:
+    """`normalize_text` for ASCII text: lower-case letters, every run of whitespace one space,
+    none at either end (ASCII needs no NFKC, case folding is lower-casing, and it has no
+    invisible characters to drop). Text that is normalised already comes back unchanged, so a
+    batch may mix raw ASCII texts with texts normalised by `normalize_text`."""
+    out = np.empty(len(codes), dtype=np.uint32)
+    bounds = np.empty(len(offsets), dtype=np.int64)
+    _normalise_ascii(codes, offsets, out, bounds)
+    return out[: bounds[-1]], bounds
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _mix(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     x = x ^ (x >> np.uint64(30))
