@@ -145,6 +145,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
                          coalesce(new.current, new.canonical, new.raw)));
         END""",
     ),
+    # (dedup): the records dedup and split compare (`ws_dedup.ELIGIBLE_SQL`, the same text, so
+    # SQLite uses the index) and the edited ones, found without reading every record's text:
+    # at a million records the table scan took 2 s of a 26 s dedup run, the index 0.3 s.
+    (
+        "CREATE INDEX records_eligible ON records(id) "
+        "WHERE status != 'rejected' AND coalesce(current, canonical) IS NOT NULL",
+        "CREATE INDEX records_edited ON records(id) WHERE current IS NOT NULL",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -204,14 +204,14 @@ class Eligible:
 
     @classmethod
     def read(cls, ws: Workspace) -> Eligible:
-        ids: list[int] = []
-        edits: list[tuple[int, str]] = []
-        for record_id, current in ws.connection.execute(
-            f"SELECT id, current FROM records WHERE {ELIGIBLE_SQL} ORDER BY id"
-        ):
-            ids.append(record_id)
-            if current is not None:
-                edits.append((record_id, current))
+        # two partial indexes (migration records_eligible / records_edited) answer these
+        # without reading the records' text
+        conn = ws.connection
+        ids = [row[0] for row in conn.execute(
+            f"SELECT id FROM records WHERE {ELIGIBLE_SQL} ORDER BY id")]
+        edits = conn.execute(
+            f"SELECT id, current FROM records WHERE {ELIGIBLE_SQL} AND current IS NOT NULL "
+            "ORDER BY id").fetchall()
         return cls(ids, edits)
 
 

@@ -189,3 +189,18 @@ def test_workers_read_the_workspace_themselves(tmp_path: Path) -> None:
         one = dedup_workspace(ws, processes=1, dry_run=True)
         two = dedup_workspace(ws, processes=2, dry_run=True)
     assert one.clusters == two.clusters and len(one.clusters) > 5
+
+
+def test_eligible_records_are_read_from_the_partial_indexes(tmp_path: Path) -> None:
+    from curator.ws_dedup import ELIGIBLE_SQL, Eligible
+
+    db = _workspace(tmp_path, [chat("a", "b"), chat("c", "d"), chat("e", "f")])
+    with Workspace.open(db) as ws:
+        ws.set_status([2], "rejected")
+        ws.edit(3, chat("e", "edited"))
+        found = Eligible.read(ws)
+        assert found.ids == [1, 3] and [i for i, _ in found.edits] == [3]
+        plans = [" ".join(str(step[-1]) for step in ws.connection.execute(
+            f"EXPLAIN QUERY PLAN SELECT id FROM records WHERE {ELIGIBLE_SQL}{extra} ORDER BY id"))
+            for extra in ("", " AND current IS NOT NULL")]
+    assert "records_eligible" in plans[0] and "records_edited" in plans[1]
