@@ -401,3 +401,15 @@ def test_exact_copies_follow_their_representative() -> None:
 def test_duplicate_ids_are_refused() -> None:
     with pytest.raises(ValueError, match="unique"):
         find_duplicates([(1, "a b c"), (1, "d e f")], processes=1)
+
+
+def test_kernels_compile_where_numba_cannot_cache() -> None:
+    # numba refuses to cache a function whose source file it cannot place (here: none at all,
+    # as for a read-only install with no writable cache folder); we compile without a cache
+    namespace: dict[str, Any] = {}
+    exec(compile("def twice(x):\n    return 2 * x\n", "<no file>", "exec"), namespace)
+    import numba
+
+    with pytest.raises(RuntimeError, match="cannot cache"):
+        numba.njit(cache=True)(namespace["twice"])
+    assert kernels._jit()(namespace["twice"])(21) == 42

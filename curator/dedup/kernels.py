@@ -19,13 +19,15 @@ characters only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
 U64 = npt.NDArray[np.uint64]
+_F = TypeVar("_F", bound=Callable[..., Any])
 I64 = npt.NDArray[np.int64]
 
 _P = np.uint64(0x100000001B3 * 2 + 1)  # odd multiplier of the character fold
@@ -39,6 +41,20 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 _ROTATE = np.uint32(0x9E3779B1)  # the offset per step of a borrowed bin
 
 
+def _jit(**options: Any) -> Callable[[_F], _F]:
+    """numba.njit that keeps compiled code in numba's cache (beside this file, else in the
+    user's cache folder); where neither is writable, numba refuses to cache at all, so compile
+    at each start instead of failing to import."""
+
+    def wrap(fn: _F) -> _F:
+        try:
+            return cast(_F, numba.njit(cache=True, nogil=True, **options)(fn))
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return cast(_F, numba.njit(nogil=True, **options)(fn))
+
+    return wrap
+
+
 def encode(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint32], I64]:
     """The texts as one array of code points and the offset of each text (len(texts) + 1)."""
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
@@ -48,7 +64,7 @@ def encode(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint32], I64]:
     return codes, offsets
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def _normalise_ascii(
     codes: npt.NDArray[np.uint32], offsets: I64, out: npt.NDArray[np.uint32], bounds: I64
 ) -> None:  # pragma: no cover - compiled
@@ -87,7 +103,7 @@ def normalise_ascii(
     return out[: bounds[-1]], bounds
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _mix(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     x = x ^ (x >> np.uint64(30))
     x = x * _M1
@@ -97,12 +113,12 @@ def _mix(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     return mixed
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _is_space(c: np.uint32) -> bool:  # pragma: no cover - compiled
     return bool(c == 32 or (9 <= c <= 13))
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def _text_shingles(
     codes: npt.NDArray[np.uint32], a: int, b: int, word: bool, n: int, out: U64, pos: int
 ) -> int:  # pragma: no cover - compiled
@@ -159,7 +175,7 @@ def _text_shingles(
     return first + words - n + 1
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def _shingle_counts(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int
 ) -> I64:  # pragma: no cover - compiled
@@ -171,7 +187,7 @@ def _shingle_counts(
     return counts
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def _longest(offsets: I64) -> int:  # pragma: no cover - compiled
     best = 0
     for t in range(len(offsets) - 1):
@@ -179,7 +195,7 @@ def _longest(offsets: I64) -> int:  # pragma: no cover - compiled
     return best
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def _all_shingles(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, out: U64, bounds: I64
 ) -> None:  # pragma: no cover - compiled
@@ -200,7 +216,7 @@ def shingles(
     return out[: bounds[-1]], bounds
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def _signatures(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, bits: int,
     sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_],
@@ -224,7 +240,7 @@ def _signatures(
         _densify(row)
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def _densify(row: npt.NDArray[np.uint32]) -> None:  # pragma: no cover - compiled
     """Fill empty bins in place: an empty bin borrows the value of the next non-empty bin to
     its right, circularly, plus the distance times an odd constant (rotation densification),
@@ -250,7 +266,7 @@ def minhash(
     return sig, own
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit()
 def _pair_sims(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
     sims: npt.NDArray[np.float64],
