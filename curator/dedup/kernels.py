@@ -266,6 +266,18 @@ def minhash(
     return sig, own
 
 
+@_jit(inline="always")
+def _slot(
+    keys: U64, marks: npt.NDArray[np.uint8], mask: np.uint64, h: np.uint64
+) -> np.uint64:  # pragma: no cover - compiled
+    """Where h is in the open-addressing table, or the empty slot where it would go."""
+    slot = h & mask
+    while marks[slot] != 0 and keys[slot] != h:
+        slot = (slot + _ONE) & mask
+    found: np.uint64 = slot
+    return found
+
+
 @_jit()
 def _pair_sims(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
@@ -293,21 +305,16 @@ def _pair_sims(
         marks[:size] = 0
         in_left = 0
         for k in range(na):
-            h = left_hashes[k]
-            slot = h & mask
-            while marks[slot] != 0 and keys[slot] != h:
-                slot = (slot + _ONE) & mask
+            slot = _slot(keys, marks, mask, left_hashes[k])
             if marks[slot] == 0:
-                keys[slot] = h
+                keys[slot] = left_hashes[k]
                 marks[slot] = 1
                 in_left += 1
         both = 0
         right_only = 0
         for k in range(nb):
             h = right_hashes[k]
-            slot = h & mask
-            while marks[slot] != 0 and keys[slot] != h:
-                slot = (slot + _ONE) & mask
+            slot = _slot(keys, marks, mask, h)
             if marks[slot] == 0:
                 keys[slot] = h
                 marks[slot] = 2
