@@ -110,7 +110,6 @@ class MainScreen(Screen[None]):
         self.marks: set[int] = set()
         self.window = RecordWindow(ws)
         self.message = ""
-        self._detail_due = False
 
     @property
     def review(self) -> ReviewApp:
@@ -120,8 +119,8 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
-            yield RecordList(self.window, self.marks, id="records")
-            yield DetailPane(id="detail")
+            yield RecordList(self.window, self.marks, on_move=self.moved, id="records")
+            yield DetailPane(self.ws.get, id="detail")
         yield StatusLine(id="status-line")
         yield Footer()
 
@@ -150,8 +149,7 @@ class MainScreen(Screen[None]):
 
     def show_current(self) -> None:
         rid = self.current_id()
-        record = self.ws.get(rid) if rid is not None else None
-        self.detail.show(record, self.review.limit, rid in self.marks)
+        self.detail.show_id(rid, self.review.limit, rid in self.marks)
         self.update_status()
 
     def update_status(self, message: str | None = None) -> None:
@@ -166,16 +164,10 @@ class MainScreen(Screen[None]):
             line.append(f"  │ {literal(self.message, one_line=True)}")
         self.query_one("#status-line", StatusLine).show(line)
 
-    def on_record_list_moved(self, event: RecordList.Moved) -> None:
-        # The list (cursor, status line) paints in the next frame; the detail follows after it,
-        # once for a burst of key repeats rather than once per key.
-        self.update_status()
-        if not self._detail_due:
-            self._detail_due = True
-            self.call_after_refresh(self._show_due)
-
-    def _show_due(self) -> None:
-        self._detail_due = False
+    def moved(self) -> None:
+        # The list, the status line and the detail paint in the same next frame. The detail
+        # reads its record only when painted, so a burst of key repeats within one frame
+        # reads and draws only the record the burst stopped on.
         self.show_current()
 
     def after_change(self, rid: int | None, message: str, advance: bool = False) -> None:
@@ -187,7 +179,7 @@ class MainScreen(Screen[None]):
         if advance and self.records.cursor < len(self.window) - 1:
             self.records.action_move(1)
         else:
-            self.on_record_list_moved(RecordList.Moved(self.records.current))
+            self.moved()
         self.review.changed()
 
     def after_bulk(self, message: str) -> None:
@@ -407,7 +399,7 @@ class MainScreen(Screen[None]):
                 self.window.refresh_ids(ids)
                 self.records.refresh()
                 self.update_status(message)
-                self.on_record_list_moved(RecordList.Moved(self.records.current))
+                self.moved()
                 self.review.changed()
                 return
         self.after_bulk(message)
@@ -511,7 +503,7 @@ class MainScreen(Screen[None]):
 
     def action_scroll_detail(self, direction: int) -> None:
         pane = self.detail
-        pane.scroll_relative(y=direction * max(1, pane.size.height - 2), animate=False)
+        pane.action_scroll_page(direction)
 
     def action_toggle_system(self) -> None:
         self.detail.toggle_system()
