@@ -81,7 +81,7 @@ class MainScreen(Screen[None]):
         _b("i", "next_issue", "next with issues", "next_issues", False),
         _b("e", "edit", "edit", "edit"),
         _b("c", "note", "note", "note", False),
-        _b("m", "mark", "mark", "mark", False),
+        _b("m", "mark", "mark (kept in the workspace; not undone by u)", "mark", False),
         _b("M", "clear_marks", "clear marks", "clear_marks", False),
         _b("b", "bulk", "bulk", "bulk"),
         _b("u", "undo", "undo", "undo"),
@@ -107,7 +107,8 @@ class MainScreen(Screen[None]):
     def __init__(self, ws: Workspace) -> None:
         super().__init__()
         self.ws = ws
-        self.marks: set[int] = set()
+        #: marked records; kept in the workspace (saved at each key, not journaled)
+        self.marks: set[int] = ws.marks()
         self.window = RecordWindow(ws)
         self.message = ""
 
@@ -328,6 +329,12 @@ class MainScreen(Screen[None]):
         rid = self.current_id()
         if rid is None:
             return
+        on = rid not in self.marks
+        try:
+            self.ws.set_marks([rid], on)
+        except WorkspaceError as exc:
+            self.fail(exc)
+            return
         self.marks.symmetric_difference_update({rid})
         self.records.refresh()
         self.update_status("")
@@ -337,6 +344,11 @@ class MainScreen(Screen[None]):
             self.show_current()
 
     def action_clear_marks(self) -> None:
+        try:
+            self.ws.clear_marks()
+        except WorkspaceError as exc:
+            self.fail(exc)
+            return
         self.marks.clear()
         self.records.refresh()
         self.update_status("marks cleared")
@@ -368,21 +380,33 @@ class MainScreen(Screen[None]):
         self.app.push_screen(BulkChoice(what, count, self.review.label_names()), chosen)
 
     def _bulk(self, choice: str, ids: list[int] | None, where: list[str]) -> None:
+        # In a worker, in chunks with progress, as one transaction and one journal entry (one
+        # undo takes it back); cancelling rolls it all back.
         def run(ws: Workspace, progress: Any, cancelled: Any) -> str:
             sel_where = None if ids is not None else where
             if choice.startswith("label:"):
-                return ws.add_labels(ids, [choice[6:]], where=sel_where).summary
-            status = {"accept": "accepted", "reject": "rejected", "reset": "pending"}[choice]
-            reason = "bulk reject in review" if status == "rejected" else None
-            return ws.set_status(ids, status, reason, where=sel_where).summary
+                summary = ws.add_labels(ids, [choice[6:]], where=sel_where,
+                                        progress=progress).summary
+            else:
+                status = {"accept": "accepted", "reject": "rejected",
+                          "reset": "pending"}[choice]
+                reason = "bulk reject in review" if status == "rejected" else None
+                summary = ws.set_status(ids, status, reason, where=sel_where,
+                                        progress=progress).summary
+            if ids is not None:
+                ws.clear_marks()  # applied: the marks have done their work
+            return summary
 
         def done(result: str | None) -> None:
-            if result is not None:
-                if ids is not None:
-                    self.marks.clear()
-                self.after_bulk(result)
+            if result is None:
+                self.update_status("bulk change not applied (cancelled or failed): nothing changed")
+                return
+            if ids is not None:
+                self.marks.clear()
+            self.after_bulk(result)
 
-        self.app.push_screen(JobScreen("Applying…", self.ws.path, run), done)
+        self.app.push_screen(JobScreen("Applying…", self.ws.path, run,
+                                       hint="escape: cancel (nothing is changed)"), done)
 
     # -- undo / redo -------------------------------------------------------------------------
 
