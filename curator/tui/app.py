@@ -6,6 +6,7 @@ and only then redraws, so what the screen shows as done is on disk.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
+from textual.worker import get_current_worker
 
 from curator.prepare import ExampleCheck, Preparer
 from curator.store import (
@@ -29,6 +31,7 @@ from curator.store import (
     RecordDetail,
     Workspace,
     WorkspaceError,
+    compile_filters,
     uses_search,
 )
 from curator.tui.detail import DetailPane
@@ -45,7 +48,7 @@ from curator.tui.jobs import (
 from curator.tui.modals import Ask, BulkChoice, Confirm, Help
 from curator.tui.record_list import RecordList
 from curator.tui.text import literal
-from curator.tui.window import RecordWindow
+from curator.tui.window import RecordWindow, Row, scan, slow_filter
 
 DEFAULT_REASON = "rejected in review"
 
@@ -90,6 +93,7 @@ class MainScreen(Screen[None]):
         _b("f", "filter", "filter", "filter"),
         _b("v", "cycle_status", "status view", "cycle_status", False),
         _b("ctrl+l", "refresh", "refresh", "refresh", False),
+        _b("escape", "cancel_filter", "stop a filter still running", "cancel_filter", False),
         _b("s", "toggle_system", "system prompt", "toggle_system", False),
         _b("J", "scroll_detail(1)", "scroll detail down", "detail_down", False),
         _b("K", "scroll_detail(-1)", "scroll detail up", "detail_up", False),
@@ -111,6 +115,9 @@ class MainScreen(Screen[None]):
         self.marks: set[int] = ws.marks()
         self.window = RecordWindow(ws)
         self.message = ""
+        #: counts filters applied; a background filter's result is used only if still current
+        self._filter_gen = 0
+        self._filter_last = 0.0
 
     @property
     def review(self) -> ReviewApp:
@@ -483,10 +490,59 @@ class MainScreen(Screen[None]):
                                            f"once)", self.ws.path, index_job), built)
             return
         try:
+            compile_filters(where)
+        except FilterError as exc:
+            self.fail(exc)
+            return
+        self._filter_gen += 1
+        self.workers.cancel_group(self, "filter")  # a new filter replaces a running one
+        if slow_filter(where):
+            self.update_status(f"filtering {' '.join(where)}… (escape stops)")
+            self._scan(list(where), self._filter_gen)
+            return
+        try:
             self.window.reset(where)
         except FilterError as exc:
             self.fail(exc)
             return
+        self._filter_shown()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
+    def _scan(self, where: list[str], gen: int) -> None:
+        """A filter no index answers, counted in a worker (its own connection) while the list
+        keeps answering keys; the result replaces the list only if no other filter came since."""
+        worker = get_current_worker()
+
+        def cancelled() -> bool:
+            return worker.is_cancelled or gen != self._filter_gen
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self.filter_progress, gen, where, done, total)
+
+        with Workspace.open(self.ws.path) as ws:
+            result = scan(ws, where, progress, cancelled)
+        if result is not None and not cancelled():
+            self.app.call_from_thread(self._scanned, gen, where, *result)
+
+    def filter_progress(self, gen: int, where: list[str], done: int, total: int) -> None:
+        now = time.monotonic()
+        if gen == self._filter_gen and (now - self._filter_last > 0.1 or done >= total):
+            self._filter_last = now
+            self.update_status(f"filtering {' '.join(where)}… {done / max(total, 1):.0%} "
+                               f"(escape stops)")
+
+    def _scanned(self, gen: int, where: list[str], total: int, rows: list[Row]) -> None:
+        if gen != self._filter_gen:
+            return
+        self.window.adopt(where, total, rows)
+        self._filter_shown()
+
+    def action_cancel_filter(self) -> None:
+        if self.workers.cancel_group(self, "filter"):
+            self._filter_gen += 1
+            self.update_status("filter stopped; the list is as it was")
+
+    def _filter_shown(self) -> None:
         self.records.cursor = 0
         self.records.top = 0
         self.records.refresh()

@@ -8,13 +8,15 @@ the filter is applied again, so the cursor never jumps away from what was just d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from curator.store import RecordSummary, Workspace
 
 PAGE = 100
 KEEP = 4 * PAGE
+#: record ids per step of a filter scanned in the background (`scan`)
+SCAN_CHUNK = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,13 @@ class RecordWindow:
             self.where = list(where)
         self.total = self.ws.count(self.where)
         self.rows = self._fetch(None)
+        self.start = 0
+
+    def adopt(self, where: Sequence[str], total: int, rows: list[Row]) -> None:
+        """Take a filter's count and first page computed elsewhere (`scan`, in a worker)."""
+        self.where = list(where)
+        self.total = total
+        self.rows = rows
         self.start = 0
 
     def __len__(self) -> int:
@@ -145,3 +154,33 @@ class RecordWindow:
         self.rows = self._fetch(first - 1)
         if self.start and not self.rows:
             self.reset()
+
+
+def slow_filter(where: Sequence[str]) -> bool:
+    """Filters no index answers (`text~`: a substring of every record's text), which the
+    app runs in a worker with `scan`."""
+    return any(w.strip().startswith("text") and "~" in w for w in where)
+
+
+def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], None],
+         cancelled: Callable[[], bool]) -> tuple[int, list[Row]] | None:
+    """Count a filter's matches and read its first page, SCAN_CHUNK ids at a time (progress
+    after each, by ids scanned); None when `cancelled()` turned true on the way."""
+    low, high = ws.connection.execute("SELECT min(id), max(id) FROM records").fetchone()
+    if low is None:
+        return 0, []
+    total, first, after = 0, None, low - 1
+    while after < high:
+        if cancelled():
+            return None
+        upto = min(high, after + SCAN_CHUNK)
+        n = ws.count([*where, f"id>{after}", f"id<={upto}"])
+        if n and first is None:
+            first = after
+        total += n
+        after = upto
+        progress(after - low + 1, high - low + 1)
+    if first is None:
+        return 0, []
+    # The first page starts in the first chunk that had a match: no second scan up to it.
+    return total, RecordWindow(ws, [*where, f"id>{first}"])._fetch(None)
