@@ -1481,6 +1481,20 @@ class Workspace:
         """Revert the newest `n` done entries (each in its own transaction); returns them."""
         return self._walk(n, "done", "undone", "before", "DESC")
 
+    def next_undo(self) -> JournalEntry | None:
+        """The entry `undo()` would revert now (None: nothing to undo)."""
+        row = self._conn.execute(
+            f"SELECT {self._ENTRY_COLS} FROM journal WHERE undoable = 1 AND state = 'done' "
+            f"ORDER BY id DESC LIMIT 1").fetchone()
+        return self._to_entry(row) if row is not None else None
+
+    def next_redo(self) -> JournalEntry | None:
+        """The entry `redo()` would re-apply now (None: nothing to redo)."""
+        row = self._conn.execute(
+            f"SELECT {self._ENTRY_COLS} FROM journal WHERE undoable = 1 AND state = 'undone' "
+            f"ORDER BY id ASC LIMIT 1").fetchone()
+        return self._to_entry(row) if row is not None else None
+
     def redo(self, n: int = 1) -> list[JournalEntry]:
         """Re-apply the `n` most recently undone entries, oldest first; returns them."""
         return self._walk(n, "undone", "done", "after", "ASC")

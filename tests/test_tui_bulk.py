@@ -115,3 +115,45 @@ async def test_escape_during_bulk_apply_changes_nothing(
     assert statuses(ws_path) == before
     with Workspace.open(ws_path) as ws:
         assert len(ws.log(None)) == entries
+
+
+async def test_undo_and_redo_of_a_big_bulk_change_run_in_a_worker(
+        ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from curator.tui.app import MainScreen
+
+    monkeypatch.setattr(MainScreen, "BIG_UNDO", 3)
+    screens: list[str] = []
+    real_mount = JobScreen.on_mount
+
+    def seen(self: JobScreen) -> None:
+        screens.append(self.title_text)
+        real_mount(self)
+
+    monkeypatch.setattr(JobScreen, "on_mount", seen)
+    before = statuses(ws_path)
+    accepted = {i: "accepted" if s == "pending" else s for i, s in before.items()}
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"status=pending", "enter", "b", "a", "y")  # 7 records
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert statuses(ws_path) == accepted
+        await pilot.press("u")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert statuses(ws_path) == before
+        assert screens[-1].startswith("Undo: accept: 7 of 7")
+        assert "undone: accept" in app.main.message
+        await pilot.press("U")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screens[-1].startswith("Redo: accept")
+        assert statuses(ws_path) == accepted
+        await pilot.press("f", "ctrl+a", "ctrl+k", "enter")  # all records again
+        await pilot.press("1")
+        with Workspace.open(ws_path) as ws:
+            assert ws.get(1).labels == ["refund"]
+        await pilot.press("u")  # a one-record change is undone at once, no worker
+        with Workspace.open(ws_path) as ws:
+            assert ws.get(1).labels == []
+        assert len(screens) == 3

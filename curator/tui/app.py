@@ -435,11 +435,36 @@ class MainScreen(Screen[None]):
                 return
         self.after_bulk(message)
 
+    #: undo / redo of an entry with more changes than this runs in a worker (a bulk change
+    #: over a million records takes seconds to revert; the screen must not freeze meanwhile)
+    BIG_UNDO: ClassVar[int] = 1000
+
+    def _walk(self, verb: str) -> None:
+        nxt = self.ws.next_undo() if verb == "undo" else self.ws.next_redo()
+        if nxt is None or nxt.n_changes <= self.BIG_UNDO:
+            self._walked(self.ws.undo() if verb == "undo" else self.ws.redo(), verb)
+            return
+
+        def run(ws: Workspace, progress: Any, cancelled: Any) -> str:
+            entries = ws.undo() if verb == "undo" else ws.redo()
+            return str(entries[0].id) if entries else ""
+
+        def done(result: str | None) -> None:
+            if result is None:
+                self.update_status(f"{verb} failed; nothing changed")
+                return
+            self._walked([self.ws.entry(int(result))] if result else [], verb)
+
+        self.app.push_screen(JobScreen(f"{verb.capitalize()}: {literal(nxt.summary)}",
+                                       self.ws.path, run,
+                                       hint="one transaction: it runs to the end",
+                                       cancellable=False), done)
+
     def action_undo(self) -> None:
-        self._walked(self.ws.undo(), "undo")
+        self._walk("undo")
 
     def action_redo(self) -> None:
-        self._walked(self.ws.redo(), "redo")
+        self._walk("redo")
 
     # -- edit --------------------------------------------------------------------------------
 

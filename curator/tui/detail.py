@@ -74,16 +74,6 @@ class DetailPane(Widget, can_focus=True):
         self._stale = True
         self.refresh()
 
-    def show(self, record: RecordDetail | None, limit: int | None, marked: bool = False) -> None:
-        """Show a record already read."""
-        rid = record.id if record is not None else None
-        if rid != self.record_id:
-            self.top = 0
-        self.record_id, self.record, self.limit, self.marked = rid, record, limit, marked
-        self._stale = False
-        self._lines = None
-        self.refresh()
-
     def toggle_system(self) -> None:
         self.show_system = not self.show_system
         self.refresh()

@@ -36,9 +36,11 @@ class JobScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
 
     def __init__(self, title: str, path: Path, fn: JobFn,
-                 hint: str = "escape: cancel (work committed so far is kept)") -> None:
+                 hint: str = "escape: cancel (work committed so far is kept)",
+                 cancellable: bool = True) -> None:
         super().__init__()
         self.title_text, self.path, self.fn, self.hint = title, path, fn, hint
+        self.cancellable = cancellable
         self.stop = threading.Event()
         self._last = 0.0
 
@@ -82,6 +84,8 @@ class JobScreen(ModalScreen[str | None]):
             self.dismiss(None)
 
     def action_cancel(self) -> None:
+        if not self.cancellable:
+            return
         self.stop.set()
         self.query_one("#job-status", Static).update(Text("cancelling…"))
 
