@@ -136,7 +136,8 @@ async def run(path: Path, keys: int, size: tuple[int, int]) -> dict[str, object]
         await pilot.pause()
         bulk_s = time.perf_counter() - t
         t = time.perf_counter()
-        await pilot.press("u")
+        await pilot.press("u")  # over 1,000 changes: in a worker too
+        await app.workers.wait_for_complete()
         await pilot.pause()
         out["bulk_accept"] = {"records": matches, "s": bulk_s,
                               "undo_s": time.perf_counter() - t}
