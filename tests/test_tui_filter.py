@@ -123,3 +123,34 @@ async def test_escape_stops_a_running_filter(
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.main.window.where == [] and len(app.main.window) == 8
+
+
+async def test_bulk_change_under_a_text_filter_recounts_in_the_worker(
+        ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scans: list[list[str]] = []
+    real_scan = window_module.scan
+
+    def counted(ws: Workspace, where: list[str], *args: object) -> object:
+        scans.append(list(where))
+        return real_scan(ws, where, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("curator.tui.app.scan", counted)
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"text~order", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        expected = matching(ws_path, ["text~order"])
+        assert listed(app) == expected and len(expected) >= 2
+        await pilot.press("j")  # the cursor on the second match
+        await pilot.press("b", "a", "y")  # accept every match of the filter
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        with Workspace.open(ws_path) as ws:
+            assert [ws.get(i).status for i in expected] == ["accepted"] * len(expected)
+        assert scans == [["text~order"], ["text~order"]]  # counted again, in the worker
+        assert listed(app) == expected
+        assert app.main.current_id() == expected[1]  # the cursor stayed on its record
+        row = app.main.records.current
+        assert row is not None and row.summary.status == "accepted"
+        assert app.main.message.startswith("accept:")

@@ -192,6 +192,18 @@ class MainScreen(Screen[None]):
 
     def after_bulk(self, message: str) -> None:
         keep = self.current_id()
+        if slow_filter(self.window.where):
+            # Counting a text~ filter again takes seconds at a million records: the rows shown
+            # are re-read now, the count and first page come from a worker.
+            self.window.refresh_ids([r.summary.id for r in self.window.rows])
+            self.records.refresh()
+            self.show_current()
+            self.update_status(message)
+            self.review.changed()
+            self._filter_gen += 1
+            self.workers.cancel_group(self, "filter")
+            self._scan(list(self.window.where), self._filter_gen, keep, message)
+            return
         self.window.refresh_all()
         if keep is not None:
             index = self.window.index_of(keep)
@@ -533,7 +545,8 @@ class MainScreen(Screen[None]):
         self._filter_shown()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
-    def _scan(self, where: list[str], gen: int) -> None:
+    def _scan(self, where: list[str], gen: int, keep: int | None = None,
+              message: str = "") -> None:
         """A filter no index answers, counted in a worker (its own connection) while the list
         keeps answering keys; the result replaces the list only if no other filter came since."""
         worker = get_current_worker()
@@ -547,7 +560,7 @@ class MainScreen(Screen[None]):
         with Workspace.open(self.ws.path) as ws:
             result = scan(ws, where, progress, cancelled)
         if result is not None and not cancelled():
-            self.app.call_from_thread(self._scanned, gen, where, *result)
+            self.app.call_from_thread(self._scanned, gen, where, *result, keep, message)
 
     def filter_progress(self, gen: int, where: list[str], done: int, total: int) -> None:
         now = time.monotonic()
@@ -556,20 +569,26 @@ class MainScreen(Screen[None]):
             self.update_status(f"filtering {' '.join(where)}… {done / max(total, 1):.0%} "
                                f"(escape stops)")
 
-    def _scanned(self, gen: int, where: list[str], total: int, rows: list[Row]) -> None:
+    def _scanned(self, gen: int, where: list[str], total: int, rows: list[Row],
+                 keep: int | None, message: str) -> None:
         if gen != self._filter_gen:
             return
         self.window.adopt(where, total, rows)
-        self._filter_shown()
+        # After a change (keep: the record the cursor was on) the cursor stays on it when it
+        # is still in the first page; a new filter starts at the top.
+        index = next((i for i, r in enumerate(rows) if r.summary.id == keep), 0)
+        self._filter_shown(index)
+        if message:
+            self.update_status(f"{message}; {total:,} records")
 
     def action_cancel_filter(self) -> None:
         if self.workers.cancel_group(self, "filter"):
             self._filter_gen += 1
             self.update_status("filter stopped; the list is as it was")
 
-    def _filter_shown(self) -> None:
-        self.records.cursor = 0
+    def _filter_shown(self, index: int = 0) -> None:
         self.records.top = 0
+        self.records.cursor = index
         self.records.refresh()
         self.show_current()
         self.update_status(f"{len(self.window):,} records")
