@@ -1629,34 +1629,48 @@ class Workspace:
         if after is not None:
             sql += f" AND ({key_sql}, r.id) {cmp} (?, ?)"
             params = [*params, after[0], after[1]]
-        preview = (
-            "CASE WHEN coalesce(r.current, r.canonical) IS NULL THEN substr(r.raw, 1, 200) ELSE "
-            "coalesce((SELECT substr(CAST(json_extract(m.value, '$.content') AS TEXT), 1, 200) "
-            "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m "
-            "WHERE json_extract(m.value, '$.role') NOT IN ('system', 'developer') LIMIT 1), "
-            "substr(coalesce(r.current, r.canonical), 1, 200)) END"
-        )
         rows = self._conn.execute(
-            f"SELECT r.id, r.status, r.reason, r.split, r.cluster_id, r.dup_of, r.tokens_total, "
-            f"r.current IS NOT NULL, "
-            f"(SELECT group_concat(label, ',') FROM record_labels WHERE record_id = r.id), "
-            f"(SELECT group_concat(code, ',') FROM issues WHERE record_id = r.id), "
-            f"{preview}, {key_sql} "
+            f"SELECT {self._SUMMARY_COLS}, {key_sql} "
             f"FROM records r WHERE {sql} ORDER BY {key_sql} {direction}, r.id {direction} "
             f"LIMIT ? OFFSET ?",
             [*params, limit + 1, offset],
         ).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        out = [
-            RecordSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]),
-                          tuple(r[8].split(",")) if r[8] else (),
-                          tuple(dict.fromkeys(r[9].split(","))) if r[9] else (),
-                          " ".join((r[10] or "").split()))
-            for r in rows
-        ]
+        out = [self._summary(r) for r in rows]
         next_key = (rows[-1][11], rows[-1][0]) if more and rows else None
         return Page(out, next_key)
+
+    def summaries(self, ids: Sequence[int]) -> list[RecordSummary]:
+        """The list-view rows of these records, in the order given (unknown ids left out):
+        for a list of matches found elsewhere (the review app's `text~` scan)."""
+        if not ids:
+            return []
+        rows = self._conn.execute(
+            f"SELECT {self._SUMMARY_COLS} FROM records r "
+            f"WHERE r.id IN (SELECT value FROM json_each(?))",
+            (_dumps([int(i) for i in ids]),)).fetchall()
+        by_id = {r[0]: self._summary(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    _SUMMARY_COLS: ClassVar[str] = (
+        "r.id, r.status, r.reason, r.split, r.cluster_id, r.dup_of, r.tokens_total, "
+        "r.current IS NOT NULL, "
+        "(SELECT group_concat(label, ',') FROM record_labels WHERE record_id = r.id), "
+        "(SELECT group_concat(code, ',') FROM issues WHERE record_id = r.id), "
+        "CASE WHEN coalesce(r.current, r.canonical) IS NULL THEN substr(r.raw, 1, 200) ELSE "
+        "coalesce((SELECT substr(CAST(json_extract(m.value, '$.content') AS TEXT), 1, 200) "
+        "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m "
+        "WHERE json_extract(m.value, '$.role') NOT IN ('system', 'developer') LIMIT 1), "
+        "substr(coalesce(r.current, r.canonical), 1, 200)) END"
+    )
+
+    @staticmethod
+    def _summary(r: Sequence[Any]) -> RecordSummary:
+        return RecordSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]),
+                             tuple(r[8].split(",")) if r[8] else (),
+                             tuple(dict.fromkeys(r[9].split(","))) if r[9] else (),
+                             " ".join((r[10] or "").split()))
 
     def get(self, record_id: int) -> RecordDetail:
         """Everything about one record."""

@@ -154,3 +154,33 @@ async def test_bulk_change_under_a_text_filter_recounts_in_the_worker(
         row = app.main.records.current
         assert row is not None and row.summary.status == "accepted"
         assert app.main.message.startswith("accept:")
+
+
+async def test_text_filter_pages_by_the_scanned_ids(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_helpers import _chat
+
+    monkeypatch.chdir(tmp_path)
+    rows = [_chat(f"question {i}" + (" with a needle" if i % 2 else ""), f"answer {i}")
+            for i in range(400)]
+    path = make_workspace(tmp_path, rows=rows, cluster=False)
+    with Workspace.open(path) as ws:
+        ws.set_status(None, "accepted", where=["id<=300"])
+    app = ReviewApp(path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"text~needle", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        expected = matching(path, ["text~needle"])
+        assert len(expected) == 200 and app.main.window.ids is not None
+        assert listed(app) == expected  # every page, read by id
+        await pilot.press("G")
+        assert app.main.current_id() == expected[-1]
+        await pilot.press("g", "pagedown", "pagedown", "pagedown", "pagedown", "pagedown")
+        assert app.main.current_id() == expected[app.main.records.cursor]
+        await pilot.press("g", "n")  # next pending among the matches: ids above 300
+        assert app.main.current_id() == min(i for i in expected if i > 300)
+        await pilot.press("a")  # accepted, and the cursor moved to the next match
+        with Workspace.open(path) as ws:
+            assert ws.get(expected[expected.index(302)]).status == "accepted"
+        assert app.main.current_id() == expected[expected.index(302) + 1]

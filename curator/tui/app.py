@@ -7,6 +7,7 @@ and only then redraws, so what the screen shows as done is on disk.
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -569,17 +570,17 @@ class MainScreen(Screen[None]):
             self.update_status(f"filtering {' '.join(where)}… {done / max(total, 1):.0%} "
                                f"(escape stops)")
 
-    def _scanned(self, gen: int, where: list[str], total: int, rows: list[Row],
+    def _scanned(self, gen: int, where: list[str], ids: array[int], rows: list[Row],
                  keep: int | None, message: str) -> None:
         if gen != self._filter_gen:
             return
-        self.window.adopt(where, total, rows)
-        # After a change (keep: the record the cursor was on) the cursor stays on it when it
-        # is still in the first page; a new filter starts at the top.
-        index = next((i for i, r in enumerate(rows) if r.summary.id == keep), 0)
-        self._filter_shown(index)
+        self.window.adopt(where, ids, rows)
+        # After a change (keep: the record the cursor was on) the cursor stays on it while it
+        # still matches; a new filter starts at the top.
+        index = self.window.index_of(keep) if keep is not None else None
+        self._filter_shown(index or 0)
         if message:
-            self.update_status(f"{message}; {total:,} records")
+            self.update_status(f"{message}; {len(ids):,} records")
 
     def action_cancel_filter(self) -> None:
         if self.workers.cancel_group(self, "filter"):
