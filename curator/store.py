@@ -671,6 +671,46 @@ class Workspace:
         self._conn.execute("INSERT INTO _vals(id, value) SELECT id, ? FROM _sel", (value,))
         return self._apply_vals(entry, column)
 
+    #: records changed per step by the bulk paths that report progress
+    BULK_CHUNK: ClassVar[int] = 20_000
+
+    def _sel_chunks(self) -> Iterator[tuple[int, int, int]]:
+        """(after, upto, count): consecutive id ranges of _sel, BULK_CHUNK ids each."""
+        after = -(2**63)
+        while True:
+            upto, count = self._conn.execute(
+                "SELECT max(id), count(*) FROM (SELECT id FROM _sel WHERE id > ? ORDER BY id "
+                "LIMIT ?)", (after, self.BULK_CHUNK)).fetchone()
+            if not count:
+                return
+            yield after, upto, count
+            after = upto
+
+    def _set_selected_chunked(self, entry: int, values: Mapping[str, Any], selected: int,
+                              progress: Callable[[int, int], None]) -> dict[str, int]:
+        """Set columns of the selected records chunk by chunk, journaled as _apply_vals does
+        (every record and primary-key range reads, so each chunk costs what it changes)."""
+        c = self._conn
+        changed = dict.fromkeys(values, 0)
+        done = 0
+        progress(0, selected)
+        for after, upto, count in self._sel_chunks():
+            for column, value in values.items():
+                if column not in SCALAR_FIELDS:
+                    raise ValueError(f"not a changeable field: {column}")
+                c.execute(
+                    f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                    f"SELECT ?, r.id, ?, r.{column}, ? FROM _sel s JOIN records r ON r.id = s.id "
+                    f"WHERE s.id > ? AND s.id <= ? AND r.{column} IS NOT ?",
+                    (entry, column, value, after, upto, value))
+                changed[column] += c.execute(
+                    f"UPDATE records SET {column} = ? WHERE id IN "
+                    f"(SELECT id FROM _sel WHERE id > ? AND id <= ?) AND {column} IS NOT ?",
+                    (value, after, upto, value)).rowcount
+            done += count
+            progress(done, selected)
+        return changed
+
     # -- decisions -----------------------------------------------------------------------------
 
     def set_status(
@@ -680,8 +720,14 @@ class Workspace:
         reason: str | None = None,
         *,
         where: Sequence[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> Change:
-        """Accept, reject or reset records chosen by id and/or filters (both given: both hold)."""
+        """Accept, reject or reset records chosen by id and/or filters (both given: both hold).
+
+        With `progress`, the records are changed in chunks of BULK_CHUNK ids and
+        progress(done, selected) is called after each, still in one transaction and one
+        journal entry; an exception raised by `progress` rolls everything back.
+        """
         if status not in STATUSES:
             raise WorkspaceError(f"unknown status {status!r}; choose {', '.join(STATUSES)}")
         action = {"accepted": "accept", "rejected": "reject", "pending": "reset"}[status]
@@ -689,8 +735,12 @@ class Workspace:
             selected = self._select(ids, where)
             entry = self._entry(action, "", {"status": status, "reason": reason,
                                              "where": list(where or [])})
-            changed_status = self._set_selected(entry, "status", status)
-            self._set_selected(entry, "reason", reason)
+            if progress is None:
+                changed_status = self._set_selected(entry, "status", status)
+                self._set_selected(entry, "reason", reason)
+            else:
+                changed_status = self._set_selected_chunked(
+                    entry, {"status": status, "reason": reason}, selected, progress)["status"]
             summary = f"{action}: {changed_status} of {selected} selected records set {status}"
             if reason:
                 summary += f" ({reason})"
@@ -802,6 +852,38 @@ class Workspace:
                     (record_id, label))
             return self._finish_one(entry, action, f"{action}: {verb} {label} on record "
                                     f"{record_id}", on != has)
+
+    # -- marks (the review app's selection for bulk actions) -----------------------------------
+    #
+    # Selection state, not data: committed at once so it survives a restart, but never
+    # journaled (undo and redo do not touch marks, and marking makes no journal entry).
+
+    def marks(self) -> set[int]:
+        """The ids of the marked records."""
+        return {r[0] for r in self._conn.execute("SELECT record_id FROM marks")}
+
+    def set_marks(self, ids: Iterable[int], on: bool = True) -> int:
+        """Mark (on) or unmark records; returns how many changed. Unknown ids are refused."""
+        wanted = [int(i) for i in ids]
+        with self._transaction():
+            c = self._conn
+            if on:
+                missing = [i for i in wanted if c.execute(
+                    "SELECT 1 FROM records WHERE id = ?", (i,)).fetchone() is None]
+                if missing:
+                    raise UnknownRecords(missing)
+                before = c.total_changes
+                c.executemany("INSERT OR IGNORE INTO marks(record_id) VALUES (?)",
+                              ((i,) for i in wanted))
+            else:
+                before = c.total_changes
+                c.executemany("DELETE FROM marks WHERE record_id = ?", ((i,) for i in wanted))
+            return c.total_changes - before
+
+    def clear_marks(self) -> int:
+        """Unmark every record; returns how many were marked."""
+        with self._transaction():
+            return self._conn.execute("DELETE FROM marks").rowcount
 
     # -- checkpoints (an interactive writer moves them off the key path) -----------------------
 
@@ -996,16 +1078,51 @@ class Workspace:
             )
 
     def add_labels(self, ids: Iterable[int] | None, labels: Sequence[str], *,
-                   where: Sequence[str] | None = None) -> Change:
-        """Put labels (which must be in the label set) on the chosen records."""
-        return self._change_labels(ids, labels, where, add=True)
+                   where: Sequence[str] | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> Change:
+        """Put labels (which must be in the label set) on the chosen records.
+
+        `progress` as in set_status: chunks, one transaction, one journal entry."""
+        return self._change_labels(ids, labels, where, add=True, progress=progress)
 
     def remove_labels(self, ids: Iterable[int] | None, labels: Sequence[str], *,
-                      where: Sequence[str] | None = None) -> Change:
-        return self._change_labels(ids, labels, where, add=False)
+                      where: Sequence[str] | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> Change:
+        return self._change_labels(ids, labels, where, add=False, progress=progress)
+
+    def _labels_chunked(self, entry: int, labels: Sequence[str], add: bool, selected: int,
+                        progress: Callable[[int, int], None]) -> None:
+        c = self._conn
+        done = 0
+        progress(0, selected)
+        for after, upto, count in self._sel_chunks():
+            for label in labels:
+                if add:
+                    c.execute(
+                        "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                        "SELECT ?, s.id, 'label', NULL, ? FROM _sel s WHERE s.id > ? AND "
+                        "s.id <= ? AND NOT EXISTS (SELECT 1 FROM record_labels l "
+                        "WHERE l.record_id = s.id AND l.label = ?)",
+                        (entry, label, after, upto, label))
+                    c.execute(
+                        "INSERT OR IGNORE INTO record_labels(record_id, label) "
+                        "SELECT id, ? FROM _sel WHERE id > ? AND id <= ?", (label, after, upto))
+                else:
+                    c.execute(
+                        "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                        "SELECT ?, l.record_id, 'label', l.label, NULL FROM record_labels l "
+                        "WHERE l.label = ? AND l.record_id IN "
+                        "(SELECT id FROM _sel WHERE id > ? AND id <= ?)",
+                        (entry, label, after, upto))
+                    c.execute(
+                        "DELETE FROM record_labels WHERE label = ? AND record_id IN "
+                        "(SELECT id FROM _sel WHERE id > ? AND id <= ?)", (label, after, upto))
+            done += count
+            progress(done, selected)
 
     def _change_labels(self, ids: Iterable[int] | None, labels: Sequence[str],
-                       where: Sequence[str] | None, add: bool) -> Change:
+                       where: Sequence[str] | None, add: bool,
+                       progress: Callable[[int, int], None] | None = None) -> Change:
         labels = list(dict.fromkeys(labels))
         action = "label" if add else "unlabel"
         with self._transaction():
@@ -1013,7 +1130,9 @@ class Workspace:
             selected = self._select(ids, where)
             entry = self._entry(action, "", {"labels": labels, "where": list(where or [])})
             c = self._conn
-            for label in labels:
+            if progress is not None:
+                self._labels_chunked(entry, labels, add, selected, progress)
+            for label in labels if progress is None else ():
                 if add:
                     c.execute(
                         "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
@@ -1362,6 +1481,20 @@ class Workspace:
         """Revert the newest `n` done entries (each in its own transaction); returns them."""
         return self._walk(n, "done", "undone", "before", "DESC")
 
+    def next_undo(self) -> JournalEntry | None:
+        """The entry `undo()` would revert now (None: nothing to undo)."""
+        row = self._conn.execute(
+            f"SELECT {self._ENTRY_COLS} FROM journal WHERE undoable = 1 AND state = 'done' "
+            f"ORDER BY id DESC LIMIT 1").fetchone()
+        return self._to_entry(row) if row is not None else None
+
+    def next_redo(self) -> JournalEntry | None:
+        """The entry `redo()` would re-apply now (None: nothing to redo)."""
+        row = self._conn.execute(
+            f"SELECT {self._ENTRY_COLS} FROM journal WHERE undoable = 1 AND state = 'undone' "
+            f"ORDER BY id ASC LIMIT 1").fetchone()
+        return self._to_entry(row) if row is not None else None
+
     def redo(self, n: int = 1) -> list[JournalEntry]:
         """Re-apply the `n` most recently undone entries, oldest first; returns them."""
         return self._walk(n, "undone", "done", "after", "ASC")
@@ -1496,34 +1629,48 @@ class Workspace:
         if after is not None:
             sql += f" AND ({key_sql}, r.id) {cmp} (?, ?)"
             params = [*params, after[0], after[1]]
-        preview = (
-            "CASE WHEN coalesce(r.current, r.canonical) IS NULL THEN substr(r.raw, 1, 200) ELSE "
-            "coalesce((SELECT substr(CAST(json_extract(m.value, '$.content') AS TEXT), 1, 200) "
-            "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m "
-            "WHERE json_extract(m.value, '$.role') NOT IN ('system', 'developer') LIMIT 1), "
-            "substr(coalesce(r.current, r.canonical), 1, 200)) END"
-        )
         rows = self._conn.execute(
-            f"SELECT r.id, r.status, r.reason, r.split, r.cluster_id, r.dup_of, r.tokens_total, "
-            f"r.current IS NOT NULL, "
-            f"(SELECT group_concat(label, ',') FROM record_labels WHERE record_id = r.id), "
-            f"(SELECT group_concat(code, ',') FROM issues WHERE record_id = r.id), "
-            f"{preview}, {key_sql} "
+            f"SELECT {self._SUMMARY_COLS}, {key_sql} "
             f"FROM records r WHERE {sql} ORDER BY {key_sql} {direction}, r.id {direction} "
             f"LIMIT ? OFFSET ?",
             [*params, limit + 1, offset],
         ).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        out = [
-            RecordSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]),
-                          tuple(r[8].split(",")) if r[8] else (),
-                          tuple(dict.fromkeys(r[9].split(","))) if r[9] else (),
-                          " ".join((r[10] or "").split()))
-            for r in rows
-        ]
+        out = [self._summary(r) for r in rows]
         next_key = (rows[-1][11], rows[-1][0]) if more and rows else None
         return Page(out, next_key)
+
+    def summaries(self, ids: Sequence[int]) -> list[RecordSummary]:
+        """The list-view rows of these records, in the order given (unknown ids left out):
+        for a list of matches found elsewhere (the review app's `text~` scan)."""
+        if not ids:
+            return []
+        rows = self._conn.execute(
+            f"SELECT {self._SUMMARY_COLS} FROM records r "
+            f"WHERE r.id IN (SELECT value FROM json_each(?))",
+            (_dumps([int(i) for i in ids]),)).fetchall()
+        by_id = {r[0]: self._summary(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    _SUMMARY_COLS: ClassVar[str] = (
+        "r.id, r.status, r.reason, r.split, r.cluster_id, r.dup_of, r.tokens_total, "
+        "r.current IS NOT NULL, "
+        "(SELECT group_concat(label, ',') FROM record_labels WHERE record_id = r.id), "
+        "(SELECT group_concat(code, ',') FROM issues WHERE record_id = r.id), "
+        "CASE WHEN coalesce(r.current, r.canonical) IS NULL THEN substr(r.raw, 1, 200) ELSE "
+        "coalesce((SELECT substr(CAST(json_extract(m.value, '$.content') AS TEXT), 1, 200) "
+        "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m "
+        "WHERE json_extract(m.value, '$.role') NOT IN ('system', 'developer') LIMIT 1), "
+        "substr(coalesce(r.current, r.canonical), 1, 200)) END"
+    )
+
+    @staticmethod
+    def _summary(r: Sequence[Any]) -> RecordSummary:
+        return RecordSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]),
+                             tuple(r[8].split(",")) if r[8] else (),
+                             tuple(dict.fromkeys(r[9].split(","))) if r[9] else (),
+                             " ".join((r[10] or "").split()))
 
     def get(self, record_id: int) -> RecordDetail:
         """Everything about one record."""

@@ -6,6 +6,8 @@ and only then redraws, so what the screen shows as done is on disk.
 
 from __future__ import annotations
 
+import time
+from array import array
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +20,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
+from textual.worker import get_current_worker
 
 from curator.prepare import ExampleCheck, Preparer
 from curator.store import (
@@ -29,6 +32,7 @@ from curator.store import (
     RecordDetail,
     Workspace,
     WorkspaceError,
+    compile_filters,
     uses_search,
 )
 from curator.tui.detail import DetailPane
@@ -45,7 +49,7 @@ from curator.tui.jobs import (
 from curator.tui.modals import Ask, BulkChoice, Confirm, Help
 from curator.tui.record_list import RecordList
 from curator.tui.text import literal
-from curator.tui.window import RecordWindow
+from curator.tui.window import RecordWindow, Row, scan, slow_filter
 
 DEFAULT_REASON = "rejected in review"
 
@@ -81,7 +85,7 @@ class MainScreen(Screen[None]):
         _b("i", "next_issue", "next with issues", "next_issues", False),
         _b("e", "edit", "edit", "edit"),
         _b("c", "note", "note", "note", False),
-        _b("m", "mark", "mark", "mark", False),
+        _b("m", "mark", "mark (kept in the workspace; not undone by u)", "mark", False),
         _b("M", "clear_marks", "clear marks", "clear_marks", False),
         _b("b", "bulk", "bulk", "bulk"),
         _b("u", "undo", "undo", "undo"),
@@ -90,6 +94,7 @@ class MainScreen(Screen[None]):
         _b("f", "filter", "filter", "filter"),
         _b("v", "cycle_status", "status view", "cycle_status", False),
         _b("ctrl+l", "refresh", "refresh", "refresh", False),
+        _b("escape", "cancel_filter", "stop a filter still running", "cancel_filter", False),
         _b("s", "toggle_system", "system prompt", "toggle_system", False),
         _b("J", "scroll_detail(1)", "scroll detail down", "detail_down", False),
         _b("K", "scroll_detail(-1)", "scroll detail up", "detail_up", False),
@@ -107,10 +112,13 @@ class MainScreen(Screen[None]):
     def __init__(self, ws: Workspace) -> None:
         super().__init__()
         self.ws = ws
-        self.marks: set[int] = set()
+        #: marked records; kept in the workspace (saved at each key, not journaled)
+        self.marks: set[int] = ws.marks()
         self.window = RecordWindow(ws)
         self.message = ""
-        self._detail_due = False
+        #: counts filters applied; a background filter's result is used only if still current
+        self._filter_gen = 0
+        self._filter_last = 0.0
 
     @property
     def review(self) -> ReviewApp:
@@ -120,8 +128,8 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
-            yield RecordList(self.window, self.marks, id="records")
-            yield DetailPane(id="detail")
+            yield RecordList(self.window, self.marks, on_move=self.moved, id="records")
+            yield DetailPane(self.ws.get, id="detail")
         yield StatusLine(id="status-line")
         yield Footer()
 
@@ -150,8 +158,7 @@ class MainScreen(Screen[None]):
 
     def show_current(self) -> None:
         rid = self.current_id()
-        record = self.ws.get(rid) if rid is not None else None
-        self.detail.show(record, self.review.limit, rid in self.marks)
+        self.detail.show_id(rid, self.review.limit, rid in self.marks)
         self.update_status()
 
     def update_status(self, message: str | None = None) -> None:
@@ -166,16 +173,10 @@ class MainScreen(Screen[None]):
             line.append(f"  │ {literal(self.message, one_line=True)}")
         self.query_one("#status-line", StatusLine).show(line)
 
-    def on_record_list_moved(self, event: RecordList.Moved) -> None:
-        # The list (cursor, status line) paints in the next frame; the detail follows after it,
-        # once for a burst of key repeats rather than once per key.
-        self.update_status()
-        if not self._detail_due:
-            self._detail_due = True
-            self.call_after_refresh(self._show_due)
-
-    def _show_due(self) -> None:
-        self._detail_due = False
+    def moved(self) -> None:
+        # The list, the status line and the detail paint in the same next frame. The detail
+        # reads its record only when painted, so a burst of key repeats within one frame
+        # reads and draws only the record the burst stopped on.
         self.show_current()
 
     def after_change(self, rid: int | None, message: str, advance: bool = False) -> None:
@@ -187,11 +188,23 @@ class MainScreen(Screen[None]):
         if advance and self.records.cursor < len(self.window) - 1:
             self.records.action_move(1)
         else:
-            self.on_record_list_moved(RecordList.Moved(self.records.current))
+            self.moved()
         self.review.changed()
 
     def after_bulk(self, message: str) -> None:
         keep = self.current_id()
+        if slow_filter(self.window.where):
+            # Counting a text~ filter again takes seconds at a million records: the rows shown
+            # are re-read now, the count and first page come from a worker.
+            self.window.refresh_ids([r.summary.id for r in self.window.rows])
+            self.records.refresh()
+            self.show_current()
+            self.update_status(message)
+            self.review.changed()
+            self._filter_gen += 1
+            self.workers.cancel_group(self, "filter")
+            self._scan(list(self.window.where), self._filter_gen, keep, message)
+            return
         self.window.refresh_all()
         if keep is not None:
             index = self.window.index_of(keep)
@@ -336,6 +349,12 @@ class MainScreen(Screen[None]):
         rid = self.current_id()
         if rid is None:
             return
+        on = rid not in self.marks
+        try:
+            self.ws.set_marks([rid], on)
+        except WorkspaceError as exc:
+            self.fail(exc)
+            return
         self.marks.symmetric_difference_update({rid})
         self.records.refresh()
         self.update_status("")
@@ -345,6 +364,11 @@ class MainScreen(Screen[None]):
             self.show_current()
 
     def action_clear_marks(self) -> None:
+        try:
+            self.ws.clear_marks()
+        except WorkspaceError as exc:
+            self.fail(exc)
+            return
         self.marks.clear()
         self.records.refresh()
         self.update_status("marks cleared")
@@ -376,21 +400,33 @@ class MainScreen(Screen[None]):
         self.app.push_screen(BulkChoice(what, count, self.review.label_names()), chosen)
 
     def _bulk(self, choice: str, ids: list[int] | None, where: list[str]) -> None:
+        # In a worker, in chunks with progress, as one transaction and one journal entry (one
+        # undo takes it back); cancelling rolls it all back.
         def run(ws: Workspace, progress: Any, cancelled: Any) -> str:
             sel_where = None if ids is not None else where
             if choice.startswith("label:"):
-                return ws.add_labels(ids, [choice[6:]], where=sel_where).summary
-            status = {"accept": "accepted", "reject": "rejected", "reset": "pending"}[choice]
-            reason = "bulk reject in review" if status == "rejected" else None
-            return ws.set_status(ids, status, reason, where=sel_where).summary
+                summary = ws.add_labels(ids, [choice[6:]], where=sel_where,
+                                        progress=progress).summary
+            else:
+                status = {"accept": "accepted", "reject": "rejected",
+                          "reset": "pending"}[choice]
+                reason = "bulk reject in review" if status == "rejected" else None
+                summary = ws.set_status(ids, status, reason, where=sel_where,
+                                        progress=progress).summary
+            if ids is not None:
+                ws.clear_marks()  # applied: the marks have done their work
+            return summary
 
         def done(result: str | None) -> None:
-            if result is not None:
-                if ids is not None:
-                    self.marks.clear()
-                self.after_bulk(result)
+            if result is None:
+                self.update_status("bulk change not applied (cancelled or failed): nothing changed")
+                return
+            if ids is not None:
+                self.marks.clear()
+            self.after_bulk(result)
 
-        self.app.push_screen(JobScreen("Applying…", self.ws.path, run), done)
+        self.app.push_screen(JobScreen("Applying…", self.ws.path, run,
+                                       hint="escape: cancel (nothing is changed)"), done)
 
     # -- undo / redo -------------------------------------------------------------------------
 
@@ -407,16 +443,41 @@ class MainScreen(Screen[None]):
                 self.window.refresh_ids(ids)
                 self.records.refresh()
                 self.update_status(message)
-                self.on_record_list_moved(RecordList.Moved(self.records.current))
+                self.moved()
                 self.review.changed()
                 return
         self.after_bulk(message)
 
+    #: undo / redo of an entry with more changes than this runs in a worker (a bulk change
+    #: over a million records takes seconds to revert; the screen must not freeze meanwhile)
+    BIG_UNDO: ClassVar[int] = 1000
+
+    def _walk(self, verb: str) -> None:
+        nxt = self.ws.next_undo() if verb == "undo" else self.ws.next_redo()
+        if nxt is None or nxt.n_changes <= self.BIG_UNDO:
+            self._walked(self.ws.undo() if verb == "undo" else self.ws.redo(), verb)
+            return
+
+        def run(ws: Workspace, progress: Any, cancelled: Any) -> str:
+            entries = ws.undo() if verb == "undo" else ws.redo()
+            return str(entries[0].id) if entries else ""
+
+        def done(result: str | None) -> None:
+            if result is None:
+                self.update_status(f"{verb} failed; nothing changed")
+                return
+            self._walked([self.ws.entry(int(result))] if result else [], verb)
+
+        self.app.push_screen(JobScreen(f"{verb.capitalize()}: {literal(nxt.summary)}",
+                                       self.ws.path, run,
+                                       hint="one transaction: it runs to the end",
+                                       cancellable=False), done)
+
     def action_undo(self) -> None:
-        self._walked(self.ws.undo(), "undo")
+        self._walk("undo")
 
     def action_redo(self) -> None:
-        self._walked(self.ws.redo(), "redo")
+        self._walk("redo")
 
     # -- edit --------------------------------------------------------------------------------
 
@@ -467,12 +528,68 @@ class MainScreen(Screen[None]):
                                            f"once)", self.ws.path, index_job), built)
             return
         try:
+            compile_filters(where)
+        except FilterError as exc:
+            self.fail(exc)
+            return
+        self._filter_gen += 1
+        self.workers.cancel_group(self, "filter")  # a new filter replaces a running one
+        if slow_filter(where):
+            self.update_status(f"filtering {' '.join(where)}… (escape stops)")
+            self._scan(list(where), self._filter_gen)
+            return
+        try:
             self.window.reset(where)
         except FilterError as exc:
             self.fail(exc)
             return
-        self.records.cursor = 0
+        self._filter_shown()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
+    def _scan(self, where: list[str], gen: int, keep: int | None = None,
+              message: str = "") -> None:
+        """A filter no index answers, counted in a worker (its own connection) while the list
+        keeps answering keys; the result replaces the list only if no other filter came since."""
+        worker = get_current_worker()
+
+        def cancelled() -> bool:
+            return worker.is_cancelled or gen != self._filter_gen
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self.filter_progress, gen, where, done, total)
+
+        with Workspace.open(self.ws.path) as ws:
+            result = scan(ws, where, progress, cancelled)
+        if result is not None and not cancelled():
+            self.app.call_from_thread(self._scanned, gen, where, *result, keep, message)
+
+    def filter_progress(self, gen: int, where: list[str], done: int, total: int) -> None:
+        now = time.monotonic()
+        if gen == self._filter_gen and (now - self._filter_last > 0.1 or done >= total):
+            self._filter_last = now
+            self.update_status(f"filtering {' '.join(where)}… {done / max(total, 1):.0%} "
+                               f"(escape stops)")
+
+    def _scanned(self, gen: int, where: list[str], ids: array[int], rows: list[Row],
+                 keep: int | None, message: str) -> None:
+        if gen != self._filter_gen:
+            return
+        self.window.adopt(where, ids, rows)
+        # After a change (keep: the record the cursor was on) the cursor stays on it while it
+        # still matches; a new filter starts at the top.
+        index = self.window.index_of(keep) if keep is not None else None
+        self._filter_shown(index or 0)
+        if message:
+            self.update_status(f"{message}; {len(ids):,} records")
+
+    def action_cancel_filter(self) -> None:
+        if self.workers.cancel_group(self, "filter"):
+            self._filter_gen += 1
+            self.update_status("filter stopped; the list is as it was")
+
+    def _filter_shown(self, index: int = 0) -> None:
         self.records.top = 0
+        self.records.cursor = index
         self.records.refresh()
         self.show_current()
         self.update_status(f"{len(self.window):,} records")
@@ -511,7 +628,7 @@ class MainScreen(Screen[None]):
 
     def action_scroll_detail(self, direction: int) -> None:
         pane = self.detail
-        pane.scroll_relative(y=direction * max(1, pane.size.height - 2), animate=False)
+        pane.action_scroll_page(direction)
 
     def action_toggle_system(self) -> None:
         self.detail.toggle_system()

@@ -1,48 +1,174 @@
-"""The detail pane: the selected record as a conversation, with its decision, tokens, issues."""
+"""The detail pane: the selected record as a conversation, with its decision, tokens, issues.
+
+Drawn with the Line API and scrolled by the pane itself, so that showing another record is a
+repaint of this pane only: no widget is mounted or measured and the screen is not laid out
+again (a `Static` inside a scroll container cost a layout pass of the whole screen, and two more
+frames, for every record shown). `show` only notes what to draw; the record is read and turned
+into lines when the pane is next painted, so a burst of key repeats within one frame reads and
+draws only the record the burst stopped on.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.console import RenderableType
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
 
-from curator.store import RecordDetail
+from curator.store import RecordDetail, WorkspaceError
 from curator.tui.text import STYLE_NAMES, conversation, group, literal
 
+#: reads one record (the app passes `Workspace.get`)
+Fetch = Callable[[int], RecordDetail]
 
-class DetailPane(VerticalScroll, can_focus=True):
+
+class DetailPane(Widget, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {f"detail--{n}" for n in STYLE_NAMES} | {
-        "detail--error", "detail--warning", "detail--info", "detail--over", "detail--head"}
+        "detail--error", "detail--warning", "detail--info", "detail--over", "detail--head",
+        "detail--scrollbar", "detail--thumb"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "scroll_lines(1)", "scroll down", show=False),
+        Binding("up", "scroll_lines(-1)", "scroll up", show=False),
+        Binding("pagedown", "scroll_page(1)", "page down", show=False),
+        Binding("pageup", "scroll_page(-1)", "page up", show=False),
+        Binding("home", "scroll_lines(-1000000)", "top", show=False),
+        Binding("end", "scroll_lines(1000000)", "bottom", show=False),
+    ]
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, fetch: Fetch | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.fetch = fetch
         self.show_system = False
+        self.record_id: int | None = None
         self.record: RecordDetail | None = None
         self.limit: int | None = None
         self.marked = False
+        #: the first content line shown
+        self.top = 0
+        self._stale = True  # the record must be read again before drawing
+        self._lines: list[Strip] | None = None  # drawn lines, for _lines_key
+        self._lines_key: tuple[object, ...] = ()
+        self._styles: dict[str, Style] = {}
+        self._base = Style()
 
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(id="detail-body")
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        self._lines = None
+        super().notify_style_update()
 
-    def show(self, record: RecordDetail | None, limit: int | None, marked: bool = False) -> None:
-        self.record, self.limit, self.marked = record, limit, marked
-        self.query_one("#detail-body", Static).update(self._build())
+    # -- what to show ------------------------------------------------------------------------
+
+    def show_id(self, record_id: int | None, limit: int | None, marked: bool = False) -> None:
+        """Show this record; it is read when the pane is next painted."""
+        if record_id != self.record_id:
+            self.top = 0
+        self.record_id, self.limit, self.marked = record_id, limit, marked
+        self._stale = True
+        self.refresh()
 
     def toggle_system(self) -> None:
         self.show_system = not self.show_system
-        self.show(self.record, self.limit, self.marked)
+        self.refresh()
+
+    def current(self) -> RecordDetail | None:
+        """The record shown (read now if it is due)."""
+        if self._stale:
+            self._stale = False
+            self._lines = None
+            self.record = None
+            if self.record_id is not None and self.fetch is not None:
+                try:
+                    self.record = self.fetch(self.record_id)
+                except WorkspaceError:
+                    self.record = None
+        return self.record
+
+    # -- scrolling ---------------------------------------------------------------------------
+
+    def _max_offset(self) -> int:
+        return max(0, len(self.lines()) - self.size.height)
+
+    def scroll_by(self, lines: int) -> None:
+        offset = max(0, min(self.top + lines, self._max_offset()))
+        if offset != self.top:
+            self.top = offset
+            self.refresh()
+
+    def action_scroll_lines(self, n: int) -> None:
+        self.scroll_by(n)
+
+    def action_scroll_page(self, direction: int) -> None:
+        self.scroll_by(direction * max(1, self.size.height - 2))
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.scroll_by(3)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.scroll_by(-3)
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return container.height
 
     def _sty(self, name: str) -> Style:
-        return self.get_component_rich_style(f"detail--{name}")
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"detail--{name}")
+        return style
 
-    def _build(self) -> RenderableType:
-        r = self.record
+    def lines(self) -> list[Strip]:
+        """The whole record as lines of the pane's width (a scrollbar column taken off when
+        they do not fit)."""
+        record = self.current()
+        width, height = self.size.width, self.size.height
+        key = (id(record), width, height, self.show_system, self.marked, self.limit)
+        if self._lines is not None and key == self._lines_key:
+            return self._lines
+        renderable = self._build(record, width)
+        base = self._base = self.rich_style
+        console = self.app.console
+        rendered = console.render_lines(renderable, console.options.update_width(max(1, width)),
+                                        pad=False)
+        if len(rendered) > height and width > 1:
+            renderable = self._build(record, width - 1)
+            rendered = console.render_lines(renderable,
+                                            console.options.update_width(width - 1), pad=False)
+        text_width = width - 1 if len(rendered) > height else width
+        self._lines = [Strip(Segment.apply_style(line, base)).crop_extend(0, text_width, base)
+                       for line in rendered]
+        self._lines_key = key
+        self.top = min(self.top, max(0, len(self._lines) - height))
+        return self._lines
+
+    def render_line(self, y: int) -> Strip:
+        lines = self.lines()
+        width, height = self.size.width, self.size.height
+        base = self._base
+        index = self.top + y
+        strip = lines[index] if index < len(lines) else Strip.blank(width, base)
+        if len(lines) <= height:
+            return strip.crop_extend(0, width, base)
+        # A scrollbar column: the thumb's size and place say how much is shown, and where.
+        thumb = max(1, height * height // len(lines))
+        start = min(height - thumb, self.top * height // len(lines))
+        bar = self._sty("thumb") if start <= y < start + thumb else self._sty("scrollbar")
+        return Strip([*strip.crop_extend(0, width - 1, base), Segment(" ", bar)])
+
+    def _build(self, r: RecordDetail | None, width: int) -> RenderableType:
         if r is None:
-            return Text("No record here. Change the filter (f) or import data.", style=self._sty("meta"))
+            return Text("No record here. Change the filter (f) or import data.",
+                        style=self._sty("meta"))
         head = Text(style=self._sty("head"))
         head.append(f"record {r.id}  {r.status}")
         if r.reason:
@@ -83,5 +209,5 @@ class DetailPane(VerticalScroll, can_focus=True):
         parts.append(Text(""))
         styles = {n: self._sty(n) for n in STYLE_NAMES}
         parts.extend(conversation(r.example, r.raw, show_system=self.show_system,
-                                  styles=styles, width=self.size.width or 80))
+                                  styles=styles, width=width or 80))
         return group(parts)

@@ -35,9 +35,12 @@ class JobScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, title: str, path: Path, fn: JobFn) -> None:
+    def __init__(self, title: str, path: Path, fn: JobFn,
+                 hint: str = "escape: cancel (work committed so far is kept)",
+                 cancellable: bool = True) -> None:
         super().__init__()
-        self.title_text, self.path, self.fn = title, path, fn
+        self.title_text, self.path, self.fn, self.hint = title, path, fn, hint
+        self.cancellable = cancellable
         self.stop = threading.Event()
         self._last = 0.0
 
@@ -45,7 +48,7 @@ class JobScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Static(Text(self.title_text), classes="dialog-title")
             yield ProgressBar(id="job-bar", show_eta=True)
-            yield Static(Text("escape: cancel (work committed so far is kept)"),
+            yield Static(Text(self.hint),
                          id="job-status", classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -81,6 +84,8 @@ class JobScreen(ModalScreen[str | None]):
             self.dismiss(None)
 
     def action_cancel(self) -> None:
+        if not self.cancellable:
+            return
         self.stop.set()
         self.query_one("#job-status", Static).update(Text("cancelling…"))
 

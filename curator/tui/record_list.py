@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -11,7 +12,6 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
-from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -42,15 +42,14 @@ class RecordList(Widget, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True, layout=False)
 
-    class Moved(Message):
-        def __init__(self, row: Row | None) -> None:
-            self.row = row
-            super().__init__()
-
-    def __init__(self, window: RecordWindow, marks: set[int], *, id: str | None = None) -> None:
+    def __init__(self, window: RecordWindow, marks: set[int], *,
+                 on_move: Callable[[], None] | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.window = window
         self.marks = marks
+        #: called as soon as the cursor moved (not by message: what it redraws then lands in
+        #: the same frame as the cursor)
+        self.on_move = on_move
         self.top = 0
         self._styles: dict[str, Style] = {}
         # Drawn rows, keyed by everything that changes how a row looks: moving the cursor
@@ -94,7 +93,8 @@ class RecordList(Widget, can_focus=True):
                 self.refresh(Region(0, index - self.top + 1, width, 1))
         else:
             self.refresh()
-        self.post_message(self.Moved(self.current))
+        if self.on_move is not None:
+            self.on_move()
 
     @property
     def current(self) -> Row | None:
@@ -139,7 +139,9 @@ class RecordList(Widget, can_focus=True):
             return Strip([Segment(head[:width].ljust(width), style)])
         index = self.top + y - 1
         row = self.window.get(index)
-        base = self.rich_style
+        base = self._styles.get("")
+        if base is None:
+            base = self._styles[""] = self.rich_style  # costs a walk up the DOM; once
         if row is None:
             return Strip.blank(width, base)
         key = (row, index == self.cursor, row.summary.id in self.marks, width, base)

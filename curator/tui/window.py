@@ -8,13 +8,17 @@ the filter is applied again, so the cursor never jumps away from what was just d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from curator.store import RecordSummary, Workspace
 
 PAGE = 100
 KEEP = 4 * PAGE
+#: record ids per step of a filter scanned in the background (`scan`)
+SCAN_CHUNK = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,9 @@ class RecordWindow:
         self.start = 0  # index of rows[0] in the whole filtered list
         self.total = 0
         self.at_end = False
+        #: the matching ids, when a scan found them (a filter no index answers): pages are
+        #: then read by id, never by the filter again
+        self.ids: array[int] | None = None
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -55,9 +62,22 @@ class RecordWindow:
         """Apply a filter (or the current one again) and go to the top."""
         if where is not None:
             self.where = list(where)
+        self.ids = None
         self.total = self.ws.count(self.where)
         self.rows = self._fetch(None)
         self.start = 0
+
+    def adopt(self, where: Sequence[str], ids: array[int], rows: list[Row]) -> None:
+        """Take a filter's matches and first page found elsewhere (`scan`, in a worker)."""
+        self.where = list(where)
+        self.ids = ids
+        self.total = len(ids)
+        self.rows = rows
+        self.start = 0
+
+    def _by_ids(self, first: int, count: int) -> list[Row]:
+        assert self.ids is not None
+        return self._with_turns(self.ws.summaries(self.ids[first:first + count]))
 
     def __len__(self) -> int:
         return self.total
@@ -68,6 +88,12 @@ class RecordWindow:
         """The row at `index`, reading pages as needed; None past either end."""
         if index < 0 or index >= self.total:
             return None
+        if self.ids is not None:
+            if not self.start <= index < self.start + len(self.rows):
+                self.start = max(0, index - PAGE)
+                self.rows = self._by_ids(self.start, 2 * PAGE)
+            i = index - self.start
+            return self.rows[i] if 0 <= i < len(self.rows) else None
         end = self.start + len(self.rows)
         if not self.rows or index < self.start - PAGE or index >= end + PAGE:
             self._jump(index)
@@ -106,6 +132,9 @@ class RecordWindow:
 
     def index_of(self, record_id: int) -> int | None:
         """Where a record sits in the filtered list (None: not in it)."""
+        if self.ids is not None:
+            at = bisect.bisect_left(self.ids, record_id)
+            return at if at < len(self.ids) and self.ids[at] == record_id else None
         for i, r in enumerate(self.rows):
             if r.summary.id == record_id:
                 return self.start + i
@@ -118,6 +147,17 @@ class RecordWindow:
 
     def next_matching(self, after_id: int, extra: Sequence[str]) -> int | None:
         """The id of the next record after `after_id` that also matches `extra` filters."""
+        if self.ids is not None:
+            # Among the scanned matches, in steps: `extra` (status, issue) has an index.
+            at = bisect.bisect_right(self.ids, after_id)
+            while at < len(self.ids):
+                step = self.ids[at:at + 1000]
+                hits = set(self.ws.select_ids([*extra, f"id>={step[0]}", f"id<={step[-1]}"]))
+                for rid in step:
+                    if rid in hits:
+                        return rid
+                at += len(step)
+            return None
         page = self.ws.page([*self.where, *extra], after=(after_id, after_id), limit=1)
         return page.rows[0].id if page.rows else None
 
@@ -145,3 +185,30 @@ class RecordWindow:
         self.rows = self._fetch(first - 1)
         if self.start and not self.rows:
             self.reset()
+
+
+def slow_filter(where: Sequence[str]) -> bool:
+    """Filters no index answers (`text~`: a substring of every record's text), which the
+    app runs in a worker with `scan`."""
+    return any(w.strip().startswith("text") and "~" in w for w in where)
+
+
+def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], None],
+         cancelled: Callable[[], bool]) -> tuple[array[int], list[Row]] | None:
+    """A filter's matching ids and its first page, found SCAN_CHUNK ids at a time (progress
+    after each, by ids scanned); None when `cancelled()` turned true on the way."""
+    ids: array[int] = array("q")
+    low, high = ws.connection.execute("SELECT min(id), max(id) FROM records").fetchone()
+    if low is None:
+        return ids, []
+    after = low - 1
+    while after < high:
+        if cancelled():
+            return None
+        upto = min(high, after + SCAN_CHUNK)
+        ids.extend(ws.select_ids([*where, f"id>{after}", f"id<={upto}"]))
+        after = upto
+        progress(after - low + 1, high - low + 1)
+    window = RecordWindow(ws, where)
+    window.ids = ids
+    return ids, window._by_ids(0, PAGE)

@@ -1,0 +1,81 @@
+"""The detail pane: it follows the cursor (a burst of keys ends on the right record), shows what
+the workspace holds after a change, and scrolls a record longer than the pane."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from tui_helpers import ROWS, make_workspace
+
+from curator.tui.app import ReviewApp
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SIZE = (100, 30)
+
+
+def screen_text(app: ReviewApp) -> str:
+    svg = app.export_screenshot()
+    text = " ".join(html.unescape(t) for t in re.findall(r">([^<>]*)</text>", svg))
+    return text.replace("\xa0", " ")
+
+
+def pane_text(app: ReviewApp) -> str:
+    """What the detail pane shows now, line by line."""
+    pane = app.main.detail
+    return "\n".join(pane.render_line(y).text for y in range(pane.size.height))
+
+
+@pytest.fixture
+def ws_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    long = {"messages": [{"role": "user", "content": "\n".join(
+        f"line {i:03d} of a long question" for i in range(80))},
+        {"role": "assistant", "content": "the end of the long record"}]}
+    return make_workspace(tmp_path, rows=[*ROWS, long])
+
+
+async def test_detail_follows_a_burst_of_keys_and_changes(ws_path: Path) -> None:
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j", "j", "j", "j", "k")
+        await pilot.pause()
+        pane = app.main.detail
+        assert app.main.current_id() == 4
+        record = pane.current()
+        assert record is not None and record.id == 4
+        text = screen_text(app)
+        assert "record 4  pending" in text and "Refunds take five days." in text
+        await pilot.press("a", "k")  # accepted, moved on, and back: the pane reads it again
+        await pilot.pause()
+        assert "record 4  accepted" in screen_text(app)
+        await pilot.press("1")  # a label shows at once
+        await pilot.pause()
+        assert "labels refund" in screen_text(app)
+
+
+async def test_long_record_scrolls_and_the_next_record_starts_at_the_top(
+        ws_path: Path) -> None:
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("G")
+        await pilot.pause()
+        assert app.main.current_id() == 9
+        text = pane_text(app)
+        assert "record 9" in text and "line 000" in text
+        assert "the end of the long record" not in text
+        await pilot.press("J")  # a page down in the detail pane
+        await pilot.pause()
+        text = pane_text(app)
+        assert "line 000" not in text and "record 9" not in text
+        await pilot.press("tab", "end")  # focused, the pane scrolls with its own keys
+        await pilot.pause()
+        assert "the end of the long record" in pane_text(app)
+        await pilot.press("tab", "k")  # back to the list; another record shows from its top
+        await pilot.pause()
+        assert app.main.current_id() == 8
+        assert "record 8" in pane_text(app)
+        assert app.main.detail.top == 0

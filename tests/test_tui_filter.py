@@ -1,0 +1,186 @@
+"""`text~` (a substring scan no index answers) runs in a worker: the list keeps answering keys
+meanwhile, a new filter replaces a running one, escape stops one, and the result is the
+workspace's own count and rows."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from tui_helpers import make_workspace
+
+from curator.store import Workspace
+from curator.tui import window as window_module
+from curator.tui.app import MainScreen, ReviewApp
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SIZE = (100, 30)
+
+
+@pytest.fixture
+def ws_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return make_workspace(tmp_path)
+
+
+def matching(path: Path, where: list[str]) -> list[int]:
+    with Workspace.open(path) as ws:
+        return list(ws.select_ids(where))
+
+
+def listed(app: ReviewApp) -> list[int]:
+    rows = [app.main.window.get(i) for i in range(len(app.main.window))]
+    return [r.summary.id for r in rows if r is not None]
+
+
+async def test_text_filter_runs_in_a_worker_and_lists_the_matches(
+        ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(window_module, "SCAN_CHUNK", 2)  # several steps over 8 records
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"text~WHERE", "enter")  # case-insensitive
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        expected = matching(ws_path, ["text~WHERE"])
+        assert 2 in expected and 6 in expected and len(expected) < 8
+        assert app.main.window.where == ["text~WHERE"]
+        assert len(app.main.window) == len(expected) and listed(app) == expected
+        assert app.main.current_id() == expected[0]
+        await pilot.press("f", "ctrl+a", "ctrl+k", *"text~zzqqxx", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(app.main.window) == 0 and app.main.current_id() is None
+
+
+async def test_keys_answer_while_filtering_and_a_new_filter_replaces_it(
+        ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(window_module, "SCAN_CHUNK", 1)
+    reached, go = threading.Event(), threading.Event()
+    real = MainScreen.filter_progress
+    states: list[str] = []
+
+    def spy(self: MainScreen, gen: int, where: list[str], done: int, total: int) -> None:
+        real(self, gen, where, done, total)
+        states.append(self.message)
+
+    def held_scan(*args: object, **kwargs: object) -> object:
+        reached.set()
+        go.wait(10)
+        return real_scan(*args, **kwargs)  # type: ignore[arg-type]
+
+    real_scan = window_module.scan
+    monkeypatch.setattr(MainScreen, "filter_progress", spy)
+    monkeypatch.setattr("curator.tui.app.scan", held_scan)
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"text~order", "enter")
+        for _ in range(200):
+            if reached.is_set():
+                break
+            await asyncio.sleep(0.02)
+        assert reached.is_set()
+        assert app.main.message.startswith("filtering text~order")  # visible state
+        await pilot.press("j", "j")  # the list still answers, on the records it showed
+        assert app.main.current_id() == 3
+        await pilot.press("a")
+        with Workspace.open(ws_path) as ws:
+            assert ws.get(3).status == "accepted"
+        await pilot.press("f", *"status=accepted", "enter")  # replaces the running filter
+        assert app.main.window.where == ["status=accepted"]
+        go.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        # the replaced scan's result never showed
+        assert app.main.window.where == ["status=accepted"]
+        assert listed(app) == matching(ws_path, ["status=accepted"])
+        assert not any(s.startswith("filtering text~order") for s in states[1:])
+
+
+async def test_escape_stops_a_running_filter(
+        ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reached, go = threading.Event(), threading.Event()
+    real_scan = window_module.scan
+
+    def held_scan(*args: object, **kwargs: object) -> object:
+        reached.set()
+        go.wait(10)
+        return real_scan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("curator.tui.app.scan", held_scan)
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"text~order", "enter")
+        for _ in range(200):
+            if reached.is_set():
+                break
+            await asyncio.sleep(0.02)
+        await pilot.press("escape")
+        assert "filter stopped" in app.main.message
+        go.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.main.window.where == [] and len(app.main.window) == 8
+
+
+async def test_bulk_change_under_a_text_filter_recounts_in_the_worker(
+        ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scans: list[list[str]] = []
+    real_scan = window_module.scan
+
+    def counted(ws: Workspace, where: list[str], *args: object) -> object:
+        scans.append(list(where))
+        return real_scan(ws, where, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("curator.tui.app.scan", counted)
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"text~order", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        expected = matching(ws_path, ["text~order"])
+        assert listed(app) == expected and len(expected) >= 2
+        await pilot.press("j")  # the cursor on the second match
+        await pilot.press("b", "a", "y")  # accept every match of the filter
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        with Workspace.open(ws_path) as ws:
+            assert [ws.get(i).status for i in expected] == ["accepted"] * len(expected)
+        assert scans == [["text~order"], ["text~order"]]  # counted again, in the worker
+        assert listed(app) == expected
+        assert app.main.current_id() == expected[1]  # the cursor stayed on its record
+        row = app.main.records.current
+        assert row is not None and row.summary.status == "accepted"
+        assert app.main.message.startswith("accept:")
+
+
+async def test_text_filter_pages_by_the_scanned_ids(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_helpers import _chat
+
+    monkeypatch.chdir(tmp_path)
+    rows = [_chat(f"question {i}" + (" with a needle" if i % 2 else ""), f"answer {i}")
+            for i in range(400)]
+    path = make_workspace(tmp_path, rows=rows, cluster=False)
+    with Workspace.open(path) as ws:
+        ws.set_status(None, "accepted", where=["id<=300"])
+    app = ReviewApp(path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"text~needle", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        expected = matching(path, ["text~needle"])
+        assert len(expected) == 200 and app.main.window.ids is not None
+        assert listed(app) == expected  # every page, read by id
+        await pilot.press("G")
+        assert app.main.current_id() == expected[-1]
+        await pilot.press("g", "pagedown", "pagedown", "pagedown", "pagedown", "pagedown")
+        assert app.main.current_id() == expected[app.main.records.cursor]
+        await pilot.press("g", "n")  # next pending among the matches: ids above 300
+        assert app.main.current_id() == min(i for i in expected if i > 300)
+        await pilot.press("a")  # accepted, and the cursor moved to the next match
+        with Workspace.open(path) as ws:
+            assert ws.get(expected[expected.index(302)]).status == "accepted"
+        assert app.main.current_id() == expected[expected.index(302) + 1]
