@@ -14,6 +14,7 @@ cannot clear.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -627,17 +628,30 @@ def read_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
     yield from reader
 
 
+def _process_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()  # read once, at import: setting it back and forth is not thread-safe
+
+
 @contextmanager
 def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A binary file that replaces `path` only when the block ends without an exception.
 
-    The data goes to a temp file beside `path`, is fsynced, renamed over it, and the folder is
-    fsynced, so a reader (or a crash at any moment) sees either the old file or the whole new
-    one. On an exception the temp file is removed and `path` is left as it was.
+    The data goes to a temp file beside `path`, is fsynced and renamed over it, so a reader (or
+    a crash at any moment) sees either the old file or the whole new one; then the folder is
+    fsynced where the system allows it (Windows does not), to make the rename durable. An
+    exception inside the block removes the temp file and leaves `path` as it was. The new file
+    gets the permissions a plain open() would give it, not the temp file's owner-only ones.
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o666 & ~_UMASK)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -647,7 +661,8 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(p.parent)
+    with contextlib.suppress(OSError):  # the file is in place; only durability is best effort
+        fsync_dir(p.parent)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

@@ -9,9 +9,14 @@ marks: a record that is no longer in a cluster loses its mark in the same entry,
 parameters go into meta `dedup.params`. Nothing is deleted and no status changes; export treats
 a record marked duplicate-of as excluded, and the review app shows the cluster.
 
-Memory: the records are streamed to the signature workers; the texts of candidate pairs are
-read again from the workspace by the verification workers instead of being held, so the parent
-holds per-record arrays (a few dozen bytes a record), not the texts.
+Memory: the worker processes read the records from the workspace themselves (their own
+read-only connections), once to sign them and again for the texts of candidate pairs, so the
+parent holds per-record arrays (a few hundred bytes a record), never the texts.
+
+Consistency: the workers read at different moments, so a record edited or rejected while dedup
+runs could be judged by a text it no longer has. The fingerprint of what dedup compares
+(`content_key`) is taken before and after; when it moved, nothing is marked or kept and the
+run says to start again.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import array
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,13 +107,6 @@ def parse_keeper(value: str) -> tuple[KeeperRule, list[int]]:
 _EXAMPLE_SQL = "CAST(coalesce(current, canonical) AS BLOB)"
 
 
-def iter_examples(ws: Workspace, where: str = ELIGIBLE_SQL) -> Iterator[tuple[int, bytes]]:
-    """(id, example JSON) of the matching records in id order, streamed."""
-    yield from ws.connection.execute(
-        f"SELECT id, {_EXAMPLE_SQL} FROM records WHERE {where} ORDER BY id"
-    )
-
-
 class WorkspaceFetch:
     """A fetch for find_duplicates: the examples of the given ids, in that order, read by the
     process that calls it through its own read-only connection (so verification workers read
@@ -125,7 +123,7 @@ class WorkspaceFetch:
         if self._conn is None:
             self._conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
         found: dict[int, bytes] = {}
-        if ids and ids[-1] - ids[0] < 2 * len(ids):
+        if ids and max(ids) - min(ids) < 2 * len(ids):
             # a run of nearby ids (a signature batch): one range scan beats lookups by id
             found.update(self._conn.execute(
                 f"SELECT id, {_EXAMPLE_SQL} FROM records WHERE id BETWEEN ? AND ?",
@@ -262,6 +260,11 @@ def dedup_workspace(
     result = run_find(ws, threshold=threshold, num_perm=num_perm, shingling=shingling,
                       include_system=include_system, keeper=rule, prefer=prefer,
                       processes=processes, progress=progress, eligible=eligible)
+    if content_key(ws, cache_settings(threshold, num_perm, shingling, include_system)) != key:
+        raise WorkspaceError(
+            "records were edited, rejected or added while dedup ran, so some were compared by "
+            "text they no longer have; nothing was marked. Run dedup again."
+        )
     p = result.params
     params: dict[str, Any] = {
         "threshold": threshold, "num_perm": num_perm, "bands": p.bands, "rows": p.rows,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 from pathlib import Path
 
@@ -233,3 +234,6 @@ def test_atomic_writer_replaces_only_a_whole_file(tmp_path: Path) -> None:
         fh.write(b"new\n")
     assert target.read_bytes() == b"new\n"
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl"]  # no temp left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it

@@ -204,3 +204,21 @@ def test_eligible_records_are_read_from_the_partial_indexes(tmp_path: Path) -> N
             f"EXPLAIN QUERY PLAN SELECT id FROM records WHERE {ELIGIBLE_SQL}{extra} ORDER BY id"))
             for extra in ("", " AND current IS NOT NULL")]
     assert "records_eligible" in plans[0] and "records_edited" in plans[1]
+
+
+def test_an_edit_while_dedup_runs_marks_nothing(tmp_path: Path) -> None:
+    records, _ = _generate(300, seed=6)
+    db = _workspace(tmp_path, records)
+
+    def edit_meanwhile(done: int, total: int) -> None:
+        # as the review app would: another connection commits an edit mid-run
+        with Workspace.open(db) as other:
+            other.edit(7, chat("a", "a different answer"))
+
+    with Workspace.open(db) as ws:
+        with pytest.raises(WorkspaceError, match="while dedup ran"):
+            dedup_workspace(ws, processes=1, progress=edit_meanwhile)
+        assert all(m == (None, None, None) for m in _marks(ws).values())
+        assert ws.meta("dedup.cache") is None
+        again = dedup_workspace(ws, processes=1)  # nothing moves now: it runs and marks
+        assert again.change is not None and again.duplicates > 0

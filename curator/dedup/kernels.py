@@ -8,7 +8,7 @@ offsets where each text starts (`encode`), so a batch crosses into compiled code
 
 Hashes. A character n-gram is the fold h = h * P + (c + 1) over its code points, updated as
 the window slides. A word n-gram is the same fold over the 64-bit hashes of its words (a word
-is a run of characters that are not ASCII whitespace). Either is finished with splitmix64's
+is a run of characters that are not ASCII whitespace as `str.split()` sees it). Either is finished with splitmix64's
 finaliser after mixing in the shingle size, so every bit of the result depends on every input
 bit. A text shorter than one shingle is a single shingle of everything it has (an empty text
 too), so every text has at least one hash.
@@ -115,7 +115,7 @@ def _mix(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 
 @_jit(inline="always")
 def _is_space(c: np.uint32) -> bool:  # pragma: no cover - compiled
-    return bool(c == 32 or (9 <= c <= 13))
+    return bool(c == 32 or (9 <= c <= 13) or (28 <= c <= 31))  # str.split()'s, in ASCII
 
 
 @_jit()

@@ -1,8 +1,8 @@
 """Shingle hashes, one-permutation MinHash signatures and LSH band keys.
 
-The per-character work (hashing every shingle, keeping each bin's minimum) runs in the compiled
-loops of `curator.dedup.kernels`; this module gives them a text-level interface and does the
-array work on signatures (densifying empty bins, band keys) with numpy.
+The per-character work (hashing every shingle, keeping each bin's minimum, densifying empty
+bins) runs in the compiled loops of `curator.dedup.kernels`; this module gives them a
+text-level interface and turns signatures into LSH band keys with numpy.
 
 Signatures. Classic MinHash applies K hash functions to every shingle (K multiplies each);
 one-permutation hashing (Li, Owen and Zhang, 2012) hashes each shingle once, uses the top bits

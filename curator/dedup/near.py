@@ -27,6 +27,7 @@ import collections
 import gc
 import itertools
 import os
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -430,8 +431,11 @@ def find_duplicates(
     )
     # The cyclic garbage collector would walk the hundreds of thousands of pair and member
     # objects built here again and again (measured: 1.5 of 28 s at 1M); nothing here is cyclic.
-    collecting = gc.isenabled()
-    gc.disable()
+    # Only from the main thread: the switch is process-wide, and a caller running dedup in a
+    # thread (the review app) keeps creating objects of its own meanwhile.
+    collecting = gc.isenabled() and threading.current_thread() is threading.main_thread()
+    if collecting:
+        gc.disable()
     try:
         return _find(
             records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
