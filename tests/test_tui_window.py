@@ -63,3 +63,22 @@ def test_refresh_keeps_rows_sticky_until_refiltered(ws: Workspace) -> None:
     win.refresh_all()  # a re-read drops what no longer matches
     assert win.get(0).summary.id == 2  # type: ignore[union-attr]
     ws.undo()
+
+
+def test_a_scan_in_two_threads_finds_what_the_filter_selects(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curator.tui import window
+
+    monkeypatch.setattr(window, "SCAN_CHUNK", 37)  # many chunks, split over the threads
+    where = ["text~answer 1", "status=pending"]
+    seen: list[tuple[int, int]] = []
+    result = window.scan(ws, where, lambda done, total: seen.append((done, total)),
+                         lambda: False)
+    assert result is not None
+    ids, rows = result
+    expected = list(ws.select_ids(where))
+    assert list(ids) == expected and len(expected) > 100  # in id order, none lost or doubled
+    assert [r.summary.id for r in rows] == expected[:PAGE]
+    assert len(seen) == -(-N // 37) and max(seen) == (N, N)
+    assert window.scan(ws, where, lambda d, t: None, lambda: True) is None  # cancelled
