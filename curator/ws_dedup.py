@@ -159,6 +159,7 @@ def run_find(
     processes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     eligible: Eligible | None = None,
+    screen: bool = True,
 ) -> DedupResult:
     """find_duplicates over the eligible records of a workspace (`eligible`: read already)."""
     if shingling not in SHINGLINGS:
@@ -187,7 +188,7 @@ def run_find(
             ids=ids, threshold=threshold, num_perm=num_perm, shingling=SHINGLINGS[shingling],
             include_system=include_system, keeper=keeper, statuses=statuses, prefer=set(prefer),
             processes=processes if processes is not None else min(2, os.cpu_count() or 1),
-            fetch=fetch, progress=progress,
+            fetch=fetch, progress=progress, screen=screen,
         )
     finally:
         fetch.close()
@@ -250,6 +251,7 @@ def dedup_workspace(
     dry_run: bool = False,
     processes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    screen: bool = True,
 ) -> WorkspaceDedup:
     """Find exact and near duplicates among the eligible records and (unless `dry_run`) mark
     them, replacing the last run's marks, in one undoable journal entry."""
@@ -259,7 +261,8 @@ def dedup_workspace(
                       eligible)
     result = run_find(ws, threshold=threshold, num_perm=num_perm, shingling=shingling,
                       include_system=include_system, keeper=rule, prefer=prefer,
-                      processes=processes, progress=progress, eligible=eligible)
+                      processes=processes, progress=progress, eligible=eligible,
+                      screen=screen)
     if content_key(ws, cache_settings(threshold, num_perm, shingling, include_system)) != key:
         raise WorkspaceError(
             "records were edited, rejected or added while dedup ran, so some were compared by "
@@ -269,7 +272,7 @@ def dedup_workspace(
     params: dict[str, Any] = {
         "threshold": threshold, "num_perm": num_perm, "bands": p.bands, "rows": p.rows,
         "shingling": shingling, "include_system": include_system, "keeper": keeper,
-        "recall_at_threshold": round(p.recall_at_threshold, 6),
+        "recall_at_threshold": round(p.recall_at_threshold, 6), "screen": screen,
     }
     save_pairs(ws, key, result)
     change = None

@@ -222,3 +222,20 @@ def test_an_edit_while_dedup_runs_marks_nothing(tmp_path: Path) -> None:
         assert ws.meta("dedup.cache") is None
         again = dedup_workspace(ws, processes=1)  # nothing moves now: it runs and marks
         assert again.change is not None and again.duplicates > 0
+
+
+def test_no_screen_verifies_every_band_pair(tmp_path: Path) -> None:
+    records, _ = _generate(400, seed=8)
+    db = _workspace(tmp_path, records)
+    code_a, out_a = _run_json(["dedup", "-w", str(db), "--dry-run", "--json"])
+    code_b, out_b = _run_json(["dedup", "-w", str(db), "--dry-run", "--json", "--no-screen"])
+    assert code_a == code_b == 0
+    assert out_b["screened_out"] == 0 and out_b["params"]["screen"] is False
+    assert out_a["params"]["screen"] is True  # (tests/test_dedup.py shows screening at work)
+    assert out_a["candidate_pairs"] == out_b["candidate_pairs"]
+    assert out_a["cluster_list"] == out_b["cluster_list"]
+
+
+def _run_json(args: list[str]) -> tuple[int, Any]:
+    r = CliRunner().invoke(cli, args)
+    return r.exit_code, json.loads(r.stdout) if r.exit_code == 0 else r.stderr

@@ -204,6 +204,10 @@ def _preview(ws: Workspace, record_id: int) -> str:
               help="Which record of a cluster is kept: longest, earliest, accepted (accepted "
                    "first), or record ids (12,40) to keep first.")
 @click.option("--dry-run", is_flag=True, help="Print the clusters, mark nothing.")
+@click.option("--no-screen", "no_screen", is_flag=True,
+              help="Verify every pair that shares an LSH band, without first dropping those "
+                   "whose signatures put them far below the threshold (slower; in practice "
+                   "the same pairs).")
 @click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
               help="Clusters to print (0: all).")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
@@ -211,14 +215,16 @@ def _preview(ws: Workspace, record_id: int) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors
 def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
-          include_system: bool, keeper: str, dry_run: bool, show: int, workers: int,
-          as_json: bool) -> None:
+          include_system: bool, keeper: str, dry_run: bool, no_screen: bool, show: int,
+          workers: int, as_json: bool) -> None:
     """Find exact and near duplicates and mark them duplicate-of their cluster's keeper.
 
     Nothing is deleted and statuses stay; marked records are left out of exports. One run is
     one journal entry (`curator undo` takes it back) and replaces the last run's marks.
-    Near duplicates come from MinHash LSH; every candidate pair is verified by its true
-    Jaccard similarity, and clusters form around keepers without chaining.
+    Near duplicates come from MinHash LSH; pairs that share a band are screened by their
+    whole signatures (those more than six standard deviations below the threshold are
+    dropped, --no-screen keeps them), every remaining pair is verified by its true Jaccard
+    similarity, and clusters form around keepers without chaining.
 
     Example: curator dedup -w work.db --threshold 0.8 --dry-run
     """
@@ -229,7 +235,7 @@ def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
             result = dedup_workspace(ws, threshold=threshold, num_perm=num_perm,
                                      shingling=shingling, include_system=include_system,
                                      keeper=keeper, dry_run=dry_run, processes=workers,
-                                     progress=bar)
+                                     progress=bar, screen=not no_screen)
         if as_json:
             click.echo(_dump(result.to_dict()))
             return

@@ -89,6 +89,7 @@ class DedupParams:
     include_system: bool
     keeper: KeeperRule
     recall_at_threshold: float  # the S-curve at the threshold: P(a pair there is a candidate)
+    screen: bool = True  # candidates far below the threshold by their signatures are dropped
 
 
 @dataclass(frozen=True)
@@ -396,6 +397,7 @@ def find_duplicates(
     fetch: Fetch | None = None,
     min_recall: float = 0.99,
     progress: Callable[[int, int], None] | None = None,
+    screen: bool = True,
 ) -> DedupResult:
     """Exact and near-duplicate clusters of `records`, each with a keeper and similarities.
 
@@ -408,7 +410,9 @@ def find_duplicates(
     `progress(done, total)` then follows the records signed.
     `keeper` orders records for keeping; ids in `prefer` always come first; `statuses` maps id to
     accepted / pending / rejected for the accepted_first rule. `processes` defaults to the CPU
-    count; the result does not depend on it.
+    count; the result does not depend on it. `screen=False` verifies every pair that shares a
+    band, skipping the signature screen (module docstring, 3): slower, and in practice the same
+    pairs.
     """
     bands, rows = choose_bands(threshold, num_perm, min_recall)
     params = DedupParams(
@@ -420,6 +424,7 @@ def find_duplicates(
         include_system,
         keeper,
         collision_probability(threshold, bands, rows),
+        screen,
     )
     if ids is not None and fetch is None:
         raise ValueError("ids without fetch: nothing to read the records with")
@@ -509,12 +514,13 @@ def _find(
     candidates = _candidate_pairs(keys, reps, pool, window)
     del keys
     lsh_pairs = len(candidates)
-    candidates = _screen(
-        candidates,
-        _take(outs, "sketch", np.empty((0, 1), np.uint8)),
-        _take(outs, "own", np.empty((0, 1), np.uint8)),
-        params.threshold,
-    )
+    if params.screen:
+        candidates = _screen(
+            candidates,
+            _take(outs, "sketch", np.empty((0, 1), np.uint8)),
+            _take(outs, "own", np.empty((0, 1), np.uint8)),
+            params.threshold,
+        )
 
     def texts_for(indices: npt.NDArray[np.int64]) -> list[Item]:
         texts: list[Item] = []
