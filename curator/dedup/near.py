@@ -406,8 +406,9 @@ def find_duplicates(
     candidate pairs; with `fetch(ids) -> items` they are asked for again, only for candidates,
     by the worker processes: `fetch` must be picklable and open what it reads in the process
     that calls it. With `ids` (and `fetch`) instead of `records`, the workers read every record
-    through `fetch`, a batch of consecutive ids at a time, and this process never sees a text;
-    `progress(done, total)` then follows the records signed.
+    through `fetch`, a batch of consecutive ids at a time, and this process never sees a text.
+    `progress(done, total)` follows the records signed (with `ids`), then the candidate pairs
+    verified, counted on from the records (total = records + pairs).
     `keeper` orders records for keeping; ids in `prefer` always come first; `statuses` maps id to
     accepted / pending / rejected for the accepted_first rule. `processes` defaults to the CPU
     count; the result does not depend on it. `screen=False` verifies every pair that shares a
@@ -554,6 +555,8 @@ def _find(
         for pair, s in zip(chunk.tolist(), sims.tolist(), strict=True):
             if s >= params.threshold:
                 pairs.append((pair >> 32, pair & 0xFFFFFFFF, s))
+        if progress is not None:  # the bar grows by the pairs to verify once they are known
+            progress(n + start + len(chunk), n + len(candidates))
 
     clusters = _assemble(n, rank, rep_of, groups, _cluster(n, rank, pairs), id_arr)
     exact = [ExactGroup(digests[g[0]].tobytes().hex(), tuple(ids[i] for i in g)) for g in groups]
