@@ -863,7 +863,8 @@ class Workspace:
         return {r[0] for r in self._conn.execute("SELECT record_id FROM marks")}
 
     def set_marks(self, ids: Iterable[int], on: bool = True) -> int:
-        """Mark (on) or unmark records; returns how many changed. Unknown ids are refused."""
+        """Mark (on) or unmark records; returns how many changed. Marking an unknown id is
+        refused; unmarking one is not an error (there is nothing to take away)."""
         wanted = [int(i) for i in ids]
         with self._transaction():
             c = self._conn

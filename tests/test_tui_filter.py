@@ -184,3 +184,34 @@ async def test_text_filter_pages_by_the_scanned_ids(
         with Workspace.open(path) as ws:
             assert ws.get(expected[expected.index(302)]).status == "accepted"
         assert app.main.current_id() == expected[expected.index(302) + 1]
+
+
+async def test_a_refresh_while_a_filter_is_counted_keeps_that_filter(
+        ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the second filter's scan is held until the refresh has happened
+    go, reached = threading.Event(), threading.Event()
+    real_scan = window_module.scan
+
+    def held(ws: Workspace, where: list[str], *args: object) -> object:
+        if "text~order" in where:
+            reached.set()
+            go.wait(10)
+        return real_scan(ws, where, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("curator.tui.app.scan", held)
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"text~WHERE", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.main.window.where == ["text~WHERE"]
+        await pilot.press("f", "ctrl+a", "ctrl+k", *"text~order", "enter")
+        await pilot.pause()
+        assert reached.wait(5)
+        await pilot.press("ctrl+l")  # re-read everything, as after a bulk change
+        await pilot.pause()
+        go.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.main.window.where == ["text~order"]  # the filter asked for last, not the old
+        assert listed(app) == matching(ws_path, ["text~order"])

@@ -119,6 +119,8 @@ class MainScreen(Screen[None]):
         #: counts filters applied; a background filter's result is used only if still current
         self._filter_gen = 0
         self._filter_last = 0.0
+        #: a filter whose count is still running in a worker (the one asked for last)
+        self._pending_where: list[str] | None = None
 
     @property
     def review(self) -> ReviewApp:
@@ -193,28 +195,35 @@ class MainScreen(Screen[None]):
 
     def after_bulk(self, message: str) -> None:
         keep = self.current_id()
+        pending = self._pending_where
         if slow_filter(self.window.where):
             # Counting a text~ filter again takes seconds at a million records: the rows shown
-            # are re-read now, the count and first page come from a worker.
+            # are re-read now, the count and first page come from a worker (below).
             self.window.refresh_ids([r.summary.id for r in self.window.rows])
             self.records.refresh()
-            self.show_current()
-            self.update_status(message)
-            self.review.changed()
-            self._filter_gen += 1
-            self.workers.cancel_group(self, "filter")
-            self._scan(list(self.window.where), self._filter_gen, keep, message)
-            return
-        self.window.refresh_all()
-        if keep is not None:
-            index = self.window.index_of(keep)
-            if index is not None:
-                self.records.cursor = index
-        self.records.reload()
-        self.records.refresh()
+        else:
+            self.window.refresh_all()
+            if keep is not None:
+                index = self.window.index_of(keep)
+                if index is not None:
+                    self.records.cursor = index
+            self.records.reload()
+            self.records.refresh()
         self.show_current()
         self.update_status(message)
         self.review.changed()
+        if pending is None and not slow_filter(self.window.where):
+            return
+        # A count that was running read records from before the change, so it starts again:
+        # the filter asked for last if one was still being counted (it stays the one that will
+        # be shown), else the text~ filter on screen.
+        self._filter_gen += 1
+        self.workers.cancel_group(self, "filter")
+        if pending is not None:
+            self._scan(pending, self._filter_gen, None, message)
+        else:
+            self._pending_where = list(self.window.where)
+            self._scan(list(self.window.where), self._filter_gen, keep, message)
 
     def fail(self, exc: Exception) -> None:
         self.update_status(f"error: {exc}")
@@ -413,20 +422,23 @@ class MainScreen(Screen[None]):
                 reason = "bulk reject in review" if status == "rejected" else None
                 summary = ws.set_status(ids, status, reason, where=sel_where,
                                         progress=progress).summary
-            if ids is not None:
-                ws.clear_marks()  # applied: the marks have done their work
             return summary
 
         def done(result: str | None) -> None:
             if result is None:
                 self.update_status("bulk change not applied (cancelled or failed): nothing changed")
                 return
-            if ids is not None:
-                self.marks.clear()
+            if ids is not None:  # applied: the marks have done their work
+                try:
+                    self.ws.clear_marks()
+                    self.marks.clear()
+                except WorkspaceError as exc:  # the change itself is committed and shown
+                    self.fail(exc)
             self.after_bulk(result)
 
         self.app.push_screen(JobScreen("Applying…", self.ws.path, run,
-                                       hint="escape: cancel (nothing is changed)"), done)
+                                       hint="escape: cancel (nothing is changed unless it "
+                                            "has already finished)"), done)
 
     # -- undo / redo -------------------------------------------------------------------------
 
@@ -534,8 +546,10 @@ class MainScreen(Screen[None]):
             return
         self._filter_gen += 1
         self.workers.cancel_group(self, "filter")  # a new filter replaces a running one
+        self._pending_where = None
         if slow_filter(where):
             self.update_status(f"filtering {' '.join(where)}… (escape stops)")
+            self._pending_where = list(where)
             self._scan(list(where), self._filter_gen)
             return
         try:
@@ -548,8 +562,9 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
     def _scan(self, where: list[str], gen: int, keep: int | None = None,
               message: str = "") -> None:
-        """A filter no index answers, counted in a worker (its own connection) while the list
-        keeps answering keys; the result replaces the list only if no other filter came since."""
+        """A filter no index answers, counted in a worker (its own connections, see
+        window.scan) while the list keeps answering keys; the result replaces the list only if
+        no other filter came since. A failure is reported, never left as "filtering…"."""
         worker = get_current_worker()
 
         def cancelled() -> bool:
@@ -558,8 +573,12 @@ class MainScreen(Screen[None]):
         def progress(done: int, total: int) -> None:
             self.app.call_from_thread(self.filter_progress, gen, where, done, total)
 
-        with Workspace.open(self.ws.path) as ws:
-            result = scan(ws, where, progress, cancelled)
+        try:
+            with Workspace.open(self.ws.path) as ws:
+                result = scan(ws, where, progress, cancelled)
+        except Exception as exc:  # shown to the user; the list stays as it was
+            self.app.call_from_thread(self._scan_failed, gen, exc)
+            return
         if result is not None and not cancelled():
             self.app.call_from_thread(self._scanned, gen, where, *result, keep, message)
 
@@ -574,16 +593,25 @@ class MainScreen(Screen[None]):
                  keep: int | None, message: str) -> None:
         if gen != self._filter_gen:
             return
+        self._pending_where = None
+        if keep is not None:  # the user may have moved on while the count ran
+            keep = self.current_id() or keep
         self.window.adopt(where, ids, rows)
-        # After a change (keep: the record the cursor was on) the cursor stays on it while it
-        # still matches; a new filter starts at the top.
+        # After a change the cursor stays on its record while it still matches; a new filter
+        # starts at the top.
         index = self.window.index_of(keep) if keep is not None else None
         self._filter_shown(index or 0)
         if message:
             self.update_status(f"{message}; {len(ids):,} records")
 
+    def _scan_failed(self, gen: int, exc: Exception) -> None:
+        if gen == self._filter_gen:
+            self._pending_where = None
+            self.fail(exc)
+
     def action_cancel_filter(self) -> None:
         if self.workers.cancel_group(self, "filter"):
+            self._pending_where = None
             self._filter_gen += 1
             self.update_status("filter stopped; the list is as it was")
 

@@ -1,8 +1,10 @@
 """The record list's model: a window of rows around the cursor, read from SQLite in pages.
 
-Nothing here holds the whole list. Pages are read by keyset (`after`), forward or backward,
-so moving at row 900,000 costs what it costs at row 0; the cache keeps a few pages around the
-cursor and drops the rest. Rows stay in the list after an action changes them ("sticky") until
+Nothing here holds the whole list's rows. Pages are read by keyset (`after`), forward or
+backward, so moving at row 900,000 costs what it costs at row 0; the cache keeps a few pages
+around the cursor and drops the rest. The one exception is a filter no index answers
+(`text~`): its scan keeps the matching ids (8 bytes each, 8 MB at a million) and pages are
+read by slices of them. Rows stay in the list after an action changes them ("sticky") until
 the filter is applied again, so the cursor never jumps away from what was just decided.
 """
 
