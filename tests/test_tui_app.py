@@ -19,12 +19,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SIZE = (100, 30)
 
 
-@pytest.fixture
-def ws_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return make_workspace(tmp_path)
-
-
 def state(path: Path, rid: int) -> tuple[str, str | None, list[str]]:
     with Workspace.open(path) as ws:
         r = ws.get(rid)

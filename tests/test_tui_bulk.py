@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from tui_helpers import make_workspace
 
 from curator.store import Workspace
 from curator.tui.app import ReviewApp
@@ -17,12 +16,6 @@ from curator.tui.jobs import JobScreen
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 SIZE = (100, 30)
-
-
-@pytest.fixture
-def ws_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return make_workspace(tmp_path)
 
 
 def statuses(path: Path) -> dict[int, str]:

@@ -20,12 +20,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SIZE = (100, 30)
 
 
-@pytest.fixture
-def ws_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return make_workspace(tmp_path)
-
-
 def matching(path: Path, where: list[str]) -> list[int]:
     with Workspace.open(path) as ws:
         return list(ws.select_ids(where))
@@ -34,6 +28,31 @@ def matching(path: Path, where: list[str]) -> list[int]:
 def listed(app: ReviewApp) -> list[int]:
     rows = [app.main.window.get(i) for i in range(len(app.main.window))]
     return [r.summary.id for r in rows if r is not None]
+
+
+def hold_scans(monkeypatch: pytest.MonkeyPatch,
+               only: str | None = None) -> tuple[threading.Event, threading.Event]:
+    """Make the app's filter scans (those whose filter includes `only`, or every one) wait for
+    `go` before they run, setting `reached` when one waits: a slow scan on demand."""
+    reached, go = threading.Event(), threading.Event()
+    real_scan = window_module.scan
+
+    def held(ws: Workspace, where: list[str], *args: object) -> object:
+        if only is None or only in where:
+            reached.set()
+            go.wait(10)
+        return real_scan(ws, where, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("curator.tui.app.scan", held)
+    return reached, go
+
+
+async def until(event: threading.Event) -> bool:
+    for _ in range(200):
+        if event.is_set():
+            return True
+        await asyncio.sleep(0.02)
+    return False
 
 
 async def test_text_filter_runs_in_a_worker_and_lists_the_matches(
@@ -58,7 +77,7 @@ async def test_text_filter_runs_in_a_worker_and_lists_the_matches(
 async def test_keys_answer_while_filtering_and_a_new_filter_replaces_it(
         ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(window_module, "SCAN_CHUNK", 1)
-    reached, go = threading.Event(), threading.Event()
+    reached, go = hold_scans(monkeypatch)
     real = MainScreen.filter_progress
     states: list[str] = []
 
@@ -66,22 +85,11 @@ async def test_keys_answer_while_filtering_and_a_new_filter_replaces_it(
         real(self, gen, where, done, total)
         states.append(self.message)
 
-    def held_scan(*args: object, **kwargs: object) -> object:
-        reached.set()
-        go.wait(10)
-        return real_scan(*args, **kwargs)  # type: ignore[arg-type]
-
-    real_scan = window_module.scan
     monkeypatch.setattr(MainScreen, "filter_progress", spy)
-    monkeypatch.setattr("curator.tui.app.scan", held_scan)
     app = ReviewApp(ws_path, actor="tester")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", *"text~order", "enter")
-        for _ in range(200):
-            if reached.is_set():
-                break
-            await asyncio.sleep(0.02)
-        assert reached.is_set()
+        assert await until(reached)
         assert app.main.message.startswith("filtering text~order")  # visible state
         await pilot.press("j", "j")  # the list still answers, on the records it showed
         assert app.main.current_id() == 3
@@ -101,22 +109,11 @@ async def test_keys_answer_while_filtering_and_a_new_filter_replaces_it(
 
 async def test_escape_stops_a_running_filter(
         ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    reached, go = threading.Event(), threading.Event()
-    real_scan = window_module.scan
-
-    def held_scan(*args: object, **kwargs: object) -> object:
-        reached.set()
-        go.wait(10)
-        return real_scan(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr("curator.tui.app.scan", held_scan)
+    reached, go = hold_scans(monkeypatch)
     app = ReviewApp(ws_path, actor="tester")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", *"text~order", "enter")
-        for _ in range(200):
-            if reached.is_set():
-                break
-            await asyncio.sleep(0.02)
+        assert await until(reached)
         await pilot.press("escape")
         assert "filter stopped" in app.main.message
         go.set()
@@ -188,17 +185,7 @@ async def test_text_filter_pages_by_the_scanned_ids(
 
 async def test_a_refresh_while_a_filter_is_counted_keeps_that_filter(
         ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # the second filter's scan is held until the refresh has happened
-    go, reached = threading.Event(), threading.Event()
-    real_scan = window_module.scan
-
-    def held(ws: Workspace, where: list[str], *args: object) -> object:
-        if "text~order" in where:
-            reached.set()
-            go.wait(10)
-        return real_scan(ws, where, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr("curator.tui.app.scan", held)
+    reached, go = hold_scans(monkeypatch, "text~order")  # held until the refresh happened
     app = ReviewApp(ws_path, actor="tester")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", *"text~WHERE", "enter")
@@ -206,8 +193,7 @@ async def test_a_refresh_while_a_filter_is_counted_keeps_that_filter(
         await pilot.pause()
         assert app.main.window.where == ["text~WHERE"]
         await pilot.press("f", "ctrl+a", "ctrl+k", *"text~order", "enter")
-        await pilot.pause()
-        assert reached.wait(5)
+        assert await until(reached)
         await pilot.press("ctrl+l")  # re-read everything, as after a bulk change
         await pilot.pause()
         go.set()
