@@ -176,18 +176,6 @@ def _text_shingles(
 
 
 @_jit()
-def _shingle_counts(
-    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int
-) -> I64:  # pragma: no cover - compiled
-    texts = len(offsets) - 1
-    counts = np.empty(texts, dtype=np.int64)
-    scratch = np.empty(max(1, _longest(offsets)), dtype=np.uint64)
-    for t in range(texts):
-        counts[t] = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
-    return counts
-
-
-@_jit()
 def _longest(offsets: I64) -> int:  # pragma: no cover - compiled
     best = 0
     for t in range(len(offsets) - 1):

@@ -3,8 +3,9 @@
 The pipeline, in one pass over the records and one over the candidate pairs:
 
 1. Batches of records go to a process pool; each batch comes back with the 128-bit hash of
-   every normalised text, its length, its LSH band keys, the low byte of every signature bin,
-   and (unless `fetch` is given) its normalised text as one compact UTF-8 blob.
+   every normalised text, its length, its LSH band keys, the low byte of every signature bin
+   and which bins hold a shingle of the text's own, and (unless `fetch` is given) its
+   normalised text as one compact UTF-8 blob.
 2. Records with identical hashes form exact groups; only each group's best record (by the
    keeper rule) takes part in the near-duplicate search, so an exact copy costs no pairs.
 3. Two records sharing any band key are a candidate pair, unless their whole signatures say
@@ -12,8 +13,8 @@ The pipeline, in one pass over the records and one over the candidate pairs:
    the share of agreeing bins estimates their Jaccard (one-permutation hashing's estimator),
    and a pair more than six standard deviations below the threshold is dropped (a pair at the
    threshold is dropped with a chance near one in a billion). Text shared by every example
-   (role markers, stock phrases) makes unrelated pairs share a band now and then; at a million
-   examples this check removes about half of the candidates.
+   (role markers, stock phrases) makes unrelated pairs share a band now and then; on the 1M
+   benchmark set this check removes nine candidates in ten (933,242 of 1,045,303).
 4. Each remaining pair's shingle sets are rebuilt from its texts (only for candidates, a chunk
    at a time) and its true Jaccard similarity computed; pairs below the threshold are dropped.
 5. Clusters form around keepers without transitive chaining (see `_cluster`).
