@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from curator.dedup.normalize import normalize_example
+from curator.dedup.normalize import example_text, normalize_text
 
 # 128 bits: a chance collision among a billion records is about 1e-21, so equal hashes are
 # treated as equal content without comparing the texts.
@@ -32,15 +32,20 @@ def content_hash_bytes(normalised_utf8: bytes | memoryview) -> bytes:
     return hashlib.blake2b(normalised_utf8, digest_size=DIGEST_SIZE).digest()
 
 
-def as_text(item: Mapping[str, Any] | str | bytes, *, include_system: bool) -> str:
+def as_text(item: Mapping[str, Any] | str | bytes, *, include_system: bool,
+            raw_ascii: bool = False) -> str:
     """A record's normalised text: a string is taken as already normalised; bytes are the
-    example's JSON (parsed here, so a caller can hand raw JSON to worker processes)."""
+    example's JSON (parsed here, so a caller can hand raw JSON to worker processes).
+
+    `raw_ascii`: an example whose text is ASCII comes back raw, for a caller that normalises
+    ASCII itself (the dedup workers do it in compiled code, `kernels.normalise_ascii`)."""
     if isinstance(item, str):
         return item
     if isinstance(item, bytes):
         item = orjson.loads(item)
         assert isinstance(item, Mapping)
-    return normalize_example(item, include_system=include_system)
+    text = example_text(item, include_system=include_system)
+    return text if raw_ascii and text.isascii() else normalize_text(text)
 
 
 def exact_groups(
