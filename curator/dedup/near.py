@@ -256,14 +256,20 @@ def _priority(
     return rank_of
 
 
+def _run_starts(n: int, differs: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+    """Where each run of equal values of a sorted array of n values starts, and n at the end;
+    `differs[i]` says whether sorted value i + 1 differs from value i."""
+    new_run = np.ones(n + 1, dtype=bool)
+    new_run[1:-1] = differs
+    return np.flatnonzero(new_run)
+
+
 def _exact_groups(digests: npt.NDArray[np.uint64]) -> list[list[int]]:
     """Indices of rows with equal 128-bit digests, groups of two or more, each in index order,
     the groups in order of their first index."""
     order = np.lexsort((digests[:, 1], digests[:, 0]))
     ordered = digests[order]
-    new_run = np.ones(len(order) + 1, dtype=bool)
-    new_run[1:-1] = (ordered[1:] != ordered[:-1]).any(axis=1)
-    starts = np.flatnonzero(new_run)
+    starts = _run_starts(len(order), (ordered[1:] != ordered[:-1]).any(axis=1))
     sizes = np.diff(starts)
     groups = [sorted(order[starts[k] : starts[k + 1]].tolist())
               for k in np.flatnonzero(sizes > 1).tolist()]
@@ -275,9 +281,7 @@ def _band_pairs(column: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """Unique (i << 32 | j), i < j, of the positions in one band's keys that hold equal keys."""
     order = np.argsort(column)
     sorted_keys = column[order]
-    new_run = np.ones(len(order) + 1, dtype=bool)
-    new_run[1:-1] = sorted_keys[1:] != sorted_keys[:-1]
-    starts = np.flatnonzero(new_run)
+    starts = _run_starts(len(order), sorted_keys[1:] != sorted_keys[:-1])
     run_start, sizes = starts[:-1], np.diff(starts)
     found: list[npt.NDArray[np.uint64]] = []
     for size in np.unique(sizes[sizes > 1]).tolist():
