@@ -14,9 +14,9 @@ read-only connections), once to sign them and again for the texts of candidate p
 parent holds per-record arrays (a few hundred bytes a record), never the texts.
 
 Consistency: the workers read at different moments, so a record edited or rejected while dedup
-runs could be judged by a text it no longer has. The fingerprint of what dedup compares
-(`content_key`) is taken before and after; when it moved, nothing is marked or kept and the
-run says to start again.
+runs could be judged by a text it no longer has. `run_find` (behind dedup and split alike)
+takes the fingerprint of what dedup compares (`content_key`) before and after; when it moved,
+the result is refused, so nothing is marked, kept or split, and the message says to run again.
 """
 
 from __future__ import annotations
@@ -161,7 +161,9 @@ def run_find(
     eligible: Eligible | None = None,
     screen: bool = True,
 ) -> DedupResult:
-    """find_duplicates over the eligible records of a workspace (`eligible`: read already)."""
+    """find_duplicates over the eligible records of a workspace (`eligible`: read already).
+
+    Raises WorkspaceError when what dedup compares (`content_key`) changed while it ran."""
     if shingling not in SHINGLINGS:
         raise WorkspaceError(f"unknown shingling {shingling!r}; choose {', '.join(SHINGLINGS)}")
     if not 0.0 < threshold <= 1.0:
@@ -181,17 +183,27 @@ def run_find(
                 f"workspace or is rejected"
             )
 
-    ids = (eligible if eligible is not None else Eligible.read(ws)).ids
+    eligible = eligible if eligible is not None else Eligible.read(ws)
+    settings = cache_settings(threshold, num_perm, shingling, include_system)
+    before = content_key(ws, settings, eligible)
     fetch = WorkspaceFetch(ws.path)
     try:
-        return find_duplicates(
-            ids=ids, threshold=threshold, num_perm=num_perm, shingling=SHINGLINGS[shingling],
+        result = find_duplicates(
+            ids=eligible.ids, threshold=threshold, num_perm=num_perm, shingling=SHINGLINGS[shingling],
             include_system=include_system, keeper=keeper, statuses=statuses, prefer=set(prefer),
             processes=processes if processes is not None else min(2, os.cpu_count() or 1),
             fetch=fetch, progress=progress, screen=screen,
         )
     finally:
         fetch.close()
+    # The workers read at different moments: a record edited, rejected or added meanwhile may
+    # have been judged by a text it no longer has, so the result is refused, not used.
+    if content_key(ws, settings) != before:
+        raise WorkspaceError(
+            "records were edited, rejected or added while dedup ran, so some were compared by "
+            "text they no longer have; nothing was changed. Run it again."
+        )
+    return result
 
 
 @dataclass(frozen=True)
@@ -263,11 +275,6 @@ def dedup_workspace(
                       include_system=include_system, keeper=rule, prefer=prefer,
                       processes=processes, progress=progress, eligible=eligible,
                       screen=screen)
-    if content_key(ws, cache_settings(threshold, num_perm, shingling, include_system)) != key:
-        raise WorkspaceError(
-            "records were edited, rejected or added while dedup ran, so some were compared by "
-            "text they no longer have; nothing was marked. Run dedup again."
-        )
     p = result.params
     params: dict[str, Any] = {
         "threshold": threshold, "num_perm": num_perm, "bands": p.bands, "rows": p.rows,

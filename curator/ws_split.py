@@ -138,11 +138,6 @@ def _duplicate_pairs(
         return near, list(groups.values()), True
     found: DedupResult = run_find(ws, processes=processes, progress=progress,
                                   eligible=eligible, **settings)
-    if content_key(ws, cache_settings(**settings)) != key:
-        raise WorkspaceError(
-            "records were edited, rejected or added while split looked for duplicates, so "
-            "some were compared by text they no longer have; nothing was split. Run it again."
-        )
     save_pairs(ws, key, found)
     return found.pairs, [list(g.ids) for g in found.exact_groups], False
 
