@@ -14,8 +14,9 @@ from curator.store import INT64_MAX, INT64_MIN
 
 #: a record id: SQLite's integers end at 2**63-1.
 RECORD_ID = click.IntRange(min=1, max=INT64_MAX)
-#: how many rows, actions or lines to show or take (--limit, -n).
+#: how many rows, actions or lines to show or take (--limit, -n); SHOWN also takes 0 (all).
 COUNT = click.IntRange(min=1, max=INT64_MAX)
+SHOWN = click.IntRange(min=0, max=INT64_MAX)
 #: token limits: ten million is above every model's context.
 MAX_TOKENS_LIMIT = 10_000_000
 MAX_TOKENS = click.IntRange(min=1, max=MAX_TOKENS_LIMIT)

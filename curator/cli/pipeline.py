@@ -21,6 +21,7 @@ from curator.cli.bounds import (
     NUM_PERM_MAX,
     NUM_PERM_MIN,
     SEED,
+    SHOWN,
     WORKERS,
     keeper_ids,
     power_of_two,
@@ -219,7 +220,7 @@ def _preview(ws: Workspace, record_id: int) -> str:
               help="Verify every pair that shares an LSH band, without first dropping those "
                    "whose signatures put them far below the threshold (slower; in practice "
                    "the same pairs).")
-@click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
+@click.option("--show", type=SHOWN, default=20, show_default=True,
               help="Clusters to print (0: all).")
 @click.option("--workers", type=WORKERS, default=2, show_default=True,
               help="Processes that compute signatures and verify pairs.")

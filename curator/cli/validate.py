@@ -14,7 +14,7 @@ import click
 import orjson
 
 from curator.cli import cli
-from curator.cli.bounds import MAX_TOKENS, WORKERS
+from curator.cli.bounds import MAX_TOKENS, SHOWN, WORKERS
 from curator.cli.output import echo
 from curator.io import atomic_writer
 from curator.issues import Issue
@@ -38,7 +38,7 @@ PROGRESS_MIN_BYTES = 32 << 20
 @click.option("--quarantine", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Write every rejected row, exactly as it was, to this file.")
 @click.option("--strict", is_flag=True, help="Unknown keys, whitespace-only text and truncation become errors.")
-@click.option("--max-issues-per-code", type=click.IntRange(min=0), default=None,
+@click.option("--max-issues-per-code", type=SHOWN, default=None,
               help="List at most N problems per code and file (counts stay complete).")
 @click.option("--workers", type=WORKERS, default=2, show_default=True,
               help="Processes that check a large JSONL file in parallel.")
