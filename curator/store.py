@@ -388,6 +388,25 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
+def check_names(filters: Sequence[str], *, labels: Iterable[str], splits: Iterable[str]) -> None:
+    """Refuse `label=`/`split=` names a workspace does not have (`labels`: its label set,
+    `splits`: the split names it uses): such a filter would match nothing, silently.
+
+    compile_filters knows no workspace; callers that have one call this too."""
+    known = {"label": sorted(set(labels)), "split": sorted(set(splits))}
+    for text in filters:
+        m = _FILTER_RE.match(text)
+        if not m or m.group(2) not in ("=", "!="):
+            continue
+        key, value = m.group(1), m.group(3)
+        names = known.get(key)
+        if names is None or not value or value in names or (key == "split" and value == "none"):
+            continue
+        listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise FilterError(f"bad filter {text!r}: no {key} {value!r} in this workspace"
+                          f"{_did_you_mean(value, names)} ({key}s: {listed or 'none yet'})")
+
+
 _WORD_RE = re.compile(r"\w+\*?")
 
 

@@ -246,7 +246,7 @@ def test_numbers_beyond_64_bits_are_a_one_line_error(env: dict[str, str],
 # --- item 17: issue codes that do not exist ----------------------------------------------------
 
 
-def test_unknown_issue_code_is_refused_with_a_suggestion(env: dict[str, str]) -> None:
+def test_unknown_codes_formats_labels_splits_are_refused_with_a_suggestion(env: dict[str, str]) -> None:
     run(env, "import", env["SRC"])
     code, _, err = run(env, "ls", "--where", "issue=chat.empty_content")
     assert code == 2 and "no such issue code 'chat.empty_content'" in err
@@ -255,6 +255,15 @@ def test_unknown_issue_code_is_refused_with_a_suggestion(env: dict[str, str]) ->
     assert code == 2 and "did you mean quality.*" in err
     code, _, err = run(env, "ls", "--where", "format=openai_chat")
     assert code == 2 and "did you mean openai-chat" in err
+    # labels and splits: the workspace's own sets
+    run(env, "labels", "--add", "refund")
+    code, _, err = run(env, "ls", "--where", "label=refnud")
+    assert code == 2 and "no label 'refnud'" in err and "did you mean refund" in err
+    code, _, err = run(env, "accept", "--where", "split=valdation")
+    assert code == 2 and "did you mean validation" in err
+    code, _, err = run(env, "label", "1", "--add", "refund", "--where", "label!=refnud")
+    assert code == 2 and "no label 'refnud'" in err
+    assert run(env, "ls", "--where", "label!=refund", "--where", "split=none")[0] == 0
     # codes that exist still filter, prefixes too
     code, out, _ = run(env, "ls", "--where", "issue=quality.control_chars")
     assert code == 0 and len(out.splitlines()) == 2

@@ -25,6 +25,7 @@ from curator.store import (
     JournalEntry,
     Workspace,
     WorkspaceError,
+    check_names,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -129,6 +130,17 @@ def _checked(ws: Workspace, ids: IdRanges | None) -> IdRanges | None:
     return ids.check(ws) if ids is not None else None
 
 
+def check_where(ws: Workspace, where: Sequence[str] | None) -> None:
+    """label=/split= names the workspace does not have are an error, not an empty match."""
+    if where:
+        from curator.split import DEFAULT_NAMES as DEFAULT_SPLITS
+
+        params = ws.meta_json("split.params")
+        given = params.get("names") if isinstance(params, dict) else None
+        splits = [*DEFAULT_SPLITS, *(given if isinstance(given, list) else [])]
+        check_names(where, labels=[name for name, _ in ws.labels()], splits=map(str, splits))
+
+
 def _report_change(change: Change) -> None:
     if change.entry_id is None:
         echo(f"nothing changed ({change.selected} records selected)")
@@ -153,6 +165,7 @@ def _status_command(name: str, status: str, verb: str) -> None:
                 reason: str | None) -> None:
         sel_ids, sel_where = _selection(ids, where)
         with Workspace.open(workspace) as ws:
+            check_where(ws, sel_where)
             _report_change(ws.set_status(_checked(ws, sel_ids), status, reason, where=sel_where))
 
 
@@ -180,6 +193,7 @@ def label(ids: tuple[str, ...], workspace: Path, where: tuple[str, ...],
         raise click.UsageError("give --add LABEL and/or --remove LABEL")
     sel_ids, sel_where = _selection(ids, where)
     with Workspace.open(workspace) as ws:
+        check_where(ws, sel_where)
         sel_ids = _checked(ws, sel_ids)
         if add:
             _report_change(ws.add_labels(sel_ids, add, where=sel_where))
@@ -335,6 +349,7 @@ def ls(workspace: Path, where: tuple[str, ...], limit: int, as_json: bool) -> No
     Example: curator ls --where issue=schema.invalid --limit 20 -w work.db
     """
     with Workspace.open(workspace) as ws:
+        check_where(ws, where)
         total = ws.count(where)
         page = ws.page(where, limit=limit)
     for r in page.rows:
