@@ -264,6 +264,8 @@ def render(stats: Stats) -> Any:
     from rich.table import Table
     from rich.text import Text
 
+    from curator.textsafe import literal
+
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column(justify="right")
@@ -283,7 +285,9 @@ def render(stats: Stats) -> Any:
         ("estimated billed tokens", f"~{stats.estimated_billed_tokens:,}"),
     ]
     for k, v in rows:
-        summary.add_row(k, v)
+        # Text, never a markup string: file names and the counter (a model path) may hold
+        # `[bold]` or escape sequences, shown as they are (curator.textsafe).
+        summary.add_row(k, Text(literal(v)))
 
     dist = Table(title="per example", title_justify="left")
     dist.add_column("")

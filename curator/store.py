@@ -25,6 +25,7 @@ open one `Workspace` per worker thread (WAL lets them all read while one writes)
 from __future__ import annotations
 
 import contextlib
+import difflib
 import getpass
 import os
 import re
@@ -257,11 +258,46 @@ def _bad(text: str, why: str) -> FilterError:
     return FilterError(f"bad filter {text!r}: {why}\n{FILTER_HELP}")
 
 
+#: SQLite integers are signed 64-bit; a number outside would fail inside the query.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _int(text: str, value: str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise _bad(text, f"{value!r} is not a whole number") from None
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise _bad(text, f"{value} is out of range (at most {INT64_MAX})")
+    return number
+
+
+def _did_you_mean(value: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def _check_issue_code(text: str, value: str) -> None:
+    """An issue code (or PREFIX*) that no rule emits would match nothing, silently: refuse it."""
+    from curator.validate.codes import CODES
+
+    if value.endswith("*"):
+        prefix = value[:-1]
+        if any(code.startswith(prefix) for code in CODES):
+            return
+        families = sorted({code.split(".")[0] + ".*" for code in CODES})
+        raise _bad(text, f"no issue code starts with {prefix!r}"
+                         f"{_did_you_mean(value, families)}")
+    if value not in CODES:
+        raise _bad(text, f"no such issue code {value!r}{_did_you_mean(value, sorted(CODES))}")
+
+
+def _check_format(text: str, value: str) -> None:
+    from curator.formats.detect import FORMATS
+
+    if value not in FORMATS:
+        raise _bad(text, f"no such format {value!r}{_did_you_mean(value, FORMATS)}; formats: "
+                         f"{', '.join(FORMATS)}, none")
 
 
 def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
@@ -295,12 +331,14 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
                 has = (value == "any") != (op == "!=")
                 clauses.append(f"r.id {'' if has else 'NOT '}IN (SELECT record_id FROM issues)")
             elif value.endswith("*"):
+                _check_issue_code(text, value)
                 prefix = value[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 clauses.append(
                     f"r.id {neg}IN (SELECT record_id FROM issues WHERE code LIKE ? ESCAPE '\\')"
                 )
                 params.append(prefix + "%")
             else:
+                _check_issue_code(text, value)
                 clauses.append(f"r.id {neg}IN (SELECT record_id FROM issues WHERE code = ?)")
                 params.append(value)
         elif key == "severity":
@@ -314,6 +352,8 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
             if value == "none":
                 clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}NULL")
             else:
+                if key == "format":
+                    _check_format(text, value)
                 clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}?")
                 params.append(value)
         elif key == "cluster":
@@ -346,6 +386,25 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
         else:
             raise _bad(text, f"unknown key {key!r}")
     return (" AND ".join(clauses) or "1"), params
+
+
+def check_names(filters: Sequence[str], *, labels: Iterable[str], splits: Iterable[str]) -> None:
+    """Refuse `label=`/`split=` names a workspace does not have (`labels`: its label set,
+    `splits`: the split names it uses): such a filter would match nothing, silently.
+
+    compile_filters knows no workspace; callers that have one call this too."""
+    known = {"label": sorted(set(labels)), "split": sorted(set(splits))}
+    for text in filters:
+        m = _FILTER_RE.match(text)
+        if not m or m.group(2) not in ("=", "!="):
+            continue
+        key, value = m.group(1), m.group(3)
+        names = known.get(key)
+        if names is None or not value or value in names or (key == "split" and value == "none"):
+            continue
+        listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise FilterError(f"bad filter {text!r}: no {key} {value!r} in this workspace"
+                          f"{_did_you_mean(value, names)} ({key}s: {listed or 'none yet'})")
 
 
 _WORD_RE = re.compile(r"\w+\*?")

@@ -170,7 +170,7 @@ def test_filters_match_an_independent_python_check(ws: Workspace) -> None:
     ws.set_splits({i: "train" for i in range(1, 11)})
     ws.mark_duplicates([DuplicateCluster(7, {8: 0.95})])
     ws.edit(5, chat("a refund please", "sure"),
-            validate=lambda e: [Issue("chat.note", "info", "fyi")], tokens=(40, 10))
+            validate=lambda e: [Issue("chat.no_system_message", "info", "fyi")], tokens=(40, 10))
     records = [ws.get(i) for i in ws.select_ids()]
 
     def expect(pred: object) -> set[int]:
@@ -182,7 +182,8 @@ def test_filters_match_an_independent_python_check(ws: Workspace) -> None:
         ("label=x",): expect(lambda r: "x" in r.labels),
         ("label!=x", "status=accepted"): expect(
             lambda r: "x" not in r.labels and r.status == "accepted"),
-        ("issue=chat.note",): expect(lambda r: any(i.code == "chat.note" for i in r.issues)),
+        ("issue=chat.no_system_message",): expect(
+            lambda r: any(i.code == "chat.no_system_message" for i in r.issues)),
         ("issue=chat.*",): expect(lambda r: any(i.code.startswith("chat.") for i in r.issues)),
         ("issue=none",): expect(lambda r: not r.issues),
         ("severity=info",): expect(lambda r: any(i.severity == "info" for i in r.issues)),

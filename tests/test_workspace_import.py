@@ -61,14 +61,14 @@ def test_prepare_seam_decides_format_tokens_and_issues(tmp_path: Path) -> None:
         assert row.data is not None
         text = str(row.data["q"])
         return PreparedRecord("custom", {"messages": [{"role": "user", "content": text}]},
-                              [Issue("custom.short", "warning", "short")] if len(text) < 3 else [],
+                              [Issue("quality.empty_or_whitespace", "warning", "short")] if len(text) < 3 else [],
                               tokens_total=len(text), tokens_trained=0)
 
     src = write_jsonl(tmp_path / "d.jsonl", [{"q": "hello"}, {"q": "hi"}])
     with Workspace.open(tmp_path / "w.db", create=True) as ws:
         import_files(ws, [src], prepare=prepare)
         assert ws.get(1).format == "custom" and ws.get(1).tokens_total == 5
-        assert ws.count(["issue=custom.short"]) == 1 and ws.count(["tokens>4"]) == 1
+        assert ws.count(["issue=quality.empty_or_whitespace"]) == 1 and ws.count(["tokens>4"]) == 1
         assert ws.page(limit=1).rows[0].preview == "hello"
 
 

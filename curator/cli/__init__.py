@@ -12,9 +12,10 @@ import sys
 import click
 
 from curator import __version__
+from curator.cli.output import SafeGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="curator")
 def cli() -> None:
     """Curate fine-tuning data: validate, convert, dedup, review, split, export, smoke-train.

@@ -9,6 +9,7 @@ import click
 import orjson
 
 from curator.cli import cli
+from curator.cli.output import echo
 from curator.formats import FORMATS
 from curator.formats.convert_file import TARGET_ALIASES, ConvertReport, convert_file
 from curator.issues import Issue
@@ -29,10 +30,9 @@ def _where(issue: Issue) -> str:
 
 
 def _print_summary(report: ConvertReport, out: str, rejects: str | None) -> None:
-    err = sys.stderr
     counts = ", ".join(f"{n} {f}" for f, n in sorted(report.format_counts.items()))
-    click.echo(f"{report.source}: detected {report.detected or 'no format'}"
-               + (f" ({counts})" if counts else ""), file=err)
+    echo(f"{report.source}: detected {report.detected or 'no format'}"
+          + (f" ({counts})" if counts else ""), err=True)
     shown: dict[str, int] = {}
     for issue in report.issues:
         limit = 10 if issue.severity == "error" else 3 if issue.severity == "warning" else 0
@@ -42,16 +42,16 @@ def _print_summary(report: ConvertReport, out: str, rejects: str | None) -> None
         text = f"{_where(issue)}: {issue.severity} {issue.code}: {issue.message}"
         if issue.hint:
             text += f" (hint: {issue.hint})"
-        click.echo(text, file=err)
+        echo(text, err=True)
     for code, n in sorted(report.counts.items()):
         more = n - shown.get(code, 0)
-        click.echo(f"  {n:>7}  {code}" + (f"  ({more} not shown; see --json)" if more > 0 and
-                                            shown.get(code) else ""), file=err)
-    click.echo(f"converted {report.converted} of {report.rows} rows to {report.target} -> {out}",
-               file=err)
+        echo(f"  {n:>7}  {code}" + (f"  ({more} not shown; see --json)" if more > 0 and
+                                            shown.get(code) else ""), err=True)
+    echo(f"converted {report.converted} of {report.rows} rows to {report.target} -> {out}",
+          err=True)
     if report.rejected:
         where = f"written to {rejects}" if rejects else "use --rejects FILE to keep them"
-        click.echo(f"rejected {report.rejected} rows ({where})", file=err)
+        echo(f"rejected {report.rejected} rows ({where})", err=True)
 
 
 @cli.command()
@@ -92,7 +92,7 @@ def convert(source: Path, to: str, source_format: str | None, output: Path,
         report = convert_file(source, output, to, source_format=source_format, rejects=rejects,
                               alpaca_sep=alpaca_sep, keep_issues=as_json)
     except (OSError, UnicodeError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(2)
     _print_summary(report, str(output), str(rejects) if rejects else None)
     if as_json:

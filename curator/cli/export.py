@@ -12,6 +12,7 @@ import click
 import orjson
 
 from curator.cli import cli
+from curator.cli.output import echo
 from curator.cli.pipeline import progress_bar
 from curator.cli.workspace import _fail, handle_errors, workspace_option
 from curator.export import EXPORT_FORMATS, ExportError
@@ -69,13 +70,13 @@ def export(workspace: Path, out: Path, fmt: str | None, target: str | None, only
         click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
     else:
         counts = outcome.counts
-        click.echo(f"{outcome.out_dir}: {outcome.fmt} for {outcome.target}: "
-                   f"train {counts['train']}, validation {counts['validation']}, "
-                   f"holdout {counts['holdout']}; {outcome.excluded} excluded")
+        echo(f"{outcome.out_dir}: {outcome.fmt} for {outcome.target}: "
+              f"train {counts['train']}, validation {counts['validation']}, "
+              f"holdout {counts['holdout']}; {outcome.excluded} excluded")
         for reason, n in summary["excluded_by_reason"].items():
-            click.echo(f"  excluded {reason}: {n}")
+            echo(f"  excluded {reason}: {n}")
         for extra in ("hf_dataset", "parquet", "llamafactory"):
             if outcome.manifest.get(extra):
-                click.echo(f"  wrote {extra}")
+                echo(f"  wrote {extra}")
     if summary["excluded_by_reason"].get("unconvertible"):
         raise click.exceptions.Exit(1)

@@ -16,6 +16,17 @@ import click
 import orjson
 
 from curator.cli import cli
+from curator.cli.bounds import (
+    MAX_TOKENS,
+    NUM_PERM_MAX,
+    NUM_PERM_MIN,
+    SEED,
+    SHOWN,
+    WORKERS,
+    keeper_ids,
+    power_of_two,
+)
+from curator.cli.output import echo, fail, one_line
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.store import Workspace
 from curator.workspace_import import (
@@ -29,9 +40,7 @@ from curator.workspace_import import (
 TARGETS = ("openai", "azure", "trl")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
-    raise click.exceptions.Exit(code)
+_fail = fail
 
 
 def _dump(obj: Any) -> str:
@@ -99,9 +108,9 @@ def _settings(ws: Workspace, target: str | None, model: str | None,
                    "else openai). Fixed for a workspace by its first import.")
 @click.option("--model", default=None,
               help="Model name or local tokenizer folder for token counts and the length limit.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None,
+@click.option("--max-tokens", type=MAX_TOKENS, default=None,
               help="Token limit per example (default: the model's or the target's).")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--workers", type=WORKERS, default=2, show_default=True,
               help="Processes that prepare (convert, validate, count) rows.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @handle_errors
@@ -121,7 +130,7 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
     problems = check_readable(files)
     readable = [f for f in files if not any(p.startswith(f"{f}:") for p in problems)]
     for problem in problems:
-        click.echo(f"error: {problem}", err=True)
+        echo(f"error: {problem}", err=True)
     if not readable:
         raise click.exceptions.Exit(2)
     if not workspace.exists():
@@ -154,7 +163,7 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
                                   workers=workers, meta=meta, keep_going=True)
     failed = [fr for fr in report.files if fr.error]
     for fr in failed:
-        click.echo(f"error: {fr.error}", err=True)
+        echo(f"error: {fr.error}", err=True)
     if as_json:
         out = report.to_dict()
         out["target"], out["model"], out["max_tokens"] = target, model, limit
@@ -162,13 +171,13 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
         click.echo(_dump(out))
     else:
         for fr in report.files:
-            click.echo(f"{fr.path}: {fr.rows} rows, {fr.new} new, {fr.already_present} already "
-                       f"present, {fr.rejected} rejected")
+            echo(f"{fr.path}: {fr.rows} rows, {fr.new} new, {fr.already_present} already "
+                  f"present, {fr.rejected} rejected")
             for reason, n in sorted(fr.reasons.items()):
-                click.echo(f"  rejected {reason}: {n}")
+                echo(f"  rejected {reason}: {n}")
         if len(report.files) > 1:
-            click.echo(f"total: {report.rows} rows, {report.new} new, {report.already_present} "
-                       f"already present, {report.rejected} rejected")
+            echo(f"total: {report.rows} rows, {report.new} new, {report.already_present} "
+                  f"already present, {report.rejected} rejected")
     if report.rejected or problems or failed:
         raise click.exceptions.Exit(1)
 
@@ -185,15 +194,17 @@ def _size(path: Path) -> int:
 
 def _preview(ws: Workspace, record_id: int) -> str:
     page = ws.page([f"id={record_id}"], limit=1)
-    return page.rows[0].preview[:70] if page.rows else ""
+    return one_line(page.rows[0].preview)[:70] if page.rows else ""
 
 
 @cli.command()
 @workspace_option
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8,
               show_default=True, help="Least Jaccard similarity of shingle sets for a near copy.")
-@click.option("--num-perm", type=click.IntRange(min=8), default=128, show_default=True,
-              help="MinHash permutations.")
+@click.option("--num-perm", type=click.IntRange(NUM_PERM_MIN, NUM_PERM_MAX), default=128,
+              show_default=True, callback=power_of_two,
+              help=f"MinHash permutations: a power of two from {NUM_PERM_MIN} to {NUM_PERM_MAX} "
+                   f"(memory: 4 bytes per record per permutation).")
 @click.option("--shingling", type=click.Choice(["char5", "word5"]), default="char5",
               show_default=True,
               help="Shingles: character 5-grams (finds 1-3 edited words) or word 5-grams.")
@@ -201,6 +212,7 @@ def _preview(ws: Workspace, record_id: int) -> str:
               help="Compare system prompts too (by default two answers that differ only in "
                    "their system prompt are duplicates).")
 @click.option("--keeper", default="longest", show_default=True, metavar="RULE|IDS",
+              callback=keeper_ids,
               help="Which record of a cluster is kept: longest, earliest, accepted (accepted "
                    "first), or record ids (12,40) to keep first.")
 @click.option("--dry-run", is_flag=True, help="Print the clusters, mark nothing.")
@@ -208,9 +220,9 @@ def _preview(ws: Workspace, record_id: int) -> str:
               help="Verify every pair that shares an LSH band, without first dropping those "
                    "whose signatures put them far below the threshold (slower; in practice "
                    "the same pairs).")
-@click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
+@click.option("--show", type=SHOWN, default=20, show_default=True,
               help="Clusters to print (0: all).")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--workers", type=WORKERS, default=2, show_default=True,
               help="Processes that compute signatures and verify pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors
@@ -241,21 +253,21 @@ def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
             return
         shown = result.clusters if show == 0 else result.clusters[:show]
         for c in shown:
-            click.echo(f"cluster {c.keeper}: keep {c.keeper}  {_preview(ws, c.keeper)}")
+            echo(f"cluster {c.keeper}: keep {c.keeper}  {_preview(ws, c.keeper)}")
             for m in c.members:
                 kind = "exact" if m.exact else f"{m.similarity:.3f}"
-                click.echo(f"    dup {m.id} ({kind})  {_preview(ws, m.id)}")
+                echo(f"    dup {m.id} ({kind})  {_preview(ws, m.id)}")
     if len(shown) < len(result.clusters):
-        click.echo(f"... {len(result.clusters) - len(shown)} more clusters (--show 0 lists all)")
+        echo(f"... {len(result.clusters) - len(shown)} more clusters (--show 0 lists all)")
     d = result.to_dict()
-    click.echo(f"{d['records']} records: {d['clusters']} clusters, {d['duplicates']} duplicates "
-               f"({d['exact_duplicates']} exact, {d['near_duplicates']} near)")
+    echo(f"{d['records']} records: {d['clusters']} clusters, {d['duplicates']} duplicates "
+          f"({d['exact_duplicates']} exact, {d['near_duplicates']} near)")
     if dry_run:
-        click.echo("dry run: nothing marked")
+        echo("dry run: nothing marked")
     elif result.change is not None and result.change.entry_id is not None:
-        click.echo(f"marked  [journal #{result.change.entry_id}]  (undo: curator undo)")
+        echo(f"marked  [journal #{result.change.entry_id}]  (undo: curator undo)")
     else:
-        click.echo("marks unchanged")
+        echo("marks unchanged")
 
 
 # --- split ---------------------------------------------------------------------------------------
@@ -272,8 +284,8 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
 @workspace_option
 @click.option("--ratios", default="0.8,0.1,0.1", show_default=True, callback=_ratios,
               help="Shares of train,validation,holdout (they must sum to 1).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the hash that places each unit.")
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Seed of the hash that places each unit (a signed 64-bit integer).")
 @click.option("--stratify", type=click.Choice(["label"]), default=None,
               help="Keep label proportions in every split.")
 @click.option("--group-by", default=None, metavar="KEY",
@@ -281,7 +293,7 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
                    "metadata.user_id, or 'source' for the file) stay in one split.")
 @click.option("--force", is_flag=True,
               help="Write the split even when duplicates leak across splits.")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--workers", type=WORKERS, default=2, show_default=True,
               help="Processes for the duplicate check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @handle_errors
@@ -313,31 +325,31 @@ def split(workspace: Path, ratios: tuple[float, ...], seed: int, stratify: str |
     else:
         _print_split(outcome.report_dict(), outcome.records, outcome.new)
         for w in outcome.warnings:
-            click.echo(f"warning: {w}", err=True)
+            echo(f"warning: {w}", err=True)
     if outcome.leaks and not outcome.written:
-        click.echo(f"error: {outcome.leaks} duplicate pairs would sit in two splits; the split "
-                   f"was not written. Resolve them (curator dedup, reject, or --group-by) or pass "
-                   f"--force.", err=True)
+        echo(f"error: {outcome.leaks} duplicate pairs would sit in two splits; the split "
+              f"was not written. Resolve them (curator dedup, reject, or --group-by) or pass "
+              f"--force.", err=True)
         raise click.exceptions.Exit(1)
     if outcome.leaks:
-        click.echo(f"warning: written with {outcome.leaks} leaking pairs (--force)", err=True)
+        echo(f"warning: written with {outcome.leaks} leaking pairs (--force)", err=True)
     if not as_json:
         entry = outcome.change.entry_id if outcome.change is not None else None
-        click.echo(f"split written  [journal #{entry}]" if entry else "nothing changed")
+        echo(f"split written  [journal #{entry}]" if entry else "nothing changed")
 
 
 def _print_split(report: dict[str, Any], records: int, new: int) -> None:
-    click.echo(f"{records} records split, {new} newly placed")
+    echo(f"{records} records split, {new} newly placed")
     for name, size in report["sizes"].items():
         counts = report["label_counts"].get(name, {})
-        balance = ", ".join(f"{k} {v}" for k, v in counts.items()) if set(counts) - {"(none)"} else ""
-        click.echo(f"  {name}: {size}" + (f"  ({balance})" if balance else ""))
-    click.echo(f"leakage: {report['exact_leaks']} exact and {report['near_leaks']} near-duplicate "
-               f"pairs across splits")
+        balance = ", ".join(f"{one_line(k)} {v}" for k, v in counts.items()) if set(counts) - {"(none)"} else ""
+        echo(f"  {name}: {size}" + (f"  ({balance})" if balance else ""))
+    echo(f"leakage: {report['exact_leaks']} exact and {report['near_leaks']} near-duplicate "
+          f"pairs across splits")
     for kind in ("exact_leak_pairs", "near_leak_pairs"):
         for p in report[kind][:10]:
-            click.echo(f"  {p['a']} ({p['split_a']}) ~ {p['b']} ({p['split_b']}) "
-                       f"similarity {p['similarity']}")
+            echo(f"  {p['a']} ({p['split_a']}) ~ {p['b']} ({p['split_b']}) "
+                  f"similarity {p['similarity']}")
     for name, missing in report["missing_classes"].items():
         if missing:
-            click.echo(f"  {name} lacks class {', '.join(missing)}")
+            echo(f"  {name} lacks class {', '.join(missing)}")

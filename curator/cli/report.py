@@ -11,10 +11,13 @@ import click
 import orjson
 
 from curator.cli import cli
+from curator.cli.bounds import MAX_TOKENS
+from curator.cli.output import echo
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.io import atomic_write_bytes
 from curator.report import assess, to_html, to_json, verdict
 from curator.store import Workspace
+from curator.textsafe import literal
 from curator.ws_export import EXPORT_TARGETS
 from curator.ws_report import gather_facts
 
@@ -26,7 +29,7 @@ _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}
 @workspace_option
 @click.option("--target", type=click.Choice(EXPORT_TARGETS), default=None,
               help="Judge the format and lengths for this target [default: the import's].")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None,
+@click.option("--max-tokens", type=MAX_TOKENS, default=None,
               help="Per-example token limit [default: the workspace's, else the target's].")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML page with the plots.")
@@ -56,9 +59,9 @@ def report(workspace: Path, target: str | None, max_tokens: int | None, html_fil
     else:
         for c in checks:
             mark = click.style(_MARK[c.status], fg=_COLOUR[c.status], bold=c.status == "fail")
-            click.echo(f"{mark}  {c.name}: {c.detail}")
-        click.echo(f"verdict: {verdict(checks)}")
+            click.echo(f"{mark}  {c.name}: {literal(c.detail)}")  # mark: curator's colour
+        echo(f"verdict: {verdict(checks)}")
         if html_file is not None:
-            click.echo(f"wrote {html_file}", err=True)
+            echo(f"wrote {html_file}", err=True)
     if verdict(checks) == "fail":
         raise click.exceptions.Exit(1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from curator.cli import cli
+from curator.cli.output import echo
 from curator.cli.workspace import _fail, handle_errors
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -87,11 +88,11 @@ def review(source: Path, target: str | None, keymap_path: Path | None) -> None:
         if not os.access(ws_path.parent, os.W_OK):
             ws_path = Path.cwd() / ws_path.name
         if already_imported(ws_path, source):
-            click.echo(f"opening workspace {ws_path} ({source} is already in it)", err=True)
+            echo(f"opening workspace {ws_path} ({source} is already in it)", err=True)
         else:
             imports = [source]
-            click.echo(f"importing {source} into workspace {ws_path} (reused next time)",
-                       err=True)
+            echo(f"importing {source} into workspace {ws_path} (reused next time)",
+                  err=True)
     if target is not None and ws_path.exists():
         from curator.store import Workspace
         from curator.workspace_import import workspace_settings
@@ -105,5 +106,5 @@ def review(source: Path, target: str | None, keymap_path: Path | None) -> None:
                   f"into a new workspace for {target}.")
     app = ReviewApp(ws_path, target=target, keymap=keymap, imports=imports)
     app.run()
-    click.echo(f"every decision is saved in {ws_path}; reopen with: curator review {ws_path}",
-               err=True)
+    echo(f"every decision is saved in {ws_path}; reopen with: curator review {ws_path}",
+          err=True)

@@ -9,6 +9,8 @@ import click
 import orjson
 
 from curator.cli import cli
+from curator.cli.bounds import MAX_TOKENS
+from curator.cli.output import echo
 
 
 @cli.command()
@@ -18,7 +20,7 @@ from curator.cli import cli
 @click.option("--model", default=None,
               help="OpenAI model name (default gpt-4o-mini-2024-07-18), or a local model folder "
                    "to count with its own tokenizer and chat template (required for trl).")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None,
+@click.option("--max-tokens", type=MAX_TOKENS, default=None,
               help="Token limit per example (default: the model's training limit; trl: 1024).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable shape).")
 def stats(files: tuple[Path, ...], target: str, model: str | None, max_tokens: int | None,
@@ -36,7 +38,7 @@ def stats(files: tuple[Path, ...], target: str, model: str | None, max_tokens: i
 
     for f in files:
         if not f.exists():
-            click.echo(f"error: {f}: no such file", err=True)
+            echo(f"error: {f}: no such file", err=True)
             sys.exit(2)
     try:
         counter = get_counter(target, model)
@@ -47,12 +49,12 @@ def stats(files: tuple[Path, ...], target: str, model: str | None, max_tokens: i
         else:
             limit = training_limit(model or DEFAULT_OPENAI_MODEL)
     except TokenizerError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(2)
     try:
         result = compute_stats([str(f) for f in files], counter, limit)
     except OSError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(2)
 
     if as_json:
@@ -64,8 +66,8 @@ def stats(files: tuple[Path, ...], target: str, model: str | None, max_tokens: i
     shown = 20
     for p in result.problems[:shown]:
         where = f"{p.file}:{p.line}" if p.line is not None else str(p.file)
-        click.echo(f"{where}: {p.severity} {p.code}: {p.message}", err=True)
+        echo(f"{where}: {p.severity} {p.code}: {p.message}", err=True)
     if len(result.problems) > shown:
-        click.echo(f"... and {len(result.problems) - shown} more rows not counted "
+        echo(f"... and {len(result.problems) - shown} more rows not counted "
                    "(all are listed with --json)", err=True)
     sys.exit(1 if result.problems else 0)

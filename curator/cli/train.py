@@ -8,26 +8,28 @@ from typing import Any
 import click
 
 from curator.cli import cli
+from curator.cli.bounds import MAX_TOKENS
+from curator.cli.output import echo
 
 # flag name -> config key; every flag defaults to None so the config file's value survives
 # unless the user gives the flag.
 _OPTIONS: list[tuple[str, Any, str]] = [
-    ("--steps", int, "Optimizer steps (default: 60 on a GPU, 10 on a CPU)."),
-    ("--batch-size", int, "Examples a step (default 4; halved once on GPU out-of-memory)."),
-    ("--lr", float, "Peak learning rate (default 2e-4), after a linear warmup."),
-    ("--warmup-ratio", float, "Share of the steps spent warming up (default 0.1)."),
-    ("--lora-r", int, "LoRA rank (default 16)."),
-    ("--lora-alpha", int, "LoRA alpha (default 32)."),
-    ("--lora-dropout", float, "LoRA dropout (default 0.05)."),
+    ("--steps", click.IntRange(1, 1_000_000), "Optimizer steps (default: 60 on a GPU, 10 on a CPU)."),
+    ("--batch-size", click.IntRange(1, 4096), "Examples a step (default 4; halved once on GPU out-of-memory)."),
+    ("--lr", click.FloatRange(0, 1, min_open=True), "Peak learning rate (default 2e-4), after a linear warmup."),
+    ("--warmup-ratio", click.FloatRange(0, 1), "Share of the steps spent warming up (default 0.1)."),
+    ("--lora-r", click.IntRange(1, 4096), "LoRA rank (default 16)."),
+    ("--lora-alpha", click.IntRange(1, 65536), "LoRA alpha (default 32)."),
+    ("--lora-dropout", click.FloatRange(0, 1, max_open=True), "LoRA dropout (default 0.05)."),
     ("--quant", click.Choice(["nf4", "none"]), "nf4: 4-bit NF4 QLoRA (default); none: plain LoRA."),
     ("--device", click.Choice(["auto", "cpu", "cuda"]), "Where to train (default auto: the GPU if any)."),
-    ("--max-length", int, "Token limit per example (default: the data's p99, capped by the model)."),
+    ("--max-length", MAX_TOKENS, "Token limit per example (default: the data's p99, capped by the model)."),
     ("--overlong", click.Choice(["drop", "truncate"]), "Examples over --max-length: drop (default) or truncate; reported either way."),
     ("--chat-template", str, "auto (the model's, else curator's fallback, reported), fallback, or a .jinja FILE."),
-    ("--generate", int, "Holdout prompts generated before and after (default 3)."),
-    ("--max-new-tokens", int, "Tokens generated per prompt (default 48, greedy)."),
-    ("--review-top-k", int, "Highest-loss examples written to review_queue.jsonl (default 20)."),
-    ("--seed", int, "Random seed (default 0)."),
+    ("--generate", click.IntRange(0, 1000), "Holdout prompts generated before and after (default 3)."),
+    ("--max-new-tokens", click.IntRange(1, 100_000), "Tokens generated per prompt (default 48, greedy)."),
+    ("--review-top-k", click.IntRange(0, 1_000_000), "Highest-loss examples written to review_queue.jsonl (default 20)."),
+    ("--seed", click.IntRange(0, 2**32 - 1), "Random seed (default 0)."),
 ]
 
 
@@ -95,7 +97,7 @@ def train(ctx: click.Context, /, workspace: str | None, data: str | None, model:
         cfg = build_config(file_values, given)
         _run(cfg, as_json)
     except UsageError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
 
 
@@ -112,7 +114,7 @@ def _write_config(path: str, text: str) -> None:
         atomic_write_bytes(p, text.encode())
     except OSError as exc:
         raise UsageError(f"{p}: cannot write: {exc.strerror}") from exc
-    click.echo(f"wrote {p}; run it with: curator train --config {p}", err=True)
+    echo(f"wrote {p}; run it with: curator train --config {p}", err=True)
 
 
 def _print_json(report: dict[str, Any]) -> None:
@@ -157,8 +159,8 @@ def _run(cfg: Any, as_json: bool) -> None:
             change = write_back(ws, report, Path(cfg.out).resolve(), finished)
     except WorkspaceError as exc:
         raise UsageError(f"the run finished (report in {cfg.out}) but the workspace was not updated: {exc}") from exc
-    click.echo(f"{change.summary}  [journal #{change.entry_id}; `curator undo -w {cfg.workspace}` takes it back]",
-               err=True)
+    echo(f"{change.summary}  [journal #{change.entry_id}; `curator undo -w {cfg.workspace}` takes it back]",
+          err=True)
     if as_json:
         _print_json(report)
     sys.exit(code)

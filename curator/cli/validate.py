@@ -14,8 +14,11 @@ import click
 import orjson
 
 from curator.cli import cli
+from curator.cli.bounds import MAX_TOKENS, SHOWN, WORKERS
+from curator.cli.output import echo
 from curator.io import atomic_writer
 from curator.issues import Issue
+from curator.textsafe import literal
 from curator.validate.engine import FileReport, cross_file_checks, validate_file
 from curator.validate.profiles import PROFILES, openai_limit
 
@@ -28,16 +31,16 @@ PROGRESS_MIN_BYTES = 32 << 20
 @click.option("--target", type=click.Choice(sorted(PROFILES)), default="openai", show_default=True,
               help="Service or trainer whose rules decide what is an error.")
 @click.option("--model", default=None, help="Target model (sets the token limit and encoding), e.g. gpt-4.1-nano.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None,
+@click.option("--max-tokens", type=MAX_TOKENS, default=None,
               help="Token limit per example (default: the model's, or the trainer's max_length).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see docs/json-output.md).")
 @click.option("--summary", is_flag=True, help="Group problems by code and count them instead of listing each.")
 @click.option("--quarantine", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Write every rejected row, exactly as it was, to this file.")
 @click.option("--strict", is_flag=True, help="Unknown keys, whitespace-only text and truncation become errors.")
-@click.option("--max-issues-per-code", type=click.IntRange(min=0), default=None,
+@click.option("--max-issues-per-code", type=SHOWN, default=None,
               help="List at most N problems per code and file (counts stay complete).")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--workers", type=WORKERS, default=2, show_default=True,
               help="Processes that check a large JSONL file in parallel.")
 @click.option("--no-tokens", is_flag=True, help="Skip token counting (faster; no length checks).")
 def validate(files: tuple[str, ...], target: str, model: str | None, max_tokens: int | None, as_json: bool,
@@ -134,23 +137,23 @@ def _print_file(rep: FileReport, summary: bool, cap: int | None) -> None:
         for code, n in sorted(rep.counts.items(), key=lambda kv: (_rank(firsts[kv[0]].severity), -kv[1])):
             first = firsts[code]
             at = f"{first.file}:{first.line}" if first.line is not None else first.file
-            click.echo(f"{first.severity:7} {code:38} x{n:<7} first at {at}: {first.message}")
+            echo(f"{first.severity:7} {code:38} x{n:<7} first at {at}: {first.message}")
     else:
         for i in rep.issues:
-            click.echo(format_issue(i))
+            echo(format_issue(i))
         if cap is not None:
             for code, n in sorted(rep.counts.items()):
                 if n > cap:
-                    click.echo(f"{rep.file}: ... and {n - cap} more {code}")
+                    echo(f"{rep.file}: ... and {n - cap} more {code}")
     tok = rep.tokens
     tok_text = (f"; tokens total {tok['total']:,}, trained {tok['trained']:,}, p50 {tok['p50']:.0f}, "
                 f"p95 {tok['p95']:.0f}, max {tok['max']:,}, over limit ({rep.token_limit:,}) {tok['over_limit']}"
                 if tok else "")
     formats = ", ".join(f"{n} {f}" for f, n in rep.formats.most_common())
-    click.echo(f"{rep.file}: {rep.examples} examples ({formats or 'none'}), {rep.rejected} rejected, "
-               f"{rep.errors} errors, {rep.warnings} warnings, {rep.severities['info']} info{tok_text}")
+    echo(f"{rep.file}: {rep.examples} examples ({formats or 'none'}), {rep.rejected} rejected, "
+          f"{rep.errors} errors, {rep.warnings} warnings, {rep.severities['info']} info{tok_text}")
     if rep.counts and not summary:
-        click.echo("  by code: " + ", ".join(f"{c} {n}" for c, n in sorted(rep.counts.items())))
+        echo("  by code: " + ", ".join(f"{c} {n}" for c, n in sorted(rep.counts.items())))
 
 
 def _rank(sev: str) -> int:
@@ -170,7 +173,7 @@ def _print_verdict(reports: list[FileReport], quarantine: str | None) -> None:
     rejected = sum(r.rejected for r in reports)
     if quarantine and rejected:
         verdict += f"; {rejected} rejected rows written to {quarantine}"
-    click.echo(verdict)
+    echo(verdict)
 
 
 @contextmanager
@@ -193,11 +196,12 @@ def _progress(path: str, quiet: bool) -> Iterator[Callable[[int, int], None] | N
         yield None
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                   console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"validating {Path(path).name}", total=size)
+        task = bar.add_task(f"validating {escape(literal(Path(path).name))}", total=size)
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done)

@@ -7,6 +7,7 @@ Exit codes: 0 done, 1 done but with problems (rows rejected on import, an edit r
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +16,17 @@ import click
 import orjson
 
 from curator.cli import cli
-from curator.store import FILTER_HELP, Change, JournalEntry, Workspace, WorkspaceError
+from curator.cli.bounds import COUNT, RECORD_ID
+from curator.cli.output import echo, fail, one_line
+from curator.store import (
+    FILTER_HELP,
+    INT64_MAX,
+    Change,
+    JournalEntry,
+    Workspace,
+    WorkspaceError,
+    check_names,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,13 +42,11 @@ def workspace_option(f: F) -> F:
 def where_option(f: F) -> F:
     return click.option(
         "--where", "where", multiple=True, metavar="FILTER",
-        help="Filter such as status=pending or issue=chat.empty_content; repeat to AND them.",
+        help="Filter such as status=pending or issue=chat.content_empty; repeat to AND them.",
     )(f)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
-    raise click.exceptions.Exit(code)
+_fail = fail  # the name other command modules import
 
 
 def handle_errors(f: F) -> F:
@@ -58,8 +67,36 @@ def handle_errors(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def parse_ids(values: Sequence[str]) -> Iterator[int]:
-    """Ids as `12`, `3,4,5` or `10-20` (inclusive)."""
+class IdRanges:
+    """Record ids as given (`12`, `3,4,5`, `10-20` inclusive), kept as ranges.
+
+    Iterating yields the ids one by one, afresh each time, so a range is never held in memory
+    as a list (`1-999999999` is two numbers, not a billion)."""
+
+    def __init__(self, ranges: Sequence[tuple[int, int]]) -> None:
+        self.ranges = list(ranges)
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.chain.from_iterable(range(lo, hi + 1) for lo, hi in self.ranges)
+
+    @property
+    def highest(self) -> int:
+        return max(hi for _, hi in self.ranges)
+
+    def check(self, ws: Workspace) -> IdRanges:
+        """Refuse at once ids beyond the workspace's last record (before any is expanded)."""
+        rows = ws.page(order="-id", limit=1).rows
+        last = rows[0].id if rows else 0
+        if self.highest > last:
+            have = f"its last record is {last}" if last else "it has no records"
+            raise WorkspaceError(
+                f"no record with id {self.highest} in this workspace ({have}); nothing changed")
+        return self
+
+
+def parse_ids(values: Sequence[str]) -> IdRanges:
+    """Ids as `12`, `3,4,5` or `10-20` (inclusive); each between 1 and 2**63-1."""
+    ranges: list[tuple[int, int]] = []
     for value in values:
         for part in value.split(","):
             part = part.strip()
@@ -67,27 +104,48 @@ def parse_ids(values: Sequence[str]) -> Iterator[int]:
                 continue
             lo, sep, hi = part.partition("-")
             try:
-                if sep:
-                    yield from range(int(lo), int(hi) + 1)
-                else:
-                    yield int(part)
+                first, last = (int(lo), int(hi)) if sep else (int(part), int(part))
             except ValueError:
                 raise click.BadParameter(
                     f"{part!r} is not an id (use 12, 3,4,5 or 10-20)", param_hint="IDS"
                 ) from None
+            if not 1 <= first <= last <= INT64_MAX:
+                why = "ids start at 1" if first < 1 else (
+                    f"{first} is above {last}" if first > last else "too large")
+                raise click.BadParameter(f"{part!r}: {why} (use 12, 3,4,5 or 10-20)",
+                                         param_hint="IDS")
+            ranges.append((first, last))
+    if not ranges:
+        raise click.BadParameter("no id given (use 12, 3,4,5 or 10-20)", param_hint="IDS")
+    return IdRanges(ranges)
 
 
-def _selection(ids: Sequence[str], where: Sequence[str]) -> tuple[list[int] | None, list[str] | None]:
+def _selection(ids: Sequence[str], where: Sequence[str]) -> tuple[IdRanges | None, list[str] | None]:
     if not ids and not where:
         raise click.UsageError("give record ids, --where filters, or both")
-    return (list(parse_ids(ids)) if ids else None), (list(where) if where else None)
+    return (parse_ids(ids) if ids else None), (list(where) if where else None)
+
+
+def _checked(ws: Workspace, ids: IdRanges | None) -> IdRanges | None:
+    return ids.check(ws) if ids is not None else None
+
+
+def check_where(ws: Workspace, where: Sequence[str] | None) -> None:
+    """label=/split= names the workspace does not have are an error, not an empty match."""
+    if where:
+        from curator.split import DEFAULT_NAMES as DEFAULT_SPLITS
+
+        params = ws.meta_json("split.params")
+        given = params.get("names") if isinstance(params, dict) else None
+        splits = [*DEFAULT_SPLITS, *(given if isinstance(given, list) else [])]
+        check_names(where, labels=[name for name, _ in ws.labels()], splits=map(str, splits))
 
 
 def _report_change(change: Change) -> None:
     if change.entry_id is None:
-        click.echo(f"nothing changed ({change.selected} records selected)")
+        echo(f"nothing changed ({change.selected} records selected)")
     else:
-        click.echo(f"{change.summary}  [journal #{change.entry_id}]")
+        echo(f"{one_line(change.summary)}  [journal #{change.entry_id}]")
 
 
 def _status_command(name: str, status: str, verb: str) -> None:
@@ -107,7 +165,8 @@ def _status_command(name: str, status: str, verb: str) -> None:
                 reason: str | None) -> None:
         sel_ids, sel_where = _selection(ids, where)
         with Workspace.open(workspace) as ws:
-            _report_change(ws.set_status(sel_ids, status, reason, where=sel_where))
+            check_where(ws, sel_where)
+            _report_change(ws.set_status(_checked(ws, sel_ids), status, reason, where=sel_where))
 
 
 _status_command("accept", "accepted", "Accept")
@@ -134,6 +193,8 @@ def label(ids: tuple[str, ...], workspace: Path, where: tuple[str, ...],
         raise click.UsageError("give --add LABEL and/or --remove LABEL")
     sel_ids, sel_where = _selection(ids, where)
     with Workspace.open(workspace) as ws:
+        check_where(ws, sel_where)
+        sel_ids = _checked(ws, sel_ids)
         if add:
             _report_change(ws.add_labels(sel_ids, add, where=sel_where))
         if remove:
@@ -161,11 +222,11 @@ def labels(workspace: Path, add: tuple[str, ...], remove: tuple[str, ...], as_js
             click.echo(orjson.dumps([{"name": n, "records": c} for n, c in ws.labels()]).decode())
         elif not add and not remove:
             for name, n in ws.labels():
-                click.echo(f"{name}\t{n}")
+                echo(f"{one_line(name)}\t{n}")
 
 
 @cli.command()
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=RECORD_ID)
 @click.argument("text")
 @workspace_option
 @handle_errors
@@ -180,15 +241,15 @@ def note(record_id: int, text: str, workspace: Path) -> None:
 
 def _print_entries(entries: list[JournalEntry], verb: str) -> None:
     if not entries:
-        click.echo(f"nothing to {verb}")
+        echo(f"nothing to {verb}")
     for e in entries:
-        click.echo(f"{verb}ne #{e.id}: {e.summary}" if verb == "undo"
-                   else f"redone #{e.id}: {e.summary}")
+        echo(f"{verb}ne #{e.id}: {one_line(e.summary)}" if verb == "undo"
+             else f"redone #{e.id}: {one_line(e.summary)}")
 
 
 @cli.command()
 @workspace_option
-@click.option("-n", "n", default=1, show_default=True, type=click.IntRange(min=1),
+@click.option("-n", "n", default=1, show_default=True, type=COUNT,
               help="How many actions.")
 @handle_errors
 def undo(workspace: Path, n: int) -> None:
@@ -204,7 +265,7 @@ def undo(workspace: Path, n: int) -> None:
 
 @cli.command()
 @workspace_option
-@click.option("-n", "n", default=1, show_default=True, type=click.IntRange(min=1),
+@click.option("-n", "n", default=1, show_default=True, type=COUNT,
               help="How many actions.")
 @handle_errors
 def redo(workspace: Path, n: int) -> None:
@@ -218,7 +279,7 @@ def redo(workspace: Path, n: int) -> None:
 
 @cli.command()
 @workspace_option
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=20, show_default=True, type=COUNT)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @handle_errors
 def log(workspace: Path, limit: int, as_json: bool) -> None:
@@ -232,11 +293,11 @@ def log(workspace: Path, limit: int, as_json: bool) -> None:
                 click.echo(orjson.dumps(e.to_dict()).decode())
             else:
                 state = "" if e.state == "done" else f" ({e.state})"
-                click.echo(f"#{e.id}  {e.ts}  {e.actor}  {e.summary}{state}")
+                echo(f"#{e.id}  {e.ts}  {one_line(e.actor)}  {one_line(e.summary)}{state}")
 
 
 @cli.command()
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=RECORD_ID)
 @workspace_option
 @click.option("--json", "as_json", is_flag=True, help="The full record as JSON.")
 @handle_errors
@@ -250,36 +311,36 @@ def show(record_id: int, workspace: Path, as_json: bool) -> None:
     if as_json:
         click.echo(orjson.dumps(r.to_dict(), option=orjson.OPT_INDENT_2).decode())
         return
-    click.echo(f"record {r.id}  {r.source_file}:{r.source_line}  format {r.format or '?'}")
-    reason = f" ({r.reason})" if r.reason else ""
-    click.echo(f"status {r.status}{reason}  split {r.split or '-'}  tokens "
-               f"{r.tokens_total if r.tokens_total is not None else '-'}"
-               f"  edited {'yes' if r.current is not None else 'no'}")
+    echo(f"record {r.id}  {one_line(r.source_file)}:{r.source_line}  format {r.format or '?'}")
+    reason = f" ({one_line(r.reason)})" if r.reason else ""
+    echo(f"status {r.status}{reason}  split {one_line(r.split or '-')}  tokens "
+         f"{r.tokens_total if r.tokens_total is not None else '-'}"
+         f"  edited {'yes' if r.current is not None else 'no'}")
     if r.cluster_id is not None:
         dup = f", duplicate of {r.dup_of} ({r.similarity:.3f})" if r.dup_of else ", keeper"
-        click.echo(f"cluster {r.cluster_id}{dup}")
+        echo(f"cluster {r.cluster_id}{dup}")
     if r.labels:
-        click.echo("labels " + ", ".join(r.labels))
+        echo("labels " + ", ".join(one_line(label) for label in r.labels))
     if r.note:
-        click.echo(f"note {r.note}")
+        echo(f"note {r.note}")
     for i in r.issues:
         where = f" message {i.message_index}" if i.message_index is not None else ""
-        click.echo(f"issue {i.severity} {i.code}{where}: {i.message}")
+        echo(f"issue {i.severity} {i.code}{where}: {one_line(i.message)}")
     example = r.example
     if example is None:
-        click.echo(f"raw: {r.raw}")
+        echo(f"raw: {r.raw}")
     elif isinstance(example.get("messages"), list):
         for m in example["messages"]:
             if isinstance(m, dict):
-                click.echo(f"[{m.get('role')}] {m.get('content')}")
+                echo(f"[{one_line(m.get('role'))}] {m.get('content')}")
     else:
-        click.echo(orjson.dumps(example, option=orjson.OPT_INDENT_2).decode())
+        echo(orjson.dumps(example, option=orjson.OPT_INDENT_2).decode())
 
 
 @cli.command("ls", epilog="\b\n" + FILTER_HELP)
 @workspace_option
 @where_option
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=COUNT)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @handle_errors
 def ls(workspace: Path, where: tuple[str, ...], limit: int, as_json: bool) -> None:
@@ -288,6 +349,7 @@ def ls(workspace: Path, where: tuple[str, ...], limit: int, as_json: bool) -> No
     Example: curator ls --where issue=schema.invalid --limit 20 -w work.db
     """
     with Workspace.open(workspace) as ws:
+        check_where(ws, where)
         total = ws.count(where)
         page = ws.page(where, limit=limit)
     for r in page.rows:
@@ -300,6 +362,6 @@ def ls(workspace: Path, where: tuple[str, ...], limit: int, as_json: bool) -> No
         else:
             extra = " ".join(filter(None, [r.split or "", ",".join(r.labels),
                                            ",".join(r.issue_codes)]))
-            click.echo(f"{r.id}\t{r.status}\t{extra}\t{r.preview[:80]}")
+            echo(f"{r.id}\t{r.status}\t{one_line(extra)}\t{one_line(r.preview)[:80]}")
     if not as_json:
-        click.echo(f"{len(page.rows)} of {total} matching records shown", err=True)
+        echo(f"{len(page.rows)} of {total} matching records shown", err=True)

@@ -2,13 +2,13 @@
 
 Records may hold anything: Rich/Textual markup (`[bold]`, `[/]`, `[link=...]`), ANSI escape
 sequences, other control characters. Everything the app draws from a record goes through
-`literal` into a `rich.text.Text` (never a markup string), so markup stays text and escapes show
-as visible symbols instead of reaching the terminal.
+`literal` (curator.textsafe, the one rule the CLI uses too) into a `rich.text.Text` (never a
+markup string), so markup stays text and escapes show as visible symbols instead of reaching
+the terminal.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,29 +16,7 @@ from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 
-# C0 controls except newline and tab, DEL, C1 controls, and the bidi overrides that can make
-# text display in a different order than it is stored.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def _visible(m: re.Match[str]) -> str:
-    ch = m.group(0)
-    code = ord(ch)
-    if code < 0x20:
-        return chr(0x2400 + code)  # the Unicode "control picture": ␛ for ESC
-    if code == 0x7F:
-        return "\u2421"
-    return f"<U+{code:04X}>"
-
-
-def literal(value: object, *, one_line: bool = False) -> str:
-    """`value` as text whose every character is printable; one_line folds whitespace."""
-    text = value if isinstance(value, str) else str(value)
-    text = _CONTROL.sub(_visible, text.replace("\r\n", "\n"))
-    text = text.replace("\t", "    ")
-    if one_line:
-        text = " ".join(text.split())
-    return text
+from curator.textsafe import literal as literal  # the app's modules import it from here
 
 
 def plain(value: object, style: str = "", *, one_line: bool = False) -> Text:

@@ -1,0 +1,50 @@
+"""What the CLI prints for people: every line through `textsafe.literal`, errors one line.
+
+Record text, file names, labels, notes and values typed on the command line may hold escape
+sequences (an OSC sequence sets the terminal's title or writes its clipboard, and click strips
+only CSI colour codes when the output is piped). `echo` shows each control character as a
+visible symbol (ESC as ␛) and keeps newlines and tabs; `--json` output bypasses it and stays
+exact (JSON escapes control characters itself). Rich output takes `rich.text.Text`, never markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import click
+
+from curator.textsafe import literal
+
+
+def echo(message: object = "", *, err: bool = False) -> None:
+    """click.echo for a human-facing line: control characters shown, nothing interpreted."""
+    click.echo(literal(message, keep_tabs=True), err=err)
+
+
+def one_line(value: object) -> str:
+    """A field inside a line (a preview, a label, a file name): visible and on one line."""
+    return literal(value, one_line=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+class SafeGroup(click.Group):
+    """A group whose usage errors quote what the user typed with its control characters shown
+    (click's own messages repeat option values and file names as given)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.message = literal(exc.message)  # type: ignore[misc]  # click marks it Final
+            raise
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:
+            exc.message = literal(exc.message)  # type: ignore[misc]  # click marks it Final
+            raise
