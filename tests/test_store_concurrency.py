@@ -1,0 +1,210 @@
+"""The review app and curator commands on one workspace at once (issue 11, item 1).
+
+The review app runs in this process, driven by Pilot: it accepts, rejects, labels, resets and
+opens its stats screen, as a reviewer would. Meanwhile threads run curator commands as separate
+processes on the same file (`ls`, `log`, `report`, `show`, `accept`, `reject`, `label`) over and
+over, and SIGKILL some of them at random moments. Afterwards a fresh process reads the file:
+`PRAGMA integrity_check` must say ok, every change the app showed as done must be there, and
+every change a command reported done must be there too.
+
+What it guards: closing any descriptor of the database file drops every POSIX lock the process
+holds on it, so a process that reads the file's header with open()/close() while it holds a
+connection lets another process's last connection delete the WAL that still holds its commits
+(SQLite, "How To Corrupt An SQLite Database File", section 2.2). The app opens extra
+connections itself (the checkpoint timer, the stats screen, filter scans), so this test fails
+while any of those paths opens the file outside SQLite.
+
+It runs for CURATOR_STRESS_SECONDS of key presses (default 8); set it higher for a long run,
+e.g. CURATOR_STRESS_SECONDS=600.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from tui_helpers import make_workspace
+
+from curator.store import Workspace
+from curator.tui.app import ReviewApp
+
+pytestmark = [
+    pytest.mark.stress,
+    pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL and POSIX locks"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+STRESS_SECONDS = float(os.environ.get("CURATOR_STRESS_SECONDS", "8"))
+APP_RECORDS = 40  # the app decides records 1..40
+CLI_THREADS = 3
+PER_THREAD = 10  # each command thread owns its own 10 records after those
+LABELS = ("good", "bad")
+MIN_RUNS = 12
+
+#: read the file in a fresh interpreter, with nothing of curator loaded
+READ_BACK = """
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+out = {"integrity": [r[0] for r in c.execute("PRAGMA integrity_check")],
+       "records": {}}
+for rid, status, reason in c.execute("SELECT id, status, reason FROM records"):
+    out["records"][rid] = [status, reason, []]
+for rid, label in c.execute("SELECT record_id, label FROM record_labels ORDER BY label"):
+    out["records"][rid][2].append(label)
+print(json.dumps(out))
+"""
+
+State = tuple[str, "str | None", tuple[str, ...]]  # status, reason, labels
+
+
+def rows() -> list[dict[str, object]]:
+    n = APP_RECORDS + CLI_THREADS * PER_THREAD
+    return [{"messages": [{"role": "user", "content": f"question {i}: how do I fix gear {i}?"},
+                          {"role": "assistant", "content": f"answer {i}: turn screw {i}."}]}
+            for i in range(n)]
+
+
+@dataclass
+class Commands:
+    """What the command threads did. Each thread is the only writer of its records; a write
+    that exited 0 is definite, one killed since may or may not have committed."""
+
+    #: (record, "status") or (record, label) -> (definite value, values of killed writes since)
+    writes: dict[tuple[int, str], tuple[object, list[object]]] = field(default_factory=dict)
+    runs: int = 0
+    killed: int = 0
+    failures: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def command_thread(k: int, path: Path, stop: threading.Event, seed: int, out: Commands) -> None:
+    rng = random.Random(seed * 100 + k)
+    first = APP_RECORDS + k * PER_THREAD + 1
+    owned = range(first, first + PER_THREAD)
+    labelled: set[tuple[int, str]] = set()  # what this thread believes; only picks add/remove
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    while not stop.is_set():
+        rid = rng.choice(owned)
+        kind = rng.choice(["ls", "log", "report", "show", "accept", "reject", "label"])
+        write: tuple[str, object] | None = None
+        args = [kind, "-w", str(path)]
+        if kind == "show":
+            args = [kind, str(rng.randint(1, APP_RECORDS + CLI_THREADS * PER_THREAD)),
+                    "-w", str(path)]
+        elif kind == "accept":
+            args += [str(rid)]
+            write = ("status", ("accepted", None))
+        elif kind == "reject":
+            args += [str(rid), "--reason", f"cli {k}"]
+            write = ("status", ("rejected", f"cli {k}"))
+        elif kind == "label":
+            label = rng.choice(LABELS)
+            on = (rid, label) not in labelled
+            labelled ^= {(rid, label)}
+            args += [str(rid), "--add" if on else "--remove", label]
+            write = (label, on)
+        proc = subprocess.Popen([sys.executable, "-m", "curator", *args], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if rng.random() < 0.3:
+            time.sleep(rng.uniform(0.0, 1.0))
+            proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+        with out.lock:
+            out.runs += 1
+            if proc.returncode == -signal.SIGKILL:
+                out.killed += 1
+                if write is not None:
+                    key = (rid, write[0])
+                    done, maybe = out.writes.get(key, (None, []))
+                    out.writes[key] = (done, [*maybe, write[1]])
+                continue
+            ok = (0, 1) if kind == "report" else (0,)
+            if proc.returncode not in ok or "Traceback" in err:
+                out.failures.append(f"curator {' '.join(args)} -> {proc.returncode}: {err[-500:]}")
+            elif write is not None:
+                out.writes[(rid, write[0])] = (write[1], [])
+
+
+def read_back(path: Path) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", READ_BACK, str(path)], capture_output=True,
+                          text=True, timeout=120, check=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def shown(app: ReviewApp, rid: int) -> State:
+    """The record as the app's list shows it."""
+    row = next(r.summary for r in app.main.window.rows if r.summary.id == rid)
+    return row.status, row.reason, tuple(sorted(row.labels))
+
+
+async def test_review_app_and_killed_commands_lose_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = make_workspace(tmp_path, rows(), labels=LABELS, cluster=False)
+    seed = int(os.environ.get("CURATOR_STRESS_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    stop = threading.Event()
+    commands = Commands()
+    threads = [threading.Thread(target=command_thread, args=(k, path, stop, seed, commands))
+               for k in range(CLI_THREADS)]
+    app_shows: dict[int, State] = {}
+    presses = 0
+    app = ReviewApp(path, actor="tester", cursor_blink=False)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            for t in threads:
+                t.start()
+            start = time.monotonic()
+            # at least MIN_RUNS commands, however slow the machine; never past the cap
+            while (time.monotonic() - start < STRESS_SECONDS or commands.runs < MIN_RUNS) \
+                    and time.monotonic() - start < max(60.0, 2 * STRESS_SECONDS):
+                rid = app.main.current_id()
+                assert rid is not None
+                if rid > APP_RECORDS:
+                    await pilot.press("g")
+                    continue
+                key = rng.choice("aaaaXX12pS")
+                if key == "S":  # the stats screen opens its own connection; look, go back
+                    await pilot.press("S")
+                    await pilot.pause(0.2)
+                    await pilot.press("escape")
+                    continue
+                await pilot.press(key)
+                presses += 1
+                app_shows[rid] = shown(app, rid)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=180)
+
+    assert presses >= 10 and commands.runs >= MIN_RUNS, (presses, commands.runs)
+    assert not commands.failures, "\n".join(commands.failures[:5])
+    found = read_back(path)
+    assert found["integrity"] == ["ok"], f"seed {seed}: {found['integrity']}"
+    records = {int(k): (v[0], v[1], tuple(v[2]))
+               for k, v in found["records"].items()}  # type: ignore[attr-defined]
+    lost = {rid: (want, records[rid]) for rid, want in app_shows.items() if records[rid] != want}
+    assert not lost, (f"seed {seed}: {len(lost)} of {len(app_shows)} records the app showed "
+                      f"as changed differ in the file (shown, stored): {dict(list(lost.items())[:5])}")
+    for (rid, key), (done, maybe) in commands.writes.items():
+        if key == "status":
+            default: object = ("pending", None)
+            stored: object = records[rid][:2]
+        else:
+            default, stored = False, key in records[rid][2]
+        allowed = [default if v is None else v for v in [done, *maybe]]
+        assert stored in allowed, (f"seed {seed}: record {rid} {key} is {stored}, commands "
+                                   f"left one of {allowed}")
+    # the file reopens and writes again, and a fresh connection agrees with the app
+    with Workspace.open(path) as ws:
+        assert ws.integrity_check() == "ok"
+        ws.set_status([1], "accepted")
