@@ -208,3 +208,30 @@ async def test_review_app_and_killed_commands_lose_nothing(
     with Workspace.open(path) as ws:
         assert ws.integrity_check() == "ok"
         ws.set_status([1], "accepted")
+
+
+OPEN_CLOSE = """
+import sys
+from curator.store import Workspace
+Workspace.open(sys.argv[1]).close()
+"""
+
+
+def test_opening_twice_in_one_process_keeps_the_first_connections_commits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mechanism of the stress test above, step by step: this process holds a workspace
+    open and opens it a second time (as the app's timer and screens do); another process then
+    opens and closes it. Nothing the first connection commits before or after may be lost."""
+    monkeypatch.chdir(tmp_path)
+    path = make_workspace(tmp_path, rows()[:5], labels=LABELS, cluster=False)
+    with Workspace.open(path) as app:
+        app.set_status_one(1, "accepted")
+        Workspace.open(path).close()
+        subprocess.run([sys.executable, "-c", OPEN_CLOSE, str(path)], check=True, timeout=120)
+        app.set_status_one(2, "rejected", "off topic")
+        app.set_label_one(3, "good", True)
+        found = read_back(path)
+    assert found["integrity"] == ["ok"]
+    assert found["records"]["1"][0] == "accepted"  # type: ignore[index]
+    assert found["records"]["2"][:2] == ["rejected", "off topic"]  # type: ignore[index]
+    assert found["records"]["3"][2] == ["good"]  # type: ignore[index]
