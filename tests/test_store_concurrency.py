@@ -3,7 +3,8 @@
 The review app runs in this process, driven by Pilot: it accepts, rejects, labels, resets and
 opens its stats screen, as a reviewer would. Meanwhile threads run curator commands as separate
 processes on the same file (`ls`, `log`, `report`, `show`, `accept`, `reject`, `label`) over and
-over, and SIGKILL some of them at random moments. Afterwards a fresh process reads the file:
+over, and SIGKILL some of them at random moments. Then a fresh process reads the file, once
+while the app is still open (what a kill of the app would leave) and once after it quit:
 `PRAGMA integrity_check` must say ok, every change the app showed as done must be there, and
 every change a command reported done must be there too.
 
@@ -181,6 +182,13 @@ async def test_review_app_and_killed_commands_lose_nothing(
                 await pilot.press(key)
                 presses += 1
                 app_shows[rid] = shown(app, rid)
+            # What another process reads while the app is still open is what a kill of the
+            # app now would leave (every commit is in the WAL, fsynced): check it before the
+            # app's own last checkpoint at exit can paper over a lost WAL.
+            stop.set()
+            for t in threads:
+                t.join(timeout=180)
+            while_open = read_back(path)
     finally:
         stop.set()
         for t in threads:
@@ -188,13 +196,22 @@ async def test_review_app_and_killed_commands_lose_nothing(
 
     assert presses >= 10 and commands.runs >= MIN_RUNS, (presses, commands.runs)
     assert not commands.failures, "\n".join(commands.failures[:5])
-    found = read_back(path)
-    assert found["integrity"] == ["ok"], f"seed {seed}: {found['integrity']}"
+    for when, found in (("while the app was open", while_open), ("after", read_back(path))):
+        check_file(found, app_shows, commands, f"seed {seed}, {when}")
+    # the file reopens and writes again
+    with Workspace.open(path) as ws:
+        assert ws.integrity_check() == "ok"
+        ws.set_status([1], "accepted")
+
+
+def check_file(found: dict[str, object], app_shows: dict[int, State], commands: Commands,
+               when: str) -> None:
+    assert found["integrity"] == ["ok"], f"{when}: {found['integrity']}"
     records = {int(k): (v[0], v[1], tuple(v[2]))
                for k, v in found["records"].items()}  # type: ignore[attr-defined]
     lost = {rid: (want, records[rid]) for rid, want in app_shows.items() if records[rid] != want}
-    assert not lost, (f"seed {seed}: {len(lost)} of {len(app_shows)} records the app showed "
-                      f"as changed differ in the file (shown, stored): {dict(list(lost.items())[:5])}")
+    assert not lost, (f"{when}: {len(lost)} of {len(app_shows)} records the app showed as "
+                      f"changed differ in the file (shown, stored): {dict(list(lost.items())[:5])}")
     for (rid, key), (done, maybe) in commands.writes.items():
         if key == "status":
             default: object = ("pending", None)
@@ -202,12 +219,8 @@ async def test_review_app_and_killed_commands_lose_nothing(
         else:
             default, stored = False, key in records[rid][2]
         allowed = [default if v is None else v for v in [done, *maybe]]
-        assert stored in allowed, (f"seed {seed}: record {rid} {key} is {stored}, commands "
+        assert stored in allowed, (f"{when}: record {rid} {key} is {stored}, commands "
                                    f"left one of {allowed}")
-    # the file reopens and writes again, and a fresh connection agrees with the app
-    with Workspace.open(path) as ws:
-        assert ws.integrity_check() == "ok"
-        ws.set_status([1], "accepted")
 
 
 OPEN_CLOSE = """
