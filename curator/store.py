@@ -511,6 +511,10 @@ def file_error(exc: sqlite3.Error, p: Path, writing: bool = True) -> WorkspaceEr
             f"{p} is damaged (SQLite: {exc}); restore it from a copy (an upgrade leaves "
             f"{p.name}.v<N>.bak), or try `sqlite3 {p} .recover` to save what is left")
     if code == _SQLITE_CANTOPEN or (code == _SQLITE_READONLY and _folder_unwritable(p)):
+        if _folder_unwritable(p) and not p.exists():
+            return WorkspaceReadOnly(
+                f"cannot create workspace {p}: its folder is not writable. Choose a folder "
+                f"you can write to")
         if _folder_unwritable(p):
             return WorkspaceReadOnly(
                 f"cannot open workspace {p}: its folder is not writable, and SQLite must create "

@@ -35,8 +35,10 @@ from pathlib import Path
 import pytest
 from tui_helpers import make_workspace
 
+from curator.prepare import Preparer
 from curator.store import Workspace
 from curator.tui.app import ReviewApp
+from curator.workspace_import import ImportFailed, import_files
 
 pytestmark = [
     pytest.mark.stress,
@@ -248,3 +250,23 @@ def test_opening_twice_in_one_process_keeps_the_first_connections_commits(
     assert found["records"]["1"][0] == "accepted"  # type: ignore[index]
     assert found["records"]["2"][:2] == ["rejected", "off topic"]  # type: ignore[index]
     assert found["records"]["3"][2] == ["good"]  # type: ignore[index]
+
+
+def test_import_refuses_the_workspaces_own_files(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the workspace (or its -wal, -shm) as data would open it outside SQLite in the
+    process that holds it: refused, and nothing is imported."""
+    monkeypatch.chdir(tmp_path)
+    path = make_workspace(tmp_path, rows()[:5], labels=LABELS, cluster=False)
+    with Workspace.open(path) as ws:
+        ws.set_status_one(1, "accepted")  # the WAL exists now
+        for own in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            assert own.exists()
+            with pytest.raises(ImportFailed, match="workspace's own file"):
+                import_files(ws, [own], Preparer("openai"))
+            assert ws.count() == 5
+    done = subprocess.run([sys.executable, "-m", "curator", "import", str(path), "-w", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "workspace's own file" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert read_back(path)["records"]["1"][0] == "accepted"  # type: ignore[index]
