@@ -633,6 +633,11 @@ class Workspace:
                 "SELECT value FROM meta WHERE key = 'application'"
             ).fetchone() != ("curator",):
                 raise NotAWorkspace(f"{p} is a SQLite file but not a curator workspace")
+            if 0 < version < SCHEMA_VERSION and not os.access(p, os.W_OK):
+                raise WorkspaceReadOnly(
+                    f"workspace {p} is read-only and in an older format (schema v{version}) "
+                    f"that this curator must upgrade first: make it writable once (chmod u+w "
+                    f"{p}); the old file is kept as {p.name}.v{version}.bak. Nothing was changed")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             ws = cls(p, conn, actor or _default_actor(), lock_timeout)

@@ -119,6 +119,22 @@ def test_read_only_workspace_still_reads(read_only: Path) -> None:
     assert shown["status"] == "accepted"
 
 
+def test_read_only_workspace_of_an_older_schema_says_so(tmp_path: Path) -> None:
+    from test_store_migrations import build_v1
+
+    old = tmp_path / "old.db"
+    build_v1(old)
+    before = dump(old)
+    old.chmod(0o444)
+    try:
+        done = curator("ls", "-w", old, prefix=as_user())
+        one_line_error(done, "read-only", "older format", "chmod u+w")
+    finally:
+        old.chmod(0o644)
+    assert dump(old) == before
+    assert not Path(f"{old}.v1.bak").exists()
+
+
 @pytest.fixture
 def unwritable_folder(ws: Path) -> Iterator[Path]:
     assert not Path(f"{ws}-wal").exists()  # closed cleanly: SQLite must create -wal again
