@@ -20,6 +20,14 @@ so they never conflict with the values that undo and redo restore.
 
 Threads. A `Workspace` may be handed between threads but not used by two at once; a UI should
 open one `Workspace` per worker thread (WAL lets them all read while one writes).
+
+The file itself. Nothing here opens the database file, its -wal or -shm other than through
+SQLite: on POSIX, closing any descriptor of a file drops every lock the process holds on it,
+and another process's last connection may then delete the WAL that holds this process's
+commits. "Is this a workspace" is asked of SQLite (`is_sqlite_file`, `Workspace.open`) and the
+pre-upgrade copy is made with the backup API. SQLite errors about the file or the disk (read-only
+file, a folder where -wal/-shm cannot be created, a full disk) become one-line WorkspaceErrors
+(`file_error`); docs/workspace-files.md lists them.
 """
 
 from __future__ import annotations
