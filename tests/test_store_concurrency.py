@@ -196,6 +196,8 @@ async def test_review_app_and_killed_commands_lose_nothing(
         for t in threads:
             t.join(timeout=180)
 
+    print(f"seed {seed}: {presses} key presses, {commands.runs} commands, "
+          f"{commands.killed} of them killed")  # shown with -s
     assert presses >= 10 and commands.runs >= MIN_RUNS, (presses, commands.runs)
     assert not commands.failures, "\n".join(commands.failures[:5])
     for when, found in (("while the app was open", while_open), ("after", read_back(path))):
