@@ -36,7 +36,7 @@ import pytest
 from tui_helpers import make_workspace
 
 from curator.prepare import Preparer
-from curator.store import Workspace
+from curator.store import Workspace, is_sqlite_file
 from curator.tui.app import ReviewApp
 from curator.workspace_import import ImportFailed, import_files
 
@@ -229,7 +229,7 @@ def check_file(found: dict[str, object], app_shows: dict[int, State], commands: 
 
 OPEN_CLOSE = """
 import sys
-from curator.store import Workspace
+from curator.store import Workspace, is_sqlite_file
 Workspace.open(sys.argv[1]).close()
 """
 
@@ -272,3 +272,19 @@ def test_import_refuses_the_workspaces_own_files(tmp_path: Path,
     assert done.returncode != 0 and "workspace's own file" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert read_back(path)["records"]["1"][0] == "accepted"  # type: ignore[index]
+
+
+def test_is_sqlite_file_answers_without_changing_the_file(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`curator review PATH` decides workspace-or-data-file through SQLite (is_sqlite_file),
+    not by reading the header with open()."""
+    monkeypatch.chdir(tmp_path)
+    path = make_workspace(tmp_path, rows()[:3], labels=LABELS, cluster=False)
+    empty, text = tmp_path / "empty.db", tmp_path / "data.jsonl"
+    empty.touch()
+    assert is_sqlite_file(path)
+    assert not any(is_sqlite_file(p) for p in (empty, text, tmp_path, tmp_path / "none.db"))
+    assert empty.read_bytes() == b"" and text.read_text().startswith("{")
+    with Workspace.open(path) as ws:  # held open (a WAL exists): still a database
+        ws.set_status_one(1, "accepted")
+        assert is_sqlite_file(path) and not is_sqlite_file(f"{path}-wal")
