@@ -20,6 +20,14 @@ so they never conflict with the values that undo and redo restore.
 
 Threads. A `Workspace` may be handed between threads but not used by two at once; a UI should
 open one `Workspace` per worker thread (WAL lets them all read while one writes).
+
+The file itself. Nothing here opens the database file, its -wal or -shm other than through
+SQLite: on POSIX, closing any descriptor of a file drops every lock the process holds on it,
+and another process's last connection may then delete the WAL that holds this process's
+commits. "Is this a workspace" is asked of SQLite (`is_sqlite_file`, `Workspace.open`) and the
+pre-upgrade copy is made with the backup API. SQLite errors about the file or the disk (read-only
+file, a folder where -wal/-shm cannot be created, a full disk) become one-line WorkspaceErrors
+(`file_error`); docs/workspace-files.md lists them.
 """
 
 from __future__ import annotations
@@ -82,6 +90,15 @@ class SchemaTooNew(WorkspaceError):
 
 class WorkspaceBusy(WorkspaceError):
     pass
+
+
+class WorkspaceReadOnly(WorkspaceError):
+    """The workspace (or what SQLite must create beside it) cannot be written; nothing changed."""
+
+
+class WorkspaceWriteFailed(WorkspaceError):
+    """The disk refused a write (full, I/O error); the step was rolled back, what was committed
+    before is intact."""
 
 
 class FilterError(WorkspaceError, ValueError):
@@ -453,7 +470,14 @@ class _WriteLock:
         if fcntl is None:  # pragma: no cover
             self._depth = 1
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise WorkspaceReadOnly(
+                f"cannot write to workspace {self.path.with_suffix('')}: cannot open its lock "
+                f"file {self.path} ({exc.strerror or exc}); the workspace's folder must be "
+                f"writable. Nothing was changed"
+            ) from None
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -469,8 +493,10 @@ class _WriteLock:
                         f"or stop it, then try again."
                     ) from None
                 time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:500]}\n".encode(), 0)
+        # who holds it, for the message of a writer that waits (on a full disk: not said)
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:500]}\n".encode(), 0)
         self._fd = fd
         self._depth = 1
 
@@ -512,7 +538,97 @@ def _issue_dicts(issues: Iterable[Issue]) -> list[dict[str, Any]]:
     ]
 
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+# SQLite primary result codes (sqlite3.h) that describe the file or the disk, not a bug.
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
+_SQLITE_PERM = 3
+#: the same codes by message, for Pythons before 3.11 (no sqlite_errorcode)
+_SQLITE_MESSAGES = {
+    "file is not a database": _SQLITE_NOTADB,
+    "attempt to write a readonly database": _SQLITE_READONLY,
+    "unable to open database file": _SQLITE_CANTOPEN,
+    "database or disk is full": _SQLITE_FULL,
+    "disk I/O error": _SQLITE_IOERR,
+    "database disk image is malformed": _SQLITE_CORRUPT,
+    "database is locked": _SQLITE_BUSY,
+}
+
+
+def _sqlite_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF
+    text = str(exc)
+    return next((c for m, c in _SQLITE_MESSAGES.items() if m in text), None)
+
+
+def _folder_unwritable(p: Path) -> bool:
+    folder = p.parent if str(p.parent) else Path(".")
+    return not os.access(folder, os.W_OK | os.X_OK)
+
+
+def file_error(exc: sqlite3.Error, p: Path, writing: bool = True) -> WorkspaceError | None:
+    """The WorkspaceError that explains a SQLite error about the file or the disk (one line,
+    with what to do), or None for any other error (a bug: let it show)."""
+    code = _sqlite_code(exc)
+    if code == _SQLITE_NOTADB:
+        return NotAWorkspace(f"{p} is not a curator workspace (not a SQLite file)")
+    if code == _SQLITE_CORRUPT:
+        return NotAWorkspace(
+            f"{p} is damaged (SQLite: {exc}); restore it from a copy (an upgrade leaves "
+            f"{p.name}.v<N>.bak), or try `sqlite3 {p} .recover` to save what is left")
+    if code == _SQLITE_CANTOPEN or (code == _SQLITE_READONLY and _folder_unwritable(p)):
+        if _folder_unwritable(p) and not p.exists():
+            return WorkspaceReadOnly(
+                f"cannot create workspace {p}: its folder is not writable. Choose a folder "
+                f"you can write to")
+        if _folder_unwritable(p):
+            return WorkspaceReadOnly(
+                f"cannot open workspace {p}: its folder is not writable, and SQLite must create "
+                f"{p.name}-wal and {p.name}-shm beside it. Make the folder writable, or copy "
+                f"the workspace into one that is")
+        return WorkspaceReadOnly(f"cannot open workspace {p} (SQLite: {exc}); check that the "
+                                 f"file and its folder are readable and writable")
+    if code in (_SQLITE_READONLY, _SQLITE_PERM):
+        return WorkspaceReadOnly(
+            f"workspace {p} is read-only, nothing was changed; commands that only read it "
+            f"work. To change it, make it writable: chmod u+w {p}")
+    if code == _SQLITE_FULL:
+        return WorkspaceWriteFailed(
+            f"disk full while writing workspace {p}: this step was rolled back, everything "
+            f"saved before it is intact. Free some space and run the command again")
+    if code == _SQLITE_IOERR:
+        return WorkspaceWriteFailed(
+            f"I/O error on workspace {p} (SQLite: {exc}): this step was rolled back, "
+            f"everything saved before it is intact. Check the disk (space, quota, file size "
+            f"limit) and run the command again")
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return WorkspaceBusy(f"workspace {p} is locked by another program (SQLite: {exc}); "
+                             f"wait for it to finish and try again")
+    return None
+
+
+def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` is a SQLite database (an empty file is not), asked of SQLite.
+
+    The file is never opened outside SQLite: closing a descriptor of a database file drops
+    every lock this process holds on it, which lets another process delete the WAL that holds
+    this process's commits ("How To Corrupt An SQLite Database File", section 2.2)."""
+    p = Path(path)
+    try:
+        if not p.is_file() or not p.stat().st_size:
+            return False
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+    except (OSError, ValueError, sqlite3.Error):
+        return False
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+        return True
+    except sqlite3.Error as exc:
+        # a database SQLite cannot open now (busy, folder read-only) is still a database
+        return _sqlite_code(exc) not in (_SQLITE_NOTADB, None)
+    finally:
+        conn.close()
 
 
 class Workspace:
@@ -552,14 +668,22 @@ class Workspace:
                 raise WorkspaceNotFound(
                     f"no workspace at {p}; create one with: curator import FILE -w {p}"
                 )
-            p.parent.mkdir(parents=True, exist_ok=True)
-        elif p.stat().st_size:
-            with p.open("rb") as fh:
-                if fh.read(16) != _SQLITE_MAGIC:
-                    raise NotAWorkspace(f"{p} is not a curator workspace (not a SQLite file)")
-        conn = sqlite3.connect(
-            p, isolation_level=None, timeout=lock_timeout, check_same_thread=False
-        )
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkspaceReadOnly(
+                    f"cannot create workspace {p}: cannot create its folder "
+                    f"({exc.strerror or exc})") from None
+        # Never open() the file (or its -wal, -shm) to look at it: closing that descriptor
+        # would drop this process's SQLite locks on it (see is_sqlite_file). SQLite itself
+        # says "not a database" below.
+        try:
+            conn = sqlite3.connect(
+                p, isolation_level=None, timeout=lock_timeout, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise file_error(exc, p) or NotAWorkspace(
+                f"{p} cannot be opened as a workspace: {exc}") from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -576,6 +700,11 @@ class Workspace:
                 "SELECT value FROM meta WHERE key = 'application'"
             ).fetchone() != ("curator",):
                 raise NotAWorkspace(f"{p} is a SQLite file but not a curator workspace")
+            if 0 < version < SCHEMA_VERSION and not os.access(p, os.W_OK):
+                raise WorkspaceReadOnly(
+                    f"workspace {p} is read-only and in an older format (schema v{version}) "
+                    f"that this curator must upgrade first: make it writable once (chmod u+w "
+                    f"{p}); the old file is kept as {p.name}.v{version}.bak. Nothing was changed")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             ws = cls(p, conn, actor or _default_actor(), lock_timeout)
@@ -584,7 +713,8 @@ class Workspace:
             return ws
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise NotAWorkspace(f"{p} cannot be opened as a workspace: {exc}") from exc
+            raise file_error(exc, p) or NotAWorkspace(
+                f"{p} cannot be opened as a workspace: {exc}") from exc
         except BaseException:
             conn.close()
             raise
@@ -593,10 +723,27 @@ class Workspace:
         if version:
             backup = Path(f"{self.path}.v{version}.bak")
             if not backup.exists():
-                dst = sqlite3.connect(backup)
-                with dst:
-                    self._conn.backup(dst)
-                dst.close()
+                # SQLite's backup API (never a file copy: see is_sqlite_file), into a temporary
+                # name renamed at the end, so that a killed upgrade leaves no half backup.
+                tmp = Path(f"{backup}.tmp")
+                try:
+                    tmp.unlink(missing_ok=True)
+                    dst = sqlite3.connect(tmp)
+                    try:
+                        self._conn.backup(dst)
+                    finally:
+                        dst.close()
+                    os.replace(tmp, backup)
+                except sqlite3.Error as exc:
+                    tmp.unlink(missing_ok=True)
+                    raise file_error(exc, backup) or WorkspaceError(
+                        f"cannot write the backup {backup} before upgrading {self.path}: {exc}"
+                    ) from None
+                except OSError as exc:
+                    tmp.unlink(missing_ok=True)
+                    raise WorkspaceReadOnly(
+                        f"cannot write the backup {backup} before upgrading {self.path} "
+                        f"({exc.strerror or exc}); nothing was changed") from None
         with self._transaction():
             # Another process may have migrated while we waited for the lock.
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -643,17 +790,28 @@ class Workspace:
                 try:
                     self._conn.execute("BEGIN IMMEDIATE")
                 except sqlite3.OperationalError as exc:
-                    raise WorkspaceBusy(
+                    raise file_error(exc, self.path) or WorkspaceBusy(
                         f"workspace {self.path} is locked by another program ({exc})"
                     ) from exc
                 try:
                     yield self._conn
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    self._conn.execute("COMMIT")
+                except BaseException as exc:
+                    self._rollback()
+                    if isinstance(exc, sqlite3.Error):
+                        mapped = file_error(exc, self.path)
+                        if mapped is not None:
+                            raise mapped from exc
                     raise
-                self._conn.execute("COMMIT")
             finally:
                 self._lock.release()
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if SQLite has not already (it does on a full disk
+        or an I/O error); the error that led here is the one to report, never this one."""
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     def _entry(self, action: str, summary: str, params: Mapping[str, Any] | None,
                undoable: bool = True) -> int:

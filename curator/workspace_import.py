@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from curator.io import Row, read_rows
 from curator.issues import Issue
 from curator.schema import ChatExample
-from curator.store import NewRecord, Workspace, WorkspaceError
+from curator.store import NewRecord, Workspace, WorkspaceError, WorkspaceWriteFailed
 
 BATCH_SIZE = 5000
 MAX_ISSUES_PER_ROW = 50
@@ -305,16 +305,39 @@ def import_files(
             fr = FileReport(str(p))
             report.files.append(fr)
             try:
+                _refuse_own_files(ws, p)
                 _import_one(ws, p, fr, prepare, pool, 2 * workers, progress, batch_size, meta)
             except ImportFailed as exc:
                 if not keep_going:
                     raise
                 fr.error = str(exc)
+            except WorkspaceWriteFailed as exc:  # a full disk: the next file would fail too
+                raise WorkspaceWriteFailed(
+                    f"{exc}. The import of {p} stopped after storing "
+                    f"{fr.new + fr.already_present} of its rows; run it again to add the rest"
+                ) from exc
             meta = None
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return report
+
+
+def _refuse_own_files(ws: Workspace, p: Path) -> None:
+    """Refuse to read the workspace's own file, -wal or -shm as data: besides being no data,
+    reading them with open() would drop this process's SQLite locks on them when closed."""
+    try:
+        st = p.stat()
+    except OSError:
+        return  # the reader says what is wrong with it
+    for own in (ws.path, *(Path(f"{ws.path}{s}") for s in ("-wal", "-shm", "-journal"))):
+        try:
+            o = own.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (o.st_dev, o.st_ino):
+            raise ImportFailed(f"{p} is the workspace's own file ({own.name}), not data; "
+                               f"give the files to import")
 
 
 def _import_one(ws: Workspace, p: Path, fr: FileReport, prepare: Prepare, pool: Executor | None,

@@ -12,8 +12,6 @@ from curator.cli import cli
 from curator.cli.output import echo
 from curator.cli.workspace import _fail, handle_errors
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
 
 def workspace_for(path: Path) -> Path:
     """Where `curator review FILE` keeps its workspace: beside the file, `<name>.curator.db`."""
@@ -23,10 +21,9 @@ def workspace_for(path: Path) -> Path:
 def _is_workspace(path: Path) -> bool:
     if path.suffix == ".db" and not path.exists():
         return True
-    if not path.is_file():
-        return False
-    with path.open("rb") as fh:
-        return fh.read(16) == _SQLITE_MAGIC
+    from curator.store import is_sqlite_file
+
+    return is_sqlite_file(path)  # asks SQLite: never open() a database file
 
 
 def already_imported(ws_path: Path, source: Path) -> bool:
