@@ -93,3 +93,30 @@ def test_every_workspace_command_has_help_with_an_example() -> None:
                  "redo", "log", "show", "ls"):
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and "Example: curator" in result.output, name
+
+
+def test_a_workspace_damaged_after_it_opens_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """A page of the records table overwritten (a disk fault, a bad copy): opening still works,
+    reading the records fails inside SQLite; the command says so in one line, exit 2."""
+    import subprocess
+    import sys
+
+    src = write_jsonl(tmp_path / "d.jsonl", [chat(f"q{i} " + "x" * 900, f"a{i}") for i in range(300)])
+    db = tmp_path / "w.db"
+    assert CliRunner().invoke(cli, ["import", str(src), "-w", str(db)]).exit_code == 0
+    with Workspace.open(db) as ws:
+        ws.checkpoint()
+        pages = [p for (p,) in ws.connection.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'records' AND pagetype = 'leaf'")]
+    assert len(pages) > 10
+    with db.open("r+b") as f:  # no connection is open in this process now
+        for page in pages[len(pages) // 2:]:
+            f.seek((page - 1) * 4096)
+            f.write(b"\xff" * 64)
+    for args in (["ls", "--limit", "300", "-w", str(db)], ["show", "299", "-w", str(db)],
+                 ["report", "-w", str(db)]):
+        p = subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True,
+                           text=True, check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert "Traceback" not in p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,6 +59,14 @@ def handle_errors(f: F) -> F:
             return f(*args, **kwargs)
         except WorkspaceError as exc:
             _fail(str(exc))
+        except sqlite3.DatabaseError as exc:
+            # The store turns the errors it expects (read-only, full disk, not a database) into
+            # WorkspaceErrors; anything else from SQLite mid-command (a page damaged after the
+            # file was opened) is still one line, not a traceback.
+            path = kwargs.get("workspace") or "FILE"
+            _fail(f"the workspace could not be read or written (SQLite: {exc}); check it with "
+                  f"sqlite3 {path} 'PRAGMA integrity_check' and restore it from a copy if "
+                  f"it is damaged")
         except BrokenPipeError:
             raise  # the reader went away (`| head`); main() exits quietly
         except OSError as exc:
