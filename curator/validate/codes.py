@@ -48,6 +48,8 @@ _ALL = [
     _c("json.nonstandard_constant", E, "NaN or Infinity in JSON", "write null or a number"),
     _c("json.duplicate_key", E, "a key appears twice in one object", "remove the duplicate key"),
     _c("json.lone_surrogate", E, "unpaired UTF-16 surrogate in a string", "repair the broken escape"),
+    _c("json.rest_unreadable", E, "the rest of a JSON document cannot be read after a syntax error",
+       "fix the JSON at the line shown (a missing bracket or quote); the rows after it were not read"),
     # §5.2 format detection
     _c("format.undetected", E, "keys match no known format",
        "use messages, prompt/completion, or input/preferred_output/non_preferred_output"),
@@ -108,6 +110,10 @@ _ALL = [
     _c("image.detail_invalid", E, "image detail not auto/low/high", "use auto, low or high"),
     _c("image.format_unsupported", E, "image is not JPEG, PNG or WEBP", "convert the image"),
     _c("image.too_large", E, "image larger than 10 MB", "downscale or recompress the image"),
+    _c("image.not_an_image", E, "base64 data of an image URL is not an image (magic bytes)",
+       "embed the real JPEG, PNG or WEBP bytes"),
+    _c("image.mime_mismatch", E, "data URL says one image type, its bytes are another",
+       "write the MIME type the bytes have (data:image/png;base64,... for PNG)"),
     _c("image.too_many", E, "too many images in one example", "split the example"),
     _c("image.remote_url", N, "remote image url", "it must be reachable when training starts"),
     # §5.5 tools
@@ -124,6 +130,7 @@ _ALL = [
     _c("toolcall.empty", E, "tool_calls is empty", "remove the key or add a call"),
     _c("toolcall.field_missing", E, "tool call field missing", "a call needs id, type, function.name/arguments"),
     _c("toolcall.type_invalid", E, "tool call type is not function", "write type: function"),
+    _c("toolcall.name_invalid", E, "tool call function name invalid", "names match ^[a-zA-Z0-9_-]{1,64}$"),
     _c("toolcall.arguments_not_string", E, "arguments is not a JSON string", "json.dumps the arguments"),
     _c("toolcall.arguments_invalid_json", E, "arguments string is not a JSON object", "fix the JSON"),
     _c("toolcall.unknown_function", W, "call to a function not in tools", "add the tool definition"),
