@@ -129,6 +129,32 @@ def _walk_strings(value: Any) -> Iterator[str]:
             yield from _walk_strings(v)
 
 
+#: deepest nesting of arrays and objects a row may have. orjson reads up to 1024 levels, but
+#: Python code walking such a value (the rules, pickling it to a worker) runs out of stack long
+#: before; real rows nest a dozen levels or so.
+MAX_DEPTH = 128
+_TOO_DEEP = ("json.invalid", f"invalid JSON: nested more than {MAX_DEPTH} levels deep",
+             "flatten the data; no fine-tuning row nests this deep")
+
+
+def _too_deep(raw: bytes | str, value: Any) -> bool:
+    """True when `value` nests deeper than MAX_DEPTH (only walked when `raw` has enough brackets)."""
+    if isinstance(raw, bytes):
+        opened = raw.count(b"[") + raw.count(b"{")
+    else:
+        opened = raw.count("[") + raw.count("{")
+    if opened <= MAX_DEPTH:
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        children = v.values() if isinstance(v, dict) else v
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
 def _slow_parse(text: str) -> Parsed:
     """Standard-library parse that names every problem orjson would only refuse."""
     duplicates: list[str] = []
@@ -151,7 +177,9 @@ def _slow_parse(text: str) -> Parsed:
         return Parsed(None, [("json.invalid", f"invalid JSON: {exc.msg} (column {exc.colno})", None)],
                       column=exc.colno)
     except RecursionError:
-        return Parsed(None, [("json.invalid", "invalid JSON: nested too deeply", None)])
+        return Parsed(None, [_TOO_DEEP])
+    if isinstance(value, dict | list) and _too_deep(text, value):
+        return Parsed(None, [_TOO_DEEP])
     problems: list[tuple[str, str, str | None]] = []
     if constants:
         names = ", ".join(sorted(set(constants)))
@@ -180,6 +208,8 @@ def parse_json_bytes(raw: bytes) -> Parsed:
     except orjson.JSONDecodeError:
         pass
     else:
+        if isinstance(value, dict | list) and _too_deep(raw, value):
+            return Parsed(None, [_TOO_DEEP])
         if _same_colon_count(raw, value):
             return Parsed(value, [])
     try:
@@ -722,7 +752,7 @@ def iter_json_document(text: str, stopped: list[tuple[int, int]] | None = None,
                 error = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
                 column = exc.colno
             except RecursionError:
-                error = "invalid JSON: nested too deeply"
+                error = _TOO_DEEP[1]
             if error is None and missing_comma:
                 error = "invalid JSON: expected ',' between array elements before this one"
             if error is None:
