@@ -48,6 +48,10 @@ JSON_CELL_KEYS = frozenset(
 )
 BOM = b"\xef\xbb\xbf"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: bytes that were not UTF-8, as `decode("utf-8", "surrogateescape")` leaves them
+_ESCAPED = re.compile("[\udc80-\udcff]")
+#: the largest CSV cell read (the csv module's default is 128 KiB)
+CSV_FIELD_LIMIT = 1 << 30
 
 
 @dataclass(slots=True)
@@ -81,7 +85,7 @@ class RowsLost(ReadError):
     """The rows read so far were yielded, but the rest of the file cannot be read.
 
     Raised by `read_rows` after its last row, e.g. after a JSON syntax error that leaves the rest
-    of an array unreadable; `issue` (code `json.rest_unreadable`) names the lines lost.
+    of an array unreadable; `issue` (code `file.rest_unreadable`) names the lines lost.
     """
 
 
@@ -580,10 +584,21 @@ class Reader:
                    rec.raw)
 
     def _json(self) -> Iterator[Row]:
-        text = self.path.read_bytes()[self.probe.start:].decode("utf-8", "replace")
+        # bytes that are not UTF-8 become U+DC80-U+DCFF (surrogateescape): the record holding them
+        # is reported, and its raw bytes are kept exactly
+        text = self.path.read_bytes()[self.probe.start:].decode("utf-8", "surrogateescape")
         stopped: list[tuple[int, int]] = []
         index = 0
         for index, (line, raw, parsed) in enumerate(iter_json_document(text, stopped), start=1):
+            if _ESCAPED.search(raw):
+                exact = raw.encode("utf-8", "surrogateescape")
+                bad = _ESCAPED.search(raw)
+                assert bad is not None
+                at = len(raw[:bad.start()].encode("utf-8", "surrogateescape"))
+                parsed = Parsed(None, [("file.not_utf8", f"bytes {exact[at:at + 4]!r} at byte {at} of the record "
+                                        "are not valid UTF-8", "re-encode the file as UTF-8 (e.g. iconv -f latin1 "
+                                        "-t utf-8)")])
+                raw = exact.decode("utf-8", "replace")
             issues = [Issue(code, "error", msg, self.name, line, index, hint=hint)
                       for code, msg, hint in parsed.problems]
             value = parsed.value
@@ -594,23 +609,45 @@ class Reader:
                 value = None
             yield Row(self.name, line, index, raw, value, issues, raw.encode("utf-8", "replace"))
         for first, last in stopped:
-            self.file_issues.append(Issue(
-                "json.rest_unreadable", "error",
-                f"lines {first}-{last} could not be read: after the JSON syntax error at line {first} "
-                "the rest of the document cannot be split into records", self.name, first,
-                hint="fix the JSON at that line (a missing bracket or quote) and read the file again"))
+            self._rest_lost(first, last, f"after the JSON syntax error at line {first} the rest of the "
+                            "document cannot be split into records")
+
+    def _rest_lost(self, first: int, last: int, why: str) -> None:
+        self.file_issues.append(Issue(
+            "file.rest_unreadable", "error", f"lines {first}-{last} could not be read: {why}", self.name, first,
+            hint="fix the file at that line (a missing bracket or quote) and read it again"))
 
     def _csv(self) -> Iterator[Row]:
-        text = self.path.read_bytes()[self.probe.start:].decode("utf-8", "replace")
+        text = self.path.read_bytes()[self.probe.start:].decode("utf-8", "surrogateescape")
         dialect = "excel-tab" if self.path.suffix.lower() == ".tsv" else "excel"
+        if csv.field_size_limit() < CSV_FIELD_LIMIT:
+            csv.field_size_limit(CSV_FIELD_LIMIT)  # a long conversation is one cell
         reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
         index = 0
-        _ = reader.fieldnames  # reads the header, so line_num points at it
-        line = reader.line_num + 1
-        for record in reader:
+        line = 1
+        records = iter(reader)
+        while True:
+            try:
+                if index == 0:
+                    _ = reader.fieldnames  # reads the header, so line_num points at it
+                    line = reader.line_num + 1
+                record = next(records, None)
+            except csv.Error as exc:
+                self._rest_lost(line, max(line, _lines_in(text)), f"CSV error: {exc}")
+                return
+            if record is None:
+                return
             index += 1
             issues: list[Issue] = []
             data: dict[str, Any] = {}
+            if _ESCAPED.search(json.dumps(record, ensure_ascii=False)):
+                issues.append(Issue("file.not_utf8", "error", "the row holds bytes that are not valid UTF-8",
+                                    self.name, line, index, hint="re-encode the file as UTF-8 (e.g. iconv -f "
+                                    "latin1 -t utf-8)"))
+                dumped = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogateescape")
+                yield Row(self.name, line, index, dumped.decode("utf-8", "replace"), None, issues)
+                line = reader.line_num + 1
+                continue
             for key, cell in record.items():
                 if key is None:
                     issues.append(Issue("json.invalid", "error", "the row has more cells than the header",
@@ -844,7 +881,7 @@ def read_rows(path: str | os.PathLike[str], name: str | None = None) -> Iterator
         for issue in reader.file_issues:
             if issue.code == "file.unreadable":
                 raise ReadError(issue)
-            if issue.code == "json.rest_unreadable":
+            if issue.code == "file.rest_unreadable":
                 raise RowsLost(issue)
 
 

@@ -50,7 +50,8 @@ json_lines = st.lists(
         st.builds(lambda d: '{"a":' * d + "1" + "}" * d, st.integers(1, 3000)),
         st.just(json.dumps({"messages": [{"role": "user", "content": "x" * 70_000},
                                          {"role": "assistant", "content": "ok"}]})),
-        st.sampled_from(["null", "[]", "1", '"s"', "", "   ", '{"a":1,"a":2}', '{"x": NaN}']),
+        st.sampled_from(["null", "[]", "1", '"s"', "", "   ", '{"a":1,"a":2}', '{"x": NaN}',
+                         '"' + "a" * 140_000 + '",x']),
     ),
     max_size=12,
 ).map("\n".join)

@@ -96,18 +96,18 @@ def test_an_array_that_cannot_be_split_after_a_bad_element_names_the_lost_lines(
     with pytest.raises(cio.RowsLost) as lost:
         got.extend(read_rows(src))
     assert len(got) == 11 and got[10].data is None  # ten rows and the bad spot, then RowsLost
-    assert lost.value.issue.code == "json.rest_unreadable" and "lines 12-1002" in lost.value.issue.message
+    assert lost.value.issue.code == "file.rest_unreadable" and "lines 12-1002" in lost.value.issue.message
 
     code, out = validate_json(str(src))
-    assert code == 1 and out["files"][0]["counts"].get("json.rest_unreadable") == 1
+    assert code == 1 and out["files"][0]["counts"].get("file.rest_unreadable") == 1
 
     r = invoke("stats", str(src), "--json")
     assert r.exit_code == 1
-    assert "json.rest_unreadable" in {p["code"] for p in json.loads(r.stdout)["problems"]}
+    assert "file.rest_unreadable" in {p["code"] for p in json.loads(r.stdout)["problems"]}
 
     r = invoke("convert", str(src), "--to", "chat", "-o", str(tmp_path / "out.jsonl"), "--json")
     assert r.exit_code == 1 and json.loads(r.stdout)["unreadable"]
-    assert "json.rest_unreadable" in r.stderr
+    assert "file.rest_unreadable" in r.stderr
 
     r = invoke("import", str(src), "-w", str(tmp_path / "w.db"), "--json")
     report = json.loads(r.stdout)
@@ -120,7 +120,7 @@ def test_two_arrays_back_to_back_do_not_hide_the_second(tmp_path: Path) -> None:
     src = tmp_path / "two.json"
     src.write_text(json.dumps(rows(2)) + "\n" + json.dumps(rows(3)) + "\n", encoding="utf-8")
     code, out = validate_json(str(src))
-    assert code == 1 and out["files"][0]["counts"].get("json.rest_unreadable") == 1
+    assert code == 1 and out["files"][0]["counts"].get("file.rest_unreadable") == 1
 
 
 def test_a_missing_comma_costs_one_row_not_the_rest(tmp_path: Path) -> None:
@@ -407,3 +407,35 @@ def test_validate_file_reads_stdin_names_it_and_counts_lines(tmp_path: Path, mon
     assert report.file == "<stdin>" and report.examples == 6
     [bad] = [i for i in report.issues if i.code == "json.invalid"]
     assert bad.file == "<stdin>" and bad.line == 6
+
+
+# --- bytes are never changed silently; long CSV cells ---------------------------------------
+
+
+def test_non_utf8_bytes_in_a_json_document_are_an_error_on_their_record(tmp_path: Path) -> None:
+    good = json.dumps(rows(1)[0]).encode()
+    bad = b'{"messages": [{"role": "user", "content": "caf\xe9"}, {"role": "assistant", "content": "ok"}]}'
+    src = tmp_path / "d.json"
+    src.write_bytes(b"[" + good + b",\n" + bad + b",\n" + good + b"]")
+    read = list(read_rows(src))
+    assert [r.data is None for r in read] == [False, True, False]
+    assert [i.code for i in read[1].issues] == ["file.not_utf8"] and read[1].line == 2
+    code, out = validate_json(str(src))
+    assert code == 1 and out["summary"]["counts"].get("file.not_utf8") == 1
+
+
+def test_non_utf8_bytes_in_a_csv_row_are_an_error_on_that_row(tmp_path: Path) -> None:
+    src = tmp_path / "d.csv"
+    src.write_bytes(b"prompt,completion\n\"caf\xe9\",yes\nhello,world\n")
+    read = list(read_rows(src))
+    assert [r.data is None for r in read] == [True, False]
+    assert read[0].issues[0].code == "file.not_utf8" and read[0].line == 2
+
+
+def test_a_csv_cell_over_128k_is_read(tmp_path: Path) -> None:
+    long = "word " * 40_000
+    src = tmp_path / "long.csv"
+    src.write_text(f'prompt,completion\n"{long}",yes\nhello,world\n', encoding="utf-8")
+    read = list(read_rows(src))
+    assert len(read) == 2 and read[0].data == {"prompt": long, "completion": "yes"}
+    assert invoke("validate", str(src), "--no-tokens").exit_code in (0, 1)

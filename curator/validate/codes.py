@@ -40,6 +40,8 @@ _ALL = [
     _c("file.bom_present", N, "UTF-8 byte-order mark at the start", "harmless here; stripped on export"),
     _c("file.bom_missing", W, "no UTF-8 byte-order mark (Azure asks for one)", "export with --bom"),
     _c("file.crlf", N, "CRLF line endings", "harmless; exports use LF"),
+    _c("file.rest_unreadable", E, "the rest of the file cannot be read after a syntax error",
+       "fix the file at the line shown (a missing bracket or quote); the rows after it were not read"),
     _c("file.is_json_not_jsonl", E, "one JSON document where JSON Lines was expected",
        "write one JSON object per line (curator convert)"),
     _c("json.blank_line", W, "blank line", "remove blank lines"),
@@ -48,8 +50,6 @@ _ALL = [
     _c("json.nonstandard_constant", E, "NaN or Infinity in JSON", "write null or a number"),
     _c("json.duplicate_key", E, "a key appears twice in one object", "remove the duplicate key"),
     _c("json.lone_surrogate", E, "unpaired UTF-16 surrogate in a string", "repair the broken escape"),
-    _c("json.rest_unreadable", E, "the rest of a JSON document cannot be read after a syntax error",
-       "fix the JSON at the line shown (a missing bracket or quote); the rows after it were not read"),
     # §5.2 format detection
     _c("format.undetected", E, "keys match no known format",
        "use messages, prompt/completion, or input/preferred_output/non_preferred_output"),
