@@ -84,7 +84,9 @@ def convert(source: Path, to: str, source_format: str | None, output: Path,
     \b
     --json prints {"source", "target", "detected_format", "format_counts", "rows",
     "converted", "rejected", "counts": {code: n}, "issues": [{code, severity, message, file,
-    line, example_index, message_index, path, hint, fix}]}.
+    line, example_index, message_index, path, hint, fix}], "unreadable": [message]}
+    ("unreadable": parts of SOURCE that could not be read, e.g. after a JSON syntax error;
+    they make the exit code 1).
     """
     if same_file(source, output) or (rejects is not None and (
             same_file(source, rejects) or same_file(output, rejects))):
