@@ -21,12 +21,11 @@ import io
 import json
 import os
 import re
-import select
 import shutil
 import stat
 import sys
 import tempfile
-import time
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -920,27 +919,42 @@ def _stream_error(name: str, message: str, hint: str) -> ReadError:
     return ReadError(Issue("file.unreadable", "error", f"{name}: {message}", name, hint=hint))
 
 
-def _wait_for_fifo(fd: int, name: str) -> None:
-    """Block until a FIFO has data or a writer closed it, at most CURATOR_FIFO_WAIT seconds."""
+def _open_fifo(path: str | os.PathLike[str], name: str) -> int:
+    """Open a FIFO for reading, waiting at most CURATOR_FIFO_WAIT seconds for a writer to open
+    it. Only the open waits: a writer that is slow to send its data is waited for as long as it
+    takes. (An anonymous pipe, such as /dev/stdin or <(cmd), opens at once.)"""
     try:
         limit = float(os.environ.get("CURATOR_FIFO_WAIT", FIFO_WAIT))
     except ValueError:
         limit = FIFO_WAIT
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLHUP)
-    deadline = time.monotonic() + limit
-    told = False
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise _stream_error(name, f"no program wrote to this FIFO within {limit:g} s",
-                                "start the writer (e.g. cat data.jsonl > FIFO), or set "
-                                "CURATOR_FIFO_WAIT to wait longer")
-        if poller.poll(int(min(left, 1.0) * 1000)):
-            return
-        if not told and sys.stderr.isatty():
+    opened: list[int | OSError] = []
+
+    def blocking_open() -> None:
+        try:
+            opened.append(os.open(path, os.O_RDONLY))
+        except OSError as exc:
+            opened.append(exc)
+
+    opener = threading.Thread(target=blocking_open, name="curator-fifo-open", daemon=True)
+    opener.start()
+    opener.join(min(limit, 1.0))
+    if not opened and limit > 1.0:
+        if sys.stderr is not None and sys.stderr.isatty():
             sys.stderr.write(f"waiting for a writer on FIFO {name} (up to {limit:g} s)...\n")
-            told = True
+        opener.join(limit - 1.0)
+    if not opened:
+        with contextlib.suppress(OSError):  # be the writer ourselves, so the waiting open returns
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        opener.join(5.0)
+        if opened and isinstance(opened[0], int):
+            os.close(opened[0])
+        raise _stream_error(name, f"no program opened this FIFO for writing within {limit:g} s",
+                            "start the writer (e.g. cat data.jsonl > FIFO), or set CURATOR_FIFO_WAIT "
+                            "to wait longer")
+    result = opened[0]
+    if isinstance(result, OSError):
+        raise result
+    return result
 
 
 def _copy_stream(name: str, dest: BinaryIO, path: str | os.PathLike[str]) -> None:
@@ -951,14 +965,8 @@ def _copy_stream(name: str, dest: BinaryIO, path: str | os.PathLike[str]) -> Non
         shutil.copyfileobj(sys.stdin.buffer, dest, 1 << 20)
         return
     if stat.S_ISFIFO(os.stat(path).st_mode):
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            _wait_for_fifo(fd, name)
-            os.set_blocking(fd, True)
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                shutil.copyfileobj(fh, dest, 1 << 20)
-        finally:
-            os.close(fd)
+        with os.fdopen(_open_fifo(path, name), "rb") as fh:
+            shutil.copyfileobj(fh, dest, 1 << 20)
         return
     with open(path, "rb") as fh:  # a character device or socket: read it as it comes
         shutil.copyfileobj(fh, dest, 1 << 20)

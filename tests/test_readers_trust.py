@@ -439,3 +439,31 @@ def test_a_csv_cell_over_128k_is_read(tmp_path: Path) -> None:
     read = list(read_rows(src))
     assert len(read) == 2 and read[0].data == {"prompt": long, "completion": "yes"}
     assert invoke("validate", str(src), "--no-tokens").exit_code in (0, 1)
+
+
+def test_a_slow_writer_on_a_pipe_or_fifo_is_waited_for(tmp_path: Path) -> None:
+    # only the open of a FIFO has a time limit; a writer that has opened it may take its time
+    env = {**os.environ, "CURATOR_FIFO_WAIT": "0.5"}
+    proc = subprocess.Popen([sys.executable, "-m", "curator", "validate", "/dev/stdin", "--json", "--no-tokens"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdin is not None
+    threading.Event().wait(2.0)
+    proc.stdin.write(_data(13))
+    out, err = proc.communicate(timeout=120)  # flushes and closes stdin
+    assert proc.returncode == 0, err
+    assert json.loads(out)["files"][0]["examples"] == 13
+
+    fifo = tmp_path / "slow.fifo"
+    os.mkfifo(fifo)
+
+    def write_late() -> None:
+        with open(fifo, "wb") as fh:
+            threading.Event().wait(2.0)
+            fh.write(_data(12))
+
+    writer = threading.Thread(target=write_late)
+    writer.start()
+    done = curator("validate", str(fifo), "--json", "--no-tokens", env={"CURATOR_FIFO_WAIT": "0.5"})
+    writer.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["files"][0]["examples"] == 12
