@@ -24,7 +24,10 @@ from curator.io import BOM, ReadError, Row, probe, read_rows
 from curator.validate.engine import validate_file
 
 EXAMPLES = int(os.environ.get("CURATOR_FUZZ_EXAMPLES", "25"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="CURATOR_FUZZ_EXAMPLES" not in os.environ,
+LONG_RUN = "CURATOR_FUZZ_EXAMPLES" in os.environ
+# the default run is the same every time (fixed seed, no example database); a long run explores
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG_RUN,
+                database=settings.default.database if LONG_RUN else None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 
