@@ -492,6 +492,8 @@ def _is_object(raw: bytes) -> bool:
 
 def _is_json_lines(p: Path, start: int, head: bytes) -> bool:
     """A .json file whose first line is a whole object with more data after it: JSON Lines."""
+    if head[start:].lstrip(b" \t\r\n")[:1] != b"{":
+        return False  # an array (or junk): no need to read a long first line
     first, more = _first_line(p, start, head)
     if not more or not first.strip().startswith(b"{") or not _is_object(first):
         return False

@@ -467,3 +467,11 @@ def test_a_slow_writer_on_a_pipe_or_fifo_is_waited_for(tmp_path: Path) -> None:
     writer.join(timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["files"][0]["examples"] == 12
+
+
+def test_json_lines_under_a_json_name_are_read_line_by_line(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "data.json", rows(12), raw_lines={4: "{broken"})
+    read = list(read_rows(src))
+    assert len(read) == 13 and [r.line for r in read if r.data is None] == [5]
+    code, out = validate_json(str(src))
+    assert code == 1 and out["files"][0]["examples"] == 13 and out["files"][0]["rejected"] == 1
