@@ -181,7 +181,7 @@ def _slow_parse(text: str) -> Parsed:
                       column=exc.colno)
     except RecursionError:
         return Parsed(None, [_TOO_DEEP])
-    if isinstance(value, dict | list) and _too_deep(text, value):
+    if isinstance(value, (dict, list)) and _too_deep(text, value):
         return Parsed(None, [_TOO_DEEP])
     problems: list[tuple[str, str, str | None]] = []
     if constants:
@@ -211,7 +211,7 @@ def parse_json_bytes(raw: bytes) -> Parsed:
     except orjson.JSONDecodeError:
         pass
     else:
-        if isinstance(value, dict | list) and _too_deep(raw, value):
+        if isinstance(value, (dict, list)) and _too_deep(raw, value):
             return Parsed(None, [_TOO_DEEP])
         if _same_colon_count(raw, value):
             return Parsed(value, [])
@@ -590,8 +590,9 @@ class Reader:
         text = self.path.read_bytes()[self.probe.start:].decode("utf-8", "surrogateescape")
         stopped: list[tuple[int, int]] = []
         index = 0
+        any_bad = _ESCAPED.search(text) is not None
         for index, (line, raw, parsed) in enumerate(iter_json_document(text, stopped), start=1):
-            if _ESCAPED.search(raw):
+            if any_bad and _ESCAPED.search(raw):
                 exact = raw.encode("utf-8", "surrogateescape")
                 bad = _ESCAPED.search(raw)
                 assert bad is not None
