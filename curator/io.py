@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gzip
 import io
 import json
 import os
 import re
+import shutil
+import stat
+import sys
 import tempfile
+import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +47,10 @@ JSON_CELL_KEYS = frozenset(
 )
 BOM = b"\xef\xbb\xbf"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: bytes that were not UTF-8, as `decode("utf-8", "surrogateescape")` leaves them
+_ESCAPED = re.compile("[\udc80-\udcff]")
+#: the largest CSV cell read (the csv module's default is 128 KiB)
+CSV_FIELD_LIMIT = 1 << 30
 
 
 @dataclass(slots=True)
@@ -68,6 +78,14 @@ class ReadError(OSError):
     def __init__(self, issue: Issue) -> None:
         super().__init__(issue.message)
         self.issue = issue
+
+
+class RowsLost(ReadError):
+    """The rows read so far were yielded, but the rest of the file cannot be read.
+
+    Raised by `read_rows` after its last row, e.g. after a JSON syntax error that leaves the rest
+    of an array unreadable; `issue` (code `file.rest_unreadable`) names the lines lost.
+    """
 
 
 # --- one JSON document from bytes -------------------------------------------------------------
@@ -114,6 +132,32 @@ def _walk_strings(value: Any) -> Iterator[str]:
             yield from _walk_strings(v)
 
 
+#: deepest nesting of arrays and objects a row may have. orjson reads up to 1024 levels, but
+#: Python code walking such a value (the rules, pickling it to a worker) runs out of stack long
+#: before; real rows nest a dozen levels or so.
+MAX_DEPTH = 128
+_TOO_DEEP = ("json.invalid", f"invalid JSON: nested more than {MAX_DEPTH} levels deep",
+             "flatten the data; no fine-tuning row nests this deep")
+
+
+def _too_deep(raw: bytes | str, value: Any) -> bool:
+    """True when `value` nests deeper than MAX_DEPTH (only walked when `raw` has enough brackets)."""
+    if isinstance(raw, bytes):
+        opened = raw.count(b"[") + raw.count(b"{")
+    else:
+        opened = raw.count("[") + raw.count("{")
+    if opened <= MAX_DEPTH:
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        children = v.values() if isinstance(v, dict) else v
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
 def _slow_parse(text: str) -> Parsed:
     """Standard-library parse that names every problem orjson would only refuse."""
     duplicates: list[str] = []
@@ -136,7 +180,9 @@ def _slow_parse(text: str) -> Parsed:
         return Parsed(None, [("json.invalid", f"invalid JSON: {exc.msg} (column {exc.colno})", None)],
                       column=exc.colno)
     except RecursionError:
-        return Parsed(None, [("json.invalid", "invalid JSON: nested too deeply", None)])
+        return Parsed(None, [_TOO_DEEP])
+    if isinstance(value, (dict, list)) and _too_deep(text, value):
+        return Parsed(None, [_TOO_DEEP])
     problems: list[tuple[str, str, str | None]] = []
     if constants:
         names = ", ".join(sorted(set(constants)))
@@ -165,6 +211,8 @@ def parse_json_bytes(raw: bytes) -> Parsed:
     except orjson.JSONDecodeError:
         pass
     else:
+        if isinstance(value, (dict, list)) and _too_deep(raw, value):
+            return Parsed(None, [_TOO_DEEP])
         if _same_colon_count(raw, value):
             return Parsed(value, [])
     try:
@@ -241,7 +289,7 @@ def scan_jsonl(buf: bytes, *, first_line: int, base_offset: int, at_eof: bool,
                            "the file was probably cut off while being written: regenerate it or "
                            "delete the partial last line")
         value = parsed.value
-        if value is not None and not isinstance(value, dict):
+        if not isinstance(value, dict) and (value is not None or not problems):  # `null` parses to None
             problems = [*problems, ("json.not_object",
                                     f"line is a JSON {_json_type(value)}, not an object",
                                     "each line must be one JSON object: {\"messages\": [...]}")]
@@ -303,39 +351,87 @@ class Probe:
     fatal: bool = False
 
 
-def probe(path: str | os.PathLike[str]) -> Probe:
-    """Decide how to read `path` and find the file-level problems visible up front."""
+#: magic numbers of files that are not text data; (magic, what it is, what to do)
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x1f\x8b", "gzip-compressed data", "gzip: decompress it first (gunzip -k FILE)"),
+    (b"\x7fELF", "an ELF executable, not a data file", "pass the data file"),
+    (b"PK\x03\x04", "a zip archive", "extract it first (unzip FILE)"),
+    (b"%PDF-", "a PDF document, not a data file", "export the data as JSONL"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image, not a data file", "pass the data file"),
+    (b"\xff\xd8\xff", "a JPEG image, not a data file", "pass the data file"),
+    (b"\xfd7zXZ\x00", "xz-compressed data", "decompress it first (unxz -k FILE)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data", "decompress it first (zstd -d FILE)"),
+    (b"SQLite format 3\x00", "an SQLite database (a curator workspace?), not a data file",
+     "write the records out with curator export"),
+)
+PARQUET_MAGIC = b"PAR1"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _unreadable_probe(kind: str, name: str, message: str, hint: str, size: int = 0) -> Probe:
+    return Probe(kind, size=size, fatal=True,
+                 issues=[Issue("file.unreadable", "error", f"{name}: {message}", name, hint=hint)])
+
+
+def probe(path: str | os.PathLike[str], name: str | None = None) -> Probe:
+    """Decide how to read `path` and find the file-level problems visible up front.
+
+    `name` is what messages call the file (default: the path)."""
     p = Path(path)
-    name = str(path)
+    name = str(path) if name is None else name
     if not p.exists():
         return Probe("jsonl", issues=[Issue("file.not_found", "error", f"{name}: no such file or folder",
                                             name, hint="check the path")], fatal=True)
     if p.is_dir():
+        if not any((p / marker).is_file() for marker in ("dataset_dict.json", "state.json")):
+            return _unreadable_probe("hf", name, "a folder that is not a Hugging Face save_to_disk dataset "
+                                     "(no dataset_dict.json or state.json)",
+                                     "pass a data file, or a folder written by Dataset.save_to_disk")
         return Probe("hf")
+    if not p.is_file():
+        return _unreadable_probe("jsonl", name, "not a regular file (a pipe or device)",
+                                 "read it through curator.io.open_source, or save it to a file first")
     suffix = p.suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
-        return Probe("parquet", size=p.stat().st_size)
     size = p.stat().st_size
     with p.open("rb") as fh:
         head = fh.read(1 << 16)
+        tail = b""
+        if (head.startswith(PARQUET_MAGIC) or suffix in PARQUET_SUFFIXES) and size >= 12:
+            fh.seek(size - 4)
+            tail = fh.read(4)
+    is_parquet = head.startswith(PARQUET_MAGIC) and tail == PARQUET_MAGIC
+    if suffix in PARQUET_SUFFIXES or is_parquet:
+        if not is_parquet:
+            return _unreadable_probe("parquet", name, "not a readable Parquet file (no PAR1 marker at its "
+                                     "start and end: damaged, truncated or of another type)",
+                                     "check that the file is complete and of the type its name says", size)
+        return Probe("parquet", size=size)
     pr = Probe("csv" if suffix in CSV_SUFFIXES else "json" if suffix == ".json" else "jsonl", size=size)
     if size == 0 or not head.strip(b" \t\r\n" + BOM):
         pr.issues.append(Issue("file.empty", "error", "the file is empty (no data rows)", name,
                                hint="write at least one example"))
         pr.fatal = True
         return pr
+    for magic, what, hint in _MAGIC:
+        if head.startswith(magic):
+            return _unreadable_probe(pr.kind, name, f"the file is {what}", hint, size)
     wide = _wide_encoding(head)
     if wide:
         pr.issues.append(Issue("file.not_utf8", "error", f"the file looks {wide}-encoded, not UTF-8", name,
                                line=1, hint=f"re-encode as UTF-8: iconv -f {wide} -t UTF-8 IN > OUT"))
         pr.fatal = True
         return pr
+    if b"\x00" in head[:4096]:
+        return _unreadable_probe(pr.kind, name, "binary data (NUL bytes), not UTF-8 text",
+                                 "pass a JSONL, JSON, CSV or Parquet file", size)
     if head.startswith(BOM):
         pr.start = 3
         pr.issues.append(Issue("file.bom_present", "info",
                                "the file starts with a UTF-8 byte-order mark (ignored while reading)",
                                name, line=1, hint="harmless here; many JSON parsers reject it"))
-    if pr.kind == "jsonl":
+    if pr.kind == "json" and _is_json_lines(p, pr.start, head):
+        pr.kind = "jsonl"  # one object per line under a .json name: read it line by line
+    elif pr.kind == "jsonl":
         first = head[pr.start:].lstrip(b" \t\r\n")[:1]
         if first in (b"[", b"{") and _whole_file_is_json(p, pr.start, head):
             pr.kind = "json"
@@ -349,28 +445,69 @@ def probe(path: str | os.PathLike[str]) -> Probe:
 
 
 def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16/32 by BOM, or UTF-16 text without one: ASCII-range characters leave a zero byte
+    at every second position (odd positions for little-endian), and binary data does not."""
     for bom, enc in ((b"\x00\x00\xfe\xff", "UTF-32BE"), (b"\xff\xfe\x00\x00", "UTF-32LE"),
                      (b"\xfe\xff", "UTF-16BE"), (b"\xff\xfe", "UTF-16LE")):
         if head.startswith(bom):
             return enc
     sample = head[:4096]
-    if sample.count(0) * 4 >= len(sample):
-        return "UTF-16LE" if sample[1:2] == b"\x00" else "UTF-16BE"
+    sample = sample[:len(sample) - len(sample) % 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    half = len(even)
+    if odd.count(0) * 2 >= half and even.count(0) * 20 <= half:
+        return "UTF-16LE"
+    if even.count(0) * 2 >= half and odd.count(0) * 20 <= half:
+        return "UTF-16BE"
     return None
+
+
+def _first_line(p: Path, start: int, head: bytes) -> tuple[bytes, bool]:
+    """The whole first line of the data (read on past `head` when it is longer), and whether
+    more bytes follow it."""
+    body = head[start:]
+    nl = body.find(b"\n")
+    if nl != -1:
+        return body[:nl], True
+    parts = [body]
+    with p.open("rb") as fh:
+        fh.seek(start + len(body))
+        while block := fh.read(1 << 20):
+            nl = block.find(b"\n")
+            if nl != -1:
+                parts.append(block[:nl])
+                return b"".join(parts), True
+            parts.append(block)
+    return b"".join(parts), False
+
+
+def _is_object(raw: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(raw), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _is_json_lines(p: Path, start: int, head: bytes) -> bool:
+    """A .json file whose first line is a whole object with more data after it: JSON Lines."""
+    if head[start:].lstrip(b" \t\r\n")[:1] != b"{":
+        return False  # an array (or junk): no need to read a long first line
+    first, more = _first_line(p, start, head)
+    if not more or not first.strip().startswith(b"{") or not _is_object(first):
+        return False
+    rest = head[start + len(first) + 1:]
+    return bool(rest.strip()) or p.stat().st_size > len(head)
 
 
 def _whole_file_is_json(p: Path, start: int, head: bytes) -> bool:
     """A .jsonl file whose first line is not a complete object but the whole file is JSON."""
-    body = head[start:]
-    nl = body.find(b"\n")
-    first_line = body if nl == -1 else body[:nl]
+    first_line, more = _first_line(p, start, head)
     if first_line.strip().startswith(b"{"):
-        try:
-            if isinstance(orjson.loads(first_line), dict):
-                return False
-        except orjson.JSONDecodeError:
-            pass
-    elif nl != -1 and body.strip().startswith(b"[") and first_line.strip() not in (b"[",):
+        if _is_object(first_line):
+            return False  # a complete object on the first line: JSON Lines, however long the line
+    elif more and first_line.strip().startswith(b"[") and first_line.strip() != b"[":
         try:  # a one-line array followed by more lines is JSONL with a bad first row
             orjson.loads(first_line)
             return False
@@ -378,7 +515,7 @@ def _whole_file_is_json(p: Path, start: int, head: bytes) -> bool:
             pass
     try:
         json.loads(p.read_bytes()[start:].decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return False
     return True
 
@@ -392,10 +529,10 @@ class Reader:
     Iterate once; `file_issues` is complete after the iteration ends.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], name: str | None = None) -> None:
         self.path = Path(path)
-        self.name = str(path)
-        self.probe = probe(path)
+        self.name = str(path) if name is None else name
+        self.probe = probe(path, self.name)
         self.file_issues: list[Issue] = list(self.probe.issues)
 
     @property
@@ -448,29 +585,71 @@ class Reader:
                    rec.raw)
 
     def _json(self) -> Iterator[Row]:
-        text = self.path.read_bytes()[self.probe.start:].decode("utf-8", "replace")
-        for index, (line, raw, parsed) in enumerate(iter_json_document(text), start=1):
+        # bytes that are not UTF-8 become U+DC80-U+DCFF (surrogateescape): the record holding them
+        # is reported, and its raw bytes are kept exactly
+        text = self.path.read_bytes()[self.probe.start:].decode("utf-8", "surrogateescape")
+        stopped: list[tuple[int, int]] = []
+        index = 0
+        any_bad = _ESCAPED.search(text) is not None
+        for index, (line, raw, parsed) in enumerate(iter_json_document(text, stopped), start=1):
+            if any_bad and _ESCAPED.search(raw):
+                exact = raw.encode("utf-8", "surrogateescape")
+                bad = _ESCAPED.search(raw)
+                assert bad is not None
+                at = len(raw[:bad.start()].encode("utf-8", "surrogateescape"))
+                parsed = Parsed(None, [("file.not_utf8", f"bytes {exact[at:at + 4]!r} at byte {at} of the record "
+                                        "are not valid UTF-8", "re-encode the file as UTF-8 (e.g. iconv -f latin1 "
+                                        "-t utf-8)")])
+                raw = exact.decode("utf-8", "replace")
             issues = [Issue(code, "error", msg, self.name, line, index, hint=hint)
                       for code, msg, hint in parsed.problems]
             value = parsed.value
-            if value is not None and not isinstance(value, dict):
+            if not isinstance(value, dict) and (value is not None or not parsed.problems):
                 issues.append(Issue("json.not_object", "error",
                                     f"record is a JSON {_json_type(value)}, not an object",
                                     self.name, line, index, hint="each record must be a JSON object"))
                 value = None
             yield Row(self.name, line, index, raw, value, issues, raw.encode("utf-8", "replace"))
+        for first, last in stopped:
+            self._rest_lost(first, last, f"after the JSON syntax error at line {first} the rest of the "
+                            "document cannot be split into records")
+
+    def _rest_lost(self, first: int, last: int, why: str) -> None:
+        self.file_issues.append(Issue(
+            "file.rest_unreadable", "error", f"lines {first}-{last} could not be read: {why}", self.name, first,
+            hint="fix the file at that line (a missing bracket or quote) and read it again"))
 
     def _csv(self) -> Iterator[Row]:
-        text = self.path.read_bytes()[self.probe.start:].decode("utf-8", "replace")
+        text = self.path.read_bytes()[self.probe.start:].decode("utf-8", "surrogateescape")
         dialect = "excel-tab" if self.path.suffix.lower() == ".tsv" else "excel"
+        if csv.field_size_limit() < CSV_FIELD_LIMIT:
+            csv.field_size_limit(CSV_FIELD_LIMIT)  # a long conversation is one cell
         reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
         index = 0
-        _ = reader.fieldnames  # reads the header, so line_num points at it
-        line = reader.line_num + 1
-        for record in reader:
+        line = 1
+        records = iter(reader)
+        while True:
+            try:
+                if index == 0:
+                    _ = reader.fieldnames  # reads the header, so line_num points at it
+                    line = reader.line_num + 1
+                record = next(records, None)
+            except csv.Error as exc:
+                self._rest_lost(line, max(line, _lines_in(text)), f"CSV error: {exc}")
+                return
+            if record is None:
+                return
             index += 1
             issues: list[Issue] = []
             data: dict[str, Any] = {}
+            if _ESCAPED.search(json.dumps(record, ensure_ascii=False)):
+                issues.append(Issue("file.not_utf8", "error", "the row holds bytes that are not valid UTF-8",
+                                    self.name, line, index, hint="re-encode the file as UTF-8 (e.g. iconv -f "
+                                    "latin1 -t utf-8)"))
+                dumped = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogateescape")
+                yield Row(self.name, line, index, dumped.decode("utf-8", "replace"), None, issues)
+                line = reader.line_num + 1
+                continue
             for key, cell in record.items():
                 if key is None:
                     issues.append(Issue("json.invalid", "error", "the row has more cells than the header",
@@ -489,8 +668,17 @@ class Reader:
             self._unreadable(f"not a readable Parquet file: {exc}")
             return
         index = 0
-        for batch in pf.iter_batches(batch_size=4096):
-            for record in batch.to_pylist():
+        batches = pf.iter_batches(batch_size=4096)
+        while True:
+            try:
+                batch = next(batches, None)
+                records = [] if batch is None else batch.to_pylist()
+            except Exception as exc:  # a damaged row group: pyarrow raises several types
+                self._unreadable(f"not a readable Parquet file after row {index}: {exc}")
+                return
+            if batch is None:
+                return
+            for record in records:
                 index += 1
                 yield _arrow_row(self.name, index, record)
 
@@ -498,7 +686,7 @@ class Reader:
         try:
             import datasets
             loaded = datasets.load_from_disk(str(self.path))
-        except (FileNotFoundError, ValueError, OSError) as exc:
+        except Exception as exc:  # datasets raises many types for a folder it cannot load
             self._unreadable(f"not a Hugging Face save_to_disk folder: {exc}")
             return
         splits = loaded.items() if isinstance(loaded, datasets.DatasetDict) else [(None, loaded)]
@@ -508,7 +696,7 @@ class Reader:
                 yield _arrow_row(name, index, record)
 
     def _unreadable(self, message: str) -> None:
-        self.file_issues.append(Issue("file.unreadable", "error", message, self.name,
+        self.file_issues.append(Issue("file.unreadable", "error", f"{self.name}: {message}", self.name,
                                       hint="check that the file is complete and of the type its name says"))
 
 
@@ -523,43 +711,105 @@ def jsonl_scan_issues(name: str, scan: ChunkScan) -> list[Issue]:
     return out
 
 
-def iter_json_document(text: str) -> Iterator[tuple[int, str, Parsed]]:
+_STRUCTURAL = re.compile(r'["\[\]{},]')
+#: the rest of a JSON string after its opening quote; an unterminated one ends at the line end
+_STRING_REST = re.compile(r'(?:[^"\\\n]|\\.)*"?')
+
+
+def _element_end(text: str, pos: int) -> int | None:
+    """Where the array element starting at `pos` ends: the index of the ',' or ']' after it at
+    the array's own level, found by matching brackets outside strings (no recursion, so any
+    depth). None when the brackets do not balance: then there is no telling where it ends."""
+    stack: list[str] = []
+    i = pos
+    while True:
+        m = _STRUCTURAL.search(text, i)
+        if m is None:
+            return None
+        c = m.group()
+        i = m.end()
+        if c == '"':
+            sm = _STRING_REST.match(text, i)
+            i = sm.end() if sm else i
+        elif c in "[{":
+            stack.append(c)
+        elif c in "]}":
+            if not stack:
+                return m.start() if c == "]" else None
+            if (stack.pop() == "[") != (c == "]"):
+                return None
+        elif not stack:
+            return m.start()
+
+
+def _lines_in(text: str) -> int:
+    return text.count("\n") + (0 if text.endswith("\n") else 1)
+
+
+def iter_json_document(text: str, stopped: list[tuple[int, int]] | None = None,
+                       ) -> Iterator[tuple[int, str, Parsed]]:
     """Yield (line, raw text, Parsed) for each element of a JSON array, or the one object.
 
-    A syntax error ends the document: it is yielded as one unparsable record at its line.
+    A bad element becomes one unparsable record at its line, and reading goes on after it
+    wherever its brackets balance (a stray or missing comma, a bad literal, NaN, deep nesting).
+    Where they do not, nothing after it can be split into elements: the bad record says so and
+    `(first, last)` lines of the part not read are appended to `stopped`.
     """
     decoder = json.JSONDecoder()
     n = len(text)
     pos = _skip_ws(text, 0)
     line = 1 + text.count("\n", 0, pos)
+
+    def lost(at: int, raw: str, message: str, column: int | None = None) -> tuple[int, str, Parsed]:
+        last = max(at, _lines_in(text))
+        if stopped is not None:
+            stopped.append((at, last))
+        return at, raw, Parsed(None, [(
+            "json.invalid", f"{message}; the rest of the file (lines {at}-{last}) cannot be read",
+            "fix the JSON there and read the file again")], column)
+
     if pos < n and text[pos] == "[":
         pos = _skip_ws(text, pos + 1)
-        if pos < n and text[pos] == "]":
-            return
-        counted = 0
+        counted = pos
+        line = 1 + text.count("\n", 0, pos)
+        missing_comma = False
         while pos < n:
             line += text.count("\n", counted, pos)
             counted = pos
+            if text[pos] == "]":  # closing bracket (a trailing comma before it loses nothing)
+                rest = _skip_ws(text, pos + 1)
+                if rest < n:
+                    yield lost(1 + text.count("\n", 0, rest), text[rest:rest + 200],
+                               "invalid JSON: text after the array's closing ']'")
+                return
+            error: str | None = None
+            column: int | None = None
+            end = pos
             try:
                 _, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
-                yield exc.lineno, text[pos:pos + 200], Parsed(None, [(
-                    "json.invalid", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-                    "; the rest of the file cannot be read", None)], exc.colno)
-                return
-            raw = text[pos:end]
-            yield line, raw, _slow_parse(raw)
-            pos = _skip_ws(text, end)
+                error = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                column = exc.colno
+            except RecursionError:
+                error = _TOO_DEEP[1]
+            if error is None and missing_comma:
+                error = "invalid JSON: expected ',' between array elements before this one"
+            if error is None:
+                raw = text[pos:end]
+                yield line, raw, _slow_parse(raw)
+                pos = _skip_ws(text, end)
+            else:
+                stop = _element_end(text, pos)
+                if stop is None:
+                    yield lost(line, text[pos:pos + 200], error, column)
+                    return
+                yield line, text[pos:stop].rstrip(), Parsed(None, [("json.invalid", error, None)], column)
+                pos = stop
+            missing_comma = False
             if pos < n and text[pos] == ",":
                 pos = _skip_ws(text, pos + 1)
-            elif pos < n and text[pos] == "]":
-                return
-            else:
-                at = 1 + text.count("\n", 0, pos)
-                yield at, text[pos:pos + 200], Parsed(None, [(
-                    "json.invalid", "invalid JSON: expected ',' or ']' between array elements"
-                    "; the rest of the file cannot be read", None)])
-                return
+            elif pos < n and text[pos] != "]":
+                missing_comma = True  # the next element is reported, then reading goes on
         yield line, "", Parsed(None, [("json.invalid", "invalid JSON: the array is not closed with ']'",
                                        "the file looks truncated")])
     else:
@@ -612,20 +862,213 @@ def _arrow_row(name: str, index: int, record: dict[str, Any]) -> Row:
     return Row(name, index, index, raw, data, issues)
 
 
-def read_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
+def read_rows(path: str | os.PathLike[str], name: str | None = None) -> Iterator[Row]:
     """Yield every row of a file: JSONL, JSON array, CSV, Parquet or a HF `save_to_disk` folder.
 
-    Raises ReadError when the file cannot be read at all (missing, UTF-16); an empty file
-    yields nothing. Row-level
-    problems are in each `Row.issues`; use `Reader` to also get file-level ones (BOM, CRLF, ...).
+    `path` may also be `-` (stdin), a pipe or FIFO, or a gzip file (see `open_source`); `name`
+    is what rows and messages call it. Raises ReadError when the file cannot be read at all
+    (missing, UTF-16, binary, damaged Parquet), before or after the rows it could read, and
+    RowsLost (a ReadError) after the last row when the rest of the file could not be read. An
+    empty file yields nothing. Row-level problems are in each `Row.issues`; use `Reader` to
+    also get file-level ones (BOM, CRLF, ...).
     """
-    reader = Reader(path)
-    if reader.probe.fatal:
-        fatal = next(i for i in reader.file_issues if i.severity == "error")
-        if fatal.code == "file.empty":  # nothing to read is not a failure to read
-            return
-        raise ReadError(fatal)
-    yield from reader
+    with open_source(path, name) as src:
+        reader = Reader(src.path, src.name)
+        if reader.probe.fatal:
+            fatal = next(i for i in reader.file_issues if i.severity == "error")
+            if fatal.code == "file.empty":  # nothing to read is not a failure to read
+                return
+            raise ReadError(fatal)
+        yield from reader
+        for issue in reader.file_issues:
+            if issue.code == "file.unreadable":
+                raise ReadError(issue)
+            if issue.code == "file.rest_unreadable":
+                raise RowsLost(issue)
+
+
+# --- sources that are not plain files: stdin, pipes, FIFOs, gzip ------------------------------
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+#: seconds to wait for a writer to open a FIFO before giving up (env CURATOR_FIFO_WAIT)
+FIFO_WAIT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A file the readers can seek in (`path`) and what messages call it (`name`).
+
+    `spooled` is True when `path` is a temporary copy (of stdin, a pipe, or a gzip file's
+    contents); it is removed when the `open_source` block ends."""
+
+    path: Path
+    name: str
+    spooled: bool = False
+
+
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """True for `-` and for paths that are neither regular files nor folders (pipes, FIFOs)."""
+    if str(path) == STDIN:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _stream_error(name: str, message: str, hint: str) -> ReadError:
+    return ReadError(Issue("file.unreadable", "error", f"{name}: {message}", name, hint=hint))
+
+
+def _open_fifo(path: str | os.PathLike[str], name: str) -> int:
+    """Open a FIFO for reading, waiting at most CURATOR_FIFO_WAIT seconds for a writer to open
+    it. Only the open waits: a writer that is slow to send its data is waited for as long as it
+    takes. (An anonymous pipe, such as /dev/stdin or <(cmd), opens at once.)"""
+    try:
+        limit = float(os.environ.get("CURATOR_FIFO_WAIT", FIFO_WAIT))
+    except ValueError:
+        limit = FIFO_WAIT
+    opened: list[int | OSError] = []
+
+    def blocking_open() -> None:
+        try:
+            opened.append(os.open(path, os.O_RDONLY))
+        except OSError as exc:
+            opened.append(exc)
+
+    opener = threading.Thread(target=blocking_open, name="curator-fifo-open", daemon=True)
+    opener.start()
+    opener.join(min(limit, 1.0))
+    if not opened and limit > 1.0:
+        if sys.stderr is not None and sys.stderr.isatty():
+            sys.stderr.write(f"waiting for a writer on FIFO {name} (up to {limit:g} s)...\n")
+        opener.join(limit - 1.0)
+    if not opened:
+        with contextlib.suppress(OSError):  # be the writer ourselves, so the waiting open returns
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        opener.join(5.0)
+        if opened and isinstance(opened[0], int):
+            os.close(opened[0])
+        raise _stream_error(name, f"no program opened this FIFO for writing within {limit:g} s",
+                            "start the writer (e.g. cat data.jsonl > FIFO), or set CURATOR_FIFO_WAIT "
+                            "to wait longer")
+    result = opened[0]
+    if isinstance(result, OSError):
+        raise result
+    return result
+
+
+def _copy_stream(name: str, dest: BinaryIO, path: str | os.PathLike[str]) -> None:
+    if str(path) == STDIN:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise _stream_error(name, "stdin is a terminal, not data",
+                                "pipe the data in: cat data.jsonl | curator validate -")
+        shutil.copyfileobj(sys.stdin.buffer, dest, 1 << 20)
+        return
+    if stat.S_ISFIFO(os.stat(path).st_mode):
+        with os.fdopen(_open_fifo(path, name), "rb") as fh:
+            shutil.copyfileobj(fh, dest, 1 << 20)
+        return
+    with open(path, "rb") as fh:  # a character device or socket: read it as it comes
+        shutil.copyfileobj(fh, dest, 1 << 20)
+
+
+def _gunzip(src: Path, dest: BinaryIO, name: str) -> None:
+    try:
+        with gzip.open(src, "rb") as fh:
+            shutil.copyfileobj(fh, dest, 1 << 20)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _stream_error(name, f"damaged or truncated gzip data ({exc})",
+                            "check the file is complete (gzip -t FILE)") from exc
+
+
+def _is_gzip(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+@contextmanager
+def open_source(path: str | os.PathLike[str], name: str | None = None) -> Iterator[Source]:
+    """A seekable regular file for any input the readers take, removed again afterwards.
+
+    `-` is stdin; a pipe, FIFO (`<(cmd)`, `/dev/stdin`) or device is read to its end as a
+    stream into a temporary file (a FIFO nobody opens for writing is given up on after
+    CURATOR_FIFO_WAIT seconds, default 30); a gzip file (by its magic bytes, whatever its
+    name) is decompressed as a stream into a temporary file named with its inner suffix
+    (`train.jsonl.gz` reads as JSONL). A plain file or folder is passed through untouched.
+    Raises ReadError when a stream or gzip file cannot be read.
+    """
+    shown = (STDIN_NAME if str(path) == STDIN else str(path)) if name is None else name
+    tmpdir: str | None = None
+    try:
+        current = Path(path)
+        if is_stream(path):
+            tmpdir = tempfile.mkdtemp(prefix="curator-stream-")
+            current = Path(tmpdir) / "stream"
+            try:
+                with current.open("wb") as out:
+                    _copy_stream(shown, out, path)
+            except OSError as exc:
+                if isinstance(exc, ReadError):
+                    raise
+                raise _stream_error(shown, f"cannot read the stream: {exc.strerror or exc}",
+                                    "check the program writing it") from exc
+        if current.is_file() and _is_gzip(current):
+            tmpdir = tmpdir or tempfile.mkdtemp(prefix="curator-stream-")
+            inner = Path(shown).name
+            inner = inner[:-3] if inner.lower().endswith(".gz") else inner
+            target = Path(tmpdir) / ("data" + Path(inner).suffix.lower())
+            with target.open("wb") as out:
+                _gunzip(current, out, shown)
+            if current.parent == Path(tmpdir):
+                current.unlink()
+            current = target
+        yield Source(current, shown, tmpdir is not None)
+    finally:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def precheck(path: str | os.PathLike[str]) -> Issue | None:
+    """The error that would stop reading `path` before its first row (missing, unreadable,
+    binary, UTF-16, damaged Parquet), or None. Streams are not opened: they read only once."""
+    p = Path(path)
+    if is_stream(path):
+        return None
+    if not p.exists():
+        return Issue("file.not_found", "error", f"{p}: no such file", str(p), hint="check the path")
+    if not os.access(p, os.R_OK):
+        return Issue("file.unreadable", "error", f"{p}: not readable (permission denied)", str(p),
+                     hint="check the file's permissions")
+    if p.is_file() and _is_gzip(p):
+        return None
+    pr = probe(p)
+    if pr.fatal:
+        fatal = next(i for i in pr.issues if i.severity == "error")
+        return None if fatal.code == "file.empty" else fatal
+    return None
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when two paths name one file: equal once resolved (symlinks), or the same inode
+    (hard links). `-` (stdin) is never the same as a file."""
+    if STDIN in (str(a), str(b)):
+        return False
+    pa, pb = Path(a), Path(b)
+    try:
+        if pa.resolve() == pb.resolve():
+            return True
+    except (OSError, RuntimeError):
+        pass
+    try:
+        return pa.exists() and pb.exists() and os.path.samefile(pa, pb)
+    except OSError:
+        return False
 
 
 def _process_umask() -> int:

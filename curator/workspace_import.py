@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from curator.io import Row, read_rows
+from curator.io import ReadError, Row, RowsLost, Source, open_source, precheck, read_rows
 from curator.issues import Issue
 from curator.schema import ChatExample
 from curator.store import NewRecord, Workspace, WorkspaceError, WorkspaceWriteFailed
@@ -343,20 +343,39 @@ def _refuse_own_files(ws: Workspace, p: Path) -> None:
 def _import_one(ws: Workspace, p: Path, fr: FileReport, prepare: Prepare, pool: Executor | None,
                 window: int, progress: Callable[[FileReport], None] | None, batch_size: int,
                 meta: Mapping[str, str] | None) -> None:
-    import_id = ws.begin_import(str(p), meta=meta)
+    try:
+        with open_source(p) as src:  # stdin, a pipe or a gzip file is read into a spool first
+            fr.path = src.name
+            fatal = precheck(src.path)
+            if fatal is not None:  # found before anything is written
+                raise ImportFailed(fatal.message)
+            _import_source(ws, src, fr, prepare, pool, window, progress, batch_size, meta)
+    except ReadError as exc:
+        raise ImportFailed(exc.issue.message) from exc
+
+
+def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare, pool: Executor | None,
+                   window: int, progress: Callable[[FileReport], None] | None, batch_size: int,
+                   meta: Mapping[str, str] | None) -> None:
+    p = src.path
+    import_id = ws.begin_import(src.name, meta=meta)
     # Counts the repeats of each content in this file; 16-byte keys keep it near 70 MB at
     # a million distinct rows.
     repeats: dict[bytes, int] = {}
     batch: list[NewRecord] = []
     try:
-        for rec, key in _prepared_rows(read_rows(p), prepare, pool, fr, window):
+        for rec, key in _prepared_rows(read_rows(p, src.name), prepare, pool, fr, window):
             batch.append(_numbered(rec, key, repeats))
             if len(batch) >= batch_size:
                 _flush(ws, import_id, batch, fr, progress)
+    except RowsLost as exc:  # every row before the unreadable part is stored, and it is named
+        _flush(ws, import_id, batch, fr, progress)
+        raise ImportFailed(f"{exc.issue.message}; the {fr.rows} rows before it are stored") from exc
     except OSError as exc:
         _flush(ws, import_id, batch, fr, progress)
+        reason = exc.issue.message if isinstance(exc, ReadError) else f"cannot read {src.name}: {exc.strerror or exc}"
         raise ImportFailed(
-            f"cannot read {p}: {exc.strerror or exc}; the {fr.rows} rows read before the "
+            f"{reason}; the {fr.rows} rows read before the "
             f"error are stored, run the import again once the file is readable"
         ) from exc
     _flush(ws, import_id, batch, fr, progress)
@@ -400,9 +419,7 @@ def check_readable(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
     """Problems that would stop an import before it starts (missing, unreadable paths)."""
     problems = []
     for path in paths:
-        p = Path(path)
-        if not p.exists():
-            problems.append(f"{p}: no such file")
-        elif not os.access(p, os.R_OK):
-            problems.append(f"{p}: not readable (permission denied)")
+        issue = precheck(path)
+        if issue is not None:
+            problems.append(issue.message if issue.message.startswith(f"{path}:") else f"{path}: {issue.message}")
     return problems

@@ -12,6 +12,7 @@ from curator.cli import cli
 from curator.cli.output import echo
 from curator.formats import FORMATS
 from curator.formats.convert_file import TARGET_ALIASES, ConvertReport, convert_file
+from curator.io import ReadError, same_file
 from curator.issues import Issue
 
 
@@ -55,7 +56,7 @@ def _print_summary(report: ConvertReport, out: str, rejects: str | None) -> None
 
 
 @cli.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.argument("source", type=click.Path(exists=True, dir_okay=True, allow_dash=True, path_type=Path))
 @click.option("--to", "to", required=True, type=click.Choice(sorted(TARGET_ALIASES)),
               help="Target format.")
 @click.option("--from", "source_format", type=click.Choice(FORMATS),
@@ -70,7 +71,7 @@ def _print_summary(report: ConvertReport, out: str, rejects: str | None) -> None
               help="Print the report as JSON on stdout (shape: ConvertReport.to_dict).")
 def convert(source: Path, to: str, source_format: str | None, output: Path,
             rejects: Path | None, alpaca_sep: str, as_json: bool) -> None:
-    """Convert SOURCE (JSONL, JSON, CSV, Parquet, HF folder) to another format.
+    """Convert SOURCE (JSONL, JSON, CSV, Parquet, HF folder, .gz; `-` is stdin) to another format.
 
     Each row's format is detected (openai-chat, prompt-completion, alpaca, sharegpt,
     lf-v1-messages, TRL and preference layouts) unless --from is given. Lossy or guessed
@@ -83,18 +84,26 @@ def convert(source: Path, to: str, source_format: str | None, output: Path,
     \b
     --json prints {"source", "target", "detected_format", "format_counts", "rows",
     "converted", "rejected", "counts": {code: n}, "issues": [{code, severity, message, file,
-    line, example_index, message_index, path, hint, fix}]}.
+    line, example_index, message_index, path, hint, fix}], "unreadable": [message]}
+    ("unreadable": parts of SOURCE that could not be read, e.g. after a JSON syntax error;
+    they make the exit code 1).
     """
-    paths = {source.resolve(), output.resolve()}
-    if (rejects is not None and rejects.resolve() in paths) or len(paths) < 2:
+    if same_file(source, output) or (rejects is not None and (
+            same_file(source, rejects) or same_file(output, rejects))):
         raise click.UsageError("SOURCE, --output and --rejects must be different files")
     try:
         report = convert_file(source, output, to, source_format=source_format, rejects=rejects,
                               alpaca_sep=alpaca_sep, keep_issues=as_json)
+    except ReadError as exc:
+        echo(f"error: {exc.issue.message}" + (f" ({exc.issue.hint})" if exc.issue.hint else ""),
+                   err=True)
+        sys.exit(2)
     except (OSError, UnicodeError) as exc:
         echo(f"error: {exc}", err=True)
         sys.exit(2)
     _print_summary(report, str(output), str(rejects) if rejects else None)
     if as_json:
         click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
-    sys.exit(1 if report.rejected else 0)
+    for message in report.unreadable:
+        echo(f"error: {message}", err=True)
+    sys.exit(1 if report.rejected or report.unreadable else 0)

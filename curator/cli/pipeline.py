@@ -28,6 +28,7 @@ from curator.cli.bounds import (
 )
 from curator.cli.output import echo, fail, one_line
 from curator.cli.workspace import handle_errors, workspace_option
+from curator.io import STDIN
 from curator.store import Workspace
 from curator.workspace_import import (
     FileReport,
@@ -121,12 +122,15 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
 
     Re-importing a file adds nothing twice; a line that does not parse is kept as a rejected
     record with its error. A file that cannot be read is named and the others are imported.
+    FILES may be .gz files, pipes or FIFOs; `-` reads stdin.
     Exits 1 when any new row was rejected or a file could not be read, 2 when nothing could.
 
     Example: curator import data.jsonl more.jsonl -w work.db --target openai --model gpt-4o-mini
     """
     from curator.prepare import Preparer
 
+    if [str(f) for f in files].count(STDIN) > 1:
+        _fail("'-' (stdin) can be read only once; name it once")
     problems = check_readable(files)
     readable = [f for f in files if not any(p.startswith(f"{f}:") for p in problems)]
     for problem in problems:
@@ -178,6 +182,8 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
         if len(report.files) > 1:
             echo(f"total: {report.rows} rows, {report.new} new, {report.already_present} "
                   f"already present, {report.rejected} rejected")
+    if failed and len(failed) == len(report.files) and report.rows == 0:
+        raise click.exceptions.Exit(2)  # no file could be read: nothing was imported
     if report.rejected or problems or failed:
         raise click.exceptions.Exit(1)
 

@@ -27,17 +27,23 @@ def stats(files: tuple[Path, ...], target: str, model: str | None, max_tokens: i
           as_json: bool) -> None:
     """Token counts per example: distributions, limit, epochs, billed tokens, histogram.
 
+    FILES may be JSONL, JSON, CSV, Parquet, HF folders, .gz files or pipes; `-` is stdin.
+
     Every example is counted exactly (tiktoken-equal counts for OpenAI models, the model's own
     tokenizer and chat template for a local model). Rows that cannot be counted are listed on
     stderr and make the exit code 1.
 
     Example: curator stats train.jsonl --model gpt-4.1-mini-2025-04-14
     """
+    from curator.io import STDIN, ReadError
     from curator.stats import compute_stats, render
     from curator.tokens import DEFAULT_OPENAI_MODEL, TokenizerError, get_counter, training_limit
 
+    if [str(f) for f in files].count(STDIN) > 1:
+        click.echo("error: '-' (stdin) can be read only once; name it once", err=True)
+        sys.exit(2)
     for f in files:
-        if not f.exists():
+        if str(f) != STDIN and not f.exists():
             echo(f"error: {f}: no such file", err=True)
             sys.exit(2)
     try:
@@ -53,6 +59,10 @@ def stats(files: tuple[Path, ...], target: str, model: str | None, max_tokens: i
         sys.exit(2)
     try:
         result = compute_stats([str(f) for f in files], counter, limit)
+    except ReadError as exc:
+        echo(f"error: {exc.issue.message}" + (f" ({exc.issue.hint})" if exc.issue.hint else ""),
+                   err=True)
+        sys.exit(2)
     except OSError as exc:
         echo(f"error: {exc}", err=True)
         sys.exit(2)

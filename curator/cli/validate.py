@@ -16,7 +16,7 @@ import orjson
 from curator.cli import cli
 from curator.cli.bounds import MAX_TOKENS, SHOWN, WORKERS
 from curator.cli.output import echo
-from curator.io import atomic_writer
+from curator.io import STDIN, atomic_writer, same_file
 from curator.issues import Issue
 from curator.textsafe import literal
 from curator.validate.engine import FileReport, cross_file_checks, validate_file
@@ -48,7 +48,8 @@ def validate(files: tuple[str, ...], target: str, model: str | None, max_tokens:
              workers: int, no_tokens: bool) -> None:
     """Check fine-tuning files for TARGET and list every problem with file, line and fix.
 
-    Reads JSONL, JSON, CSV, Parquet and Hugging Face save_to_disk folders. Exit code 0 when there
+    Reads JSONL, JSON, CSV, Parquet and Hugging Face save_to_disk folders, gzip files (.gz),
+    pipes and FIFOs; `-` reads stdin. Exit code 0 when there
     are no errors, 1 when there are, 2 when a file cannot be read or the options are wrong.
 
     Example: curator validate train.jsonl valid.jsonl --target openai --model gpt-4o-mini
@@ -58,6 +59,13 @@ def validate(files: tuple[str, ...], target: str, model: str | None, max_tokens:
             openai_limit(model)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
+    if files.count(STDIN) > 1:
+        raise click.UsageError("'-' (stdin) can be read only once; name it once")
+    if quarantine is not None:
+        for path in files:
+            if same_file(quarantine, path):
+                raise click.UsageError(f"--quarantine {quarantine} is the input file {path}; "
+                                       "writing it would replace the data being checked. Name another file.")
     reports: list[FileReport] = []
     with _quarantine_file(quarantine) as qfh:
         for path in files:

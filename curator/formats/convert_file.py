@@ -21,7 +21,7 @@ from curator.formats.from_chat import TARGETS, from_chat
 from curator.formats.preference import PREFERENCE_TARGETS, from_preference, to_preference
 from curator.formats.result import ConversionResult, locate
 from curator.formats.to_chat import DEFAULT_ALPACA_SEP, to_chat
-from curator.io import Row, atomic_writer, read_rows
+from curator.io import Row, RowsLost, Source, atomic_writer, open_source, read_rows
 from curator.issues import Issue
 
 #: `--to` names -> target format names
@@ -52,6 +52,8 @@ class ConvertReport:
     counts: Counter[str] = field(default_factory=Counter)
     issues: list[Issue] = field(default_factory=list)
     pc_options: dict[str, Any] = field(default_factory=dict)
+    #: parts of the file that could not be read (e.g. after a JSON syntax error), as messages
+    unreadable: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class ConvertReport:
             "rejected": self.rejected,
             "counts": dict(sorted(self.counts.items())),
             "issues": [i.to_dict() for i in self.issues],
+            "unreadable": self.unreadable,
         }
 
 
@@ -119,7 +122,8 @@ def _marker(suffix: str | None, known: tuple[str, ...]) -> str | None:
 def convert_row(row: Row, fmt: str | None, target: str,
                 options: dict[str, Any]) -> ConversionResult:
     """Convert one read row to `target`; the issues carry the row's file and line."""
-    if row.data is None:
+    if row.data is None or any(i.severity == "error" for i in row.issues):
+        # a row the reader found wrong (a duplicate key, a bad CSV cell) is rejected, as import does
         issues = row.issues or [Issue("json.not_object", "error", "row is not a JSON object")]
         return ConversionResult(None, locate(issues, row.file, row.line, row.example_index))
     if fmt is None:
@@ -155,21 +159,39 @@ def convert_file(source: str | os.PathLike[str], output: str | os.PathLike[str],
     target = TARGET_ALIASES.get(to, to)
     if target not in TARGETS and target not in PREFERENCE_TARGETS:
         raise ValueError(f"unknown target {to!r}")
+    with open_source(source) as src:  # stdin, a pipe or a gzip file is read once, into a spool
+        return _convert_source(src, output, target, source_format, rejects, alpaca_sep, keep_issues,
+                               sample_per_code)
+
+
+def _rows(src: Source, lost: list[Issue]) -> Iterator[Row]:
+    """The rows of `src`; a RowsLost at the end goes into `lost` (a file that cannot be read at
+    all still raises)."""
+    try:
+        yield from read_rows(src.path, src.name)
+    except RowsLost as exc:
+        lost.append(exc.issue)
+
+
+def _convert_source(src: Source, output: str | os.PathLike[str], target: str, source_format: str | None,
+                    rejects: str | os.PathLike[str] | None, alpaca_sep: str, keep_issues: bool,
+                    sample_per_code: int) -> ConvertReport:
     # Pass 1: the file's majority format and its legacy prompt-completion conventions.
     tally, pc = FormatTally(), _PromptCompletionStats()
-    for row in read_rows(source):
+    for row in _rows(src, []):
         fmt = tally.add(row) if source_format is None else source_format
         if fmt == "prompt-completion" and row.data is not None:
             pc.add(row.data)
     detection = tally.result()
     options: dict[str, Any] = {"alpaca_sep": alpaca_sep, **pc.options()}
-    report = ConvertReport(str(source), target, source_format or detection.format,
+    report = ConvertReport(src.name, target, source_format or detection.format,
                            detection.counts, pc_options=pc.options())
     out_path = Path(output)
     rej_path = Path(rejects) if rejects is not None else None
+    lost: list[Issue] = []
     with atomic_writer(out_path) as out, (
             atomic_writer(rej_path) if rej_path is not None else _null()) as rej:
-        for row in read_rows(source):
+        for row in _rows(src, lost):
             report.rows += 1
             fmt = source_format
             if fmt is None and row.data is not None:
@@ -194,6 +216,10 @@ def convert_file(source: str | os.PathLike[str], output: str | os.PathLike[str],
                 report.counts[issue.code] += 1
                 if keep_issues or report.counts[issue.code] <= sample_per_code:
                     report.issues.append(issue)
+        for issue in lost:  # rows after a syntax error that could not be read: named, never dropped
+            report.counts[issue.code] += 1
+            report.issues.append(issue)
+            report.unreadable.append(issue.message)
     return report
 
 

@@ -7,6 +7,8 @@ they are cheaper and say more: which message, which key, and what to do.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import re
 from typing import Any
@@ -246,6 +248,9 @@ def _check_call(call: Any, i: int, path: str, ctx: Ctx, call_ids: set[str], open
     if not isinstance(name, str):
         ctx.add("toolcall.field_missing", "tool call has no string function.name", mi=i,
                 path=f"{path}/function/name")
+    elif not _TOOL_NAME.fullmatch(name):
+        ctx.add("toolcall.name_invalid", f"function name {name[:80]!r} must be 1-64 letters, digits, '_' or '-'",
+                mi=i, path=f"{path}/function/name")
     elif tool_names is not None and name not in tool_names:
         ctx.add("toolcall.unknown_function", f"call to {name!r}, which is not among the example's tools", mi=i,
                 path=f"{path}/function/name")
@@ -342,6 +347,43 @@ def _check_content(m: dict[str, Any], role: str, i: int, path: str, ctx: Ctx, ha
         ctx.add("image.too_many", f"{images} images in one message; the limit is {MAX_IMAGES}", mi=i, path=cpath)
 
 
+#: magic bytes of image types -> the MIME subtype they are
+_IMAGE_MAGIC = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF87a", "gif"),
+                (b"GIF89a", "gif"), (b"BM", "bmp"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"))
+
+
+def image_type(head: bytes) -> str | None:
+    """The image type the first bytes of a file show (jpeg, png, webp, gif, ...), or None."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    for magic, kind in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def _sniff_image(url: str, mime: str, i: int, path: str, ctx: Ctx) -> None:
+    """Decode the first bytes of a base64 data URL and check they are the image it says."""
+    start = url.index(",") + 1
+    chunk = "".join(url[start:start + 64].split())
+    chunk = chunk[:len(chunk) - len(chunk) % 4]
+    try:
+        head = base64.b64decode(chunk, validate=True)
+    except (binascii.Error, ValueError):
+        ctx.add("image.url_invalid", "the data URL's base64 data does not decode", mi=i, path=path)
+        return
+    found = image_type(head)
+    if found is None:
+        ctx.add("image.not_an_image", f"the data URL's bytes are not an image (they start {head[:8]!r})",
+                mi=i, path=path)
+    elif found not in IMAGE_FORMATS:
+        ctx.add("image.format_unsupported", f"the bytes are a {found.upper()} image; use JPEG, PNG or WEBP",
+                mi=i, path=path)
+    elif {found, mime} != {"jpeg", "jpg"} and found != mime and mime in IMAGE_FORMATS:
+        ctx.add("image.mime_mismatch", f"the data URL says image/{mime}, its bytes are a {found.upper()} image",
+                mi=i, path=path)
+
+
 def _check_image(part: dict[str, Any], i: int, path: str, ctx: Ctx) -> None:
     if set(part) != {"type", "image_url"}:
         ctx.add("content.part_invalid", "an image part is {type: 'image_url', image_url: {url}}", mi=i, path=path)
@@ -363,6 +405,7 @@ def _check_image(part: dict[str, Any], i: int, path: str, ctx: Ctx) -> None:
         if mime not in IMAGE_FORMATS:
             ctx.add("image.format_unsupported", f"image/{mime} is not accepted; use JPEG, PNG or WEBP", mi=i,
                     path=f"{path}/image_url/url")
+        _sniff_image(url, mime, i, f"{path}/image_url/url", ctx)
         size = (len(url) - url.index(",") - 1) * 3 // 4
         if size > MAX_IMAGE_BYTES:
             ctx.add("image.too_large", f"the image is about {size / 1e6:.1f} MB; the limit is 10 MB", mi=i,
@@ -481,7 +524,7 @@ def check_tools(ex: dict[str, Any], ctx: Ctx) -> set[str] | None:
                 ctx.add("tools.item_invalid", "a function has name, description (string), parameters and "
                         "strict (boolean) only", path=path)
             name = fn.get("name")
-            if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            if not isinstance(name, str) or not _TOOL_NAME.fullmatch(name):
                 ctx.add("tools.name_invalid", f"function name {name!r} must match {TOOL_NAME_PATTERN}",
                         path=f"{path}/name")
             elif name in names:

@@ -26,7 +26,18 @@ from typing import Any, BinaryIO
 import numpy as np
 import orjson
 
-from curator.io import ChunkScan, Reader, chunk_bounds, jsonl_scan_issues, probe, scan_jsonl
+from curator.io import (
+    STDIN_NAME,
+    ChunkScan,
+    Reader,
+    ReadError,
+    Source,
+    chunk_bounds,
+    jsonl_scan_issues,
+    open_source,
+    probe,
+    scan_jsonl,
+)
 from curator.issues import Issue
 from curator.tokens import TiktokenCounter, TokenCounter
 from curator.validate.context import Ctx
@@ -275,20 +286,41 @@ def validate_file(path: str | os.PathLike[str], target: str = "openai", *, model
     written to `quarantine` exactly as they were, one per line.
     """
     options = Options(target, model, max_tokens, strict, count_tokens, schema_check, quarantine is not None)
-    name = str(path)
+    try:
+        with open_source(path) as src:
+            return _validate_source(src, options, quarantine, max_issues_per_code, workers, progress)
+    except ReadError as exc:  # stdin, a pipe or a gzip file that could not be read to its end
+        report = FileReport(exc.issue.file or str(path), target, token_limit=options.limit,
+                            _cap=max_issues_per_code)
+        report.add(exc.issue)
+        report.io_error = True
+        return report
+
+
+#: file-level codes that mean the file could not be read (exit 2), not that its data is wrong
+IO_ERROR_CODES = frozenset({"file.not_found", "file.unreadable"})
+
+
+def _validate_source(src: Source, options: Options, quarantine: BinaryIO | None, max_issues_per_code: int | None,
+                     workers: int, progress: Callable[[int, int], None] | None) -> FileReport:
+    name, path = src.name, str(src.path)
+    target, model, count_tokens = options.target, options.model, options.count_tokens
     report = FileReport(name, target, token_limit=options.limit, _cap=max_issues_per_code)
-    pr = probe(path)
+    pr = probe(path, name)
     report.kind = pr.kind
     for issue in pr.issues:
         report.add(issue)
     if pr.fatal:
-        report.io_error = any(i.code in ("file.not_found",) for i in pr.issues)
+        report.io_error = any(i.code in IO_ERROR_CODES for i in pr.issues)
         return report
     profile = options.profile
     if profile.want_bom and not any(i.code == "file.bom_present" for i in pr.issues) and pr.kind == "jsonl":
         report.add(Issue("file.bom_missing", "warning", "Azure's documentation asks for a UTF-8 BOM", name,
                          hint="export with --bom; uploads without one are reported to work"))
-    if profile.name in ("openai", "azure") and Path(name).suffix.lower() not in (".jsonl",) \
+    suffix = Path(name).suffix.lower()
+    if suffix == ".gz":
+        suffix = Path(name[:-3]).suffix.lower()
+    if profile.name in ("openai", "azure") and suffix not in (".jsonl",) and name != STDIN_NAME \
             and not any(i.code == "file.is_json_not_jsonl" for i in pr.issues):
         report.add(Issue("file.extension", "warning", f"{profile.name} uploads must be .jsonl files", name,
                          hint="export to JSONL: curator export"))
@@ -302,12 +334,12 @@ def validate_file(path: str | os.PathLike[str], target: str = "openai", *, model
     hashes = bytearray()
     lines = array("q")
     if pr.kind == "jsonl":
-        results = _jsonl_results(name, pr.start, pr.size, options, workers, progress)
+        results = _jsonl_results(path, pr.start, pr.size, options, workers, progress)
         line_off = index_off = 0
         scan = ChunkScan()
         for res in results:
             for issue in res.issues:
-                report.add(replace(issue, line=(issue.line or 0) + line_off,
+                report.add(replace(issue, file=name, line=(issue.line or 0) + line_off,
                                    example_index=(issue.example_index or 0) + index_off))
             if res.failed is not None:
                 report.add(Issue("internal.chunk_failed", "error", f"bytes {res.start}-{res.end} could not be "
@@ -333,7 +365,7 @@ def validate_file(path: str | os.PathLike[str], target: str = "openai", *, model
         if index_off == 0 and not report.errors:
             report.add(Issue("file.empty", "error", "the file has no data rows", name, hint="write at least one example"))
     else:
-        _tabular(path, options, report, totals, trained, hashes, lines, quarantine)
+        _tabular(src, options, report, totals, trained, hashes, lines, quarantine)
     _dataset_checks(report, options, hashes, lines)
     _token_stats(report, totals, trained)
     report.example_hashes = bytes(hashes)
@@ -468,11 +500,11 @@ def _local(checker: RowChecker, name: str, s: int, e: int, at_eof: bool,
         return ChunkResult(s, e, failed=f"{first_failure or ''} {exc!r}".strip())
 
 
-def _tabular(path: str | os.PathLike[str], options: Options, report: FileReport, totals: list[array[int]],
+def _tabular(src: Source, options: Options, report: FileReport, totals: list[array[int]],
              trained: list[array[int]], hashes: bytearray, lines: array[int], quarantine: BinaryIO | None) -> None:
     """JSON, CSV, Parquet and HF folders: sequential (they are rarely large), same checks."""
     checker = RowChecker(options)
-    reader = Reader(path)
+    reader = Reader(src.path, src.name)
     t, tr = array("q"), array("q")
     for row in reader:
         issues = list(row.issues)
@@ -496,6 +528,8 @@ def _tabular(path: str | os.PathLike[str], options: Options, report: FileReport,
         report.examples += 1
     for issue in reader.file_issues[len(reader.probe.issues):]:
         report.add(issue)
+        if issue.code in IO_ERROR_CODES:
+            report.io_error = True
     totals.append(t)
     trained.append(tr)
 
