@@ -1,22 +1,109 @@
-"""Editing one record: a TextArea per turn; the result is validated before anything is saved."""
+"""Editing one record: a TextArea per turn; the result is validated before anything is saved.
+
+Record text may hold control characters (ANSI/OSC escapes, BEL, bidi overrides). A TextArea
+draws its text as it is, so they would reach the terminal (set its title, clear the screen,
+write the clipboard). Here every turn is shown in the visible form the list and detail panes
+use (`literal`: ESC as ␛, U+202E as <U+202E>), and the stand-ins are put back into the
+characters they stand for when the record is saved, so a record saved unchanged is exactly the
+record it was. Where that cannot be done exactly (the text already holds one of its own
+stand-ins), the turn is shown read-only and kept as it is. Pasted control characters are left
+out, and every line drawn is checked once more before it reaches the screen.
+"""
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import orjson
+from rich.segment import Segment
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widgets import Static, TextArea
 
 from curator.prepare import ExampleCheck
 from curator.store import RecordDetail
 from curator.tui.text import literal
+
+#: line separators TextArea splits at (str.splitlines) that `literal` leaves as they are: shown
+#: as stand-ins too, or the TextArea would turn them into newlines
+_SEPARATORS = {"\u2028": "<U+2028>", "\u2029": "<U+2029>"}
+
+
+def standin(ch: str) -> str | None:
+    """The visible text shown for one character that must not reach the terminal (the rule of
+    `literal`, plus line separators); None for any other character."""
+    if ch in "\n\t":
+        return None
+    if ch in _SEPARATORS:
+        return _SEPARATORS[ch]
+    shown = literal(ch)
+    return shown if shown != ch else None
+
+
+def has_controls(text: str) -> bool:
+    return any(standin(ch) is not None for ch in set(text))
+
+
+@dataclass
+class Shown:
+    """A text as a TextArea holds it, and how to get the original back."""
+
+    original: str
+    text: str
+    #: stand-in -> the character it stands for (empty: the text is shown as it is)
+    back: dict[str, str] = field(default_factory=dict)
+    #: False when the stand-ins cannot be told apart from text that looks the same
+    editable: bool = True
+
+    @classmethod
+    def of(cls, original: str) -> Shown:
+        back = {s: ch for ch in set(original) if (s := standin(ch)) is not None}
+        if not back:
+            return cls(original, original)
+        shown = cls(original, "", back)
+        shown.text = "".join(standin(ch) or ch for ch in original)
+        shown.editable = shown.restore(shown.text) == original
+        return shown
+
+    def restore(self, text: str) -> str:
+        """The text with every stand-in put back into its character."""
+        if not self.back:
+            return text
+        alternatives = "|".join(re.escape(s) for s in sorted(self.back, key=len, reverse=True))
+        return re.sub(alternatives, lambda m: self.back[m.group(0)], text)
+
+
+def _safe_segments(strip: Strip) -> Strip:
+    if not has_controls(strip.text):
+        return strip
+    return Strip([Segment("".join(standin(ch) or ch for ch in seg.text), seg.style, seg.control)
+                  if not seg.control else seg for seg in strip])
+
+
+class SafeTextArea(TextArea):
+    """A TextArea that never draws a control character, and leaves them out of a paste."""
+
+    def render_line(self, y: int) -> Strip:
+        return _safe_segments(super().render_line(y))
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+        clean = "".join(ch for ch in text if standin(ch) is None)
+        if clean != text:
+            self.notify("Control characters in the paste were left out.", markup=False)
+        if clean:
+            await super()._on_paste(events.Paste(clean))
+        event.stop()
+        event.prevent_default()
 
 
 class EditScreen(Screen[dict[str, Any] | None]):
@@ -39,10 +126,20 @@ class EditScreen(Screen[dict[str, Any] | None]):
         self.example = copy.deepcopy(example)
         messages = example.get("messages")
         self.messages: list[Any] = messages if isinstance(messages, list) else []
+        #: per turn: its text as shown (None for a turn that is not a message)
+        self.shown: list[Shown | None] = []
+        for m in self.messages:
+            content = m.get("content") if isinstance(m, dict) else m
+            text = content if isinstance(content, str) else \
+                orjson.dumps(content, option=orjson.OPT_INDENT_2).decode()
+            self.shown.append(Shown.of(text) if isinstance(m, dict) else None)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"Editing record {self.record.id}: ctrl+s or F2 saves (after "
                           f"validation), escape cancels"), id="edit-title")
+        if any(s is not None and s.back for s in self.shown):
+            yield Static(Text("Control characters are shown as ␛, ␇, <U+202E>…; "
+                              "saving puts them back as they were."), id="edit-controls")
         with VerticalScroll(id="edit-body"):
             if not self.messages:
                 yield Static(Text("This record has no messages to edit."))
@@ -50,11 +147,16 @@ class EditScreen(Screen[dict[str, Any] | None]):
                 role = m.get("role", "?") if isinstance(m, dict) else "?"
                 content = m.get("content") if isinstance(m, dict) else m
                 as_json = not isinstance(content, str)
+                shown = self.shown[i]
+                locked = shown is not None and not shown.editable
                 label = f"#{i} {literal(role, one_line=True)}" + (" (JSON)" if as_json else "")
+                if locked:
+                    label += (" (read-only: it holds control characters and text that looks "
+                              "like their stand-ins)")
                 yield Static(Text(label), classes="edit-role")
-                text = orjson.dumps(content, option=orjson.OPT_INDENT_2).decode() \
-                    if not isinstance(content, str) else content
-                area = TextArea(text, id=f"turn-{i}", classes="edit-turn", soft_wrap=True)
+                text = shown.text if shown is not None else literal(orjson.dumps(m).decode())
+                area = SafeTextArea(text, id=f"turn-{i}", classes="edit-turn", soft_wrap=True,
+                                    read_only=locked or shown is None)
                 area.json_mode = as_json  # type: ignore[attr-defined]
                 yield area
         yield Static(id="edit-errors")
@@ -63,6 +165,9 @@ class EditScreen(Screen[dict[str, Any] | None]):
         blink = getattr(self.app, "cursor_blink", True)
         for area in self.query(TextArea):
             area.cursor_blink = blink
+        editable = [a for a in self.query(TextArea) if not a.read_only]
+        if editable:
+            editable[0].focus()
 
     def edited(self) -> dict[str, Any]:
         """The example with every TextArea's text put back; raises ValueError on bad JSON."""
@@ -70,16 +175,18 @@ class EditScreen(Screen[dict[str, Any] | None]):
         messages = example.get("messages")
         for i in range(len(self.messages)):
             area = self.query_one(f"#turn-{i}", TextArea)
-            if not isinstance(messages, list) or not isinstance(messages[i], dict):
-                continue
+            shown = self.shown[i]
+            if not isinstance(messages, list) or not isinstance(messages[i], dict) \
+                    or shown is None or not shown.editable or area.text == shown.text:
+                continue  # not a message, read-only, or unchanged: kept exactly as it was
+            text = shown.restore(area.text)
             if getattr(area, "json_mode", False):
                 try:
-                    messages[i]["content"] = orjson.loads(area.text) if area.text.strip() \
-                        else None
+                    messages[i]["content"] = orjson.loads(text) if text.strip() else None
                 except orjson.JSONDecodeError as exc:
                     raise ValueError(f"message {i}: not valid JSON ({exc})") from None
             else:
-                messages[i]["content"] = area.text
+                messages[i]["content"] = text
         return example
 
     def explain(self, lines: list[str]) -> None:
