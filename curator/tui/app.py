@@ -6,6 +6,7 @@ and only then redraws, so what the screen shows as done is on disk.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from array import array
 from collections.abc import Sequence
@@ -27,7 +28,6 @@ from curator.store import (
     FILTER_HELP,
     STATUSES,
     EditRefused,
-    FilterError,
     JournalEntry,
     RecordDetail,
     Workspace,
@@ -52,6 +52,10 @@ from curator.tui.text import literal
 from curator.tui.window import RecordWindow, Row, scan, slow_filter
 
 DEFAULT_REASON = "rejected in review"
+#: what applying a filter may raise and the app reports (the list stays as it was): the
+#: filter language's errors, and what SQLite says of values it cannot take (an integer beyond
+#: 64 bits) should one get past the language's own checks
+FILTER_FAILURES = (WorkspaceError, OverflowError, sqlite3.Error)
 
 
 class StatusLine(Widget):
@@ -541,8 +545,8 @@ class MainScreen(Screen[None]):
             return
         try:
             compile_filters(where)
-        except FilterError as exc:
-            self.fail(exc)
+        except FILTER_FAILURES as exc:
+            self.filter_failed(where, exc)
             return
         self._filter_gen += 1
         self.workers.cancel_group(self, "filter")  # a new filter replaces a running one
@@ -554,10 +558,20 @@ class MainScreen(Screen[None]):
             return
         try:
             self.window.reset(where)
-        except FilterError as exc:
-            self.fail(exc)
+        except FILTER_FAILURES as exc:
+            self.filter_failed(where, exc)
             return
         self._filter_shown()
+
+    def filter_failed(self, where: list[str], exc: Exception) -> None:
+        """A filter that could not be applied: say why; the list stays as it was."""
+        if isinstance(exc, OverflowError):
+            why = f"a number is too large (at most {2**63 - 1:,})"
+        elif isinstance(exc, WorkspaceError):
+            why = str(exc)
+        else:
+            why = f"{type(exc).__name__}: {exc}"
+        self.fail(Exception(f"filter {' '.join(where)} not applied: {why}"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
     def _scan(self, where: list[str], gen: int, keep: int | None = None,
@@ -577,7 +591,7 @@ class MainScreen(Screen[None]):
             with Workspace.open(self.ws.path) as ws:
                 result = scan(ws, where, progress, cancelled)
         except Exception as exc:  # shown to the user; the list stays as it was
-            self.app.call_from_thread(self._scan_failed, gen, exc)
+            self.app.call_from_thread(self._scan_failed, gen, where, exc)
             return
         if result is not None and not cancelled():
             self.app.call_from_thread(self._scanned, gen, where, *result, keep, message)
@@ -604,10 +618,10 @@ class MainScreen(Screen[None]):
         if message:
             self.update_status(f"{message}; {len(ids):,} records")
 
-    def _scan_failed(self, gen: int, exc: Exception) -> None:
+    def _scan_failed(self, gen: int, where: list[str], exc: Exception) -> None:
         if gen == self._filter_gen:
             self._pending_where = None
-            self.fail(exc)
+            self.filter_failed(where, exc)
 
     def action_cancel_filter(self) -> None:
         if self.workers.cancel_group(self, "filter"):
