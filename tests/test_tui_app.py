@@ -61,7 +61,7 @@ async def test_accept_reject_reset_are_committed(ws_path: Path) -> None:
 async def test_labels_on_number_keys_and_label_set(ws_path: Path) -> None:
     app = app_for(ws_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2")  # label set sorted: refund, tone
+        await pilot.press("2")  # label set in the order added: refund, tone
         assert state(ws_path, 1)[2] == ["tone"]
         await pilot.press("1")
         assert state(ws_path, 1)[2] == ["refund", "tone"]
@@ -69,7 +69,7 @@ async def test_labels_on_number_keys_and_label_set(ws_path: Path) -> None:
         assert state(ws_path, 1)[2] == ["refund"]
         await pilot.press("9")  # no such label: nothing happens
         assert state(ws_path, 1)[2] == ["refund"]
-        await pilot.press("L", "ctrl+e", *", billing", "enter")
+        await pilot.press("L", "ctrl+a", *"billing, ", "enter")
         with Workspace.open(ws_path) as ws:
             assert [n for n, _ in ws.labels()] == ["billing", "refund", "tone"]
         await pilot.press("1")  # the keys follow the new order: 1 = billing

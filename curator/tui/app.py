@@ -318,17 +318,12 @@ class MainScreen(Screen[None]):
             if text is None:
                 return
             wanted = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-            added = [n for n in wanted if n not in current]
-            removed = [n for n in current if n not in wanted]
             try:
-                if added:
-                    self.ws.add_label_names(added)
-                if removed:
-                    self.ws.remove_label_names(removed)
+                change = self.ws.set_label_set(wanted)  # in this order: keys 1-9 follow it
             except WorkspaceError as exc:
                 self.fail(exc)
                 return
-            self.after_bulk(f"label set: {', '.join(wanted) or '(empty)'}")
+            self.after_bulk(change.summary if change.entry_id else "label set unchanged")
 
         self.app.push_screen(Ask("Label set (comma separated; keys 1-9 follow this order)",
                                  ", ".join(current),
