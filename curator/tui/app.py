@@ -46,7 +46,7 @@ from curator.tui.jobs import (
     split_job,
     workspace_target,
 )
-from curator.tui.modals import Ask, BulkChoice, Confirm, Help
+from curator.tui.modals import Ask, BulkChoice, Confirm, Help, Result
 from curator.tui.record_list import RecordList
 from curator.tui.text import literal
 from curator.tui.window import RecordWindow, Row, scan, slow_filter
@@ -683,21 +683,21 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(StatsScreen(self.ws.path, self.review.limit))
 
-    def _job(self, title: str, fn: Any) -> None:
+    def _job(self, title: str, fn: Any, done_title: str = "") -> None:
         def done(result: str | None) -> None:
             if result is not None:
-                self.after_bulk(result.splitlines()[0])
-                self.app.push_screen(Help([], result))
+                self.after_bulk(result.splitlines()[0] if result else "")
+                self.app.push_screen(Result(done_title or f"{title}: done", result))
 
         self.app.push_screen(JobScreen(title, self.ws.path, fn), done)
 
     def action_dedup(self) -> None:
-        self._job("Finding duplicates", dedup_job)
+        self._job("Finding duplicates", dedup_job, "Dedup")
 
     def action_split(self) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._job("Splitting", split_job)
+                self._job("Splitting", split_job, "Split")
 
         self.app.push_screen(Confirm("Assign train / validation / holdout splits now "
                                      "(0.8 / 0.1 / 0.1, seed 0)?"), confirmed)

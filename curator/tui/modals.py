@@ -1,4 +1,5 @@
-"""Small modal screens: ask for a line of text, confirm, choose a bulk action, help."""
+"""Small modal screens: ask for a line of text, confirm, choose a bulk action, a job's result,
+help."""
 
 from __future__ import annotations
 
@@ -86,6 +87,27 @@ class BulkChoice(ModalScreen[str | None]):
     def action_label(self, n: int) -> None:
         if n <= len(self.labels):
             self.dismiss(f"label:{self.labels[n - 1]}")
+
+
+class Result(ModalScreen[None]):
+    """What a job (dedup, split, export) did, in a few lines; any key that closes dismisses."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,q,space", "close", "close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text, self.text = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="result"):
+            yield Static(Text(literal(self.title_text, one_line=True)), classes="dialog-title")
+            with VerticalScroll(id="result-body"):
+                yield Static(Text(literal(self.text)), id="result-text")
+            yield Static(Text("enter or escape: close"), classes="dialog-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
 
 
 class Help(Screen[None]):
