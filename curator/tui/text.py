@@ -9,7 +9,7 @@ as visible symbols instead of reaching the terminal.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -116,7 +116,7 @@ def conversation(example: dict[str, Any] | None, raw: str, *, show_system: bool,
         return out
     answer = last_answer(messages) if answer_first else None
     if answer is not None:
-        out.extend(_turn(answer, messages[answer], sty, show_system, width,
+        out.extend(_turn(answer, messages[answer], st, show_system, width,
                          note="the answer judged; the whole conversation follows"))
         out.append(Text(f"── conversation, {len(messages)} turns ──", style=sty("meta")))
     for i, m in enumerate(messages):
@@ -124,14 +124,17 @@ def conversation(example: dict[str, Any] | None, raw: str, *, show_system: bool,
             out.append(Text.assemble((" assistant ", sty("role-assistant")),
                                      (f"  #{i}  the answer, shown above", sty("meta"))))
             continue
-        out.extend(_turn(i, m, sty, show_system, width))
+        out.extend(_turn(i, m, st, show_system, width))
     if out and isinstance(out[-1], Text) and not out[-1].plain:
         out.pop()  # no blank line after the last turn: one more line of the pane for text
     return out
 
 
-def _turn(i: int, m: Any, sty: Callable[[str], Style | str], show_system: bool,
+def _turn(i: int, m: Any, st: Mapping[str, Style | str], show_system: bool,
           width: int, note: str = "") -> list[RenderableType]:
+    def sty(name: str) -> Style | str:
+        return st.get(name, "")
+
     if not isinstance(m, dict):
         return [plain(f"#{i} (not a message) {_json(m)}")]
     out: list[RenderableType] = []
