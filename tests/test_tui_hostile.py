@@ -187,3 +187,36 @@ async def test_edit_shows_an_ambiguous_turn_read_only(
     assert isinstance(saved, dict) and isinstance(before, dict)
     assert saved["messages"][0] == before["messages"][0]
     assert saved["messages"][1]["content"] == "fine, edited"
+
+
+async def test_dialogs_prefilled_from_the_workspace_draw_no_control_character(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The note (c) and label set (L) dialogs start from text in the workspace: shown visibly,
+    answered exactly when left as they are, and edits keep the characters they did not touch."""
+    monkeypatch.chdir(tmp_path)
+    label = "tone\x1b]0;LABEL\x07"
+    note = "see \x1b]0;NOTE\x07\nsecond line\tend"
+    path = make_workspace(tmp_path, labels=(label, "refund"), cluster=False)
+    with Workspace.open(path) as ws:
+        ws.set_note_one(1, note)
+    app = ReviewApp(path, actor="tester", cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c")
+        assert not TERMINAL_CONTROL.search(app.export_screenshot())
+        assert "see ␛]0;NOTE␇␊second line␉end" in screen_text(app)
+        await pilot.press("enter")  # unchanged
+        await pilot.press("c", "end", *" more", "enter")
+        await pilot.press("L")
+        assert not TERMINAL_CONTROL.search(app.export_screenshot())
+        await pilot.press("enter")  # unchanged
+        await pilot.press("f")
+        app.screen.query_one("#ask-input").post_message(events.Paste("status=\x07pending\x1b"))
+        await pilot.pause()
+        assert not TERMINAL_CONTROL.search(app.export_screenshot())
+        await pilot.press("enter")
+        assert app.main.window.where == ["status=pending"]
+    with Workspace.open(path) as ws:
+        assert ws.get(1).note == note + " more"
+        assert [n for n, _ in ws.labels()] == [label, "refund"]
+        # the set-up's note, then the app's one edit: the unchanged answers changed nothing
+        assert [e.action for e in ws.log(3)] == ["note", "note", "labels"]

@@ -7,103 +7,27 @@ use (`literal`: ESC as ␛, U+202E as <U+202E>), and the stand-ins are put back 
 characters they stand for when the record is saved, so a record saved unchanged is exactly the
 record it was. Where that cannot be done exactly (the text already holds one of its own
 stand-ins), the turn is shown read-only and kept as it is. Pasted control characters are left
-out, and every line drawn is checked once more before it reaches the screen.
+out, and every line drawn is checked once more before it reaches the screen (curator.tui.visible).
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import orjson
-from rich.segment import Segment
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.strip import Strip
 from textual.widgets import Static, TextArea
 
 from curator.prepare import ExampleCheck
 from curator.store import RecordDetail
 from curator.tui.text import literal
-
-#: line separators TextArea splits at (str.splitlines) that `literal` leaves as they are: shown
-#: as stand-ins too, or the TextArea would turn them into newlines
-_SEPARATORS = {"\u2028": "<U+2028>", "\u2029": "<U+2029>"}
-
-
-def standin(ch: str) -> str | None:
-    """The visible text shown for one character that must not reach the terminal (the rule of
-    `literal`, plus line separators); None for any other character."""
-    if ch in "\n\t":
-        return None
-    if ch in _SEPARATORS:
-        return _SEPARATORS[ch]
-    shown = literal(ch)
-    return shown if shown != ch else None
-
-
-def has_controls(text: str) -> bool:
-    return any(standin(ch) is not None for ch in set(text))
-
-
-@dataclass
-class Shown:
-    """A text as a TextArea holds it, and how to get the original back."""
-
-    original: str
-    text: str
-    #: stand-in -> the character it stands for (empty: the text is shown as it is)
-    back: dict[str, str] = field(default_factory=dict)
-    #: False when the stand-ins cannot be told apart from text that looks the same
-    editable: bool = True
-
-    @classmethod
-    def of(cls, original: str) -> Shown:
-        back = {s: ch for ch in set(original) if (s := standin(ch)) is not None}
-        if not back:
-            return cls(original, original)
-        shown = cls(original, "", back)
-        shown.text = "".join(standin(ch) or ch for ch in original)
-        shown.editable = shown.restore(shown.text) == original
-        return shown
-
-    def restore(self, text: str) -> str:
-        """The text with every stand-in put back into its character."""
-        if not self.back:
-            return text
-        alternatives = "|".join(re.escape(s) for s in sorted(self.back, key=len, reverse=True))
-        return re.sub(alternatives, lambda m: self.back[m.group(0)], text)
-
-
-def _safe_segments(strip: Strip) -> Strip:
-    if not has_controls(strip.text):
-        return strip
-    return Strip([Segment("".join(standin(ch) or ch for ch in seg.text), seg.style, seg.control)
-                  if not seg.control else seg for seg in strip])
-
-
-class SafeTextArea(TextArea):
-    """A TextArea that never draws a control character, and leaves them out of a paste."""
-
-    def render_line(self, y: int) -> Strip:
-        return _safe_segments(super().render_line(y))
-
-    async def _on_paste(self, event: events.Paste) -> None:
-        text = event.text.replace("\r\n", "\n").replace("\r", "\n")
-        clean = "".join(ch for ch in text if standin(ch) is None)
-        if clean != text:
-            self.notify("Control characters in the paste were left out.", markup=False)
-        if clean:
-            await super()._on_paste(events.Paste(clean))
-        event.stop()
-        event.prevent_default()
+from curator.tui.visible import SafeTextArea, Shown
 
 
 class EditScreen(Screen[dict[str, Any] | None]):

@@ -13,10 +13,15 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from curator.tui.text import literal
+from curator.tui.visible import SafeInput, Shown
 
 
 class Ask(ModalScreen[str | None]):
-    """One line of input; enter answers, escape cancels (None)."""
+    """One line of input; enter answers, escape cancels (None).
+
+    The value given (a note, the label set: text from the workspace) is shown in its visible
+    form (control characters as ␛ …) and answered with them put back: unchanged, exactly as
+    given."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
 
@@ -24,11 +29,12 @@ class Ask(ModalScreen[str | None]):
                  placeholder: str = "") -> None:
         super().__init__()
         self.title_text, self.value, self.hint, self.placeholder = title, value, hint, placeholder
+        self.shown = Shown.of(value, one_line=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title")
-            yield Input(self.value, placeholder=self.placeholder, id="ask-input")
+            yield Static(Text(literal(self.title_text)), classes="dialog-title")
+            yield SafeInput(self.shown.text, placeholder=self.placeholder, id="ask-input")
             if self.hint:
                 yield Static(Text(self.hint), classes="dialog-hint")
 
@@ -36,7 +42,10 @@ class Ask(ModalScreen[str | None]):
         self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
+        if event.value == self.shown.text:
+            self.dismiss(self.value)
+        else:
+            self.dismiss(self.shown.restore(event.value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
