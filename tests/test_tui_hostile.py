@@ -220,3 +220,23 @@ async def test_dialogs_prefilled_from_the_workspace_draw_no_control_character(
         assert [n for n, _ in ws.labels()] == [label, "refund"]
         # the set-up's note, then the app's one edit: the unchanged answers changed nothing
         assert [e.action for e in ws.log(3)] == ["note", "note", "labels"]
+
+
+async def test_label_and_split_names_with_control_characters_stay_visible(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    label, split = "tone\x1b]0;LABEL\x07", "tr\x1b]2;SPLIT\x07"
+    path = make_workspace(tmp_path, labels=(label,), cluster=False)
+    with Workspace.open(path) as ws:
+        ws.set_splits({1: split})
+        ws.add_labels([1], [label])
+    app = ReviewApp(path, actor="tester", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for keys in ([], ["question_mark"], ["escape", "b"], ["escape", "S"]):
+            await pilot.press(*keys)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            svg = app.export_screenshot()
+            assert not TERMINAL_CONTROL.search(svg), (keys, TERMINAL_CONTROL.findall(svg))
+        await pilot.press("escape", "question_mark")
+        assert "toggle label tone␛]0;LABEL␇" in screen_text(app)

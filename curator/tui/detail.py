@@ -183,7 +183,8 @@ class DetailPane(Widget, can_focus=True):
         if self.marked:
             head.append("  [marked]")
         head.append(f"\nsource {literal(r.source_file or '-', one_line=True)}:{r.source_line or '-'}"
-                    f"  format {r.format or '?'}  split {r.split or '-'}")
+                    f"  format {literal(r.format or '?', one_line=True)}"
+                    f"  split {literal(r.split or '-', one_line=True)}")
         if r.current is not None:
             head.append("  edited")
         tokens = Text()

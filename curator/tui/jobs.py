@@ -20,6 +20,7 @@ from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from curator.store import Workspace
+from curator.tui.text import literal
 
 Progress = Callable[[int, int], None]
 #: a job: (workspace, progress, cancelled) -> a one-paragraph result for the user
@@ -46,7 +47,7 @@ class JobScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title")
+            yield Static(Text(literal(self.title_text)), classes="dialog-title")
             yield ProgressBar(id="job-bar", show_eta=True)
             yield Static(Text(self.hint),
                          id="job-status", classes="dialog-hint")
@@ -79,7 +80,8 @@ class JobScreen(ModalScreen[str | None]):
             self.dismiss(event.worker.result)
         elif event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.app.notify(f"{type(error).__name__}: {error}", title=f"{self.title_text} failed",
+            self.app.notify(literal(f"{type(error).__name__}: {error}"),
+                            title=literal(f"{self.title_text} failed", one_line=True),
                             severity="error", timeout=10, markup=False)
             self.dismiss(None)
 

@@ -83,7 +83,8 @@ class BulkChoice(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(f"Apply to {self.count:,} {self.what}"), classes="dialog-title")
+            yield Static(Text(f"Apply to {self.count:,} {literal(self.what, one_line=True)}"),
+                         classes="dialog-title")
             lines = ["a  accept", "r  reject", "p  back to pending"]
             lines += [f"{i}  label {literal(n, one_line=True)}"
                       for i, n in enumerate(self.labels[:9], 1)]
@@ -132,11 +133,11 @@ class Help(Screen[None]):
     def compose(self) -> ComposeResult:
         width = max((len(k) for k, _ in self.rows), default=4) + 2
         text = Text("Keys (rebind with --keymap FILE; ids in brackets)\n\n")
-        for keys, what in self.rows:
-            text.append(f"{keys:<{width}}", "bold")
-            text.append(f"{what}\n")
+        for keys, what in self.rows:  # label names are in `what`: shown literally
+            text.append(f"{literal(keys, one_line=True):<{width}}", "bold")
+            text.append(f"{literal(what, one_line=True)}\n")
         if self.extra:
-            text.append("\n" + self.extra)
+            text.append("\n" + literal(self.extra))
         with VerticalScroll(id="help-body"):
             yield Static(text)
         yield Static(Text("escape / q / ?: close"), id="help-footer")

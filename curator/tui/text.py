@@ -110,7 +110,7 @@ def conversation(example: dict[str, Any] | None, raw: str, *, show_system: bool,
         return out
     messages = example.get("messages")
     if not isinstance(messages, list):
-        out.append(Text(f"(format without messages: {', '.join(map(str, example))})",
+        out.append(Text(f"(format without messages: {literal(', '.join(map(str, example)))})",
                         style=sty("meta")))
         out.append(plain(_json(example)))
         return out
