@@ -135,7 +135,7 @@ class Help(Screen[None]):
         text = Text("Keys (rebind with --keymap FILE; ids in brackets)\n\n")
         for keys, what in self.rows:  # label names are in `what`: shown literally
             text.append(f"{literal(keys, one_line=True):<{width}}", "bold")
-            text.append(f"{literal(what, one_line=True)}\n")
+            text.append(f"{literal(what).replace(chr(10), ' ')}\n")
         if self.extra:
             text.append("\n" + literal(self.extra))
         with VerticalScroll(id="help-body"):
