@@ -1238,12 +1238,59 @@ class Workspace:
 
     # -- labels --------------------------------------------------------------------------------
 
+    #: meta key: the label set's order as the user last gave it (a JSON list of names)
+    LABEL_ORDER: ClassVar[str] = "labels.order"
+
     def labels(self) -> list[tuple[str, int]]:
-        """The label set with how many records carry each label."""
-        return [(r[0], r[1]) for r in self._conn.execute(
+        """The label set with how many records carry each label, in the order the user gave
+        (the review app's keys 1-9 follow it): the order last set (`set_label_set`), then
+        names added since, in the order they were added."""
+        rows = [(r[0], r[1]) for r in self._conn.execute(
             "SELECT s.name, (SELECT count(*) FROM record_labels l WHERE l.label = s.name) "
-            "FROM label_set s ORDER BY s.name"
+            "FROM label_set s ORDER BY s.rowid"
         )]
+        rank = {name: i for i, name in enumerate(self._label_order())}
+        return sorted(rows, key=lambda r: rank.get(r[0], len(rank)))
+
+    def _label_order(self) -> list[str]:
+        order = self.meta_json(self.LABEL_ORDER)
+        if not isinstance(order, list):
+            return []
+        return [n for n in order if isinstance(n, str)]
+
+    def _pin_label_order(self) -> list[str]:
+        """Write down the order shown now, before the label set changes (not journaled: it
+        changes nothing shown), so that undo of the change puts back exactly this order, not
+        the order names happen to be added back in. Returns it."""
+        order = [n for n, _ in self.labels()]
+        self._write_meta(self.LABEL_ORDER, _dumps(order))
+        return order
+
+    def set_label_set(self, names: Sequence[str]) -> Change:
+        """Make the label set exactly `names`, in that order (one journal entry, one undo):
+        names not in the set are added, names left out are removed from the set and from every
+        record."""
+        wanted = list(dict.fromkeys(n.strip() for n in names))
+        for n in wanted:
+            if not n or "," in n:
+                raise WorkspaceError(f"bad label name {n!r}: non-empty, no commas")
+        with self._transaction():
+            current = self._pin_label_order()
+            entry = self._entry("labels", "", {"set": wanted})
+            added = [n for n in wanted if n not in current]
+            removed = [n for n in current if n not in wanted]
+            for n in added:
+                self._conn.execute(
+                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                    "VALUES (?, NULL, 'label_set', NULL, ?)", (entry, n))
+                self._conn.execute("INSERT INTO label_set(name) VALUES (?)", (n,))
+            for n in removed:
+                self._remove_label_name(entry, n)
+            self._set_meta(entry, self.LABEL_ORDER, _dumps(wanted))
+            what = [f"added {', '.join(added)}"] if added else []
+            what += [f"removed {', '.join(removed)}"] if removed else []
+            return self._finish(entry, "labels", 0, f"label set: {', '.join(wanted) or '(empty)'}"
+                                + (f" ({'; '.join(what)})" if what else ""))
 
     def add_label_names(self, names: Iterable[str]) -> Change:
         """Add names to the workspace's label set."""
@@ -1271,19 +1318,25 @@ class Workspace:
         with self._transaction():
             self._require_labels(names)
             entry = self._entry("labels", "", {"remove": names})
+            order = self._pin_label_order()
             for n in names:
-                self._conn.execute(
-                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                    "SELECT ?, record_id, 'label', label, NULL FROM record_labels WHERE label = ?",
-                    (entry, n),
-                )
-                self._conn.execute("DELETE FROM record_labels WHERE label = ?", (n,))
-                self._conn.execute(
-                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                    "VALUES (?, NULL, 'label_set', ?, NULL)", (entry, n)
-                )
-                self._conn.execute("DELETE FROM label_set WHERE name = ?", (n,))
+                self._remove_label_name(entry, n)
+            # The names left keep their order, and undo puts the removed ones back in theirs.
+            self._set_meta(entry, self.LABEL_ORDER, _dumps([n for n in order if n not in names]))
             return self._finish(entry, "labels", 0, f"label set: removed {', '.join(names)}")
+
+    def _remove_label_name(self, entry: int, name: str) -> None:
+        self._conn.execute(
+            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+            "SELECT ?, record_id, 'label', label, NULL FROM record_labels WHERE label = ?",
+            (entry, name),
+        )
+        self._conn.execute("DELETE FROM record_labels WHERE label = ?", (name,))
+        self._conn.execute(
+            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+            "VALUES (?, NULL, 'label_set', ?, NULL)", (entry, name)
+        )
+        self._conn.execute("DELETE FROM label_set WHERE name = ?", (name,))
 
     def _require_labels(self, names: Sequence[str]) -> None:
         known = {r[0] for r in self._conn.execute("SELECT name FROM label_set")}

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Static
 from tui_helpers import make_workspace
 
 from curator.store import Workspace
 from curator.tui.app import MainScreen, ReviewApp
 from curator.tui.edit import EditScreen
-from curator.tui.modals import Help
+from curator.tui.modals import Help, Result
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -38,6 +39,14 @@ def cursor_id(app: ReviewApp) -> int | None:
     return app.main.current_id()
 
 
+def result_text(app: ReviewApp) -> str:
+    """The text of the result screen a job (dedup, split, export) ends on; no JSON in it."""
+    assert isinstance(app.screen, Result)
+    text = str(app.screen.query_one("#result-text", Static).render())
+    assert "{" not in text and '":' not in text
+    return text
+
+
 async def test_accept_reject_reset_are_committed(ws_path: Path) -> None:
     app = app_for(ws_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -61,7 +70,7 @@ async def test_accept_reject_reset_are_committed(ws_path: Path) -> None:
 async def test_labels_on_number_keys_and_label_set(ws_path: Path) -> None:
     app = app_for(ws_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2")  # label set sorted: refund, tone
+        await pilot.press("2")  # label set in the order added: refund, tone
         assert state(ws_path, 1)[2] == ["tone"]
         await pilot.press("1")
         assert state(ws_path, 1)[2] == ["refund", "tone"]
@@ -69,7 +78,7 @@ async def test_labels_on_number_keys_and_label_set(ws_path: Path) -> None:
         assert state(ws_path, 1)[2] == ["refund"]
         await pilot.press("9")  # no such label: nothing happens
         assert state(ws_path, 1)[2] == ["refund"]
-        await pilot.press("L", "ctrl+e", *", billing", "enter")
+        await pilot.press("L", "ctrl+a", *"billing, ", "enter")
         with Workspace.open(ws_path) as ws:
             assert [n for n, _ in ws.labels()] == ["billing", "refund", "tone"]
         await pilot.press("1")  # the keys follow the new order: 1 = billing
@@ -352,17 +361,23 @@ async def test_dedup_split_export_from_the_app(tmp_path: Path,
         await pilot.press("D")  # dedup with the core defaults, in a worker
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert isinstance(app.screen, Help)  # the result, shown in full
+        dedup = result_text(app)  # a short summary for a person, not the JSON of --json
+        assert "8 records: 1 clusters, 1 duplicates (1 exact, 0 near)" in dedup  # 3 rejected
+        assert "marked  [journal #" in dedup
         await pilot.press("escape", "P", "y")  # split, confirmed
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert isinstance(app.screen, Help)
-        assert any("leakage report" in line for _, line in [("", app.screen.extra)])
+        split = result_text(app)
+        assert "leakage: 0 exact and 0 near-duplicate pairs across splits" in split
+        assert "train " in split and "validation " in split
         out = tmp_path / "out"
         await pilot.press("escape", "E", "ctrl+a", "ctrl+k", *str(out), "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert isinstance(app.screen, Help)
+        export = result_text(app)
+        assert f"exported to {out}" in export and "excluded" in export
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
     with Workspace.open(ws_path) as ws:
         assert {ws.get(8).dup_of, ws.get(9).dup_of} == {None, 8} or \
             {ws.get(8).dup_of, ws.get(9).dup_of} == {None, 9}  # the exact repeat was found

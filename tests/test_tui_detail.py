@@ -65,17 +65,71 @@ async def test_long_record_scrolls_and_the_next_record_starts_at_the_top(
         await pilot.pause()
         assert app.main.current_id() == 9
         text = pane_text(app)
-        assert "record 9" in text and "line 000" in text
-        assert "the end of the long record" not in text
+        assert "record 9" in text and "the end of the long record" in text  # the answer first
+        assert "line 079" not in text
         await pilot.press("J")  # a page down in the detail pane
         await pilot.pause()
         text = pane_text(app)
-        assert "line 000" not in text and "record 9" not in text
+        assert "line 079" not in text and "record 9" not in text
         await pilot.press("tab", "end")  # focused, the pane scrolls with its own keys
         await pilot.pause()
-        assert "the end of the long record" in pane_text(app)
+        assert "line 079" in pane_text(app) and "the answer, shown above" in pane_text(app)
         await pilot.press("tab", "k")  # back to the list; another record shows from its top
         await pilot.pause()
         assert app.main.current_id() == 8
         assert "record 8" in pane_text(app)
         assert app.main.detail.top == 0
+
+
+SMALL = (80, 24)
+JUDGED = "Clean the rotors with isopropyl alcohol; replace the pads if they are glazed."
+
+
+def _judged_rows() -> list[dict[str, object]]:
+    question = "\n".join(f"detail {i} of the question" for i in range(12))
+    return [{"messages": [
+        {"role": "system", "content": "You are a bike shop assistant."},
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": "An old draft answer", "weight": 0},
+        {"role": "user", "content": "Please be specific."},
+        {"role": "assistant", "content": JUDGED, "weight": 1}]},
+        {"messages": [{"role": "user", "content": "Short question"},
+                      {"role": "assistant", "content": "Short answer"}]}]
+
+
+async def test_the_answer_judged_shows_at_80x24_without_scrolling(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = ReviewApp(make_workspace(tmp_path, rows=_judged_rows(), cluster=False),
+                    actor="tester")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        pane = app.main.detail
+        assert pane.size.height < 12  # the small pane this is about
+        text = pane_text(app)
+        assert "record 1" in text and JUDGED[:40] in text
+        lines = [pane.render_line(y).text for y in range(pane.size.height)]
+        assert any("assistant   #4" in line and "the answer judged" in line for line in lines)
+        await pilot.press("tab", "end")  # the whole conversation follows, in order
+        await pilot.pause()
+        text = pane_text(app)
+        assert "the answer, shown above" in text
+        await pilot.press("tab", "j")  # a record that fits is shown in order, as it is
+        await pilot.pause()
+        text = pane_text(app)
+        assert "the answer judged" not in text
+        assert text.index("Short question") < text.index("Short answer")
+
+
+async def test_a_weight_0_turn_is_marked_as_not_trained(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = ReviewApp(make_workspace(tmp_path, rows=_judged_rows(), cluster=False),
+                    actor="tester")
+    async with app.run_test(size=(160, 60)) as pilot:  # the whole record fits: in order
+        await pilot.pause()
+        lines = [line.strip() for line in pane_text(app).splitlines()]
+        marked = [i for i, line in enumerate(lines) if "not trained" in line]
+        assert len(marked) == 1 and "assistant   #2" in lines[marked[0]]
+        assert "weight 0: not trained" in lines[marked[0]]
+        assert lines[marked[0] + 1] == "An old draft answer"

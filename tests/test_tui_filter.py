@@ -201,3 +201,30 @@ async def test_a_refresh_while_a_filter_is_counted_keeps_that_filter(
         await pilot.pause()
         assert app.main.window.where == ["text~order"]  # the filter asked for last, not the old
         assert listed(app) == matching(ws_path, ["text~order"])
+
+
+@pytest.mark.parametrize("bad", [
+    "tokens>99999999999999999999999",
+    "id=-99999999999999999999999 status=pending",
+    "text~order tokens<99999999999999999999999",  # counted by the worker (a text~ filter)
+    "nonsense",
+])
+async def test_a_filter_that_fails_is_reported_and_the_app_keeps_running(
+        ws_path: Path, bad: str) -> None:
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"status=pending", "enter")
+        await app.workers.wait_for_complete()
+        before = listed(app)
+        assert before == matching(ws_path, ["status=pending"])
+        await pilot.press("f", "ctrl+a", "ctrl+k", *bad, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, MainScreen)
+        assert "not applied" in app.main.message and bad in app.main.message
+        assert app.main.window.where == ["status=pending"]  # the list is as it was
+        assert listed(app) == before
+        await pilot.press("f", "ctrl+a", "ctrl+k", *"status=rejected", "enter")
+        await app.workers.wait_for_complete()
+        assert listed(app) == matching(ws_path, ["status=rejected"])  # and filters still work
+    assert app.return_code in (None, 0)

@@ -305,6 +305,35 @@ def log(workspace: Path, limit: int, as_json: bool) -> None:
                 echo(f"#{e.id}  {e.ts}  {one_line(e.actor)}  {one_line(e.summary)}{state}")
 
 
+def message_lines(m: dict[str, Any]) -> list[str]:
+    """One message as `show` prints it: `[role] content`, then each tool call as
+    `  tool call NAME(ARGUMENTS)  id ID`; content that is not a string is printed as JSON, and
+    a message with neither content nor tool calls says so (never `None`)."""
+    content = m.get("content")
+    if content is None or isinstance(content, str):
+        text = content or ""
+    else:
+        text = orjson.dumps(content).decode()
+    head = f"[{one_line(m.get('role'))}]"
+    if m.get("tool_call_id"):
+        head += f" (result of {m['tool_call_id']})"
+    if m.get("weight") == 0 and not isinstance(m.get("weight"), bool):
+        head += " (weight 0: not trained)"
+    listed = m.get("tool_calls")
+    calls: list[Any] = listed if isinstance(listed, list) else []
+    lines = [f"{head} {text}" if text else head + ("" if calls else " (no content)")]
+    for call in calls:
+        fn = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(fn, dict):
+            lines.append(f"  tool call {orjson.dumps(call).decode()}")
+            continue
+        args = fn.get("arguments", "")
+        args = args if isinstance(args, str) else orjson.dumps(args).decode()
+        ident = f"  id {call['id']}" if isinstance(call, dict) and call.get("id") else ""
+        lines.append(f"  tool call {fn.get('name', '?')}({args}){ident}")
+    return lines
+
+
 @cli.command()
 @click.argument("record_id", type=RECORD_ID)
 @workspace_option
@@ -341,7 +370,8 @@ def show(record_id: int, workspace: Path, as_json: bool) -> None:
     elif isinstance(example.get("messages"), list):
         for m in example["messages"]:
             if isinstance(m, dict):
-                echo(f"[{one_line(m.get('role'))}] {m.get('content')}")
+                for line in message_lines(m):
+                    echo(line)
     else:
         echo(orjson.dumps(example, option=orjson.OPT_INDENT_2).decode())
 

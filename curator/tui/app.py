@@ -6,6 +6,7 @@ and only then redraws, so what the screen shows as done is on disk.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from array import array
 from collections.abc import Sequence
@@ -27,7 +28,6 @@ from curator.store import (
     FILTER_HELP,
     STATUSES,
     EditRefused,
-    FilterError,
     JournalEntry,
     RecordDetail,
     Workspace,
@@ -46,12 +46,16 @@ from curator.tui.jobs import (
     split_job,
     workspace_target,
 )
-from curator.tui.modals import Ask, BulkChoice, Confirm, Help
+from curator.tui.modals import Ask, BulkChoice, Confirm, Help, Result
 from curator.tui.record_list import RecordList
 from curator.tui.text import literal
 from curator.tui.window import RecordWindow, Row, scan, slow_filter
 
 DEFAULT_REASON = "rejected in review"
+#: what applying a filter may raise and the app reports (the list stays as it was): the
+#: filter language's errors, and what SQLite says of values it cannot take (an integer beyond
+#: 64 bits) should one get past the language's own checks
+FILTER_FAILURES = (WorkspaceError, OverflowError, sqlite3.Error)
 
 
 class StatusLine(Widget):
@@ -314,17 +318,12 @@ class MainScreen(Screen[None]):
             if text is None:
                 return
             wanted = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-            added = [n for n in wanted if n not in current]
-            removed = [n for n in current if n not in wanted]
             try:
-                if added:
-                    self.ws.add_label_names(added)
-                if removed:
-                    self.ws.remove_label_names(removed)
+                change = self.ws.set_label_set(wanted)  # in this order: keys 1-9 follow it
             except WorkspaceError as exc:
                 self.fail(exc)
                 return
-            self.after_bulk(f"label set: {', '.join(wanted) or '(empty)'}")
+            self.after_bulk(change.summary if change.entry_id else "label set unchanged")
 
         self.app.push_screen(Ask("Label set (comma separated; keys 1-9 follow this order)",
                                  ", ".join(current),
@@ -541,8 +540,8 @@ class MainScreen(Screen[None]):
             return
         try:
             compile_filters(where)
-        except FilterError as exc:
-            self.fail(exc)
+        except FILTER_FAILURES as exc:
+            self.filter_failed(where, exc)
             return
         self._filter_gen += 1
         self.workers.cancel_group(self, "filter")  # a new filter replaces a running one
@@ -554,10 +553,20 @@ class MainScreen(Screen[None]):
             return
         try:
             self.window.reset(where)
-        except FilterError as exc:
-            self.fail(exc)
+        except FILTER_FAILURES as exc:
+            self.filter_failed(where, exc)
             return
         self._filter_shown()
+
+    def filter_failed(self, where: list[str], exc: Exception) -> None:
+        """A filter that could not be applied: say why; the list stays as it was."""
+        if isinstance(exc, OverflowError):
+            why = f"a number is too large (at most {2**63 - 1:,})"
+        elif isinstance(exc, WorkspaceError):
+            why = str(exc)
+        else:
+            why = f"{type(exc).__name__}: {exc}"
+        self.fail(Exception(f"filter {' '.join(where)} not applied: {why}"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
     def _scan(self, where: list[str], gen: int, keep: int | None = None,
@@ -577,7 +586,7 @@ class MainScreen(Screen[None]):
             with Workspace.open(self.ws.path) as ws:
                 result = scan(ws, where, progress, cancelled)
         except Exception as exc:  # shown to the user; the list stays as it was
-            self.app.call_from_thread(self._scan_failed, gen, exc)
+            self.app.call_from_thread(self._scan_failed, gen, where, exc)
             return
         if result is not None and not cancelled():
             self.app.call_from_thread(self._scanned, gen, where, *result, keep, message)
@@ -604,10 +613,10 @@ class MainScreen(Screen[None]):
         if message:
             self.update_status(f"{message}; {len(ids):,} records")
 
-    def _scan_failed(self, gen: int, exc: Exception) -> None:
+    def _scan_failed(self, gen: int, where: list[str], exc: Exception) -> None:
         if gen == self._filter_gen:
             self._pending_where = None
-            self.fail(exc)
+            self.filter_failed(where, exc)
 
     def action_cancel_filter(self) -> None:
         if self.workers.cancel_group(self, "filter"):
@@ -674,21 +683,21 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(StatsScreen(self.ws.path, self.review.limit))
 
-    def _job(self, title: str, fn: Any) -> None:
+    def _job(self, title: str, fn: Any, done_title: str = "") -> None:
         def done(result: str | None) -> None:
             if result is not None:
-                self.after_bulk(result.splitlines()[0])
-                self.app.push_screen(Help([], result))
+                self.after_bulk(result.splitlines()[0] if result else "")
+                self.app.push_screen(Result(done_title or f"{title}: done", result))
 
         self.app.push_screen(JobScreen(title, self.ws.path, fn), done)
 
     def action_dedup(self) -> None:
-        self._job("Finding duplicates", dedup_job)
+        self._job("Finding duplicates", dedup_job, "Dedup")
 
     def action_split(self) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._job("Splitting", split_job)
+                self._job("Splitting", split_job, "Split")
 
         self.app.push_screen(Confirm("Assign train / validation / holdout splits now "
                                      "(0.8 / 0.1 / 0.1, seed 0)?"), confirmed)

@@ -1,5 +1,9 @@
 """The detail pane: the selected record as a conversation, with its decision, tokens, issues.
 
+A record longer than the pane shows its last assistant turn (the answer being judged) before
+the conversation, so the answer is on screen without scrolling even at 80x24; a turn with
+`weight: 0` is marked as not trained.
+
 Drawn with the Line API and scrolled by the pane itself, so that showing another record is a
 repaint of this pane only: no widget is mounted or measured and the screen is not laid out
 again (a `Static` inside a scroll container cost a layout pass of the whole screen, and two more
@@ -141,7 +145,9 @@ class DetailPane(Widget, can_focus=True):
         rendered = console.render_lines(renderable, console.options.update_width(max(1, width)),
                                         pad=False)
         if len(rendered) > height and width > 1:
-            renderable = self._build(record, width - 1)
+            # Too long for the pane: the answer being judged comes first, so that it shows
+            # without scrolling (at 80x24 the pane has about ten lines).
+            renderable = self._build(record, width - 1, answer_first=True)
             rendered = console.render_lines(renderable,
                                             console.options.update_width(width - 1), pad=False)
         text_width = width - 1 if len(rendered) > height else width
@@ -165,7 +171,8 @@ class DetailPane(Widget, can_focus=True):
         bar = self._sty("thumb") if start <= y < start + thumb else self._sty("scrollbar")
         return Strip([*strip.crop_extend(0, width - 1, base), Segment(" ", bar)])
 
-    def _build(self, r: RecordDetail | None, width: int) -> RenderableType:
+    def _build(self, r: RecordDetail | None, width: int,
+               answer_first: bool = False) -> RenderableType:
         if r is None:
             return Text("No record here. Change the filter (f) or import data.",
                         style=self._sty("meta"))
@@ -176,7 +183,8 @@ class DetailPane(Widget, can_focus=True):
         if self.marked:
             head.append("  [marked]")
         head.append(f"\nsource {literal(r.source_file or '-', one_line=True)}:{r.source_line or '-'}"
-                    f"  format {r.format or '?'}  split {r.split or '-'}")
+                    f"  format {literal(r.format or '?', one_line=True)}"
+                    f"  split {literal(r.split or '-', one_line=True)}")
         if r.current is not None:
             head.append("  edited")
         tokens = Text()
@@ -209,5 +217,5 @@ class DetailPane(Widget, can_focus=True):
         parts.append(Text(""))
         styles = {n: self._sty(n) for n in STYLE_NAMES}
         parts.extend(conversation(r.example, r.raw, show_system=self.show_system,
-                                  styles=styles, width=width or 80))
+                                  styles=styles, width=width or 80, answer_first=answer_first))
         return group(parts)

@@ -1,4 +1,14 @@
-"""Editing one record: a TextArea per turn; the result is validated before anything is saved."""
+"""Editing one record: a TextArea per turn; the result is validated before anything is saved.
+
+Record text may hold control characters (ANSI/OSC escapes, BEL, bidi overrides). A TextArea
+draws its text as it is, so they would reach the terminal (set its title, clear the screen,
+write the clipboard). Here every turn is shown in the visible form the list and detail panes
+use (`literal`: ESC as ␛, U+202E as <U+202E>), and the stand-ins are put back into the
+characters they stand for when the record is saved, so a record saved unchanged is exactly the
+record it was. Where that cannot be done exactly (the text already holds one of its own
+stand-ins), the turn is shown read-only and kept as it is. Pasted control characters are left
+out, and every line drawn is checked once more before it reaches the screen (curator.tui.visible).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +27,7 @@ from textual.widgets import Static, TextArea
 from curator.prepare import ExampleCheck
 from curator.store import RecordDetail
 from curator.tui.text import literal
+from curator.tui.visible import SafeTextArea, Shown
 
 
 class EditScreen(Screen[dict[str, Any] | None]):
@@ -39,10 +50,20 @@ class EditScreen(Screen[dict[str, Any] | None]):
         self.example = copy.deepcopy(example)
         messages = example.get("messages")
         self.messages: list[Any] = messages if isinstance(messages, list) else []
+        #: per turn: its text as shown (None for a turn that is not a message)
+        self.shown: list[Shown | None] = []
+        for m in self.messages:
+            content = m.get("content") if isinstance(m, dict) else m
+            text = content if isinstance(content, str) else \
+                orjson.dumps(content, option=orjson.OPT_INDENT_2).decode()
+            self.shown.append(Shown.of(text) if isinstance(m, dict) else None)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"Editing record {self.record.id}: ctrl+s or F2 saves (after "
                           f"validation), escape cancels"), id="edit-title")
+        if any(s is not None and s.back for s in self.shown):
+            yield Static(Text("Control characters are shown as ␛, ␇, <U+202E>…; "
+                              "saving puts them back as they were."), id="edit-controls")
         with VerticalScroll(id="edit-body"):
             if not self.messages:
                 yield Static(Text("This record has no messages to edit."))
@@ -50,11 +71,16 @@ class EditScreen(Screen[dict[str, Any] | None]):
                 role = m.get("role", "?") if isinstance(m, dict) else "?"
                 content = m.get("content") if isinstance(m, dict) else m
                 as_json = not isinstance(content, str)
+                shown = self.shown[i]
+                locked = shown is not None and not shown.editable
                 label = f"#{i} {literal(role, one_line=True)}" + (" (JSON)" if as_json else "")
+                if locked:
+                    label += (" (read-only: it holds control characters and text that looks "
+                              "like their stand-ins)")
                 yield Static(Text(label), classes="edit-role")
-                text = orjson.dumps(content, option=orjson.OPT_INDENT_2).decode() \
-                    if not isinstance(content, str) else content
-                area = TextArea(text, id=f"turn-{i}", classes="edit-turn", soft_wrap=True)
+                text = shown.text if shown is not None else literal(orjson.dumps(m).decode())
+                area = SafeTextArea(text, id=f"turn-{i}", classes="edit-turn", soft_wrap=True,
+                                    read_only=locked or shown is None)
                 area.json_mode = as_json  # type: ignore[attr-defined]
                 yield area
         yield Static(id="edit-errors")
@@ -63,6 +89,9 @@ class EditScreen(Screen[dict[str, Any] | None]):
         blink = getattr(self.app, "cursor_blink", True)
         for area in self.query(TextArea):
             area.cursor_blink = blink
+        editable = [a for a in self.query(TextArea) if not a.read_only]
+        if editable:
+            editable[0].focus()
 
     def edited(self) -> dict[str, Any]:
         """The example with every TextArea's text put back; raises ValueError on bad JSON."""
@@ -70,16 +99,18 @@ class EditScreen(Screen[dict[str, Any] | None]):
         messages = example.get("messages")
         for i in range(len(self.messages)):
             area = self.query_one(f"#turn-{i}", TextArea)
-            if not isinstance(messages, list) or not isinstance(messages[i], dict):
-                continue
+            shown = self.shown[i]
+            if not isinstance(messages, list) or not isinstance(messages[i], dict) \
+                    or shown is None or not shown.editable or area.text == shown.text:
+                continue  # not a message, read-only, or unchanged: kept exactly as it was
+            text = shown.restore(area.text)
             if getattr(area, "json_mode", False):
                 try:
-                    messages[i]["content"] = orjson.loads(area.text) if area.text.strip() \
-                        else None
+                    messages[i]["content"] = orjson.loads(text) if text.strip() else None
                 except orjson.JSONDecodeError as exc:
                     raise ValueError(f"message {i}: not valid JSON ({exc})") from None
             else:
-                messages[i]["content"] = area.text
+                messages[i]["content"] = text
         return example
 
     def explain(self, lines: list[str]) -> None:

@@ -20,6 +20,7 @@ from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from curator.store import Workspace
+from curator.tui.text import literal
 
 Progress = Callable[[int, int], None]
 #: a job: (workspace, progress, cancelled) -> a one-paragraph result for the user
@@ -46,7 +47,7 @@ class JobScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title")
+            yield Static(Text(literal(self.title_text)), classes="dialog-title")
             yield ProgressBar(id="job-bar", show_eta=True)
             yield Static(Text(self.hint),
                          id="job-status", classes="dialog-hint")
@@ -79,7 +80,8 @@ class JobScreen(ModalScreen[str | None]):
             self.dismiss(event.worker.result)
         elif event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.app.notify(f"{type(error).__name__}: {error}", title=f"{self.title_text} failed",
+            self.app.notify(literal(f"{type(error).__name__}: {error}"),
+                            title=literal(f"{self.title_text} failed", one_line=True),
                             severity="error", timeout=10, markup=False)
             self.dismiss(None)
 
@@ -136,7 +138,7 @@ def dedup_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) 
     from curator.ws_dedup import dedup_workspace
 
     result = dedup_workspace(ws, progress=progress)
-    return _describe(result, "dedup")
+    return "dedup: " + _describe(result, "dedup")
 
 
 def split_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
@@ -160,10 +162,59 @@ def export_job(out_dir: Path, only_accepted: bool) -> JobFn:
 
 
 def _describe(result: Any, what: str) -> str:
-    import orjson
-
+    """A job's result as a few lines for a person (the result screen shows them; `--json` of
+    the CLI commands is where the full data is): `what` is dedup, report (a split's leakage
+    report) or export."""
     data = result.to_dict() if hasattr(result, "to_dict") else result
-    try:
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode()
-    except TypeError:
-        return f"{what}: {data!r}"
+    if not isinstance(data, dict):
+        return f"{what}: {data}"
+    if what == "dedup":
+        return _dedup_lines(data)
+    if what == "report":
+        return _report_lines(data)
+    if what == "export":
+        return _export_lines(data)
+    return "\n".join(f"{k}: {v}" for k, v in data.items() if not isinstance(v, (list, dict)))
+
+
+def _n(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _dedup_lines(d: dict[str, Any]) -> str:
+    lines = [f"{_n(d.get('records'))} records: {_n(d.get('clusters'))} clusters, "
+             f"{_n(d.get('duplicates'))} duplicates ({_n(d.get('exact_duplicates'))} exact, "
+             f"{_n(d.get('near_duplicates'))} near)"]
+    if d.get("dry_run"):
+        lines.append("dry run: nothing marked")
+    elif d.get("journal_entry") is not None:
+        lines.append(f"marked  [journal #{d['journal_entry']}]  u undoes"
+                     + (", d shows the clusters" if d.get("clusters") else ""))
+    else:
+        lines.append("marks unchanged")
+    return "\n".join(lines)
+
+
+def _report_lines(r: dict[str, Any]) -> str:
+    sizes = r.get("sizes") or {}
+    lines = ["  ".join(f"{k} {_n(v)}" for k, v in sizes.items()) or "no splits"]
+    lines.append(f"leakage: {_n(r.get('exact_leaks', 0))} exact and "
+                 f"{_n(r.get('near_leaks', 0))} near-duplicate pairs across splits")
+    for kind in ("exact_leak_pairs", "near_leak_pairs"):
+        for pair in (r.get(kind) or [])[:5]:
+            lines.append(f"  {pair.get('a')} ({pair.get('split_a')}) ~ {pair.get('b')} "
+                         f"({pair.get('split_b')})")
+    for name, missing in (r.get("missing_classes") or {}).items():
+        if missing:
+            lines.append(f"{name} lacks label {', '.join(map(str, missing))}")
+    return "\n".join(lines)
+
+
+def _export_lines(d: dict[str, Any]) -> str:
+    counts = d.get("counts") or {}
+    lines = [f"{d.get('format', '?')} for {d.get('target', '?')}: "
+             + ", ".join(f"{k} {_n(v)}" for k, v in counts.items())
+             + f"; {_n(d.get('excluded', 0))} excluded"]
+    for reason, n in (d.get("excluded_by_reason") or {}).items():
+        lines.append(f"  excluded {reason}: {_n(n)}")
+    return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Small modal screens: ask for a line of text, confirm, choose a bulk action, help."""
+"""Small modal screens: ask for a line of text, confirm, choose a bulk action, a job's result,
+help."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from curator.tui.text import literal
+from curator.tui.visible import SafeInput, Shown
 
 
 class Ask(ModalScreen[str | None]):
-    """One line of input; enter answers, escape cancels (None)."""
+    """One line of input; enter answers, escape cancels (None).
+
+    The value given (a note, the label set: text from the workspace) is shown in its visible
+    form (control characters as ␛ …) and answered with them put back: unchanged, exactly as
+    given."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
 
@@ -23,11 +29,12 @@ class Ask(ModalScreen[str | None]):
                  placeholder: str = "") -> None:
         super().__init__()
         self.title_text, self.value, self.hint, self.placeholder = title, value, hint, placeholder
+        self.shown = Shown.of(value, one_line=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title")
-            yield Input(self.value, placeholder=self.placeholder, id="ask-input")
+            yield Static(Text(literal(self.title_text)), classes="dialog-title")
+            yield SafeInput(self.shown.text, placeholder=self.placeholder, id="ask-input")
             if self.hint:
                 yield Static(Text(self.hint), classes="dialog-hint")
 
@@ -35,7 +42,10 @@ class Ask(ModalScreen[str | None]):
         self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
+        if event.value == self.shown.text:
+            self.dismiss(self.value)
+        else:
+            self.dismiss(self.shown.restore(event.value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -73,7 +83,8 @@ class BulkChoice(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(f"Apply to {self.count:,} {self.what}"), classes="dialog-title")
+            yield Static(Text(f"Apply to {self.count:,} {literal(self.what, one_line=True)}"),
+                         classes="dialog-title")
             lines = ["a  accept", "r  reject", "p  back to pending"]
             lines += [f"{i}  label {literal(n, one_line=True)}"
                       for i, n in enumerate(self.labels[:9], 1)]
@@ -86,6 +97,27 @@ class BulkChoice(ModalScreen[str | None]):
     def action_label(self, n: int) -> None:
         if n <= len(self.labels):
             self.dismiss(f"label:{self.labels[n - 1]}")
+
+
+class Result(ModalScreen[None]):
+    """What a job (dedup, split, export) did, in a few lines; any key that closes dismisses."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,q,space", "close", "close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text, self.text = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="result"):
+            yield Static(Text(literal(self.title_text, one_line=True)), classes="dialog-title")
+            with VerticalScroll(id="result-body"):
+                yield Static(Text(literal(self.text)), id="result-text")
+            yield Static(Text("enter or escape: close"), classes="dialog-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
 
 
 class Help(Screen[None]):
@@ -101,11 +133,11 @@ class Help(Screen[None]):
     def compose(self) -> ComposeResult:
         width = max((len(k) for k, _ in self.rows), default=4) + 2
         text = Text("Keys (rebind with --keymap FILE; ids in brackets)\n\n")
-        for keys, what in self.rows:
-            text.append(f"{keys:<{width}}", "bold")
-            text.append(f"{what}\n")
+        for keys, what in self.rows:  # label names are in `what`: shown literally
+            text.append(f"{literal(keys, one_line=True):<{width}}", "bold")
+            text.append(f"{literal(what).replace(chr(10), ' ')}\n")
         if self.extra:
-            text.append("\n" + self.extra)
+            text.append("\n" + literal(self.extra))
         with VerticalScroll(id="help-body"):
             yield Static(text)
         yield Static(Text("escape / q / ?: close"), id="help-footer")

@@ -175,7 +175,8 @@ class RecordList(Widget, can_focus=True):
         text.append(f" {literal(labels, one_line=True):<12} {turns:>2} {tokens:>5} ",
                     Style())
         text.append(f"{issues:>2}", cls("record-list--issue"))
-        text.append(f" {dup} {_SPLIT.get(s.split or '', (s.split or '-')[:5]):5} ",
+        split = _SPLIT.get(s.split or "", literal(s.split or "-", one_line=True)[:5])
+        text.append(f" {dup} {split:5} ",
                     cls("record-list--meta"))
         text.append(literal(s.preview, one_line=True))
         return text

@@ -64,13 +64,19 @@ class RecordWindow:
         return [Row(r, turns.get(r.id)) for r in rows]
 
     def reset(self, where: Sequence[str] | None = None) -> None:
-        """Apply a filter (or the current one again) and go to the top."""
+        """Apply a filter (or the current one again) and go to the top. When the filter
+        fails (an error from the workspace or SQLite), the window stays as it was."""
+        before = self.where
         if where is not None:
             self.where = list(where)
+        try:
+            total = self.ws.count(self.where)
+            rows = self._fetch(None)
+        except BaseException:
+            self.where = before
+            raise
         self.ids = None
-        self.total = self.ws.count(self.where)
-        self.rows = self._fetch(None)
-        self.start = 0
+        self.total, self.rows, self.start = total, rows, 0
 
     def adopt(self, where: Sequence[str], ids: array[int], rows: list[Row]) -> None:
         """Take a filter's matches and first page found elsewhere (`scan`, in a worker)."""
