@@ -26,7 +26,7 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
 
 def test_cli_end_to_end_with_the_tiny_model(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    data = memorisable_set(tmp_path / "data")
+    data = memorisable_set(tmp_path / "data", n_eval=10)
     out = tmp_path / "run"
     result = CliRunner().invoke(cli, ["train", "--data", str(data), "--model", "tiny", "--out", str(out),
                                       "--steps", "25", "--lr", "1e-2", "--quant", "none", "--generate", "1"])
@@ -48,7 +48,7 @@ def test_config_file_with_flag_override(tmp_path: Path) -> None:
                    "quant: none\nlr: 2e-4\ngenerate: 0\n")
     result = CliRunner().invoke(cli, ["train", "--config", str(cfg), "--steps", "3"])
     report = json.loads((tmp_path / "run" / "report.json").read_text())
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code in (0, 1, 3), result.output
     assert report["training"]["steps"] == 3  # the flag wins
     assert report["config"]["lr"] == 2e-4  # YAML's `2e-4` is a string to PyYAML; read as a number
     assert report["config"]["data"] == str(data)  # relative to the config file

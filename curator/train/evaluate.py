@@ -25,6 +25,17 @@ class Metrics:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class PerExample:
+    """Each example's summed loss (nats) over its trained tokens, and how many there are."""
+
+    loss_sums: list[float]
+    tokens: list[int]
+
+    def means(self) -> list[float]:
+        return [s / max(n, 1) for s, n in zip(self.loss_sums, self.tokens, strict=True)]
+
+
 def collate(batch: list[Encoded], pad_id: int, device: str) -> dict[str, torch.Tensor]:
     """Right-pad. Labels come from each example's own mask, never from the attention mask, so a
     pad token equal to EOS cannot hide the EOS tokens the model must learn."""
@@ -57,23 +68,25 @@ def batches(encs: list[Encoded], size: int) -> Iterator[list[Encoded]]:
 
 
 @torch.no_grad()
-def evaluate(model: Any, encs: list[Encoded], batch_size: int, pad_id: int, device: str) -> tuple[Metrics, list[float]]:
-    """Metrics over a split, and each example's own mean loss (for the review queue)."""
+def evaluate(model: Any, encs: list[Encoded], batch_size: int, pad_id: int, device: str) -> tuple[Metrics, PerExample]:
+    """Metrics over a split, and each example's summed loss and trained-token count (the paired
+    comparison and the review queue use them)."""
     was_training = model.training
     model.eval()
     total, count, right = 0.0, 0, 0
-    per_example: list[float] = []
+    per = PerExample([], [])
     for chunk in batches(encs, batch_size):
         loss, mask, correct = token_losses(model, collate(chunk, pad_id, device))
-        sums, counts = loss.sum(1), mask.sum(1)
+        sums, counts = loss.double().sum(1), mask.sum(1)
         total += float(sums.sum())
         count += int(counts.sum())
         right += int(correct.sum())
-        per_example += [float(s) / max(int(c), 1) for s, c in zip(sums, counts, strict=True)]
+        per.loss_sums.extend(float(x) for x in sums)
+        per.tokens.extend(int(x) for x in counts)
     model.train(was_training)
     mean = total / max(count, 1)
     ppl = math.exp(mean) if mean < 700 else math.inf
-    return Metrics(mean, ppl, right / max(count, 1), count), per_example
+    return Metrics(mean, ppl, right / max(count, 1), count), per
 
 
 def prompt_ids(tokenizer: Any, enc: Encoded) -> tuple[list[int], str]:

@@ -5,8 +5,9 @@ rejected and not marked as a duplicate. `curator split` names the three splits (
 `split.params`, key `names`); they map in order onto train, validation and holdout.
 
 Write back, as one journal entry (one `curator undo` takes it all back): the highest-loss records
-get the label `review:high-loss` (taken off the records of an earlier run) and a note line with
-their loss, and meta `train.last_run` holds the run's figures and verdict.
+of train (with --rank-train) and validation get the label `review:high-loss` (taken off the
+records of an earlier run) and a note line with their loss, and meta `train.last_run` holds the
+run's figures and verdict. Holdout records are never labelled or noted.
 
 No torch here: the CLI reads the workspace before the trainer loads.
 """
@@ -119,6 +120,8 @@ def last_run(report: dict[str, Any], out: Path, finished: str) -> dict[str, Any]
         "baseline": {s: _metric(report, "baseline", s) for s in ("validation", "holdout")},
         "tuned": {s: _metric(report, "tuned", s) for s in ("validation", "holdout")},
         "review_queue": (report.get("review_queue") or {}).get("count", 0),
+        "comparison": report.get("comparison"), "next_steps": report.get("next_steps", []),
+        "warnings": report.get("warnings", []),
     }
 
 
@@ -138,7 +141,12 @@ def write_back(ws: Workspace, report: dict[str, Any], out: Path, finished: str) 
     queue = out / "review_queue.jsonl"
     rows = [json.loads(x) for x in queue.read_text(encoding="utf-8").splitlines() if x.strip()] \
         if report.get("review_queue") and queue.is_file() else []
-    rows = [r for r in rows if r.get("record_id") is not None]
+    # The holdout stays sealed: its records are never labelled or noted, whatever the queue says
+    # (the recipe does not rank them; this holds for a queue file written by anything else too).
+    holdout = {rid for (rid,) in ws.connection.execute(
+        "SELECT id FROM records WHERE split = ?", (split_names(ws)["holdout"],))}
+    rows = [r for r in rows if r.get("record_id") is not None and r.get("split") != "holdout"
+            and int(r["record_id"]) not in holdout]
     flagged = {int(r["record_id"]): r for r in rows}
     old = dict(ws.connection.execute(
         "SELECT r.id, r.note FROM records r WHERE r.id IN (SELECT record_id FROM record_labels WHERE label = ?) "
