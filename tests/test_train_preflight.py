@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,46 @@ def test_batched_generation_matches_one_prompt_at_a_time() -> None:
     assert len({len(p) for p in prompts}) == 3  # left padding differs per row
     batched = generate_many(model, tok, prompts, 10, "cpu")
     assert all(batched) and batched == [generate(model, tok, p, 10, "cpu") for p in prompts]
+
+
+def _tool_call_row(i: int) -> dict[str, Any]:
+    return {"messages": [
+        {"role": "user", "content": f"Is order {i} shipped?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": {"name": "order_status", "arguments": f'{{"id": {i}}}'}}]},
+        {"role": "tool", "tool_call_id": f"c{i}", "content": "shipped"},
+        {"role": "assistant", "content": "Yes, it is on its way."}]}
+
+
+def test_a_template_that_drops_tool_calls_is_a_preflight_error(tmp_path: Path) -> None:
+    """Issue 13: under a template that ignores `tool_calls` (the tiny model's, like SmolLM2's) a
+    tool-call turn renders as an empty answer and trained silently. Now the pre-flight stops with
+    the examples and the fix; a template that renders the calls trains them."""
+    pytest.importorskip("torch")
+    from train_helpers import write_split
+
+    from curator.train.models import TINY_CHAT_TEMPLATE
+    from curator.train.recipe import run
+
+    data = memorisable_set(tmp_path / "data")
+    rows = [json.loads(x) for x in (data / "train.jsonl").read_text().splitlines()]
+    write_split(data / "train.jsonl", [*rows[:6], _tool_call_row(1), _tool_call_row(2)])
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out"), "model": "tiny", "quant": "none",
+                            "steps": 1, "generate": 0})
+    report, code = run(cfg, lambda: load_data_dir(data), console=quiet())
+    assert code == 1 and "training" not in report
+    reason = report["reasons"][0]
+    assert reason.startswith("pre-flight: the chat template drops tool calls: 2 example(s)")
+    assert f"{data / 'train.jsonl'}:7 (message 1)" in reason and "--chat-template FILE" in reason
+
+    # A template that writes each call (name and arguments) is fine.
+    renders_calls = TINY_CHAT_TEMPLATE.replace(
+        "message['content'] + '<|im_end|>'",
+        "message['content'] + ((message.tool_calls | map(attribute='function') | map(attribute='name') | join(',')) "
+        "if message.tool_calls else '') + '<|im_end|>'")
+    template = tmp_path / "tools.jinja"
+    template.write_text(renders_calls)
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out2"), "model": "tiny", "quant": "none",
+                            "steps": 1, "generate": 0, "chat_template": str(template)})
+    report, _ = run(cfg, lambda: load_data_dir(data), console=quiet())
+    assert "training" in report, report["reasons"]

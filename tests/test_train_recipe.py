@@ -229,8 +229,13 @@ def test_broken_base_model_is_caught_before_training(tmp_path: Path) -> None:
 
 def test_preflight_fails_fast_on_zero_trained_tokens(tmp_path: Path) -> None:
     data = memorisable_set(tmp_path / "data")
+    # every turn weight 0: the validation rules reject the row (never trained), listed
     write_split(data / "train.jsonl", [chat("q?", "a", weight=1), chat("r?", "b", weight=0)])
-    report, code = do_run(data, tmp_path / "out")
+    report, _ = do_run(data, tmp_path / "out", steps=1, generate=0)
+    assert report["data"]["train"]["rejected_examples"][0]["codes"] == ["chat.no_trainable_assistant"]
+    # truncation that cuts off the whole answer: the pre-flight stops
+    write_split(data / "train.jsonl", [chat("q?", "a"), chat("long " * 40 + "?", "b")])
+    report, code = do_run(data, tmp_path / "out2", max_length=60, overlong="truncate")
     assert code == 1 and "training" not in report
     assert report["reasons"][0].startswith("pre-flight: 1 example(s) have no trained token")
     assert f"{data / 'train.jsonl'}:2" in report["reasons"][0]

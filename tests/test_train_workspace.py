@@ -188,3 +188,17 @@ def test_the_holdout_stays_sealed(tmp_path: Path) -> None:
         write_back(ws, {"verdict": "PASS", "review_queue": {"count": 3}}, out, "now")
         assert sorted(ws.select_ids([f"label={REVIEW_LABEL}"])) == [21]
         assert all(_labels(ws, rid) == set() for rid in holdout)
+
+
+def test_records_the_validation_rules_reject_are_left_out(tmp_path: Path) -> None:
+    """A workspace imported for another target may hold a "\\n" answer as a warning only; the
+    trainer runs the same rules for its own target and never trains it."""
+    db = make_workspace(tmp_path)
+    with Workspace.open(db) as ws:
+        ws.edit(2, chat("question 1?", "\n"))
+        ws.edit(10, chat("question 9?", " "))
+        data = load_workspace(ws)
+    assert 2 not in {e.record_id for e in data.splits.train}
+    assert 10 not in {e.record_id for e in data.splits.validation}
+    assert data.skipped["rejected by the validation rules"] == [2, 10]
+    assert [(b.where, b.codes) for b in data.splits.rejected["train"]] == [("record 2", ["quality.empty_or_whitespace"])]

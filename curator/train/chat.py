@@ -123,6 +123,27 @@ def encode(tokenizer: Any, ex: Example) -> Encoded:
     return Encoded(ex, ids, labels)
 
 
+def dropped_tool_calls(tokenizer: Any, ex: Example) -> list[int]:
+    """Assistant turns whose tool calls the chat template does not render (templates that ignore
+    `tool_calls`, such as SmolLM2's): their rendering is an empty answer, which would train the
+    model to say nothing. A call counts as rendered when its function name appears in the text the
+    turn adds to the conversation."""
+    turns = [i for i, m in enumerate(ex.chat.messages) if isinstance(m, AssistantMessage) and m.tool_calls]
+    if not turns:
+        return []
+    msgs = template_messages(ex.chat)
+    tools = [t.model_dump(exclude_none=True) for t in ex.chat.tools] if ex.chat.tools else None
+    dropped = []
+    for i in turns:
+        before = _render(tokenizer, msgs[:i], tools, gen=True) if i > 0 else ""
+        upto = _render(tokenizer, msgs[: i + 1], tools, gen=False)
+        added = upto[len(before):] if upto.startswith(before) else upto
+        names = [c["function"]["name"] for c in msgs[i].get("tool_calls", [])]
+        if not all(n in added for n in names):
+            dropped.append(i)
+    return dropped
+
+
 def _encode_generation(tokenizer: Any, ex: Example, msgs: list[dict[str, Any]], tools: Any,
                        assistant_turns: list[int], trained_turns: list[int]) -> Encoded:
     out = tokenizer.apply_chat_template(msgs, tools=tools, tokenize=True, return_dict=True,

@@ -28,7 +28,14 @@ from rich.text import Text
 
 from curator.io import atomic_write_bytes
 from curator.train import models
-from curator.train.chat import IGNORE, Encoded, encode, end_of_turn_ids, truncate
+from curator.train.chat import (
+    IGNORE,
+    Encoded,
+    dropped_tool_calls,
+    encode,
+    end_of_turn_ids,
+    truncate,
+)
 from curator.train.config import DEFAULT_STEPS_CPU, DEFAULT_STEPS_GPU, TrainConfig
 from curator.train.data import Splits
 from curator.train.errors import PreflightError, TrainError, UsageError, WatchdogError
@@ -94,6 +101,10 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     splits = load_splits()
     for text in notes or []:
         r.note(text)
+    for name, bad in splits.rejected.items():
+        # The same rules as `curator validate` / `import`: a rejected row is never trained.
+        r.note(f"{name}: {len(bad)} row(s) rejected by the validation rules, left out: "
+               + "; ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else ""))
     r.device = models.pick_device(cfg.device)
     r.dtype = models.compute_dtype(r.device)
     source = models.resolve_model(cfg.model)
@@ -274,6 +285,14 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
         r.note(f"pad token {tokenizer.pad_token!r} is also an end-of-turn token: labels come from the "
                "assistant mask, not the attention mask, so it stays trained")
 
+    dropped = [(ex, turns) for _, exs in splits.items() for ex in exs if (turns := dropped_tool_calls(tokenizer, ex))]
+    if dropped:
+        where = ", ".join(f"{ex.where} (message {turns[0]})" for ex, turns in dropped[:5]) + (" ..." if len(dropped) > 5 else "")
+        raise PreflightError(
+            f"the chat template drops tool calls: {len(dropped)} example(s) have assistant turns whose tool_calls "
+            f"it does not render, so they would train an empty answer: {where}",
+            fix="pass --chat-template FILE with a template that renders tool_calls (the model's tool-use format), "
+                "or leave the tool-call examples out of this run")
     raw = {name: [encode(tokenizer, ex) for ex in exs] for name, exs in splits.items()}
     lengths = np.array([len(e.input_ids) for exs in raw.values() for e in exs])
     # Nearest-rank p99 (a length some example really has): below 100 examples it is the longest,
@@ -302,6 +321,9 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
             "tokens": sum(len(e.input_ids) for e in kept),
             "trained_tokens": sum(e.n_trained for e in kept),
             "overlong_examples": [e.example.where for e in over[:20]],
+            "rejected": len(splits.rejected.get(name, [])),
+            "rejected_examples": [{"where": b.where, "codes": b.codes, "message": b.message}
+                                  for b in splits.rejected.get(name, [])[:100]],
         }
         if over:
             verb = "dropped" if cfg.overlong == "drop" else "truncated (keeping the start)"

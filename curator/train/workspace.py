@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
-from curator.schema import AssistantMessage, ChatExample
 from curator.store import Change, Workspace
-from curator.train.data import SPLITS, Example, Splits
+from curator.train.data import SPLITS, Example, Rejected, RowRules, Splits
 from curator.train.errors import UsageError
 
 REVIEW_LABEL = "review:high-loss"
@@ -73,7 +71,9 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
         raise UsageError(f"{ws.path}: no record has a split yet, so there is no train, validation or holdout set",
                          fix=f"run `curator split -w {ws.path}` first (it also seals the holdout)")
     loaded: dict[str, list[Example]] = {k: [] for k in SPLITS}
+    rejected: dict[str, list[Rejected]] = {}
     skipped: dict[str, list[int]] = {}
+    rules = RowRules()  # the same rules as `curator validate` and `import`, for the trainer's target
     for rid, split, text, source, line, index, status, dup_of in rows:
         reason = None
         chat = None
@@ -87,12 +87,16 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
             reason = "no chat form"
         else:
             try:
-                chat = ChatExample.model_validate(orjson.loads(text))
-            except (ValidationError, orjson.JSONDecodeError):
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                value = None
+            if not isinstance(value, dict) or "messages" not in value:
                 reason = "not a chat example (a preference row, or invalid)"
             else:
-                if not any(isinstance(m, AssistantMessage) for m in chat.messages):
-                    reason, chat = "no assistant message", None
+                chat, bad = rules.example(value, f"record {rid}")
+                if bad is not None:
+                    reason = "rejected by the validation rules"
+                    rejected.setdefault(by_name[split], []).append(bad)
         if chat is None:
             skipped.setdefault(reason or "unusable", []).append(rid)
             continue
@@ -102,7 +106,7 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
             raise UsageError(f"{ws.path}: the {key} split ({names[key]!r}) has no usable record "
                              "(rejected and duplicate-marked records are left out)",
                              fix=f"run `curator split -w {ws.path}` again, or accept more records")
-    return WorkspaceData(Splits(loaded["train"], loaded["validation"], loaded["holdout"]), names, skipped)
+    return WorkspaceData(Splits(loaded["train"], loaded["validation"], loaded["holdout"], rejected), names, skipped)
 
 
 def _metric(rep: dict[str, Any], stage: str, split: str) -> dict[str, Any] | None:
