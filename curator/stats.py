@@ -25,7 +25,7 @@ import numpy as np
 
 from curator.io import read_rows
 from curator.issues import Issue
-from curator.tokens import TokenCounter
+from curator.tokens import TemplateRenderError, TokenCounter
 
 # OpenAI cookbook's default-epoch heuristic (reference/formats.md §3.3).
 TARGET_EPOCHS = 3
@@ -203,42 +203,46 @@ def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter
                     "json.not_object", "error", "row is not a JSON object", row.file, row.line,
                     row.example_index)])
                 continue
-            data = row.data
-            kind = _kind(data)
-            if kind == "chat":
-                messages = data.get("messages")
-                count = counter.count_chat(data)
-            elif kind == "conversational_prompt_completion":
-                messages = [*data["prompt"], *data["completion"]]
-                count = counter.count_chat({"messages": messages, "tools": data.get("tools")})
-            elif kind == "prompt_completion":
-                messages = None
-                p, c = counter.count_text(data["prompt"]), counter.count_text(data["completion"])
-                n_messages.append(2)
-                totals.append(p + c)
-                trained.append(c)
-                formats[kind] += 1
-                continue
-            else:
-                converted = _as_chat(data, row.example_index)
-                if converted is None:
-                    stats.problems.append(Issue(
-                        "stats.format_not_counted", "error",
-                        "row format not recognised or not convertible to chat (expected messages, "
-                        "prompt and completion, Alpaca, ShareGPT or LLaMA-Factory rows)",
-                        row.file, row.line, row.example_index))
+            try:
+                data = row.data
+                kind = _kind(data)
+                if kind == "chat":
+                    messages = data.get("messages")
+                    count = counter.count_chat(data)
+                elif kind == "conversational_prompt_completion":
+                    messages = [*data["prompt"], *data["completion"]]
+                    count = counter.count_chat({"messages": messages, "tools": data.get("tools")})
+                elif kind == "prompt_completion":
+                    messages = None
+                    p, c = counter.count_text(data["prompt"]), counter.count_text(data["completion"])
+                    n_messages.append(2)
+                    totals.append(p + c)
+                    trained.append(c)
+                    formats[kind] += 1
                     continue
-                kind, data = converted
-                messages = data["messages"]
-                count = counter.count_chat(data)
-            formats[kind] += 1
-            msgs = messages if isinstance(messages, list) else []
-            roles = {m.get("role") for m in msgs if isinstance(m, dict)}
-            stats.missing_system += "system" not in roles
-            stats.missing_user += "user" not in roles
-            n_messages.append(len(msgs))
-            totals.append(count.total)
-            trained.append(count.trained)
+                else:
+                    converted = _as_chat(data, row.example_index)
+                    if converted is None:
+                        stats.problems.append(Issue(
+                            "stats.format_not_counted", "error",
+                            "row format not recognised or not convertible to chat (expected messages, "
+                            "prompt and completion, Alpaca, ShareGPT or LLaMA-Factory rows)",
+                            row.file, row.line, row.example_index))
+                        continue
+                    kind, data = converted
+                    messages = data["messages"]
+                    count = counter.count_chat(data)
+                formats[kind] += 1
+                msgs = messages if isinstance(messages, list) else []
+                roles = {m.get("role") for m in msgs if isinstance(m, dict)}
+                stats.missing_system += "system" not in roles
+                stats.missing_user += "user" not in roles
+                n_messages.append(len(msgs))
+                totals.append(count.total)
+                trained.append(count.trained)
+            except TemplateRenderError as exc:  # the model's chat template raised on this row
+                stats.problems.append(Issue("template.render_error", "error", str(exc), row.file, row.line,
+                                            row.example_index))
     stats.formats = dict(formats)
     stats.examples = len(totals)
     tot = np.frombuffer(totals, dtype=np.uint64).astype(np.int64)

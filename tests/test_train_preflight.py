@@ -270,3 +270,68 @@ def test_a_template_that_drops_tool_calls_is_a_preflight_error(tmp_path: Path) -
                             "steps": 1, "generate": 0, "chat_template": str(template)})
     report, _ = run(cfg, lambda: load_data_dir(data), console=quiet())
     assert "training" in report, report["reasons"]
+
+
+def _tiny_copy(dest: Path) -> Path:
+    """The tiny model's folder, copied so a test may change it."""
+    import shutil
+
+    from curator.train import models
+
+    shutil.copytree(models.resolve_model("tiny").path, dest)
+    return dest
+
+
+def test_a_pickle_weights_file_is_refused_and_never_loaded(tmp_path: Path) -> None:
+    """Issue 11: a model folder with pytorch_model.bin was unpickled. Now any pickle file in the
+    folder is refused with a one-line error (exit 2), before anything is loaded."""
+    pytest.importorskip("torch")
+    import pickle
+
+    model = _tiny_copy(tmp_path / "model")
+    marker = tmp_path / "unpickled"
+
+    class Boom:  # unpickling this would create the marker file
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (open, (str(marker), "w"))
+
+    (model / "pytorch_model.bin").write_bytes(pickle.dumps(Boom()))
+    data = memorisable_set(tmp_path / "data")
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--model", str(model), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    assert "holds pickle file(s) (pytorch_model.bin)" in result.output and "never unpickles" in result.output
+    assert "Traceback" not in result.output and not marker.exists() and not (tmp_path / "r").exists()
+    (model / "pytorch_model.bin").rename(model / "weights.pt")
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--model", str(model), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "(weights.pt)" in result.output
+
+
+SANDBOX_ESCAPE = "{{ ''.__class__.__mro__ }}{% for m in messages %}{{ m['content'] }}{% endfor %}"
+RAISES = "{% for m in messages %}{% if m['role'] == 'assistant' %}{{ raise_exception('no assistants here') }}{% endif %}{{ m['content'] }}{% endfor %}"
+
+
+@pytest.mark.parametrize("template, words", [(SANDBOX_ESCAPE, "SecurityError"), (RAISES, "no assistants here")])
+def test_a_chat_template_that_raises_is_a_one_line_error_in_train_stats_and_validate(
+        tmp_path: Path, template: str, words: str) -> None:
+    """Issue 11: a chat template that raises, or that the jinja sandbox refuses, ended `train`
+    and `stats --model` with a traceback. Now: one error line (and its fix), exit 2."""
+    pytest.importorskip("torch")
+    model = _tiny_copy(tmp_path / "model")
+    (model / "chat_template.jinja").write_text(template)
+    data = memorisable_set(tmp_path / "data")
+    runs = {
+        "train": ["train", "--data", str(data), "--model", str(model), "--out", str(tmp_path / "r")],
+        "stats": ["stats", str(data / "train.jsonl"), "--model", str(model)],
+        "validate": ["validate", str(data / "train.jsonl"), "--model", str(model), "--target", "trl"],
+    }
+    for name, args in runs.items():
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, (name, result.output)
+        assert words in result.output and "Traceback" not in result.output, (name, result.output)
+        assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) <= 2, (name, result.output)
+    # the template given with --chat-template FILE is checked the same way
+    f = tmp_path / "bad.jinja"
+    f.write_text(SANDBOX_ESCAPE)
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--model", "tiny", "--chat-template", str(f),
+                                      "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 2 and "SecurityError" in result.output and "Traceback" not in result.output

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from curator.schema import AssistantMessage
-from curator.train.chat import IGNORE, Encoded, end_of_turn_ids, template_messages
+from curator.train.chat import IGNORE, Encoded, apply_template, end_of_turn_ids, template_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,8 @@ def prompt_ids(tokenizer: Any, enc: Encoded) -> tuple[list[int], str]:
     last = max(i for i, m in enumerate(msgs) if isinstance(m, AssistantMessage))
     rendered = template_messages(enc.example.chat)
     tools = [t.model_dump(exclude_none=True) for t in enc.example.chat.tools] if enc.example.chat.tools else None
-    text = tokenizer.apply_chat_template(rendered[:last], tools=tools, tokenize=False, add_generation_prompt=True)
+    text = apply_template(tokenizer, rendered[:last], enc.example.where, tools=tools, tokenize=False,
+                          add_generation_prompt=True)
     return list(tokenizer(str(text), add_special_tokens=False)["input_ids"]), str(rendered[last]["content"])
 
 

@@ -31,6 +31,7 @@ from curator.train import models
 from curator.train.chat import (
     IGNORE,
     Encoded,
+    apply_template,
     dropped_tool_calls,
     encode,
     end_of_turn_ids,
@@ -94,7 +95,6 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     # Known, harmless deprecation noise from transformers 5 inside peft; everything else shows.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     r = Run(cfg, console or Console(stderr=True), Path(cfg.out or "run"))
-    r.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
 
     # --- setup ------------------------------------------------------------------------------
@@ -110,9 +110,14 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     source = models.resolve_model(cfg.model)
     tokenizer = models.load_tokenizer(source)
     template_source = choose_template(r, tokenizer)
+    # A template that cannot render the plainest exchange (a syntax error, a sandbox refusal) stops
+    # here, in one line, before anything loads.
+    apply_template(tokenizer, [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"}],
+                   f"the chat template ({template_source})", tokenize=False)
     limit = model_limit(source, tokenizer)
     steps = cfg.steps or (DEFAULT_STEPS_GPU if r.device == "cuda" else DEFAULT_STEPS_CPU)
     machine = set_threads(r)
+    r.out.mkdir(parents=True, exist_ok=True)  # after every usage check: a usage error leaves no run folder
     if r.device == "cpu":
         r.note(f"no GPU: training on the CPU, {steps} steps, "
                + ("4-bit NF4 with float32 compute" if cfg.quant == "nf4" else "plain LoRA in float32")
