@@ -335,3 +335,21 @@ def test_a_chat_template_that_raises_is_a_one_line_error_in_train_stats_and_vali
     result = CliRunner().invoke(cli, ["train", "--data", str(data), "--model", "tiny", "--chat-template", str(f),
                                       "--out", str(tmp_path / "r2")])
     assert result.exit_code == 2 and "SecurityError" in result.output and "Traceback" not in result.output
+
+
+def test_stats_lists_a_row_the_template_fails_on_and_counts_the_rest(tmp_path: Path) -> None:
+    """A template that raises on some rows only (here: any system message): `stats` names that
+    row as template.render_error (exit 1) and counts the others; no traceback."""
+    pytest.importorskip("transformers")
+    model = _tiny_copy(tmp_path / "model")
+    (model / "chat_template.jinja").write_text(
+        "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system role') }}{% endif %}"
+        "{{ m['content'] }}<|im_end|>{% endfor %}")
+    f = tmp_path / "rows.jsonl"
+    f.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}) + "\n"
+                 + json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                                            {"role": "assistant", "content": "a"}]}) + "\n")
+    result = CliRunner().invoke(cli, ["stats", str(f), "--model", str(model), "--json"])
+    assert result.exit_code == 1, result.output
+    assert f"{f}:2: error template.render_error: the chat template failed: TemplateError: no system role" in result.output
+    assert json.loads(result.stdout)["examples"] == 1 and "Traceback" not in result.output
