@@ -76,6 +76,15 @@ class Run:
     notes: list[str] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
 
+    timings: dict[str, float] = field(default_factory=dict)
+    _last: float = field(default_factory=time.perf_counter)
+
+    def lap(self, name: str) -> None:
+        """Add the seconds since the last lap to `timings[name]` (where a run's time goes)."""
+        now = time.perf_counter()
+        self.timings[name] = round(self.timings.get(name, 0.0) + now - self._last, 3)
+        self._last = now
+
     def note(self, text: str) -> None:
         self.notes.append(text)
         self.console.print(f"[yellow]note:[/] {escape(text)}")
@@ -131,22 +140,27 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     })
 
     try:
+        r.lap("setup")
         # --- pre-flight ---------------------------------------------------------------------
         encoded, _ = preflight(r, tokenizer, splits, limit)
 
         # --- model ---------------------------------------------------------------------------
+        r.lap("preflight")
         base = models.load_model(source, cfg.quant, r.device, r.dtype)
         model = models.add_lora(base, cfg.quant, r.device, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules)
         pad_id = int(tokenizer.pad_token_id)
 
         # --- baseline: LoRA starts as the identity (B = 0), so this is the base model ---------
         r.console.print("[bold]baseline[/] (base model, before any step)")
+        r.lap("model_load")
         base_eval = {name: evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)
                      for name in ("validation", "holdout")}
         baseline = {name: m for name, (m, _) in base_eval.items()}
         samples = encoded["holdout"][: cfg.generate]
         prompts = [prompt_ids(tokenizer, e) for e in samples]
+        r.lap("evaluate")
         before = generate_many(model, tokenizer, [ids for ids, _ in prompts], cfg.max_new_tokens, r.device)
+        r.lap("generate")
         r.report["baseline"] = {k: _json_metrics(v) for k, v in baseline.items()}
         if not all(math.isfinite(m.loss) for m in baseline.values()):
             raise WatchdogError("the base model's loss is NaN/Inf before any step: the checkpoint holds broken "
@@ -155,6 +169,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
         # --- train ----------------------------------------------------------------------------
         training = train(r, model, encoded["train"], steps, pad_id)
+        r.lap("train")
         r.report["training"] = training
 
         # --- evaluate ------------------------------------------------------------------------
@@ -169,7 +184,9 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
                    "baseline_loss_sum": base_eval[name][1].loss_sums,
                    "tuned_loss_sum": tuned_eval[name][1].loss_sums}
             for name in ("validation", "holdout")}
+        r.lap("evaluate")
         after = generate_many(model, tokenizer, [ids for ids, _ in prompts], cfg.max_new_tokens, r.device)
+        r.lap("generate")
         r.report["generations"] = [
             {"source": e.example.where, "prompt": tokenizer.decode(ids, skip_special_tokens=False),
              "reference": ref, "before": b, "after": a,
@@ -182,6 +199,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
         # --- save ------------------------------------------------------------------------------
         r.report["adapter"] = str(save_adapter(model, tokenizer, r.out / "adapter"))
+        r.lap("save")
         judge(r, training, {name: (base_eval[name][1], tuned_eval[name][1]) for name in ("validation", "holdout")})
     except (PreflightError, WatchdogError) as exc:
         r.report["reasons"] = [f"{'pre-flight' if isinstance(exc, PreflightError) else 'stopped'}: {exc}"]
@@ -190,6 +208,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
     # --- report ------------------------------------------------------------------------------
     r.report["notes"] = r.notes
+    r.report["timings"] = r.timings
     atomic_write_bytes(r.out / "report.json", (json.dumps(r.report, indent=2, allow_nan=False, default=_finite) + "\n").encode())
     summary = summarize(r.report)
     atomic_write_bytes(r.out / "summary.txt", summary.encode())
