@@ -165,9 +165,14 @@ def tiny(args: argparse.Namespace) -> dict[str, Any]:
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         cmd = [sys.executable, "-m", "curator", "train", "--data", str(REPO / "examples" / "pirate"),
                "--model", "tiny", "--out", str(out), "--json"]
+        import resource
+
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         report = json.loads(done.stdout)
         imports = subprocess.run([sys.executable, "-X", "importtime", "-c", "import curator.train.recipe"],
                                  capture_output=True, text=True, env=env, check=False)
@@ -175,7 +180,7 @@ def tiny(args: argparse.Namespace) -> dict[str, Any]:
                     if line.startswith("import time:") and line.split("|")[1].strip().isdigit()
                     and not line.split("|")[2].startswith("  "))
     return {"command": " ".join(cmd[1:]), "exit_code": done.returncode, "verdict": report["verdict"],
-            "wall_seconds": round(wall, 2), "import_seconds_torch_transformers_peft": round(import_us / 1e6, 2),
+            "wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), "import_seconds_torch_transformers_peft": round(import_us / 1e6, 2),
             "timings": report.get("timings"), "load_average": os.getloadavg(), "machine": report.get("machine")}
 
 

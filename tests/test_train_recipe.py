@@ -308,3 +308,36 @@ def test_too_few_holdout_examples_are_inconclusive_whatever_the_gain(tmp_path: P
     assert report["verdict"] == "INCONCLUSIVE" and code == 3
     assert report["comparison"]["holdout"]["ci_low"] is None
     assert any("add holdout examples" in s for s in report["next_steps"])
+
+
+def test_quant_auto_picks_fp32_on_a_cpu_and_says_so() -> None:
+    from curator.train import models
+
+    assert models.pick_quant("auto", "cpu") == ("none", models.pick_quant("auto", "cpu")[1])
+    assert "measured faster" in models.pick_quant("auto", "cpu")[1]
+    assert models.pick_quant("auto", "cuda")[0] == "nf4"
+    assert models.pick_quant("nf4", "cpu") == ("nf4", "--quant nf4")
+    assert TrainConfig().quant == "auto"
+
+
+def test_threads_use_every_usable_core_unless_the_machine_is_oversubscribed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from curator.train import recipe
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(recipe, "usable_cores", lambda: 2)
+    before = torch.get_num_threads()
+    try:
+        cfg = build_config({}, {"data": "d", "out": "o"})
+        monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+        r = recipe.Run(cfg, quiet(), Path("o"))
+        assert recipe.set_threads(r)["threads"] == 2 and torch.get_num_threads() == 2
+        monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+        r = recipe.Run(cfg, quiet(), Path("o"))
+        machine = recipe.set_threads(r)
+        assert machine["threads"] == 1 and torch.get_num_threads() == 1 and "busy" in r.notes[0]
+        cfg = build_config({}, {"data": "d", "out": "o", "threads": 2})
+        assert recipe.set_threads(recipe.Run(cfg, quiet(), Path("o")))["threads"] == 2
+    finally:
+        torch.set_num_threads(before)

@@ -19,7 +19,7 @@ import yaml
 
 from curator.train.errors import UsageError
 
-Quant = Literal["nf4", "none"]
+Quant = Literal["auto", "nf4", "none"]
 Overlong = Literal["drop", "truncate"]
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -43,7 +43,7 @@ class TrainConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: str | list[str] = "all-linear"
-    quant: Quant = "nf4"
+    quant: Quant = "auto"  # auto: NF4 on a GPU, the faster measured path on a CPU (models.CPU_QUANT)
     device: Device = "auto"
     max_length: int | None = None  # None: the data's own p99, capped by the model
     overlong: Overlong = "drop"
@@ -175,7 +175,8 @@ _COMMENTED: list[tuple[str, str]] = [
     ("lora_alpha", ""),
     ("lora_dropout", ""),
     ("target_modules", "every linear layer but the output head, or a list of module names"),
-    ("quant", "nf4: 4-bit NF4 + double quantisation (QLoRA; float32 compute on a CPU); none: plain LoRA"),
+    ("quant", "auto: nf4 on a GPU, the faster measured path on a CPU (docs/train.md) | nf4: 4-bit NF4 + double "
+              "quantisation (QLoRA; float32 compute on a CPU) | none: plain LoRA in the compute dtype"),
     ("device", "auto: the GPU if there is one (bf16 compute only where it has bf16) | cpu | cuda"),
     ("max_length", "unset: the data's own p99 in tokens, capped by the model"),
     ("overlong", "drop | truncate (keep the start); counted and named in the report either way"),

@@ -163,6 +163,22 @@ def pick_device(device: str) -> str:
     return device
 
 
+#: `quant: auto` on a CPU. Measured side by side by bench/bench_train.py (docs/train.md): on this
+#: kind of CPU the plain fp32 base trains faster than the 4-bit one, which dequantises every
+#: weight on every forward and backward pass; and fp32 is the model itself, not a 4-bit copy of it.
+CPU_QUANT = "none"
+
+
+def pick_quant(quant: str, device: str) -> tuple[str, str]:
+    """The quantisation a run uses, and why."""
+    if quant != "auto":
+        return quant, f"--quant {quant}"
+    if device == "cpu":
+        return CPU_QUANT, ("auto on a CPU: plain fp32 LoRA, measured faster than NF4 here (bench/bench_train.py)"
+                           if CPU_QUANT == "none" else "auto on a CPU: NF4, measured faster here (bench/bench_train.py)")
+    return "nf4", "auto on a GPU: 4-bit NF4 (QLoRA), for memory"
+
+
 def compute_dtype(device: str) -> torch.dtype:
     """bf16 only where the GPU has it. Never bf16 on a CPU: without native support it is ~50x
     slower than fp32 (measured: 370 s vs 6.5 s a step on a 0.5B model). fp16 without a loss

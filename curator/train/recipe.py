@@ -125,15 +125,16 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
                    f"the chat template ({template_source})", tokenize=False)
     limit = model_limit(source, tokenizer)
     steps = cfg.steps or (DEFAULT_STEPS_GPU if r.device == "cuda" else DEFAULT_STEPS_CPU)
+    quant, quant_reason = models.pick_quant(cfg.quant, r.device)
     machine = set_threads(r)
     r.out.mkdir(parents=True, exist_ok=True)  # after every usage check: a usage error leaves no run folder
     if r.device == "cpu":
         r.note(f"no GPU: training on the CPU, {steps} steps, "
-               + ("4-bit NF4 with float32 compute" if cfg.quant == "nf4" else "plain LoRA in float32")
+               + ("4-bit NF4 with float32 compute" if quant == "nf4" else "plain LoRA in float32")
                + "; this checks that the data trains, it is not a real tune")
     r.report.update({
         "schema": REPORT_SCHEMA, "verdict": FAIL, "reasons": [], "next_steps": [], "warnings": [],
-        "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": cfg.quant,
+        "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": quant, "quant_reason": quant_reason,
                   "device": r.device, "compute_dtype": str(r.dtype).removeprefix("torch."),
                   "chat_template": template_source, "context_limit": limit},
         "config": cfg.to_dict(), "machine": machine,
@@ -146,8 +147,8 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
         # --- model ---------------------------------------------------------------------------
         r.lap("preflight")
-        base = models.load_model(source, cfg.quant, r.device, r.dtype)
-        model = models.add_lora(base, cfg.quant, r.device, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules)
+        base = models.load_model(source, quant, r.device, r.dtype)
+        model = models.add_lora(base, quant, r.device, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules)
         pad_id = int(tokenizer.pad_token_id)
 
         # --- baseline: LoRA starts as the identity (B = 0), so this is the base model ---------
