@@ -29,6 +29,7 @@ _OPTIONS: list[tuple[str, Any, str]] = [
     ("--max-new-tokens", int, "Tokens generated per prompt (default 48, greedy)."),
     ("--review-top-k", int, "Highest-loss examples written to review_queue.jsonl (default 20)."),
     ("--seed", int, "Random seed (default 0)."),
+    ("--min-gain", float, "PASS needs a gain of at least this share of the baseline loss (default 0.01)."),
     ("--threads", int, "torch threads (default: every usable core; 1 when the load is over the core count)."),
 ]
 
@@ -70,7 +71,8 @@ def train(ctx: click.Context, /, workspace: str | None, data: str | None, model:
     generations before and after, ranks validation examples (and train, with --rank-train; never
     holdout) by loss, and ends with a verdict from a paired comparison: per example, base loss
     minus tuned loss, with a 95% bootstrap interval of the token-weighted mean gain. PASS when
-    the interval is above zero on validation and on holdout; FAIL when the tuned model is
+    the interval is above zero on validation and on holdout and the gain is at least
+    --min-gain (1%) of the baseline loss; FAIL when the tuned model is
     significantly worse on either, or training diverged (or a pre-flight check or watchdog
     stopped it); INCONCLUSIVE otherwise (also with fewer than 10 examples in a split), with
     what would decide it. With a workspace, the highest-loss records get the label
