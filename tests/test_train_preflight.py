@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,129 @@ def test_batched_generation_matches_one_prompt_at_a_time() -> None:
     assert len({len(p) for p in prompts}) == 3  # left padding differs per row
     batched = generate_many(model, tok, prompts, 10, "cpu")
     assert all(batched) and batched == [generate(model, tok, p, 10, "cpu") for p in prompts]
+
+
+def _tool_call_row(i: int) -> dict[str, Any]:
+    return {"messages": [
+        {"role": "user", "content": f"Is order {i} shipped?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": {"name": "order_status", "arguments": f'{{"id": {i}}}'}}]},
+        {"role": "tool", "tool_call_id": f"c{i}", "content": "shipped"},
+        {"role": "assistant", "content": "Yes, it is on its way."}]}
+
+
+def test_a_template_that_drops_tool_calls_is_a_preflight_error(tmp_path: Path) -> None:
+    """Issue 13: under a template that ignores `tool_calls` (the tiny model's, like SmolLM2's) a
+    tool-call turn renders as an empty answer and trained silently. Now the pre-flight stops with
+    the examples and the fix; a template that renders the calls trains them."""
+    pytest.importorskip("torch")
+    from train_helpers import write_split
+
+    from curator.train.models import TINY_CHAT_TEMPLATE
+    from curator.train.recipe import run
+
+    data = memorisable_set(tmp_path / "data")
+    rows = [json.loads(x) for x in (data / "train.jsonl").read_text().splitlines()]
+    write_split(data / "train.jsonl", [*rows[:6], _tool_call_row(1), _tool_call_row(2)])
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out"), "model": "tiny", "quant": "none",
+                            "steps": 1, "generate": 0})
+    report, code = run(cfg, lambda: load_data_dir(data), console=quiet())
+    assert code == 1 and "training" not in report
+    reason = report["reasons"][0]
+    assert reason.startswith("pre-flight: the chat template drops tool calls: 2 example(s)")
+    assert f"{data / 'train.jsonl'}:7 (message 1)" in reason and "--chat-template FILE" in reason
+
+    # A template that writes each call (name and arguments) is fine.
+    renders_calls = TINY_CHAT_TEMPLATE.replace(
+        "message['content'] + '<|im_end|>'",
+        "message['content'] + ((message.tool_calls | map(attribute='function') | map(attribute='name') | join(',')) "
+        "if message.tool_calls else '') + '<|im_end|>'")
+    template = tmp_path / "tools.jinja"
+    template.write_text(renders_calls)
+    cfg = build_config({}, {"data": str(data), "out": str(tmp_path / "out2"), "model": "tiny", "quant": "none",
+                            "steps": 1, "generate": 0, "chat_template": str(template)})
+    report, _ = run(cfg, lambda: load_data_dir(data), console=quiet())
+    assert "training" in report, report["reasons"]
+
+
+def _tiny_copy(dest: Path) -> Path:
+    """The tiny model's folder, copied so a test may change it."""
+    import shutil
+
+    from curator.train import models
+
+    shutil.copytree(models.resolve_model("tiny").path, dest)
+    return dest
+
+
+def test_a_pickle_weights_file_is_refused_and_never_loaded(tmp_path: Path) -> None:
+    """Issue 11: a model folder with pytorch_model.bin was unpickled. Now any pickle file in the
+    folder is refused with a one-line error (exit 2), before anything is loaded."""
+    pytest.importorskip("torch")
+    import pickle
+
+    model = _tiny_copy(tmp_path / "model")
+    marker = tmp_path / "unpickled"
+
+    class Boom:  # unpickling this would create the marker file
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (open, (str(marker), "w"))
+
+    (model / "pytorch_model.bin").write_bytes(pickle.dumps(Boom()))
+    data = memorisable_set(tmp_path / "data")
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--model", str(model), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    assert "holds pickle file(s) (pytorch_model.bin)" in result.output and "never unpickles" in result.output
+    assert "Traceback" not in result.output and not marker.exists() and not (tmp_path / "r").exists()
+    (model / "pytorch_model.bin").rename(model / "weights.pt")
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--model", str(model), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "(weights.pt)" in result.output
+
+
+SANDBOX_ESCAPE = "{{ ''.__class__.__mro__ }}{% for m in messages %}{{ m['content'] }}{% endfor %}"
+RAISES = "{% for m in messages %}{% if m['role'] == 'assistant' %}{{ raise_exception('no assistants here') }}{% endif %}{{ m['content'] }}{% endfor %}"
+
+
+@pytest.mark.parametrize("template, words", [(SANDBOX_ESCAPE, "SecurityError"), (RAISES, "no assistants here")])
+def test_a_chat_template_that_raises_is_a_one_line_error_in_train_stats_and_validate(
+        tmp_path: Path, template: str, words: str) -> None:
+    """Issue 11: a chat template that raises, or that the jinja sandbox refuses, ended `train`
+    and `stats --model` with a traceback. Now: one error line (and its fix), exit 2."""
+    pytest.importorskip("torch")
+    model = _tiny_copy(tmp_path / "model")
+    (model / "chat_template.jinja").write_text(template)
+    data = memorisable_set(tmp_path / "data")
+    runs = {
+        "train": ["train", "--data", str(data), "--model", str(model), "--out", str(tmp_path / "r")],
+        "stats": ["stats", str(data / "train.jsonl"), "--model", str(model)],
+        "validate": ["validate", str(data / "train.jsonl"), "--model", str(model), "--target", "trl"],
+    }
+    for name, args in runs.items():
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, (name, result.output)
+        assert words in result.output and "Traceback" not in result.output, (name, result.output)
+        assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) <= 2, (name, result.output)
+    # the template given with --chat-template FILE is checked the same way
+    f = tmp_path / "bad.jinja"
+    f.write_text(SANDBOX_ESCAPE)
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--model", "tiny", "--chat-template", str(f),
+                                      "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 2 and "SecurityError" in result.output and "Traceback" not in result.output
+
+
+def test_stats_lists_a_row_the_template_fails_on_and_counts_the_rest(tmp_path: Path) -> None:
+    """A template that raises on some rows only (here: any system message): `stats` names that
+    row as template.render_error (exit 1) and counts the others; no traceback."""
+    pytest.importorskip("transformers")
+    model = _tiny_copy(tmp_path / "model")
+    (model / "chat_template.jinja").write_text(
+        "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system role') }}{% endif %}"
+        "{{ m['content'] }}<|im_end|>{% endfor %}")
+    f = tmp_path / "rows.jsonl"
+    f.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}) + "\n"
+                 + json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                                            {"role": "assistant", "content": "a"}]}) + "\n")
+    result = CliRunner().invoke(cli, ["stats", str(f), "--model", str(model), "--json"])
+    assert result.exit_code == 1, result.output
+    assert f"{f}:2: error template.render_error: the chat template failed: TemplateError: no system role" in result.output
+    assert json.loads(result.stdout)["examples"] == 1 and "Traceback" not in result.output

@@ -107,9 +107,9 @@ def test_flag_records_is_one_undoable_entry(tmp_path: Path) -> None:
 def test_train_on_a_workspace_writes_the_review_queue_and_undo_takes_it_back(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
-    db = make_workspace(tmp_path)
+    db = make_workspace(tmp_path, n=40)  # 20 train, 10 validation (21-30), 10 holdout (31-40)
     with Workspace.open(db) as ws:
-        ws.set_note(9, "checked by hand")
+        ws.set_note(22, "checked by hand")
         before_log = len(ws.log(None))
     out = tmp_path / "run"
     monkeypatch.setenv("CURATOR_WORKSPACE", str(db))  # the env variable names the workspace
@@ -131,8 +131,8 @@ def test_train_on_a_workspace_writes_the_review_queue_and_undo_takes_it_back(tmp
         for r in queue:
             note = ws.get(r["record_id"]).note or ""
             assert f"{NOTE_PREFIX}loss {r['loss']:.3f} nats/token" in note and f"rank {r['rank']} of 5" in note
-        if 9 in {r["record_id"] for r in queue}:
-            assert (ws.get(9).note or "").startswith("checked by hand\n")
+        if 22 in {r["record_id"] for r in queue}:
+            assert (ws.get(22).note or "").startswith("checked by hand\n")
         last = json.loads(ws.meta(LAST_RUN_KEY) or "{}")
         assert last["run_dir"] == str(out) and last["verdict"] == "PASS"
         for split in ("validation", "holdout"):
@@ -147,5 +147,58 @@ def test_train_on_a_workspace_writes_the_review_queue_and_undo_takes_it_back(tmp
         assert REVIEW_LABEL not in dict(ws.labels())
         assert list(ws.select_ids([f"label={REVIEW_LABEL}"])) == []
         assert ws.meta(LAST_RUN_KEY) is None
-        assert ws.get(9).note == "checked by hand"
+        assert ws.get(22).note == "checked by hand"
         assert all(NOTE_PREFIX not in (ws.get(r["record_id"]).note or "") for r in queue)
+
+
+def _labels(ws: Workspace, rid: int) -> set[str]:
+    return {x for (x,) in ws.connection.execute("SELECT label FROM record_labels WHERE record_id = ?", (rid,))}
+
+
+def test_the_holdout_stays_sealed(tmp_path: Path) -> None:
+    """Issue 13: the trainer labelled holdout records for review on the tuned model's loss. Now the
+    queue ranks train (with --rank-train) and validation only, and no holdout record is labelled
+    or noted, even when every other record is."""
+    pytest.importorskip("torch")
+    db = make_workspace(tmp_path, n=40)
+    with Workspace.open(db) as ws:
+        ws.set_note(35, "holdout note")
+        holdout = sorted(ws.select_ids(["split=holdout"]))
+    assert holdout == list(range(31, 41))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "-w", str(db), "--model", "tiny", "--out", str(out), "--steps", "2",
+                                      "--quant", "none", "--generate", "0", "--rank-train", "--review-top-k", "100"])
+    assert result.exit_code in (0, 1, 3), result.output
+    queue = [json.loads(x) for x in (out / "review_queue.jsonl").read_text().splitlines()]
+    assert len(queue) == 30 and {r["split"] for r in queue} == {"train", "validation"}
+    with Workspace.open(db) as ws:
+        assert sorted(ws.select_ids([f"label={REVIEW_LABEL}"])) == list(range(1, 31))
+        for rid in holdout:
+            assert _labels(ws, rid) == set()
+            assert ws.get(rid).note == ("holdout note" if rid == 35 else None)
+
+    # A queue file that names holdout records (an older run, a hand edit) still labels none of them.
+    from curator.train.workspace import write_back
+
+    forged = [{"rank": 1, "split": "holdout", "record_id": 33, "loss": 9.0},
+              {"rank": 2, "split": "train", "record_id": 34, "loss": 8.0},  # its split says train; the workspace says holdout
+              {"rank": 3, "split": "validation", "record_id": 21, "loss": 7.0}]
+    (out / "review_queue.jsonl").write_text("".join(json.dumps(r) + "\n" for r in forged))
+    with Workspace.open(db) as ws:
+        write_back(ws, {"verdict": "PASS", "review_queue": {"count": 3}}, out, "now")
+        assert sorted(ws.select_ids([f"label={REVIEW_LABEL}"])) == [21]
+        assert all(_labels(ws, rid) == set() for rid in holdout)
+
+
+def test_records_the_validation_rules_reject_are_left_out(tmp_path: Path) -> None:
+    """A workspace imported for another target may hold a "\\n" answer as a warning only; the
+    trainer runs the same rules for its own target and never trains it."""
+    db = make_workspace(tmp_path)
+    with Workspace.open(db) as ws:
+        ws.edit(2, chat("question 1?", "\n"))
+        ws.edit(10, chat("question 9?", " "))
+        data = load_workspace(ws)
+    assert 2 not in {e.record_id for e in data.splits.train}
+    assert 10 not in {e.record_id for e in data.splits.validation}
+    assert data.skipped["rejected by the validation rules"] == [2, 10]
+    assert [(b.where, b.codes) for b in data.splits.rejected["train"]] == [("record 2", ["quality.empty_or_whitespace"])]

@@ -21,7 +21,8 @@ _OPTIONS: list[tuple[str, Any, str]] = [
     ("--lora-r", click.IntRange(1, 4096), "LoRA rank (default 16)."),
     ("--lora-alpha", click.IntRange(1, 65536), "LoRA alpha (default 32)."),
     ("--lora-dropout", click.FloatRange(0, 1, max_open=True), "LoRA dropout (default 0.05)."),
-    ("--quant", click.Choice(["nf4", "none"]), "nf4: 4-bit NF4 QLoRA (default); none: plain LoRA."),
+    ("--quant", click.Choice(["auto", "nf4", "none"]),
+     "auto (default): nf4 on a GPU, the faster measured path on a CPU; nf4: 4-bit NF4 QLoRA; none: plain LoRA."),
     ("--device", click.Choice(["auto", "cpu", "cuda"]), "Where to train (default auto: the GPU if any)."),
     ("--max-length", MAX_TOKENS, "Token limit per example (default: the data's p99, capped by the model)."),
     ("--overlong", click.Choice(["drop", "truncate"]), "Examples over --max-length: drop (default) or truncate; reported either way."),
@@ -30,10 +31,15 @@ _OPTIONS: list[tuple[str, Any, str]] = [
     ("--max-new-tokens", click.IntRange(1, 100_000), "Tokens generated per prompt (default 48, greedy)."),
     ("--review-top-k", click.IntRange(0, 1_000_000), "Highest-loss examples written to review_queue.jsonl (default 20)."),
     ("--seed", click.IntRange(0, 2**32 - 1), "Random seed (default 0)."),
+    ("--min-gain", click.FloatRange(0, 1), "PASS needs a gain of at least this share of the baseline loss (default 0.01)."),
+    ("--threads", click.IntRange(1, 1024), "torch threads (default: every usable core; 1 when the load is over the core count)."),
 ]
 
 
 def _add_options(f: Any) -> Any:
+    f = click.option("--rank-train", "rank_train", is_flag=True, default=None,
+                     help="Also evaluate the train split after training and rank it for review "
+                          "(slow on a CPU; validation is always ranked, holdout never).")(f)
     for flag, kind, help_text in reversed(_OPTIONS):
         f = click.option(flag, type=kind, default=None, help=help_text)(f)
     return f
@@ -63,12 +69,19 @@ def train(ctx: click.Context, /, workspace: str | None, data: str | None, model:
     """Smoke-train a LoRA adapter on the data and judge it against the base model.
 
     Measures the base model's validation and holdout loss (the baseline), trains a bounded
-    number of steps on assistant tokens only (4-bit NF4 QLoRA; float32 compute on a CPU),
-    measures again, shows holdout generations before and after, ranks the examples by loss,
-    and ends with a verdict: PASS when the loss fell and the tuned model beats the baseline on
-    validation and holdout. With a workspace, the highest-loss records get the label
+    number of steps on assistant tokens only, measures again on the same tokens, shows holdout
+    generations before and after, ranks validation examples (and train, with --rank-train; never
+    holdout) by loss, and ends with a verdict from a paired comparison: per example, base loss
+    minus tuned loss, with a 95% bootstrap interval of the token-weighted mean gain. PASS when
+    the interval is above zero on validation and on holdout and the gain is at least
+    --min-gain (1%) of the baseline loss; FAIL when the tuned model is
+    significantly worse on either, or training diverged (or a pre-flight check or watchdog
+    stopped it); INCONCLUSIVE otherwise (also with fewer than 10 examples in a split), with
+    what would decide it. With a workspace, the highest-loss records get the label
     review:high-loss and a note with their loss, and meta train.last_run the figures, as one
-    journal entry (`curator undo` takes it back). Exit code 0 PASS, 1 FAIL, 2 bad usage or input.
+    journal entry (`curator undo` takes it back).
+
+    Exit codes: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 bad usage or input.
 
     Example: curator train -w work.db --steps 10
 
@@ -84,6 +97,8 @@ def train(ctx: click.Context, /, workspace: str | None, data: str | None, model:
             _write_config(write_config, default_config_yaml(write_config))
             return
         file_values = load_yaml(config_path) if config_path else {}
+        if not flags.get("rank_train"):
+            flags.pop("rank_train", None)  # an unset flag must not override the config file's value
         given = {k: v for k, v in {"data": data, "model": model, "out": out, **flags}.items() if v is not None}
         # An env CURATOR_WORKSPACE gives way to a data folder named on the command line or in the file.
         from_env = ctx.get_parameter_source("workspace") == click.core.ParameterSource.ENVIRONMENT

@@ -66,6 +66,14 @@ def validate(files: tuple[str, ...], target: str, model: str | None, max_tokens:
             if same_file(quarantine, path):
                 raise click.UsageError(f"--quarantine {quarantine} is the input file {path}; "
                                        "writing it would replace the data being checked. Name another file.")
+    if model and os.path.isdir(model) and not no_tokens:
+        from curator.tokens import TokenizerError, get_counter
+
+        try:  # a local model whose tokenizer or chat template is broken for every row: say so once
+            get_counter(target, model)
+        except TokenizerError as exc:
+            echo(f"error: {exc}", err=True)
+            sys.exit(2)
     reports: list[FileReport] = []
     with _quarantine_file(quarantine) as qfh:
         for path in files:

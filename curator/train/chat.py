@@ -22,7 +22,7 @@ from typing import Any
 
 from curator.schema import AssistantMessage, ChatExample
 from curator.train.data import Example
-from curator.train.errors import PreflightError
+from curator.train.errors import PreflightError, UsageError
 
 IGNORE = -100
 GENERATION_BLOCK = re.compile(r"\{%-?\s*generation\s*-?%\}")
@@ -77,8 +77,20 @@ def end_of_turn_ids(tokenizer: Any) -> set[int]:
     return ids
 
 
-def _render(tokenizer: Any, messages: list[dict[str, Any]], tools: Any, gen: bool) -> str:
-    text = tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=gen)
+def apply_template(tokenizer: Any, messages: list[dict[str, Any]], where: str, **kwargs: Any) -> Any:
+    """`apply_chat_template`; a template that raises, or that the jinja sandbox refuses, is a
+    one-line usage error naming the example (exit 2), never a traceback."""
+    from curator.tokens import TemplateRenderError, render_chat_template
+
+    try:
+        return render_chat_template(tokenizer, messages, **kwargs)
+    except TemplateRenderError as exc:
+        raise UsageError(f"{where}: {exc}",
+                         fix="fix the model's chat template or pass --chat-template FILE with one that works") from exc
+
+
+def _render(tokenizer: Any, messages: list[dict[str, Any]], tools: Any, gen: bool, where: str = "an example") -> str:
+    text = apply_template(tokenizer, messages, where, tools=tools, tokenize=False, add_generation_prompt=gen)
     return str(text)
 
 
@@ -96,7 +108,7 @@ def encode(tokenizer: Any, ex: Example) -> Encoded:
     assistant_turns = [i for i, m in enumerate(ex.chat.messages) if isinstance(m, AssistantMessage)]
     if GENERATION_BLOCK.search(tokenizer.chat_template or ""):
         return _encode_generation(tokenizer, ex, msgs, tools, assistant_turns, trained_turns)
-    full = _render(tokenizer, msgs, tools, gen=False)
+    full = _render(tokenizer, msgs, tools, gen=False, where=ex.where)
     ids = _ids(tokenizer, full)
     labels = [IGNORE] * len(ids)
     ends = end_of_turn_ids(tokenizer)
@@ -123,9 +135,30 @@ def encode(tokenizer: Any, ex: Example) -> Encoded:
     return Encoded(ex, ids, labels)
 
 
+def dropped_tool_calls(tokenizer: Any, ex: Example) -> list[int]:
+    """Assistant turns whose tool calls the chat template does not render (templates that ignore
+    `tool_calls`, such as SmolLM2's): their rendering is an empty answer, which would train the
+    model to say nothing. A call counts as rendered when its function name appears in the text the
+    turn adds to the conversation."""
+    turns = [i for i, m in enumerate(ex.chat.messages) if isinstance(m, AssistantMessage) and m.tool_calls]
+    if not turns:
+        return []
+    msgs = template_messages(ex.chat)
+    tools = [t.model_dump(exclude_none=True) for t in ex.chat.tools] if ex.chat.tools else None
+    dropped = []
+    for i in turns:
+        before = _render(tokenizer, msgs[:i], tools, gen=True) if i > 0 else ""
+        upto = _render(tokenizer, msgs[: i + 1], tools, gen=False)
+        added = upto[len(before):] if upto.startswith(before) else upto
+        names = [c["function"]["name"] for c in msgs[i].get("tool_calls", [])]
+        if not all(n in added for n in names):
+            dropped.append(i)
+    return dropped
+
+
 def _encode_generation(tokenizer: Any, ex: Example, msgs: list[dict[str, Any]], tools: Any,
                        assistant_turns: list[int], trained_turns: list[int]) -> Encoded:
-    out = tokenizer.apply_chat_template(msgs, tools=tools, tokenize=True, return_dict=True,
+    out = apply_template(tokenizer, msgs, ex.where, tools=tools, tokenize=True, return_dict=True,
                                         return_assistant_tokens_mask=True)
     ids = list(out["input_ids"])
     mask = list(out["assistant_masks"])

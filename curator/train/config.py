@@ -19,7 +19,7 @@ import yaml
 
 from curator.train.errors import UsageError
 
-Quant = Literal["nf4", "none"]
+Quant = Literal["auto", "nf4", "none"]
 Overlong = Literal["drop", "truncate"]
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -43,7 +43,7 @@ class TrainConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: str | list[str] = "all-linear"
-    quant: Quant = "nf4"
+    quant: Quant = "auto"  # auto: NF4 on a GPU, the faster measured path on a CPU (models.CPU_QUANT)
     device: Device = "auto"
     max_length: int | None = None  # None: the data's own p99, capped by the model
     overlong: Overlong = "drop"
@@ -52,7 +52,10 @@ class TrainConfig:
     generate: int = 3  # holdout prompts generated before and after
     max_new_tokens: int = 48
     review_top_k: int = 20
+    rank_train: bool = False  # also rank the train split by tuned loss (slow on a CPU)
+    threads: int | None = None  # None: every usable core (1 when the machine is oversubscribed)
     explode_factor: float = 4.0  # stop when a step's loss exceeds this many times the first
+    min_gain: float = 0.01  # PASS needs a gain of at least this share of the baseline loss
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -62,6 +65,11 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise UsageError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise UsageError(f"threads must be an integer of at least 1, got {self.threads!r}")
+        if not isinstance(self.rank_train, bool):
+            raise UsageError(f"rank_train must be true or false, got {self.rank_train!r}")
         if self.steps is not None and self.steps < 1:
             raise UsageError(f"steps must be at least 1, got {self.steps}")
         if self.max_length is not None and self.max_length < 8:
@@ -70,6 +78,8 @@ class TrainConfig:
             raise UsageError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise UsageError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if not 0.0 <= self.min_gain < 1.0:
+            raise UsageError(f"min_gain must be in [0, 1), got {self.min_gain}")
         if not self.lr > 0:
             raise UsageError(f"lr must be positive, got {self.lr}")
         for name, allowed in (("quant", Quant), ("overlong", Overlong), ("device", Device)):
@@ -129,7 +139,7 @@ def build_config(file_values: dict[str, Any], flag_values: dict[str, Any]) -> Tr
                  "max_new_tokens", "review_top_k", "seed"):
         if not isinstance(getattr(cfg, name), int):
             raise UsageError(f"{name} must be an integer, got {getattr(cfg, name)!r}")
-    for name in ("lr", "warmup_ratio", "weight_decay", "lora_dropout", "explode_factor"):
+    for name in ("lr", "warmup_ratio", "weight_decay", "lora_dropout", "explode_factor", "min_gain"):
         v = getattr(cfg, name)
         if isinstance(v, str):  # PyYAML reads `2e-4` (no dot) as a string
             with contextlib.suppress(ValueError):
@@ -165,7 +175,8 @@ _COMMENTED: list[tuple[str, str]] = [
     ("lora_alpha", ""),
     ("lora_dropout", ""),
     ("target_modules", "every linear layer but the output head, or a list of module names"),
-    ("quant", "nf4: 4-bit NF4 + double quantisation (QLoRA; float32 compute on a CPU); none: plain LoRA"),
+    ("quant", "auto: nf4 on a GPU, the faster measured path on a CPU (docs/train.md) | nf4: 4-bit NF4 + double "
+              "quantisation (QLoRA; float32 compute on a CPU) | none: plain LoRA in the compute dtype"),
     ("device", "auto: the GPU if there is one (bf16 compute only where it has bf16) | cpu | cuda"),
     ("max_length", "unset: the data's own p99 in tokens, capped by the model"),
     ("overlong", "drop | truncate (keep the start); counted and named in the report either way"),
@@ -173,8 +184,12 @@ _COMMENTED: list[tuple[str, str]] = [
     ("eval_batch_size", ""),
     ("generate", "holdout prompts generated before and after training, greedy"),
     ("max_new_tokens", ""),
-    ("review_top_k", "highest-loss examples written to review_queue.jsonl (and labelled in a workspace)"),
+    ("review_top_k", "highest-loss examples written to review_queue.jsonl (and labelled in a workspace); "
+                     "validation only, plus train with rank_train; never holdout"),
+    ("rank_train", "also evaluate the train split after training and rank it for review (slow on a CPU)"),
+    ("threads", "unset: torch uses every usable core (1 when the load is over the core count); or a number"),
     ("explode_factor", "stop when a step's loss exceeds this many times the first step's"),
+    ("min_gain", "PASS needs the held-out gain to be at least this share of the baseline loss (and significant)"),
     ("seed", ""),
 ]
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from curator.schema import AssistantMessage
-from curator.train.chat import IGNORE, Encoded, end_of_turn_ids, template_messages
+from curator.train.chat import IGNORE, Encoded, apply_template, end_of_turn_ids, template_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,17 @@ class Metrics:
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class PerExample:
+    """Each example's summed loss (nats) over its trained tokens, and how many there are."""
+
+    loss_sums: list[float]
+    tokens: list[int]
+
+    def means(self) -> list[float]:
+        return [s / max(n, 1) for s, n in zip(self.loss_sums, self.tokens, strict=True)]
 
 
 def collate(batch: list[Encoded], pad_id: int, device: str) -> dict[str, torch.Tensor]:
@@ -57,23 +68,25 @@ def batches(encs: list[Encoded], size: int) -> Iterator[list[Encoded]]:
 
 
 @torch.no_grad()
-def evaluate(model: Any, encs: list[Encoded], batch_size: int, pad_id: int, device: str) -> tuple[Metrics, list[float]]:
-    """Metrics over a split, and each example's own mean loss (for the review queue)."""
+def evaluate(model: Any, encs: list[Encoded], batch_size: int, pad_id: int, device: str) -> tuple[Metrics, PerExample]:
+    """Metrics over a split, and each example's summed loss and trained-token count (the paired
+    comparison and the review queue use them)."""
     was_training = model.training
     model.eval()
     total, count, right = 0.0, 0, 0
-    per_example: list[float] = []
+    per = PerExample([], [])
     for chunk in batches(encs, batch_size):
         loss, mask, correct = token_losses(model, collate(chunk, pad_id, device))
-        sums, counts = loss.sum(1), mask.sum(1)
+        sums, counts = loss.double().sum(1), mask.sum(1)
         total += float(sums.sum())
         count += int(counts.sum())
         right += int(correct.sum())
-        per_example += [float(s) / max(int(c), 1) for s, c in zip(sums, counts, strict=True)]
+        per.loss_sums.extend(float(x) for x in sums)
+        per.tokens.extend(int(x) for x in counts)
     model.train(was_training)
     mean = total / max(count, 1)
     ppl = math.exp(mean) if mean < 700 else math.inf
-    return Metrics(mean, ppl, right / max(count, 1), count), per_example
+    return Metrics(mean, ppl, right / max(count, 1), count), per
 
 
 def prompt_ids(tokenizer: Any, enc: Encoded) -> tuple[list[int], str]:
@@ -82,7 +95,8 @@ def prompt_ids(tokenizer: Any, enc: Encoded) -> tuple[list[int], str]:
     last = max(i for i, m in enumerate(msgs) if isinstance(m, AssistantMessage))
     rendered = template_messages(enc.example.chat)
     tools = [t.model_dump(exclude_none=True) for t in enc.example.chat.tools] if enc.example.chat.tools else None
-    text = tokenizer.apply_chat_template(rendered[:last], tools=tools, tokenize=False, add_generation_prompt=True)
+    text = apply_template(tokenizer, rendered[:last], enc.example.where, tools=tools, tokenize=False,
+                          add_generation_prompt=True)
     return list(tokenizer(str(text), add_special_tokens=False)["input_ids"]), str(rendered[last]["content"])
 
 

@@ -88,12 +88,30 @@ def resolve_model(spec: str | None) -> ModelSource:
         if not (p / "config.json").is_file():
             raise UsageError(f"{p}: no config.json, so not a transformers model folder",
                              fix="pass the folder that save_pretrained wrote (config.json + weights), or a .gguf file")
+        refuse_pickles(p)
         return ModelSource(spec, "folder", str(p))
     if spec.count("/") == 1 and not spec.startswith((".", "/", "~")):
         source = ModelSource(spec, "hub", spec)
         check_hub(source)
         return source
     raise UsageError(f"--model {spec}: no such file or folder, and not a Hub id (owner/name)")
+
+
+#: file endings of Python pickles (torch.save, pickle.dump): loading one runs whatever code it holds.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+
+def refuse_pickles(folder: Path) -> None:
+    """A model folder with a pickle file in it is refused, whatever else it holds: curator loads
+    safetensors and GGUF only and never unpickles (unpickling a file runs code from it)."""
+    found = sorted(f.name for f in folder.iterdir() if f.is_file() and f.name.lower().endswith(PICKLE_SUFFIXES))
+    if found:
+        shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
+        raise UsageError(
+            f"{folder}: holds pickle file(s) ({shown}); curator loads safetensors or GGUF weights only and never "
+            "unpickles a file (loading a pickle runs the code inside it)",
+            fix="on a machine you trust, load the model and save it with save_pretrained(DIR) (safetensors is the "
+                "default), then pass DIR without the .bin/.pt files; or pass a .gguf file")
 
 
 def _offline() -> bool:
@@ -145,6 +163,22 @@ def pick_device(device: str) -> str:
     return device
 
 
+#: `quant: auto` on a CPU. Measured side by side by bench/bench_train.py (docs/train.md): on this
+#: kind of CPU the plain fp32 base trains faster than the 4-bit one, which dequantises every
+#: weight on every forward and backward pass; and fp32 is the model itself, not a 4-bit copy of it.
+CPU_QUANT = "none"
+
+
+def pick_quant(quant: str, device: str) -> tuple[str, str]:
+    """The quantisation a run uses, and why."""
+    if quant != "auto":
+        return quant, f"--quant {quant}"
+    if device == "cpu":
+        return CPU_QUANT, ("auto on a CPU: plain fp32 LoRA, measured faster than NF4 here (bench/bench_train.py)"
+                           if CPU_QUANT == "none" else "auto on a CPU: NF4, measured faster here (bench/bench_train.py)")
+    return "nf4", "auto on a GPU: 4-bit NF4 (QLoRA), for memory"
+
+
 def compute_dtype(device: str) -> torch.dtype:
     """bf16 only where the GPU has it. Never bf16 on a CPU: without native support it is ~50x
     slower than fp32 (measured: 370 s vs 6.5 s a step on a 0.5B model). fp16 without a loss
@@ -158,7 +192,7 @@ def load_model(source: ModelSource, quant: str, device: str, dtype: torch.dtype)
     """The base model, 4-bit NF4 with double quantisation when quant == "nf4"."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    kwargs: dict[str, Any] = {"dtype": dtype}
+    kwargs: dict[str, Any] = {"dtype": dtype, "use_safetensors": True}  # never a pickle (.bin)
     if quant == "nf4":
         kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
             load_in_4bit=True,

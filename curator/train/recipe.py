@@ -28,17 +28,37 @@ from rich.text import Text
 
 from curator.io import atomic_write_bytes
 from curator.train import models
-from curator.train.chat import IGNORE, Encoded, encode, end_of_turn_ids, truncate
+from curator.train.chat import (
+    IGNORE,
+    Encoded,
+    apply_template,
+    dropped_tool_calls,
+    encode,
+    end_of_turn_ids,
+    truncate,
+)
 from curator.train.config import DEFAULT_STEPS_CPU, DEFAULT_STEPS_GPU, TrainConfig
 from curator.train.data import Splits
 from curator.train.errors import PreflightError, TrainError, UsageError, WatchdogError
 from curator.train.evaluate import (
     Metrics,
+    PerExample,
     collate,
     evaluate,
     generate_many,
     prompt_ids,
     token_losses,
+)
+from curator.train.verdict import (
+    EXIT_CODES,
+    FAIL,
+    MIN_EXAMPLES,
+    Gain,
+    decide,
+    degenerate,
+    fmt_gain,
+    paired_gain,
+    trend,
 )
 
 REPORT_SCHEMA = "curator.train.report/1"
@@ -55,6 +75,15 @@ class Run:
     dtype: torch.dtype = torch.float32
     notes: list[str] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
+
+    timings: dict[str, float] = field(default_factory=dict)
+    _last: float = field(default_factory=time.perf_counter)
+
+    def lap(self, name: str) -> None:
+        """Add the seconds since the last lap to `timings[name]` (where a run's time goes)."""
+        now = time.perf_counter()
+        self.timings[name] = round(self.timings.get(name, 0.0) + now - self._last, 3)
+        self._last = now
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -75,53 +104,64 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     # Known, harmless deprecation noise from transformers 5 inside peft; everything else shows.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     r = Run(cfg, console or Console(stderr=True), Path(cfg.out or "run"))
-    r.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
 
     # --- setup ------------------------------------------------------------------------------
     splits = load_splits()
     for text in notes or []:
         r.note(text)
+    for name, bad in splits.rejected.items():
+        # The same rules as `curator validate` / `import`: a rejected row is never trained.
+        r.note(f"{name}: {len(bad)} row(s) rejected by the validation rules, left out: "
+               + "; ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else ""))
     r.device = models.pick_device(cfg.device)
     r.dtype = models.compute_dtype(r.device)
     source = models.resolve_model(cfg.model)
     tokenizer = models.load_tokenizer(source)
     template_source = choose_template(r, tokenizer)
+    # A template that cannot render the plainest exchange (a syntax error, a sandbox refusal) stops
+    # here, in one line, before anything loads.
+    apply_template(tokenizer, [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"}],
+                   f"the chat template ({template_source})", tokenize=False)
     limit = model_limit(source, tokenizer)
     steps = cfg.steps or (DEFAULT_STEPS_GPU if r.device == "cuda" else DEFAULT_STEPS_CPU)
+    quant, quant_reason = models.pick_quant(cfg.quant, r.device)
+    machine = set_threads(r)
+    r.out.mkdir(parents=True, exist_ok=True)  # after every usage check: a usage error leaves no run folder
     if r.device == "cpu":
         r.note(f"no GPU: training on the CPU, {steps} steps, "
-               + ("4-bit NF4 with float32 compute" if cfg.quant == "nf4" else "plain LoRA in float32")
+               + ("4-bit NF4 with float32 compute" if quant == "nf4" else "plain LoRA in float32")
                + "; this checks that the data trains, it is not a real tune")
-        load, cores = os.getloadavg()[0], os.cpu_count() or 1
-        if load > cores and torch.get_num_threads() > 1:
-            # Measured on 2 busy cores: 107 s a step with 2 threads, 13.5 s with 1 (docs/train.md).
-            r.note(f"the machine is busy (load {load:.1f} on {cores} cores): torch's {torch.get_num_threads()} threads "
-                   "wait on each other; OMP_NUM_THREADS=1 can be several times faster")
     r.report.update({
-        "schema": REPORT_SCHEMA, "verdict": "FAIL", "reasons": [],
-        "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": cfg.quant,
+        "schema": REPORT_SCHEMA, "verdict": FAIL, "reasons": [], "next_steps": [], "warnings": [],
+        "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": quant, "quant_reason": quant_reason,
                   "device": r.device, "compute_dtype": str(r.dtype).removeprefix("torch."),
                   "chat_template": template_source, "context_limit": limit},
-        "config": cfg.to_dict(),
+        "config": cfg.to_dict(), "machine": machine,
     })
 
     try:
+        r.lap("setup")
         # --- pre-flight ---------------------------------------------------------------------
         encoded, _ = preflight(r, tokenizer, splits, limit)
 
         # --- model ---------------------------------------------------------------------------
-        base = models.load_model(source, cfg.quant, r.device, r.dtype)
-        model = models.add_lora(base, cfg.quant, r.device, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules)
+        r.lap("preflight")
+        base = models.load_model(source, quant, r.device, r.dtype)
+        model = models.add_lora(base, quant, r.device, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules)
         pad_id = int(tokenizer.pad_token_id)
 
         # --- baseline: LoRA starts as the identity (B = 0), so this is the base model ---------
         r.console.print("[bold]baseline[/] (base model, before any step)")
-        baseline = {name: evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)[0]
-                    for name in ("validation", "holdout")}
+        r.lap("model_load")
+        base_eval = {name: evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)
+                     for name in ("validation", "holdout")}
+        baseline = {name: m for name, (m, _) in base_eval.items()}
         samples = encoded["holdout"][: cfg.generate]
         prompts = [prompt_ids(tokenizer, e) for e in samples]
+        r.lap("evaluate")
         before = generate_many(model, tokenizer, [ids for ids, _ in prompts], cfg.max_new_tokens, r.device)
+        r.lap("generate")
         r.report["baseline"] = {k: _json_metrics(v) for k, v in baseline.items()}
         if not all(math.isfinite(m.loss) for m in baseline.values()):
             raise WatchdogError("the base model's loss is NaN/Inf before any step: the checkpoint holds broken "
@@ -130,38 +170,52 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
         # --- train ----------------------------------------------------------------------------
         training = train(r, model, encoded["train"], steps, pad_id)
+        r.lap("train")
         r.report["training"] = training
 
         # --- evaluate ------------------------------------------------------------------------
-        tuned: dict[str, Metrics] = {}
-        per_example: dict[str, list[float]] = {}
-        for name in ("validation", "holdout", "train"):
-            tuned[name], per_example[name] = evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)
+        # The train split only with --rank-train: on a CPU it is the slowest part of a run.
+        ranked = ("validation", "holdout", "train") if cfg.rank_train else ("validation", "holdout")
+        tuned_eval = {name: evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device) for name in ranked}
+        tuned = {name: m for name, (m, _) in tuned_eval.items()}
         r.report["tuned"] = {k: _json_metrics(tuned[k]) for k in ("validation", "holdout")}
-        r.report["tuned_train"] = _json_metrics(tuned["train"])
+        r.report["tuned_train"] = _json_metrics(tuned["train"]) if "train" in tuned else None
+        r.report["per_example"] = {
+            name: {"where": [e.example.where for e in encoded[name]], "tokens": base_eval[name][1].tokens,
+                   "baseline_loss_sum": base_eval[name][1].loss_sums,
+                   "tuned_loss_sum": tuned_eval[name][1].loss_sums}
+            for name in ("validation", "holdout")}
+        r.lap("evaluate")
         after = generate_many(model, tokenizer, [ids for ids, _ in prompts], cfg.max_new_tokens, r.device)
+        r.lap("generate")
         r.report["generations"] = [
             {"source": e.example.where, "prompt": tokenizer.decode(ids, skip_special_tokens=False),
-             "reference": ref, "before": b, "after": a}
+             "reference": ref, "before": b, "after": a,
+             "degenerate_before": degenerate(b), "degenerate_after": degenerate(a)}
             for e, (ids, ref), b, a in zip(samples, prompts, before, after, strict=True)]
-        r.report["review_queue"] = write_review_queue(r, encoded, per_example)
+        # The review queue never ranks holdout: labelling the test set on the tuned model's loss
+        # invites editing it, and then it no longer measures anything.
+        r.report["review_queue"] = write_review_queue(
+            r, encoded, {name: per.means() for name, (_, per) in tuned_eval.items() if name != "holdout"})
 
         # --- save ------------------------------------------------------------------------------
         r.report["adapter"] = str(save_adapter(model, tokenizer, r.out / "adapter"))
-        judge(r, training, baseline, tuned)
+        r.lap("save")
+        judge(r, training, {name: (base_eval[name][1], tuned_eval[name][1]) for name in ("validation", "holdout")})
     except (PreflightError, WatchdogError) as exc:
         r.report["reasons"] = [f"{'pre-flight' if isinstance(exc, PreflightError) else 'stopped'}: {exc}"]
-        r.report["verdict"] = "FAIL"
+        r.report["verdict"] = FAIL
         r.console.print(f"[red bold]{escape(str(exc))}[/]")
 
     # --- report ------------------------------------------------------------------------------
     r.report["notes"] = r.notes
+    r.report["timings"] = r.timings
     atomic_write_bytes(r.out / "report.json", (json.dumps(r.report, indent=2, allow_nan=False, default=_finite) + "\n").encode())
     summary = summarize(r.report)
     atomic_write_bytes(r.out / "summary.txt", summary.encode())
     if show_summary:
         Console(highlight=False, soft_wrap=True).print(Text(summary))
-    return r.report, 0 if r.report["verdict"] == "PASS" else 1
+    return r.report, EXIT_CODES[r.report["verdict"]]
 
 
 def _json_metrics(m: Metrics) -> dict[str, Any]:
@@ -174,6 +228,35 @@ def _finite(x: Any) -> Any:
 
 
 # --- setup helpers -------------------------------------------------------------------------------
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), not every core of the machine."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def set_threads(r: Run) -> dict[str, Any]:
+    """torch's threads: `threads` when set; else OMP_NUM_THREADS when the user set it; else every
+    usable core, or one when the machine is oversubscribed (load average over the usable cores:
+    threads then wait at every parallel region for a descheduled sibling; measured on 2 busy
+    cores, 107 s a step with 2 threads and 13.5 s with 1, docs/train.md)."""
+    cores = usable_cores()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if r.cfg.threads is not None:
+        threads, why = r.cfg.threads, "set by threads"
+    elif os.environ.get("OMP_NUM_THREADS"):
+        threads, why = torch.get_num_threads(), "OMP_NUM_THREADS"
+    elif load > cores and cores > 1:
+        threads, why = 1, f"the machine is busy (load {load:.1f} on {cores} usable cores)"
+        r.note(f"{why}: training with 1 thread, which is faster than {cores} threads waiting on each other; "
+               "set --threads to override")
+    else:
+        threads, why = cores, "every usable core"
+    torch.set_num_threads(threads)
+    return {"usable_cores": cores, "load_average": round(load, 2), "threads": threads, "threads_reason": why}
 
 
 def choose_template(r: Run, tokenizer: Any) -> str:
@@ -227,6 +310,14 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
         r.note(f"pad token {tokenizer.pad_token!r} is also an end-of-turn token: labels come from the "
                "assistant mask, not the attention mask, so it stays trained")
 
+    dropped = [(ex, turns) for _, exs in splits.items() for ex in exs if (turns := dropped_tool_calls(tokenizer, ex))]
+    if dropped:
+        where = ", ".join(f"{ex.where} (message {turns[0]})" for ex, turns in dropped[:5]) + (" ..." if len(dropped) > 5 else "")
+        raise PreflightError(
+            f"the chat template drops tool calls: {len(dropped)} example(s) have assistant turns whose tool_calls "
+            f"it does not render, so they would train an empty answer: {where}",
+            fix="pass --chat-template FILE with a template that renders tool_calls (the model's tool-use format), "
+                "or leave the tool-call examples out of this run")
     raw = {name: [encode(tokenizer, ex) for ex in exs] for name, exs in splits.items()}
     lengths = np.array([len(e.input_ids) for exs in raw.values() for e in exs])
     # Nearest-rank p99 (a length some example really has): below 100 examples it is the longest,
@@ -255,6 +346,9 @@ def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[
             "tokens": sum(len(e.input_ids) for e in kept),
             "trained_tokens": sum(e.n_trained for e in kept),
             "overlong_examples": [e.example.where for e in over[:20]],
+            "rejected": len(splits.rejected.get(name, [])),
+            "rejected_examples": [{"where": b.where, "codes": b.codes, "message": b.message}
+                                  for b in splits.rejected.get(name, [])[:100]],
         }
         if over:
             verb = "dropped" if cfg.overlong == "drop" else "truncated (keeping the start)"
@@ -465,25 +559,34 @@ def save_adapter(model: Any, tokenizer: Any, adapter_dir: Path) -> Path:
 
 
 def loss_fell(losses: list[float]) -> bool:
-    """The mean of the last quarter of the steps is below the mean of the first quarter."""
-    q = max(1, len(losses) // 4)
-    return len(losses) >= 2 and float(np.mean(losses[-q:])) < float(np.mean(losses[:q]))
+    """The fitted line through the per-step losses ends below where it starts (batch noise does
+    not decide it; see verdict.trend)."""
+    return trend(losses).fell
 
 
-def judge(r: Run, training: dict[str, Any], baseline: dict[str, Metrics], tuned: dict[str, Metrics]) -> None:
-    reasons = []
-    if not loss_fell(training["losses"]):
-        reasons.append("the training loss did not fall")
-    for name in ("validation", "holdout"):
-        if not tuned[name].loss < baseline[name].loss:
-            reasons.append(f"{name} loss did not improve ({baseline[name].loss:.4f} -> {tuned[name].loss:.4f})")
-    r.report["reasons"] = reasons
-    r.report["verdict"] = "PASS" if not reasons else "FAIL"
+def judge(r: Run, training: dict[str, Any], paired: dict[str, tuple[PerExample, PerExample]]) -> None:
+    """The verdict from the paired per-example comparison (see curator.train.verdict)."""
+    gains = {name: paired_gain(b.loss_sums, t.loss_sums, b.tokens, min_gain=r.cfg.min_gain)
+             for name, (b, t) in paired.items()}
+    tr = trend(training["losses"])
+    training["trend"] = tr.to_dict()
+    r.report["comparison"] = {name: g.to_dict() for name, g in gains.items()}
+    decision = decide(gains, tr, training["planned_steps"])
+    r.report["verdict"] = decision.verdict
+    r.report["reasons"] = decision.reasons
+    r.report["next_steps"] = decision.next_steps
+    if tr.start is not None and not tr.fell:
+        r.report["warnings"].append(f"the fitted training loss did not fall ({tr.start:.3f} -> {tr.end:.3f})")
+    for g in r.report.get("generations", []):
+        if g["degenerate_after"]:
+            r.report["warnings"].append(f"the tuned model's generation for {g['source']} looks like a repetition "
+                                        f"loop: it {g['degenerate_after']}")
 
 
 def write_review_queue(r: Run, encoded: dict[str, list[Encoded]], per_example: dict[str, list[float]]) -> dict[str, Any]:
-    """The examples the tuned model finds hardest, highest loss first: often the mislabelled ones."""
-    rows = [(loss, name, e) for name in ("train", "validation", "holdout")
+    """The examples the tuned model finds hardest, highest loss first: often the mislabelled ones.
+    Only train (with --rank-train) and validation: the holdout is never ranked, so never labelled."""
+    rows = [(loss, name, e) for name in ("train", "validation") if name in per_example
             for e, loss in zip(encoded[name], per_example[name], strict=True)]
     rows.sort(key=lambda x: -x[0])
     lines = []
@@ -498,6 +601,10 @@ def write_review_queue(r: Run, encoded: dict[str, list[Encoded]], per_example: d
     return {"path": str(path), "count": len(lines)}
 
 
+def _gain(d: dict[str, Any]) -> Gain:
+    return Gain(d["examples"], d["tokens"], d["mean_gain"], d["ci_low"], d["ci_high"], d["baseline_loss"], d["min_gain"])
+
+
 def summarize(rep: dict[str, Any]) -> str:
     """The human summary; its last line is the verdict."""
     out = [f"model: {rep['model']['spec']} ({rep['model']['kind']}, {rep['model']['quant']}, "
@@ -508,7 +615,11 @@ def summarize(rep: dict[str, Any]) -> str:
                    f"{t['seconds_per_step']:.2f} s/step, {t['tokens_per_second']:,.0f} tokens/s, "
                    f"peak memory {t['peak_memory_mb']:,.0f} MiB")
         finite = [x for x in t["losses"] if x is not None]
-        if finite:
+        tr = t.get("trend") or {}
+        if tr.get("fitted_start") is not None:
+            out.append(f"train loss (fitted line over {tr['steps']} steps): {tr['fitted_start']:.4f} -> "
+                       f"{tr['fitted_end']:.4f}; first and last step {finite[0]:.4f} -> {finite[-1]:.4f}")
+        elif finite:
             out.append(f"train loss: {finite[0]:.4f} -> {finite[-1]:.4f}")
     if "baseline" in rep and "tuned" in rep:
         out.append(f"{'':12}{'baseline loss':>14}{'tuned loss':>12}{'ppl':>16}{'token acc':>18}")
@@ -524,8 +635,19 @@ def summarize(rep: dict[str, Any]) -> str:
         out.append(f"  after:     {g['after']}")
     if rep.get("review_queue"):
         out.append(f"review queue: {rep['review_queue']['count']} highest-loss examples in {rep['review_queue']['path']}")
+    for name, g in (rep.get("comparison") or {}).items():
+        out.append(fmt_gain(name, _gain(g)))
+    if rep.get("comparison"):
+        out.append(f"  (gain: baseline minus tuned loss per trained token on the same tokens, token-weighted; "
+                   f"95% bootstrap interval over examples, 10,000 resamples, seed 0; no interval under {MIN_EXAMPLES} "
+                   f"examples; a gain counts from {rep['config']['min_gain']:.0%} of the baseline loss)")
+    for w in rep.get("warnings", []):
+        out.append(f"warning: {w}")
+    for step in rep.get("next_steps", []):
+        out.append(f"to decide: {step}")
     verdict = rep["verdict"]
-    why = "; ".join(rep["reasons"]) if rep["reasons"] else "the loss fell and the tuned model beats the baseline on validation and holdout"
+    why = "; ".join(rep["reasons"]) if rep["reasons"] else \
+        "the tuned model is significantly better than the baseline on validation and holdout (interval above zero)"
     out.append(f"VERDICT: {verdict}: {why}")
     return "\n".join(out) + "\n"
 

@@ -5,8 +5,9 @@ rejected and not marked as a duplicate. `curator split` names the three splits (
 `split.params`, key `names`); they map in order onto train, validation and holdout.
 
 Write back, as one journal entry (one `curator undo` takes it all back): the highest-loss records
-get the label `review:high-loss` (taken off the records of an earlier run) and a note line with
-their loss, and meta `train.last_run` holds the run's figures and verdict.
+of train (with --rank-train) and validation get the label `review:high-loss` (taken off the
+records of an earlier run) and a note line with their loss, and meta `train.last_run` holds the
+run's figures and verdict. Holdout records are never labelled or noted.
 
 No torch here: the CLI reads the workspace before the trainer loads.
 """
@@ -20,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
-from curator.schema import AssistantMessage, ChatExample
 from curator.store import Change, Workspace
-from curator.train.data import SPLITS, Example, Splits
+from curator.train.data import SPLITS, Example, Rejected, RowRules, Splits
 from curator.train.errors import UsageError
 
 REVIEW_LABEL = "review:high-loss"
@@ -72,7 +71,9 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
         raise UsageError(f"{ws.path}: no record has a split yet, so there is no train, validation or holdout set",
                          fix=f"run `curator split -w {ws.path}` first (it also seals the holdout)")
     loaded: dict[str, list[Example]] = {k: [] for k in SPLITS}
+    rejected: dict[str, list[Rejected]] = {}
     skipped: dict[str, list[int]] = {}
+    rules = RowRules()  # the same rules as `curator validate` and `import`, for the trainer's target
     for rid, split, text, source, line, index, status, dup_of in rows:
         reason = None
         chat = None
@@ -86,12 +87,16 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
             reason = "no chat form"
         else:
             try:
-                chat = ChatExample.model_validate(orjson.loads(text))
-            except (ValidationError, orjson.JSONDecodeError):
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                value = None
+            if not isinstance(value, dict) or "messages" not in value:
                 reason = "not a chat example (a preference row, or invalid)"
             else:
-                if not any(isinstance(m, AssistantMessage) for m in chat.messages):
-                    reason, chat = "no assistant message", None
+                chat, bad = rules.example(value, f"record {rid}")
+                if bad is not None:
+                    reason = "rejected by the validation rules"
+                    rejected.setdefault(by_name[split], []).append(bad)
         if chat is None:
             skipped.setdefault(reason or "unusable", []).append(rid)
             continue
@@ -101,7 +106,7 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
             raise UsageError(f"{ws.path}: the {key} split ({names[key]!r}) has no usable record "
                              "(rejected and duplicate-marked records are left out)",
                              fix=f"run `curator split -w {ws.path}` again, or accept more records")
-    return WorkspaceData(Splits(loaded["train"], loaded["validation"], loaded["holdout"]), names, skipped)
+    return WorkspaceData(Splits(loaded["train"], loaded["validation"], loaded["holdout"], rejected), names, skipped)
 
 
 def _metric(rep: dict[str, Any], stage: str, split: str) -> dict[str, Any] | None:
@@ -119,6 +124,8 @@ def last_run(report: dict[str, Any], out: Path, finished: str) -> dict[str, Any]
         "baseline": {s: _metric(report, "baseline", s) for s in ("validation", "holdout")},
         "tuned": {s: _metric(report, "tuned", s) for s in ("validation", "holdout")},
         "review_queue": (report.get("review_queue") or {}).get("count", 0),
+        "comparison": report.get("comparison"), "next_steps": report.get("next_steps", []),
+        "warnings": report.get("warnings", []),
     }
 
 
@@ -138,7 +145,12 @@ def write_back(ws: Workspace, report: dict[str, Any], out: Path, finished: str) 
     queue = out / "review_queue.jsonl"
     rows = [json.loads(x) for x in queue.read_text(encoding="utf-8").splitlines() if x.strip()] \
         if report.get("review_queue") and queue.is_file() else []
-    rows = [r for r in rows if r.get("record_id") is not None]
+    # The holdout stays sealed: its records are never labelled or noted, whatever the queue says
+    # (the recipe does not rank them; this holds for a queue file written by anything else too).
+    holdout = {rid for (rid,) in ws.connection.execute(
+        "SELECT id FROM records WHERE split = ?", (split_names(ws)["holdout"],))}
+    rows = [r for r in rows if r.get("record_id") is not None and r.get("split") != "holdout"
+            and int(r["record_id"]) not in holdout]
     flagged = {int(r["record_id"]): r for r in rows}
     old = dict(ws.connection.execute(
         "SELECT r.id, r.note FROM records r WHERE r.id IN (SELECT record_id FROM record_labels WHERE label = ?) "
