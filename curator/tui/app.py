@@ -733,6 +733,7 @@ class ReviewApp(App[None]):
         self.imports = list(imports)
         self.advance = advance
         self.version = 0
+        self._checkpointing = False
         if keymap:
             self.set_keymap(keymap)
 
@@ -754,7 +755,7 @@ class ReviewApp(App[None]):
 
     def on_mount(self) -> None:
         self.ws.defer_checkpoints()
-        self.set_interval(3.0, self.checkpoint)
+        self.set_interval(3.0, self._checkpoint_tick)
         self.main = MainScreen(self.ws)
         self.push_screen(self.main)
         if self.imports:
@@ -767,10 +768,21 @@ class ReviewApp(App[None]):
                                        import_job(self.imports, self.target_override)),
                              done)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="checkpoint")
+    def _checkpoint_tick(self) -> None:
+        # One checkpoint at a time, and none cancelled: a thread worker cannot be stopped
+        # mid-call anyway, and an `exclusive` one that a slow disk (or a loaded machine) keeps
+        # past the next tick would be reported cancelled while it still runs.
+        if not self._checkpointing:
+            self._checkpointing = True
+            self.checkpoint()
+
+    @work(thread=True, exit_on_error=False, group="checkpoint")
     def checkpoint(self) -> None:
-        with Workspace.open(self.path) as ws:
-            ws.checkpoint()
+        try:
+            with Workspace.open(self.path) as ws:
+                ws.checkpoint()
+        finally:
+            self._checkpointing = False
 
     def on_unmount(self) -> None:
         try:
