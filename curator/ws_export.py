@@ -131,6 +131,11 @@ def split_names(ws: Workspace) -> dict[str, str]:
     return {s: s for s in SPLITS}
 
 
+def workspace_files(ws: Workspace) -> list[Path]:
+    """The workspace's database and its SQLite side files: what an export must never replace."""
+    return [ws.path] + [ws.path.with_name(ws.path.name + s) for s in ("-wal", "-shm", "-journal", ".lock")]
+
+
 def _convert(example: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, str | None]:
     messages = example.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -382,6 +387,6 @@ def export_workspace(
         result = export_records(
             _records(ws, only_accepted, todo, names, progress), out_dir, fmt=fmt, target=target,
             convert=_convert, bom=bom, excluded=excluded, parameters=parameters,
-            metadata=metadata, extras=extras,
+            metadata=metadata, extras=extras, protect=workspace_files(ws),
         )
         return ExportOutcome(result.out_dir, fmt, target, result.manifest)
