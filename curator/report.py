@@ -36,6 +36,10 @@ class Facts:
     target: str
     labels: dict[str, dict[str, int]] = field(default_factory=dict)  # label -> split -> count
     baseline_loss: float | None = None  # from the smoke-test trainer, when it has run
+    clusters: int = 0  # duplicate clusters (2+ members) marked by dedup
+    # clusters none of whose members would be exported although not all were rejected by hand
+    clusters_without_copy: list[int] = field(default_factory=list)
+    clusters_with_copies: list[int] = field(default_factory=list)  # 2+ members exported
 
 
 @dataclass(slots=True)
@@ -44,6 +48,14 @@ class Check:
     status: Status
     detail: str
     numbers: dict[str, Any] = field(default_factory=dict)
+
+
+MAX_LISTED = 20
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:5]))
+    return shown + (", ..." if len(ids) > 5 else "")
 
 
 def _worst(statuses: list[Status]) -> Status:
@@ -97,6 +109,20 @@ def assess(f: Facts) -> list[Check]:
             f"{f.duplicates_marked} marked as duplicates; "
             f"{f.exact_duplicates_included} exact duplicate group(s) still included",
             {"marked": f.duplicates_marked, "exact_groups_included": f.exact_duplicates_included},
+        ))
+
+    if f.clusters:
+        lost, many = f.clusters_without_copy, f.clusters_with_copies
+        problems = ([f"{len(lost)} with no copy exported (clusters {_ids(lost)})"] if lost else []) \
+            + ([f"{len(many)} with more than one (clusters {_ids(many)})"] if many else [])
+        checks.append(Check(
+            "one copy per duplicate cluster", "fail" if problems else "pass",
+            f"{f.clusters} duplicate clusters; " + ("; ".join(problems) + ": pick a keeper on the "
+            "duplicates screen (d in curator review) or `curator dedup` again" if problems
+            else "each has exactly one member in the export"),
+            {"clusters": f.clusters, "without_copy": lost[:MAX_LISTED],
+             "with_copies": many[:MAX_LISTED], "without_copy_count": len(lost),
+             "with_copies_count": len(many)},
         ))
 
     holdout = f.split_counts.get("holdout", 0)
