@@ -342,6 +342,9 @@ def export_records(
 ) -> ExportResult:
     """Write train/validation/holdout JSONL and manifest.json into `out_dir`, atomically.
 
+    A split with no records gets no file: its manifest entry has `file` null, the split is in
+    `empty_splits` and a line in `warnings` says so.
+
     Records without a split, or whose conversion to `fmt` fails, are not written; each is listed in
     the manifest's `excluded` with its reason, as is every record in `excluded`. `bom` defaults to
     on for the `azure` target, which asks for a UTF-8 byte-order mark. When `convert` is given it
@@ -396,7 +399,11 @@ def _export_locked(
                     continue
                 row = converted
             writers[rec.split].add(row, rec)
-        hashes = {s: w.close() for s, w in writers.items()}
+        hashes: dict[str, str | None] = {s: w.close() for s, w in writers.items()}
+        empty = [s for s in SPLITS if writers[s].count == 0]
+        for s in empty:  # an empty file breaks loaders (datasets.load_dataset): none is written
+            (tmp / f"{s}.jsonl").unlink()
+            hashes[s] = None
         exclusions.sort(key=lambda e: (e["id"], e["reason"]))
         manifest: dict[str, Any] = {
             "curator_version": __version__,
@@ -407,7 +414,7 @@ def _export_locked(
             "parameters": parameters or {},
             "splits": {
                 s: {
-                    "file": f"{s}.jsonl",
+                    "file": None if s in empty else f"{s}.jsonl",
                     "examples": writers[s].count,
                     "sha256": hashes[s],
                     "tokens": _percentiles(writers[s].tokens),
@@ -416,6 +423,8 @@ def _export_locked(
                 for s in SPLITS
             },
             "excluded": exclusions,
+            "empty_splits": empty,
+            "warnings": [empty_split_warning(s) for s in empty],
         }
         manifest.update(metadata or {})
         if extras is not None:
@@ -429,7 +438,13 @@ def _export_locked(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ExportResult(out, manifest, {s: out / f"{s}.jsonl" for s in SPLITS})
+    return ExportResult(out, manifest, {s: out / f"{s}.jsonl" for s in SPLITS if s not in empty})
+
+
+def empty_split_warning(split: str) -> str:
+    return (f"{split} is empty: no {split}.jsonl written (an empty file breaks loaders such as "
+            f"datasets.load_dataset); review more records or rerun `curator split` so that "
+            f"{split} gets some")
 
 
 def iter_export_rows(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:

@@ -74,6 +74,11 @@ class ExportOutcome:
         return {s: int(self.manifest["splits"][s]["examples"]) for s in SPLITS}
 
     @property
+    def warnings(self) -> list[str]:
+        """Empty splits (no file written for them) and what else the user should know."""
+        return list(self.manifest["warnings"])
+
+    @property
     def excluded(self) -> int:
         return len(self.manifest["excluded"])
 
@@ -87,6 +92,8 @@ class ExportOutcome:
             "excluded": self.excluded,
             "excluded_by_reason": self.manifest["counts"]["excluded_by_reason"],
             "files": self.manifest["files"],
+            "empty_splits": self.manifest["empty_splits"],
+            "warnings": self.manifest["warnings"],
         }
 
 
@@ -222,7 +229,8 @@ def _read_tables(tmp: Path, counts: dict[str, int]) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.json as pj
 
-    blob = b"".join((tmp / f"{s}.jsonl").read_bytes().removeprefix(BOM) for s in SPLITS)
+    blob = b"".join((tmp / f"{s}.jsonl").read_bytes().removeprefix(BOM) for s in SPLITS
+                    if counts[s])
     if not blob:
         empty = pa.table({})
         return dict.fromkeys(SPLITS, empty)
@@ -252,19 +260,23 @@ def _write_hf(tables: dict[str, Any], folder: Path, hashes: dict[str, str]) -> N
         dd = datasets.DatasetDict({
             # The fingerprint is the split file's hash, so a rerun writes identical state.json.
             s: datasets.Dataset(tables[s], fingerprint=hashes[s][:16]) for s in SPLITS
+            if s in hashes
         })
-        dd.save_to_disk(str(folder), num_shards=dict.fromkeys(SPLITS, 1))
+        dd.save_to_disk(str(folder), num_shards=dict.fromkeys(dd, 1))
     finally:
         if was_on:
             datasets.enable_progress_bars()
 
 
-def _write_parquet(tables: dict[str, Any], folder: Path) -> dict[str, str]:
+def _write_parquet(tables: dict[str, Any], folder: Path, counts: dict[str, int]
+                   ) -> dict[str, str]:
     import pyarrow.parquet as pq
 
     folder.mkdir()
     out = {}
     for s in SPLITS:
+        if not counts[s]:
+            continue  # like the JSONL: no file for an empty split
         pq.write_table(tables[s], folder / f"{s}.parquet")
         out[s] = f"{PARQUET_DIR}/{s}.parquet"
     return out
@@ -371,14 +383,17 @@ def export_workspace(
                            "excluded_by_reason": {k: v for k, v in sorted(by_reason.items()) if v}},
                 "hf_dataset": None, "parquet": None, "llamafactory": None,
             }
-            if hf:
+            if hf and not any(counts.values()):
+                added["warnings"] = [*manifest["warnings"], "nothing to export: no Hugging "
+                                     "Face dataset or Parquet files written"]
+            elif hf:
                 tables = _read_tables(tmp, counts)
-                hashes = {s: manifest["splits"][s]["sha256"] for s in SPLITS}
+                hashes = {s: manifest["splits"][s]["sha256"] for s in SPLITS if counts[s]}
                 if "dataset" in hf:
                     _write_hf(tables, tmp / HF_DIR, hashes)
                     added["hf_dataset"] = HF_DIR
                 if "parquet" in hf:
-                    added["parquet"] = _write_parquet(tables, tmp / PARQUET_DIR)
+                    added["parquet"] = _write_parquet(tables, tmp / PARQUET_DIR, counts)
             if llamafactory:
                 added["llamafactory"] = {"dataset_info": LF_INFO,
                                          "datasets": _write_llamafactory(tmp, fmt, lf_name, counts)}

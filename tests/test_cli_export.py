@@ -178,3 +178,13 @@ def test_reexport_over_a_workspace_kept_in_the_export_folder_exits_2(tmp_path: P
     assert _intact(out) == before
     with Workspace.open(inner) as ws:
         assert ws.get(3).reason == "my decision" and ws.integrity_check() == "ok"
+
+
+def test_an_empty_split_exits_1_with_a_warning(tmp_path: Path) -> None:
+    db = _workspace(tmp_path, 8)  # ids 1-8: seven in train, the eighth in validation
+    code, stdout, stderr = run("export", "-w", str(db), "--out", str(tmp_path / "o"), "--json")
+    assert code == 1
+    assert stderr.startswith("warning: holdout is empty: no holdout.jsonl written")
+    summary = json.loads(stdout)
+    assert summary["empty_splits"] == ["holdout"] and summary["counts"]["holdout"] == 0
+    assert not (tmp_path / "o" / "holdout.jsonl").exists()

@@ -100,3 +100,28 @@ async def test_keep_this_one_exports_exactly_the_chosen_record(
         assert (ws.get(2).status, ws.get(2).dup_of) == ("rejected", 6)
         checks = {c.name: c for c in assess(gather_facts(ws))}
     assert checks["one copy per duplicate cluster"].status == "pass"
+
+
+async def test_in_app_export_selects_as_the_cli_does_and_warns_of_an_empty_split(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing accepted yet: `E` exports what `curator export` exports (everything not
+    rejected), byte for byte; a split left empty gets no file, and the app says so."""
+    from click.testing import CliRunner
+
+    from curator.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    ws_path = make_workspace(tmp_path, cluster=False)
+    with Workspace.open(ws_path) as ws:  # nothing in holdout
+        ws.set_splits({i: ("train", "validation")[i % 2] for i in ws.select_ids()})
+        assert ws.count(["status=accepted"]) == 0
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await _export(app, pilot, tmp_path / "app")
+        assert app.main.message.startswith("warning: holdout is empty")
+    r = CliRunner().invoke(cli, ["export", "-w", str(ws_path), "--out", str(tmp_path / "cli")])
+    assert r.exit_code == 1 and "warning: holdout is empty" in r.stderr
+    files = sorted(p.name for p in (tmp_path / "app").iterdir())
+    assert files == ["manifest.json", "train.jsonl", "validation.jsonl"]
+    for name in files:
+        assert (tmp_path / "app" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()

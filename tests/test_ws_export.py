@@ -313,9 +313,9 @@ def test_a_file_written_into_the_folder_during_the_export_is_kept(
     before = _tree(out)
     real = wse._write_parquet
 
-    def late_writer(tables: Any, folder: Path) -> dict[str, str]:
+    def late_writer(*args: Any) -> dict[str, str]:
         (out / "late.txt").write_text("written meanwhile")
-        return real(tables, folder)
+        return real(*args)
 
     monkeypatch.setattr(wse, "_write_parquet", late_writer)
     with pytest.raises(ExportError, match=r"gained files while exporting \(late\.txt\)"):
@@ -324,3 +324,32 @@ def test_a_file_written_into_the_folder_during_the_export_is_kept(
     assert after.pop("late.txt") == b"written meanwhile"
     assert after == before
     assert not list(tmp_path.glob(".out.export-*"))
+
+
+def test_an_empty_split_gets_no_file_and_a_warning(ws: Workspace, tmp_path: Path) -> None:
+    """An empty validation.jsonl breaks datasets.load_dataset: no file is written for an empty
+    split, the manifest says so, and every file written loads (issue 11, item 7)."""
+    import datasets
+
+    ids = list(ws.select_ids(["status!=rejected"]))
+    ws.set_splits({i: ("train", "holdout")[k % 2] for k, i in enumerate(ids)})
+    out = tmp_path / "out"
+    res = export_workspace(ws, out, hf=("dataset", "parquet"), llamafactory=True)
+    assert res.manifest["empty_splits"] == ["validation"]
+    assert res.warnings == [res.manifest["warnings"][0]] and "validation is empty" in res.warnings[0]
+    assert res.manifest["splits"]["validation"]["file"] is None
+    assert res.to_dict()["warnings"] == res.warnings
+    assert not (out / "validation.jsonl").exists()
+    assert not (out / "parquet" / "validation.parquet").exists()
+    files = {s: str(out / f"{s}.jsonl") for s in ("train", "holdout")}
+    loaded = datasets.load_dataset("json", data_files=files, cache_dir=str(tmp_path / "c"))
+    assert {s: loaded[s].num_rows for s in files} == {s: res.counts[s] for s in files}
+    assert set(datasets.load_from_disk(str(out / "hf"))) == {"train", "holdout"}
+    assert "curator_validation" not in json.loads((out / "dataset_info.json").read_text())
+    again = export_workspace(ws, out, hf=("dataset", "parquet"), llamafactory=True)
+    assert again.manifest == res.manifest  # reruns stay byte-identical
+    ws.set_status(None, "rejected", "all out", where=[])
+    none = export_workspace(ws, out, hf=("dataset",))
+    assert none.manifest["empty_splits"] == ["train", "validation", "holdout"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    assert any("nothing to export" in w for w in none.warnings)

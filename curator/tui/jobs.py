@@ -150,12 +150,15 @@ def split_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) 
             + ("\n\nwarnings:\n" + "\n".join(outcome.warnings) if outcome.warnings else ""))
 
 
-def export_job(out_dir: Path, only_accepted: bool) -> JobFn:
+def export_job(out_dir: Path, only_accepted: bool = False) -> JobFn:
+    """Export as `curator export` does (everything not rejected by default); warnings (an
+    empty split, for which no file is written) come first in the result."""
     def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
         from curator.ws_export import export_workspace
 
         result = export_workspace(ws, out_dir, only_accepted=only_accepted, progress=progress)
-        return f"exported to {out_dir}\n" + _describe(result, "export")
+        warned = "".join(f"warning: {w}\n" for w in result.warnings)
+        return warned + f"exported to {out_dir}\n" + _describe(result, "export")
     return run
 
 
