@@ -1341,10 +1341,12 @@ class Workspace:
     def set_splits(self, assignment: Mapping[int, str | None] | Iterable[tuple[int, str | None]],
                    params: Mapping[str, Any] | None = None, *,
                    allow_holdout_move: bool = False,
-                   meta: Mapping[str, str | None] | None = None) -> Change:
+                   meta: Mapping[str, str | None] | None = None,
+                   summary: str | None = None) -> Change:
         """Assign splits (None = no split). The split parameters are kept in meta
         `split_params`; `meta` keys are set in the same entry. Moving a record out of the
-        holdout is refused unless allowed."""
+        holdout is refused unless allowed. `summary` replaces the journal line (default: the
+        records given, by split)."""
         items = assignment.items() if isinstance(assignment, Mapping) else assignment
         c = self._conn
         with self._transaction():
@@ -1374,7 +1376,8 @@ class Workspace:
                 self._set_meta(entry, key, value)
             counts = dict(c.execute(
                 "SELECT coalesce(value, 'none'), count(*) FROM _vals GROUP BY 1").fetchall())
-            summary = "split: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            summary = summary or "split: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(counts.items()))
             return self._finish(entry, "split", selected, summary)
 
     def _set_meta(self, entry: int, key: str, value: str | None) -> None:

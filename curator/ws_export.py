@@ -143,6 +143,36 @@ def workspace_files(ws: Workspace) -> list[Path]:
     return [ws.path] + [ws.path.with_name(ws.path.name + s) for s in ("-wal", "-shm", "-journal", ".lock")]
 
 
+def sizes_line(sizes: dict[str, int], duplicates: dict[str, int]) -> str:
+    """`train 50, validation 6, holdout 6 (+3 marked duplicate, not exported: train 3)`."""
+    line = ", ".join(f"{name} {n:,}" for name, n in sizes.items())
+    dups = {k: v for k, v in duplicates.items() if v}
+    if dups:
+        line += (f" (+{sum(dups.values()):,} marked duplicate, not exported: "
+                 + ", ".join(f"{k} {v:,}" for k, v in dups.items()) + ")")
+    return line
+
+
+def split_sizes(ws: Workspace) -> tuple[dict[str, int], dict[str, int], int]:
+    """(sizes, duplicates, unsplit) as the workspace holds them now, counted as `curator split`
+    counts: a split's size is the records an export writes from it (not rejected, not marked
+    duplicate; `ls --where split=NAME --where status!=rejected --where dup=no`), the records marked duplicate
+    there are counted apart, and `unsplit` is the exportable records with no split yet."""
+    names = list(split_names(ws))  # the workspace's names, in train, validation, holdout order
+    sizes = dict.fromkeys(names, 0)
+    duplicates = dict.fromkeys(names, 0)
+    unsplit = 0
+    for split, is_dup, n in ws.connection.execute(
+            "SELECT split, dup_of IS NOT NULL, count(*) FROM records WHERE status != 'rejected' "
+            "AND coalesce(current, canonical) IS NOT NULL GROUP BY 1, 2"):
+        if split is None:
+            unsplit += 0 if is_dup else n
+            continue
+        target = duplicates if is_dup else sizes
+        target[split] = target.get(split, 0) + n
+    return sizes, duplicates, unsplit
+
+
 def _convert(example: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, str | None]:
     messages = example.get("messages")
     if not isinstance(messages, list) or not messages:
