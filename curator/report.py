@@ -11,6 +11,8 @@ import html
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from curator.labels import is_curator_label
+
 Status = Literal["pass", "warn", "fail"]
 
 #: OpenAI and Azure refuse fewer than 10 training examples; OpenAI's guide sees clear gains from
@@ -150,19 +152,23 @@ def assess(f: Facts) -> list[Check]:
             {"over_limit": over, "limit": f.token_limit, "max": longest},
         ))
 
-    if f.labels:
-        totals = {lab: sum(per.values()) for lab, per in f.labels.items()}
+    # labels curator adds itself (review:..., e.g. the trainer's review:high-loss) are not classes
+    user_labels = {lab: per for lab, per in f.labels.items() if not is_curator_label(lab)}
+    if user_labels:
+        totals = {lab: sum(per.values()) for lab, per in user_labels.items()}
         biggest, smallest = max(totals.values()), min(totals.values())
         ratio = biggest / smallest if smallest else float("inf")
         missing = sorted(
-            f"{lab} not in {split}" for lab in f.labels for split in ("train", "validation", "holdout")
-            if f.split_counts.get(split) and not f.labels[lab].get(split)
+            f"{lab} not in {split}" for lab in user_labels
+            for split in ("train", "validation", "holdout")
+            if f.split_counts.get(split) and not user_labels[lab].get(split)
         )
         status = "fail" if missing else ("warn" if ratio > 10 else "pass")
         checks.append(Check(
             "label balance", status,
             f"largest/smallest label {ratio:.1f}x" + (f"; missing: {', '.join(missing)}" if missing else ""),
-            {"counts": totals, "imbalance": ratio if smallest else None, "missing": missing},
+            {"counts": totals, "imbalance": ratio if smallest else None, "missing": missing,
+             "not_counted": sorted(set(f.labels) - set(user_labels))},
         ))
 
     checks.append(Check(

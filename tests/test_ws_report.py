@@ -185,3 +185,33 @@ def test_every_duplicate_cluster_keeps_exactly_one_copy(tmp_path: Path) -> None:
         ws.connection.execute("UPDATE records SET dup_of = NULL WHERE id = 2")  # a stale mark
         many = check()
         assert many.status == "fail" and many.numbers["with_copies"] == [1]
+
+
+def test_labels_curator_adds_itself_never_count_in_label_balance(tmp_path: Path) -> None:
+    """The trainer's review:high-loss queue sits in one split; label balance judges the user's
+    labels only (issue 11, item 13). The rule is keyed on curator.labels.is_curator_label."""
+    from curator.labels import is_curator_label
+    from curator.train.workspace import REVIEW_LABEL, write_back
+
+    assert is_curator_label(REVIEW_LABEL)
+    src = write_jsonl(tmp_path / "d.jsonl", [chat(f"q {i}", f"a {i}") for i in range(30)])
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src])
+        ws.set_splits({i: ("train", "validation", "holdout")[i % 3] for i in ws.select_ids()})
+        ws.add_label_names(["bikes"])
+        ws.add_labels(list(range(1, 31, 2)), ["bikes"])  # in every split
+        before = {c.name: c for c in assess(gather_facts(ws))}["label balance"]
+        assert before.status == "pass"
+        out = tmp_path / "run"
+        out.mkdir()
+        train_ids = list(ws.select_ids(["split=train"]))[:3]
+        (out / "review_queue.jsonl").write_text("".join(
+            json.dumps({"record_id": i, "loss": 3.0 - k, "rank": k + 1, "split": "train"}) + "\n"
+            for k, i in enumerate(train_ids)))
+        write_back(ws, {"review_queue": {"count": 3, "path": "review_queue.jsonl"},
+                        "verdict": "pass"}, out, "now")
+        assert ws.count([f"label={REVIEW_LABEL}"]) == 3
+        after = {c.name: c for c in assess(gather_facts(ws))}["label balance"]
+    assert after.status == "pass", after.detail
+    assert after.numbers["not_counted"] == [REVIEW_LABEL]
+    assert REVIEW_LABEL not in after.numbers["counts"]
