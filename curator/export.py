@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,17 +164,92 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(rc == 0)
 
 
-def _check_target(out_dir: Path) -> None:
-    if not out_dir.exists():
-        return
+MAX_NAMED = 5
+
+
+def _named(paths: Sequence[str]) -> str:
+    shown = ", ".join(paths[:MAX_NAMED])
+    return shown + (f" and {len(paths) - MAX_NAMED} more" if len(paths) > MAX_NAMED else "")
+
+
+def _listed_files(out_dir: Path) -> set[str]:
+    """The files the previous export's manifest lists (its `files`, its split files and the
+    manifest itself), as paths relative to `out_dir`. Raises when there is no readable manifest."""
+    try:
+        manifest = orjson.loads((out_dir / MANIFEST).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ExportError(
+            f"{out_dir / MANIFEST} cannot be read as a curator manifest ({exc}); refusing to "
+            "replace files curator did not write. Choose an empty or new --out directory."
+        ) from None
+    if not isinstance(manifest, dict) or "manifest_version" not in manifest:
+        raise ExportError(
+            f"{out_dir / MANIFEST} is not a curator manifest; refusing to replace files curator "
+            "did not write. Choose an empty or new --out directory."
+        )
+    listed = {MANIFEST}
+    files = manifest.get("files")
+    if isinstance(files, dict):
+        listed.update(k for k in files if isinstance(k, str))
+    splits = manifest.get("splits")
+    if isinstance(splits, dict):
+        listed.update(v["file"] for v in splits.values()
+                      if isinstance(v, dict) and isinstance(v.get("file"), str))
+    return listed
+
+
+def foreign_files(root: Path, listed: set[str]) -> list[str]:
+    """Everything under `root` that is not one of the `listed` regular files or a folder on the
+    way to one: what an export must not delete. Links are never followed and always foreign."""
+    parents = {str(Path(rel).parent.as_posix()) for rel in listed}
+    parents |= {p.as_posix() for rel in listed for p in Path(rel).parents}
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath)
+        for name in sorted(dirnames):
+            rel = (base / name).relative_to(root).as_posix()
+            if (base / name).is_symlink() or rel not in parents:
+                out.append(rel + ("" if (base / name).is_symlink() else "/"))
+                dirnames.remove(name)  # not walked: named as a whole
+        for name in sorted(filenames):
+            path = base / name
+            rel = path.relative_to(root).as_posix()
+            if rel not in listed or path.is_symlink() or not path.is_file():
+                out.append(rel)
+    return sorted(out)
+
+
+def _check_target(out_dir: Path, protect: Sequence[Path] = ()) -> set[str]:
+    """Refuse an `out_dir` whose replacement would delete anything curator did not write there;
+    return the previous export's files (empty when there is none)."""
+    for path in protect:
+        if path == out_dir or out_dir in path.parents:
+            raise ExportError(
+                f"--out {out_dir} holds the open workspace {path}; an export replaces that "
+                "folder, so choose a folder outside the workspace's (e.g. a new one beside it)"
+            )
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return set()
     if not out_dir.is_dir():
         raise ExportError(f"{out_dir} exists and is not a directory; choose another --out")
-    entries = [p.name for p in out_dir.iterdir()]
-    if entries and MANIFEST not in entries:
+    entries = sorted(p.name for p in out_dir.iterdir())
+    if not entries:
+        return set()
+    if MANIFEST not in entries:
         raise ExportError(
-            f"{out_dir} is not empty and holds no curator {MANIFEST}; refusing to replace files "
-            "curator did not write. Choose an empty or new --out directory."
+            f"{out_dir} is not empty and holds no curator {MANIFEST} (it holds "
+            f"{_named(entries)}); refusing to replace files curator did not write. Choose an "
+            "empty or new --out directory."
         )
+    listed = _listed_files(out_dir)
+    foreign = foreign_files(out_dir, listed)
+    if foreign:
+        raise ExportError(
+            f"{out_dir} holds files the previous export did not write ({_named(foreign)}); "
+            "refusing to replace files curator did not write. Move them out, or choose an "
+            "empty or new --out directory."
+        )
+    return listed
 
 
 @contextlib.contextmanager
@@ -194,18 +269,61 @@ def _export_lock(out: Path) -> Iterator[None]:
         yield  # the kernel drops the lock when the file closes or the process dies
 
 
-def _publish(tmp: Path, out_dir: Path) -> None:
+def _remove_previous(old: Path, listed: set[str], out_dir: Path) -> None:
+    """Delete the previous export's files (now at `old`) one by one, then its folders. Anything
+    else that is there (written into the old folder after the check) is not deleted: the folder
+    is kept beside `out_dir` under a visible name."""
+    for rel in sorted(listed):
+        path = old / rel
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+    for dirpath, _dirs, _files in list(os.walk(old, topdown=False)):  # deepest first
+        with contextlib.suppress(OSError):
+            os.rmdir(dirpath)
+    if old.exists():
+        kept = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f"{out_dir.name}.kept-"))
+        os.rename(old, kept / out_dir.name)
+
+
+def _publish(tmp: Path, out_dir: Path, listed: set[str]) -> None:
+    """Swap `tmp` in for `out_dir`; the previous export's listed files are then deleted. When
+    the previous folder gained a file since `_check_target`, the swap is undone and refused."""
     if not out_dir.exists():
         os.rename(tmp, out_dir)
-    elif _exchange(tmp, out_dir):
-        shutil.rmtree(tmp)  # now holds the previous export
-    else:  # pragma: no cover - non-Linux fallback: a short window where out_dir is the old copy
-        old = out_dir.with_name(out_dir.name + ".previous")
-        shutil.rmtree(old, ignore_errors=True)
-        os.rename(out_dir, old)
-        os.rename(tmp, out_dir)
-        shutil.rmtree(old)
+        fsync_dir(out_dir.parent)
+        return
+    if _exchange(tmp, out_dir):
+        old = tmp  # now holds the previous export
+        foreign = foreign_files(old, listed)
+        if foreign:
+            if not _exchange(tmp, out_dir):  # put it back; the caller removes the new export
+                kept = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f"{out_dir.name}.kept-"))
+                os.rename(old, kept / out_dir.name)
+                raise ExportError(
+                    f"{out_dir} gained files while exporting ({_named(foreign)}); the previous "
+                    f"folder with them is kept at {kept / out_dir.name}")
+            raise ExportError(
+                f"{out_dir} gained files while exporting ({_named(foreign)}); refusing to "
+                "replace files curator did not write. Nothing was changed."
+            )
+        fsync_dir(out_dir.parent)
+        _remove_previous(old, listed, out_dir)
+        return
+    # non-Linux fallback (or a file system without RENAME_EXCHANGE): a short window where
+    # out_dir is missing and the previous export sits beside it
+    old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.previous-"))
+    old.rmdir()
+    os.rename(out_dir, old)
+    foreign = foreign_files(old, listed)
+    if foreign:
+        os.rename(old, out_dir)
+        raise ExportError(
+            f"{out_dir} gained files while exporting ({_named(foreign)}); refusing to "
+            "replace files curator did not write. Nothing was changed."
+        )
+    os.rename(tmp, out_dir)
     fsync_dir(out_dir.parent)
+    _remove_previous(old, listed, out_dir)
 
 
 def export_records(
@@ -220,8 +338,12 @@ def export_records(
     parameters: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     extras: Extras | None = None,
+    protect: Sequence[str | os.PathLike[str]] = (),
 ) -> ExportResult:
     """Write train/validation/holdout JSONL and manifest.json into `out_dir`, atomically.
+
+    A split with no records gets no file: its manifest entry has `file` null, the split is in
+    `empty_splits` and a line in `warnings` says so.
 
     Records without a split, or whose conversion to `fmt` fails, are not written; each is listed in
     the manifest's `excluded` with its reason, as is every record in `excluded`. `bom` defaults to
@@ -230,23 +352,30 @@ def export_records(
     `metadata` entries are added to the manifest's top level; `extras` may write more files into
     the export (a dataset folder, Parquet) before it is published. The manifest's `files` maps
     every published file (but itself) to its SHA-256.
+
+    An existing `out_dir` is replaced only when it holds nothing but what the previous export's
+    manifest lists; anything else there (a user's file, a workspace) makes it an ExportError
+    naming those files, as does an `out_dir` that holds any path in `protect` (the open
+    workspace).
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if fmt != "openai-chat" and convert is None:
         raise ExportError(f"format {fmt!r} needs a converter")
     out = Path(out_dir).resolve()
-    _check_target(out)
+    guarded = [Path(p).resolve() for p in protect]
+    _check_target(out, guarded)
     out.parent.mkdir(parents=True, exist_ok=True)
     with _export_lock(out):
+        listed = _check_target(out, guarded)  # again, now that no other export can run
         return _export_locked(records, out, fmt, target, convert, bom, excluded, parameters,
-                              metadata, extras)
+                              metadata, extras, listed)
 
 
 def _export_locked(
     records: Iterable[ExportRecord], out: Path, fmt: str, target: str, convert: Converter | None,
     bom: bool | None, excluded: Iterable[Exclusion], parameters: dict[str, Any] | None,
-    metadata: dict[str, Any] | None, extras: Extras | None,
+    metadata: dict[str, Any] | None, extras: Extras | None, listed: set[str],
 ) -> ExportResult:
     use_bom = (target == "azure") if bom is None else bom
     exclusions = [e.to_dict() for e in excluded]
@@ -270,7 +399,11 @@ def _export_locked(
                     continue
                 row = converted
             writers[rec.split].add(row, rec)
-        hashes = {s: w.close() for s, w in writers.items()}
+        hashes: dict[str, str | None] = {s: w.close() for s, w in writers.items()}
+        empty = [s for s in SPLITS if writers[s].count == 0]
+        for s in empty:  # an empty file breaks loaders (datasets.load_dataset): none is written
+            (tmp / f"{s}.jsonl").unlink()
+            hashes[s] = None
         exclusions.sort(key=lambda e: (e["id"], e["reason"]))
         manifest: dict[str, Any] = {
             "curator_version": __version__,
@@ -281,7 +414,7 @@ def _export_locked(
             "parameters": parameters or {},
             "splits": {
                 s: {
-                    "file": f"{s}.jsonl",
+                    "file": None if s in empty else f"{s}.jsonl",
                     "examples": writers[s].count,
                     "sha256": hashes[s],
                     "tokens": _percentiles(writers[s].tokens),
@@ -290,6 +423,8 @@ def _export_locked(
                 for s in SPLITS
             },
             "excluded": exclusions,
+            "empty_splits": empty,
+            "warnings": [empty_split_warning(s) for s in empty],
         }
         manifest.update(metadata or {})
         if extras is not None:
@@ -299,11 +434,17 @@ def _export_locked(
             orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
         )
         fsync_dir(tmp)
-        _publish(tmp, out)
+        _publish(tmp, out, listed)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ExportResult(out, manifest, {s: out / f"{s}.jsonl" for s in SPLITS})
+    return ExportResult(out, manifest, {s: out / f"{s}.jsonl" for s in SPLITS if s not in empty})
+
+
+def empty_split_warning(split: str) -> str:
+    return (f"{split} is empty: no {split}.jsonl written (an empty file breaks loaders such as "
+            f"datasets.load_dataset); review more records or rerun `curator split` so that "
+            f"{split} gets some")
 
 
 def iter_export_rows(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:

@@ -11,6 +11,8 @@ import html
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from curator.labels import is_curator_label
+
 Status = Literal["pass", "warn", "fail"]
 
 #: OpenAI and Azure refuse fewer than 10 training examples; OpenAI's guide sees clear gains from
@@ -36,6 +38,10 @@ class Facts:
     target: str
     labels: dict[str, dict[str, int]] = field(default_factory=dict)  # label -> split -> count
     baseline_loss: float | None = None  # from the smoke-test trainer, when it has run
+    clusters: int = 0  # duplicate clusters (2+ members) marked by dedup
+    # clusters none of whose members would be exported although not all were rejected by hand
+    clusters_without_copy: list[int] = field(default_factory=list)
+    clusters_with_copies: list[int] = field(default_factory=list)  # 2+ members exported
 
 
 @dataclass(slots=True)
@@ -44,6 +50,14 @@ class Check:
     status: Status
     detail: str
     numbers: dict[str, Any] = field(default_factory=dict)
+
+
+MAX_LISTED = 20
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:5]))
+    return shown + (", ..." if len(ids) > 5 else "")
 
 
 def _worst(statuses: list[Status]) -> Status:
@@ -99,6 +113,20 @@ def assess(f: Facts) -> list[Check]:
             {"marked": f.duplicates_marked, "exact_groups_included": f.exact_duplicates_included},
         ))
 
+    if f.clusters:
+        lost, many = f.clusters_without_copy, f.clusters_with_copies
+        problems = ([f"{len(lost)} with no copy exported (clusters {_ids(lost)})"] if lost else []) \
+            + ([f"{len(many)} with more than one (clusters {_ids(many)})"] if many else [])
+        checks.append(Check(
+            "one copy per duplicate cluster", "fail" if problems else "pass",
+            f"{f.clusters} duplicate clusters; " + ("; ".join(problems) + ": pick a keeper on the "
+            "duplicates screen (d in curator review) or `curator dedup` again" if problems
+            else "each has exactly one member in the export"),
+            {"clusters": f.clusters, "without_copy": lost[:MAX_LISTED],
+             "with_copies": many[:MAX_LISTED], "without_copy_count": len(lost),
+             "with_copies_count": len(many)},
+        ))
+
     holdout = f.split_counts.get("holdout", 0)
     validation = f.split_counts.get("validation", 0)
     if not f.split_counts:
@@ -124,19 +152,23 @@ def assess(f: Facts) -> list[Check]:
             {"over_limit": over, "limit": f.token_limit, "max": longest},
         ))
 
-    if f.labels:
-        totals = {lab: sum(per.values()) for lab, per in f.labels.items()}
+    # labels curator adds itself (review:..., e.g. the trainer's review:high-loss) are not classes
+    user_labels = {lab: per for lab, per in f.labels.items() if not is_curator_label(lab)}
+    if user_labels:
+        totals = {lab: sum(per.values()) for lab, per in user_labels.items()}
         biggest, smallest = max(totals.values()), min(totals.values())
         ratio = biggest / smallest if smallest else float("inf")
         missing = sorted(
-            f"{lab} not in {split}" for lab in f.labels for split in ("train", "validation", "holdout")
-            if f.split_counts.get(split) and not f.labels[lab].get(split)
+            f"{lab} not in {split}" for lab in user_labels
+            for split in ("train", "validation", "holdout")
+            if f.split_counts.get(split) and not user_labels[lab].get(split)
         )
         status = "fail" if missing else ("warn" if ratio > 10 else "pass")
         checks.append(Check(
             "label balance", status,
             f"largest/smallest label {ratio:.1f}x" + (f"; missing: {', '.join(missing)}" if missing else ""),
-            {"counts": totals, "imbalance": ratio if smallest else None, "missing": missing},
+            {"counts": totals, "imbalance": ratio if smallest else None, "missing": missing,
+             "not_counted": sorted(set(f.labels) - set(user_labels))},
         ))
 
     checks.append(Check(

@@ -1545,7 +1545,9 @@ class Workspace:
 
     def keep_one(self, cluster_id: int, keeper: int) -> Change:
         """Resolve a duplicate cluster in one undoable step: accept `keeper`, reject every other
-        member with the reason "duplicate of <keeper>"."""
+        member with the reason "duplicate of <keeper>", and make `keeper` the cluster's keeper
+        (no `dup_of`; the others `dup_of` it, with their similarity to it when dedup's cached
+        pairs know it). The cluster keeps its id. Afterwards exactly `keeper` is exported."""
         with self._transaction():
             selected = self._select(None, [f"cluster={cluster_id}"])
             if not self._conn.execute("SELECT 1 FROM _sel WHERE id = ?", (keeper,)).fetchone():
@@ -1560,6 +1562,23 @@ class Workspace:
                 c.execute("INSERT INTO _vals(id, value) SELECT id, CASE WHEN id = ? THEN ? "
                           "ELSE ? END FROM _sel", (keeper, keep_value, other_value))
                 self._apply_vals(entry, column)
+            # similarity to the new keeper first (it reads the old dup_of): kept where the
+            # record already was its duplicate, else from the cached pair, else the old
+            # keeper's similarity to the new one, else unknown
+            c.execute("DELETE FROM _vals")
+            c.execute(
+                "INSERT INTO _vals(id, value) SELECT r.id, CASE WHEN r.id = :k THEN NULL "
+                "WHEN r.similarity IS NOT NULL AND r.dup_of = :k THEN r.similarity ELSE coalesce("
+                "(SELECT p.similarity FROM dedup_pairs p WHERE p.a = min(r.id, :k) "
+                "AND p.b = max(r.id, :k)), "
+                "(SELECT k.similarity FROM records k WHERE k.id = :k AND k.dup_of = r.id)) END "
+                "FROM _sel s JOIN records r ON r.id = s.id", {"k": keeper})
+            self._apply_vals(entry, "similarity")
+            # then the chosen record stops being a duplicate; the others are duplicates of it
+            c.execute("DELETE FROM _vals")
+            c.execute("INSERT INTO _vals(id, value) SELECT id, CASE WHEN id = ? THEN NULL "
+                      "ELSE ? END FROM _sel", (keeper, keeper))
+            self._apply_vals(entry, "dup_of")
             return self._finish(entry, "keep", selected,
                                 f"keep record {keeper} of cluster {cluster_id}, reject "
                                 f"{selected - 1} duplicates")
@@ -1592,10 +1611,12 @@ class Workspace:
     def set_splits(self, assignment: Mapping[int, str | None] | Iterable[tuple[int, str | None]],
                    params: Mapping[str, Any] | None = None, *,
                    allow_holdout_move: bool = False,
-                   meta: Mapping[str, str | None] | None = None) -> Change:
+                   meta: Mapping[str, str | None] | None = None,
+                   summary: str | None = None) -> Change:
         """Assign splits (None = no split). The split parameters are kept in meta
         `split_params`; `meta` keys are set in the same entry. Moving a record out of the
-        holdout is refused unless allowed."""
+        holdout is refused unless allowed. `summary` replaces the journal line (default: the
+        records given, by split)."""
         items = assignment.items() if isinstance(assignment, Mapping) else assignment
         c = self._conn
         with self._transaction():
@@ -1625,7 +1646,8 @@ class Workspace:
                 self._set_meta(entry, key, value)
             counts = dict(c.execute(
                 "SELECT coalesce(value, 'none'), count(*) FROM _vals GROUP BY 1").fetchall())
-            summary = "split: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            summary = summary or "split: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(counts.items()))
             return self._finish(entry, "split", selected, summary)
 
     def _set_meta(self, entry: int, key: str, value: str | None) -> None:

@@ -74,6 +74,11 @@ class ExportOutcome:
         return {s: int(self.manifest["splits"][s]["examples"]) for s in SPLITS}
 
     @property
+    def warnings(self) -> list[str]:
+        """Empty splits (no file written for them) and what else the user should know."""
+        return list(self.manifest["warnings"])
+
+    @property
     def excluded(self) -> int:
         return len(self.manifest["excluded"])
 
@@ -87,6 +92,8 @@ class ExportOutcome:
             "excluded": self.excluded,
             "excluded_by_reason": self.manifest["counts"]["excluded_by_reason"],
             "files": self.manifest["files"],
+            "empty_splits": self.manifest["empty_splits"],
+            "warnings": self.manifest["warnings"],
         }
 
 
@@ -129,6 +136,41 @@ def split_names(ws: Workspace) -> dict[str, str]:
     if isinstance(given, list) and len(given) == 3 and all(isinstance(x, str) for x in given):
         return dict(zip(given, SPLITS, strict=True))
     return {s: s for s in SPLITS}
+
+
+def workspace_files(ws: Workspace) -> list[Path]:
+    """The workspace's database and its SQLite side files: what an export must never replace."""
+    return [ws.path] + [ws.path.with_name(ws.path.name + s) for s in ("-wal", "-shm", "-journal", ".lock")]
+
+
+def sizes_line(sizes: dict[str, int], duplicates: dict[str, int]) -> str:
+    """`train 50, validation 6, holdout 6 (+3 marked duplicate, not exported: train 3)`."""
+    line = ", ".join(f"{name} {n:,}" for name, n in sizes.items())
+    dups = {k: v for k, v in duplicates.items() if v}
+    if dups:
+        line += (f" (+{sum(dups.values()):,} marked duplicate, not exported: "
+                 + ", ".join(f"{k} {v:,}" for k, v in dups.items()) + ")")
+    return line
+
+
+def split_sizes(ws: Workspace) -> tuple[dict[str, int], dict[str, int], int]:
+    """(sizes, duplicates, unsplit) as the workspace holds them now, counted as `curator split`
+    counts: a split's size is the records an export writes from it (not rejected, not marked
+    duplicate; `ls --where split=NAME --where status!=rejected --where dup=no`), the records marked duplicate
+    there are counted apart, and `unsplit` is the exportable records with no split yet."""
+    names = list(split_names(ws))  # the workspace's names, in train, validation, holdout order
+    sizes = dict.fromkeys(names, 0)
+    duplicates = dict.fromkeys(names, 0)
+    unsplit = 0
+    for split, is_dup, n in ws.connection.execute(
+            "SELECT split, dup_of IS NOT NULL, count(*) FROM records WHERE status != 'rejected' "
+            "AND coalesce(current, canonical) IS NOT NULL GROUP BY 1, 2"):
+        if split is None:
+            unsplit += 0 if is_dup else n
+            continue
+        target = duplicates if is_dup else sizes
+        target[split] = target.get(split, 0) + n
+    return sizes, duplicates, unsplit
 
 
 def _convert(example: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -217,7 +259,8 @@ def _read_tables(tmp: Path, counts: dict[str, int]) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.json as pj
 
-    blob = b"".join((tmp / f"{s}.jsonl").read_bytes().removeprefix(BOM) for s in SPLITS)
+    blob = b"".join((tmp / f"{s}.jsonl").read_bytes().removeprefix(BOM) for s in SPLITS
+                    if counts[s])
     if not blob:
         empty = pa.table({})
         return dict.fromkeys(SPLITS, empty)
@@ -247,19 +290,23 @@ def _write_hf(tables: dict[str, Any], folder: Path, hashes: dict[str, str]) -> N
         dd = datasets.DatasetDict({
             # The fingerprint is the split file's hash, so a rerun writes identical state.json.
             s: datasets.Dataset(tables[s], fingerprint=hashes[s][:16]) for s in SPLITS
+            if s in hashes
         })
-        dd.save_to_disk(str(folder), num_shards=dict.fromkeys(SPLITS, 1))
+        dd.save_to_disk(str(folder), num_shards=dict.fromkeys(dd, 1))
     finally:
         if was_on:
             datasets.enable_progress_bars()
 
 
-def _write_parquet(tables: dict[str, Any], folder: Path) -> dict[str, str]:
+def _write_parquet(tables: dict[str, Any], folder: Path, counts: dict[str, int]
+                   ) -> dict[str, str]:
     import pyarrow.parquet as pq
 
     folder.mkdir()
     out = {}
     for s in SPLITS:
+        if not counts[s]:
+            continue  # like the JSONL: no file for an empty split
         pq.write_table(tables[s], folder / f"{s}.parquet")
         out[s] = f"{PARQUET_DIR}/{s}.parquet"
     return out
@@ -366,14 +413,17 @@ def export_workspace(
                            "excluded_by_reason": {k: v for k, v in sorted(by_reason.items()) if v}},
                 "hf_dataset": None, "parquet": None, "llamafactory": None,
             }
-            if hf:
+            if hf and not any(counts.values()):
+                added["warnings"] = [*manifest["warnings"], "nothing to export: no Hugging "
+                                     "Face dataset or Parquet files written"]
+            elif hf:
                 tables = _read_tables(tmp, counts)
-                hashes = {s: manifest["splits"][s]["sha256"] for s in SPLITS}
+                hashes = {s: manifest["splits"][s]["sha256"] for s in SPLITS if counts[s]}
                 if "dataset" in hf:
                     _write_hf(tables, tmp / HF_DIR, hashes)
                     added["hf_dataset"] = HF_DIR
                 if "parquet" in hf:
-                    added["parquet"] = _write_parquet(tables, tmp / PARQUET_DIR)
+                    added["parquet"] = _write_parquet(tables, tmp / PARQUET_DIR, counts)
             if llamafactory:
                 added["llamafactory"] = {"dataset_info": LF_INFO,
                                          "datasets": _write_llamafactory(tmp, fmt, lf_name, counts)}
@@ -382,6 +432,6 @@ def export_workspace(
         result = export_records(
             _records(ws, only_accepted, todo, names, progress), out_dir, fmt=fmt, target=target,
             convert=_convert, bom=bom, excluded=excluded, parameters=parameters,
-            metadata=metadata, extras=extras,
+            metadata=metadata, extras=extras, protect=workspace_files(ws),
         )
         return ExportOutcome(result.out_dir, fmt, target, result.manifest)

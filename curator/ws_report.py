@@ -143,6 +143,21 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
         name = names.get(split, split) if split is not None else UNSPLIT
         labels[label][name] = labels[label].get(name, 0) + n
 
+    # every duplicate cluster should have exactly one member in the export; none is a loss
+    # unless every member was rejected (a decision, not dedup's doing)
+    clusters = 0
+    without_copy: list[int] = []
+    with_copies: list[int] = []
+    for cluster, exported, kept in c.execute(
+            f"SELECT cluster_id, sum({_INCLUDED}), sum(status != 'rejected') FROM records "
+            "WHERE cluster_id IS NOT NULL GROUP BY cluster_id HAVING count(*) > 1 "
+            "ORDER BY cluster_id"):
+        clusters += 1
+        if exported == 0 and kept:
+            without_copy.append(cluster)
+        elif exported > 1:
+            with_copies.append(cluster)
+
     dedup_run = dedup_params is not None or c.execute(
         "SELECT EXISTS (SELECT 1 FROM records WHERE cluster_id IS NOT NULL)").fetchone()[0] == 1
     return Facts(
@@ -153,4 +168,5 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
         exact_duplicates_included=len(exact), leakage_pairs=leakage,
         tokens=tokens, token_limit=limit, target=target, labels=dict(labels),
         baseline_loss=baseline_loss(ws.meta_json("train.last_run")),
+        clusters=clusters, clusters_without_copy=without_copy, clusters_with_copies=with_copies,
     )

@@ -47,6 +47,7 @@ from curator.ws_dedup import (
     run_find,
     save_pairs,
 )
+from curator.ws_export import sizes_line
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 MAX_LISTED_PAIRS = 100
@@ -63,6 +64,12 @@ class SplitOutcome:
     written: bool
     change: Change | None = None
     warnings: list[str] = field(default_factory=list)
+    #: split -> records placed there that dedup marked duplicate (not exported, not in `sizes`)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    #: splits with a share above 0 that hold no exported record; not written unless forced
+    empty: list[str] = field(default_factory=list)
+    #: why the splits are empty and how to fix it (None when none is)
+    empty_message: str | None = None
 
     @property
     def leaks(self) -> int:
@@ -94,7 +101,14 @@ class SplitOutcome:
         return {"params": self.params, "records": self.records, "new": self.new,
                 "written": self.written, "leaks": self.leaks,
                 "journal_entry": self.change.entry_id if self.change is not None else None,
-                "warnings": self.warnings, "report": self.report_dict()}
+                "warnings": self.warnings, "report": self.report_dict(),
+                "sizes": dict(self.report.sizes), "duplicates": dict(self.duplicates),
+                "empty_splits": list(self.empty), "empty_message": self.empty_message}
+
+    def summary(self) -> str:
+        """The one count per split (records an export writes from it), duplicates apart: the
+        same line in `curator split`'s output, the journal and the stats screen."""
+        return sizes_line(self.report.sizes, self.duplicates)
 
 
 def _dedup_settings(ws: Workspace) -> dict[str, Any]:
@@ -197,9 +211,11 @@ def split_workspace(
                            stratify=stratify == "label", existing=existing)
 
     exported = dict(result.splits)
+    duplicates = dict.fromkeys(names, 0)
     for record_id, _, _, dup_of, _ in rows:
-        if dup_of is not None:
-            exported.pop(record_id, None)
+        if dup_of is not None and record_id in exported:
+            name = exported.pop(record_id)
+            duplicates[name] = duplicates.get(name, 0) + 1
     report = leakage_report(
         exported, exact_groups=exact_groups, near_pairs=near_pairs,
         labels={i: labels.get(i) for i in exported}, names=names,
@@ -211,14 +227,43 @@ def split_workspace(
     if result.straddling:
         warnings.append(f"{len(result.straddling)} units were already split apart by an "
                         f"earlier run; sealed records are never moved")
+    empty = [name for name, ratio in zip(names, ratios, strict=True)
+             if ratio > 0 and not report.sizes.get(name)] if rows else []
+    message = None
+    if empty:
+        units = len({unit_of.get(r[0], f"r:{r[0]}") for r in rows})
+        message = _empty_message(empty, report.sizes, len(rows), units, len(existing),
+                                 group_by, sum(1 for r in ratios if r > 0))
     outcome = SplitOutcome(params, report, len(result.splits), len(new),
-                           result.straddling, written=False, warnings=warnings)
-    if report.leaks and not force:
+                           result.straddling, written=False, warnings=warnings,
+                           duplicates=duplicates, empty=empty, empty_message=message)
+    if (report.leaks or empty) and not force:
         return outcome
     report_json = orjson.dumps(outcome.report_dict(), option=orjson.OPT_SORT_KEYS).decode()
     change = ws.set_splits(new, params, meta={
         "split.params": orjson.dumps(params, option=orjson.OPT_SORT_KEYS).decode(),
         "split.report": report_json,
-    })
+    }, summary=f"split: {outcome.summary()}; {len(new):,} newly placed")
     return SplitOutcome(params, report, len(result.splits), len(new), result.straddling,
-                        written=True, change=change, warnings=warnings)
+                        written=True, change=change, warnings=warnings, duplicates=duplicates,
+                        empty=empty, empty_message=message)
+
+
+def _empty_message(empty: list[str], sizes: dict[str, int], records: int, units: int,
+                   sealed: int, group_by: str | None, wanted: int) -> str:
+    """Why a split comes out empty, and what to do about it."""
+    shown = ", ".join(f"{k} {v}" for k, v in sizes.items())
+    head = f"{' and '.join(empty)} would be empty ({shown})"
+    if sealed == records:
+        why = ("every record already has its split from an earlier run, and records keep "
+               "theirs; undo that split (`curator log`, then `curator undo`) and split again")
+    elif units < wanted:
+        grouped = (f"--group-by {group_by} gives" if group_by else "duplicate clusters give")
+        why = (f"{grouped} only {units} group(s) for {wanted} splits, and a group never "
+               f"straddles two splits; " + ("group by a key with more distinct values (or "
+               "none)" if group_by else "resolve the duplicates or add records"))
+    else:
+        why = (f"the {records} records form {units} unit(s) (records that must stay together "
+               "count as one), too few for these ratios; add records, or change --ratios or "
+               "--seed")
+    return f"{head}: {why}. --force writes it anyway."

@@ -158,3 +158,33 @@ def test_a_second_export_into_the_same_folder_is_refused(tmp_path: Path) -> None
     assert _intact(out) == before
     assert run("export", "-w", str(db), "--out", str(out))[0] == 0
     assert not stale.exists()
+
+
+def test_reexport_over_a_workspace_kept_in_the_export_folder_exits_2(tmp_path: Path) -> None:
+    """The issue's case: a workspace inside the previous export folder survives `export --out`
+    of that folder (exit 2, the file named), with every decision in it."""
+    db = _workspace(tmp_path, 20)
+    out = tmp_path / "out"
+    assert run("export", "-w", str(db), "--out", str(out))[0] == 0
+    inner = _workspace(out, 20, name="kept.db")  # a workspace made inside the export folder
+    with Workspace.open(inner) as ws:
+        ws.set_status([3], "rejected", "my decision")
+    before = _intact(out)
+    code, _, stderr = run("export", "-w", str(db), "--out", str(out))
+    assert code == 2 and "kept.db" in stderr and "refusing to replace" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    code, _, stderr = run("export", "-w", str(inner), "--out", str(out))
+    assert code == 2 and "holds the open workspace" in stderr
+    assert _intact(out) == before
+    with Workspace.open(inner) as ws:
+        assert ws.get(3).reason == "my decision" and ws.integrity_check() == "ok"
+
+
+def test_an_empty_split_exits_1_with_a_warning(tmp_path: Path) -> None:
+    db = _workspace(tmp_path, 8)  # ids 1-8: seven in train, the eighth in validation
+    code, stdout, stderr = run("export", "-w", str(db), "--out", str(tmp_path / "o"), "--json")
+    assert code == 1
+    assert stderr.startswith("warning: holdout is empty: no holdout.jsonl written")
+    summary = json.loads(stdout)
+    assert summary["empty_splits"] == ["holdout"] and summary["counts"]["holdout"] == 0
+    assert not (tmp_path / "o" / "holdout.jsonl").exists()

@@ -235,3 +235,121 @@ def test_after_curator_split_with_its_own_names(ws: Workspace, tmp_path: Path) -
 
     facts = gather_facts(ws)
     assert facts.split_counts == res.counts
+
+
+# -- re-export replaces only what the previous export wrote (issue 11, item 2) ------------------
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(("planted", "named"), [
+    ("notes.txt", "notes.txt"), ("hf/notes.txt", "hf/notes.txt"), ("mine/deep/n.txt", "mine/")])
+def test_reexport_refuses_a_folder_with_files_it_did_not_write(ws: Workspace, tmp_path: Path,
+                                                               planted: str, named: str) -> None:
+    _split_all(ws)
+    out = tmp_path / "out"
+    export_workspace(ws, out, hf=("dataset",))
+    (out / planted).parent.mkdir(parents=True, exist_ok=True)
+    (out / planted).write_text("precious")
+    before = _tree(out)
+    with pytest.raises(ExportError, match=r"refusing to replace files curator did not write"
+                       ) as err:
+        export_workspace(ws, out, hf=("dataset",))
+    assert f"({named})" in str(err.value)
+    assert _tree(out) == before  # nothing deleted, nothing replaced
+    (out / planted).unlink()
+    if named.endswith("/"):
+        (out / planted).parent.rmdir()
+        (out / planted).parent.parent.rmdir()
+    export_workspace(ws, out, hf=("dataset",))  # only curator's files again: replaced
+
+
+def test_reexport_never_deletes_a_workspace_inside_the_export_folder(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "data.jsonl", [chat(f"q{i}", f"a{i}") for i in range(10)])
+    out = tmp_path / "out"
+    with Workspace.open(tmp_path / "first.db", create=True) as first:
+        import_files(first, [src])
+        _split_all(first)
+        export_workspace(first, out)
+    # the user then keeps a workspace inside the export folder and decides on its records
+    with Workspace.open(out / "ws.db", create=True) as inner:
+        import_files(inner, [src])
+        _split_all(inner)
+        inner.set_status([1, 2], "rejected", "kept decision")
+        with pytest.raises(ExportError, match="holds the open workspace"):
+            export_workspace(inner, out)
+        with pytest.raises(ExportError, match="holds the open workspace"):
+            export_workspace(inner, tmp_path)  # a folder above the workspace's is at risk too
+    with (Workspace.open(tmp_path / "first.db") as first,
+          pytest.raises(ExportError, match=r"ws\.db")):  # another workspace's export: refused
+        export_workspace(first, out)
+    with Workspace.open(out / "ws.db") as inner:
+        assert inner.get(1).status == "rejected" and inner.get(2).reason == "kept decision"
+        assert inner.integrity_check() == "ok"
+
+
+def test_reexport_removes_only_the_previous_exports_files(ws: Workspace, tmp_path: Path) -> None:
+    _split_all(ws)
+    out = tmp_path / "out"
+    export_workspace(ws, out, hf=("dataset", "parquet"), llamafactory=True)
+    res = export_workspace(ws, out)  # no extras this time: the old extras go, nothing else left
+    assert set(_tree(out)) == set(res.manifest["files"]) | {"manifest.json"}
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("out", ".out"))) == [
+        ".out.export.lock", "out"]
+
+
+def test_a_file_written_into_the_folder_during_the_export_is_kept(
+        ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that lands in the old folder after the check (here: while the extras are written)
+    makes the export undo its swap and refuse; the file and the previous export stay."""
+    import curator.ws_export as wse
+
+    _split_all(ws)
+    out = tmp_path / "out"
+    export_workspace(ws, out)
+    ws.set_status([1], "rejected", "changed")  # so the new export would differ
+    before = _tree(out)
+    real = wse._write_parquet
+
+    def late_writer(*args: Any) -> dict[str, str]:
+        (out / "late.txt").write_text("written meanwhile")
+        return real(*args)
+
+    monkeypatch.setattr(wse, "_write_parquet", late_writer)
+    with pytest.raises(ExportError, match=r"gained files while exporting \(late\.txt\)"):
+        export_workspace(ws, out, hf=("parquet",))
+    after = _tree(out)
+    assert after.pop("late.txt") == b"written meanwhile"
+    assert after == before
+    assert not list(tmp_path.glob(".out.export-*"))
+
+
+def test_an_empty_split_gets_no_file_and_a_warning(ws: Workspace, tmp_path: Path) -> None:
+    """An empty validation.jsonl breaks datasets.load_dataset: no file is written for an empty
+    split, the manifest says so, and every file written loads (issue 11, item 7)."""
+    import datasets
+
+    ids = list(ws.select_ids(["status!=rejected"]))
+    ws.set_splits({i: ("train", "holdout")[k % 2] for k, i in enumerate(ids)})
+    out = tmp_path / "out"
+    res = export_workspace(ws, out, hf=("dataset", "parquet"), llamafactory=True)
+    assert res.manifest["empty_splits"] == ["validation"]
+    assert res.warnings == [res.manifest["warnings"][0]] and "validation is empty" in res.warnings[0]
+    assert res.manifest["splits"]["validation"]["file"] is None
+    assert res.to_dict()["warnings"] == res.warnings
+    assert not (out / "validation.jsonl").exists()
+    assert not (out / "parquet" / "validation.parquet").exists()
+    files = {s: str(out / f"{s}.jsonl") for s in ("train", "holdout")}
+    loaded = datasets.load_dataset("json", data_files=files, cache_dir=str(tmp_path / "c"))
+    assert {s: loaded[s].num_rows for s in files} == {s: res.counts[s] for s in files}
+    assert set(datasets.load_from_disk(str(out / "hf"))) == {"train", "holdout"}
+    assert "curator_validation" not in json.loads((out / "dataset_info.json").read_text())
+    again = export_workspace(ws, out, hf=("dataset", "parquet"), llamafactory=True)
+    assert again.manifest == res.manifest  # reruns stay byte-identical
+    ws.set_status(None, "rejected", "all out", where=[])
+    none = export_workspace(ws, out, hf=("dataset",))
+    assert none.manifest["empty_splits"] == ["train", "validation", "holdout"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    assert any("nothing to export" in w for w in none.warnings)

@@ -145,3 +145,73 @@ def test_cli_report_exits_1_on_a_failed_line(tmp_path: Path) -> None:
     assert "FAIL  enough examples" in r.stdout
     r = CliRunner().invoke(cli, ["report", "-w", str(tmp_path / "nope.db")])
     assert r.exit_code == 2 and "no workspace" in r.stderr
+
+
+def test_every_duplicate_cluster_keeps_exactly_one_copy(tmp_path: Path) -> None:
+    """keep_one (the duplicates screen's `2`) leaves exactly the chosen record for export, and
+    report fails a cluster whose copies are all gone or that exports two (issue 11, item 6)."""
+    from curator.ws_export import export_workspace
+
+    src = write_jsonl(tmp_path / "d.jsonl", [chat(f"q {i}", f"a {i}") for i in range(1, 9)])
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src])
+        ws.set_splits({i: "train" if i < 7 else ("validation", "holdout")[i % 2]
+                       for i in ws.select_ids()})
+        ws.mark_duplicates([DuplicateCluster(1, {2: 0.9, 3: 0.85}), DuplicateCluster(4, {5: 0.95})])
+        ws.save_dedup_pairs("k", [(2, 3, 0.88, False), (1, 2, 0.9, False)])
+
+        def check() -> Any:
+            return {c.name: c for c in assess(gather_facts(ws))}["one copy per duplicate cluster"]
+
+        assert check().status == "pass"
+        ws.keep_one(1, 3)  # keep a member that was a duplicate
+        assert [(ws.get(i).status, ws.get(i).dup_of, ws.get(i).similarity) for i in (1, 2, 3)] == [
+            ("rejected", 3, 0.85), ("rejected", 3, 0.88), ("accepted", None, None)]
+        res = export_workspace(ws, tmp_path / "out")
+        exported = {e["id"] for e in res.manifest["excluded"]} ^ set(ws.select_ids())
+        assert exported & {1, 2, 3} == {3}
+        assert check().status == "pass"
+        ws.keep_one(1, 1)  # and back: the first keeper again
+        assert ws.get(1).dup_of is None and ws.get(3).dup_of == 1
+        ws.undo(2)
+        assert ws.get(3).dup_of == 1 and ws.get(3).status == "pending"
+        ws.set_status([4], "rejected", "bad")  # the keeper rejected by hand: 5 is out as its dup
+        lost = check()
+        assert lost.status == "fail" and lost.numbers["without_copy"] == [4]
+        ws.set_status([5], "rejected", "also bad")  # every member rejected: a decision
+        assert check().status == "pass"
+        ws.set_status([4, 5], "pending")
+        ws.mark_duplicates([DuplicateCluster(1, {2: 0.9, 3: 0.85})], clear_others=True)
+        ws.connection.execute("UPDATE records SET dup_of = NULL WHERE id = 2")  # a stale mark
+        many = check()
+        assert many.status == "fail" and many.numbers["with_copies"] == [1]
+
+
+def test_labels_curator_adds_itself_never_count_in_label_balance(tmp_path: Path) -> None:
+    """The trainer's review:high-loss queue sits in one split; label balance judges the user's
+    labels only (issue 11, item 13). The rule is keyed on curator.labels.is_curator_label."""
+    from curator.labels import is_curator_label
+    from curator.train.workspace import REVIEW_LABEL, write_back
+
+    assert is_curator_label(REVIEW_LABEL)
+    src = write_jsonl(tmp_path / "d.jsonl", [chat(f"q {i}", f"a {i}") for i in range(30)])
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src])
+        ws.set_splits({i: ("train", "validation", "holdout")[i % 3] for i in ws.select_ids()})
+        ws.add_label_names(["bikes"])
+        ws.add_labels(list(range(1, 31, 2)), ["bikes"])  # in every split
+        before = {c.name: c for c in assess(gather_facts(ws))}["label balance"]
+        assert before.status == "pass"
+        out = tmp_path / "run"
+        out.mkdir()
+        train_ids = list(ws.select_ids(["split=train"]))[:3]
+        (out / "review_queue.jsonl").write_text("".join(
+            json.dumps({"record_id": i, "loss": 3.0 - k, "rank": k + 1, "split": "train"}) + "\n"
+            for k, i in enumerate(train_ids)))
+        write_back(ws, {"review_queue": {"count": 3, "path": "review_queue.jsonl"},
+                        "verdict": "pass"}, out, "now")
+        assert ws.count([f"label={REVIEW_LABEL}"]) == 3
+        after = {c.name: c for c in assess(gather_facts(ws))}["label balance"]
+    assert after.status == "pass", after.detail
+    assert after.numbers["not_counted"] == [REVIEW_LABEL]
+    assert REVIEW_LABEL not in after.numbers["counts"]

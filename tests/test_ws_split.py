@@ -206,3 +206,92 @@ def test_pairs_from_dedup_are_reused_until_the_content_changes(tmp_path: Path) -
         third = split_workspace(ws, seed=1, processes=1)
         assert not third.params["dedup_pairs_reused"] and third.leaks == 0
         assert split_workspace(ws, seed=1, processes=1).params["dedup_pairs_reused"]
+
+
+# -- an empty split is refused; one count per split everywhere (issue 11, item 15) --------------
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(cli, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_group_by_with_too_few_groups_is_refused_and_says_how_to_fix_it(tmp_path: Path) -> None:
+    a = write_jsonl(tmp_path / "a.jsonl", _rows(30))
+    b = write_jsonl(tmp_path / "b.jsonl", _rows(30, start=30))
+    db = tmp_path / "w.db"
+    with Workspace.open(db, create=True) as ws:
+        import_files(ws, [a, b], PREPARE)
+    code, _, err = _cli("split", "-w", str(db), "--group-by", "source")
+    assert code == 1
+    assert "would be empty" in err and "--group-by source gives only 2 group(s) for 3 splits" in err
+    assert "group by a key with more distinct values" in err and "--force" in err
+    with Workspace.open(db) as ws:
+        assert ws.count(["split=none"]) == 60  # nothing written, nothing sealed
+    code, out, err = _cli("split", "-w", str(db), "--json")  # a plain split places them all
+    assert code == 0, err
+    assert min(json.loads(out)["sizes"].values()) > 0
+    with Workspace.open(db) as ws:
+        assert ws.count(["split=none"]) == 0
+
+    c = tmp_path / "c.db"
+    with Workspace.open(c, create=True) as ws:
+        import_files(ws, [a, b], PREPARE)
+    code, _, err = _cli("split", "-w", str(c), "--group-by", "source", "--force")
+    assert code == 1 and "written with an empty split (--force)" in err
+    code, _, err = _cli("split", "-w", str(c))  # the sealed records keep it: said so, exit 1
+    assert code == 1 and "every record already has its split" in err and "curator undo" in err
+    with Workspace.open(c) as ws:
+        ws.undo()
+        assert ws.count(["split=none"]) == 60
+    assert _cli("split", "-w", str(c))[0] == 0
+
+
+def test_split_counts_agree_everywhere(tmp_path: Path) -> None:
+    """`split`'s output, the journal, the stats screen's numbers, `ls --where`, the export and
+    the report give one count per split (what an export writes), duplicates counted apart."""
+    from curator.report import Facts
+    from curator.tui.stats import gather
+    from curator.ws_export import export_workspace
+    from curator.ws_report import gather_facts
+
+    rows = _rows(40)
+    rows += [rows[i] for i in range(0, 12, 2)]  # 6 exact repeats: marked duplicate by dedup
+    src = write_jsonl(tmp_path / "d.jsonl", rows)
+    db = tmp_path / "w.db"
+    with Workspace.open(db, create=True) as ws:
+        import_files(ws, [src], PREPARE)
+        ws.set_status([4], "rejected", "bad")  # row 3, which has no repeat
+        assert dedup_workspace(ws).duplicates == 6
+    code, out, err = _cli("split", "-w", str(db), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    sizes = result["report"]["sizes"]
+    assert sum(sizes.values()) == 40 - 1
+
+    def ls(*where: str) -> int:
+        args = [a for w in where for a in ("--where", w)]
+        code, out, _ = _cli("ls", "-w", str(db), *args, "--json", "--limit", "1000")
+        assert code == 0
+        return len(out.splitlines())
+
+    dups = {name: ls(f"split={name}", "status!=rejected", "dup=yes") for name in sizes}
+    assert sum(dups.values()) == 6
+    with Workspace.open(db) as ws:
+        journal = next(e for e in ws.log(None) if e.action == "split").summary
+        stats = gather(ws, None)
+        facts: Facts = gather_facts(ws)
+        exported = export_workspace(ws, tmp_path / "out").counts
+    for name in sizes:
+        assert ls(f"split={name}", "status!=rejected", "dup=no") == sizes[name]
+        assert exported[name] == facts.split_counts[name] == sizes[name]
+        assert f"{name} {sizes[name]}" in journal, journal
+        assert dict(stats.splits)[name] == sizes[name]
+        assert stats.split_duplicates[name] == dups[name]
+    code, text, _ = _cli("split", "-w", str(db))  # again: nothing new, same numbers printed
+    for name in sizes:
+        line = f"  {name}: {sizes[name]}" + (
+            f" (+{dups[name]} marked duplicate)" if dups[name] else "")
+        assert line in text.splitlines(), (line, text)
+    assert result["duplicates"] == dups
+    assert f"+{sum(dups.values())} marked duplicate" in journal

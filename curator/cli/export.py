@@ -1,7 +1,9 @@
 """`curator export`: write the workspace's splits as trainer-ready files plus a manifest.
 
 Exit codes: 0 written; 1 written, but some selected records could not be converted to the
-format (listed in the manifest); 2 usage or I/O error, or records without a split.
+format (listed in the manifest) or a split is empty (no file written for it; a warning on
+stderr and in the manifest); 2 usage or I/O error, records without a split, or an --out folder
+holding files the previous export did not write (or the workspace itself).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from curator.ws_export import EXPORT_TARGETS, export_workspace
 @cli.command("export")
 @workspace_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Export folder (created; a previous curator export there is replaced atomically).")
+              help="Export folder (created; a previous curator export there is replaced atomically; "
+                   "a folder holding anything else is refused).")
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Row shape [default: the target's: openai-chat, trl-messages for trl, "
                    "sharegpt for lf].")
@@ -49,8 +52,8 @@ def export(workspace: Path, out: Path, fmt: str | None, target: str | None, only
 
     Every record that is not rejected is exported (records dedup marked as duplicates count as
     rejected), in its current edited form; each one left out is listed in manifest.json with its
-    reason. Records must have a split (run `curator split` first). Same workspace, same options:
-    byte-identical files.
+    reason. Records must have a split (run `curator split` first). A split with no records gets no
+    file, with a warning (exit 1). Same workspace, same options: byte-identical files.
 
     Example: curator export -w work.db --out export/ --target azure --hf-dataset
     """
@@ -78,5 +81,7 @@ def export(workspace: Path, out: Path, fmt: str | None, target: str | None, only
         for extra in ("hf_dataset", "parquet", "llamafactory"):
             if outcome.manifest.get(extra):
                 echo(f"  wrote {extra}")
-    if summary["excluded_by_reason"].get("unconvertible"):
+    for warning in outcome.warnings:
+        echo(f"warning: {warning}", err=True)
+    if summary["excluded_by_reason"].get("unconvertible") or outcome.warnings:
         raise click.exceptions.Exit(1)

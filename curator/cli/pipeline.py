@@ -311,7 +311,9 @@ def split(workspace: Path, ratios: tuple[float, ...], seed: int, stratify: str |
     straddles two splits; records that already have a split keep it, and nothing leaves the
     holdout. The leakage report (duplicate pairs across splits, label balance, classes missing
     from a split) is printed and stored; a split with leaks is not written unless --force
-    (exit 1).
+    (exit 1). Nor is one that leaves a split empty (exit 1, with why and how to fix it; --force
+    writes it, still exit 1). Sizes count the records an export writes; records marked
+    duplicate are counted apart.
 
     Example: curator split -w work.db --ratios 0.8,0.1,0.1 --seed 7 --stratify label
     """
@@ -329,9 +331,15 @@ def split(workspace: Path, ratios: tuple[float, ...], seed: int, stratify: str |
     if as_json:
         click.echo(_dump(outcome.to_dict()))
     else:
-        _print_split(outcome.report_dict(), outcome.records, outcome.new)
+        _print_split(outcome.report_dict(), outcome.records, outcome.new, outcome.duplicates)
         for w in outcome.warnings:
             echo(f"warning: {w}", err=True)
+    if outcome.empty:
+        if outcome.written:
+            echo(f"warning: written with an empty split (--force): {outcome.empty_message}",
+                       err=True)
+        else:
+            echo(f"error: the split was not written: {outcome.empty_message}", err=True)
     if outcome.leaks and not outcome.written:
         echo(f"error: {outcome.leaks} duplicate pairs would sit in two splits; the split "
               f"was not written. Resolve them (curator dedup, reject, or --group-by) or pass "
@@ -342,16 +350,21 @@ def split(workspace: Path, ratios: tuple[float, ...], seed: int, stratify: str |
     if not as_json:
         entry = outcome.change.entry_id if outcome.change is not None else None
         echo(f"split written  [journal #{entry}]" if entry else "nothing changed")
+    if outcome.empty:
+        raise click.exceptions.Exit(1)
 
 
-def _print_split(report: dict[str, Any], records: int, new: int) -> None:
-    echo(f"{records} records split, {new} newly placed")
+def _print_split(report: dict[str, Any], records: int, new: int,
+                 duplicates: dict[str, int]) -> None:
+    echo(f"{records} records split, {new} newly placed; per split, the records an export "
+               f"writes (duplicates apart):")
     for name, size in report["sizes"].items():
         counts = report["label_counts"].get(name, {})
         balance = ", ".join(f"{one_line(k)} {v}" for k, v in counts.items()) if set(counts) - {"(none)"} else ""
-        echo(f"  {name}: {size}" + (f"  ({balance})" if balance else ""))
+        dups = f" (+{duplicates[name]} marked duplicate)" if duplicates.get(name) else ""
+        echo(f"  {name}: {size}{dups}" + (f"  ({balance})" if balance else ""))
     echo(f"leakage: {report['exact_leaks']} exact and {report['near_leaks']} near-duplicate "
-          f"pairs across splits")
+               f"pairs across splits")
     for kind in ("exact_leak_pairs", "near_leak_pairs"):
         for p in report[kind][:10]:
             echo(f"  {p['a']} ({p['split_a']}) ~ {p['b']} ({p['split_b']}) "

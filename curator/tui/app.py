@@ -707,9 +707,10 @@ class MainScreen(Screen[None]):
 
         def done(text: str | None) -> None:
             if text:
-                self._job("Exporting", export_job(Path(text).expanduser(), only_accepted=True))
+                self._job("Exporting", export_job(Path(text).expanduser()))
 
-        self.app.push_screen(Ask("Export accepted records to folder", default), done)
+        self.app.push_screen(Ask("Export every record not rejected (as curator export) to folder",
+                                 default), done)
 
 
 class ReviewApp(App[None]):

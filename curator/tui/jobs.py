@@ -145,19 +145,27 @@ def split_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) 
     from curator.ws_split import split_workspace
 
     outcome = split_workspace(ws, progress=progress)
-    sizes = ", ".join(f"{k} {v:,}" for k, v in outcome.report.sizes.items())
-    return (f"split: {outcome.new:,} records newly assigned ({sizes}); "
-            f"{outcome.leaks} leaks\n\nleakage report:\n"
+    if outcome.written:
+        head = f"split: {outcome.summary()}; {outcome.new:,} newly placed; {outcome.leaks} leaks"
+    else:
+        why = outcome.empty_message or (
+            f"{outcome.leaks} duplicate pairs would sit in two splits; resolve them (dedup, "
+            "reject) or run `curator split --force`")
+        head = f"split NOT written: {why}"
+    return (f"{head}\n\nleakage report:\n"
             + _describe(outcome.report_dict(), "report")
             + ("\n\nwarnings:\n" + "\n".join(outcome.warnings) if outcome.warnings else ""))
 
 
-def export_job(out_dir: Path, only_accepted: bool) -> JobFn:
+def export_job(out_dir: Path, only_accepted: bool = False) -> JobFn:
+    """Export as `curator export` does (everything not rejected by default); warnings (an
+    empty split, for which no file is written) come first in the result."""
     def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
         from curator.ws_export import export_workspace
 
         result = export_workspace(ws, out_dir, only_accepted=only_accepted, progress=progress)
-        return f"exported to {out_dir}\n" + _describe(result, "export")
+        warned = "".join(f"warning: {w}\n" for w in result.warnings)
+        return warned + f"exported to {out_dir}\n" + _describe(result, "export")
     return run
 
 

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static
 
 from curator.store import Workspace
 from curator.tui.text import literal
+from curator.ws_export import split_sizes
 
 BUCKETS = 16
 
@@ -27,7 +28,8 @@ class Stats:
     total: int = 0
     status: dict[str, int] = field(default_factory=dict)
     labels: list[tuple[str, int]] = field(default_factory=list)
-    splits: list[tuple[str, int]] = field(default_factory=list)
+    splits: list[tuple[str, int]] = field(default_factory=list)  # records an export writes
+    split_duplicates: dict[str, int] = field(default_factory=dict)  # marked duplicate, apart
     issues: list[tuple[str, str, int]] = field(default_factory=list)
     histogram: list[tuple[int, int, int]] = field(default_factory=list)  # (lo, hi, count)
     over_limit: int = 0
@@ -49,8 +51,9 @@ def gather(ws: Workspace, limit: int | None) -> Stats:
     s.status = ws.status_counts()
     s.total = sum(s.status.values())
     s.labels = ws.labels()
-    s.splits = [(r[0] or "none", r[1]) for r in c.execute(
-        "SELECT split, count(*) FROM records GROUP BY split ORDER BY split")]
+    # one count per split, as `curator split` and export count it; duplicates apart
+    sizes, s.split_duplicates, unsplit = split_sizes(ws)
+    s.splits = [*sizes.items(), *([("none", unsplit)] if unsplit else [])]
     s.issues = [(r[0], r[1], r[2]) for r in c.execute(
         "SELECT code, min(severity), count(DISTINCT record_id) FROM issues GROUP BY code "
         "ORDER BY 3 DESC, 1")]
@@ -115,7 +118,10 @@ class StatsScreen(Screen[None]):
         t.append("   ".join(f"{k} {v:,} ({v / max(s.total, 1):.0%})"
                             for k, v in s.status.items()) + "\n")
         t.append("split    ", "bold")
-        t.append("   ".join(f"{literal(k, one_line=True)} {v:,}" for k, v in s.splits) + "\n")
+        t.append("   ".join(
+            f"{literal(k, one_line=True)} {v:,}"
+            + (f" (+{s.split_duplicates[k]:,} dup)" if s.split_duplicates.get(k) else "")
+            for k, v in s.splits) + "\n")
         t.append("labels   ", "bold")
         t.append("   ".join(f"{literal(k, one_line=True)} {v:,}" for k, v in s.labels)
                  or "(no labels yet)")
