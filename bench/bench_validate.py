@@ -1,20 +1,30 @@
-"""Wall time and peak memory: the cookbook-style check vs `curator validate` on the same file.
+"""Wall time, CPU time and peak memory: the cookbook-style check vs `curator validate` on one file.
 
-Generates (or reuses) a chat JSONL with gen_chat.py, then runs each step as a child process:
+Generates (or reuses) a chat JSONL, synthetic (bench/gen_chat.py, `--corpus chat`) or built from
+real public text (bench/gen_realtext.py, `--corpus realtext`), then runs each step as a child
+process:
 
 * cookbook: bench/cookbook_check.py FILE (json + tiktoken, everything in memory)
-* curator validate: python -m curator validate --target openai FILE --json
-* curator stats: python -m curator stats FILE --json
+* curator validate: python -m curator validate --target openai FILE, with `--json` and/or with
+  its plain-text report (every issue formatted and printed; stdout goes to /dev/null)
+* curator stats: python -m curator stats FILE --json (unless --skip-stats)
 
-Each step runs inside a fresh helper process, so `getrusage(RUSAGE_CHILDREN).ru_maxrss` there is
-the peak RSS of the largest process of that step alone. When psutil is installed, the helper also
-samples the whole process tree every 50 ms and reports the peak of its summed RSS (a pool's
-workers together) and of its summed PSS. RSS counts a page shared by forked workers once per
-process; PSS splits it between them, so the PSS sum is the memory the step really holds. A step that fails (for example `validate` before it exists) is reported as
-FAILED with its exit code and the end of its stderr; the benchmark carries on.
+Every step's time includes interpreter start-up and imports (what a user waits for). With
+`--repeat R` the steps run in turns (cookbook, validate, ..., cookbook, validate, ...) so that a
+change in the machine's load hits them alike; the table shows the median wall and CPU seconds and
+the largest peak memory of the R runs, and the ratios are taken from the medians.
 
-    python bench/bench_validate.py --n 100000            # generates /tmp/curator_bench_100000.jsonl
-    python bench/bench_validate.py --file chat.jsonl --repeat 3
+Each run happens inside a fresh helper process, so `getrusage(RUSAGE_CHILDREN)` there holds the
+CPU seconds of that run's whole process tree (the workers included, as they are waited for) and
+`ru_maxrss` the peak RSS of its largest process. When psutil is installed, the helper also
+samples the tree every 50 ms and reports the peak of its summed RSS (a pool's workers together)
+and of its summed PSS. RSS counts a page shared by forked workers once per process; PSS splits it
+between them, so the PSS sum is the memory the step really holds. A step that fails is reported
+as FAILED with its exit code and the end of its stderr; the benchmark carries on.
+
+    python bench/bench_validate.py --n 100000            # generates /tmp/curator_bench_chat_100000_0.jsonl
+    python bench/bench_validate.py --corpus realtext --n 100000 --repeat 5 --skip-stats
+    python bench/bench_validate.py --file chat.jsonl --repeat 3 --modes json
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,69 +90,108 @@ def measure(cmd: list[str]) -> dict[str, object]:
     return result
 
 
+def _generate(corpus: str, n: int, seed: int) -> Path:
+    path = Path(tempfile.gettempdir()) / f"curator_bench_{corpus}_{n}_{seed}.jsonl"
+    if not path.exists():
+        sys.path.insert(0, str(ROOT / "bench"))
+        t0 = time.perf_counter()
+        if corpus == "realtext":
+            from gen_realtext import generate as gen_real  # type: ignore[import-not-found]
+
+            gen_real(n, path, seed=seed)
+        else:
+            from gen_chat import generate  # type: ignore[import-not-found]
+
+            generate(n, path, seed=seed)
+        print(f"generated {path} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return path
+
+
+def _load() -> str:
+    try:
+        la = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {la[0]:.1f} {la[1]:.1f} {la[2]:.1f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--file", type=Path, help="reuse this chat JSONL")
+    parser.add_argument("--corpus", choices=("chat", "realtext"), default="chat",
+                        help="what to generate when no --file is given")
     parser.add_argument("--n", type=int, default=100_000, help="examples to generate")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per step (best wall is kept)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per step, in turns (medians are kept)")
+    parser.add_argument("--modes", default="json,text",
+                        help="validate runs to time: json (--json), text (the plain report), summary "
+                             "(--summary); comma-separated")
     parser.add_argument("--skip-stats", action="store_true")
+    parser.add_argument("--skip-cookbook", action="store_true")
     args = parser.parse_args(argv)
 
-    path = args.file
-    if path is None:
-        path = Path(tempfile.gettempdir()) / f"curator_bench_{args.n}_{args.seed}.jsonl"
-        if not path.exists():
-            sys.path.insert(0, str(ROOT / "bench"))
-            from gen_chat import generate  # type: ignore[import-not-found]
-
-            t0 = time.perf_counter()
-            generate(args.n, path, seed=args.seed)
-            print(f"generated {path} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    path = args.file if args.file is not None else _generate(args.corpus, args.n, args.seed)
     size_mb = path.stat().st_size / 1e6
     lines = sum(1 for _ in path.open("rb"))
     py = sys.executable
-    env_note = f"{os.cpu_count()} CPUs visible"
-    steps = {
-        "cookbook check (json + tiktoken)": [py, str(ROOT / "bench" / "cookbook_check.py"),
-                                             str(path)],
-        "curator validate --target openai --json": [py, "-m", "curator", "validate", "--target",
-                                                    "openai", str(path), "--json"],
-    }
+    cookbook = "cookbook check (json + tiktoken)"
+    steps: dict[str, list[str]] = {}
+    if not args.skip_cookbook:
+        steps[cookbook] = [py, str(ROOT / "bench" / "cookbook_check.py"), str(path)]
+    base_cmd = [py, "-m", "curator", "validate", "--target", "openai", str(path)]
+    for mode in args.modes.split(","):
+        if mode == "json":
+            steps["curator validate --target openai --json"] = [*base_cmd, "--json"]
+        elif mode == "text":
+            steps["curator validate --target openai (text report)"] = base_cmd
+        elif mode == "summary":
+            steps["curator validate --target openai --summary"] = [*base_cmd, "--summary"]
+        elif mode:
+            parser.error(f"unknown mode {mode!r}")
     if not args.skip_stats:
         steps["curator stats --json"] = [py, "-m", "curator", "stats", str(path), "--json"]
 
-    print(f"\nfile: {path} ({lines:,} examples, {size_mb:.0f} MB); {env_note}\n")
-    print("| step | wall s | CPU s | peak RSS, largest process (MB) | peak RSS, tree (MB) "
+    print(f"\nfile: {path} ({lines:,} examples, {size_mb:.0f} MB); {os.cpu_count()} CPUs visible; "
+          f"{_load()} at the start; {args.repeat} run(s) per step, in turns")
+    runs: dict[str, list[dict[str, object]]] = {name: [] for name in steps}
+    for _ in range(args.repeat):
+        for name, cmd in steps.items():
+            runs[name].append(measure(cmd))
+    print(f"{_load()} at the end\n")
+    print("| step | wall s (median) | CPU s (median) | peak RSS, largest process (MB) | peak RSS, tree (MB) "
           "| peak PSS, tree (MB) | status |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     walls: dict[str, float] = {}
+    cpus: dict[str, float] = {}
     for name, cmd in steps.items():
-        best: dict[str, object] | None = None
-        for _ in range(args.repeat):
-            r = measure(cmd)
-            if best is None or float(r["wall"]) < float(best["wall"]):  # type: ignore[arg-type]
-                best = r
-        assert best is not None
-        rc = int(best["rc"])  # type: ignore[call-overload]
+        rs = runs[name]
+        rcs = [int(r["rc"]) for r in rs]  # type: ignore[call-overload]
         # validate exits 1 when it finds problems: that is a finished run, not a failure.
-        ok = rc == 0 or (rc == 1 and "validate" in cmd)
-        tree = best["tree_peak_bytes"]
-        tree_s = f"{int(tree) / 1e6:.0f}" if tree else "-"  # type: ignore[call-overload]
-        pss = best.get("tree_pss_bytes")
-        pss_s = f"{int(pss) / 1e6:.0f}" if pss else "-"  # type: ignore[call-overload]
-        status = "ok" if ok else f"FAILED (exit {rc}): " + " ".join(
-            str(best["stderr_tail"]).split())[-200:]
-        wall = float(best["wall"])  # type: ignore[arg-type]
-        cpu = float(best["cpu"])  # type: ignore[arg-type]
-        print(f"| {name} | {wall:.1f} | {cpu:.1f} | "
-              f"{int(best['maxrss_kb']) / 1024:.0f} | {tree_s} | {pss_s} | {status} |")  # type: ignore[call-overload]
+        ok = all(rc == 0 or (rc == 1 and "validate" in cmd) for rc in rcs)
+        wall = statistics.median(float(r["wall"]) for r in rs)  # type: ignore[arg-type]
+        cpu = statistics.median(float(r["cpu"]) for r in rs)  # type: ignore[arg-type]
+        rss = max(int(r["maxrss_kb"]) for r in rs) / 1024  # type: ignore[call-overload]
+        trees = [int(r["tree_peak_bytes"]) for r in rs if r.get("tree_peak_bytes")]  # type: ignore[call-overload]
+        psss = [int(r["tree_pss_bytes"]) for r in rs if r.get("tree_pss_bytes")]  # type: ignore[call-overload]
+        tree_s = f"{max(trees) / 1e6:.0f}" if trees else "-"
+        pss_s = f"{max(psss) / 1e6:.0f}" if psss else "-"
+        bad = next((r for r in rs if int(r["rc"]) not in (0, 1)  # type: ignore[call-overload]
+                    or (int(r["rc"]) == 1 and "validate" not in cmd)), None)  # type: ignore[call-overload]
+        status = "ok" if ok else f"FAILED (exit {bad['rc'] if bad else '?'}): " + " ".join(
+            str((bad or rs[0])["stderr_tail"]).split())[-200:]
+        spread = ""
+        if len(rs) > 1:
+            ws = sorted(float(r["wall"]) for r in rs)  # type: ignore[arg-type]
+            spread = f" ({ws[0]:.1f}-{ws[-1]:.1f})"
+        print(f"| {name} | {wall:.1f}{spread} | {cpu:.1f} | {rss:.0f} | {tree_s} | {pss_s} | {status} |")
         if ok:
             walls[name] = wall
-    base = walls.get("cookbook check (json + tiktoken)")
+            cpus[name] = cpu
+    base = walls.get(cookbook)
     for name, wall in walls.items():
-        if base and name.startswith("curator"):
-            print(f"\n{name}: {base / wall:.1f}x faster than the cookbook check")
+        if base and name.startswith("curator validate"):
+            print(f"\n{name}: {base / wall:.1f}x faster than the cookbook check (wall), "
+                  f"{cpus[name] / cpus[cookbook]:.2f} of its CPU seconds")
     return 0
 
 

@@ -10,13 +10,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
 from click.testing import CliRunner
 
 import curator
-from curator.cli import cli
+from curator.cli import cli, load_all_commands
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("textual", "torch", "transformers", "peft", "bitsandbytes", "accelerate")
@@ -62,7 +63,11 @@ def test_the_probe_would_see_a_heavy_import() -> None:
 
 
 def _commands(group: click.Group, prefix: list[str]) -> Iterator[list[str]]:
-    for name, command in sorted(group.commands.items()):
+    # through click's own listing, which imports the command modules the group loads lazily
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         yield [*prefix, name]
         if isinstance(command, click.Group):
             yield from _commands(command, [*prefix, name])
@@ -82,6 +87,76 @@ def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     assert result.exit_code == 0, result.output
     assert f"Usage: cli {' '.join(command)}" in result.output or "Usage:" in result.output
     assert "Example" in result.output, f"`curator {' '.join(command)} --help` shows no example"
+
+
+# Modules a command that only reads or edits the workspace must not import (issue 15: such a
+# command answers in under 0.3 s; numpy alone costs 0.1 s, numba 0.3 s, the token counter 1 s).
+NOT_FOR_WORKSPACE = ("numpy", "numba", "pandas", "pyarrow", "datasets", "pydantic", "tiktoken", "bpe_openai",
+                     "rich", "textual", "torch", "transformers", "jinja2", "curator.validate", "curator.dedup",
+                     "curator.formats", "curator.export", "curator.workspace_import")
+
+_LIGHT_PROBE = """
+import json, sys
+from curator.cli import main
+args, watched = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sys.argv = ["curator", *args]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+loaded = sorted(m for m in sys.modules for h in watched if m == h or m.startswith(h + "."))
+print(json.dumps({"exit_code": code, "loaded": loaded}), file=sys.stderr)
+"""
+
+
+def _light_probe(args: list[str], cwd: Path) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", _LIGHT_PROBE, json.dumps(args), json.dumps(NOT_FOR_WORKSPACE)],
+                         capture_output=True, text=True, cwd=cwd, env=env, check=False, timeout=120)
+    result: dict[str, Any] = json.loads(out.stderr.strip().splitlines()[-1])
+    return result
+
+
+def test_commands_that_do_not_compute_import_nothing_heavy(tmp_path: Path) -> None:
+    # A fresh interpreter per command, as a user's shell runs it.
+    rows = [{"messages": [{"role": "user", "content": f"question {i}?"},
+                          {"role": "assistant", "content": f"answer {i}."}]} for i in range(3)]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ws = str(tmp_path / "w.db")
+    imported = CliRunner().invoke(cli, ["import", str(tmp_path / "d.jsonl"), "-w", ws])
+    assert imported.exit_code == 0, imported.output
+    for args in (["--version"], ["ls", "-w", ws], ["show", "1", "-w", ws], ["log", "-w", ws],
+                 ["accept", "1", "-w", ws], ["reject", "2", "-w", ws, "--reason", "dup"], ["reset", "2", "-w", ws],
+                 ["labels", "-w", ws, "--add", "good"], ["label", "1", "-w", ws, "--add", "good"],
+                 ["note", "1", "-w", ws, "ok"],
+                 ["undo", "-w", ws], ["redo", "-w", ws], ["ls", "--help"]):
+        result = _light_probe(args, tmp_path)
+        assert result["exit_code"] == 0, (args, result)
+        assert result["loaded"] == [], (args, result["loaded"])
+
+
+def test_the_probe_would_see_a_heavy_command(tmp_path: Path) -> None:
+    # validate needs the counter and numpy: the probe above must be able to see them
+    sample = tmp_path / "one.jsonl"
+    sample.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"},
+                                               {"role": "assistant", "content": "hello"}]}) + "\n")
+    result = _light_probe(["validate", str(sample), "--workers", "1"], tmp_path)
+    assert result["exit_code"] == 1
+    assert "numpy" in result["loaded"] and "bpe_openai" not in result["loaded"]
+
+
+def test_the_lazy_command_table_names_each_command_where_it_is_defined() -> None:
+    # `curator NAME` imports only _COMMAND_MODULES[NAME]: a command missing from the table would
+    # still be found (a miss loads every module), but slowly; one in the wrong module, not at all.
+    from curator.cli import _COMMAND_MODULES
+
+    load_all_commands()
+    assert sorted(cli.commands) == sorted(_COMMAND_MODULES)
+    for name, command in cli.commands.items():
+        assert command.callback is not None
+        assert command.callback.__module__ == f"curator.cli.{_COMMAND_MODULES[name]}", name
 
 
 def test_version_matches_the_package_metadata() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -308,3 +311,16 @@ def test_self_check_counts_are_tiktokens(encoding: str) -> None:
     enc = get_encoding(encoding)
     assert SELF_CHECK_COUNTS[encoding] == tuple(len(enc.encode_ordinary(p))
                                                 for p in SELF_CHECK_PROBES)
+
+
+def test_the_fast_counter_loads_without_the_bpe_openai_package() -> None:
+    # `import bpe_openai` decodes three whole vocabularies in Python (over a second of CPU at
+    # every start of validate, import and each import worker); the counter needs only the Rust
+    # extension. A fresh interpreter, so no other test's import can hide it.
+    code = ("import json, sys; from curator.tokens import TiktokenCounter; c = TiktokenCounter('o200k_base'); "
+            "print(json.dumps([c.backend, c.count_text('Hello, world!'), "
+            "sorted(m for m in sys.modules if m.startswith('bpe_openai'))]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    backend, count, modules = json.loads(out.stdout)
+    assert (backend, count) == ("bpe-openai", 4)
+    assert modules == ["bpe_openai._bindings"]

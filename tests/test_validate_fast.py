@@ -4,12 +4,16 @@ clean and defective pieces, so both answers are exercised."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from curator.validate import engine
 from curator.validate.context import Ctx
+from curator.validate.engine import validate_file
 from curator.validate.fast import PLAIN_ROLES, is_clean_simple_chat
 from curator.validate.profiles import PROFILES, get_profile
 from curator.validate.rows import check_row
@@ -22,6 +26,17 @@ CLEAN_TEXTS = [
     "Yes.", "Thanks!", "Fine", "ok",
     "Zürich has good bike lanes, and São Paulo is building more — 🚲 everywhere.",
     "Keep the chain clean; oil it lightly after rain.",
+    # real text is full of numbers that are neither phone nor card numbers
+    "Weng earns $12 an hour. She worked 50 minutes, so she earned 12/60 * 50 = $10.",
+    "In 2019 the shop sold 1,250 bikes; in 2020, 1,870 (49.6% more). Order #48213 shipped on 2021-03-05.",
+    "The answer is 3.14159265358979 rounded to 14 digits, or 314159265358979 without the point.",
+    "ISBN 978-3-16-148410-0, page 415, line 555: see 0100 and 12:45 pm.",
+    "x415-555-0100 is a part number, 1.4155550100 a ratio, and =415 555 0100 a spreadsheet cell.",
+    "١٢٣٤ and ３４５ are digits too; € 1 234,56 is a price.",
+    "Binary: 01010100 01101000 01100101 00100000.",
+    "Use a 5 mm hex key: turn it 1/4, then 1/2, then a full 360 degrees " * 12,
+    "Ünïcödé — “quoted” text, naïve café, 東京 and 🚲, with a long tail " + "…" * 40,
+    "toolformer: enabled\ntoolformer access: weather\nweather(querywithlocation)",
 ]
 BAD_TEXTS = [
     "", "   ", "N/A", "<noinput>", "none",
@@ -30,12 +45,20 @@ BAD_TEXTS = [
     "zero\u200bwidth", "control\x07char", "cafÃ© mojibake", "As an AI language model, I cannot ride.",
     "line one\\nline two\\nline three", "Human: are you there?", "card 4111 1111 1111 1111",
     "key sk-abcdefghijklmnopqrstuvwxyz123456", "room 1234 on floor 2",
+    # numbers the full rules may report, some only when their digits run three long
+    "Ring (415) 555-0100 or 415.555.0100.", "Card 4111-1111-1111-1111 expires soon.",
+    "4111111111111111", "Call +44 20 7946 0958.", "Spaced 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 digits.",
+    "A long line of sums: " + "12 + 34 = 46; " * 30 + "call 415-555-0100 after.",
+    "Write to ops@bike.example.org or {{ name }}.", "Ã©tÃ© is mojibake", "cafe\u0301 \ufffd",
+    "A message ending in a digit run 555 0100", "415 555 0100 starts this message",
 ]
 ROLES = ["system", "user", "assistant", "developer", "tool", "human"]
 
 
 def _message(rng: random.Random, role: str) -> Any:
-    text = rng.choice(CLEAN_TEXTS) if rng.random() < 0.85 else rng.choice(BAD_TEXTS)
+    text = rng.choice(CLEAN_TEXTS) if rng.random() < 0.9 else rng.choice(BAD_TEXTS)
+    if rng.random() < 0.1:  # texts joined in one message: digits and markers meet at the seams
+        text = text + rng.choice(("", " ", "\n", "-", "+")) + rng.choice(CLEAN_TEXTS + BAD_TEXTS)
     m: dict[str, Any] = {"role": role, "content": text}
     r = rng.random()
     if r < 0.03:
@@ -83,7 +106,7 @@ def test_rows_the_fast_path_passes_have_no_finding(target: str) -> None:
         elif ctx.issues:
             flagged += 1
     # both answers happen often enough for the check above to mean something
-    assert passed > 400 and flagged > 400, (passed, flagged)
+    assert passed > 200 and flagged > 400, (passed, flagged)
 
 
 def test_clean_plain_rows_take_the_fast_path() -> None:
@@ -95,3 +118,28 @@ def test_clean_plain_rows_take_the_fast_path() -> None:
     assert is_clean_simple_chat(short, PLAIN_ROLES)
     echo = {"messages": [{"role": "user", "content": "Is it fixed?"}, {"role": "assistant", "content": "Is it fixed?"}]}
     assert not is_clean_simple_chat(echo, PLAIN_ROLES)
+
+
+def test_a_file_gets_the_same_report_with_and_without_the_fast_path(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whole-file output, not only "no finding": issues with their lines and messages, counts,
+    # token statistics, formats and rejections must not depend on which path a row took.
+    rng = random.Random(23)
+    rows = [_row(rng) for _ in range(3000)]
+    rows += rows[:200]  # exact duplicates, reported against their first copies
+    path = tmp_path / "varied.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=rng.random() < 0.5) + "\n" for r in rows),
+                    encoding="utf-8")
+
+    def summary(target: str) -> tuple[Any, ...]:
+        rep = validate_file(path, target, workers=1)
+        issues = [(i.code, i.severity, i.line, i.example_index, i.message_index, i.path, i.message)
+                  for i in rep.issues]
+        return (issues, dict(rep.counts), rep.tokens, dict(rep.formats), rep.rejected, rep.examples)
+
+    targets = sorted(PROFILES)
+    fast = {t: summary(t) for t in targets}
+    assert sum(1 for r in rows if is_clean_simple_chat(r, PLAIN_ROLES)) > 100  # the fast path ran
+    monkeypatch.setattr(engine, "is_clean_simple_chat", lambda ex, roles: False)
+    for target in targets:
+        assert summary(target) == fast[target], target

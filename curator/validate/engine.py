@@ -97,12 +97,25 @@ class RowChecker:
         self._plain_roles = PLAIN_ROLES & self.profile.roles
         self.counter: TokenCounter | None = (
             make_counter(self.profile.name, options.model, options.encoding) if options.count_tokens else None)
+        #: OpenAI encodings count a plain row without fail; a local model's template may refuse it
+        self._exact_counter = isinstance(self.counter, TiktokenCounter)
 
     def check(self, value: dict[str, Any], parsed_clean: bool = True) -> tuple[str, list[Issue], int, int, bytes]:
         """Rules, then token counts (only for rows without errors), then the canonical hash."""
+        clean = is_clean_simple_chat(value, self._plain_roles)
+        if clean:
+            # The common clean row: the full rules would find nothing (see fast.py). Counted here
+            # without the general path when the count raises no issue of its own.
+            counter = self.counter
+            if counter is None or not parsed_clean:
+                return "chat", [], NO_COUNT, NO_COUNT, _digest(value)
+            if self._exact_counter:
+                c = counter.count_chat(value)
+                if c.total <= self.limit and c.trained > 0:
+                    return "chat", [], c.total, c.trained, _digest(value)
         ctx = Ctx(self.profile, self.options.strict)
-        if is_clean_simple_chat(value, self._plain_roles):
-            fmt = "chat"  # the common clean row: the full rules would find nothing (see fast.py)
+        if clean:
+            fmt = "chat"  # over the limit, or no trained tokens: the general count says so below
         else:
             try:
                 fmt = check_row(value, ctx, schema_check=self.options.schema_check)
@@ -122,8 +135,7 @@ class RowChecker:
                 if isinstance(self.counter, TiktokenCounter):
                     raise
                 ctx.add("template.render_error", f"the chat template failed on this example: {exc}")
-        digest = hashlib.blake2b(orjson.dumps(value, option=orjson.OPT_SORT_KEYS), digest_size=8).digest()
-        return fmt, ctx.issues, total, trained, digest
+        return fmt, ctx.issues, total, trained, _digest(value)
 
     def _count(self, value: dict[str, Any], fmt: str, ctx: Ctx) -> tuple[int, int]:
         counter = self.counter
@@ -148,6 +160,11 @@ class RowChecker:
                 isinstance(m, dict) and m.get("tool_calls") for m in value.get("messages") or ()):
             ctx.add("tokens.no_trainable_tokens", "no trainable assistant tokens in this example")
         return total, trained
+
+
+def _digest(value: dict[str, Any]) -> bytes:
+    """8-byte hash of the row's canonical JSON (sorted keys): the exact-duplicate check's key."""
+    return hashlib.blake2b(orjson.dumps(value, option=orjson.OPT_SORT_KEYS), digest_size=8).digest()
 
 
 # --- per-range work -----------------------------------------------------------------------------

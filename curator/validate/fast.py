@@ -14,11 +14,12 @@ from typing import Any
 
 from curator.validate.quality import (
     _PLACEHOLDER_MAX,
+    _SCREEN_ASCII,
     _SCREEN_CHARS,
     _SCREEN_MARKERS,
     PLACEHOLDER_INPUTS,
-    REFUSALS,
-    _has_digit_run,
+    REFUSAL_NEEDLES,
+    numbers_pattern,
 )
 
 #: roles whose plain message has no rule of its own beyond non-empty text
@@ -43,17 +44,18 @@ def is_clean_simple_chat(ex: dict[str, Any], roles: frozenset[str]) -> bool:
     last_user: str | None = None
     texts: list[str] = []
     answers: list[str] = []
-    for i, m in enumerate(msgs):
+    for m in msgs:
         if type(m) is not dict or len(m) != 2:
             return False
         role = m.get("role")
         content = m.get("content")
         if type(role) is not str or type(content) is not str or role not in roles or role == prev:
             return False
-        if len(content) <= _PLACEHOLDER_MAX and (not content.strip()
-                                                 or content.strip().lower() in PLACEHOLDER_INPUTS):
-            return False
-        if content.isspace():
+        if len(content) <= _PLACEHOLDER_MAX:
+            short = content.strip()
+            if not short or short.lower() in PLACEHOLDER_INPUTS:
+                return False
+        elif content.isspace():
             return False
         if role == "user":
             last_user = content
@@ -62,19 +64,27 @@ def is_clean_simple_chat(ex: dict[str, Any], roles: frozenset[str]) -> bool:
                                      and content.strip() == last_user.strip()):
                 return False
             answers.append(content)
-        elif i:  # a system message anywhere but first
+        elif texts:  # a system message anywhere but first
             return False
         prev = role
         texts.append(content)
     if prev != "assistant":
         return False
     blob = "\n".join(texts)
-    if _SCREEN_CHARS.search(blob) is not None or _SCREEN_MARKERS.search(blob) is not None:
+    if blob.isascii():
+        if _SCREEN_ASCII.search(blob) is not None:
+            return False
+    elif _SCREEN_CHARS.search(blob) is not None or _SCREEN_MARKERS.search(blob) is not None or "\\n" in blob:
         return False
-    if "\\n" in blob or _has_digit_run(blob):
+    # Numbers are everywhere in real text (sums, prices, years): rather than send every row with
+    # a run of digits to the full rules, look for a phone or card number here. A text holds one
+    # only if the joined texts do (the pattern looks at most one character around a match, and
+    # the newline that joins two texts stands where a text's start or end was). Any match, even
+    # one the full rules would not report, sends the row there.
+    if numbers_pattern(blob).search(blob) is not None:
         return False
     low = (answers[0] if len(answers) == 1 else "\n".join(answers)).lower()
-    for phrase in REFUSALS:  # noqa: SIM110 - a loop is faster than all() over a generator
-        if phrase in low:
+    for needle in REFUSAL_NEEDLES:  # noqa: SIM110 - a loop is faster than any() over a generator
+        if needle in low:
             return False
     return True

@@ -25,6 +25,16 @@ _SCREEN_MARKERS = re.compile(
     r"@|<\||\[/?INST|<</?SYS|</?s>|_of_turn>|Instruction:|Response:|Input:|Human:|Assistant:|\{\{|\[INSERT|\[YOUR"
     r"|sk-|AKIA|gh[pousr]_|xox|PRIVATE KEY")
 _SCREEN_DIGITS = re.compile(r"\d\d\d")
+#: For ASCII text, one search that trips exactly when _SCREEN_CHARS or _SCREEN_MARKERS would
+#: trip or the text holds a literal backslash-n (tests/test_quality_patterns.py checks it). Every
+#: branch starts with a literal character that is rare in prose (a marker such as `sk-` is found
+#: from its '-' and a look back), so the engine skips from one such character to the next: about
+#: a third of the cost of the three checks.
+_SCREEN_ASCII = re.compile("|".join(
+    [re.escape(chr(c)) for c in (*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f)]
+    + ["@", r"\{\{", r"<\|", r"<</?SYS", r"</?s>", r"\[/?INST", r"\[INSERT", r"\[YOUR", "_of_turn>",
+       r":(?:(?<=Instruction:)|(?<=Response:)|(?<=Input:)|(?<=Human:)|(?<=Assistant:))",
+       r"-(?<=sk-)", r"K(?<=AK)IA", r"_(?<=gh[pousr]_)", "xox", r"V(?<=PRIV)ATE KEY", r"\\n"]))
 _MARKERS = re.compile(
     r"(?P<template><\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|begin_of_text)\|>"
     r"|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>|</s>|<s>"
@@ -35,17 +45,43 @@ _MARKERS = re.compile(
     r"|(?P<email>\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b)",
     re.MULTILINE,
 )
-_NUMBERS = re.compile(
-    r"(?P<card>(?<![\d.,])\b\d(?:[ -]?\d){12,18}\b(?![.,]\d))"
-    r"|(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}"
-    r"|(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w=+*/]))"
+# Phone numbers and card numbers. Read as one pattern this is
+#   (?P<card>(?<![\d.,])\b\d(?:[ -]?\d){12,18}\b(?![.,]\d))
+#   |(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}
+#               |(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w=+*/]))
+# and it finds exactly that (tests/test_quality_patterns.py compares the two on random
+# text). It is written so that every match starts by consuming one character of [\d+(], with the
+# lookbehinds moved after that character: the regex engine can then skip to the next digit, '+'
+# or '(' instead of trying the whole pattern at every position, about five times faster on text
+# with many digits. The empty groups at the end of each branch name what matched (`_NUMBER_KIND`).
+_NOT_BEFORE_PHONE = r"[\w)=+*/.-]"
+_NUMBERS_BODY = (
+    r"(?:(?<=\d)(?:(?<![\w.,]\d)(?:[ -]?\d){12,18}\b(?![.,]\d)(?P<card>)"
+    r"|(?<!" + _NOT_BEFORE_PHONE + r"\d)\d{2}[ .-]\d{3}[ .-]\d{4}(?![\w=+*/])(?P<phone>))"
+    r"|(?<=\+)(?<!" + _NOT_BEFORE_PHONE + r"\+)\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}(?![\w=+*/])"
+    r"(?P<phone_plus>)"
+    r"|(?<=\()(?<!" + _NOT_BEFORE_PHONE + r"\()\d{3}\)[ .-]?\d{3}[ .-]\d{4}(?![\w=+*/])(?P<phone_paren>))"
 )
+_NUMBERS = re.compile(r"[\d+(]" + _NUMBERS_BODY)
+#: the same for ASCII text, where \d is [0-9]: a plain character range is scanned faster
+_NUMBERS_ASCII = re.compile(r"[0-9+(]" + _NUMBERS_BODY, re.ASCII)
+_NUMBER_KIND = {"card": "card", "phone": "phone", "phone_plus": "phone", "phone_paren": "phone"}
+
+
+def numbers_pattern(text: str) -> re.Pattern[str]:
+    """The phone / card pattern to search `text` with (the ASCII one when the text is ASCII)."""
+    return _NUMBERS_ASCII if text.isascii() else _NUMBERS
+
+
 REFUSALS = (
     "as an ai language model", "as a language model", "i'm sorry, but i cannot", "i am sorry, but i cannot",
     "i cannot fulfill", "i can't fulfill", "i'm not able to provide", "my knowledge cutoff",
     "openai's usage policies", "i don't have personal opinions", "i do not have personal opinions",
     "as an ai, i",
 )
+#: every refusal phrase holds one of these (a test checks): fewer substrings to look for first
+REFUSAL_NEEDLES = ("language model", "but i cannot", "fulfill", "able to provide", "cutoff", "usage policies",
+                   "personal opinions", "an ai, i")
 PLACEHOLDER_INPUTS = frozenset({"<noinput>", "no input", "noinput", "<no input>", "n/a", "<no output>", "none"})
 #: no placeholder is longer; a longer text is never compared with them
 _PLACEHOLDER_MAX = max(map(len, PLACEHOLDER_INPUTS)) + 4
@@ -101,10 +137,13 @@ def check_texts(items: list[TextItem], ctx: Ctx, base: str = "/messages") -> Non
     if not items:
         return
     blob = items[0][0] if len(items) == 1 else "\n".join(t[0] for t in items)
-    odd = _SCREEN_CHARS.search(blob) is not None
-    marks = _SCREEN_MARKERS.search(blob) is not None
+    if blob.isascii() and _SCREEN_ASCII.search(blob) is None:
+        odd = marks = escapes = False
+    else:
+        odd = _SCREEN_CHARS.search(blob) is not None
+        marks = _SCREEN_MARKERS.search(blob) is not None
+        escapes = "\\n" in blob
     digits = _has_digit_run(blob)
-    escapes = "\\n" in blob
     answers = [t[0] for t in items if t[1] == "assistant"]
     refusal = False
     if answers:
@@ -154,8 +193,10 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
             ctx.add(code, f"{what} {m.group()!r} at character {m.start()}", mi=mi, path=path)
     if marks and _MARKERS.search(text) is not None:
         _markers(_MARKERS, text, role, ctx, mi, path)
-    if digits and _NUMBERS.search(text) is not None:
-        _markers(_NUMBERS, text, role, ctx, mi, path)
+    if digits:
+        numbers = numbers_pattern(text)
+        if numbers.search(text) is not None:
+            _markers(numbers, text, role, ctx, mi, path)
     if escapes and "\\n" in text and "\n" not in text and text.count("\\n") >= 2:
         ctx.add("quality.literal_escapes", f"{role} text holds literal \\n escapes and no line breaks "
                 "(JSON encoded twice?)", mi=mi, path=path)
@@ -171,6 +212,7 @@ def _markers(pattern: re.Pattern[str], text: str, role: str, ctx: Ctx, mi: int |
     seen: set[str] = set()
     for m in pattern.finditer(text):
         kind = m.lastgroup or ""
+        kind = _NUMBER_KIND.get(kind, kind)
         found = m.group()
         if kind in seen:
             continue

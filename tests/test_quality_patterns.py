@@ -1,0 +1,117 @@
+"""Patterns written for speed (curator/validate/quality.py) must decide exactly what their plain
+forms decide: the phone / card pattern finds what its plain reading finds, match for match, on
+text full of digits, separators, brackets and non-ASCII digits (Unicode form, and ASCII form on
+ASCII text); the one-pass ASCII screen trips exactly when the three screens it stands for do."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from curator.validate.context import Ctx
+from curator.validate.profiles import get_profile
+from curator.validate.quality import (
+    _NUMBER_KIND,
+    _NUMBERS,
+    _NUMBERS_ASCII,
+    _SCREEN_ASCII,
+    _SCREEN_CHARS,
+    _SCREEN_MARKERS,
+    REFUSAL_NEEDLES,
+    REFUSALS,
+    check_text,
+    numbers_pattern,
+)
+
+# The plain reading, as the comment above the pattern in quality.py gives it.
+PLAIN = re.compile(
+    r"(?P<card>(?<![\d.,])\b\d(?:[ -]?\d){12,18}\b(?![.,]\d))"
+    r"|(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}"
+    r"|(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w=+*/]))"
+)
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), _NUMBER_KIND.get(m.lastgroup or "", m.lastgroup or ""))
+            for m in pattern.finditer(text)]
+
+
+def _text(rng: random.Random, alphabet: str) -> str:
+    """Runs of 1-5 digits (some non-ASCII where the alphabet has them) between separators."""
+    digits = "0123456789" + "".join(c for c in alphabet if c.isdigit())
+    out = []
+    for _ in range(rng.randint(1, 16)):
+        out.append("".join(rng.choice(digits) for _ in range(rng.randint(1, 5))))
+        out.append("".join(rng.choice(alphabet) for _ in range(rng.choice((0, 1, 1, 1, 2)))))
+    return "".join(out)
+
+
+ASCII_ALPHABET = " -.,+()=*/ax_\n:$%#"
+UNICODE_ALPHABET = ASCII_ALPHABET + "١٢٣٤٥٦٧٨٩٠３４é\u00a0€"
+
+
+@pytest.mark.parametrize("alphabet", [ASCII_ALPHABET, UNICODE_ALPHABET], ids=["ascii", "unicode"])
+def test_the_fast_pattern_finds_what_the_plain_one_finds(alphabet: str) -> None:
+    rng = random.Random(11)
+    found = 0
+    for _ in range(40_000):
+        text = _text(rng, alphabet)
+        want = _matches(PLAIN, text)
+        assert _matches(_NUMBERS, text) == want, text
+        if text.isascii():
+            assert _matches(_NUMBERS_ASCII, text) == want, text
+        assert numbers_pattern(text) is (_NUMBERS_ASCII if text.isascii() else _NUMBERS)
+        found += bool(want)
+    # the random texts hold matches of both kinds often enough to mean something
+    assert found > 1000, found
+
+
+@pytest.mark.parametrize("text", [
+    "Call +1 415 555 0100 today", "(415) 555-0100", "415-555-0100", "card 4111 1111 1111 1111 ok",
+    "4111-1111-1111-1111", "٤١١١١١١١١١١١١١١١",
+])
+def test_known_numbers_match_alike(text: str) -> None:
+    assert _matches(_NUMBERS, text) == _matches(PLAIN, text) != []
+
+
+@pytest.mark.parametrize("text", ["x415-555-0100", "1.4155550100", "=415 555 0100", "4111.1111111111111"])
+def test_lookalikes_match_neither(text: str) -> None:
+    assert _matches(_NUMBERS, text) == _matches(PLAIN, text) == []
+
+
+def test_a_phone_written_two_ways_in_one_text_is_reported_once() -> None:
+    # the pattern has three phone branches; a text is still told about its phone number once
+    ctx = Ctx(get_profile("openai"))
+    check_text("Call +1 415 555 0100 or (415) 555-0100 or 415-555-0100.", "user", ctx, mi=0,
+               path="/messages/0/content", trained=False)
+    assert [i.code for i in ctx.issues] == ["quality.pii.phone"]
+
+
+SCREEN_PIECES = [
+    "@", "{{", "{", "<|", "<", "<<SYS", "<</SYS", "</s>", "<s>", "[INST", "[/INST", "[INSERT", "[YOUR",
+    "_of_turn>", "Instruction:", "Response:", "Input:", "Human:", "Assistant:", "sk-", "AKIA", "AKI", "ghp_",
+    "ghx_", "gh", "xox", "PRIVATE KEY", "PRIV", "ATE", "\\n", "\\", "n", "a", " ", ":", "-", "K", "_", "s",
+    "k", "\x07", "\x00", "\x1f", "\x7f", "\x0b", "\t", "\n", "\r", "Input", "Human", "INST", "SYS",
+]
+
+#: pieces that trip nothing alone but can complete a marker next to another piece
+NEUTRAL = ["a", " ", ":", "-", "K", "_", "s", "k", "n", "gh", "PRIV", "ATE", "AKI", "Input", "Human", "INST", "SYS",
+           "ate KEY", "\t", "\n", "\r", "o", "x", "p", "I", "/", ">", "|", "[", "<"]
+
+
+def test_the_ascii_screen_trips_exactly_when_the_three_checks_do() -> None:
+    rng = random.Random(5)
+    tripped = 0
+    for _ in range(60_000):
+        text = "".join(rng.choice(SCREEN_PIECES) if rng.random() < 0.4 else rng.choice(NEUTRAL)
+                       for _ in range(rng.randint(1, 8)))
+        want = bool(_SCREEN_CHARS.search(text) or _SCREEN_MARKERS.search(text) or "\\n" in text)
+        assert (_SCREEN_ASCII.search(text) is not None) == want, text
+        tripped += want
+    assert 10_000 < tripped < 50_000, tripped  # both answers, often
+
+
+def test_every_refusal_phrase_holds_a_needle() -> None:
+    assert all(any(needle in phrase for needle in REFUSAL_NEEDLES) for phrase in REFUSALS)
