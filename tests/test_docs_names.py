@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from curator.cli import cli
+from curator.cli import cli, load_all_commands
 from curator.validate.codes import CODES
 
+load_all_commands()  # commands register on first use; these tests read cli.commands
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md", ROOT / "DEVELOPERS.md"]
 # `family.name` of a code family; file names (chat.jsonl) and Python (json.loads) are not codes.
@@ -83,3 +84,28 @@ def test_every_option_in_a_documented_command_exists(doc: Path) -> None:
 def test_the_docs_scan_sees_the_commands() -> None:
     shown = [t for doc in DOCS for t in commands_shown(doc) if re.search(r"\bcurator [a-z]", t)]
     assert len(shown) > 30 and any("curator export" in t for t in shown)
+
+
+def test_every_test_named_in_the_reliability_promises_exists() -> None:
+    """docs/reliability.md says which test holds each promise: each named test must exist, so a
+    renamed or deleted test cannot leave a promise that nothing holds."""
+    text = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    named: list[tuple[str, str | None]] = []
+    current = ""
+    for ref in re.findall(r"`([^`]+)`", text):
+        m = re.fullmatch(r"(tests/[\w/]+\.py)(?:::(\w+))?", ref)
+        if m:
+            current = m.group(1)
+            named.append((current, m.group(2)))
+        elif re.fullmatch(r"::\w+", ref) and current:
+            named.append((current, ref[2:]))
+    assert len(named) > 50
+    missing = []
+    for path, name in named:
+        file = ROOT / path
+        if not file.is_file():
+            missing.append(path)
+        elif name and not re.search(rf"^(async )?def {name}\(", file.read_text(encoding="utf-8"),
+                                    re.M):
+            missing.append(f"{path}::{name}")
+    assert not missing, missing
