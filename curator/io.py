@@ -1004,6 +1004,9 @@ def open_source(path: str | os.PathLike[str], name: str | None = None) -> Iterat
     Raises ReadError when a stream or gzip file cannot be read.
     """
     shown = (STDIN_NAME if str(path) == STDIN else str(path)) if name is None else name
+    # a file name with bytes that are not UTF-8 holds lone surrogates, which SQLite and the
+    # journal cannot store: name it with those bytes escaped (`h\x9d.jsonl`)
+    shown = shown.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     tmpdir: str | None = None
     try:
         current = Path(path)

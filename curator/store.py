@@ -496,7 +496,7 @@ class _WriteLock:
         # who holds it, for the message of a writer that waits (on a full disk: not said)
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:500]}\n".encode(), 0)
+            os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:500]}\n".encode(errors="backslashreplace"), 0)
         self._fd = fd
         self._depth = 1
 

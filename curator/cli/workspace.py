@@ -50,11 +50,27 @@ def where_option(f: F) -> F:
 _fail = fail  # the name other command modules import
 
 
+def _refuse_not_utf8(kwargs: dict[str, Any]) -> None:
+    """Text typed on the command line (a note, a label, a filter) with bytes that are not UTF-8
+    reaches Python as lone surrogates, which neither SQLite nor the journal can store: refuse it
+    up front (exit 2, nothing changed). File names are Paths and may hold any bytes."""
+    for name, value in kwargs.items():
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        for item in values:
+            if isinstance(item, str):
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    _fail(f"{name.replace('_', '-')} {one_line(item)!s}: holds bytes that are "
+                          f"not UTF-8; give it as UTF-8 text. Nothing was changed")
+
+
 def handle_errors(f: F) -> F:
     """Workspace errors become one line on stderr and exit code 2, never a traceback."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _refuse_not_utf8(kwargs)
         try:
             return f(*args, **kwargs)
         except WorkspaceError as exc:

@@ -1,0 +1,91 @@
+"""Hostile variants found by the review of issue 11's merged work.
+
+Text typed on the command line with bytes that are not UTF-8 (a note, a label, a filter) is a
+one-line error, exit 2, nothing changed; a file name with such bytes is imported under its
+name with those bytes escaped; the journal names a stream or gzip input as the user gave it,
+never the temporary file it was spooled into.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from curator.cli import cli
+from curator.store import Workspace
+
+ROW = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+
+
+def _data(path: Path, n: int = 3) -> Path:
+    path.write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}) + "\n"
+        for i in range(n)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    db = tmp_path / "w.db"
+    r = CliRunner().invoke(cli, ["import", "-w", str(db), str(_data(tmp_path / "d.jsonl"))])
+    assert r.exit_code == 0, r.output
+    return db
+
+
+# what the shell hands Python for the byte 0x9d in an argument (os.fsdecode)
+NOT_UTF8 = "x\udc9d"
+
+
+@pytest.mark.parametrize("args", [
+    ["note", "1", NOT_UTF8],
+    ["label", "--add", NOT_UTF8, "1"],
+    ["labels", "--add", NOT_UTF8],
+    ["ls", "--where", f"label={NOT_UTF8}"],
+    ["accept", "--where", f"text~{NOT_UTF8}"],
+])
+def test_text_not_utf8_on_the_command_line_is_one_line_exit_2(ws: Path, args: list[str]) -> None:
+    before = Workspace.open(ws)
+    journal = len(before.log(limit=None))
+    before.close()
+    r = CliRunner().invoke(cli, [args[0], "-w", str(ws), *args[1:]])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert len(r.stderr.strip().splitlines()) == 1 and "not UTF-8" in r.stderr
+    after = Workspace.open(ws)
+    try:
+        assert len(after.log(limit=None)) == journal  # nothing changed
+        assert after.labels() == []
+    finally:
+        after.close()
+
+
+def test_file_name_not_utf8_is_imported_under_an_escaped_name(tmp_path: Path) -> None:
+    """A real process (argv decoded by Python, the lock file written with the command line)."""
+    name = os.fsencode(tmp_path) + b"/h\x9d.jsonl"
+    _data(Path(os.fsdecode(name)))
+    db = tmp_path / "w.db"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    r = subprocess.run([sys.executable, "-m", "curator", "import", "-w", str(db), name],
+                       capture_output=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert b"Traceback" not in r.stderr
+    log = CliRunner().invoke(cli, ["log", "-w", str(db)])
+    assert log.exit_code == 0
+    assert "h\\x9d.jsonl: 3 rows, 3 new" in log.stdout
+
+
+def test_journal_names_stdin_not_the_spool_file(tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    text = _data(tmp_path / "d.jsonl").read_text()
+    r = CliRunner().invoke(cli, ["import", "-w", str(db), "-"], input=text)
+    assert r.exit_code == 0, r.output
+    log = CliRunner().invoke(cli, ["log", "-w", str(db), "--json"])
+    summaries = [json.loads(line)["summary"] for line in log.stdout.splitlines()]
+    assert summaries and all("curator-stream" not in s for s in summaries), summaries
+    assert summaries[0].startswith("import <stdin>: 3 rows"), summaries
