@@ -89,3 +89,32 @@ def test_journal_names_stdin_not_the_spool_file(tmp_path: Path) -> None:
     summaries = [json.loads(line)["summary"] for line in log.stdout.splitlines()]
     assert summaries and all("curator-stream" not in s for s in summaries), summaries
     assert summaries[0].startswith("import <stdin>: 3 rows"), summaries
+
+
+def test_convert_to_a_fifo_writes_through_it_never_replaces_it(tmp_path: Path) -> None:
+    """`-o /dev/stdout`, `-o /dev/null` or a FIFO: the old atomic rename replaced the node (as
+    root, /dev/null became a regular file). A FIFO stands in for them here."""
+    import stat
+    import threading
+
+    src = _data(tmp_path / "d.jsonl")
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    r = CliRunner().invoke(cli, ["convert", str(src), "--to", "chat", "-o", str(fifo)])
+    assert r.exit_code == 0, r.output
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode), "the FIFO was replaced by a regular file"
+    reader.join(timeout=30)
+    assert got and len(got[0].splitlines()) == 3
+
+
+def test_convert_dash_output_is_stdout(tmp_path: Path) -> None:
+    src = _data(tmp_path / "d.jsonl")
+    r = subprocess.run([sys.executable, "-m", "curator", "convert", str(src), "--to", "chat",
+                        "-o", "-"], capture_output=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert not (tmp_path / "-").exists()
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["messages"][0]["content"] for row in rows] == ["q0", "q1", "q2"]
