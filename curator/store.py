@@ -1241,6 +1241,19 @@ class Workspace:
     #: meta key: the label set's order as the user last gave it (a JSON list of names)
     LABEL_ORDER: ClassVar[str] = "labels.order"
 
+    def check_filter_names(self, where: Sequence[str] | None) -> None:
+        """Raise FilterError for a label=/split= name this workspace does not have (such a
+        filter would match nothing, silently); the CLI's --where and the review app's filter
+        both ask this."""
+        if not where:
+            return
+        from curator.split import DEFAULT_NAMES as DEFAULT_SPLITS
+
+        params = self.meta_json("split.params")
+        given = params.get("names") if isinstance(params, dict) else None
+        splits = [*DEFAULT_SPLITS, *(given if isinstance(given, list) else [])]
+        check_names(where, labels=[name for name, _ in self.labels()], splits=map(str, splits))
+
     def labels(self) -> list[tuple[str, int]]:
         """The label set with how many records carry each label, in the order the user gave
         (the review app's keys 1-9 follow it): the order last set (`set_label_set`), then

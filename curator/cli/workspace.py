@@ -26,7 +26,6 @@ from curator.store import (
     JournalEntry,
     Workspace,
     WorkspaceError,
-    check_names,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -157,13 +156,7 @@ def _checked(ws: Workspace, ids: IdRanges | None) -> IdRanges | None:
 
 def check_where(ws: Workspace, where: Sequence[str] | None) -> None:
     """label=/split= names the workspace does not have are an error, not an empty match."""
-    if where:
-        from curator.split import DEFAULT_NAMES as DEFAULT_SPLITS
-
-        params = ws.meta_json("split.params")
-        given = params.get("names") if isinstance(params, dict) else None
-        splits = [*DEFAULT_SPLITS, *(given if isinstance(given, list) else [])]
-        check_names(where, labels=[name for name, _ in ws.labels()], splits=map(str, splits))
+    ws.check_filter_names(where)
 
 
 def _report_change(change: Change) -> None:
