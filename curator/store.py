@@ -1117,8 +1117,15 @@ class Workspace:
 
     def checkpoint(self) -> tuple[int, int, int]:
         """A PASSIVE checkpoint (never waits for, never blocks readers or the writer);
-        returns SQLite's (busy, WAL pages, pages checkpointed)."""
-        row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        returns SQLite's (busy, WAL pages, pages checkpointed). On a read-only workspace
+        there is nothing this process may checkpoint: (0, 0, 0), not an error (the review app
+        checkpoints as it closes, and opens a read-only workspace to read it)."""
+        try:
+            row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.OperationalError as exc:
+            if _sqlite_code(exc) in (_SQLITE_READONLY, _SQLITE_PERM):
+                return 0, 0, 0
+            raise
         return int(row[0]), int(row[1]), int(row[2])
 
     # -- the search index --------------------------------------------------------------------

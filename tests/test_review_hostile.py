@@ -118,3 +118,28 @@ def test_convert_dash_output_is_stdout(tmp_path: Path) -> None:
     assert not (tmp_path / "-").exists()
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert [row["messages"][0]["content"] for row in rows] == ["q0", "q1", "q2"]
+
+
+def test_checkpoint_of_a_read_only_workspace_is_no_error(ws: Path) -> None:
+    """The review app checkpoints as it closes: on a workspace it could only read, quitting
+    printed 'attempt to write a readonly database' and exited 2."""
+    import shutil
+
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: file permissions would not apply")
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    ws.chmod(0o444)
+    code = ("import sys; from curator.store import Workspace, WorkspaceReadOnly\n"
+            "Workspace.open(sys.argv[1]).close()  # as `curator review` checks what it opens\n"
+            "with Workspace.open(sys.argv[1]) as ws:\n"
+            "    try:\n"
+            "        ws.set_note(1, 'x')  # what pressing a key that writes does\n"
+            "    except WorkspaceReadOnly:\n"
+            "        pass\n"
+            "    print(len(list(ws.log(None))), ws.checkpoint())\n")
+    r = subprocess.run([*prefix, sys.executable, "-c", code, str(ws)], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == "1"
