@@ -78,7 +78,7 @@ def handle_errors(f: F) -> F:
             # The store turns the errors it expects (read-only, full disk, not a database) into
             # WorkspaceErrors; anything else from SQLite mid-command (a page damaged after the
             # file was opened) is still one line, not a traceback.
-            path = kwargs.get("workspace") or "FILE"
+            path = kwargs.get("workspace") or kwargs.get("source") or "FILE"
             _fail(f"the workspace could not be read or written (SQLite: {exc}); check it with "
                   f"sqlite3 {path} 'PRAGMA integrity_check' and restore it from a copy if "
                   f"it is damaged")
