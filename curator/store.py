@@ -1362,10 +1362,15 @@ class Workspace:
         known = {r[0] for r in self._conn.execute("SELECT name FROM label_set")}
         unknown = [n for n in names if n not in known]
         if unknown:
+            from curator.textsafe import literal
+
+            def shown(names: Iterable[str]) -> str:  # one line, whatever a name holds
+                return ", ".join(literal(n, one_line=True) for n in names)
+
             raise WorkspaceError(
-                f"unknown label {', '.join(unknown)}; the label set is "
-                f"{', '.join(sorted(known)) or 'empty'}. Add it with: curator labels --add "
-                f"{unknown[0]}"
+                f"unknown label {shown(unknown)}; the label set is "
+                f"{shown(sorted(known)) or 'empty'}. Add it with: curator labels --add "
+                f"{shown(unknown[:1])}"
             )
 
     def add_labels(self, ids: Iterable[int] | None, labels: Sequence[str], *,

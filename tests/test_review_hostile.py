@@ -143,3 +143,9 @@ def test_checkpoint_of_a_read_only_workspace_is_no_error(ws: Path) -> None:
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split()[0] == "1"
+
+
+def test_unknown_label_with_a_newline_is_a_one_line_error(ws: Path) -> None:
+    r = CliRunner().invoke(cli, ["label", "-w", str(ws), "--add", "a\nb", "1"])
+    assert r.exit_code == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "unknown label a b" in r.stderr, r.stderr
