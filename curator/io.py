@@ -1004,6 +1004,9 @@ def open_source(path: str | os.PathLike[str], name: str | None = None) -> Iterat
     Raises ReadError when a stream or gzip file cannot be read.
     """
     shown = (STDIN_NAME if str(path) == STDIN else str(path)) if name is None else name
+    # a file name with bytes that are not UTF-8 holds lone surrogates, which SQLite and the
+    # journal cannot store: name it with those bytes escaped (`h\x9d.jsonl`)
+    shown = shown.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     tmpdir: str | None = None
     try:
         current = Path(path)
@@ -1080,6 +1083,18 @@ def _process_umask() -> int:
 _UMASK = _process_umask()  # read once, at import: setting it back and forth is not thread-safe
 
 
+def _not_a_plain_file(p: Path) -> bool:
+    """Whether `p` names something other than a regular file a rename may replace: a device,
+    FIFO or socket, or any name under /dev or /proc (`/dev/stdout` is a link to whatever fd 1
+    is, a regular file when the shell redirects it)."""
+    if str(p.absolute()).startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(p).st_mode)
+    except OSError:
+        return False  # not there yet (or unreadable): the atomic path creates or reports it
+
+
 @contextmanager
 def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A binary file that replaces `path` only when the block ends without an exception.
@@ -1091,6 +1106,12 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     gets the permissions a plain open() would give it, not the temp file's owner-only ones.
     """
     p = Path(path)
+    if _not_a_plain_file(p):
+        # /dev/stdout, /dev/null, a FIFO or a terminal: written to as it is. Renaming a temp
+        # file over it would replace the device node (as root) or fail (as anyone else).
+        with open(p, "wb") as fh:
+            yield fh
+        return
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     if hasattr(os, "fchmod"):

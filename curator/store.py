@@ -496,7 +496,7 @@ class _WriteLock:
         # who holds it, for the message of a writer that waits (on a full disk: not said)
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:500]}\n".encode(), 0)
+            os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:500]}\n".encode(errors="backslashreplace"), 0)
         self._fd = fd
         self._depth = 1
 
@@ -1117,8 +1117,15 @@ class Workspace:
 
     def checkpoint(self) -> tuple[int, int, int]:
         """A PASSIVE checkpoint (never waits for, never blocks readers or the writer);
-        returns SQLite's (busy, WAL pages, pages checkpointed)."""
-        row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        returns SQLite's (busy, WAL pages, pages checkpointed). On a read-only workspace
+        there is nothing this process may checkpoint: (0, 0, 0), not an error (the review app
+        checkpoints as it closes, and opens a read-only workspace to read it)."""
+        try:
+            row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.OperationalError as exc:
+            if _sqlite_code(exc) in (_SQLITE_READONLY, _SQLITE_PERM):
+                return 0, 0, 0
+            raise
         return int(row[0]), int(row[1]), int(row[2])
 
     # -- the search index --------------------------------------------------------------------
@@ -1241,6 +1248,19 @@ class Workspace:
     #: meta key: the label set's order as the user last gave it (a JSON list of names)
     LABEL_ORDER: ClassVar[str] = "labels.order"
 
+    def check_filter_names(self, where: Sequence[str] | None) -> None:
+        """Raise FilterError for a label=/split= name this workspace does not have (such a
+        filter would match nothing, silently); the CLI's --where and the review app's filter
+        both ask this."""
+        if not where:
+            return
+        from curator.split import DEFAULT_NAMES as DEFAULT_SPLITS
+
+        params = self.meta_json("split.params")
+        given = params.get("names") if isinstance(params, dict) else None
+        splits = [*DEFAULT_SPLITS, *(given if isinstance(given, list) else [])]
+        check_names(where, labels=[name for name, _ in self.labels()], splits=map(str, splits))
+
     def labels(self) -> list[tuple[str, int]]:
         """The label set with how many records carry each label, in the order the user gave
         (the review app's keys 1-9 follow it): the order last set (`set_label_set`), then
@@ -1342,10 +1362,15 @@ class Workspace:
         known = {r[0] for r in self._conn.execute("SELECT name FROM label_set")}
         unknown = [n for n in names if n not in known]
         if unknown:
+            from curator.textsafe import literal
+
+            def shown(names: Iterable[str]) -> str:  # one line, whatever a name holds
+                return ", ".join(literal(n, one_line=True) for n in names)
+
             raise WorkspaceError(
-                f"unknown label {', '.join(unknown)}; the label set is "
-                f"{', '.join(sorted(known)) or 'empty'}. Add it with: curator labels --add "
-                f"{unknown[0]}"
+                f"unknown label {shown(unknown)}; the label set is "
+                f"{shown(sorted(known)) or 'empty'}. Add it with: curator labels --add "
+                f"{shown(unknown[:1])}"
             )
 
     def add_labels(self, ids: Iterable[int] | None, labels: Sequence[str], *,

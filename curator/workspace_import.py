@@ -380,7 +380,7 @@ def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare,
         ) from exc
     _flush(ws, import_id, batch, fr, progress)
     fr.sha256, size = _sha256(p)
-    summary = (f"import {p}: {fr.rows} rows, {fr.new} new, {fr.already_present} already "
+    summary = (f"import {src.name}: {fr.rows} rows, {fr.new} new, {fr.already_present} already "
                f"present, {fr.rejected} rejected")
     ws.finish_import(import_id, fr.sha256, size, summary, fr.new)
 

@@ -22,6 +22,9 @@ BIG = "99999999999999999999999"
     (f"cluster={BIG}", "out of range"),
     ("issue=chat.empty_content", "did you mean chat.content_empty"),
     ("format=sharegtp", "did you mean sharegpt"),
+    # names the workspace does not have: refused as the CLI's --where refuses them
+    ("label=nosuch", "no label 'nosuch' in this workspace"),
+    ("split!=trian", "no split 'trian' in this workspace"),
 ])
 async def test_filter_errors_are_shown_and_the_list_is_kept(ws_path: Path, typed: str,
                                                            expect: str) -> None:

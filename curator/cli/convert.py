@@ -62,7 +62,7 @@ def _print_summary(report: ConvertReport, out: str, rejects: str | None) -> None
 @click.option("--from", "source_format", type=click.Choice(FORMATS),
               help="Source format of every row (default: detected per row).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Output JSONL file (written atomically).")
+              help="Output JSONL file (written atomically; `-` is stdout).")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Write rows that could not be converted here, exactly as they were.")
 @click.option("--alpaca-sep", default="\n\n", show_default=repr("\n\n"),
@@ -88,6 +88,11 @@ def convert(source: Path, to: str, source_format: str | None, output: Path,
     ("unreadable": parts of SOURCE that could not be read, e.g. after a JSON syntax error;
     they make the exit code 1).
     """
+    to_stdout = str(output) == "-"
+    if to_stdout:
+        if as_json:
+            raise click.UsageError("-o - and --json would both write to stdout; give -o FILE")
+        output = Path("/dev/stdout")  # written to as it is (io.atomic_writer)
     if same_file(source, output) or (rejects is not None and (
             same_file(source, rejects) or same_file(output, rejects))):
         raise click.UsageError("SOURCE, --output and --rejects must be different files")
@@ -101,7 +106,7 @@ def convert(source: Path, to: str, source_format: str | None, output: Path,
     except (OSError, UnicodeError) as exc:
         echo(f"error: {exc}", err=True)
         sys.exit(2)
-    _print_summary(report, str(output), str(rejects) if rejects else None)
+    _print_summary(report, "<stdout>" if to_stdout else str(output), str(rejects) if rejects else None)
     if as_json:
         click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
     for message in report.unreadable:

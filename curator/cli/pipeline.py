@@ -7,8 +7,9 @@ imported, a split refused for leakage), 2 usage or I/O error (nothing done).
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,27 @@ def _settings(ws: Workspace, target: str | None, model: str | None,
     return ws_target, ws_model, ws_limit
 
 
+def _refuse_own_files(workspace: Path, files: Sequence[Path]) -> None:
+    """The workspace's own file (or -wal, -shm) given as data: said before any file is sniffed
+    (by stat only: opening it outside SQLite would drop the locks of a connection to it)."""
+    own = []
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            st = os.stat(f"{workspace}{suffix}")
+            own.append((st.st_dev, st.st_ino, f"{workspace.name}{suffix}"))
+    for f in files:
+        if str(f) == STDIN:
+            continue
+        try:
+            st = os.stat(f)
+        except OSError:
+            continue
+        for dev, ino, name in own:
+            if (st.st_dev, st.st_ino) == (dev, ino):
+                _fail(f"{f} is the workspace's own file ({name}), not data; give the files "
+                      f"to import")
+
+
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @workspace_option
@@ -131,6 +153,7 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
 
     if [str(f) for f in files].count(STDIN) > 1:
         _fail("'-' (stdin) can be read only once; name it once")
+    _refuse_own_files(workspace, files)
     problems = check_readable(files)
     readable = [f for f in files if not any(p.startswith(f"{f}:") for p in problems)]
     for problem in problems:

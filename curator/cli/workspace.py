@@ -26,7 +26,6 @@ from curator.store import (
     JournalEntry,
     Workspace,
     WorkspaceError,
-    check_names,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,11 +49,27 @@ def where_option(f: F) -> F:
 _fail = fail  # the name other command modules import
 
 
+def _refuse_not_utf8(kwargs: dict[str, Any]) -> None:
+    """Text typed on the command line (a note, a label, a filter) with bytes that are not UTF-8
+    reaches Python as lone surrogates, which neither SQLite nor the journal can store: refuse it
+    up front (exit 2, nothing changed). File names are Paths and may hold any bytes."""
+    for name, value in kwargs.items():
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        for item in values:
+            if isinstance(item, str):
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    _fail(f"{name.replace('_', '-')} {one_line(item)!s}: holds bytes that are "
+                          f"not UTF-8; give it as UTF-8 text. Nothing was changed")
+
+
 def handle_errors(f: F) -> F:
     """Workspace errors become one line on stderr and exit code 2, never a traceback."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _refuse_not_utf8(kwargs)
         try:
             return f(*args, **kwargs)
         except WorkspaceError as exc:
@@ -63,7 +78,7 @@ def handle_errors(f: F) -> F:
             # The store turns the errors it expects (read-only, full disk, not a database) into
             # WorkspaceErrors; anything else from SQLite mid-command (a page damaged after the
             # file was opened) is still one line, not a traceback.
-            path = kwargs.get("workspace") or "FILE"
+            path = kwargs.get("workspace") or kwargs.get("source") or "FILE"
             _fail(f"the workspace could not be read or written (SQLite: {exc}); check it with "
                   f"sqlite3 {path} 'PRAGMA integrity_check' and restore it from a copy if "
                   f"it is damaged")
@@ -141,13 +156,7 @@ def _checked(ws: Workspace, ids: IdRanges | None) -> IdRanges | None:
 
 def check_where(ws: Workspace, where: Sequence[str] | None) -> None:
     """label=/split= names the workspace does not have are an error, not an empty match."""
-    if where:
-        from curator.split import DEFAULT_NAMES as DEFAULT_SPLITS
-
-        params = ws.meta_json("split.params")
-        given = params.get("names") if isinstance(params, dict) else None
-        splits = [*DEFAULT_SPLITS, *(given if isinstance(given, list) else [])]
-        check_names(where, labels=[name for name, _ in ws.labels()], splits=map(str, splits))
+    ws.check_filter_names(where)
 
 
 def _report_change(change: Change) -> None:

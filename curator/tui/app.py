@@ -540,6 +540,7 @@ class MainScreen(Screen[None]):
             return
         try:
             compile_filters(where)
+            self.ws.check_filter_names(where)  # label=nosuch is an error, not an empty list
         except FILTER_FAILURES as exc:
             self.filter_failed(where, exc)
             return
