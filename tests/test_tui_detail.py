@@ -133,3 +133,32 @@ async def test_a_weight_0_turn_is_marked_as_not_trained(
         assert len(marked) == 1 and "assistant   #2" in lines[marked[0]]
         assert "weight 0: not trained" in lines[marked[0]]
         assert lines[marked[0] + 1] == "An old draft answer"
+
+
+async def test_several_issues_do_not_push_the_answer_off_an_80x24_screen(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issues are listed before the conversation; on a record taller than the pane several of
+    them took every line, so neither the answer nor any turn showed (found in review)."""
+    monkeypatch.chdir(tmp_path)
+    question = "\n".join(f"detail {i} of the question" for i in range(12))
+    noisy = {"messages": [
+        {"role": "user", "content": question + "\nMail me at jo.doe@example.com or call "
+                                               "+1 415 555 0100, card 4111 1111 1111 1111."},
+        {"role": "assistant", "content": "TODO", "weight": 0},
+        {"role": "user", "content": "Please be specific."},
+        {"role": "assistant", "content": JUDGED}]}
+    app = ReviewApp(make_workspace(tmp_path, rows=[noisy], cluster=False), actor="tester")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        record = app.ws.get(1)
+        assert len(record.issues) >= 3, [i.code for i in record.issues]
+        pane = app.main.detail
+        lines = [pane.render_line(y).text for y in range(pane.size.height)]
+        shown = "\n".join(lines)
+        assert JUDGED[:40] in shown, shown
+        assert f"{len(record.issues)} issues: " in shown
+        await pilot.press("tab", "end")  # every issue in full after the conversation
+        await pilot.pause()
+        text = pane_text(app)
+        for issue in record.issues:
+            assert issue.code in text

@@ -207,15 +207,29 @@ class DetailPane(Widget, can_focus=True):
             parts.append(Text("labels " + literal(", ".join(r.labels), one_line=True)))
         if r.note:
             parts.append(Text("note: " + literal(r.note)))
+        issue_lines = []
         for i in r.issues:
             where = f" (message {i.message_index})" if i.message_index is not None else ""
             line = Text(f"{i.severity} {i.code}{where}: ", self._sty(i.severity))
             line.append(literal(i.message))
             if i.hint:
                 line.append("  hint: " + literal(i.hint), self._sty("meta"))
-            parts.append(line)
+            issue_lines.append(line)
+        if answer_first and len(issue_lines) > 1:
+            # A record taller than the pane: the issues in one line here and in full after the
+            # conversation, so that several of them cannot push the answer off a small screen.
+            worst = min(r.issues, key=lambda i: ("error", "warning", "info").index(i.severity)
+                        if i.severity in ("error", "warning", "info") else 3)
+            codes = ", ".join(dict.fromkeys(literal(i.code, one_line=True) for i in r.issues))
+            parts.append(Text(f"{len(r.issues)} issues: {codes} (in full below)",
+                              self._sty(worst.severity)))
+        else:
+            parts.extend(issue_lines)
+            issue_lines = []
         parts.append(Text(""))
         styles = {n: self._sty(n) for n in STYLE_NAMES}
         parts.extend(conversation(r.example, r.raw, show_system=self.show_system,
                                   styles=styles, width=width or 80, answer_first=answer_first))
+        if issue_lines:
+            parts.extend([Text(""), Text("issues", self._sty("head")), *issue_lines])
         return group(parts)
