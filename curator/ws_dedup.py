@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 
 from curator.dedup import Cluster, DedupResult, KeeperRule, Shingling, find_duplicates
+from curator.dedup.near import BUCKET_CAP, BUCKET_WINDOW
 from curator.store import Change, DuplicateCluster, Workspace, WorkspaceError
 
 SHINGLINGS = {"char5": Shingling("char", 5), "word5": Shingling("word", 5)}
@@ -57,10 +58,18 @@ class WorkspaceDedup:
     change: Change | None = None
     screened_out: int = 0
     pairs: list[tuple[int, int, float]] = field(default_factory=list, repr=False)
+    capped_buckets: int = 0
+    capped_records: int = 0
 
     @property
     def duplicates(self) -> int:
         return sum(len(c.members) for c in self.clusters)
+
+    @property
+    def warnings(self) -> list[str]:
+        if not self.capped_buckets:
+            return []
+        return [capped_warning(self.capped_buckets, self.capped_records)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +83,11 @@ class WorkspaceDedup:
             "candidate_pairs": self.candidate_pairs,
             "screened_out": self.screened_out,
             "verified_pairs": self.verified_pairs,
+            "capped_buckets": self.capped_buckets,
+            "capped_records": self.capped_records,
+            "bucket_cap": BUCKET_CAP,
+            "bucket_window": BUCKET_WINDOW,
+            "warnings": self.warnings,
             "dry_run": self.dry_run,
             "journal_entry": self.change.entry_id if self.change is not None else None,
             "cluster_list": [
@@ -83,6 +97,14 @@ class WorkspaceDedup:
                 for c in self.clusters
             ],
         }
+
+
+def capped_warning(buckets: int, records: int) -> str:
+    return (f"{buckets} LSH band buckets held more than {BUCKET_CAP} records ({records} records "
+            f"in all, text shared by very many records); in them each record was compared only "
+            f"with its {2 * BUCKET_WINDOW} nearest by signature, so some near duplicates among "
+            f"them may be missed (every pair reported is still verified). A higher --threshold "
+            f"makes such buckets rarer.")
 
 
 def parse_keeper(value: str) -> tuple[KeeperRule, list[int]]:
@@ -295,4 +317,5 @@ def dedup_workspace(
     s = result.stats
     return WorkspaceDedup(params, s.records, result.clusters, len(result.exact_groups),
                           s.candidate_pairs, s.verified_pairs, dry_run, change,
-                          screened_out=s.screened_out, pairs=result.pairs)
+                          screened_out=s.screened_out, pairs=result.pairs,
+                          capped_buckets=s.capped_buckets, capped_records=s.capped_records)
