@@ -89,7 +89,7 @@ def main() -> int:
           f"{args.bucket_window}  wall {wall:.1f} s  cpu {cpu:.1f} s")
     print(f"candidates {s.candidate_pairs}  screened out {s.screened_out}  verified "
           f"{s.verified_pairs}  capped buckets {s.capped_buckets}  capped records "
-          f"{s.capped_records}")
+          f"{s.capped_records}  limited records {s.limited_records} (pairs {s.limited_pairs})")
     print(f"clusters {len(result.clusters)}  duplicates "
           f"{sum(len(c.members) for c in result.clusters)}  pairs checked {len(sample)}, "
           f"wrong {wrong}")

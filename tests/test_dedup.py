@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import random
 from pathlib import Path
@@ -435,13 +436,17 @@ def test_a_low_threshold_on_similar_rows_is_capped_reported_and_still_right() ->
     n = len(rows)
     full = find_duplicates(enumerate(rows), threshold=0.5, processes=1, bucket_cap=10**6)
     capped = find_duplicates(enumerate(rows), threshold=0.5, processes=1, bucket_cap=16,
-                             bucket_window=2)
+                             bucket_window=2, record_cap=8)
     assert full.stats.capped_buckets == 0 and full.stats.capped_records == 0
     assert full.stats.candidate_pairs > n * (n - 1) // 4  # the quadratic blow-up is real
     s = capped.stats
     assert s.capped_buckets > 0 and 0 < s.capped_records <= n
     # one bucket over the cap gives fewer than size * window pairs: far below the full run
     assert s.candidate_pairs < full.stats.candidate_pairs // 2
+    # and each record keeps at most record_cap candidates with the records after it
+    assert s.limited_records > 0 and s.limited_pairs > 0
+    assert max(collections.Counter(a for a, _, _ in capped.pairs).values()) <= 8
+    assert s.verified_pairs <= n * 8
     # what it found is right: every pair verified by its true Jaccard, and a subset of the
     # full run's pairs with the same similarities
     texts = [normalize_example(r) for r in rows]

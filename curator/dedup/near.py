@@ -64,6 +64,10 @@ _SCREEN_CHUNK = 100_000  # pairs compared at once: two 128-byte sketch rows each
 #: the candidate work quadratic.
 BUCKET_CAP = 128
 BUCKET_WINDOW = 32
+#: After screening, a record keeps at most this many candidates with records after it, the
+#: ones its signature says are most alike (`_limit_per_record`): verification and clustering
+#: then stay linear in the records too.
+RECORD_CAP = 256
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,8 @@ class DedupStats:
     screened_out: int = 0  # candidates whose signatures put them far below the threshold
     capped_buckets: int = 0  # band buckets over BUCKET_CAP records, not fully expanded
     capped_records: int = 0  # distinct records in at least one such bucket
+    limited_records: int = 0  # records whose candidates were cut to RECORD_CAP
+    limited_pairs: int = 0  # candidates dropped by that cut
 
 
 @dataclass(frozen=True)
@@ -395,6 +401,37 @@ def _screen(
     return out
 
 
+def _limit_per_record(
+    candidates: npt.NDArray[np.uint64],
+    sketch: npt.NDArray[np.uint8],
+    own: npt.NDArray[np.uint8],
+    limit: int,
+) -> tuple[npt.NDArray[np.uint64], int]:
+    """At most `limit` candidates (i, j) for each i, those with the highest estimated
+    Jaccard (agreeing own bins, as in `_screen`), and how many records lost some."""
+    if len(candidates) <= limit:
+        return candidates, 0
+    first = (candidates >> np.uint64(32)).astype(np.int64)
+    counts = np.bincount(first)
+    if counts.max() <= limit:
+        return candidates, 0
+    k = sketch.shape[1]
+    est = np.empty(len(candidates), dtype=np.float64)
+    for start in range(0, len(candidates), _SCREEN_CHUNK):
+        chunk = candidates[start : start + _SCREEN_CHUNK]
+        a = (chunk >> np.uint64(32)).astype(np.int64)
+        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        either = np.unpackbits(own[a] | own[b], axis=1, count=k).astype(bool)
+        agree = ((sketch[a] == sketch[b]) & either).sum(axis=1)
+        est[start : start + len(chunk)] = agree / np.maximum(either.sum(axis=1), 1)
+    order = np.lexsort((candidates, -est, first))  # by record, the most alike first
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    position = np.arange(len(order)) - starts[first[order]]
+    keep = np.sort(order[position < limit])  # candidates ascend, so their order is kept
+    out: npt.NDArray[np.uint64] = candidates[keep]
+    return out, int((counts > limit).sum())
+
+
 def _cluster(
     n: int, rank: npt.NDArray[np.int64], pairs: list[tuple[int, int, float]]
 ) -> list[tuple[int, list[tuple[int, float]]]]:
@@ -443,6 +480,7 @@ def find_duplicates(
     screen: bool = True,
     bucket_cap: int = BUCKET_CAP,
     bucket_window: int = BUCKET_WINDOW,
+    record_cap: int = RECORD_CAP,
 ) -> DedupResult:
     """Exact and near-duplicate clusters of `records`, each with a keeper and similarities.
 
@@ -459,10 +497,11 @@ def find_duplicates(
     count; the result does not depend on it. `screen=False` verifies every pair that shares a
     band, skipping the signature screen (module docstring, 3): slower, and in practice the same
     pairs. `bucket_cap` and `bucket_window` bound the candidates a band bucket gives
-    (`BUCKET_CAP`); the stats say how many buckets went over the cap.
+    (`BUCKET_CAP`) and `record_cap` the candidates one record keeps (`RECORD_CAP`); the stats
+    say how often either cap was hit.
     """
-    if bucket_cap < 2 or bucket_window < 1:
-        raise ValueError("bucket_cap must be at least 2 and bucket_window at least 1")
+    if bucket_cap < 2 or bucket_window < 1 or record_cap < 1:
+        raise ValueError("bucket_cap must be at least 2, bucket_window and record_cap at least 1")
     bands, rows = choose_bands(threshold, num_perm, min_recall)
     params = DedupParams(
         threshold,
@@ -493,7 +532,7 @@ def find_duplicates(
     try:
         return _find(
             records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
-            2 * workers, progress, bucket_cap, bucket_window,
+            2 * workers, progress, bucket_cap, bucket_window, record_cap,
         )
     finally:
         if collecting:
@@ -516,6 +555,7 @@ def _find(
     progress: Callable[[int, int], None] | None,
     bucket_cap: int,
     bucket_window: int,
+    record_cap: int,
 ) -> DedupResult:
     ids: list[int] = []
 
@@ -566,13 +606,13 @@ def _find(
         keys, reps, pool, window, bucket_cap, bucket_window)
     del keys
     lsh_pairs = len(candidates)
+    sketch = _take(outs, "sketch", np.empty((0, 1), np.uint8))
+    own = _take(outs, "own", np.empty((0, 1), np.uint8))
     if params.screen:
-        candidates = _screen(
-            candidates,
-            _take(outs, "sketch", np.empty((0, 1), np.uint8)),
-            _take(outs, "own", np.empty((0, 1), np.uint8)),
-            params.threshold,
-        )
+        candidates = _screen(candidates, sketch, own, params.threshold)
+    screened = len(candidates)
+    candidates, limited_records = _limit_per_record(candidates, sketch, own, record_cap)
+    del sketch, own
 
     def texts_for(indices: npt.NDArray[np.int64]) -> list[Item]:
         texts: list[Item] = []
@@ -611,8 +651,9 @@ def _find(
 
     clusters = _assemble(n, rank, rep_of, groups, _cluster(n, rank, pairs), id_arr)
     exact = [ExactGroup(digests[g[0]].tobytes().hex(), tuple(ids[i] for i in g)) for g in groups]
-    stats = DedupStats(n, len(reps), lsh_pairs, len(pairs), lsh_pairs - len(candidates),
-                       capped_buckets, capped_records)
+    stats = DedupStats(n, len(reps), lsh_pairs, len(pairs), lsh_pairs - screened,
+                       capped_buckets, capped_records, limited_records,
+                       screened - len(candidates))
     id_pairs = [(min(ids[i], ids[j]), max(ids[i], ids[j]), s) for i, j, s in pairs]
     return DedupResult(clusters, exact, params, stats, id_pairs)
 
