@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 
 from curator.dedup import Cluster, DedupResult, KeeperRule, Shingling, find_duplicates
+from curator.dedup.near import BUCKET_CAP, BUCKET_WINDOW, RECORD_CAP
 from curator.store import Change, DuplicateCluster, Workspace, WorkspaceError
 
 SHINGLINGS = {"char5": Shingling("char", 5), "word5": Shingling("word", 5)}
@@ -57,10 +58,27 @@ class WorkspaceDedup:
     change: Change | None = None
     screened_out: int = 0
     pairs: list[tuple[int, int, float]] = field(default_factory=list, repr=False)
+    capped_buckets: int = 0
+    capped_records: int = 0
+    limited_records: int = 0
+    limited_pairs: int = 0
 
     @property
     def duplicates(self) -> int:
         return sum(len(c.members) for c in self.clusters)
+
+    @property
+    def warnings(self) -> list[str]:
+        out = []
+        if self.capped_buckets:
+            out.append(capped_warning(self.capped_buckets, self.capped_records))
+        if self.limited_records:
+            out.append(f"{self.limited_records} records had more than {RECORD_CAP} candidate "
+                       f"pairs; only the {RECORD_CAP} their signatures rate most alike were "
+                       f"verified ({self.limited_pairs} pairs left out), so some near "
+                       f"duplicates of them may be missed (every pair reported is still "
+                       f"verified). A higher --threshold makes this rarer.")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +92,14 @@ class WorkspaceDedup:
             "candidate_pairs": self.candidate_pairs,
             "screened_out": self.screened_out,
             "verified_pairs": self.verified_pairs,
+            "capped_buckets": self.capped_buckets,
+            "capped_records": self.capped_records,
+            "bucket_cap": BUCKET_CAP,
+            "bucket_window": BUCKET_WINDOW,
+            "limited_records": self.limited_records,
+            "limited_pairs": self.limited_pairs,
+            "record_cap": RECORD_CAP,
+            "warnings": self.warnings,
             "dry_run": self.dry_run,
             "journal_entry": self.change.entry_id if self.change is not None else None,
             "cluster_list": [
@@ -83,6 +109,14 @@ class WorkspaceDedup:
                 for c in self.clusters
             ],
         }
+
+
+def capped_warning(buckets: int, records: int) -> str:
+    return (f"{buckets} LSH band buckets held more than {BUCKET_CAP} records ({records} records "
+            f"in all, text shared by very many records); in them each record was compared only "
+            f"with its {2 * BUCKET_WINDOW} nearest by signature, so some near duplicates among "
+            f"them may be missed (every pair reported is still verified). A higher --threshold "
+            f"makes such buckets rarer.")
 
 
 def parse_keeper(value: str) -> tuple[KeeperRule, list[int]]:
@@ -295,4 +329,6 @@ def dedup_workspace(
     s = result.stats
     return WorkspaceDedup(params, s.records, result.clusters, len(result.exact_groups),
                           s.candidate_pairs, s.verified_pairs, dry_run, change,
-                          screened_out=s.screened_out, pairs=result.pairs)
+                          screened_out=s.screened_out, pairs=result.pairs,
+                          capped_buckets=s.capped_buckets, capped_records=s.capped_records,
+                          limited_records=s.limited_records, limited_pairs=s.limited_pairs)

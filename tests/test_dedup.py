@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import random
 from pathlib import Path
@@ -412,3 +413,55 @@ def test_kernels_compile_where_numba_cannot_cache() -> None:
     with pytest.raises(RuntimeError, match="cannot cache"):
         numba.njit(cache=True)(namespace["twice"])
     assert kernels._jit()(namespace["twice"])(21) == 42
+
+
+def _similar_rows(n: int) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
+    path = Path(__file__).resolve().parent.parent / "bench" / "bench_dedup_cap.py"
+    spec = importlib.util.spec_from_file_location("bench_dedup_cap", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows, copies = module.similar_rows(n)
+    return rows, copies
+
+
+def _char5(text: str) -> set[str]:
+    return {text[i : i + 5] for i in range(max(1, len(text) - 4))}
+
+
+def test_a_low_threshold_on_similar_rows_is_capped_reported_and_still_right() -> None:
+    # issue 15: rows sharing a long preamble put nearly every record in one bucket of nearly
+    # every band at --threshold 0.5; expanding those buckets fully is quadratic
+    rows, copies = _similar_rows(400)
+    n = len(rows)
+    full = find_duplicates(enumerate(rows), threshold=0.5, processes=1, bucket_cap=10**6)
+    capped = find_duplicates(enumerate(rows), threshold=0.5, processes=1, bucket_cap=16,
+                             bucket_window=2, record_cap=8)
+    assert full.stats.capped_buckets == 0 and full.stats.capped_records == 0
+    assert full.stats.candidate_pairs > n * (n - 1) // 4  # the quadratic blow-up is real
+    s = capped.stats
+    assert s.capped_buckets > 0 and 0 < s.capped_records <= n
+    # one bucket over the cap gives fewer than size * window pairs: far below the full run
+    assert s.candidate_pairs < full.stats.candidate_pairs // 2
+    # and each record keeps at most record_cap candidates with the records after it
+    assert s.limited_records > 0 and s.limited_pairs > 0
+    assert max(collections.Counter(a for a, _, _ in capped.pairs).values()) <= 8
+    assert s.verified_pairs <= n * 8
+    # what it found is right: every pair verified by its true Jaccard, and a subset of the
+    # full run's pairs with the same similarities
+    texts = [normalize_example(r) for r in rows]
+    full_sims = {(a, b): sim for a, b, sim in full.pairs}
+    for a, b, sim in capped.pairs:
+        sa, sb = _char5(texts[a]), _char5(texts[b])
+        assert sim == pytest.approx(len(sa & sb) / len(sa | sb)) and sim >= 0.5
+        assert full_sims[(a, b)] == pytest.approx(sim)
+    for c in capped.clusters:
+        for m in c.members:
+            sa, sb = _char5(texts[c.keeper]), _char5(texts[m.id])
+            assert m.similarity == pytest.approx(len(sa & sb) / len(sa | sb))
+            assert m.similarity >= 0.5
+    # near copies (one word changed) sit together in the second band's order: none is lost
+    together = {(m.id, c.keeper) for c in capped.clusters for m in c.members}
+    found = {(a, b) for a, b, _ in capped.pairs}
+    assert copies and all((a, b) in found or (a, b) in together or (b, a) in together
+                          for a, b in copies)

@@ -239,3 +239,28 @@ def test_no_screen_verifies_every_band_pair(tmp_path: Path) -> None:
 def _run_json(args: list[str]) -> tuple[int, Any]:
     r = CliRunner().invoke(cli, args)
     return r.exit_code, json.loads(r.stdout) if r.exit_code == 0 else r.stderr
+
+
+def test_a_capped_run_warns_and_reports_it_in_json(tmp_path: Path) -> None:
+    # issue 15: rows sharing a long preamble at --threshold 0.5 fill whole LSH buckets; the
+    # cap on them is said on stderr, in the text and in --json (new fields)
+    spec = importlib.util.spec_from_file_location("bench_dedup_cap",
+                                                  ROOT / "bench" / "bench_dedup_cap.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows, _ = module.similar_rows(600)
+    db = _workspace(tmp_path, rows)
+    args = ["dedup", "-w", str(db), "--threshold", "0.5", "--dry-run", "--workers", "1"]
+    r = CliRunner().invoke(cli, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["capped_buckets"] > 0 and 0 < out["capped_records"] <= 600
+    assert out["bucket_cap"] > 1 and out["bucket_window"] > 0 and out["record_cap"] > 0
+    assert out["limited_records"] >= 0 and out["limited_pairs"] >= 0
+    assert out["warnings"] and "may be missed" in out["warnings"][0]
+    assert "warning:" in r.stderr and "may be missed" in r.stderr
+    for c in out["cluster_list"]:
+        assert all(m["similarity"] >= 0.5 for m in c["members"])
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0 and "candidates capped:" in r.stdout

@@ -277,6 +277,8 @@ def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
                                      shingling=shingling, include_system=include_system,
                                      keeper=keeper, dry_run=dry_run, processes=workers,
                                      progress=bar, screen=not no_screen)
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
         if as_json:
             click.echo(_dump(result.to_dict()))
             return
@@ -291,6 +293,10 @@ def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
     d = result.to_dict()
     echo(f"{d['records']} records: {d['clusters']} clusters, {d['duplicates']} duplicates "
           f"({d['exact_duplicates']} exact, {d['near_duplicates']} near)")
+    if result.capped_buckets or result.limited_records:
+        echo(f"candidates capped: {result.capped_buckets} buckets ({result.capped_records} "
+             f"records), {result.limited_records} records cut to their best candidates "
+             f"(see the warnings: recall may be lower there)")
     if dry_run:
         echo("dry run: nothing marked")
     elif result.change is not None and result.change.entry_id is not None:

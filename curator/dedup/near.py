@@ -57,6 +57,17 @@ _STATUS_RANK = {"accepted": 0, "pending": 1, "rejected": 2}
 _VERIFY_CHUNK = 2_000  # pairs: at most 4,000 texts, so a chunk's arrays stay near 100 MB
 _SCREEN_SIGMAS = 6.0
 _SCREEN_CHUNK = 100_000  # pairs compared at once: two 128-byte sketch rows each
+#: A band bucket (records with equal keys in one band) of more records than this is not
+#: expanded into all its pairs; each of its records is paired with the next BUCKET_WINDOW
+#: records in the order of their key in another band (`_band_pairs`). So one record takes
+#: part in at most bands * (BUCKET_CAP - 1) candidate pairs, and no threshold or input makes
+#: the candidate work quadratic.
+BUCKET_CAP = 128
+BUCKET_WINDOW = 32
+#: After screening, a record keeps at most this many candidates with records after it, the
+#: ones its signature says are most alike (`_limit_per_record`): verification and clustering
+#: then stay linear in the records too.
+RECORD_CAP = 256
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,10 @@ class DedupStats:
     candidate_pairs: int  # pairs that share a band
     verified_pairs: int  # candidates whose true Jaccard reached the threshold
     screened_out: int = 0  # candidates whose signatures put them far below the threshold
+    capped_buckets: int = 0  # band buckets over BUCKET_CAP records, not fully expanded
+    capped_records: int = 0  # distinct records in at least one such bucket
+    limited_records: int = 0  # records whose candidates were cut to RECORD_CAP
+    limited_pairs: int = 0  # candidates dropped by that cut
 
 
 @dataclass(frozen=True)
@@ -277,41 +292,83 @@ def _exact_groups(digests: npt.NDArray[np.uint64]) -> list[list[int]]:
     return groups
 
 
-def _band_pairs(column: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """Unique (i << 32 | j), i < j, of the positions in one band's keys that hold equal keys."""
+def _band_pairs(job: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, int]
+                ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], int]:
+    """Unique (i << 32 | j), i < j, of the positions in one band's keys that hold equal keys,
+    the positions in buckets over the cap, and how many buckets were over it.
+
+    A bucket of at most `cap` records gives all its pairs. A larger one (text shared by a
+    great many records) would give pairs quadratic in its size: its records are ordered by
+    their key in a second band (so records that also share that band sit together) and each
+    is paired with the `window` records after it, so the bucket gives fewer than
+    size * window pairs. Pairs of such a bucket outside that window are not compared here
+    (they may still meet in another band).
+    """
+    column, second, cap, window = job
     order = np.argsort(column)
     sorted_keys = column[order]
     starts = _run_starts(len(order), sorted_keys[1:] != sorted_keys[:-1])
     run_start, sizes = starts[:-1], np.diff(starts)
     found: list[npt.NDArray[np.uint64]] = []
-    for size in np.unique(sizes[sizes > 1]).tolist():
+    for size in np.unique(sizes[(sizes > 1) & (sizes <= cap)]).tolist():
         first = run_start[sizes == size]
         left, right = np.triu_indices(size, 1)
         a = order[first[:, None] + left].ravel()
         b = order[first[:, None] + right].ravel()
-        lo, hi = np.minimum(a, b).astype(np.uint64), np.maximum(a, b).astype(np.uint64)
-        found.append((lo << np.uint64(32)) | hi)
+        found.append(_pack(a, b))
+    big = np.flatnonzero(sizes > cap)
+    capped = np.empty(0, dtype=np.int64)
+    if len(big):
+        run_of = np.repeat(np.arange(len(big)), sizes[big])
+        members = order[np.concatenate([np.arange(run_start[r], run_start[r] + sizes[r])
+                                        for r in big.tolist()])]
+        inner = np.lexsort((members, second[members], run_of))
+        members, run_of = members[inner], run_of[inner]
+        for d in range(1, window + 1):
+            same = run_of[d:] == run_of[:-d]
+            found.append(_pack(members[:-d][same], members[d:][same]))
+        capped = np.sort(members).astype(np.int64)
     if not found:
-        return np.empty(0, dtype=np.uint64)
-    return _sorted_unique(np.concatenate(found))
+        return np.empty(0, dtype=np.uint64), capped, len(big)
+    return _sorted_unique(np.concatenate(found)), capped, len(big)
+
+
+def _pack(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    lo, hi = np.minimum(a, b).astype(np.uint64), np.maximum(a, b).astype(np.uint64)
+    out: npt.NDArray[np.uint64] = (lo << np.uint64(32)) | hi
+    return out
 
 
 def _candidate_pairs(
     keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], pool: Executor | None,
-    window: int,
-) -> npt.NDArray[np.uint64]:
-    """Unique (rows[i] << 32 | rows[j]), i < j, of the rows that share a key in any band;
-    `rows` ascending. The bands are grouped in the worker processes, one band a job."""
-    columns = (np.ascontiguousarray(keys[:, band]) for band in range(keys.shape[1]))
-    found = list(_ordered_map(pool, _band_pairs, columns, window))
+    window: int, cap: int = BUCKET_CAP, cap_window: int = BUCKET_WINDOW,
+) -> tuple[npt.NDArray[np.uint64], int, int]:
+    """Unique (rows[i] << 32 | rows[j]), i < j, of the rows that share a key in any band
+    (within the cap of `_band_pairs`), how many buckets were over the cap, and how many rows
+    were in one; `rows` ascending. The bands are grouped in the worker processes, one band a
+    job."""
+    bands = keys.shape[1]
+    jobs = ((np.ascontiguousarray(keys[:, band]),
+             np.ascontiguousarray(keys[:, (band + 1) % bands]), cap, cap_window)
+            for band in range(bands))
+    found: list[npt.NDArray[np.uint64]] = []
+    capped_rows: list[npt.NDArray[np.int64]] = []
+    capped_buckets = 0
+    for pairs, capped, big in _ordered_map(pool, _band_pairs, jobs, window):
+        found.append(pairs)
+        if len(capped):
+            capped_rows.append(capped)
+        capped_buckets += big
+    in_capped = len(_sorted_unique(np.concatenate(capped_rows).astype(np.uint64))) \
+        if capped_rows else 0
     if not found:
-        return np.empty(0, dtype=np.uint64)
+        return np.empty(0, dtype=np.uint64), 0, 0
     local = _sorted_unique(np.concatenate(found))
     # rows ascend, so mapping positions to rows keeps i < j and the order
     lo = rows[(local >> np.uint64(32)).astype(np.int64)].astype(np.uint64)
     hi = rows[(local & np.uint64(0xFFFFFFFF)).astype(np.int64)].astype(np.uint64)
     out: npt.NDArray[np.uint64] = (lo << np.uint64(32)) | hi
-    return out
+    return out, capped_buckets, in_capped
 
 
 def _screen(
@@ -342,6 +399,37 @@ def _screen(
         keep[start : start + len(chunk)] = agree >= cut * trials
     out: npt.NDArray[np.uint64] = candidates[keep]
     return out
+
+
+def _limit_per_record(
+    candidates: npt.NDArray[np.uint64],
+    sketch: npt.NDArray[np.uint8],
+    own: npt.NDArray[np.uint8],
+    limit: int,
+) -> tuple[npt.NDArray[np.uint64], int]:
+    """At most `limit` candidates (i, j) for each i, those with the highest estimated
+    Jaccard (agreeing own bins, as in `_screen`), and how many records lost some."""
+    if len(candidates) <= limit:
+        return candidates, 0
+    first = (candidates >> np.uint64(32)).astype(np.int64)
+    counts = np.bincount(first)
+    if counts.max() <= limit:
+        return candidates, 0
+    k = sketch.shape[1]
+    est = np.empty(len(candidates), dtype=np.float64)
+    for start in range(0, len(candidates), _SCREEN_CHUNK):
+        chunk = candidates[start : start + _SCREEN_CHUNK]
+        a = (chunk >> np.uint64(32)).astype(np.int64)
+        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        either = np.unpackbits(own[a] | own[b], axis=1, count=k).astype(bool)
+        agree = ((sketch[a] == sketch[b]) & either).sum(axis=1)
+        est[start : start + len(chunk)] = agree / np.maximum(either.sum(axis=1), 1)
+    order = np.lexsort((candidates, -est, first))  # by record, the most alike first
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    position = np.arange(len(order)) - starts[first[order]]
+    keep = np.sort(order[position < limit])  # candidates ascend, so their order is kept
+    out: npt.NDArray[np.uint64] = candidates[keep]
+    return out, int((counts > limit).sum())
 
 
 def _cluster(
@@ -390,6 +478,9 @@ def find_duplicates(
     min_recall: float = 0.99,
     progress: Callable[[int, int], None] | None = None,
     screen: bool = True,
+    bucket_cap: int = BUCKET_CAP,
+    bucket_window: int = BUCKET_WINDOW,
+    record_cap: int = RECORD_CAP,
 ) -> DedupResult:
     """Exact and near-duplicate clusters of `records`, each with a keeper and similarities.
 
@@ -405,8 +496,12 @@ def find_duplicates(
     accepted / pending / rejected for the accepted_first rule. `processes` defaults to the CPU
     count; the result does not depend on it. `screen=False` verifies every pair that shares a
     band, skipping the signature screen (module docstring, 3): slower, and in practice the same
-    pairs.
+    pairs. `bucket_cap` and `bucket_window` bound the candidates a band bucket gives
+    (`BUCKET_CAP`) and `record_cap` the candidates one record keeps (`RECORD_CAP`); the stats
+    say how often either cap was hit.
     """
+    if bucket_cap < 2 or bucket_window < 1 or record_cap < 1:
+        raise ValueError("bucket_cap must be at least 2, bucket_window and record_cap at least 1")
     bands, rows = choose_bands(threshold, num_perm, min_recall)
     params = DedupParams(
         threshold,
@@ -437,7 +532,7 @@ def find_duplicates(
     try:
         return _find(
             records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
-            2 * workers, progress,
+            2 * workers, progress, bucket_cap, bucket_window, record_cap,
         )
     finally:
         if collecting:
@@ -458,6 +553,9 @@ def _find(
     pool: Executor | None,
     window: int,
     progress: Callable[[int, int], None] | None,
+    bucket_cap: int,
+    bucket_window: int,
+    record_cap: int,
 ) -> DedupResult:
     ids: list[int] = []
 
@@ -504,16 +602,17 @@ def _find(
     keys = _take(outs, "keys", np.empty((0, 1), np.uint64))
     if len(reps) < n:
         keys = keys[reps]
-    candidates = _candidate_pairs(keys, reps, pool, window)
+    candidates, capped_buckets, capped_records = _candidate_pairs(
+        keys, reps, pool, window, bucket_cap, bucket_window)
     del keys
     lsh_pairs = len(candidates)
+    sketch = _take(outs, "sketch", np.empty((0, 1), np.uint8))
+    own = _take(outs, "own", np.empty((0, 1), np.uint8))
     if params.screen:
-        candidates = _screen(
-            candidates,
-            _take(outs, "sketch", np.empty((0, 1), np.uint8)),
-            _take(outs, "own", np.empty((0, 1), np.uint8)),
-            params.threshold,
-        )
+        candidates = _screen(candidates, sketch, own, params.threshold)
+    screened = len(candidates)
+    candidates, limited_records = _limit_per_record(candidates, sketch, own, record_cap)
+    del sketch, own
 
     def texts_for(indices: npt.NDArray[np.int64]) -> list[Item]:
         texts: list[Item] = []
@@ -552,7 +651,9 @@ def _find(
 
     clusters = _assemble(n, rank, rep_of, groups, _cluster(n, rank, pairs), id_arr)
     exact = [ExactGroup(digests[g[0]].tobytes().hex(), tuple(ids[i] for i in g)) for g in groups]
-    stats = DedupStats(n, len(reps), lsh_pairs, len(pairs), lsh_pairs - len(candidates))
+    stats = DedupStats(n, len(reps), lsh_pairs, len(pairs), lsh_pairs - screened,
+                       capped_buckets, capped_records, limited_records,
+                       screened - len(candidates))
     id_pairs = [(min(ids[i], ids[j]), max(ids[i], ids[j]), s) for i, j, s in pairs]
     return DedupResult(clusters, exact, params, stats, id_pairs)
 
