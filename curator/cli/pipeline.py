@@ -278,7 +278,7 @@ def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
                                      keeper=keeper, dry_run=dry_run, processes=workers,
                                      progress=bar, screen=not no_screen)
         for warning in result.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            echo(f"warning: {warning}", err=True)
         if as_json:
             click.echo(_dump(result.to_dict()))
             return
