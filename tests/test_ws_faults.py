@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -61,7 +62,11 @@ def count(db: Path, sql: str) -> int:
 def rows(n: int, start: int = 0) -> list[object]:
     out: list[object] = []
     for i in range(start, start + n):
-        words = " ".join(f"w{(i * 13 + k * 7) % 997}" for k in range(30))
+        # Words drawn per row: rows that share a shifted word run (the old i*13 + k*7 pattern)
+        # chained every record into one near-duplicate group, which split now refuses to put
+        # all in train (it exits 1), so a quiet machine that let split finish failed here.
+        pick = random.Random(i)
+        words = " ".join(f"w{pick.randrange(997)}" for _ in range(30))
         out.append(chat(f"question {i}: {words}", f"answer {i}: {words[::-1]}"))
         if i % 10 == 0:  # a near copy
             out.append(chat(f"question {i}: {words}", f"answer {i}: {words[::-1]} ok"))
