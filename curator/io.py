@@ -960,25 +960,57 @@ def _open_fifo(path: str | os.PathLike[str], name: str) -> int:
     return result
 
 
+def _spool_reserve(folder: str) -> int:
+    """Bytes a spool leaves free in its folder: CURATOR_SPOOL_RESERVE, else 5 % of the disk and
+    at least 1 GiB (a gzip bomb or an endless stream must not fill the machine's disk)."""
+    env = os.environ.get("CURATOR_SPOOL_RESERVE")
+    if env is not None and env.strip().isdigit():
+        return int(env)
+    return max(1 << 30, shutil.disk_usage(folder).total // 20)
+
+
+def _spool(name: str, src: BinaryIO, dest: BinaryIO) -> None:
+    """Copy a stream (stdin, a pipe, decompressed gzip) into its temporary file, stopping with a
+    ReadError, not a full disk, when the copy would leave less than the reserve free."""
+    folder = os.path.dirname(getattr(dest, "name", "") or tempfile.gettempdir()) or "."
+    reserve = _spool_reserve(folder)
+    written = 0
+    while chunk := src.read(1 << 20):
+        if shutil.disk_usage(folder).free - len(chunk) < reserve:
+            raise _stream_error(
+                name, f"reading it into a temporary file in {folder} would leave less than "
+                f"{reserve >> 20:,} MiB free ({written >> 20:,} MiB written; a stream or a "
+                f"decompressed gzip file is spooled there)",
+                "set TMPDIR to a folder with room, or decompress it yourself and name the file")
+        try:
+            dest.write(chunk)
+        except OSError as exc:  # the disk filled all the same (another writer): say so
+            raise _stream_error(name, f"cannot write its temporary copy in {folder}: "
+                                f"{exc.strerror or exc}", "set TMPDIR to a folder with room") from exc
+        written += len(chunk)
+
+
 def _copy_stream(name: str, dest: BinaryIO, path: str | os.PathLike[str]) -> None:
     if str(path) == STDIN:
         if sys.stdin is None or sys.stdin.isatty():
             raise _stream_error(name, "stdin is a terminal, not data",
                                 "pipe the data in: cat data.jsonl | curator validate -")
-        shutil.copyfileobj(sys.stdin.buffer, dest, 1 << 20)
+        _spool(name, sys.stdin.buffer, dest)
         return
     if stat.S_ISFIFO(os.stat(path).st_mode):
         with os.fdopen(_open_fifo(path, name), "rb") as fh:
-            shutil.copyfileobj(fh, dest, 1 << 20)
+            _spool(name, fh, dest)
         return
     with open(path, "rb") as fh:  # a character device or socket: read it as it comes
-        shutil.copyfileobj(fh, dest, 1 << 20)
+        _spool(name, fh, dest)
 
 
 def _gunzip(src: Path, dest: BinaryIO, name: str) -> None:
     try:
         with gzip.open(src, "rb") as fh:
-            shutil.copyfileobj(fh, dest, 1 << 20)
+            _spool(name, fh, dest)  # type: ignore[arg-type]
+    except ReadError:
+        raise
     except (OSError, EOFError, zlib.error) as exc:
         raise _stream_error(name, f"damaged or truncated gzip data ({exc})",
                             "check the file is complete (gzip -t FILE)") from exc

@@ -8,8 +8,10 @@ import base64
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -234,6 +236,30 @@ def test_a_truncated_gzip_file_exits_2(tmp_path: Path) -> None:
     assert invoke("stats", str(src)).exit_code == 2
     assert invoke("convert", str(src), "--to", "chat", "-o", str(tmp_path / "o.jsonl")).exit_code == 2
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_spool_that_would_fill_the_disk_stops_with_exit_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzip file (a bomb, say) or an endless stream is spooled to a temporary file: the copy
+    stops, one line, exit 2, before it leaves less than the reserve free, and the temporary
+    folder is removed. The reserve is set above the disk's free space here to make it bite."""
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spool))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read again
+    monkeypatch.setenv("CURATOR_SPOOL_RESERVE", str(shutil.disk_usage(spool).free + (1 << 30)))
+    src = tmp_path / "train.jsonl.gz"
+    src.write_bytes(gzip.compress(_data(13)))
+    for args in (["validate", str(src)], ["stats", str(src)],
+                 ["convert", str(src), "--to", "chat", "-o", str(tmp_path / "o.jsonl")],
+                 ["import", str(src), "-w", str(tmp_path / "w.db")]):
+        r = invoke(*args)
+        assert r.exit_code == 2, (args, r.output)
+        assert "would leave less than" in r.output and "Traceback" not in r.output
+        assert list(spool.iterdir()) == [], args
+    assert not (tmp_path / "o.jsonl").exists()
+    monkeypatch.setenv("CURATOR_SPOOL_RESERVE", "0")  # with room, the same file reads
+    assert invoke("validate", str(src)).exit_code == 0
 
 
 # --- item 8: convert rejects duplicate keys as import does -------------------------------------
