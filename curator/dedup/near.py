@@ -390,15 +390,24 @@ def _screen(
     sd_unit = _SCREEN_SIGMAS * np.sqrt(threshold * (1.0 - threshold))
     for start in range(0, len(candidates), _SCREEN_CHUNK):
         chunk = candidates[start : start + _SCREEN_CHUNK]
-        a = (chunk >> np.uint64(32)).astype(np.int64)
-        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        either = np.unpackbits(own[a] | own[b], axis=1, count=k).astype(bool)
-        agree = ((sketch[a] == sketch[b]) & either).sum(axis=1)
-        trials = np.maximum(either.sum(axis=1), 1)
+        agree, trials = _agreement(chunk, sketch, own, k)
         cut = threshold - sd_unit / np.sqrt(trials)
         keep[start : start + len(chunk)] = agree >= cut * trials
     out: npt.NDArray[np.uint64] = candidates[keep]
     return out
+
+
+def _agreement(
+    chunk: npt.NDArray[np.uint64], sketch: npt.NDArray[np.uint8], own: npt.NDArray[np.uint8],
+    k: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For candidate pairs (i << 32 | j): in how many bins either record fills itself the two
+    signatures agree, and how many such bins there are (at least 1)."""
+    a = (chunk >> np.uint64(32)).astype(np.int64)
+    b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    either = np.unpackbits(own[a] | own[b], axis=1, count=k).astype(bool)
+    agree = ((sketch[a] == sketch[b]) & either).sum(axis=1)
+    return agree, np.maximum(either.sum(axis=1), 1)
 
 
 def _limit_per_record(
@@ -419,11 +428,8 @@ def _limit_per_record(
     est = np.empty(len(candidates), dtype=np.float64)
     for start in range(0, len(candidates), _SCREEN_CHUNK):
         chunk = candidates[start : start + _SCREEN_CHUNK]
-        a = (chunk >> np.uint64(32)).astype(np.int64)
-        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        either = np.unpackbits(own[a] | own[b], axis=1, count=k).astype(bool)
-        agree = ((sketch[a] == sketch[b]) & either).sum(axis=1)
-        est[start : start + len(chunk)] = agree / np.maximum(either.sum(axis=1), 1)
+        agree, trials = _agreement(chunk, sketch, own, k)
+        est[start : start + len(chunk)] = agree / trials
     order = np.lexsort((candidates, -est, first))  # by record, the most alike first
     starts = np.concatenate([[0], np.cumsum(counts)])
     position = np.arange(len(order)) - starts[first[order]]
