@@ -45,6 +45,15 @@ def _batches(tokenizer: Any, n_batches: int, batch_size: int) -> list[list[Any]]
     return out
 
 
+def _timed(step: Any, batches: list[list[Any]]) -> float:
+    """Seconds for one step over each batch, after one untimed warm-up step."""
+    step(batches[0])
+    start = time.perf_counter()
+    for batch in batches:
+        step(batch)
+    return time.perf_counter() - start
+
+
 def _tokens(batch: list[Any]) -> int:
     return sum(len(e.input_ids) for e in batch)
 
@@ -92,11 +101,7 @@ def bare_lora(source: Any, tokenizer: Any, batches: list[list[Any]]) -> float:
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    step(batches[0])
-    start = time.perf_counter()
-    for batch in batches:
-        step(batch)
-    return time.perf_counter() - start
+    return _timed(step, batches)
 
 
 def bare_full(source: Any, tokenizer: Any, batches: list[list[Any]]) -> float:
@@ -114,11 +119,7 @@ def bare_full(source: Any, tokenizer: Any, batches: list[list[Any]]) -> float:
         loss.backward()
         model.zero_grad(set_to_none=True)
 
-    step(batches[0])
-    start = time.perf_counter()
-    for batch in batches:
-        step(batch)
-    return time.perf_counter() - start
+    return _timed(step, batches)
 
 
 def throughput(args: argparse.Namespace) -> dict[str, Any]:
