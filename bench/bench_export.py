@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import orjson
 from gen_chat import _Writer
 
-from curator.store import DuplicateCluster, NewRecord, Workspace
+from curator.workspace import DuplicateCluster, NewRecord, Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 20_000

@@ -34,11 +34,11 @@ sys.path.insert(0, str(HERE))
 
 from bench_dedup import load, run_datasketch, run_ours, score  # noqa: E402
 
-from curator.prepare import Preparer  # noqa: E402
-from curator.store import Workspace  # noqa: E402
-from curator.workspace_import import import_files  # noqa: E402
-from curator.ws_dedup import dedup_workspace  # noqa: E402
-from curator.ws_split import split_workspace  # noqa: E402
+from curator.workspace import Workspace  # noqa: E402
+from curator.workspace.dedup import dedup_workspace  # noqa: E402
+from curator.workspace.importer import import_files  # noqa: E402
+from curator.workspace.prepare import Preparer  # noqa: E402
+from curator.workspace.split import split_workspace  # noqa: E402
 
 
 def _peaks() -> dict[str, float]:

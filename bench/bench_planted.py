@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from curator.store import Workspace
+from curator.workspace import Workspace
 
 FLAG_SEVERITIES = {"warning", "error"}
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from curator.store import Workspace
-from curator.workspace_import import FileReport, import_files
+from curator.workspace import Workspace
+from curator.workspace.importer import FileReport, import_files
 
 WORDS = ["refund", "order", "account", "password", "shipping", "invoice", "the", "a", "to", "of", "and", "is", "please", "help", "thanks", "update", "change", "cancel", "delivery", "address", "card", "payment", "error", "login", "reset", "plan", "upgrade", "billing", "support", "team", "today", "week", "month", "price", "discount", "code", "email", "phone"]
 

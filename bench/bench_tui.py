@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from textual import events
 from tui_workspace import build
 
-from curator.store import Workspace
 from curator.tui.app import ReviewApp
+from curator.workspace import Workspace
 
 FILTERS = ["status=pending", "label=tone", "issue=pii.email", "tokens>=500 tokens<=900",
            "split=holdout", "cluster=31", "status=accepted split=train label=refund",

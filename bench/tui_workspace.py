@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gen_chat import _Writer
 
-from curator.migrations import SCHEMA_VERSION
-from curator.store import Workspace
+from curator.workspace import Workspace
+from curator.workspace.migrations import SCHEMA_VERSION
 
 LABELS = ("refund", "billing", "shipping", "tone", "hallucination")
 ISSUES = (("chat.empty_content", "error"), ("tokens.over_limit", "error"),

@@ -1,7 +1,7 @@
 """The readiness report: the checklist fine-tuning guides ask for, made measurable.
 
 `assess(facts)` is a pure function from measured facts to pass / warn / fail lines, each carrying
-the numbers behind it; the workspace gathers the facts (`curator.ws_report.gather_facts`), the
+the numbers behind it; the workspace gathers the facts (`curator.workspace.report.gather_facts`), the
 CLI renders them as a table, JSON or an HTML page with plots.
 """
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 import time
 
-from curator.store import Workspace
-from curator.workspace_import import FileReport, import_files
+from curator.workspace import Workspace
+from curator.workspace.importer import FileReport, import_files
 
 
 def main() -> None:

@@ -93,7 +93,7 @@ def test_every_command_has_help_with_an_example(command: list[str]) -> None:
 # command answers in under 0.3 s; numpy alone costs 0.1 s, numba 0.3 s, the token counter 1 s).
 NOT_FOR_WORKSPACE = ("numpy", "numba", "pandas", "pyarrow", "datasets", "pydantic", "tiktoken", "bpe_openai",
                      "rich", "textual", "torch", "transformers", "jinja2", "curator.validate", "curator.dedup",
-                     "curator.formats", "curator.export", "curator.workspace_import")
+                     "curator.formats", "curator.export", "curator.workspace.importer")
 
 _LIGHT_PROBE = """
 import json, sys

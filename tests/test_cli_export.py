@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from store_helpers import chat, write_jsonl
 
 from curator.cli import cli
-from curator.store import Workspace
-from curator.workspace_import import import_files
+from curator.workspace import Workspace
+from curator.workspace.importer import import_files
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from tui_helpers import HOSTILE
 
 from curator.cli import cli
-from curator.store import Workspace
+from curator.workspace import Workspace
 
 # What must never reach a terminal: ESC (CSI and OSC), BEL (ends an OSC), NUL, C1 CSI, a
 # bidi override.

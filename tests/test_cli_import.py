@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from store_helpers import chat, write_jsonl
 
 from curator.cli import cli
-from curator.prepare import Preparer
-from curator.store import Workspace
 from curator.validate.engine import validate_file
-from curator.workspace_import import WorkspaceSettings, import_files, workspace_settings
+from curator.workspace import Workspace
+from curator.workspace.importer import WorkspaceSettings, import_files, workspace_settings
+from curator.workspace.prepare import Preparer
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 ROW_FILES = ["bad_roles.jsonl", "empty_content.jsonl", "mixed_formats.jsonl", "over_long.jsonl",

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from store_helpers import chat, write_jsonl
 
 from curator.cli import cli
-from curator.store import Workspace
+from curator.workspace import Workspace
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from tui_helpers import make_workspace
 
 from curator.cli import cli
-from curator.store import Workspace
 from curator.tui.app import ReviewApp
+from curator.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

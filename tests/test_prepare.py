@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from curator.io import Row
-from curator.prepare import Preparer
+from curator.workspace.prepare import Preparer
 
 
 def _row(data: dict) -> Row:  # type: ignore[type-arg]

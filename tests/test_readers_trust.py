@@ -23,8 +23,8 @@ from store_helpers import chat, write_jsonl
 from curator import io as cio
 from curator.cli import cli
 from curator.io import probe, read_rows
-from curator.store import Workspace
 from curator.validate.engine import validate_file
+from curator.workspace import Workspace
 
 
 def invoke(*args: str, stdin: bytes | None = None) -> Result:

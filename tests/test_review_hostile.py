@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from curator.cli import cli
-from curator.store import Workspace
+from curator.workspace import Workspace
 
 ROW = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
 
@@ -131,7 +131,7 @@ def test_checkpoint_of_a_read_only_workspace_is_no_error(ws: Path) -> None:
             pytest.skip("running as root without setpriv: file permissions would not apply")
         prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
     ws.chmod(0o444)
-    code = ("import sys; from curator.store import Workspace, WorkspaceReadOnly\n"
+    code = ("import sys; from curator.workspace import Workspace, WorkspaceReadOnly\n"
             "Workspace.open(sys.argv[1]).close()  # as `curator review` checks what it opens\n"
             "with Workspace.open(sys.argv[1]) as ws:\n"
             "    try:\n"

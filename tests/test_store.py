@@ -8,7 +8,7 @@ import pytest
 from store_helpers import chat, write_jsonl
 
 from curator.issues import Issue
-from curator.store import (
+from curator.workspace import (
     DuplicateCluster,
     EditRefused,
     FilterError,
@@ -17,7 +17,7 @@ from curator.store import (
     WorkspaceError,
     WorkspaceNotFound,
 )
-from curator.workspace_import import import_files
+from curator.workspace.importer import import_files
 
 
 @pytest.fixture

@@ -35,10 +35,10 @@ from pathlib import Path
 import pytest
 from tui_helpers import make_workspace
 
-from curator.prepare import Preparer
-from curator.store import Workspace, is_sqlite_file
 from curator.tui.app import ReviewApp
-from curator.workspace_import import ImportFailed, import_files
+from curator.workspace import Workspace, is_sqlite_file
+from curator.workspace.importer import ImportFailed, import_files
+from curator.workspace.prepare import Preparer
 
 pytestmark = [
     pytest.mark.stress,
@@ -232,7 +232,7 @@ def check_file(found: dict[str, object], app_shows: dict[int, State], commands: 
 
 OPEN_CLOSE = """
 import sys
-from curator.store import Workspace, is_sqlite_file
+from curator.workspace import Workspace, is_sqlite_file
 Workspace.open(sys.argv[1]).close()
 """
 

@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 from store_helpers import chat, write_jsonl
 
-from curator.prepare import Preparer
-from curator.store import Workspace
-from curator.workspace_import import import_files
+from curator.workspace import Workspace
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and limits")
 

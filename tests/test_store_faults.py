@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from store_helpers import chat, write_jsonl
 
-from curator.store import Workspace, WorkspaceBusy
-from curator.workspace_import import import_files
+from curator.workspace import Workspace, WorkspaceBusy
+from curator.workspace.importer import import_files
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "store_fault_worker.py"

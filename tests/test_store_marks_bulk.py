@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from store_helpers import chat, write_jsonl
 
-from curator.migrations import MIGRATIONS, SCHEMA_VERSION
-from curator.store import UnknownRecords, Workspace
-from curator.workspace_import import import_files
+from curator.workspace import UnknownRecords, Workspace
+from curator.workspace.importer import import_files
+from curator.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
 
 
 @pytest.fixture

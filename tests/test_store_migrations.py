@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from curator.migrations import MIGRATIONS, SCHEMA_VERSION
-from curator.store import NotAWorkspace, SchemaTooNew, Workspace
+from curator.workspace import NotAWorkspace, SchemaTooNew, Workspace
+from curator.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
 
 
 def build_v1(path: Path) -> None:

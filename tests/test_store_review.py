@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from store_helpers import chat, write_jsonl
 
-from curator.store import (
+from curator.workspace import (
     FilterError,
     UnknownRecords,
     Workspace,
@@ -15,7 +15,7 @@ from curator.store import (
     compile_filters,
     fts_query,
 )
-from curator.workspace_import import import_files
+from curator.workspace.importer import import_files
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from train_helpers import chat, write_split
 
 from curator.cli import cli
-from curator.store import DuplicateCluster, Workspace
 from curator.train.errors import UsageError
 from curator.train.workspace import LAST_RUN_KEY, NOTE_PREFIX, REVIEW_LABEL, load_workspace
-from curator.workspace_import import import_files
+from curator.workspace import DuplicateCluster, Workspace
+from curator.workspace.importer import import_files
 
 ANSWER = "Arr, matey! Ye be askin' a fine question."
 

@@ -10,10 +10,10 @@ import pytest
 from textual.widgets import Static
 from tui_helpers import make_workspace
 
-from curator.store import Workspace
 from curator.tui.app import MainScreen, ReviewApp
 from curator.tui.edit import EditScreen
 from curator.tui.modals import Help, Result
+from curator.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from curator.store import Workspace
 from curator.tui.app import ReviewApp
 from curator.tui.jobs import JobScreen
+from curator.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

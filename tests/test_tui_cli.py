@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_core_and_cli_do_not_import_textual() -> None:
-    code = ("import sys, curator.cli, curator.store, curator.prepare, curator.cli.review; "
+    code = ("import sys, curator.cli, curator.workspace, curator.workspace.prepare, curator.cli.review; "
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True)
@@ -80,8 +80,8 @@ def test_review_help_has_an_example() -> None:
 
 def test_reopening_a_file_skips_an_unchanged_import(tmp_path: Path) -> None:
     from curator.cli.review import already_imported
-    from curator.store import Workspace
-    from curator.workspace_import import import_files
+    from curator.workspace import Workspace
+    from curator.workspace.importer import import_files
 
     data = tmp_path / "d.jsonl"
     data.write_text('{"messages": [{"role": "user", "content": "q"}, '

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from tui_helpers import make_workspace
 
-from curator.store import Workspace
 from curator.tui.app import ReviewApp
+from curator.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -74,7 +74,7 @@ async def test_keep_this_one_exports_exactly_the_chosen_record(
 
     from curator.report import assess
     from curator.tui.dupes import DuplicatesScreen
-    from curator.ws_report import gather_facts
+    from curator.workspace.report import gather_facts
 
     monkeypatch.chdir(tmp_path)
     ws_path = make_workspace(tmp_path)  # cluster 2: keeper 2, duplicate 6

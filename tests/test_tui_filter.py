@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from tui_helpers import make_workspace
 
-from curator.store import Workspace
 from curator.tui import window as window_module
 from curator.tui.app import MainScreen, ReviewApp
+from curator.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

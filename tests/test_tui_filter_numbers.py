@@ -1,6 +1,6 @@
 """The review app's filter with numbers beyond 64 bits and codes that do not exist: the app
 shows the error and keeps the list, instead of dying with a traceback (issue 11, items 11, 17).
-The rule lives in the filter language (curator.store), shared with the CLI's --where."""
+The rule lives in the filter language (curator.workspace), shared with the CLI's --where."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from curator.store import Workspace
 from curator.tui.app import ReviewApp
+from curator.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

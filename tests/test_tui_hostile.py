@@ -11,10 +11,10 @@ from textual import events
 from textual.widgets import TextArea
 from tui_helpers import HOSTILE, make_workspace
 
-from curator.store import DuplicateCluster, Workspace
 from curator.tui.app import ReviewApp
 from curator.tui.edit import EditScreen
 from curator.tui.text import literal
+from curator.workspace import DuplicateCluster, Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from store_helpers import chat, write_jsonl
 
-from curator.store import Workspace
 from curator.tui.window import KEEP, PAGE, RecordWindow
-from curator.workspace_import import import_files
+from curator.workspace import Workspace
+from curator.workspace.importer import import_files
 
 N = 1234
 

@@ -8,8 +8,8 @@ from store_helpers import chat, write_jsonl
 
 from curator.io import Row
 from curator.issues import Issue
-from curator.store import Workspace
-from curator.workspace_import import PreparedRecord, import_files
+from curator.workspace import Workspace
+from curator.workspace.importer import PreparedRecord, import_files
 
 
 def test_import_counts_and_keeps_bad_rows(tmp_path: Path) -> None:

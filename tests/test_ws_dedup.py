@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from store_helpers import chat, write_jsonl
 
 from curator.cli import cli
-from curator.prepare import Preparer
-from curator.store import Workspace, WorkspaceError
-from curator.workspace_import import import_files
-from curator.ws_dedup import dedup_workspace
+from curator.workspace import Workspace, WorkspaceError
+from curator.workspace.dedup import dedup_workspace
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,7 +168,7 @@ def test_examples_as_json_bytes_give_the_same_clusters_as_dicts() -> None:
 def test_workers_read_the_workspace_themselves(tmp_path: Path) -> None:
     import pickle
 
-    from curator.ws_dedup import WorkspaceFetch
+    from curator.workspace.dedup import WorkspaceFetch
 
     records, _ = _generate(300, seed=5)
     db = _workspace(tmp_path, records)
@@ -192,7 +192,7 @@ def test_workers_read_the_workspace_themselves(tmp_path: Path) -> None:
 
 
 def test_eligible_records_are_read_from_the_partial_indexes(tmp_path: Path) -> None:
-    from curator.ws_dedup import ELIGIBLE_SQL, Eligible
+    from curator.workspace.dedup import ELIGIBLE_SQL, Eligible
 
     db = _workspace(tmp_path, [chat("a", "b"), chat("c", "d"), chat("e", "f")])
     with Workspace.open(db) as ws:

@@ -12,10 +12,10 @@ import pytest
 from store_helpers import chat, write_jsonl
 
 from curator.export import BOM, ExportError, iter_export_rows
-from curator.prepare import Preparer
-from curator.store import DuplicateCluster, Workspace
-from curator.workspace_import import import_files
-from curator.ws_export import export_workspace, llamafactory_entry, resolve_target_format
+from curator.workspace import DuplicateCluster, Workspace
+from curator.workspace.export import export_workspace, llamafactory_entry, resolve_target_format
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -220,7 +220,7 @@ def test_snapshot_holds_while_another_process_commits(ws: Workspace, tmp_path: P
 
 
 def test_after_curator_split_with_its_own_names(ws: Workspace, tmp_path: Path) -> None:
-    from curator.ws_split import split_workspace
+    from curator.workspace.split import split_workspace
 
     split_workspace(ws, ratios=(0.6, 0.2, 0.2), seed=5, names=("fit", "dev", "exam"))
     assert ws.count(["split=fit"]) > 0
@@ -231,7 +231,7 @@ def test_after_curator_split_with_its_own_names(ws: Workspace, tmp_path: Path) -
     assert res.manifest["parameters"]["seed"] == 5
     assert res.manifest["parameters"]["split_names"] == {"train": "fit", "validation": "dev",
                                                          "holdout": "exam"}
-    from curator.ws_report import gather_facts
+    from curator.workspace.report import gather_facts
 
     facts = gather_facts(ws)
     assert facts.split_counts == res.counts
@@ -304,7 +304,7 @@ def test_a_file_written_into_the_folder_during_the_export_is_kept(
         ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file that lands in the old folder after the check (here: while the extras are written)
     makes the export undo its swap and refuse; the file and the previous export stay."""
-    import curator.ws_export as wse
+    import curator.workspace.export as wse
 
     _split_all(ws)
     out = tmp_path / "out"

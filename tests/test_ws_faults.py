@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from store_helpers import chat, write_jsonl
 
-from curator.store import Workspace
+from curator.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLDER = Path(__file__).resolve().parent / "store_fault_worker.py"

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from store_helpers import chat, write_jsonl
 
 from curator.cli import cli
-from curator.prepare import Preparer
 from curator.report import assess, verdict
-from curator.store import DuplicateCluster, Workspace
-from curator.workspace_import import import_files
-from curator.ws_report import baseline_loss, gather_facts
+from curator.workspace import DuplicateCluster, Workspace
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
+from curator.workspace.report import baseline_loss, gather_facts
 
 N = 100
 
@@ -150,7 +150,7 @@ def test_cli_report_exits_1_on_a_failed_line(tmp_path: Path) -> None:
 def test_every_duplicate_cluster_keeps_exactly_one_copy(tmp_path: Path) -> None:
     """keep_one (the duplicates screen's `2`) leaves exactly the chosen record for export, and
     report fails a cluster whose copies are all gone or that exports two (issue 11, item 6)."""
-    from curator.ws_export import export_workspace
+    from curator.workspace.export import export_workspace
 
     src = write_jsonl(tmp_path / "d.jsonl", [chat(f"q {i}", f"a {i}") for i in range(1, 9)])
     with Workspace.open(tmp_path / "w.db", create=True) as ws:

@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from store_helpers import chat, write_jsonl
 
 from curator.cli import cli
-from curator.prepare import Preparer
-from curator.store import Workspace
-from curator.workspace_import import import_files
-from curator.ws_dedup import dedup_workspace
-from curator.ws_split import split_workspace
+from curator.workspace import Workspace
+from curator.workspace.dedup import dedup_workspace
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
+from curator.workspace.split import split_workspace
 
 WORDS = [
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
@@ -252,8 +252,8 @@ def test_split_counts_agree_everywhere(tmp_path: Path) -> None:
     the report give one count per split (what an export writes), duplicates counted apart."""
     from curator.report import Facts
     from curator.tui.stats import gather
-    from curator.ws_export import export_workspace
-    from curator.ws_report import gather_facts
+    from curator.workspace.export import export_workspace
+    from curator.workspace.report import gather_facts
 
     rows = _rows(40)
     rows += [rows[i] for i in range(0, 12, 2)]  # 6 exact repeats: marked duplicate by dedup

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from curator.prepare import Preparer
-from curator.store import DuplicateCluster, Workspace
-from curator.workspace_import import import_files
+from curator.workspace import DuplicateCluster, Workspace
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 HOSTILE = ("[bold]red[/] [link=https://evil.example]click[/link] [/] \x1b[31mANSI\x1b[0m "
            "\x07bell \x1b]0;title\x07 \u202eRTL override \x00nul [reverse]x")

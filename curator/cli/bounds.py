@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from curator.store import INT64_MAX, INT64_MIN
+from curator.workspace import INT64_MAX, INT64_MIN
 
 #: a record id: SQLite's integers end at 2**63-1.
 RECORD_ID = click.IntRange(min=1, max=INT64_MAX)

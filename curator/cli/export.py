@@ -18,8 +18,8 @@ from curator.cli.output import echo
 from curator.cli.pipeline import progress_bar
 from curator.cli.workspace import _fail, handle_errors, workspace_option
 from curator.export import EXPORT_FORMATS, ExportError
-from curator.store import Workspace
-from curator.ws_export import EXPORT_TARGETS, export_workspace
+from curator.workspace import Workspace
+from curator.workspace.export import EXPORT_TARGETS, export_workspace
 
 
 @cli.command("export")

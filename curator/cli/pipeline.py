@@ -30,8 +30,8 @@ from curator.cli.bounds import (
 from curator.cli.output import echo, fail, one_line
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.io import STDIN
-from curator.store import Workspace
-from curator.workspace_import import (
+from curator.workspace import Workspace
+from curator.workspace.importer import (
     FileReport,
     check_readable,
     import_files,
@@ -149,7 +149,7 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
 
     Example: curator import data.jsonl more.jsonl -w work.db --target openai --model gpt-4o-mini
     """
-    from curator.prepare import Preparer
+    from curator.workspace.prepare import Preparer
 
     if [str(f) for f in files].count(STDIN) > 1:
         _fail("'-' (stdin) can be read only once; name it once")
@@ -269,7 +269,7 @@ def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
 
     Example: curator dedup -w work.db --threshold 0.8 --dry-run
     """
-    from curator.ws_dedup import dedup_workspace
+    from curator.workspace.dedup import dedup_workspace
 
     with Workspace.open(workspace) as ws:
         with progress_bar("dedup", as_json) as bar:
@@ -347,7 +347,7 @@ def split(workspace: Path, ratios: tuple[float, ...], seed: int, stratify: str |
     Example: curator split -w work.db --ratios 0.8,0.1,0.1 --seed 7 --stratify label
     """
     from curator.split import SplitError
-    from curator.ws_split import split_workspace
+    from curator.workspace.split import split_workspace
 
     with Workspace.open(workspace) as ws:
         try:

@@ -16,10 +16,10 @@ from curator.cli.output import echo
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.io import atomic_write_bytes
 from curator.report import assess, to_html, to_json, verdict
-from curator.store import Workspace
 from curator.textsafe import literal
-from curator.ws_export import EXPORT_TARGETS
-from curator.ws_report import gather_facts
+from curator.workspace import Workspace
+from curator.workspace.export import EXPORT_TARGETS
+from curator.workspace.report import gather_facts
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}

@@ -21,7 +21,7 @@ def workspace_for(path: Path) -> Path:
 def _is_workspace(path: Path) -> bool:
     if path.suffix == ".db" and not path.exists():
         return True
-    from curator.store import is_sqlite_file
+    from curator.workspace import is_sqlite_file
 
     return is_sqlite_file(path)  # asks SQLite: never open() a database file
 
@@ -31,8 +31,8 @@ def already_imported(ws_path: Path, source: Path) -> bool:
     reopening a big file does not read it all again."""
     if not ws_path.is_file():
         return False
-    from curator.store import Workspace
-    from curator.workspace_import import _sha256
+    from curator.workspace import Workspace
+    from curator.workspace.importer import _sha256
 
     with Workspace.open(ws_path) as ws:
         done = [s for s in ws.sources() if s["complete"] and s["path"] == str(source)]
@@ -91,8 +91,8 @@ def review(source: Path, target: str | None, keymap_path: Path | None) -> None:
             echo(f"importing {source} into workspace {ws_path} (reused next time)",
                   err=True)
     if target is not None and ws_path.exists():
-        from curator.store import Workspace
-        from curator.workspace_import import workspace_settings
+        from curator.workspace import Workspace
+        from curator.workspace.importer import workspace_settings
 
         with Workspace.open(ws_path) as ws:
             stored = workspace_settings(ws).target

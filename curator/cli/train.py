@@ -156,8 +156,8 @@ def _run(cfg: Any, as_json: bool) -> None:
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from curator.store import Workspace, WorkspaceError
     from curator.train.workspace import load_workspace, write_back
+    from curator.workspace import Workspace, WorkspaceError
 
     try:
         with Workspace.open(cfg.workspace) as ws:

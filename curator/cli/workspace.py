@@ -19,7 +19,7 @@ import orjson
 from curator.cli import cli
 from curator.cli.bounds import COUNT, RECORD_ID
 from curator.cli.output import echo, fail, one_line
-from curator.store import (
+from curator.workspace import (
     FILTER_HELP,
     INT64_MAX,
     Change,

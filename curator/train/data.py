@@ -69,12 +69,12 @@ class Splits:
 
 
 class RowRules:
-    """The validate engine's rules for one training row (`curator.prepare.Preparer`, as `import`
+    """The validate engine's rules for one training row (`curator.workspace.prepare.Preparer`, as `import`
     runs them, target trl, no token counting: the pre-flight counts with the model's own tokenizer).
     Rows in another chat format (Alpaca, ShareGPT, ...) are converted as `import` converts them."""
 
     def __init__(self) -> None:
-        from curator.prepare import Preparer
+        from curator.workspace.prepare import Preparer
 
         self._preparer = Preparer(TRAIN_TARGET, count_tokens=False)
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import orjson
 
-from curator.store import Change, Workspace
 from curator.train.data import SPLITS, Example, Rejected, RowRules, Splits
 from curator.train.errors import UsageError
+from curator.workspace import Change, Workspace
 
 REVIEW_LABEL = "review:high-loss"
 LAST_RUN_KEY = "train.last_run"

@@ -23,18 +23,6 @@ from textual.widget import Widget
 from textual.widgets import Footer
 from textual.worker import get_current_worker
 
-from curator.prepare import ExampleCheck, Preparer
-from curator.store import (
-    FILTER_HELP,
-    STATUSES,
-    EditRefused,
-    JournalEntry,
-    RecordDetail,
-    Workspace,
-    WorkspaceError,
-    compile_filters,
-    uses_search,
-)
 from curator.tui.detail import DetailPane
 from curator.tui.edit import EditScreen
 from curator.tui.jobs import (
@@ -50,6 +38,18 @@ from curator.tui.modals import Ask, BulkChoice, Confirm, Help, Result
 from curator.tui.record_list import RecordList
 from curator.tui.text import literal
 from curator.tui.window import RecordWindow, Row, scan, slow_filter
+from curator.workspace import (
+    FILTER_HELP,
+    STATUSES,
+    EditRefused,
+    JournalEntry,
+    RecordDetail,
+    Workspace,
+    WorkspaceError,
+    compile_filters,
+    uses_search,
+)
+from curator.workspace.prepare import ExampleCheck, Preparer
 
 DEFAULT_REASON = "rejected in review"
 #: what applying a filter may raise and the app reports (the list stays as it was): the

@@ -27,8 +27,8 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from curator.store import RecordDetail, WorkspaceError
 from curator.tui.text import STYLE_NAMES, conversation, group, literal
+from curator.workspace import RecordDetail, WorkspaceError
 
 #: reads one record (the app passes `Workspace.get`)
 Fetch = Callable[[int], RecordDetail]

@@ -12,8 +12,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from curator.store import RecordDetail, Workspace, WorkspaceError
 from curator.tui.text import content_text, literal
+from curator.workspace import RecordDetail, Workspace, WorkspaceError
 
 MAX_COLUMNS = 4
 

@@ -24,10 +24,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static, TextArea
 
-from curator.prepare import ExampleCheck
-from curator.store import RecordDetail
 from curator.tui.text import literal
 from curator.tui.visible import SafeTextArea, Shown
+from curator.workspace import RecordDetail
+from curator.workspace.prepare import ExampleCheck
 
 
 class EditScreen(Screen[dict[str, Any] | None]):

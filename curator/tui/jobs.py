@@ -19,8 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from curator.store import Workspace
 from curator.tui.text import literal
+from curator.workspace import Workspace
 
 Progress = Callable[[int, int], None]
 #: a job: (workspace, progress, cancelled) -> a one-paragraph result for the user
@@ -105,8 +105,8 @@ def import_job(paths: list[Path], target: str | None = None) -> JobFn:
     target, which it records in the workspace's meta); progress by bytes read."""
 
     def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
-        from curator.prepare import Preparer
-        from curator.workspace_import import FileReport, import_files, settings_meta
+        from curator.workspace.importer import FileReport, import_files, settings_meta
+        from curator.workspace.prepare import Preparer
 
         name, model, max_tokens = workspace_target(ws, target)
         preparer = Preparer(name, model=model, max_tokens=max_tokens)
@@ -128,21 +128,21 @@ def import_job(paths: list[Path], target: str | None = None) -> JobFn:
 
 def workspace_target(ws: Workspace, override: str | None = None) -> tuple[str, str | None,
                                                                          int | None]:
-    from curator.workspace_import import workspace_settings
+    from curator.workspace.importer import workspace_settings
 
     stored = workspace_settings(ws)
     return override or stored.target or "openai", stored.model, stored.max_tokens
 
 
 def dedup_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
-    from curator.ws_dedup import dedup_workspace
+    from curator.workspace.dedup import dedup_workspace
 
     result = dedup_workspace(ws, progress=progress)
     return "dedup: " + _describe(result, "dedup")
 
 
 def split_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
-    from curator.ws_split import split_workspace
+    from curator.workspace.split import split_workspace
 
     outcome = split_workspace(ws, progress=progress)
     if outcome.written:
@@ -161,7 +161,7 @@ def export_job(out_dir: Path, only_accepted: bool = False) -> JobFn:
     """Export as `curator export` does (everything not rejected by default); warnings (an
     empty split, for which no file is written) come first in the result."""
     def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
-        from curator.ws_export import export_workspace
+        from curator.workspace.export import export_workspace
 
         result = export_workspace(ws, out_dir, only_accepted=only_accepted, progress=progress)
         warned = "".join(f"warning: {w}\n" for w in result.warnings)

@@ -16,9 +16,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from curator.store import Workspace
 from curator.tui.text import literal
-from curator.ws_export import split_sizes
+from curator.workspace import Workspace
+from curator.workspace.export import split_sizes
 
 BUCKETS = 16
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from curator.store import RecordSummary, Workspace
+from curator.workspace import RecordSummary, Workspace
 
 PAGE = 100
 KEEP = 4 * PAGE

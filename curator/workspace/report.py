@@ -21,12 +21,12 @@ import orjson
 
 from curator.dedup.exact import content_hash
 from curator.dedup.normalize import normalize_example
-from curator.prepare import Preparer
 from curator.report import Facts
-from curator.store import Workspace
 from curator.validate.engine import Options
-from curator.workspace_import import workspace_settings
-from curator.ws_export import split_names
+from curator.workspace import Workspace
+from curator.workspace.export import split_names
+from curator.workspace.importer import workspace_settings
+from curator.workspace.prepare import Preparer
 
 UNSPLIT = "unsplit"
 _INCLUDED = "status != 'rejected' AND dup_of IS NULL"

@@ -19,7 +19,7 @@ from curator.formats.to_chat import to_chat
 from curator.io import Row
 from curator.issues import Issue
 from curator.validate.engine import NO_COUNT, Options, RowChecker
-from curator.workspace_import import MAX_ISSUES_PER_ROW, PreparedRecord
+from curator.workspace.importer import MAX_ISSUES_PER_ROW, PreparedRecord
 
 
 @dataclass(frozen=True, slots=True)

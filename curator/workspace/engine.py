@@ -51,7 +51,7 @@ import orjson
 
 from curator import __version__
 from curator.issues import Issue
-from curator.migrations import MIGRATIONS, SCHEMA_VERSION
+from curator.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
 
 try:
     import fcntl
@@ -1722,7 +1722,7 @@ class Workspace:
                     return text
         return None
 
-    # -- import (called by curator.workspace_import) -------------------------------------------
+    # -- import (called by curator.workspace.importer) -------------------------------------------
 
     def begin_import(self, path: str, *, meta: Mapping[str, str | None] | None = None) -> int:
         """Journal an import of one file and open its `sources` row; returns the import id.

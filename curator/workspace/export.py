@@ -37,9 +37,9 @@ from curator.export import (
     export_records,
 )
 from curator.formats.from_chat import from_chat
-from curator.store import Workspace
 from curator.validate.engine import Options
-from curator.workspace_import import workspace_settings
+from curator.workspace import Workspace
+from curator.workspace.importer import workspace_settings
 
 #: Export formats each target reads as they are. `lf` (LLaMA-Factory) is offered beside the
 #: three targets of the issue, because sharegpt and alpaca exist for it.

@@ -156,7 +156,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE INDEX IF NOT EXISTS records_import_id ON records(import_id)",
     ),
-    # v6 (dedup): the records dedup and split compare (`ws_dedup.ELIGIBLE_SQL`, whose terms
+    # v6 (dedup): the records dedup and split compare (`workspace.dedup.ELIGIBLE_SQL`, whose terms
     # imply the index's WHERE, so SQLite uses it) and the edited ones, found without reading
     # every record's text:
     # at a million records the table scan took 2 s of a 26 s dedup run, the index 0.3 s.

@@ -34,7 +34,7 @@ import orjson
 
 from curator.dedup import Cluster, DedupResult, KeeperRule, Shingling, find_duplicates
 from curator.dedup.near import BUCKET_CAP, BUCKET_WINDOW, RECORD_CAP
-from curator.store import Change, DuplicateCluster, Workspace, WorkspaceError
+from curator.workspace import Change, DuplicateCluster, Workspace, WorkspaceError
 
 SHINGLINGS = {"char5": Shingling("char", 5), "word5": Shingling("word", 5)}
 KEEPERS = ("longest", "earliest", "accepted")

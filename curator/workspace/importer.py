@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from curator.io import ReadError, Row, RowsLost, Source, open_source, precheck, read_rows
 from curator.issues import Issue
 from curator.schema import ChatExample
-from curator.store import NewRecord, Workspace, WorkspaceError, WorkspaceWriteFailed
+from curator.workspace import NewRecord, Workspace, WorkspaceError, WorkspaceWriteFailed
 
 BATCH_SIZE = 5000
 MAX_ISSUES_PER_ROW = 50

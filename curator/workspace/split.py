@@ -6,7 +6,7 @@ split (a split they already have stays: nothing sealed moves).
 Units. Records that must land together form one unit: the transitive components of every
 verified duplicate pair, the clusters dedup marked, and the `group_by` values. The pairs are
 the last dedup run's when nothing it compared has changed since (same eligible records, same
-edits, same settings: `ws_dedup.content_key`); otherwise they are found afresh on the current
+edits, same settings: `workspace.dedup.content_key`); otherwise they are found afresh on the current
 texts with that run's settings, so an edit or an import since dedup is seen. A unit
 never straddles two splits, unless its records were already sealed apart.
 
@@ -38,8 +38,8 @@ from curator.split import (
     duplicate_groups,
     leakage_report,
 )
-from curator.store import Change, Workspace, WorkspaceError
-from curator.ws_dedup import (
+from curator.workspace import Change, Workspace, WorkspaceError
+from curator.workspace.dedup import (
     ELIGIBLE_SQL,
     Eligible,
     cache_settings,
@@ -47,7 +47,7 @@ from curator.ws_dedup import (
     run_find,
     save_pairs,
 )
-from curator.ws_export import sizes_line
+from curator.workspace.export import sizes_line
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 MAX_LISTED_PAIRS = 100
