@@ -2,7 +2,7 @@
 
 `schemas/<name>.json` is the published contract (draft 2020-12) for each entry of
 `SCHEMA_MODELS`. The files are generated, never edited: `scripts/gen_schemas.py` writes them and
-`--check` (and tests/test_schemas.py) fail when they drift from the models.
+`--check` (and tests/unit/test_schemas.py) fail when they drift from the models.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ _SCREEN_MARKERS = re.compile(
     r"|sk-|AKIA|gh[pousr]_|xox|PRIVATE KEY")
 _SCREEN_DIGITS = re.compile(r"\d\d\d")
 #: For ASCII text, one search that trips exactly when _SCREEN_CHARS or _SCREEN_MARKERS would
-#: trip or the text holds a literal backslash-n (tests/test_quality_patterns.py checks it). Every
+#: trip or the text holds a literal backslash-n (tests/unit/test_quality_patterns.py checks it). Every
 #: branch starts with a literal character that is rare in prose (a marker such as `sk-` is found
 #: from its '-' and a look back), so the engine skips from one such character to the next: about
 #: a third of the cost of the three checks.
@@ -49,7 +49,7 @@ _MARKERS = re.compile(
 #   (?P<card>(?<![\d.,])\b\d(?:[ -]?\d){12,18}\b(?![.,]\d))
 #   |(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}
 #               |(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w=+*/]))
-# and it finds exactly that (tests/test_quality_patterns.py compares the two on random
+# and it finds exactly that (tests/unit/test_quality_patterns.py compares the two on random
 # text). It is written so that every match starts by consuming one character of [\d+(], with the
 # lookbehinds moved after that character: the regex engine can then skip to the next digit, '+'
 # or '(' instead of trying the whole pattern at every position, about five times faster on text

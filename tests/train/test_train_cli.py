@@ -14,7 +14,7 @@ from curator.train.config import build_config, load_yaml
 from curator.train.data import load_data_dir
 from curator.train.errors import UsageError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from curator.workspace.dedup import dedup_workspace
 from curator.workspace.importer import import_files
 from curator.workspace.prepare import Preparer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _generate(n: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -231,7 +231,7 @@ def test_no_screen_verifies_every_band_pair(tmp_path: Path) -> None:
     code_b, out_b = _run_json(["dedup", "-w", str(db), "--dry-run", "--json", "--no-screen"])
     assert code_a == code_b == 0
     assert out_b["screened_out"] == 0 and out_b["params"]["screen"] is False
-    assert out_a["params"]["screen"] is True  # (tests/test_dedup.py shows screening at work)
+    assert out_a["params"]["screen"] is True  # (tests/unit/test_dedup.py shows screening at work)
     assert out_a["candidate_pairs"] == out_b["candidate_pairs"]
     assert out_a["cluster_list"] == out_b["cluster_list"]
 

@@ -1,5 +1,5 @@
 """One snapshot per screen at 80x24 (pytest-textual-snapshot). Update after an intended layout
-change with: pytest tests/test_tui_snapshots.py --snapshot-update"""
+change with: pytest tests/tui/test_tui_snapshots.py --snapshot-update"""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from curator.dedup import (
 )
 from curator.dedup.minhash import signatures_full
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _generator() -> Any:
@@ -416,7 +416,7 @@ def test_kernels_compile_where_numba_cannot_cache() -> None:
 
 
 def _similar_rows(n: int) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
-    path = Path(__file__).resolve().parent.parent / "bench" / "bench_dedup_cap.py"
+    path = Path(__file__).resolve().parents[2] / "bench" / "bench_dedup_cap.py"
     spec = importlib.util.spec_from_file_location("bench_dedup_cap", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

@@ -6,7 +6,7 @@ silently: in a file read as JSON Lines every non-blank line is a row with that l
 row that could not be parsed carries an error, and validate and convert see the same rows.
 
 The default run is short (a few seconds). Set CURATOR_FUZZ_EXAMPLES to run longer, e.g.
-`CURATOR_FUZZ_EXAMPLES=5000 pytest tests/test_readers_fuzz.py` (see DEVELOPERS.md).
+`CURATOR_FUZZ_EXAMPLES=5000 pytest tests/unit/test_readers_fuzz.py` (see DEVELOPERS.md).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from curator.workspace import Workspace
 from curator.workspace.importer import WorkspaceSettings, import_files, workspace_settings
 from curator.workspace.prepare import Preparer
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 ROW_FILES = ["bad_roles.jsonl", "empty_content.jsonl", "mixed_formats.jsonl", "over_long.jsonl",
              "placeholders.jsonl", "prompt_completion.jsonl", "not_utf8.jsonl", "alpaca.json"]
 

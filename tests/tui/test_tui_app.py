@@ -303,7 +303,7 @@ async def test_review_file_imports_beside_it(tmp_path: Path, monkeypatch: pytest
     from curator.cli.review import workspace_for
 
     monkeypatch.chdir(tmp_path)
-    src = Path(os.path.dirname(__file__)).parent / "sample_data" / "chat_clean.jsonl"
+    src = Path(__file__).resolve().parents[2] / "sample_data" / "chat_clean.jsonl"
     data = tmp_path / "chat_clean.jsonl"
     data.write_bytes(src.read_bytes())
     path = workspace_for(data)
@@ -337,7 +337,7 @@ def test_kill_mid_review_loses_nothing_shown(ws_path: Path) -> None:
     import sys
 
     worker = Path(__file__).with_name("tui_kill_worker.py")
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     proc = subprocess.run([sys.executable, str(worker), str(ws_path), "5"], env=env,
                           capture_output=True, text=True, timeout=120)

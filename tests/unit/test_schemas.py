@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from curator.formats.schemas import DIALECT, drift, expected_files, render, write
 from curator.schema import SCHEMA_MODELS
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def test_committed_schemas_have_not_drifted() -> None:

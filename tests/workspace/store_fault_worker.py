@@ -3,9 +3,9 @@
 Each mode prints `committed N` after every commit, flushing, so the test knows what must be
 in the workspace whatever moment the kill lands.
 
-    python tests/store_fault_worker.py import WS FILE BATCH
-    python tests/store_fault_worker.py accept WS CHUNK
-    python tests/store_fault_worker.py hold WS SECONDS
+    python tests/workspace/store_fault_worker.py import WS FILE BATCH
+    python tests/workspace/store_fault_worker.py accept WS CHUNK
+    python tests/workspace/store_fault_worker.py hold WS SECONDS
 """
 
 from __future__ import annotations

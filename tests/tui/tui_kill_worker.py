@@ -1,6 +1,6 @@
 """Run the review app, accept records with real key presses, then die by SIGKILL at once.
 
-    python tests/tui_kill_worker.py WORKSPACE N
+    python tests/tui/tui_kill_worker.py WORKSPACE N
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from store_helpers import chat, write_jsonl
 from curator.workspace import Workspace, WorkspaceBusy
 from curator.workspace.importer import import_files
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).resolve().parent / "store_fault_worker.py"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL and flock")

@@ -277,7 +277,7 @@ def test_loss_fell_rule() -> None:
 def test_importing_the_cli_leaves_torch_out() -> None:
     code = "import sys, curator.cli; print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+                         cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
 
 

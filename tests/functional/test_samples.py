@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from curator.cli import cli
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 MANIFEST = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
 ENTRIES = {k: v for k, v in MANIFEST.items() if not k.startswith("_")}
 NOT_SAMPLES = {"expected.json", "README.md"}

@@ -22,7 +22,7 @@ from store_helpers import chat, write_jsonl
 
 from curator.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOLDER = Path(__file__).resolve().parent / "store_fault_worker.py"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL and flock")

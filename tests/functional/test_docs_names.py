@@ -14,7 +14,7 @@ from curator.cli import cli, load_all_commands
 from curator.validate.codes import CODES
 
 load_all_commands()  # commands register on first use; these tests read cli.commands
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md", ROOT / "DEVELOPERS.md"]
 # `family.name` of a code family; file names (chat.jsonl) and Python (json.loads) are not codes.
 FAMILIES = sorted({code.split(".")[0] for code in CODES})

@@ -14,7 +14,7 @@ from tui_helpers import make_workspace
 from curator.cli import cli
 from curator.cli.review import workspace_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_core_and_cli_do_not_import_textual() -> None:

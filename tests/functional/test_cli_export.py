@@ -18,7 +18,7 @@ from curator.cli import cli
 from curator.workspace import Workspace
 from curator.workspace.importer import import_files
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _workspace(tmp_path: Path, n: int, name: str = "w.db") -> Path:
