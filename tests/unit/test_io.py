@@ -23,6 +23,7 @@ from curator.io import (
     read_rows,
     scan_jsonl,
 )
+from curator.io import parse as cio_parse
 
 ROW = {"messages": [{"role": "user", "content": "Hi: there"}, {"role": "assistant", "content": "a:b"}]}
 
@@ -80,13 +81,13 @@ def test_duplicate_key_hidden_by_an_escaped_colon_is_still_found() -> None:
 
 def test_clean_rows_never_take_the_slow_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = cio._slow_parse
+    real = cio_parse._slow_parse
 
     def counting(text: str) -> cio.Parsed:
         calls.append(text)
         return real(text)
 
-    monkeypatch.setattr(cio, "_slow_parse", counting)
+    monkeypatch.setattr(cio_parse, "_slow_parse", counting)
     rows = [{"messages": [{"role": "user", "content": f"time {i}:{i} ratio 1:{i} — café 東京"},
                           {"role": "assistant", "content": "ok", "weight": 1}]} for i in range(500)]
     for r in rows:
