@@ -49,14 +49,12 @@ from curator.train.evaluate import (
     prompt_ids,
     token_losses,
 )
+from curator.train.summary import summarize
 from curator.train.verdict import (
     EXIT_CODES,
     FAIL,
-    MIN_EXAMPLES,
-    Gain,
     decide,
     degenerate,
-    fmt_gain,
     paired_gain,
     trend,
 )
@@ -599,57 +597,6 @@ def write_review_queue(r: Run, encoded: dict[str, list[Encoded]], per_example: d
     path = r.out / "review_queue.jsonl"
     atomic_write_bytes(path, ("\n".join(lines) + "\n" if lines else "").encode())
     return {"path": str(path), "count": len(lines)}
-
-
-def _gain(d: dict[str, Any]) -> Gain:
-    return Gain(d["examples"], d["tokens"], d["mean_gain"], d["ci_low"], d["ci_high"], d["baseline_loss"], d["min_gain"])
-
-
-def summarize(rep: dict[str, Any]) -> str:
-    """The human summary; its last line is the verdict."""
-    out = [f"model: {rep['model']['spec']} ({rep['model']['kind']}, {rep['model']['quant']}, "
-           f"{rep['model']['device']}, {rep['model']['compute_dtype']}, chat template: {rep['model']['chat_template']})"]
-    t = rep.get("training")
-    if t:
-        out.append(f"training: {t['steps']}/{t['planned_steps']} steps, batch {t['batch_size']}, "
-                   f"{t['seconds_per_step']:.2f} s/step, {t['tokens_per_second']:,.0f} tokens/s, "
-                   f"peak memory {t['peak_memory_mb']:,.0f} MiB")
-        finite = [x for x in t["losses"] if x is not None]
-        tr = t.get("trend") or {}
-        if tr.get("fitted_start") is not None:
-            out.append(f"train loss (fitted line over {tr['steps']} steps): {tr['fitted_start']:.4f} -> "
-                       f"{tr['fitted_end']:.4f}; first and last step {finite[0]:.4f} -> {finite[-1]:.4f}")
-        elif finite:
-            out.append(f"train loss: {finite[0]:.4f} -> {finite[-1]:.4f}")
-    if "baseline" in rep and "tuned" in rep:
-        out.append(f"{'':12}{'baseline loss':>14}{'tuned loss':>12}{'ppl':>16}{'token acc':>18}")
-        for name in ("validation", "holdout"):
-            b, a = rep["baseline"][name], rep["tuned"][name]
-            out.append(f"{name:12}{b['loss']:>14.4f}{a['loss']:>12.4f}"
-                       f"{b['perplexity']:>8.2f}->{a['perplexity']:<7.2f}"
-                       f"{b['token_accuracy']:>9.3f}->{a['token_accuracy']:.3f}")
-    for g in rep.get("generations", []):
-        out.append(f"--- {g['source']}")
-        out.append(f"  reference: {g['reference']}")
-        out.append(f"  before:    {g['before']}")
-        out.append(f"  after:     {g['after']}")
-    if rep.get("review_queue"):
-        out.append(f"review queue: {rep['review_queue']['count']} highest-loss examples in {rep['review_queue']['path']}")
-    for name, g in (rep.get("comparison") or {}).items():
-        out.append(fmt_gain(name, _gain(g)))
-    if rep.get("comparison"):
-        out.append(f"  (gain: baseline minus tuned loss per trained token on the same tokens, token-weighted; "
-                   f"95% bootstrap interval over examples, 10,000 resamples, seed 0; no interval under {MIN_EXAMPLES} "
-                   f"examples; a gain counts from {rep['config']['min_gain']:.0%} of the baseline loss)")
-    for w in rep.get("warnings", []):
-        out.append(f"warning: {w}")
-    for step in rep.get("next_steps", []):
-        out.append(f"to decide: {step}")
-    verdict = rep["verdict"]
-    why = "; ".join(rep["reasons"]) if rep["reasons"] else \
-        "the tuned model is significantly better than the baseline on validation and holdout (interval above zero)"
-    out.append(f"VERDICT: {verdict}: {why}")
-    return "\n".join(out) + "\n"
 
 
 __all__ = ["REPORT_SCHEMA", "TrainError", "loss_fell", "run", "summarize"]
