@@ -88,14 +88,15 @@ OPENAI_ENCODINGS = ("o200k_base", "cl100k_base")
 
 
 def _cache_dir() -> Path:
+    """tiktoken's cache (`curator.home.tiktoken_cache_dir`), exported as TIKTOKEN_CACHE_DIR so
+    that tiktoken itself reads the files we seed there."""
     import os
 
-    cache = os.environ.get("TIKTOKEN_CACHE_DIR")
-    if not cache:
-        home = os.environ.get("CURATOR_HOME", str(Path.home() / ".cache" / "curator"))
-        cache = str(Path(home) / "tiktoken")
-        os.environ["TIKTOKEN_CACHE_DIR"] = cache
-    return Path(cache)
+    from curator.home import tiktoken_cache_dir
+
+    cache = tiktoken_cache_dir()
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+    return cache
 
 
 def _tiktoken_file(name: str) -> Path:
