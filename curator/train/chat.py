@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from curator.formats.content import ContentError, content_text
 from curator.schema import AssistantMessage, ChatExample
 from curator.train.data import Example
 from curator.train.errors import PreflightError, UsageError
@@ -41,19 +42,12 @@ class Encoded:
         return sum(1 for x in self.labels if x != IGNORE)
 
 
-def _text(content: Any) -> str | None:
-    if content is None or isinstance(content, str):
-        return content
-    parts = []
-    for p in content:
-        if getattr(p, "type", None) == "text":
-            parts.append(p.text)
-        elif getattr(p, "type", None) == "refusal":
-            parts.append(p.refusal)
-        else:
-            raise PreflightError("an image content part cannot go through a text-only chat template",
-                                 fix="drop image examples from a text model's set")
-    return "".join(parts)
+def _text(content: Any) -> str:
+    try:
+        return content_text(content, images="error", others="error")
+    except ContentError:
+        raise PreflightError("an image content part cannot go through a text-only chat template",
+                             fix="drop image examples from a text model's set") from None
 
 
 def template_messages(chat: ChatExample) -> list[dict[str, Any]]:

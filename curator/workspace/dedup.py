@@ -34,6 +34,7 @@ import orjson
 
 from curator.dedup import Cluster, DedupResult, KeeperRule, find_duplicates
 from curator.dedup.near import BUCKET_CAP, BUCKET_WINDOW, RECORD_CAP
+from curator.dedup.normalize import TEXT_VERSION
 from curator.dedup.settings import DedupSettings
 from curator.workspace import Change, DuplicateCluster, Workspace, WorkspaceError
 
@@ -272,8 +273,9 @@ def content_key(ws: Workspace, settings: dict[str, Any], eligible: Eligible | No
 
 
 def cache_settings(settings: DedupSettings) -> dict[str, Any]:
-    """What the pair cache's key (`content_key`) hashes of the settings."""
-    return settings.to_dict()
+    """What the pair cache's key (`content_key`) hashes of the settings, with the version of
+    the text dedup compares (`TEXT_VERSION`): pairs found by another version are found again."""
+    return {**settings.to_dict(), "text": TEXT_VERSION}
 
 
 def save_pairs(ws: Workspace, key: str, result: DedupResult) -> None:

@@ -65,3 +65,20 @@ def test_bad_settings_are_refused_before_anything_runs(tmp_path: Path, option: d
             dedup_workspace(ws, processes=1, **option)
         assert str(err.value) == message
         assert ws.meta("dedup.params") is None
+
+
+def test_a_pair_cache_from_the_old_text_rule_is_found_again(tmp_path: Path) -> None:
+    # Pairs cached before multi-part content was joined with nothing (dedup/normalize.py
+    # TEXT_VERSION) were keyed by the settings alone: such a cache must not be reused.
+    from curator.workspace.dedup import content_key
+
+    db = _workspace(tmp_path)
+    with Workspace.open(db) as ws:
+        old_key = content_key(ws, {"threshold": 0.8, "num_perm": 128, "shingling": "char5",
+                                   "include_system": False})
+        ws.save_dedup_pairs(old_key, [(1, 2, 1.0, True)])  # a pair only the old rule held
+        outcome = split_workspace(ws, seed=1, processes=1)
+        assert not outcome.params["dedup_pairs_reused"]
+        assert (1, 2, 1.0, True) not in ws.dedup_pairs()
+        assert (3, 31, 1.0, True) in ws.dedup_pairs()  # rows[2] and its copy, found afresh
+        assert split_workspace(ws, seed=1, processes=1).params["dedup_pairs_reused"]
