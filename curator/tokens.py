@@ -88,14 +88,15 @@ OPENAI_ENCODINGS = ("o200k_base", "cl100k_base")
 
 
 def _cache_dir() -> Path:
+    """tiktoken's cache (`curator.home.tiktoken_cache_dir`), exported as TIKTOKEN_CACHE_DIR so
+    that tiktoken itself reads the files we seed there."""
     import os
 
-    cache = os.environ.get("TIKTOKEN_CACHE_DIR")
-    if not cache:
-        home = os.environ.get("CURATOR_HOME", str(Path.home() / ".cache" / "curator"))
-        cache = str(Path(home) / "tiktoken")
-        os.environ["TIKTOKEN_CACHE_DIR"] = cache
-    return Path(cache)
+    from curator.home import tiktoken_cache_dir
+
+    cache = tiktoken_cache_dir()
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+    return cache
 
 
 def _tiktoken_file(name: str) -> Path:
@@ -425,19 +426,16 @@ class TiktokenCounter:
 
 # --- the target model's own tokenizer ----------------------------------------------------------
 
-_GENERATION_MARK = ("{% generation %}", "{%- generation %}", "{% generation -%}", "{%- generation -%}")
-
-
 class HFTokenCounter:
     """Counts with a local Hugging Face model's tokenizer and chat template (offline).
 
-    total: the length of `apply_chat_template(messages, tools=...)`, tokenized.
-    trained: tokens inside assistant turns whose weight is not 0. When the template marks
-    assistant turns with `{% generation %}` and no turn has weight 0, the tokenizer's
-    assistant-token mask is summed. Otherwise each trained assistant turn counts
-    `len(render(messages[:i+1])) - len(render(messages[:i], add_generation_prompt=True))`:
-    the turn's content and its end-of-turn tokens, without the assistant header. Templates that
-    rewrite earlier turns once a later turn exists (some drop past reasoning) make this an estimate.
+    total: the example's tokens under the chat template; trained: the tokens the trainer trains
+    (`curator.chat_template.trained_spans`, the trainer's own rule): assistant turns whose weight
+    is not 0, through their end-of-turn token, found by `{% generation %}` blocks or by prefix diff.
+    Where that rule cannot find them (a template that rewrites earlier turns, a token merged
+    across a turn boundary, an image part), which `curator train` refuses, the count is an
+    estimate instead of an error: each trained assistant turn counts
+    `len(render(messages[:i+1])) - len(render(messages[:i], add_generation_prompt=True))`.
     """
 
     def __init__(self, model_path: str) -> None:
@@ -461,7 +459,9 @@ class HFTokenCounter:
         self.name = path.name
         self._tok = tok
         template = tok.chat_template if isinstance(tok.chat_template, str) else str(tok.chat_template)
-        self.has_generation_marks = any(mark in template for mark in _GENERATION_MARK)
+        from curator.chat_template import has_generation_blocks
+
+        self.has_generation_marks = has_generation_blocks(template)
         try:  # a template that cannot render the plainest exchange is broken for every row
             self._render([{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"}], None,
                          prompt=False)
@@ -474,22 +474,25 @@ class HFTokenCounter:
     def count_text(self, text: str) -> int:
         return len(self._tok.encode(text, add_special_tokens=False))
 
-    def _render(self, messages: list[Any], tools: Any, *, prompt: bool, mask: bool = False) -> Any:
-        return render_chat_template(
-            self._tok, messages, tools=tools, add_generation_prompt=prompt, tokenize=True,
-            return_dict=True, return_assistant_tokens_mask=mask,
-        )
+    def _render(self, messages: list[Any], tools: Any, *, prompt: bool) -> Any:
+        return render_chat_template(self._tok, messages, tools=tools, add_generation_prompt=prompt,
+                                    tokenize=True, return_dict=True)
 
     def count_chat(self, example: dict[str, Any]) -> ChatCount:
+        from curator.chat_template import trained_spans
+
         messages = example.get("messages")
         if not isinstance(messages, list) or not messages:
             return ChatCount(0, 0)
         tools = example.get("tools") or None
-        weights = [m.get("weight", 1) for m in messages if isinstance(m, dict)
-                   and m.get("role") == "assistant"]
-        if self.has_generation_marks and all(w != 0 for w in weights):
-            out = self._render(messages, tools, prompt=False, mask=True)
-            return ChatCount(len(out["input_ids"]), int(sum(out["assistant_masks"])))
+        if all(isinstance(m, dict) for m in messages):
+            found = trained_spans(self._tok, messages, tools)
+            if found.problem is None:
+                return ChatCount(len(found.ids), found.trained)
+        return self._estimate(messages, tools)
+
+    def _estimate(self, messages: list[Any], tools: Any) -> ChatCount:
+        """Length differences over the raw messages, for what `trained_spans` cannot do."""
         full = self._render(messages, tools, prompt=False)
         trained = 0
         for i, m in enumerate(messages):

@@ -29,6 +29,7 @@ from curator.cli.bounds import (
 )
 from curator.cli.output import echo, fail, one_line
 from curator.cli.workspace import handle_errors, workspace_option
+from curator.dedup.settings import SHINGLINGS, DedupSettings
 from curator.io import STDIN
 from curator.workspace import Workspace
 from curator.workspace.importer import (
@@ -228,16 +229,18 @@ def _preview(ws: Workspace, record_id: int) -> str:
 
 @cli.command()
 @workspace_option
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8,
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True),
+              default=DedupSettings().threshold,
               show_default=True, help="Least Jaccard similarity of shingle sets for a near copy.")
-@click.option("--num-perm", type=click.IntRange(NUM_PERM_MIN, NUM_PERM_MAX), default=128,
+@click.option("--num-perm", type=click.IntRange(NUM_PERM_MIN, NUM_PERM_MAX),
+              default=DedupSettings().num_perm,
               show_default=True, callback=power_of_two,
               help=f"MinHash permutations: a power of two from {NUM_PERM_MIN} to {NUM_PERM_MAX} "
                    f"(memory: 4 bytes per record per permutation).")
-@click.option("--shingling", type=click.Choice(["char5", "word5"]), default="char5",
+@click.option("--shingling", type=click.Choice(list(SHINGLINGS)), default=DedupSettings().shingling,
               show_default=True,
               help="Shingles: character 5-grams (finds 1-3 edited words) or word 5-grams.")
-@click.option("--include-system", is_flag=True,
+@click.option("--include-system", is_flag=True, default=DedupSettings().include_system,
               help="Compare system prompts too (by default two answers that differ only in "
                    "their system prompt are duplicates).")
 @click.option("--keeper", default="longest", show_default=True, metavar="RULE|IDS",

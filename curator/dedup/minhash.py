@@ -16,38 +16,17 @@ borrowed bin only when they agree on its source.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from curator.dedup import kernels
+from curator.dedup.settings import SHINGLINGS, DedupSettings, Shingling
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 
 _P = np.uint64(0x100000001B3 * 2 + 1)  # odd, so invertible modulo 2^64
-
-ShingleUnit = Literal["char", "word"]
-
-
-@dataclass(frozen=True)
-class Shingling:
-    """What a shingle is: `n` consecutive characters or `n` consecutive words."""
-
-    unit: ShingleUnit = "char"
-    n: int = 5
-
-    def __post_init__(self) -> None:
-        if self.unit not in ("char", "word"):
-            raise ValueError(f"shingle unit must be 'char' or 'word', not {self.unit!r}")
-        if self.n < 1:
-            raise ValueError(f"shingle size must be at least 1, not {self.n}")
-
-    def __str__(self) -> str:
-        return f"{self.unit}-{self.n}"
-
 
 def mix64(x: U64) -> U64:
     """splitmix64's finaliser: every input bit affects every output bit."""
@@ -59,7 +38,7 @@ def mix64(x: U64) -> U64:
     return out
 
 
-DEFAULT_SHINGLING = Shingling("char", 5)
+DEFAULT_SHINGLING = SHINGLINGS[DedupSettings().shingling]
 
 
 def shingle_hashes(
@@ -78,14 +57,14 @@ def shingle_hashes(
 
 
 def signatures(
-    texts: Sequence[str], num_perm: int = 128, shingling: Shingling = DEFAULT_SHINGLING
+    texts: Sequence[str], num_perm: int = DedupSettings().num_perm, shingling: Shingling = DEFAULT_SHINGLING
 ) -> U32:
     """One-permutation MinHash signatures, shape (len(texts), num_perm), dtype uint32."""
     return signatures_full(texts, num_perm, shingling)[0]
 
 
 def signatures_full(
-    texts: Sequence[str], num_perm: int = 128, shingling: Shingling = DEFAULT_SHINGLING
+    texts: Sequence[str], num_perm: int = DedupSettings().num_perm, shingling: Shingling = DEFAULT_SHINGLING
 ) -> tuple[U32, npt.NDArray[np.bool_]]:
     """`signatures`, and which bins of each text hold a shingle of its own (True) rather than
     one borrowed from a neighbour, for estimators that count only a text's own bins."""
@@ -113,7 +92,7 @@ def collision_probability(similarity: float, bands: int, rows: int) -> float:
 
 
 def choose_bands(
-    threshold: float, num_perm: int = 128, min_recall: float = 0.99
+    threshold: float, num_perm: int = DedupSettings().num_perm, min_recall: float = 0.99
 ) -> tuple[int, int]:
     """The (bands, rows) for a threshold: the most rows per band that still catch a pair at
     exactly the threshold with probability `min_recall`.

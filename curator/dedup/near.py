@@ -41,11 +41,11 @@ from curator.dedup import kernels
 from curator.dedup.exact import ExactGroup, as_text, content_hash_bytes
 from curator.dedup.minhash import (
     DEFAULT_SHINGLING,
-    Shingling,
     band_keys,
     choose_bands,
     collision_probability,
 )
+from curator.dedup.settings import DedupSettings, Shingling
 
 Item = Mapping[str, Any] | str | bytes  # bytes: the example as JSON
 KeeperRule = Literal["longest", "earliest", "accepted_first"]
@@ -471,10 +471,10 @@ def find_duplicates(
     records: Iterable[tuple[int, Item]] = (),
     *,
     ids: Sequence[int] | None = None,
-    threshold: float = 0.8,
-    num_perm: int = 128,
+    threshold: float = DedupSettings().threshold,
+    num_perm: int = DedupSettings().num_perm,
     shingling: Shingling = DEFAULT_SHINGLING,
-    include_system: bool = False,
+    include_system: bool = DedupSettings().include_system,
     keeper: KeeperRule = "longest",
     statuses: Mapping[int, str] | None = None,
     prefer: Collection[int] = (),

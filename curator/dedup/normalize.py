@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from curator.formats.content import content_text
+
 # Invisible characters that survive NFKC and `str.split()`; copied text often carries them,
 # and two otherwise identical examples must not differ by a zero-width space.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
@@ -27,24 +29,14 @@ def normalize_text(text: str) -> str:
     return " ".join(text.split())
 
 
+#: how `example_text` reads content; part of the pair cache's key (workspace.dedup), so a cache
+#: built by another version is recomputed, not reused. 2: parts joined with nothing (the text a
+#: model trains on), images as `<image URL>`, other parts left out (1 joined parts with a space).
+TEXT_VERSION = 2
+
+
 def _content_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    parts: list[str] = []
-    for part in content:
-        if not isinstance(part, Mapping):
-            parts.append(str(part))
-        elif "text" in part:
-            parts.append(str(part["text"]))
-        elif "refusal" in part:
-            parts.append(str(part["refusal"]))
-        elif "image_url" in part:
-            image = part["image_url"]
-            url = image.get("url", "") if isinstance(image, Mapping) else image
-            parts.append(f"<image {url}>")
-    return " ".join(parts)
+    return content_text(content, images="tag", others="skip")
 
 
 def example_text(example: Mapping[str, Any], *, include_system: bool = False) -> str:

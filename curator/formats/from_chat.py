@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from curator.formats.content import ContentError, content_text
 from curator.formats.result import Collector, ConversionError, ConversionResult
 from curator.formats.to_chat import LF_TOOL_RESPONSE_JOIN
 
@@ -55,27 +56,21 @@ def _unrepresentable(target: str, why: str, **kw: Any) -> ConversionError:
 
 def plain_text(content: Any, col: Collector, target: str, idx: int) -> str:
     """The text of a message's content; text parts are joined (reported), others refused."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = []
-        for j, part in enumerate(content):
-            if not (isinstance(part, dict) and part.get("type") == "text"
-                    and isinstance(part.get("text"), str)):
-                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-                raise _unrepresentable(target, f"message {idx} has a {kind!r} content part",
-                                       path=f"/messages/{idx}/content/{j}", message_index=idx)
-            texts.append(part["text"])
-        if len(texts) > 1:
-            col.add("convert.lossy", "warning",
-                    f"message {idx}: {len(texts)} text parts joined into one string",
-                    path=f"/messages/{idx}/content", message_index=idx)
-        return "".join(texts)
-    raise ConversionError("chat.content_type_invalid",
-                          f"message {idx}: content is a {type(content).__name__}",
-                          path=f"/messages/{idx}/content", message_index=idx)
+    if content is not None and not isinstance(content, (str, list)):
+        raise ConversionError("chat.content_type_invalid",
+                              f"message {idx}: content is a {type(content).__name__}",
+                              path=f"/messages/{idx}/content", message_index=idx)
+    try:
+        text = content_text(content, images="error", others="error", refusals="error")
+    except ContentError as exc:
+        raise _unrepresentable(target, f"message {idx} has a {exc.part.type!r} content part",
+                               path=f"/messages/{idx}/content/{exc.index}",
+                               message_index=idx) from None
+    if isinstance(content, list) and len(content) > 1:
+        col.add("convert.lossy", "warning",
+                f"message {idx}: {len(content)} text parts joined into one string",
+                path=f"/messages/{idx}/content", message_index=idx)
+    return text
 
 
 def _args_to_dict(args: Any, col: Collector, path: str, idx: int) -> Any:

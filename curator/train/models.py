@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import torch
 
+from curator.home import curator_home
 from curator.train.errors import UsageError
 
 ModelKind = Literal["tiny", "default", "folder", "gguf", "hub"]
@@ -50,10 +51,6 @@ class ModelSource:
     spec: str  # what the user asked for
     kind: ModelKind
     path: str  # a folder, or a Hub id, that from_pretrained reads
-
-
-def curator_home() -> Path:
-    return Path(os.environ.get("CURATOR_HOME") or Path.home() / ".cache" / "curator")
 
 
 def default_gguf() -> Path | None:

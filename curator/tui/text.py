@@ -25,20 +25,11 @@ def plain(value: object, style: str = "", *, one_line: bool = False) -> Text:
 
 
 def content_text(content: Any) -> str:
-    """A message's content as text: a string as is, parts joined, anything else as JSON."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for p in content:
-            if isinstance(p, dict) and isinstance(p.get("text"), str):
-                parts.append(p["text"])
-            else:
-                parts.append(_json(p))
-        return "\n".join(parts)
-    return _json(content)
+    """A message's content as text for the screen: text parts one per line (presentation, not
+    data: curator.formats.content joins them with nothing), anything else as JSON."""
+    from curator.formats.content import content_text as text_of
+
+    return text_of(content, images="json", others="json", sep="\n")
 
 
 def _json(value: Any) -> str:

@@ -32,11 +32,12 @@ from typing import Any
 
 import orjson
 
-from curator.dedup import Cluster, DedupResult, KeeperRule, Shingling, find_duplicates
+from curator.dedup import Cluster, DedupResult, KeeperRule, find_duplicates
 from curator.dedup.near import BUCKET_CAP, BUCKET_WINDOW, RECORD_CAP
+from curator.dedup.normalize import TEXT_VERSION
+from curator.dedup.settings import DedupSettings
 from curator.workspace import Change, DuplicateCluster, Workspace, WorkspaceError
 
-SHINGLINGS = {"char5": Shingling("char", 5), "word5": Shingling("word", 5)}
 KEEPERS = ("longest", "earliest", "accepted")
 _FETCH_CHUNK = 900  # SQLite's default limit on bound parameters is 999
 
@@ -183,11 +184,8 @@ class WorkspaceFetch:
 
 def run_find(
     ws: Workspace,
+    settings: DedupSettings,
     *,
-    threshold: float,
-    num_perm: int,
-    shingling: str,
-    include_system: bool,
     keeper: KeeperRule = "longest",
     prefer: Sequence[int] = (),
     processes: int | None = None,
@@ -197,11 +195,12 @@ def run_find(
 ) -> DedupResult:
     """find_duplicates over the eligible records of a workspace (`eligible`: read already).
 
-    Raises WorkspaceError when what dedup compares (`content_key`) changed while it ran."""
-    if shingling not in SHINGLINGS:
-        raise WorkspaceError(f"unknown shingling {shingling!r}; choose {', '.join(SHINGLINGS)}")
-    if not 0.0 < threshold <= 1.0:
-        raise WorkspaceError(f"threshold {threshold} must be above 0 and at most 1")
+    Raises WorkspaceError when `settings` are not valid or what dedup compares
+    (`content_key`) changed while it ran."""
+    try:
+        settings.validate()
+    except ValueError as exc:
+        raise WorkspaceError(str(exc)) from None
     statuses = None
     if keeper == "accepted_first":
         statuses = dict(ws.connection.execute(
@@ -218,13 +217,13 @@ def run_find(
             )
 
     eligible = eligible if eligible is not None else Eligible.read(ws)
-    settings = cache_settings(threshold, num_perm, shingling, include_system)
-    before = content_key(ws, settings, eligible)
+    key_settings = cache_settings(settings)
+    before = content_key(ws, key_settings, eligible)
     fetch = WorkspaceFetch(ws.path)
     try:
         result = find_duplicates(
-            ids=eligible.ids, threshold=threshold, num_perm=num_perm, shingling=SHINGLINGS[shingling],
-            include_system=include_system, keeper=keeper, statuses=statuses, prefer=set(prefer),
+            ids=eligible.ids, threshold=settings.threshold, num_perm=settings.num_perm,
+            shingling=settings.shingles, include_system=settings.include_system, keeper=keeper, statuses=statuses, prefer=set(prefer),
             processes=processes if processes is not None else min(2, os.cpu_count() or 1),
             fetch=fetch, progress=progress, screen=screen,
         )
@@ -232,7 +231,7 @@ def run_find(
         fetch.close()
     # The workers read at different moments: a record edited, rejected or added meanwhile may
     # have been judged by a text it no longer has, so the result is refused, not used.
-    if content_key(ws, settings) != before:
+    if content_key(ws, key_settings) != before:
         raise WorkspaceError(
             "records were edited, rejected or added while dedup ran, so some were compared by "
             "text they no longer have; nothing was changed. Run it again."
@@ -273,10 +272,10 @@ def content_key(ws: Workspace, settings: dict[str, Any], eligible: Eligible | No
     return h.hexdigest()
 
 
-def cache_settings(threshold: float, num_perm: int, shingling: str,
-                   include_system: bool) -> dict[str, Any]:
-    return {"threshold": threshold, "num_perm": num_perm, "shingling": shingling,
-            "include_system": include_system}
+def cache_settings(settings: DedupSettings) -> dict[str, Any]:
+    """What the pair cache's key (`content_key`) hashes of the settings, with the version of
+    the text dedup compares (`TEXT_VERSION`): pairs found by another version are found again."""
+    return {**settings.to_dict(), "text": TEXT_VERSION}
 
 
 def save_pairs(ws: Workspace, key: str, result: DedupResult) -> None:
@@ -289,10 +288,10 @@ def save_pairs(ws: Workspace, key: str, result: DedupResult) -> None:
 def dedup_workspace(
     ws: Workspace,
     *,
-    threshold: float = 0.8,
-    num_perm: int = 128,
-    shingling: str = "char5",
-    include_system: bool = False,
+    threshold: float = DedupSettings().threshold,
+    num_perm: int = DedupSettings().num_perm,
+    shingling: str = DedupSettings().shingling,
+    include_system: bool = DedupSettings().include_system,
     keeper: str = "longest",
     dry_run: bool = False,
     processes: int | None = None,
@@ -302,11 +301,10 @@ def dedup_workspace(
     """Find exact and near duplicates among the eligible records and (unless `dry_run`) mark
     them, replacing the last run's marks, in one undoable journal entry."""
     rule, prefer = parse_keeper(keeper)
+    settings = DedupSettings(threshold, num_perm, shingling, include_system)
     eligible = Eligible.read(ws)
-    key = content_key(ws, cache_settings(threshold, num_perm, shingling, include_system),
-                      eligible)
-    result = run_find(ws, threshold=threshold, num_perm=num_perm, shingling=shingling,
-                      include_system=include_system, keeper=rule, prefer=prefer,
+    key = content_key(ws, cache_settings(settings), eligible)
+    result = run_find(ws, settings, keeper=rule, prefer=prefer,
                       processes=processes, progress=progress, eligible=eligible,
                       screen=screen)
     p = result.params

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from curator.dedup import DedupResult
+from curator.dedup.settings import DedupSettings
 from curator.split import (
     DEFAULT_NAMES,
     LeakageReport,
@@ -111,15 +112,10 @@ class SplitOutcome:
         return sizes_line(self.report.sizes, self.duplicates)
 
 
-def _dedup_settings(ws: Workspace) -> dict[str, Any]:
+def _dedup_settings(ws: Workspace) -> DedupSettings:
     """The last dedup run's parameters, or dedup's defaults."""
-    settings: dict[str, Any] = {"threshold": 0.8, "num_perm": 128, "shingling": "char5",
-                                "include_system": False}
     stored = ws.meta("dedup.params")
-    if stored is not None:
-        last = orjson.loads(stored)
-        settings.update({k: last[k] for k in settings if k in last})
-    return settings
+    return DedupSettings.from_meta(None if stored is None else orjson.loads(stored))
 
 
 def _group_sql(group_by: str) -> str:
@@ -134,13 +130,13 @@ def _group_sql(group_by: str) -> str:
 
 
 def _duplicate_pairs(
-    ws: Workspace, settings: dict[str, Any], processes: int | None,
+    ws: Workspace, settings: DedupSettings, processes: int | None,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[list[tuple[int, int, float]], list[list[int]], bool]:
     """(near pairs, exact groups, reused): the last dedup run's pairs when the content and
     settings are still those it saw, else found afresh (and kept for the next split)."""
     eligible = Eligible.read(ws)
-    key = content_key(ws, cache_settings(**settings), eligible)
+    key = content_key(ws, cache_settings(settings), eligible)
     if ws.meta("dedup.cache") == key:
         near: list[tuple[int, int, float]] = []
         groups: dict[int, list[int]] = {}
@@ -150,8 +146,8 @@ def _duplicate_pairs(
             else:
                 near.append((a, b, similarity))
         return near, list(groups.values()), True
-    found: DedupResult = run_find(ws, processes=processes, progress=progress,
-                                  eligible=eligible, **settings)
+    found: DedupResult = run_find(ws, settings, processes=processes, progress=progress,
+                                  eligible=eligible)
     save_pairs(ws, key, found)
     return found.pairs, [list(g.ids) for g in found.exact_groups], False
 
@@ -221,7 +217,7 @@ def split_workspace(
         labels={i: labels.get(i) for i in exported}, names=names,
     )
     params = {"ratios": list(ratios), "seed": seed, "stratify": stratify, "group_by": group_by,
-              "names": list(names), "dedup": dedup_settings, "dedup_pairs_reused": reused}
+              "names": list(names), "dedup": dedup_settings.to_dict(), "dedup_pairs_reused": reused}
     new = {i: s for i, s in result.splits.items() if existing.get(i) != s}
     warnings = []
     if result.straddling:

@@ -17,13 +17,6 @@ from curator.train.errors import UsageError
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CURATOR_HOME", str(tmp_path_factory.getbasetemp() / "curator-home"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-
-
 def test_cli_end_to_end_with_the_tiny_model(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     data = memorisable_set(tmp_path / "data", n_eval=10)

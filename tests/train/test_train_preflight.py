@@ -18,13 +18,6 @@ from curator.train.data import load_data_dir
 from curator.train.errors import UsageError
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CURATOR_HOME", str(tmp_path_factory.getbasetemp() / "curator-home"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("CURATOR_WORKSPACE", raising=False)
-
-
 def quiet() -> Console:
     return Console(file=io.StringIO(), width=120)
 

@@ -24,14 +24,6 @@ from curator.train.data import load_data_dir  # noqa: E402
 from curator.train.recipe import REPORT_SCHEMA, loss_fell, run  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The tiny model is cached under CURATOR_HOME; keep it out of the developer's home.
-    monkeypatch.setenv("CURATOR_HOME", str(tmp_path_factory.getbasetemp() / "curator-home"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-
-
 def quiet() -> Console:
     return Console(file=io.StringIO(), width=120)
 
@@ -46,11 +38,10 @@ def do_run(data: Path, out: Path, **overrides: Any) -> tuple[dict[str, Any], int
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], int, Path, Path]:
     root = tmp_path_factory.mktemp("run")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CURATOR_HOME", str(tmp_path_factory.getbasetemp() / "curator-home"))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        data = memorisable_set(root / "data", n_eval=12)  # 12 >= MIN_EXAMPLES: an interval per split
-        report, code = do_run(data, root / "out")
+    # The tiny model is cached under CURATOR_HOME, which tests/conftest.py points at a temporary
+    # folder for the whole session (module-scoped fixtures included).
+    data = memorisable_set(root / "data", n_eval=12)  # 12 >= MIN_EXAMPLES: an interval per split
+    report, code = do_run(data, root / "out")
     return report, code, data, root / "out"
 
 

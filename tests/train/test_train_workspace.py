@@ -18,13 +18,6 @@ from curator.workspace.importer import import_files
 ANSWER = "Arr, matey! Ye be askin' a fine question."
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CURATOR_HOME", str(tmp_path_factory.getbasetemp() / "curator-home"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("CURATOR_WORKSPACE", raising=False)
-
-
 def make_workspace(tmp_path: Path, n: int = 16, split: bool = True) -> Path:
     """n memorisable records: ids 1..n, first half train, then a quarter each validation/holdout."""
     src = tmp_path / "rows.jsonl"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tokenizer_helpers import CHAT, GEN_TEMPLATE, PLAIN_TEMPLATE, make_tokenizer
 
 from curator.tokens import (
     IMAGE_TOKENS_LOW_DETAIL,
@@ -239,47 +240,12 @@ def test_get_counter_defaults_and_errors(tmp_path: Path) -> None:
 
 # --- HF counter, with a tokenizer built here -------------------------------------------------
 
-GEN_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>"
-    "{% if m['role'] == 'assistant' %}{% generation %}{{ m['content'] }} <|end|>{% endgeneration %}"
-    "{% else %}{{ m['content'] }} <|end|>{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-PLAIN_TEMPLATE = GEN_TEMPLATE.replace("{% generation %}", "").replace("{% endgeneration %}", "")
-
-
-def _make_tokenizer(folder: Path, template: str | None) -> Path:
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = ["<unk>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"]
-    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    corpus = ["hello world how are you", "good day to you too", "the cat sat on the mat"]
-    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=specials))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>",
-                                   additional_special_tokens=specials[1:])
-    if template is not None:
-        fast.chat_template = template
-    fast.save_pretrained(str(folder))
-    return folder
-
-
-CHAT = {"messages": [
-    {"role": "system", "content": "the cat"},
-    {"role": "user", "content": "hello world"},
-    {"role": "assistant", "content": "good day to you"},
-    {"role": "user", "content": "how are you"},
-    {"role": "assistant", "content": "good"},
-]}
-# Rendered: <|system|> the cat <|end|> <|user|> hello world <|end|> <|assistant|> good day to you
-# <|end|> <|user|> how are you <|end|> <|assistant|> good <|end|>  -> 4 + 4 + 6 + 5 + 3 = 22 tokens.
-# Assistant turns (content + <|end|>): 5 + 2 = 7.
+# the tiny word-level tokenizer, its two templates and CHAT: tests/helpers/tokenizer_helpers.py
 
 
 @pytest.mark.parametrize("template", [GEN_TEMPLATE, PLAIN_TEMPLATE], ids=["mask", "prefix"])
 def test_hf_counter(tmp_path: Path, template: str) -> None:
-    folder = _make_tokenizer(tmp_path / "tok", template)
+    folder = make_tokenizer(tmp_path / "tok", template)
     c = get_counter("trl", str(folder))
     assert isinstance(c, HFTokenCounter)
     assert c.has_generation_marks == (template == GEN_TEMPLATE)
@@ -288,14 +254,14 @@ def test_hf_counter(tmp_path: Path, template: str) -> None:
 
 
 def test_hf_counter_weight_zero(tmp_path: Path) -> None:
-    folder = _make_tokenizer(tmp_path / "tok", GEN_TEMPLATE)
+    folder = make_tokenizer(tmp_path / "tok", GEN_TEMPLATE)
     muted = {"messages": [dict(m) for m in CHAT["messages"]]}
     muted["messages"][2]["weight"] = 0
     assert HFTokenCounter(str(folder)).count_chat(muted) == ChatCount(22, 2)
 
 
 def test_hf_counter_without_template(tmp_path: Path) -> None:
-    folder = _make_tokenizer(tmp_path / "tok", None)
+    folder = make_tokenizer(tmp_path / "tok", None)
     with pytest.raises(TokenizerError, match="no chat template"):
         HFTokenCounter(str(folder))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from test_tokens import PLAIN_TEMPLATE, _make_tokenizer
+from tokenizer_helpers import PLAIN_TEMPLATE, make_tokenizer
 
 from curator.cli import cli
 from curator.issues import Issue
@@ -112,7 +112,7 @@ def test_every_target_validates_without_a_model(tmp_path: Path, target: str) -> 
 def test_template_failure_is_reported_on_the_row(tmp_path: Path) -> None:
     template = ("{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
                 "{% endif %}" + PLAIN_TEMPLATE)
-    folder = _make_tokenizer(tmp_path / "tok", template)
+    folder = make_tokenizer(tmp_path / "tok", template)
     rows = [{"messages": [{"role": "system", "content": "the cat"}, {"role": "user", "content": "hello"},
                           {"role": "assistant", "content": "good day"}]},
             {"messages": [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "good day"}]}]
