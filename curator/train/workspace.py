@@ -2,7 +2,8 @@
 
 Read: every record with a split, in its current form (the edit if there is one), that is not
 rejected and not marked as a duplicate. `curator split` names the three splits (meta
-`split.params`, key `names`); they map in order onto train, validation and holdout.
+`split.params`, key `names`; `split_params` in an older workspace); they map in order onto
+train, validation and holdout (`curator.workspace.settings.split_names`).
 
 Write back, as one journal entry (one `curator undo` takes it all back): the highest-loss records
 of train (with --rank-train) and validation get the label `review:high-loss` (taken off the
@@ -22,9 +23,11 @@ from typing import Any
 
 import orjson
 
-from curator.train.data import SPLITS, Example, Rejected, RowRules, Splits
+from curator.split import DEFAULT_NAMES as SPLITS
+from curator.train.data import Example, Rejected, RowRules, Splits
 from curator.train.errors import UsageError
 from curator.workspace import Change, Workspace
+from curator.workspace.settings import split_names
 
 REVIEW_LABEL = "review:high-loss"
 LAST_RUN_KEY = "train.last_run"
@@ -46,23 +49,9 @@ class WorkspaceData:
             yield f"workspace: {len(ids)} record(s) with a split left out ({reason}): {shown}"
 
 
-def split_names(ws: Workspace) -> dict[str, str]:
-    """train/validation/holdout -> the names `curator split` used (in that order)."""
-    names = dict(zip(SPLITS, SPLITS, strict=True))
-    raw = ws.meta("split.params")
-    if raw:
-        try:
-            given = json.loads(raw).get("names")
-        except (ValueError, AttributeError):
-            given = None
-        if isinstance(given, list) and len(given) == 3 and all(isinstance(x, str) for x in given):
-            names = dict(zip(SPLITS, given, strict=True))
-    return names
-
-
 def load_workspace(ws: Workspace) -> WorkspaceData:
     """Read the three splits; a workspace without splits is a usage error that says what to run."""
-    names = split_names(ws)
+    names = split_names(ws).by_canonical()
     by_name = {v: k for k, v in names.items()}
     rows = ws.connection.execute(
         "SELECT id, split, coalesce(current, canonical), source_file, source_line, example_index, "
@@ -148,7 +137,7 @@ def write_back(ws: Workspace, report: dict[str, Any], out: Path, finished: str) 
     # The holdout stays sealed: its records are never labelled or noted, whatever the queue says
     # (the recipe does not rank them; this holds for a queue file written by anything else too).
     holdout = {rid for (rid,) in ws.connection.execute(
-        "SELECT id FROM records WHERE split = ?", (split_names(ws)["holdout"],))}
+        "SELECT id FROM records WHERE split = ?", (split_names(ws).to_workspace("holdout"),))}
     rows = [r for r in rows if r.get("record_id") is not None and r.get("split") != "holdout"
             and int(r["record_id"]) not in holdout]
     flagged = {int(r["record_id"]): r for r in rows}

@@ -29,29 +29,17 @@ import orjson
 
 from curator.export import (
     BOM,
-    EXPORT_FORMATS,
-    SPLITS,
     Exclusion,
     ExportError,
     ExportRecord,
     export_records,
 )
 from curator.formats.from_chat import from_chat
-from curator.validate.engine import Options
+from curator.split import DEFAULT_NAMES as SPLITS
 from curator.workspace import Workspace
-from curator.workspace.importer import workspace_settings
+from curator.workspace import settings as _settings
+from curator.workspace.settings import resolve_target_format
 
-#: Export formats each target reads as they are. `lf` (LLaMA-Factory) is offered beside the
-#: three targets of the issue, because sharegpt and alpaca exist for it.
-TARGET_FORMATS: dict[str, tuple[str, ...]] = {
-    "openai": ("openai-chat", "prompt-completion"),
-    "azure": ("openai-chat", "prompt-completion"),
-    "trl": ("trl-messages", "prompt-completion", "openai-chat"),
-    "lf": ("sharegpt", "alpaca", "openai-chat", "trl-messages"),
-}
-EXPORT_TARGETS = tuple(TARGET_FORMATS)
-DEFAULT_FORMAT = {"openai": "openai-chat", "azure": "openai-chat", "trl": "trl-messages",
-                  "lf": "sharegpt"}
 HF_DIR = "hf"
 PARQUET_DIR = "parquet"
 LF_INFO = "dataset_info.json"
@@ -101,43 +89,6 @@ class ExportOutcome:
 ExportResult = ExportOutcome
 
 
-def resolve_target_format(ws: Workspace, fmt: str | None, target: str | None) -> tuple[str, str]:
-    """(format, target): the target from the option, else the workspace's import target, else
-    the one the format implies; the format from the option, else the target's default."""
-    if fmt is not None and fmt not in EXPORT_FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    if target is not None and target not in TARGET_FORMATS:
-        raise ExportError(f"unknown target {target!r}; choose one of {', '.join(EXPORT_TARGETS)}")
-    if target is None:
-        stored = workspace_settings(ws).target
-        if fmt in ("sharegpt", "alpaca"):
-            target = "lf"
-        elif fmt == "trl-messages":
-            target = "trl"
-        elif stored is not None and stored in TARGET_FORMATS and (
-                fmt is None or fmt in TARGET_FORMATS[stored]):
-            target = stored
-        else:
-            target = "openai"
-    fmt = fmt or DEFAULT_FORMAT[target]
-    if fmt not in TARGET_FORMATS[target]:
-        raise ExportError(
-            f"target {target} does not read {fmt}; for {target} use "
-            f"{' or '.join(TARGET_FORMATS[target])}"
-        )
-    return fmt, target
-
-
-def split_names(ws: Workspace) -> dict[str, str]:
-    """The workspace's split name -> train / validation / holdout, from meta `split.params`
-    `names` (in that order) when `curator split` was given other names."""
-    params = ws.meta_json("split.params", "split_params")
-    given = params.get("names") if isinstance(params, dict) else None
-    if isinstance(given, list) and len(given) == 3 and all(isinstance(x, str) for x in given):
-        return dict(zip(given, SPLITS, strict=True))
-    return {s: s for s in SPLITS}
-
-
 def workspace_files(ws: Workspace) -> list[Path]:
     """The workspace's database and its SQLite side files: what an export must never replace."""
     return [ws.path] + [ws.path.with_name(ws.path.name + s) for s in ("-wal", "-shm", "-journal", ".lock")]
@@ -158,7 +109,7 @@ def split_sizes(ws: Workspace) -> tuple[dict[str, int], dict[str, int], int]:
     counts: a split's size is the records an export writes from it (not rejected, not marked
     duplicate; `ls --where split=NAME --where status!=rejected --where dup=no`), the records marked duplicate
     there are counted apart, and `unsplit` is the exportable records with no split yet."""
-    names = list(split_names(ws))  # the workspace's names, in train, validation, holdout order
+    names = _settings.split_names(ws).names  # the workspace's, in train, validation, holdout order
     sizes = dict.fromkeys(names, 0)
     duplicates = dict.fromkeys(names, 0)
     unsplit = 0
@@ -217,7 +168,7 @@ def _exclusions(ws: Workspace, only_accepted: bool) -> tuple[list[Exclusion], Co
     return out, kinds
 
 
-def _records(ws: Workspace, only_accepted: bool, total: int, names: dict[str, str],
+def _records(ws: Workspace, only_accepted: bool, total: int, names: _settings.SplitNames,
              progress: Progress | None) -> Iterator[ExportRecord]:
     rows = ws.connection.execute(
         f"SELECT id, split, coalesce(current, canonical), tokens_total, tokens_trained, "
@@ -227,7 +178,7 @@ def _records(ws: Workspace, only_accepted: bool, total: int, names: dict[str, st
     done = 0
     loads = orjson.loads
     for rid, split, text, total_tokens, trained, src, line in rows:
-        yield ExportRecord(rid, names.get(split, split), loads(text), total_tokens, trained,
+        yield ExportRecord(rid, names.to_canonical(split), loads(text), total_tokens, trained,
                            src, line)
         done += 1
         if progress is not None and done % PROGRESS_EVERY == 0:
@@ -375,15 +326,12 @@ def export_workspace(
     with ws.snapshot():
         todo = _check_splits(ws, only_accepted)
         excluded, kinds = _exclusions(ws, only_accepted)
-        stored = workspace_settings(ws)
-        options = Options("lf" if target == "lf" else target, stored.model, stored.max_tokens)
+        settings = _settings.settings_for(ws, target=target)
+        options = settings.options
         profile = options.profile
-        try:
-            limit: int | None = options.limit
-        except ValueError:  # a model name the profile does not know, and no explicit limit
-            limit = None
-        split_params = ws.meta_json("split.params", "split_params")
-        names = split_names(ws)
+        limit = settings.limit  # None: a model name the profile does not know, and no limit
+        split_params = _settings.split_params(ws)
+        names = _settings.split_names(ws)
         journal_head = ws.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
         metadata = {
             "selection": "accepted" if only_accepted else "not rejected",
@@ -394,7 +342,7 @@ def export_workspace(
         }
         parameters = {
             "split": split_params,
-            "split_names": {files: name for name, files in names.items()},
+            "split_names": names.by_canonical(),
             "seed": split_params.get("seed") if isinstance(split_params, dict) else None,
             "dedup": ws.meta_json("dedup.params"),
             "only_accepted": only_accepted,

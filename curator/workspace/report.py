@@ -22,11 +22,9 @@ import orjson
 from curator.dedup.exact import content_hash
 from curator.dedup.normalize import normalize_example
 from curator.report import Facts
-from curator.validate.engine import Options
 from curator.workspace import Workspace
-from curator.workspace.export import split_names
-from curator.workspace.importer import workspace_settings
 from curator.workspace.prepare import Preparer
+from curator.workspace.settings import settings_for, split_names
 
 UNSPLIT = "unsplit"
 _INCLUDED = "status != 'rejected' AND dup_of IS NULL"
@@ -77,17 +75,10 @@ def gather_facts(ws: Workspace, *, target: str | None = None,
 
 def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     c = ws.connection
-    stored = workspace_settings(ws)
+    settings = settings_for(ws, target=target, max_tokens=max_tokens)
     # Stored issues hold unless another target than the import's is asked for by name.
-    recheck = target is not None and target != stored.target
-    target = target or stored.target or "openai"
-    if max_tokens is None:
-        max_tokens = stored.max_tokens
-    options = Options(target, stored.model, max_tokens)
-    try:
-        limit: int | None = options.limit
-    except ValueError:  # unknown model name and no explicit limit
-        limit = None
+    recheck = target is not None and target != settings.stored.target
+    target, limit = settings.target, settings.limit  # limit None: unknown model, no explicit limit
 
     total, rejected, accepted, pending, dups = c.execute(
         "SELECT count(*), sum(status = 'rejected' OR dup_of IS NOT NULL), "
@@ -96,7 +87,8 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     total, rejected, accepted, pending, dups = (int(v or 0) for v in
                                                 (total, rejected, accepted, pending, dups))
 
-    checker = Preparer(target, model=options.model, max_tokens=max_tokens) if recheck else None
+    checker = (Preparer(target, model=settings.model, max_tokens=settings.max_tokens) if recheck
+               else None)
     dedup_params = ws.meta_json("dedup.params")
     include_system = bool(dedup_params.get("include_system")) if isinstance(dedup_params, dict) \
         else False
@@ -113,7 +105,7 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
         f"{errors_sql} FROM records r WHERE {_INCLUDED} ORDER BY r.id")
     names = split_names(ws)
     for _rid, split, text, tok, cluster, has_error in rows:
-        name = names.get(split, split) if split is not None else UNSPLIT
+        name = names.to_canonical(split) if split is not None else UNSPLIT
         split_counts[name] += 1
         example = orjson.loads(text) if text is not None else None
         if checker is not None and example is not None:
@@ -140,7 +132,7 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     for label, split, n in c.execute(
             f"SELECT l.label, r.split, count(*) FROM record_labels l "
             f"JOIN records r ON r.id = l.record_id WHERE {_INCLUDED} GROUP BY 1, 2 ORDER BY 1, 2"):
-        name = names.get(split, split) if split is not None else UNSPLIT
+        name = names.to_canonical(split) if split is not None else UNSPLIT
         labels[label][name] = labels[label].get(name, 0) + n
 
     # every duplicate cluster should have exactly one member in the export; none is a loss

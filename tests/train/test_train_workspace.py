@@ -78,6 +78,19 @@ def test_custom_split_names_map_in_order(tmp_path: Path) -> None:
     assert (len(data.splits.train), len(data.splits.validation), len(data.splits.holdout)) == (8, 4, 4)
 
 
+def test_split_names_of_an_older_workspace_map_too(tmp_path: Path) -> None:
+    # an older curator kept the split's parameters only under meta `split_params`; export and
+    # report read them there, and the trainer now reads them the same way (one reader)
+    db = make_workspace(tmp_path, split=False)
+    with Workspace.open(db) as ws:
+        ws.set_splits({i: ("tr" if i <= 8 else "dev" if i <= 12 else "test") for i in range(1, 17)})
+        ws.set_meta("split_params", json.dumps({"names": ["tr", "dev", "test"]}))
+        assert ws.meta("split.params") is None
+        data = load_workspace(ws)
+    assert (len(data.splits.train), len(data.splits.validation), len(data.splits.holdout)) == (8, 4, 4)
+    assert data.names == {"train": "tr", "validation": "dev", "holdout": "test"}
+
+
 def test_an_empty_split_is_named(tmp_path: Path) -> None:
     db = make_workspace(tmp_path)
     with Workspace.open(db) as ws:
