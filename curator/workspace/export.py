@@ -2,8 +2,10 @@
 
 Selection. By default every record that is not rejected is exported; a record that dedup marked
 as a duplicate (`dup_of` set) counts as rejected. With `only_accepted`, pending records are left
-out too. Each record is exported in its current form (the edit when there is one). Every record
-left out is listed in the manifest with its source file, line and the reason.
+out too; a record with no chat form (a line that did not parse) is never exported
+(`curator.workspace.selection` defines it for export, report and the trainer). Each record is
+exported in its current form (the edit when there is one). Every record left out is listed in
+the manifest with its source file, line and the reason.
 
 Splits are a precondition, not a guess: when a record that would be exported has no split, the
 export stops with `ExportError` (the CLI exits 2 and says to run `curator split`). Writing such
@@ -38,6 +40,7 @@ from curator.formats.from_chat import from_chat
 from curator.split import DEFAULT_NAMES as SPLITS
 from curator.workspace import Workspace
 from curator.workspace import settings as _settings
+from curator.workspace.selection import ELIGIBLE_SQL, EXCLUDED_SQL, exclusion_text
 from curator.workspace.settings import resolve_target_format
 
 HF_DIR = "hf"
@@ -114,8 +117,8 @@ def split_sizes(ws: Workspace) -> tuple[dict[str, int], dict[str, int], int]:
     duplicates = dict.fromkeys(names, 0)
     unsplit = 0
     for split, is_dup, n in ws.connection.execute(
-            "SELECT split, dup_of IS NOT NULL, count(*) FROM records WHERE status != 'rejected' "
-            "AND coalesce(current, canonical) IS NOT NULL GROUP BY 1, 2"):
+            f"SELECT split, dup_of IS NOT NULL, count(*) FROM records WHERE {ELIGIBLE_SQL} "
+            "GROUP BY 1, 2"):
         if split is None:
             unsplit += 0 if is_dup else n
             continue
@@ -137,34 +140,17 @@ def _convert(example: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, 
     return result.example, None
 
 
-_EXCLUDED_SQL = (
-    "CASE WHEN status = 'rejected' THEN 'rejected' "
-    "WHEN dup_of IS NOT NULL THEN 'duplicate' "
-    "WHEN coalesce(current, canonical) IS NULL THEN 'unparsed' "
-    "WHEN ? AND status != 'accepted' THEN 'not_accepted' END"
-)
-
-
 def _exclusions(ws: Workspace, only_accepted: bool) -> tuple[list[Exclusion], Counter[str]]:
     out: list[Exclusion] = []
     kinds: Counter[str] = Counter()
     rows = ws.connection.execute(
         f"SELECT id, source_file, source_line, status, reason, dup_of, similarity, "
-        f"{_EXCLUDED_SQL} AS why FROM records WHERE why IS NOT NULL ORDER BY id",
+        f"{EXCLUDED_SQL} AS why FROM records WHERE why IS NOT NULL ORDER BY id",
         (int(only_accepted),),
     )
     for rid, src, line, status, reason, dup_of, sim, why in rows:
         kinds[why] += 1
-        if why == "rejected":
-            text = f"rejected: {reason}" if reason else "rejected"
-        elif why == "duplicate":
-            text = (f"duplicate of {dup_of} (similarity {sim:.3f})" if sim is not None
-                    else f"duplicate of {dup_of}")
-        elif why == "unparsed":
-            text = "no parsed content"
-        else:
-            text = f"not accepted ({status})"
-        out.append(Exclusion(rid, text, src, line))
+        out.append(Exclusion(rid, exclusion_text(why, status, reason, dup_of, sim), src, line))
     return out, kinds
 
 
@@ -172,7 +158,7 @@ def _records(ws: Workspace, only_accepted: bool, total: int, names: _settings.Sp
              progress: Progress | None) -> Iterator[ExportRecord]:
     rows = ws.connection.execute(
         f"SELECT id, split, coalesce(current, canonical), tokens_total, tokens_trained, "
-        f"source_file, source_line FROM records WHERE ({_EXCLUDED_SQL}) IS NULL ORDER BY id",
+        f"source_file, source_line FROM records WHERE ({EXCLUDED_SQL}) IS NULL ORDER BY id",
         (int(only_accepted),),
     )
     done = 0
@@ -192,10 +178,10 @@ def _check_splits(ws: Workspace, only_accepted: bool) -> int:
     c = ws.connection
     todo, unsplit = c.execute(
         f"SELECT count(*), coalesce(sum(split IS NULL), 0) FROM records "
-        f"WHERE ({_EXCLUDED_SQL}) IS NULL", (int(only_accepted),)).fetchone()
+        f"WHERE ({EXCLUDED_SQL}) IS NULL", (int(only_accepted),)).fetchone()
     if unsplit:
         first = [r[0] for r in c.execute(
-            f"SELECT id FROM records WHERE ({_EXCLUDED_SQL}) IS NULL AND split IS NULL "
+            f"SELECT id FROM records WHERE ({EXCLUDED_SQL}) IS NULL AND split IS NULL "
             f"ORDER BY id LIMIT 5", (int(only_accepted),))]
         raise ExportError(
             f"{unsplit} of {todo} records to export have no split (ids {', '.join(map(str, first))}"

@@ -1,7 +1,8 @@
 """Measure a workspace for the readiness report (`curator.report.assess` judges the facts).
 
 What counts. The report looks at what `curator export` would write by default: records that are
-not rejected and not marked duplicate by dedup ("included"). A duplicate counts as a decided
+not rejected, not marked duplicate by dedup and have a chat form ("included";
+`curator.workspace.selection`). A duplicate counts as a decided
 record (dedup decided it), so the reviewed share is (accepted + rejected + duplicates) / total.
 
 Leakage is measured now, not read from the last split's report: records added or edited since
@@ -24,10 +25,12 @@ from curator.dedup.normalize import normalize_example
 from curator.report import Facts
 from curator.workspace import Workspace
 from curator.workspace.prepare import Preparer
+from curator.workspace.selection import included_sql
 from curator.workspace.settings import settings_for, split_names
 
 UNSPLIT = "unsplit"
-_INCLUDED = "status != 'rejected' AND dup_of IS NULL"
+#: what an export writes by default (not rejected, not a duplicate, with a chat form)
+_INCLUDED = included_sql(False)
 
 
 def baseline_loss(last_run: Any) -> float | None:
