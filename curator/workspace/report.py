@@ -23,6 +23,7 @@ import orjson
 from curator.dedup.exact import content_hash
 from curator.dedup.normalize import normalize_example
 from curator.report import Facts
+from curator.split import DEFAULT_NAMES
 from curator.workspace import Workspace
 from curator.workspace.prepare import Preparer
 from curator.workspace.selection import included_sql
@@ -64,7 +65,7 @@ def _cross_split_pairs(groups: list[list[str]]) -> int:
 
 
 def _ordered(counts: Counter[str]) -> dict[str, int]:
-    first = [s for s in ("train", "validation", "holdout") if counts.get(s)]
+    first = [s for s in DEFAULT_NAMES if counts.get(s)]
     return {s: counts[s] for s in first + sorted(set(counts) - set(first))}
 
 
