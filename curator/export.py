@@ -25,13 +25,13 @@ import orjson
 
 from curator import __version__
 from curator.io import fsync_dir
+from curator.split import DEFAULT_NAMES as SPLITS
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock, no clean-up of stale folders
     fcntl = None  # type: ignore[assignment]
 
-SPLITS = ("train", "validation", "holdout")
 MANIFEST = "manifest.json"
 #: Formats `curator export --format` writes; the names match `curator convert --to`.
 EXPORT_FORMATS = ("openai-chat", "prompt-completion", "trl-messages", "sharegpt", "alpaca")

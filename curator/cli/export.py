@@ -19,7 +19,8 @@ from curator.cli.pipeline import progress_bar
 from curator.cli.workspace import _fail, handle_errors, workspace_option
 from curator.export import EXPORT_FORMATS, ExportError
 from curator.workspace import Workspace
-from curator.workspace.export import EXPORT_TARGETS, export_workspace
+from curator.workspace.export import export_workspace
+from curator.workspace.settings import EXPORT_TARGETS
 
 
 @cli.command("export")

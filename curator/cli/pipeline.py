@@ -31,17 +31,10 @@ from curator.cli.output import echo, fail, one_line
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.dedup.settings import SHINGLINGS, DedupSettings
 from curator.io import STDIN
+from curator.tokens import TARGETS
 from curator.workspace import Workspace
-from curator.workspace.importer import (
-    FileReport,
-    check_readable,
-    import_files,
-    settings_meta,
-    workspace_settings,
-)
-
-TARGETS = ("openai", "azure", "trl")
-
+from curator.workspace.importer import FileReport, check_readable, import_files
+from curator.workspace.settings import resolve, settings_meta
 
 _fail = fail
 
@@ -75,32 +68,6 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
 
 
 # --- import --------------------------------------------------------------------------------------
-
-
-def _settings(ws: Workspace, target: str | None, model: str | None,
-              max_tokens: int | None) -> tuple[str, str | None, int | None]:
-    """The workspace's target/model/limit, checked against the options.
-
-    A workspace is prepared for one target: its issues and token counts were computed with
-    it, so mixing targets (or tokenizers, or limits) would leave records judged by two rules.
-    """
-    stored = workspace_settings(ws)
-    if stored.target is None:
-        return target or "openai", model, max_tokens
-    ws_target, ws_model, ws_limit = stored.target, stored.model, stored.max_tokens
-    if target is not None and target != ws_target:
-        _fail(f"workspace {ws.path} is prepared for target {ws_target}; importing with "
-              f"--target {target} would judge records by two rules. Import without --target, "
-              f"or use a new workspace for {target}.")
-    if model is not None and model != ws_model:
-        _fail(f"workspace {ws.path} counts tokens with model {ws_model or '(default)'}; "
-              f"--model {model} would mix two tokenizers. Import without --model, or use a new "
-              f"workspace.")
-    if max_tokens is not None and max_tokens != ws_limit:
-        _fail(f"workspace {ws.path} checks lengths against {ws_limit} tokens; --max-tokens "
-              f"{max_tokens} would mix two limits. Import without --max-tokens, or use a new "
-              f"workspace.")
-    return ws_target, ws_model, ws_limit
 
 
 def _refuse_own_files(workspace: Path, files: Sequence[Path]) -> None:
@@ -167,7 +134,9 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
         except ValueError as exc:
             _fail(str(exc))
     with Workspace.open(workspace, create=True) as ws:
-        target, model, max_tokens = _settings(ws, target, model, max_tokens)
+        # one workspace, one target's judgement: another target, tokenizer or limit is refused
+        settings = resolve(ws, target=target, model=model, max_tokens=max_tokens)
+        target, model, max_tokens = settings.target, settings.model, settings.max_tokens
         preparer = Preparer(target, model=model, max_tokens=max_tokens)
         try:
             limit = preparer.limit

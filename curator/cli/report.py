@@ -18,8 +18,8 @@ from curator.io import atomic_write_bytes
 from curator.report import assess, to_html, to_json, verdict
 from curator.textsafe import literal
 from curator.workspace import Workspace
-from curator.workspace.export import EXPORT_TARGETS
 from curator.workspace.report import gather_facts
+from curator.workspace.settings import EXPORT_TARGETS
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}

@@ -11,6 +11,7 @@ import click
 from curator.cli import cli
 from curator.cli.output import echo
 from curator.cli.workspace import _fail, handle_errors
+from curator.tokens import TARGETS
 
 
 def workspace_for(path: Path) -> Path:
@@ -48,7 +49,7 @@ def _interactive() -> bool:
 
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--target", type=click.Choice(["openai", "azure", "trl"]),
+@click.option("--target", type=click.Choice(TARGETS),
               help="Validate edits (and an import) for this target; default: the workspace's.")
 @click.option("--keymap", "keymap_path", type=click.Path(path_type=Path, dir_okay=False),
               help="YAML file of binding id -> keys, e.g. 'accept: a,enter' (ids: press ?).")
@@ -90,17 +91,7 @@ def review(source: Path, target: str | None, keymap_path: Path | None) -> None:
             imports = [source]
             echo(f"importing {source} into workspace {ws_path} (reused next time)",
                   err=True)
-    if target is not None and ws_path.exists():
-        from curator.workspace import Workspace
-        from curator.workspace.importer import workspace_settings
-
-        with Workspace.open(ws_path) as ws:
-            stored = workspace_settings(ws).target
-        if stored is not None and stored != target:
-            # the same rule as `curator import`: one workspace, one target's judgement
-            _fail(f"workspace {ws_path} is prepared for target {stored}; --target {target} "
-                  f"would judge its records by two rules. Open it without --target, or import "
-                  f"into a new workspace for {target}.")
+    # refuses a --target other than the workspace's (SettingsConflict, exit 2), as import does
     app = ReviewApp(ws_path, target=target, keymap=keymap, imports=imports)
     app.run()
     echo(f"every decision is saved in {ws_path}; reopen with: curator review {ws_path}",

@@ -11,11 +11,12 @@ import orjson
 from curator.cli import cli
 from curator.cli.bounds import MAX_TOKENS
 from curator.cli.output import echo
+from curator.tokens import TARGETS
 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--target", type=click.Choice(["openai", "azure", "trl"]), default="openai",
+@click.option("--target", type=click.Choice(TARGETS), default="openai",
               show_default=True, help="Service or trainer whose tokenizer and limits apply.")
 @click.option("--model", default=None,
               help="OpenAI model name (default gpt-4o-mini-2024-07-18), or a local model folder "

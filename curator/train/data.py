@@ -18,9 +18,9 @@ from pydantic import ValidationError
 
 from curator.io import Row, read_rows
 from curator.schema import AssistantMessage, ChatExample
+from curator.split import DEFAULT_NAMES as SPLITS
 from curator.train.errors import UsageError
 
-SPLITS = ("train", "validation", "holdout")
 #: the validation target whose rules a training row must pass: a chat template trainer (TRL's
 #: rules: an empty or whitespace-only answer is an error there, as it is for any trainer).
 TRAIN_TARGET = "trl"

@@ -2,7 +2,8 @@
 
 Read: every record with a split, in its current form (the edit if there is one), that is not
 rejected and not marked as a duplicate. `curator split` names the three splits (meta
-`split.params`, key `names`); they map in order onto train, validation and holdout.
+`split.params`, key `names`; `split_params` in an older workspace); they map in order onto
+train, validation and holdout (`curator.workspace.settings.split_names`).
 
 Write back, as one journal entry (one `curator undo` takes it all back): the highest-loss records
 of train (with --rank-train) and validation get the label `review:high-loss` (taken off the
@@ -22,9 +23,12 @@ from typing import Any
 
 import orjson
 
-from curator.train.data import SPLITS, Example, Rejected, RowRules, Splits
+from curator.split import DEFAULT_NAMES as SPLITS
+from curator.train.data import Example, Rejected, RowRules, Splits
 from curator.train.errors import UsageError
 from curator.workspace import Change, Workspace
+from curator.workspace.settings import split_names
+from curator.workspace.views.train import split_ids, split_records, trainer_notes
 
 REVIEW_LABEL = "review:high-loss"
 LAST_RUN_KEY = "train.last_run"
@@ -46,48 +50,34 @@ class WorkspaceData:
             yield f"workspace: {len(ids)} record(s) with a split left out ({reason}): {shown}"
 
 
-def split_names(ws: Workspace) -> dict[str, str]:
-    """train/validation/holdout -> the names `curator split` used (in that order)."""
-    names = dict(zip(SPLITS, SPLITS, strict=True))
-    raw = ws.meta("split.params")
-    if raw:
-        try:
-            given = json.loads(raw).get("names")
-        except (ValueError, AttributeError):
-            given = None
-        if isinstance(given, list) and len(given) == 3 and all(isinstance(x, str) for x in given):
-            names = dict(zip(SPLITS, given, strict=True))
-    return names
-
-
 def load_workspace(ws: Workspace) -> WorkspaceData:
     """Read the three splits; a workspace without splits is a usage error that says what to run."""
-    names = split_names(ws)
+    names = split_names(ws).by_canonical()
     by_name = {v: k for k, v in names.items()}
-    rows = ws.connection.execute(
-        "SELECT id, split, coalesce(current, canonical), source_file, source_line, example_index, "
-        "status, dup_of FROM records WHERE split IS NOT NULL ORDER BY id").fetchall()
-    if not rows:
+    found = split_records(ws)  # what an export writes, and why the rest is left out
+    if not found.included and not found.excluded:
         raise UsageError(f"{ws.path}: no record has a split yet, so there is no train, validation or holdout set",
                          fix=f"run `curator split -w {ws.path}` first (it also seals the holdout)")
+
+    def unknown(split: str) -> str:
+        return f"split {split!r} is not one of {', '.join(names.values())}"
+
     loaded: dict[str, list[Example]] = {k: [] for k in SPLITS}
     rejected: dict[str, list[Rejected]] = {}
-    skipped: dict[str, list[int]] = {}
+    left_out: list[tuple[int, str]] = [  # (id, reason); the selection's reasons in our words
+        (r.id, "rejected" if r.why == "rejected" else "marked duplicate" if r.why == "duplicate"
+         else unknown(r.split) if r.split not in by_name else "no chat form")
+        for r in found.excluded]
     rules = RowRules()  # the same rules as `curator validate` and `import`, for the trainer's target
-    for rid, split, text, source, line, index, status, dup_of in rows:
+    for row in found.included:
+        rid, split = row.id, row.split
         reason = None
         chat = None
-        if status == "rejected":
-            reason = "rejected"
-        elif dup_of is not None:
-            reason = "marked duplicate"
-        elif split not in by_name:
-            reason = f"split {split!r} is not one of {', '.join(names.values())}"
-        elif text is None:
-            reason = "no chat form"
+        if split not in by_name:
+            reason = unknown(split)
         else:
             try:
-                value = orjson.loads(text)
+                value = orjson.loads(row.text)
             except orjson.JSONDecodeError:
                 value = None
             if not isinstance(value, dict) or "messages" not in value:
@@ -98,9 +88,13 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
                     reason = "rejected by the validation rules"
                     rejected.setdefault(by_name[split], []).append(bad)
         if chat is None:
-            skipped.setdefault(reason or "unusable", []).append(rid)
+            left_out.append((rid, reason or "unusable"))
             continue
-        loaded[by_name[split]].append(Example(chat, str(source or ws.path), line, index or 0, record_id=rid))
+        loaded[by_name[split]].append(Example(chat, str(row.source_file or ws.path), row.source_line,
+                                              row.example_index or 0, record_id=rid))
+    skipped: dict[str, list[int]] = {}
+    for rid, reason in sorted(left_out):  # in id order, as the notes have always listed them
+        skipped.setdefault(reason, []).append(rid)
     for key in SPLITS:
         if not loaded[key]:
             raise UsageError(f"{ws.path}: the {key} split ({names[key]!r}) has no usable record "
@@ -147,17 +141,11 @@ def write_back(ws: Workspace, report: dict[str, Any], out: Path, finished: str) 
         if report.get("review_queue") and queue.is_file() else []
     # The holdout stays sealed: its records are never labelled or noted, whatever the queue says
     # (the recipe does not rank them; this holds for a queue file written by anything else too).
-    holdout = {rid for (rid,) in ws.connection.execute(
-        "SELECT id FROM records WHERE split = ?", (split_names(ws)["holdout"],))}
+    holdout = split_ids(ws, split_names(ws).to_workspace("holdout"))
     rows = [r for r in rows if r.get("record_id") is not None and r.get("split") != "holdout"
             and int(r["record_id"]) not in holdout]
     flagged = {int(r["record_id"]): r for r in rows}
-    old = dict(ws.connection.execute(
-        "SELECT r.id, r.note FROM records r WHERE r.id IN (SELECT record_id FROM record_labels WHERE label = ?) "
-        "OR r.note LIKE ?", (REVIEW_LABEL, f"%{NOTE_PREFIX}%")).fetchall())
-    for rid in flagged:
-        if rid not in old:
-            old[rid] = ws.connection.execute("SELECT note FROM records WHERE id = ?", (rid,)).fetchone()[0]
+    old = trainer_notes(ws, REVIEW_LABEL, NOTE_PREFIX, flagged)
     notes: dict[int, str | None] = {}
     for rid, before in old.items():
         r = flagged.get(rid)

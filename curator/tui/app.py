@@ -730,8 +730,14 @@ class ReviewApp(App[None]):
         self.path = Path(path)
         self.ws = Workspace.open(self.path, create=bool(imports), actor=actor)
         self.target_override = target
-        self.target, model, max_tokens = workspace_target(self.ws, target)
-        self.preparer = Preparer(self.target, model=model, max_tokens=max_tokens)
+        try:  # one workspace, one target's judgement: another target is refused, as by the CLI
+            self.settings = workspace_target(self.ws, target)
+        except WorkspaceError:
+            self.ws.close()
+            raise
+        self.target = self.settings.target
+        self.preparer = Preparer(self.target, model=self.settings.model,
+                                 max_tokens=self.settings.max_tokens)
         self.imports = list(imports)
         self.advance = advance
         self.version = 0
@@ -741,10 +747,7 @@ class ReviewApp(App[None]):
 
     @property
     def limit(self) -> int | None:
-        try:
-            return self.preparer.limit
-        except (WorkspaceError, ValueError, KeyError):
-            return None
+        return self.settings.limit
 
     def check(self, example: dict[str, Any]) -> ExampleCheck:
         return self.preparer.check(example)

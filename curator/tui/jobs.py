@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -21,6 +21,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from curator.tui.text import literal
 from curator.workspace import Workspace
+
+if TYPE_CHECKING:
+    from curator.workspace.settings import Settings
 
 Progress = Callable[[int, int], None]
 #: a job: (workspace, progress, cancelled) -> a one-paragraph result for the user
@@ -105,12 +108,13 @@ def import_job(paths: list[Path], target: str | None = None) -> JobFn:
     target, which it records in the workspace's meta); progress by bytes read."""
 
     def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
-        from curator.workspace.importer import FileReport, import_files, settings_meta
+        from curator.workspace.importer import FileReport, import_files
         from curator.workspace.prepare import Preparer
+        from curator.workspace.settings import settings_meta
 
-        name, model, max_tokens = workspace_target(ws, target)
-        preparer = Preparer(name, model=model, max_tokens=max_tokens)
-        meta = settings_meta(name, model, preparer.limit)
+        settings = workspace_target(ws, target)
+        preparer = Preparer(settings.target, model=settings.model, max_tokens=settings.max_tokens)
+        meta = settings_meta(settings.target, settings.model, settings.require_limit())
         sizes = {str(p): p.stat().st_size if p.is_file() else 0 for p in paths}
         total = max(1, sum(sizes.values()))
         before = {path: sum(v for k, v in sizes.items() if k < path) for path in sizes}
@@ -126,12 +130,13 @@ def import_job(paths: list[Path], target: str | None = None) -> JobFn:
     return run
 
 
-def workspace_target(ws: Workspace, override: str | None = None) -> tuple[str, str | None,
-                                                                         int | None]:
-    from curator.workspace.importer import workspace_settings
+def workspace_target(ws: Workspace, override: str | None = None) -> Settings:
+    """What the review app judges records by: the workspace's target, tokenizer and limit. An
+    `override` other than the workspace's target raises SettingsConflict (as `curator review
+    --target` does); on a workspace with nothing imported yet it is the target of the import."""
+    from curator.workspace.settings import resolve
 
-    stored = workspace_settings(ws)
-    return override or stored.target or "openai", stored.model, stored.max_tokens
+    return resolve(ws, target=override, purpose="open")
 
 
 def dedup_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:

@@ -42,7 +42,7 @@ KEEPERS = ("longest", "earliest", "accepted")
 _FETCH_CHUNK = 900  # SQLite's default limit on bound parameters is 999
 
 #: the records dedup (and the split's leakage check) looks at
-ELIGIBLE_SQL = "status != 'rejected' AND coalesce(current, canonical) IS NOT NULL"
+from curator.workspace.selection import ELIGIBLE_SQL as ELIGIBLE_SQL  # noqa: E402 (moved there)
 
 
 @dataclass(frozen=True)

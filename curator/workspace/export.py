@@ -2,8 +2,10 @@
 
 Selection. By default every record that is not rejected is exported; a record that dedup marked
 as a duplicate (`dup_of` set) counts as rejected. With `only_accepted`, pending records are left
-out too. Each record is exported in its current form (the edit when there is one). Every record
-left out is listed in the manifest with its source file, line and the reason.
+out too; a record with no chat form (a line that did not parse) is never exported
+(`curator.workspace.selection` defines it for export, report and the trainer). Each record is
+exported in its current form (the edit when there is one). Every record left out is listed in
+the manifest with its source file, line and the reason.
 
 Splits are a precondition, not a guess: when a record that would be exported has no split, the
 export stops with `ExportError` (the CLI exits 2 and says to run `curator split`). Writing such
@@ -29,29 +31,18 @@ import orjson
 
 from curator.export import (
     BOM,
-    EXPORT_FORMATS,
-    SPLITS,
     Exclusion,
     ExportError,
     ExportRecord,
     export_records,
 )
 from curator.formats.from_chat import from_chat
-from curator.validate.engine import Options
+from curator.split import DEFAULT_NAMES as SPLITS
 from curator.workspace import Workspace
-from curator.workspace.importer import workspace_settings
+from curator.workspace import settings as _settings
+from curator.workspace.selection import ELIGIBLE_SQL, EXCLUDED_SQL, exclusion_text
+from curator.workspace.settings import resolve_target_format
 
-#: Export formats each target reads as they are. `lf` (LLaMA-Factory) is offered beside the
-#: three targets of the issue, because sharegpt and alpaca exist for it.
-TARGET_FORMATS: dict[str, tuple[str, ...]] = {
-    "openai": ("openai-chat", "prompt-completion"),
-    "azure": ("openai-chat", "prompt-completion"),
-    "trl": ("trl-messages", "prompt-completion", "openai-chat"),
-    "lf": ("sharegpt", "alpaca", "openai-chat", "trl-messages"),
-}
-EXPORT_TARGETS = tuple(TARGET_FORMATS)
-DEFAULT_FORMAT = {"openai": "openai-chat", "azure": "openai-chat", "trl": "trl-messages",
-                  "lf": "sharegpt"}
 HF_DIR = "hf"
 PARQUET_DIR = "parquet"
 LF_INFO = "dataset_info.json"
@@ -101,43 +92,6 @@ class ExportOutcome:
 ExportResult = ExportOutcome
 
 
-def resolve_target_format(ws: Workspace, fmt: str | None, target: str | None) -> tuple[str, str]:
-    """(format, target): the target from the option, else the workspace's import target, else
-    the one the format implies; the format from the option, else the target's default."""
-    if fmt is not None and fmt not in EXPORT_FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    if target is not None and target not in TARGET_FORMATS:
-        raise ExportError(f"unknown target {target!r}; choose one of {', '.join(EXPORT_TARGETS)}")
-    if target is None:
-        stored = workspace_settings(ws).target
-        if fmt in ("sharegpt", "alpaca"):
-            target = "lf"
-        elif fmt == "trl-messages":
-            target = "trl"
-        elif stored is not None and stored in TARGET_FORMATS and (
-                fmt is None or fmt in TARGET_FORMATS[stored]):
-            target = stored
-        else:
-            target = "openai"
-    fmt = fmt or DEFAULT_FORMAT[target]
-    if fmt not in TARGET_FORMATS[target]:
-        raise ExportError(
-            f"target {target} does not read {fmt}; for {target} use "
-            f"{' or '.join(TARGET_FORMATS[target])}"
-        )
-    return fmt, target
-
-
-def split_names(ws: Workspace) -> dict[str, str]:
-    """The workspace's split name -> train / validation / holdout, from meta `split.params`
-    `names` (in that order) when `curator split` was given other names."""
-    params = ws.meta_json("split.params", "split_params")
-    given = params.get("names") if isinstance(params, dict) else None
-    if isinstance(given, list) and len(given) == 3 and all(isinstance(x, str) for x in given):
-        return dict(zip(given, SPLITS, strict=True))
-    return {s: s for s in SPLITS}
-
-
 def workspace_files(ws: Workspace) -> list[Path]:
     """The workspace's database and its SQLite side files: what an export must never replace."""
     return [ws.path] + [ws.path.with_name(ws.path.name + s) for s in ("-wal", "-shm", "-journal", ".lock")]
@@ -158,13 +112,13 @@ def split_sizes(ws: Workspace) -> tuple[dict[str, int], dict[str, int], int]:
     counts: a split's size is the records an export writes from it (not rejected, not marked
     duplicate; `ls --where split=NAME --where status!=rejected --where dup=no`), the records marked duplicate
     there are counted apart, and `unsplit` is the exportable records with no split yet."""
-    names = list(split_names(ws))  # the workspace's names, in train, validation, holdout order
+    names = _settings.split_names(ws).names  # the workspace's, in train, validation, holdout order
     sizes = dict.fromkeys(names, 0)
     duplicates = dict.fromkeys(names, 0)
     unsplit = 0
     for split, is_dup, n in ws.connection.execute(
-            "SELECT split, dup_of IS NOT NULL, count(*) FROM records WHERE status != 'rejected' "
-            "AND coalesce(current, canonical) IS NOT NULL GROUP BY 1, 2"):
+            f"SELECT split, dup_of IS NOT NULL, count(*) FROM records WHERE {ELIGIBLE_SQL} "
+            "GROUP BY 1, 2"):
         if split is None:
             unsplit += 0 if is_dup else n
             continue
@@ -186,48 +140,31 @@ def _convert(example: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, 
     return result.example, None
 
 
-_EXCLUDED_SQL = (
-    "CASE WHEN status = 'rejected' THEN 'rejected' "
-    "WHEN dup_of IS NOT NULL THEN 'duplicate' "
-    "WHEN coalesce(current, canonical) IS NULL THEN 'unparsed' "
-    "WHEN ? AND status != 'accepted' THEN 'not_accepted' END"
-)
-
-
 def _exclusions(ws: Workspace, only_accepted: bool) -> tuple[list[Exclusion], Counter[str]]:
     out: list[Exclusion] = []
     kinds: Counter[str] = Counter()
     rows = ws.connection.execute(
         f"SELECT id, source_file, source_line, status, reason, dup_of, similarity, "
-        f"{_EXCLUDED_SQL} AS why FROM records WHERE why IS NOT NULL ORDER BY id",
+        f"{EXCLUDED_SQL} AS why FROM records WHERE why IS NOT NULL ORDER BY id",
         (int(only_accepted),),
     )
     for rid, src, line, status, reason, dup_of, sim, why in rows:
         kinds[why] += 1
-        if why == "rejected":
-            text = f"rejected: {reason}" if reason else "rejected"
-        elif why == "duplicate":
-            text = (f"duplicate of {dup_of} (similarity {sim:.3f})" if sim is not None
-                    else f"duplicate of {dup_of}")
-        elif why == "unparsed":
-            text = "no parsed content"
-        else:
-            text = f"not accepted ({status})"
-        out.append(Exclusion(rid, text, src, line))
+        out.append(Exclusion(rid, exclusion_text(why, status, reason, dup_of, sim), src, line))
     return out, kinds
 
 
-def _records(ws: Workspace, only_accepted: bool, total: int, names: dict[str, str],
+def _records(ws: Workspace, only_accepted: bool, total: int, names: _settings.SplitNames,
              progress: Progress | None) -> Iterator[ExportRecord]:
     rows = ws.connection.execute(
         f"SELECT id, split, coalesce(current, canonical), tokens_total, tokens_trained, "
-        f"source_file, source_line FROM records WHERE ({_EXCLUDED_SQL}) IS NULL ORDER BY id",
+        f"source_file, source_line FROM records WHERE ({EXCLUDED_SQL}) IS NULL ORDER BY id",
         (int(only_accepted),),
     )
     done = 0
     loads = orjson.loads
     for rid, split, text, total_tokens, trained, src, line in rows:
-        yield ExportRecord(rid, names.get(split, split), loads(text), total_tokens, trained,
+        yield ExportRecord(rid, names.to_canonical(split), loads(text), total_tokens, trained,
                            src, line)
         done += 1
         if progress is not None and done % PROGRESS_EVERY == 0:
@@ -241,10 +178,10 @@ def _check_splits(ws: Workspace, only_accepted: bool) -> int:
     c = ws.connection
     todo, unsplit = c.execute(
         f"SELECT count(*), coalesce(sum(split IS NULL), 0) FROM records "
-        f"WHERE ({_EXCLUDED_SQL}) IS NULL", (int(only_accepted),)).fetchone()
+        f"WHERE ({EXCLUDED_SQL}) IS NULL", (int(only_accepted),)).fetchone()
     if unsplit:
         first = [r[0] for r in c.execute(
-            f"SELECT id FROM records WHERE ({_EXCLUDED_SQL}) IS NULL AND split IS NULL "
+            f"SELECT id FROM records WHERE ({EXCLUDED_SQL}) IS NULL AND split IS NULL "
             f"ORDER BY id LIMIT 5", (int(only_accepted),))]
         raise ExportError(
             f"{unsplit} of {todo} records to export have no split (ids {', '.join(map(str, first))}"
@@ -375,15 +312,12 @@ def export_workspace(
     with ws.snapshot():
         todo = _check_splits(ws, only_accepted)
         excluded, kinds = _exclusions(ws, only_accepted)
-        stored = workspace_settings(ws)
-        options = Options("lf" if target == "lf" else target, stored.model, stored.max_tokens)
+        settings = _settings.settings_for(ws, target=target)
+        options = settings.options
         profile = options.profile
-        try:
-            limit: int | None = options.limit
-        except ValueError:  # a model name the profile does not know, and no explicit limit
-            limit = None
-        split_params = ws.meta_json("split.params", "split_params")
-        names = split_names(ws)
+        limit = settings.limit  # None: a model name the profile does not know, and no limit
+        split_params = _settings.split_params(ws)
+        names = _settings.split_names(ws)
         journal_head = ws.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
         metadata = {
             "selection": "accepted" if only_accepted else "not rejected",
@@ -394,7 +328,7 @@ def export_workspace(
         }
         parameters = {
             "split": split_params,
-            "split_names": {files: name for name, files in names.items()},
+            "split_names": names.by_canonical(),
             "seed": split_params.get("seed") if isinstance(split_params, dict) else None,
             "dedup": ws.meta_json("dedup.params"),
             "only_accepted": only_accepted,

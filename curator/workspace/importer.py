@@ -35,6 +35,15 @@ from curator.io import ReadError, Row, RowsLost, Source, open_source, precheck, 
 from curator.issues import Issue
 from curator.schema import ChatExample
 from curator.workspace import NewRecord, Workspace, WorkspaceError, WorkspaceWriteFailed
+from curator.workspace.settings import (  # moved there; importable from here as before
+    WorkspaceSettings as WorkspaceSettings,
+)
+from curator.workspace.settings import (
+    settings_meta as settings_meta,
+)
+from curator.workspace.settings import (
+    workspace_settings as workspace_settings,
+)
 
 BATCH_SIZE = 5000
 MAX_ISSUES_PER_ROW = 50
@@ -383,36 +392,6 @@ def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare,
     summary = (f"import {src.name}: {fr.rows} rows, {fr.new} new, {fr.already_present} already "
                f"present, {fr.rejected} rejected")
     ws.finish_import(import_id, fr.sha256, size, summary, fr.new)
-
-
-def settings_meta(target: str, model: str | None, max_tokens: int) -> dict[str, str]:
-    """The meta an import writes with its first batch: the target, tokenizer and length limit
-    the workspace's records are judged by (`workspace.*`, JSON values)."""
-    return {"workspace.target": orjson.dumps(target).decode(),
-            "workspace.model": orjson.dumps(model).decode(),
-            "workspace.max_tokens": orjson.dumps(max_tokens).decode()}
-
-
-@dataclass(frozen=True)
-class WorkspaceSettings:
-    """What a workspace's records are judged by, as its first import stored it (`settings_meta`);
-    every field is None before anything was imported."""
-
-    target: str | None
-    model: str | None
-    max_tokens: int | None
-
-
-def workspace_settings(ws: Workspace) -> WorkspaceSettings:
-    """The workspace's target, tokenizer and length limit (one reader for every command)."""
-    target = ws.meta_json("workspace.target")
-    model = ws.meta_json("workspace.model")
-    limit = ws.meta_json("workspace.max_tokens")
-    return WorkspaceSettings(
-        target if isinstance(target, str) else None,
-        model if isinstance(model, str) and model else None,
-        limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
-    )
 
 
 def check_readable(paths: Sequence[str | os.PathLike[str]]) -> list[str]:

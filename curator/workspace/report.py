@@ -1,7 +1,8 @@
 """Measure a workspace for the readiness report (`curator.report.assess` judges the facts).
 
 What counts. The report looks at what `curator export` would write by default: records that are
-not rejected and not marked duplicate by dedup ("included"). A duplicate counts as a decided
+not rejected, not marked duplicate by dedup and have a chat form ("included";
+`curator.workspace.selection`). A duplicate counts as a decided
 record (dedup decided it), so the reviewed share is (accepted + rejected + duplicates) / total.
 
 Leakage is measured now, not read from the last split's report: records added or edited since
@@ -22,14 +23,15 @@ import orjson
 from curator.dedup.exact import content_hash
 from curator.dedup.normalize import normalize_example
 from curator.report import Facts
-from curator.validate.engine import Options
+from curator.split import DEFAULT_NAMES
 from curator.workspace import Workspace
-from curator.workspace.export import split_names
-from curator.workspace.importer import workspace_settings
 from curator.workspace.prepare import Preparer
+from curator.workspace.selection import included_sql
+from curator.workspace.settings import settings_for, split_names
 
 UNSPLIT = "unsplit"
-_INCLUDED = "status != 'rejected' AND dup_of IS NULL"
+#: what an export writes by default (not rejected, not a duplicate, with a chat form)
+_INCLUDED = included_sql(False)
 
 
 def baseline_loss(last_run: Any) -> float | None:
@@ -63,7 +65,7 @@ def _cross_split_pairs(groups: list[list[str]]) -> int:
 
 
 def _ordered(counts: Counter[str]) -> dict[str, int]:
-    first = [s for s in ("train", "validation", "holdout") if counts.get(s)]
+    first = [s for s in DEFAULT_NAMES if counts.get(s)]
     return {s: counts[s] for s in first + sorted(set(counts) - set(first))}
 
 
@@ -77,17 +79,10 @@ def gather_facts(ws: Workspace, *, target: str | None = None,
 
 def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     c = ws.connection
-    stored = workspace_settings(ws)
+    settings = settings_for(ws, target=target, max_tokens=max_tokens)
     # Stored issues hold unless another target than the import's is asked for by name.
-    recheck = target is not None and target != stored.target
-    target = target or stored.target or "openai"
-    if max_tokens is None:
-        max_tokens = stored.max_tokens
-    options = Options(target, stored.model, max_tokens)
-    try:
-        limit: int | None = options.limit
-    except ValueError:  # unknown model name and no explicit limit
-        limit = None
+    recheck = target is not None and target != settings.stored.target
+    target, limit = settings.target, settings.limit  # limit None: unknown model, no explicit limit
 
     total, rejected, accepted, pending, dups = c.execute(
         "SELECT count(*), sum(status = 'rejected' OR dup_of IS NOT NULL), "
@@ -96,7 +91,8 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     total, rejected, accepted, pending, dups = (int(v or 0) for v in
                                                 (total, rejected, accepted, pending, dups))
 
-    checker = Preparer(target, model=options.model, max_tokens=max_tokens) if recheck else None
+    checker = (Preparer(target, model=settings.model, max_tokens=settings.max_tokens) if recheck
+               else None)
     dedup_params = ws.meta_json("dedup.params")
     include_system = bool(dedup_params.get("include_system")) if isinstance(dedup_params, dict) \
         else False
@@ -113,7 +109,7 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
         f"{errors_sql} FROM records r WHERE {_INCLUDED} ORDER BY r.id")
     names = split_names(ws)
     for _rid, split, text, tok, cluster, has_error in rows:
-        name = names.get(split, split) if split is not None else UNSPLIT
+        name = names.to_canonical(split) if split is not None else UNSPLIT
         split_counts[name] += 1
         example = orjson.loads(text) if text is not None else None
         if checker is not None and example is not None:
@@ -140,7 +136,7 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     for label, split, n in c.execute(
             f"SELECT l.label, r.split, count(*) FROM record_labels l "
             f"JOIN records r ON r.id = l.record_id WHERE {_INCLUDED} GROUP BY 1, 2 ORDER BY 1, 2"):
-        name = names.get(split, split) if split is not None else UNSPLIT
+        name = names.to_canonical(split) if split is not None else UNSPLIT
         labels[label][name] = labels[label].get(name, 0) + n
 
     # every duplicate cluster should have exactly one member in the export; none is a loss

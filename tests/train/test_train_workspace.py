@@ -71,6 +71,54 @@ def test_custom_split_names_map_in_order(tmp_path: Path) -> None:
     assert (len(data.splits.train), len(data.splits.validation), len(data.splits.holdout)) == (8, 4, 4)
 
 
+def test_split_names_of_an_older_workspace_map_too(tmp_path: Path) -> None:
+    # an older curator kept the split's parameters only under meta `split_params`; export and
+    # report read them there, and the trainer now reads them the same way (one reader)
+    db = make_workspace(tmp_path, split=False)
+    with Workspace.open(db) as ws:
+        ws.set_splits({i: ("tr" if i <= 8 else "dev" if i <= 12 else "test") for i in range(1, 17)})
+        ws.set_meta("split_params", json.dumps({"names": ["tr", "dev", "test"]}))
+        assert ws.meta("split.params") is None
+        data = load_workspace(ws)
+    assert (len(data.splits.train), len(data.splits.validation), len(data.splits.holdout)) == (8, 4, 4)
+    assert data.names == {"train": "tr", "validation": "dev", "holdout": "test"}
+
+
+def test_every_reason_to_leave_a_record_out_is_noted_in_id_order(tmp_path: Path) -> None:
+    # the trainer's notes name each record left out under the same words, in the same order,
+    # whether the reason comes from the export selection or from the trainer's own checks
+    src = tmp_path / "rows.jsonl"
+    lines = [json.dumps(chat(f"question {i}?", ANSWER)) for i in range(16)]
+    lines[5] = "{broken"  # record 6: no chat form
+    lines[9] = "{also broken"  # record 10: no chat form, and a split the trainer does not know
+    lines[11] = json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})  # 12: a preference row
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src])
+        ws.set_status([6, 10], "pending")  # reset: not rejected, still nothing to train on
+        names = ["train"] * 8 + ["validation"] * 4 + ["holdout"] * 4
+        placed = {i + 1: s for i, s in enumerate(names)}
+        placed[10] = placed[14] = "extra"
+        ws.set_splits(placed)
+        ws.set_status([3, 16], "rejected", "off topic")
+        ws.mark_duplicates([DuplicateCluster(keeper=1, duplicates={2: 1.0, 15: 0.9})])
+        data = load_workspace(ws)
+    unknown = "split 'extra' is not one of train, validation, holdout"
+    assert data.skipped == {"marked duplicate": [2, 15], "rejected": [3, 16],
+                            "no chat form": [6], unknown: [10, 14],
+                            "not a chat example (a preference row, or invalid)": [12]}
+    assert list(data.skipped) == ["marked duplicate", "rejected", "no chat form", unknown,
+                                  "not a chat example (a preference row, or invalid)"]
+    head = "workspace: {} record(s) with a split left out ({}): {}"
+    assert list(data.notes()) == [head.format(2, "marked duplicate", "2, 15"),
+                                  head.format(2, "rejected", "3, 16"),
+                                  head.format(1, "no chat form", "6"),
+                                  head.format(2, unknown, "10, 14"),
+                                  head.format(1, "not a chat example (a preference row, or "
+                                              "invalid)", "12")]
+    assert [e.record_id for e in data.splits.train] == [1, 4, 5, 7, 8]
+
+
 def test_an_empty_split_is_named(tmp_path: Path) -> None:
     db = make_workspace(tmp_path)
     with Workspace.open(db) as ws:

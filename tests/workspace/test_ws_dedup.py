@@ -192,7 +192,8 @@ def test_workers_read_the_workspace_themselves(tmp_path: Path) -> None:
 
 
 def test_eligible_records_are_read_from_the_partial_indexes(tmp_path: Path) -> None:
-    from curator.workspace.dedup import ELIGIBLE_SQL, Eligible
+    from curator.workspace.dedup import Eligible
+    from curator.workspace.selection import ELIGIBLE_SQL
 
     db = _workspace(tmp_path, [chat("a", "b"), chat("c", "d"), chat("e", "f")])
     with Workspace.open(db) as ws:

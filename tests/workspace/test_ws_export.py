@@ -13,9 +13,10 @@ from store_helpers import chat, write_jsonl
 
 from curator.export import BOM, ExportError, iter_export_rows
 from curator.workspace import DuplicateCluster, Workspace
-from curator.workspace.export import export_workspace, llamafactory_entry, resolve_target_format
+from curator.workspace.export import export_workspace, llamafactory_entry
 from curator.workspace.importer import import_files
 from curator.workspace.prepare import Preparer
+from curator.workspace.settings import resolve_target_format
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -1,0 +1,87 @@
+"""Read-only queries for the trainer (`curator train -w`), so that no SQL lives in curator/train.
+
+`split_records` gives every record with a split: the ones an export would write (the selection
+of `curator.workspace.selection`, with their chat form) and, for the others, why they are left
+out. The trainer adds its own checks (a split name it does not know, a row that is not chat, the
+validation rules). `trainer_notes` and `split_ids` serve the write-back of a run's review queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from curator.workspace.selection import EXCLUDED_SQL
+
+if TYPE_CHECKING:
+    from curator.workspace import Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class TrainRow:
+    """A record an export would write, with its split and its chat form as stored (JSON text:
+    the edit when there is one, else the canonical form)."""
+
+    id: int
+    split: str
+    text: str
+    source_file: str | None
+    source_line: int | None
+    example_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A record with a split that an export would not write; `why` is one of
+    `selection.REASONS` (rejected, duplicate, unparsed)."""
+
+    id: int
+    split: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class SplitRecords:
+    """Every record with a split, in id order: the included ones and the ones left out."""
+
+    included: list[TrainRow]
+    excluded: list[LeftOut]
+
+
+def split_records(ws: Workspace) -> SplitRecords:
+    """The records with a split (see the module docstring), by the default export's selection
+    (not only the accepted ones)."""
+    included: list[TrainRow] = []
+    excluded: list[LeftOut] = []
+    rows = ws.connection.execute(
+        f"SELECT id, split, coalesce(current, canonical), source_file, source_line, "
+        f"example_index, {EXCLUDED_SQL} FROM records WHERE split IS NOT NULL ORDER BY id", (0,))
+    for rid, split, text, source, line, index, why in rows:
+        if why is None:
+            included.append(TrainRow(rid, split, text, source, line, index))
+        else:
+            excluded.append(LeftOut(rid, split, why))
+    return SplitRecords(included, excluded)
+
+
+def split_ids(ws: Workspace, split: str) -> set[int]:
+    """The ids of the records in the split the workspace calls `split`."""
+    return {rid for (rid,) in ws.connection.execute(
+        "SELECT id FROM records WHERE split = ?", (split,))}
+
+
+def trainer_notes(ws: Workspace, label: str, prefix: str,
+                  ids: Iterable[int]) -> dict[int, str | None]:
+    """record id -> note of the records a write-back may change: those with `label`, those
+    whose note holds a line starting `prefix`, and `ids` (ids with no record are left out)."""
+    c = ws.connection
+    notes: dict[int, str | None] = dict(c.execute(
+        "SELECT r.id, r.note FROM records r WHERE r.id IN (SELECT record_id FROM record_labels "
+        "WHERE label = ?) OR r.note LIKE ?", (label, f"%{prefix}%")).fetchall())
+    for rid in ids:
+        if rid not in notes:
+            row = c.execute("SELECT note FROM records WHERE id = ?", (rid,)).fetchone()
+            if row is not None:
+                notes[rid] = row[0]
+    return notes
