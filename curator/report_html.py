@@ -165,7 +165,7 @@ def log_histogram(tokens: Sequence[int], limit: int | None, width: int = 720,
     if not tokens:
         return _none("No token counts yet (import counts them for the workspace's model).")
     values = [max(1, int(t)) for t in tokens]
-    lo_exp = math.floor(math.log10(min(values)))
+    lo_exp = math.floor(math.log10(min(min(values), max(limit or values[0], 1))))
     hi_exp = math.ceil(math.log10(max(max(values), limit or 1)))
     if hi_exp <= lo_exp:
         hi_exp = lo_exp + 1

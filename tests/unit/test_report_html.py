@@ -119,6 +119,7 @@ def _ticks(svg: Page) -> dict[int, float]:
     ([5, 80, 700, 900], 4096),
     ([1, 1, 2], 8),
     ([0, 3_000_000], 128_000),
+    ([500, 900], 8),  # a limit below every example is still on the axis
 ])
 def test_the_limit_sits_at_its_place_on_the_log_axis(tokens: list[int], limit: int) -> None:
     page = Page(log_histogram(tokens, limit))
@@ -129,6 +130,7 @@ def test_the_limit_sits_at_its_place_on_the_log_axis(tokens: list[int], limit: i
     x0, x1 = ticks[decade], ticks[decade * 10]
     assert x == pytest.approx(x0 + math.log10(limit / decade) * (x1 - x0), abs=0.15)
     assert int(line["data-value"]) == limit
+    assert min(ticks.values()) <= x <= max(ticks.values())
     # the decades are evenly spaced (a log axis), and every example is in a bar
     gaps = [b - a for a, b in zip(sorted(ticks.values()), sorted(ticks.values())[1:], strict=False)]
     assert max(gaps) - min(gaps) < 0.2
