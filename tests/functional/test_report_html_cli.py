@@ -83,3 +83,32 @@ def test_report_html_shows_the_tiny_training_run(tmp_path: Path) -> None:
     assert "could not be read" in text and "Baseline against tuned" in text
     assert not page.tags("polyline", "training")
     assert "No highest-loss examples" not in text  # the labelled records are still named
+
+
+def test_the_details_agree_with_the_review_filters(tmp_path: Path) -> None:
+    """Issues by code and the clusters, counted by gather_details, against the store's own
+    filters (`curator ls --where`), with a rejected and a duplicate-marked record in play."""
+    from curator.workspace import Workspace
+    from curator.workspace.report import gather_details
+
+    db = _workspace(tmp_path)
+    _cli("reject", "-w", str(db), "--where", "issue=quality.placeholder", "--reason", "x")
+    with Workspace.open(db) as ws:
+        details = gather_details(ws, examples=2)
+        assert details.issue_codes and details.largest_clusters
+        for c in details.issue_codes:
+            every = sorted(ws.select_ids([f"issue={c.code}"]))
+            kept = list(ws.select_ids([f"issue={c.code}", "status!=rejected", "dup=no"]))
+            assert (c.records, c.included) == (len(every), len(kept)), c.code
+            assert [rid for rid, _ in c.examples] == every[:2]
+        assert any(c.included < c.records for c in details.issue_codes)
+        for cl in details.largest_clusters:
+            members = sorted(ws.select_ids([f"cluster={cl.cluster_id}"]))
+            assert cl.size == len(members) and cl.members == members[:4]
+            assert cl.kept == sorted(ws.select_ids([f"cluster={cl.cluster_id}", "status!=rejected",
+                                                    "dup=no"]))
+        sizes = [cl.size for cl in details.largest_clusters]
+        assert sizes == sorted(sizes, reverse=True)
+        assert sum(details.cluster_sizes.values()) == len(
+            {r.cluster_id for r in map(ws.get, ws.select_ids(["dup=yes"]))})
+        assert details.train is None
