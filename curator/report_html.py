@@ -28,6 +28,8 @@ MAX_TEXT = 600
 #: exponential moving average weight of the smoothed loss curve (debiased, as TensorBoard draws it)
 SMOOTHING = 0.6
 SPLIT_ORDER = ("train", "validation", "holdout")
+#: a loss curve over more steps than this is drawn as lines only (no dot with a tooltip per step)
+MAX_POINTS = 200
 
 _CSS = """
 :root { --pass: #1a7f37; --warn: #9a6700; --fail: #cf222e; --ink: #1f2328; --mute: #656d76;
@@ -416,7 +418,7 @@ def loss_curve(losses: Sequence[float | None], trend: Any = None, width: int = 7
     parts.append(_polylines(raw, "raw"))
     parts.extend(f'<circle class="rawpt" cx="{p[0]:.1f}" cy="{p[1]:.1f}" r="2.5">'
                  f"<title>step {i + 1}: {losses[i]:.4f}</title></circle>"
-                 for i, p in enumerate(raw) if p is not None)
+                 for i, p in enumerate(raw) if p is not None and n <= MAX_POINTS)
     parts.append(_polylines([xy(i, v) if v is not None else None for i, v in enumerate(sm)],
                             "smooth"))
     if fit[0] is not None and fit[1] is not None:
