@@ -10,6 +10,8 @@ label that starts with it is treated the same way (the docs say so).
 from __future__ import annotations
 
 CURATOR_LABEL_PREFIX = "review:"
+#: the label `curator train` puts on the highest-loss records it ranks
+HIGH_LOSS_LABEL = CURATOR_LABEL_PREFIX + "high-loss"
 
 
 def is_curator_label(name: str) -> bool:

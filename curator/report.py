@@ -7,7 +7,6 @@ CLI renders them as a table, JSON or an HTML page with plots.
 
 from __future__ import annotations
 
-import html
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +41,47 @@ class Facts:
     # clusters none of whose members would be exported although not all were rejected by hand
     clusters_without_copy: list[int] = field(default_factory=list)
     clusters_with_copies: list[int] = field(default_factory=list)  # 2+ members exported
+
+
+@dataclass(slots=True)
+class IssueCode:
+    """One issue code in the workspace, for the HTML page."""
+
+    code: str
+    severity: str
+    records: int  # records carrying it, whatever their status
+    included: int  # of them, records an export would write
+    examples: list[tuple[int, str]]  # a few (record id, message)
+
+
+@dataclass(slots=True)
+class ClusterInfo:
+    cluster_id: int
+    size: int
+    members: list[int]  # the first few member ids
+    kept: list[int]  # members an export would write (one is right)
+
+
+@dataclass(slots=True)
+class TrainRun:
+    """The last `curator train` run: meta `train.last_run` and what its run folder still holds."""
+
+    last_run: dict[str, Any]
+    report: dict[str, Any] | None  # the run's report.json, when it could be read
+    report_problem: str | None  # why it could not be (moved, deleted, not JSON)
+    queue: list[dict[str, Any]]  # the first rows of its review_queue.jsonl
+    flagged: list[int]  # records labelled review:high-loss now
+
+
+@dataclass(slots=True)
+class Details:
+    """What the HTML page shows beyond `Facts` (`curator.workspace.report.gather_details`)."""
+
+    issue_codes: list[IssueCode]  # most records first
+    issue_records: int  # records with at least one issue
+    cluster_sizes: dict[int, int]  # cluster size -> clusters of that size
+    largest_clusters: list[ClusterInfo]
+    train: TrainRun | None
 
 
 @dataclass(slots=True)
@@ -189,67 +229,9 @@ def to_json(checks: list[Check]) -> dict[str, Any]:
     return {"version": 1, "verdict": verdict(checks), "checks": [asdict(c) for c in checks]}
 
 
-def _histogram_svg(tokens: list[int], limit: int | None, width: int = 640, height: int = 180) -> str:
-    if not tokens:
-        return "<p>No token counts.</p>"
-    top = max(max(tokens), limit or 0)
-    bins = 40
-    step = max(1, -(-top // bins))
-    counts = [0] * bins
-    for t in tokens:
-        counts[min(bins - 1, t // step)] += 1
-    peak = max(counts)
-    bar_w = width / bins
-    parts = [f'<svg viewBox="0 0 {width} {height + 20}" width="{width}" role="img" '
-             'aria-label="token length histogram">']
-    for i, c in enumerate(counts):
-        h = 0 if peak == 0 else c / peak * height
-        parts.append(f'<rect x="{i * bar_w:.1f}" y="{height - h:.1f}" width="{bar_w - 1:.1f}" '
-                     f'height="{h:.1f}" class="bar"><title>{i * step}-{(i + 1) * step - 1}: {c}</title></rect>')
-    if limit is not None:
-        x = min(width, limit / (bins * step) * width)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height}" class="limit"/>'
-                     f'<text x="{x:.1f}" y="{height + 15}" class="lbl">limit {limit}</text>')
-    parts.append(f'<text x="0" y="{height + 15}" class="lbl">0</text>'
-                 f'<text x="{width - 60}" y="{height + 15}" class="lbl">{bins * step} tokens</text></svg>')
-    return "".join(parts)
+def to_html(checks: list[Check], facts: Facts, title: str, details: Details | None = None) -> str:
+    """The self-contained HTML page (`curator.report_html.render`): the checklist and its plots,
+    with the issues, clusters and training-run sections when `details` is given."""
+    from curator.report_html import render
 
-
-def _bars_svg(values: dict[str, int], width: int = 640) -> str:
-    if not values:
-        return "<p>None.</p>"
-    peak = max(values.values()) or 1
-    rows = []
-    for i, (name, v) in enumerate(values.items()):
-        w = v / peak * (width - 200)
-        rows.append(f'<text x="0" y="{i * 22 + 15}" class="lbl">{html.escape(name)}</text>'
-                    f'<rect x="140" y="{i * 22 + 3}" width="{w:.1f}" height="16" class="bar"/>'
-                    f'<text x="{145 + w:.1f}" y="{i * 22 + 15}" class="lbl">{v}</text>')
-    return f'<svg viewBox="0 0 {width} {len(values) * 22}" width="{width}">{"".join(rows)}</svg>'
-
-
-def to_html(checks: list[Check], facts: Facts, title: str) -> str:
-    """A self-contained page (no scripts, no network) with the checklist and its plots."""
-    rows = "".join(
-        f'<tr class="{c.status}"><td>{c.status.upper()}</td><td>{html.escape(c.name)}</td>'
-        f"<td>{html.escape(c.detail)}</td></tr>"
-        for c in checks
-    )
-    label_totals = {lab: sum(per.values()) for lab, per in facts.labels.items()}
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; max-width: 60em; }}
-table {{ border-collapse: collapse; }} td {{ padding: .3em .8em; border-bottom: 1px solid #ddd; }}
-tr.pass td:first-child {{ color: #1a7f37; }} tr.warn td:first-child {{ color: #9a6700; }}
-tr.fail td:first-child {{ color: #cf222e; font-weight: bold; }}
-.bar {{ fill: #4c72b0; }} .limit {{ stroke: #cf222e; stroke-width: 2; }} .lbl {{ font-size: 11px; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>Verdict: <strong>{verdict(checks).upper()}</strong></p>
-<table>{rows}</table>
-<h2>Token length</h2>{_histogram_svg(facts.tokens, facts.token_limit)}
-<h2>Splits</h2>{_bars_svg(facts.split_counts)}
-<h2>Labels</h2>{_bars_svg(label_totals)}
-</body></html>
-"""
+    return render(checks, facts, title, details)

@@ -18,7 +18,7 @@ from curator.io import atomic_write_bytes
 from curator.report import assess, to_html, to_json, verdict
 from curator.textsafe import literal
 from curator.workspace import Workspace
-from curator.workspace.report import gather_facts
+from curator.workspace.report import gather_details, gather_facts
 from curator.workspace.settings import EXPORT_TARGETS
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
@@ -32,7 +32,8 @@ _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}
 @click.option("--max-tokens", type=MAX_TOKENS, default=None,
               help="Per-example token limit [default: the workspace's, else the target's].")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a self-contained HTML page with the plots.")
+              help="Also write one self-contained HTML page (no network): the checklist, token "
+              "lengths, issues, duplicates, labels and the last training run, drawn.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
 @handle_errors
 def report(workspace: Path, target: str | None, max_tokens: int | None, html_file: Path | None,
@@ -47,9 +48,10 @@ def report(workspace: Path, target: str | None, max_tokens: int | None, html_fil
     """
     with Workspace.open(workspace) as ws:
         facts = gather_facts(ws, target=target, max_tokens=max_tokens)
+        details = gather_details(ws) if html_file is not None else None
     checks = assess(facts)
     if html_file is not None:
-        page = to_html(checks, facts, f"Readiness of {workspace.name} for {facts.target}")
+        page = to_html(checks, facts, f"Readiness of {workspace.name} for {facts.target}", details)
         atomic_write_bytes(html_file, page.encode("utf-8"))
     if as_json:
         data = to_json(checks)

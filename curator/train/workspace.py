@@ -23,15 +23,14 @@ from typing import Any
 
 import orjson
 
+from curator.labels import HIGH_LOSS_LABEL as REVIEW_LABEL
 from curator.split import DEFAULT_NAMES as SPLITS
 from curator.train.data import Example, Rejected, RowRules, Splits
 from curator.train.errors import UsageError
 from curator.workspace import Change, Workspace
-from curator.workspace.settings import split_names
+from curator.workspace.settings import LAST_RUN_KEY, split_names
 from curator.workspace.views.train import split_ids, split_records, trainer_notes
 
-REVIEW_LABEL = "review:high-loss"
-LAST_RUN_KEY = "train.last_run"
 #: the note line the trainer owns; a later run replaces it, the rest of a note is the user's.
 NOTE_PREFIX = "[train] "
 

@@ -16,18 +16,20 @@ workspace was imported for; for another target every included record is checked 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from curator.dedup.exact import content_hash
 from curator.dedup.normalize import normalize_example
-from curator.report import Facts
+from curator.labels import HIGH_LOSS_LABEL
+from curator.report import ClusterInfo, Details, Facts, IssueCode, TrainRun
 from curator.split import DEFAULT_NAMES
 from curator.workspace import Workspace
 from curator.workspace.prepare import Preparer
 from curator.workspace.selection import included_sql
-from curator.workspace.settings import settings_for, split_names
+from curator.workspace.settings import LAST_RUN_KEY, settings_for, split_names
 
 UNSPLIT = "unsplit"
 #: what an export writes by default (not rejected, not a duplicate, with a chat form)
@@ -166,3 +168,99 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
         baseline_loss=baseline_loss(ws.meta_json("train.last_run")),
         clusters=clusters, clusters_without_copy=without_copy, clusters_with_copies=with_copies,
     )
+
+
+# -- the HTML page's sections beyond the checklist ------------------------------------------------
+
+#: report.json of a run is read for the HTML page up to this size (a hand-made or corrupt file
+#: cannot make the report read gigabytes)
+MAX_RUN_REPORT_BYTES = 64 << 20
+
+
+def gather_details(ws: Workspace, *, codes: int = 12, examples: int = 5, clusters: int = 10,
+                   queue_rows: int = 10) -> Details:
+    """Issues by code (with a few example records each), cluster sizes and the largest clusters,
+    and the last training run (meta `train.last_run`, its report.json and review queue), for
+    `curator report --html`. One snapshot, like `gather_facts`."""
+    with ws.snapshot():
+        c = ws.connection
+        rows = c.execute(
+            f"SELECT i.code, max(i.severity = 'error'), count(DISTINCT i.record_id), "
+            f"count(DISTINCT CASE WHEN {_INCLUDED} THEN i.record_id END) FROM issues i "
+            "JOIN records r ON r.id = i.record_id GROUP BY i.code ORDER BY 3 DESC, 1").fetchall()
+        issue_codes = [IssueCode(
+            code, "error" if err else "warning", n, inc,
+            [(int(rid), str(msg)) for rid, msg in c.execute(
+                "SELECT record_id, min(message) FROM issues WHERE code = ? GROUP BY record_id "
+                "ORDER BY record_id LIMIT ?", (code, examples))] if k < codes else [])
+            for k, (code, err, n, inc) in enumerate(rows)]
+        issue_records = int(c.execute("SELECT count(DISTINCT record_id) FROM issues").fetchone()[0])
+        sizes: Counter[int] = Counter()
+        largest: list[tuple[int, int]] = []
+        for cid, size in c.execute(
+                "SELECT cluster_id, count(*) FROM records WHERE cluster_id IS NOT NULL "
+                "GROUP BY cluster_id HAVING count(*) > 1 ORDER BY 2 DESC, 1"):
+            sizes[int(size)] += 1
+            if len(largest) < clusters:
+                largest.append((int(cid), int(size)))
+        infos = []
+        for cid, size in largest:
+            members = c.execute(f"SELECT id, {_INCLUDED} FROM records WHERE cluster_id = ? "
+                                "ORDER BY id", (cid,)).fetchall()
+            infos.append(ClusterInfo(cid, size, [int(m) for m, _ in members[:examples * 2]],
+                                     [int(m) for m, inc in members if inc]))
+        last = ws.meta_json(LAST_RUN_KEY)
+        flagged = [int(r) for (r,) in c.execute(
+            "SELECT record_id FROM record_labels WHERE label = ? ORDER BY record_id LIMIT ?",
+            (HIGH_LOSS_LABEL, queue_rows))]
+    train = _train_run(last, ws.path, flagged, queue_rows) if isinstance(last, dict) else None
+    return Details(issue_codes, issue_records, dict(sorted(sizes.items())), infos, train)
+
+
+def _run_file(name: Any, base: Path) -> Path | None:
+    if not isinstance(name, str) or not name:
+        return None
+    path = Path(name)
+    if path.is_absolute() or path.exists():
+        return path
+    return base / path  # train writes absolute paths; a relative one is read beside the workspace
+
+
+def _train_run(last: dict[str, Any], ws_path: Path, flagged: list[int], rows: int) -> TrainRun:
+    base = Path(ws_path).parent
+    path = _run_file(last.get("report"), base)
+    report: dict[str, Any] | None = None
+    problem: str | None = None
+    if path is None:
+        problem = "train.last_run names no report.json"
+    else:
+        try:
+            if path.stat().st_size > MAX_RUN_REPORT_BYTES:
+                problem = f"{path} is over {MAX_RUN_REPORT_BYTES >> 20} MiB, not read"
+            else:
+                data = orjson.loads(path.read_bytes())
+                if isinstance(data, dict):
+                    report = data
+                else:
+                    problem = f"{path} is not a run report"
+        except OSError as e:
+            problem = f"{path} cannot be read ({e.strerror or e})"
+        except orjson.JSONDecodeError:
+            problem = f"{path} is not JSON"
+    queue: list[dict[str, Any]] = []
+    queue_path = _run_file(last.get("run_dir"), base)
+    if queue_path is not None:
+        try:
+            with open(queue_path / "review_queue.jsonl", "rb") as f:
+                for line in f:
+                    if len(queue) >= rows:
+                        break
+                    try:
+                        row = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if isinstance(row, dict):
+                        queue.append(row)
+        except OSError:
+            pass
+    return TrainRun(last, report, problem, queue, flagged)

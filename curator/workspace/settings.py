@@ -46,6 +46,8 @@ DEFAULT_TARGET = "openai"
 #: The meta keys of the split's parameters: `split.params` now, `split_params` in workspaces
 #: split by an older curator (read as a fallback, never written).
 SPLIT_PARAMS_KEYS = ("split.params", "split_params")
+#: meta key: the figures of the last `curator train` run on this workspace
+LAST_RUN_KEY = "train.last_run"
 
 
 class SettingsConflict(WorkspaceError):

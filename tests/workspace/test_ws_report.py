@@ -133,7 +133,7 @@ def test_cli_report_table_json_html(tmp_path: Path) -> None:
     html = page.read_text()
     assert "<b>billing</b>" not in html and "&lt;b&gt;billing&lt;/b&gt;" in html
     assert "limit 8" in html and "<script" not in html and "http" not in html.replace(
-        'xmlns="http', "")
+        'xmlns="http', "").replace("http-equiv", "")
     for split in ("train", "validation", "holdout"):
         assert f">{split}<" in html
 
