@@ -5,37 +5,40 @@ journals; the modules beside it are the workspace operations (import, dedup, spl
 report). Callers import the store's public names from here.
 """
 
-from curator.workspace.engine import (
-    FILTER_HELP,
-    HOLDOUT,
-    INT64_MAX,
-    INT64_MIN,
-    SCALAR_FIELDS,
-    STATUSES,
-    Change,
-    DuplicateCluster,
+from curator.workspace.engine import Workspace, is_sqlite_file
+from curator.workspace.errors import (
     EditRefused,
     FilterError,
-    JournalEntry,
-    NewRecord,
     NotAWorkspace,
-    Page,
-    RecordDetail,
-    RecordSummary,
     SchemaTooNew,
     UnknownRecords,
-    Workspace,
     WorkspaceBusy,
     WorkspaceError,
     WorkspaceNotFound,
     WorkspaceReadOnly,
     WorkspaceWriteFailed,
+    file_error,
+)
+from curator.workspace.filters import (
+    FILTER_HELP,
+    INT64_MAX,
+    INT64_MIN,
     check_names,
     compile_filters,
-    file_error,
     fts_query,
-    is_sqlite_file,
     uses_search,
+)
+from curator.workspace.records import (
+    HOLDOUT,
+    SCALAR_FIELDS,
+    STATUSES,
+    Change,
+    DuplicateCluster,
+    JournalEntry,
+    NewRecord,
+    Page,
+    RecordDetail,
+    RecordSummary,
 )
 
 __all__ = [

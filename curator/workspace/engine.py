@@ -33,491 +33,52 @@ file, a folder where -wal/-shm cannot be created, a full disk) become one-line W
 from __future__ import annotations
 
 import contextlib
-import difflib
 import getpass
 import os
-import re
 import sqlite3
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import orjson
 
 from curator import __version__
 from curator.issues import Issue
+from curator.workspace.errors import (
+    SQLITE_NOTADB,
+    SQLITE_PERM,
+    SQLITE_READONLY,
+    EditRefused,
+    FilterError,
+    NotAWorkspace,
+    SchemaTooNew,
+    UnknownRecords,
+    WorkspaceBusy,
+    WorkspaceError,
+    WorkspaceNotFound,
+    WorkspaceReadOnly,
+    file_error,
+    sqlite_code,
+)
+from curator.workspace.filters import SEARCH_META, SEARCH_TEXT_SQL, compile_filters, uses_search
+from curator.workspace.filters import check_filter_names as _check_filter_names
+from curator.workspace.lock import WriteLock
+from curator.workspace.meta import read_meta, read_meta_json, write_meta
 from curator.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: SQLite's busy_timeout is the only guard there
-    fcntl = None  # type: ignore[assignment]
-
-Status = Literal["pending", "accepted", "rejected"]
-STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected")
-
-#: records columns an action may change; only these names are ever put into SQL text.
-SCALAR_FIELDS = frozenset(
-    {"status", "reason", "note", "current", "tokens_total", "tokens_trained",
-     "cluster_id", "dup_of", "similarity", "split"}
+from curator.workspace.records import (
+    HOLDOUT,
+    SCALAR_FIELDS,
+    STATUSES,
+    Change,
+    DuplicateCluster,
+    JournalEntry,
+    NewRecord,
+    Page,
+    RecordDetail,
+    RecordSummary,
 )
-HOLDOUT = "holdout"
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-class WorkspaceError(Exception):
-    """Anything wrong with a workspace or a request to it; the message says what to do."""
-
-
-class WorkspaceNotFound(WorkspaceError):
-    pass
-
-
-class NotAWorkspace(WorkspaceError):
-    pass
-
-
-class SchemaTooNew(WorkspaceError):
-    pass
-
-
-class WorkspaceBusy(WorkspaceError):
-    pass
-
-
-class WorkspaceReadOnly(WorkspaceError):
-    """The workspace (or what SQLite must create beside it) cannot be written; nothing changed."""
-
-
-class WorkspaceWriteFailed(WorkspaceError):
-    """The disk refused a write (full, I/O error); the step was rolled back, what was committed
-    before is intact."""
-
-
-class FilterError(WorkspaceError, ValueError):
-    pass
-
-
-class UnknownRecords(WorkspaceError):
-    def __init__(self, ids: Sequence[int]) -> None:
-        self.ids = list(ids)
-        shown = ", ".join(str(i) for i in self.ids[:10])
-        more = f" and {len(self.ids) - 10} more" if len(self.ids) > 10 else ""
-        super().__init__(f"no record with id {shown}{more} in this workspace")
-
-
-class EditRefused(WorkspaceError):
-    """An edit whose validation found errors; nothing was saved."""
-
-    def __init__(self, record_id: int, issues: Sequence[Issue]) -> None:
-        self.record_id = record_id
-        self.issues = list(issues)
-        codes = ", ".join(sorted({i.code for i in self.issues if i.severity == "error"}))
-        super().__init__(f"edit of record {record_id} refused, it does not validate: {codes}")
-
-
-# --- results ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What one mutating call did. `entry_id` is None when nothing changed (nothing journaled)."""
-
-    entry_id: int | None
-    action: str
-    selected: int
-    changed: int
-    summary: str
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    id: int
-    ts: str
-    actor: str
-    action: str
-    summary: str
-    params: dict[str, Any] | None
-    n_changes: int
-    undoable: bool
-    state: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "ts": self.ts, "actor": self.actor, "action": self.action,
-            "summary": self.summary, "params": self.params, "n_changes": self.n_changes,
-            "undoable": self.undoable, "state": self.state,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RecordSummary:
-    """A light row for a list view: no big JSON, a short preview instead."""
-
-    id: int
-    status: str
-    reason: str | None
-    split: str | None
-    cluster_id: int | None
-    dup_of: int | None
-    tokens_total: int | None
-    edited: bool
-    labels: tuple[str, ...]
-    issue_codes: tuple[str, ...]
-    preview: str
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    rows: list[RecordSummary]
-    #: pass as `after` to get the next page; None when this page is the last.
-    next_key: tuple[Any, int] | None
-
-
-@dataclass(frozen=True, slots=True)
-class RecordDetail:
-    id: int
-    uid: str
-    source_file: str | None
-    source_line: int | None
-    example_index: int | None
-    raw: str
-    format: str | None
-    canonical: dict[str, Any] | None
-    current: dict[str, Any] | None
-    status: str
-    reason: str | None
-    note: str | None
-    tokens_total: int | None
-    tokens_trained: int | None
-    cluster_id: int | None
-    dup_of: int | None
-    similarity: float | None
-    split: str | None
-    created: str
-    labels: list[str]
-    issues: list[Issue]
-
-    @property
-    def example(self) -> dict[str, Any] | None:
-        """The form to use: the edit when there is one, else the canonical form."""
-        return self.current if self.current is not None else self.canonical
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "uid": self.uid, "source_file": self.source_file,
-            "source_line": self.source_line, "example_index": self.example_index,
-            "raw": self.raw, "format": self.format, "canonical": self.canonical,
-            "current": self.current, "status": self.status, "reason": self.reason,
-            "note": self.note, "tokens_total": self.tokens_total,
-            "tokens_trained": self.tokens_trained, "cluster_id": self.cluster_id,
-            "dup_of": self.dup_of, "similarity": self.similarity, "split": self.split,
-            "created": self.created, "labels": self.labels,
-            "issues": [i.to_dict() for i in self.issues],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class DuplicateCluster:
-    """A keeper and its duplicates, each with its similarity to the keeper (1.0 = exact)."""
-
-    keeper: int
-    duplicates: Mapping[int, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class NewRecord:
-    """A record as import stores it. `canonical` is canonical JSON text (None: unparseable)."""
-
-    uid: str
-    source_file: str
-    source_line: int | None
-    example_index: int | None
-    raw: str
-    format: str | None
-    canonical: str | None
-    status: str
-    reason: str | None
-    tokens_total: int | None
-    tokens_trained: int | None
-    issues: Sequence[Issue]
-
-
-# --- filters ---------------------------------------------------------------------------------
-
-FILTER_HELP = """\
-Filters (repeat to combine with AND):
-  status=pending|accepted|rejected   status!=...
-  label=NAME        label!=NAME        records with / without a label
-  issue=CODE        issue=PREFIX*      issue!=CODE   issue=any   issue=none
-  severity=error|warning|info          records with an issue of that severity
-  split=train|validation|holdout|none  split!=...
-  cluster=N         dup=yes|no         (dup=yes: marked duplicate of another record)
-  format=NAME|none
-  tokens>N  tokens<N  tokens>=N  tokens<=N  tokens=N   (total tokens)
-  text~SUBSTRING    case-insensitive substring of the current text (edit, else canonical, else raw)
-  search~WORDS      full-text search of the message text: every word must occur (word* = prefix);
-                    uses the search index, built on first use
-  id>N  id<N  id>=N  id<=N"""
-
-_FILTER_RE = re.compile(r"^\s*([a-z_]+)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.DOTALL)
-_NUM_OPS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", "=": "=", "!=": "!="}
-
-
-def _bad(text: str, why: str) -> FilterError:
-    return FilterError(f"bad filter {text!r}: {why}\n{FILTER_HELP}")
-
-
-#: SQLite integers are signed 64-bit; a number outside would fail inside the query.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _int(text: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise _bad(text, f"{value!r} is not a whole number") from None
-    if not INT64_MIN <= number <= INT64_MAX:
-        raise _bad(text, f"{value} is out of range (at most {INT64_MAX})")
-    return number
-
-
-def _did_you_mean(value: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(value, known, n=3, cutoff=0.6)
-    return f"; did you mean {' or '.join(close)}?" if close else ""
-
-
-def _check_issue_code(text: str, value: str) -> None:
-    """An issue code (or PREFIX*) that no rule emits would match nothing, silently: refuse it."""
-    from curator.validate.codes import CODES
-
-    if value.endswith("*"):
-        prefix = value[:-1]
-        if any(code.startswith(prefix) for code in CODES):
-            return
-        families = sorted({code.split(".")[0] + ".*" for code in CODES})
-        raise _bad(text, f"no issue code starts with {prefix!r}"
-                         f"{_did_you_mean(value, families)}")
-    if value not in CODES:
-        raise _bad(text, f"no such issue code {value!r}{_did_you_mean(value, sorted(CODES))}")
-
-
-def _check_format(text: str, value: str) -> None:
-    from curator.formats.detect import FORMATS
-
-    if value not in FORMATS:
-        raise _bad(text, f"no such format {value!r}{_did_you_mean(value, FORMATS)}; formats: "
-                         f"{', '.join(FORMATS)}, none")
-
-
-def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
-    """Turn filter strings into one SQL condition over `records` (aliased r) and its parameters.
-
-    Raises FilterError, whose message lists the language, for anything it does not understand.
-    """
-    clauses: list[str] = []
-    params: list[Any] = []
-    for text in filters:
-        m = _FILTER_RE.match(text)
-        if not m:
-            raise _bad(text, "expected KEY=VALUE, KEY!=VALUE, KEY>N, KEY<N or text~SUBSTRING")
-        key, op, value = m.group(1), m.group(2), m.group(3)
-        neg = "NOT " if op == "!=" else ""
-        eq_ops = ("=", "!=")
-        if key == "status":
-            if op not in eq_ops or value not in STATUSES:
-                raise _bad(text, f"status takes = or != and one of {', '.join(STATUSES)}")
-            clauses.append(f"r.status {'=' if op == '=' else '!='} ?")
-            params.append(value)
-        elif key == "label":
-            if op not in eq_ops or not value:
-                raise _bad(text, "label takes = or != and a label name")
-            clauses.append(f"r.id {neg}IN (SELECT record_id FROM record_labels WHERE label = ?)")
-            params.append(value)
-        elif key == "issue":
-            if op not in eq_ops or not value:
-                raise _bad(text, "issue takes = or != and an issue code (or PREFIX*, any, none)")
-            if value in ("any", "none"):
-                has = (value == "any") != (op == "!=")
-                clauses.append(f"r.id {'' if has else 'NOT '}IN (SELECT record_id FROM issues)")
-            elif value.endswith("*"):
-                _check_issue_code(text, value)
-                prefix = value[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                clauses.append(
-                    f"r.id {neg}IN (SELECT record_id FROM issues WHERE code LIKE ? ESCAPE '\\')"
-                )
-                params.append(prefix + "%")
-            else:
-                _check_issue_code(text, value)
-                clauses.append(f"r.id {neg}IN (SELECT record_id FROM issues WHERE code = ?)")
-                params.append(value)
-        elif key == "severity":
-            if op not in eq_ops or value not in ("error", "warning", "info"):
-                raise _bad(text, "severity takes = or != and error, warning or info")
-            clauses.append(f"r.id {neg}IN (SELECT record_id FROM issues WHERE severity = ?)")
-            params.append(value)
-        elif key in ("split", "format"):
-            if op not in eq_ops or not value:
-                raise _bad(text, f"{key} takes = or != and a name (or none)")
-            if value == "none":
-                clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}NULL")
-            else:
-                if key == "format":
-                    _check_format(text, value)
-                clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}?")
-                params.append(value)
-        elif key == "cluster":
-            if op not in eq_ops:
-                raise _bad(text, "cluster takes = or != and a cluster id")
-            clauses.append(f"r.cluster_id {'IS NOT' if op == '!=' else '='} ?")
-            params.append(_int(text, value))
-        elif key == "dup":
-            if op != "=" or value not in ("yes", "no"):
-                raise _bad(text, "dup takes =yes or =no")
-            clauses.append(f"r.dup_of IS {'NOT ' if value == 'yes' else ''}NULL")
-        elif key in ("tokens", "id"):
-            if op not in _NUM_OPS:
-                raise _bad(text, f"{key} takes >, <, >=, <=, = or != and a number")
-            column = "r.tokens_total" if key == "tokens" else "r.id"
-            clauses.append(f"{column} {_NUM_OPS[op]} ?")
-            params.append(_int(text, value))
-        elif key == "text":
-            if op != "~" or not value:
-                raise _bad(text, "text takes ~ and a substring, as in text~refund")
-            escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append("coalesce(r.current, r.canonical, r.raw) LIKE ? ESCAPE '\\'")
-            params.append(f"%{escaped}%")
-        elif key == "search":
-            query = fts_query(value) if op == "~" else ""
-            if not query:
-                raise _bad(text, "search takes ~ and words, as in search~refund policy")
-            clauses.append("r.id IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
-            params.append(query)
-        else:
-            raise _bad(text, f"unknown key {key!r}")
-    return (" AND ".join(clauses) or "1"), params
-
-
-def check_names(filters: Sequence[str], *, labels: Iterable[str], splits: Iterable[str]) -> None:
-    """Refuse `label=`/`split=` names a workspace does not have (`labels`: its label set,
-    `splits`: the split names it uses): such a filter would match nothing, silently.
-
-    compile_filters knows no workspace; callers that have one call this too."""
-    known = {"label": sorted(set(labels)), "split": sorted(set(splits))}
-    for text in filters:
-        m = _FILTER_RE.match(text)
-        if not m or m.group(2) not in ("=", "!="):
-            continue
-        key, value = m.group(1), m.group(3)
-        names = known.get(key)
-        if names is None or not value or value in names or (key == "split" and value == "none"):
-            continue
-        listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-        raise FilterError(f"bad filter {text!r}: no {key} {value!r} in this workspace"
-                          f"{_did_you_mean(value, names)} ({key}s: {listed or 'none yet'})")
-
-
-_WORD_RE = re.compile(r"\w+\*?")
-
-
-def fts_query(words: str) -> str:
-    """An FTS5 query where every word must occur; `word*` matches a prefix. Operators and
-    punctuation in `words` are never interpreted (each word is quoted), so any text is safe."""
-    terms = []
-    for w in _WORD_RE.findall(words):
-        star = w.endswith("*")
-        core = w.rstrip("*")
-        if core:
-            terms.append(f'"{core}"' + ("*" if star else ""))
-    return " ".join(terms)
-
-
-def uses_search(filters: Sequence[str]) -> bool:
-    return any(_FILTER_RE.match(f) and f.strip().startswith("search") for f in filters)
-
-
-#: the text the search index holds for a record (alias r): its messages' content, else its JSON.
-SEARCH_TEXT_SQL = (
-    "coalesce((SELECT group_concat(CAST(json_extract(m.value, '$.content') AS TEXT), ' ') "
-    "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m), "
-    "coalesce(r.current, r.canonical, r.raw))"
-)
-SEARCH_META = "search.indexed_upto"
-
-
-# --- the write lock --------------------------------------------------------------------------
-
-
-class _WriteLock:
-    """An advisory flock on `<workspace>.lock` that names its holder."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._depth = 0
-
-    def acquire(self, timeout: float) -> None:
-        if self._depth:
-            self._depth += 1
-            return
-        if fcntl is None:  # pragma: no cover
-            self._depth = 1
-            return
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise WorkspaceReadOnly(
-                f"cannot write to workspace {self.path.with_suffix('')}: cannot open its lock "
-                f"file {self.path} ({exc.strerror or exc}); the workspace's folder must be "
-                f"writable. Nothing was changed"
-            ) from None
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = self.holder()
-                    os.close(fd)
-                    raise WorkspaceBusy(
-                        f"workspace {self.path.with_suffix('')} is busy: another process is "
-                        f"writing to it ({holder}); waited {timeout:g} s. Wait for it to finish "
-                        f"or stop it, then try again."
-                    ) from None
-                time.sleep(0.05)
-        # who holds it, for the message of a writer that waits (on a full disk: not said)
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:500]}\n".encode(errors="backslashreplace"), 0)
-        self._fd = fd
-        self._depth = 1
-
-    def release(self) -> None:
-        self._depth -= 1
-        if self._depth or self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-    def holder(self) -> str:
-        try:
-            text = self.path.read_text(errors="replace").strip()
-        except OSError:
-            text = ""
-        if not text:
-            return "holder unknown"
-        pid, _, cmd = text.partition(" ")
-        return f"pid {pid}: {cmd}" if cmd else f"pid {pid}"
-
 
 # --- the workspace ---------------------------------------------------------------------------
 
@@ -538,76 +99,6 @@ def _issue_dicts(issues: Iterable[Issue]) -> list[dict[str, Any]]:
     ]
 
 
-# SQLite primary result codes (sqlite3.h) that describe the file or the disk, not a bug.
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
-_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
-_SQLITE_PERM = 3
-#: the same codes by message, for Pythons before 3.11 (no sqlite_errorcode)
-_SQLITE_MESSAGES = {
-    "file is not a database": _SQLITE_NOTADB,
-    "attempt to write a readonly database": _SQLITE_READONLY,
-    "unable to open database file": _SQLITE_CANTOPEN,
-    "database or disk is full": _SQLITE_FULL,
-    "disk I/O error": _SQLITE_IOERR,
-    "database disk image is malformed": _SQLITE_CORRUPT,
-    "database is locked": _SQLITE_BUSY,
-}
-
-
-def _sqlite_code(exc: sqlite3.Error) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF
-    text = str(exc)
-    return next((c for m, c in _SQLITE_MESSAGES.items() if m in text), None)
-
-
-def _folder_unwritable(p: Path) -> bool:
-    folder = p.parent if str(p.parent) else Path(".")
-    return not os.access(folder, os.W_OK | os.X_OK)
-
-
-def file_error(exc: sqlite3.Error, p: Path, writing: bool = True) -> WorkspaceError | None:
-    """The WorkspaceError that explains a SQLite error about the file or the disk (one line,
-    with what to do), or None for any other error (a bug: let it show)."""
-    code = _sqlite_code(exc)
-    if code == _SQLITE_NOTADB:
-        return NotAWorkspace(f"{p} is not a curator workspace (not a SQLite file)")
-    if code == _SQLITE_CORRUPT:
-        return NotAWorkspace(
-            f"{p} is damaged (SQLite: {exc}); restore it from a copy (an upgrade leaves "
-            f"{p.name}.v<N>.bak), or try `sqlite3 {p} .recover` to save what is left")
-    if code == _SQLITE_CANTOPEN or (code == _SQLITE_READONLY and _folder_unwritable(p)):
-        if _folder_unwritable(p) and not p.exists():
-            return WorkspaceReadOnly(
-                f"cannot create workspace {p}: its folder is not writable. Choose a folder "
-                f"you can write to")
-        if _folder_unwritable(p):
-            return WorkspaceReadOnly(
-                f"cannot open workspace {p}: its folder is not writable, and SQLite must create "
-                f"{p.name}-wal and {p.name}-shm beside it. Make the folder writable, or copy "
-                f"the workspace into one that is")
-        return WorkspaceReadOnly(f"cannot open workspace {p} (SQLite: {exc}); check that the "
-                                 f"file and its folder are readable and writable")
-    if code in (_SQLITE_READONLY, _SQLITE_PERM):
-        return WorkspaceReadOnly(
-            f"workspace {p} is read-only, nothing was changed; commands that only read it "
-            f"work. To change it, make it writable: chmod u+w {p}")
-    if code == _SQLITE_FULL:
-        return WorkspaceWriteFailed(
-            f"disk full while writing workspace {p}: this step was rolled back, everything "
-            f"saved before it is intact. Free some space and run the command again")
-    if code == _SQLITE_IOERR:
-        return WorkspaceWriteFailed(
-            f"I/O error on workspace {p} (SQLite: {exc}): this step was rolled back, "
-            f"everything saved before it is intact. Check the disk (space, quota, file size "
-            f"limit) and run the command again")
-    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-        return WorkspaceBusy(f"workspace {p} is locked by another program (SQLite: {exc}); "
-                             f"wait for it to finish and try again")
-    return None
-
-
 def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
     """Whether `path` is a SQLite database (an empty file is not), asked of SQLite.
 
@@ -626,7 +117,7 @@ def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
         return True
     except sqlite3.Error as exc:
         # a database SQLite cannot open now (busy, folder read-only) is still a database
-        return _sqlite_code(exc) not in (_SQLITE_NOTADB, None)
+        return sqlite_code(exc) not in (SQLITE_NOTADB, None)
     finally:
         conn.close()
 
@@ -639,7 +130,7 @@ class Workspace:
         self.actor = actor
         self.lock_timeout = lock_timeout
         self._conn = conn
-        self._lock = _WriteLock(Path(f"{path}.lock"))
+        self._lock = WriteLock(Path(f"{path}.lock"))
         self._mutex = threading.RLock()
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _sel (id INTEGER PRIMARY KEY)")
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _vals (id INTEGER PRIMARY KEY, value)")
@@ -1123,7 +614,7 @@ class Workspace:
         try:
             row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.OperationalError as exc:
-            if _sqlite_code(exc) in (_SQLITE_READONLY, _SQLITE_PERM):
+            if sqlite_code(exc) in (SQLITE_READONLY, SQLITE_PERM):
                 return 0, 0, 0
             raise
         return int(row[0]), int(row[1]), int(row[2])
@@ -1248,19 +739,7 @@ class Workspace:
     #: meta key: the label set's order as the user last gave it (a JSON list of names)
     LABEL_ORDER: ClassVar[str] = "labels.order"
 
-    def check_filter_names(self, where: Sequence[str] | None) -> None:
-        """Raise FilterError for a label=/split= name this workspace does not have (such a
-        filter would match nothing, silently); the CLI's --where and the review app's filter
-        both ask this."""
-        if not where:
-            return
-        from curator.split import DEFAULT_NAMES as DEFAULT_SPLITS
-
-        params = self.meta_json("split.params")
-        given = params.get("names") if isinstance(params, dict) else None
-        splits = [*DEFAULT_SPLITS, *(given if isinstance(given, list) else [])]
-        check_names(where, labels=[name for name, _ in self.labels()], splits=map(str, splits))
-
+    check_filter_names = _check_filter_names
     def labels(self) -> list[tuple[str, int]]:
         """The label set with how many records carry each label, in the order the user gave
         (the review app's keys 1-9 follow it): the order last set (`set_label_set`), then
@@ -1687,13 +1166,7 @@ class Workspace:
         self._write_meta(key, value)
 
     def _write_meta(self, key: str, value: str | None) -> None:
-        if value is None:
-            self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
-        else:
-            self._conn.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
-            )
+        write_meta(self._conn, key, value)
 
     def set_meta(self, key: str, value: str | None, *, summary: str | None = None) -> Change:
         """Set (None: delete) a workspace-level value, journaled so undo restores it.
@@ -1707,20 +1180,12 @@ class Workspace:
             return self._finish(entry, "meta", 0, summary or f"set {key}")
 
     def meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return read_meta(self._conn, key)
 
     def meta_json(self, *keys: str) -> Any:
         """The first of `keys` present in meta, parsed as JSON (a value that is not JSON is
         returned as the string it is); None when none is present."""
-        for key in keys:
-            text = self.meta(key)
-            if text is not None:
-                try:
-                    return orjson.loads(text)
-                except orjson.JSONDecodeError:
-                    return text
-        return None
+        return read_meta_json(self._conn, *keys)
 
     # -- import (called by curator.workspace.importer) -------------------------------------------
 
