@@ -38,12 +38,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
-import orjson
-
+import curator.workspace.history as _history
+import curator.workspace.reads as _reads
+import curator.workspace.search as _search
 from curator import __version__
 from curator.issues import Issue
 from curator.workspace.errors import (
@@ -51,7 +51,6 @@ from curator.workspace.errors import (
     SQLITE_PERM,
     SQLITE_READONLY,
     EditRefused,
-    FilterError,
     NotAWorkspace,
     SchemaTooNew,
     UnknownRecords,
@@ -62,41 +61,20 @@ from curator.workspace.errors import (
     file_error,
     sqlite_code,
 )
-from curator.workspace.filters import SEARCH_META, SEARCH_TEXT_SQL, compile_filters, uses_search
 from curator.workspace.filters import check_filter_names as _check_filter_names
+from curator.workspace.journal import Tx, dumps, issue_dicts, now
 from curator.workspace.lock import WriteLock
-from curator.workspace.meta import read_meta, read_meta_json, write_meta
+from curator.workspace.meta import read_meta, read_meta_json
 from curator.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
 from curator.workspace.records import (
     HOLDOUT,
-    SCALAR_FIELDS,
     STATUSES,
     Change,
     DuplicateCluster,
-    JournalEntry,
     NewRecord,
-    Page,
-    RecordDetail,
-    RecordSummary,
 )
 
 # --- the workspace ---------------------------------------------------------------------------
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _dumps(obj: Any) -> str:
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def _issue_dicts(issues: Iterable[Issue]) -> list[dict[str, Any]]:
-    return [
-        {"code": i.code, "severity": i.severity, "message_index": i.message_index,
-         "path": i.path, "message": i.message, "hint": i.hint}
-        for i in issues
-    ]
 
 
 def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
@@ -242,15 +220,15 @@ class Workspace:
                 for statement in MIGRATIONS[number - 1]:
                     self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version = {number}")
-            now = _now()
+            stamp = now()
             self._conn.executemany(
                 "INSERT INTO meta(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [("application", "curator"), ("schema_version", str(SCHEMA_VERSION)),
-                 ("migrated_by", __version__), ("migrated_at", now)],
+                 ("migrated_by", __version__), ("migrated_at", stamp)],
             )
             self._conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('created', ?)", (now,)
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('created', ?)", (stamp,)
             )
 
     def close(self) -> None:
@@ -274,7 +252,9 @@ class Workspace:
     # -- transactions --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Tx]:
+        """One write transaction (BEGIN IMMEDIATE under the write lock), committed when the block
+        ends, rolled back on any exception; yields the `Tx` the operations write through."""
         with self._mutex:
             self._lock.acquire(self.lock_timeout)
             try:
@@ -285,7 +265,7 @@ class Workspace:
                         f"workspace {self.path} is locked by another program ({exc})"
                     ) from exc
                 try:
-                    yield self._conn
+                    yield Tx(self._conn, self.actor, self.BULK_CHUNK)
                     self._conn.execute("COMMIT")
                 except BaseException as exc:
                     self._rollback()
@@ -304,120 +284,8 @@ class Workspace:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
 
-    def _entry(self, action: str, summary: str, params: Mapping[str, Any] | None,
-               undoable: bool = True) -> int:
-        cur = self._conn.execute(
-            "INSERT INTO journal(ts, actor, action, summary, params, undoable) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (_now(), self.actor, action, summary,
-             _dumps(dict(params)) if params is not None else None, int(undoable)),
-        )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
-
-    def _finish(self, entry: int, action: str, selected: int, summary: str) -> Change:
-        """Close a journal entry: count its changes, drop it if empty, cut the redo branch."""
-        changed = self._conn.execute(
-            "SELECT count(DISTINCT coalesce(record_id, -1)) FROM journal_changes "
-            "WHERE entry_id = ?", (entry,)
-        ).fetchone()[0]
-        summary = summary.replace("{n}", str(changed))
-        if not changed:
-            self._conn.execute("DELETE FROM journal WHERE id = ?", (entry,))
-            return Change(None, action, selected, 0, summary)
-        self._conn.execute(
-            "UPDATE journal SET n_changes = ?, summary = ? WHERE id = ?", (changed, summary, entry)
-        )
-        self._conn.execute("UPDATE journal SET state = 'discarded' WHERE state = 'undone'")
-        return Change(entry, action, selected, changed, summary)
-
-    def _select(self, ids: Iterable[int] | None, where: Sequence[str] | None) -> int:
-        """Fill temp table _sel with the chosen record ids; return how many."""
-        if ids is None and where is None:
-            raise WorkspaceError("nothing selected: give record ids or filters (where=[] = all)")
-        c = self._conn
-        if where and uses_search(where):
-            self._index_search_upto(self._max_id())
-        c.execute("DELETE FROM _sel")
-        if ids is not None:
-            c.executemany("INSERT OR IGNORE INTO _sel(id) VALUES (?)", ((int(i),) for i in ids))
-            missing = [r[0] for r in c.execute(
-                "SELECT id FROM _sel WHERE id NOT IN (SELECT id FROM records) ORDER BY id"
-            )]
-            if missing:
-                raise UnknownRecords(missing)
-            if where:
-                sql, params = compile_filters(where)
-                c.execute(
-                    f"DELETE FROM _sel WHERE id NOT IN (SELECT r.id FROM records r WHERE {sql})",
-                    params,
-                )
-        else:
-            sql, params = compile_filters(where or [])
-            c.execute(f"INSERT INTO _sel(id) SELECT r.id FROM records r WHERE {sql}", params)
-        return int(c.execute("SELECT count(*) FROM _sel").fetchone()[0])
-
-    def _apply_vals(self, entry: int, column: str) -> int:
-        """Set records.<column> from temp table _vals, journaling each value that differs."""
-        if column not in SCALAR_FIELDS:
-            raise ValueError(f"not a changeable field: {column}")
-        c = self._conn
-        c.execute(
-            f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-            f"SELECT ?, r.id, ?, r.{column}, v.value FROM _vals v JOIN records r ON r.id = v.id "
-            f"WHERE r.{column} IS NOT v.value",
-            (entry, column),
-        )
-        return c.execute(
-            f"UPDATE records SET {column} = jc.after FROM journal_changes jc "
-            f"WHERE jc.entry_id = ? AND jc.field = ? AND jc.record_id = records.id",
-            (entry, column),
-        ).rowcount
-
-    def _set_selected(self, entry: int, column: str, value: Any) -> int:
-        self._conn.execute("DELETE FROM _vals")
-        self._conn.execute("INSERT INTO _vals(id, value) SELECT id, ? FROM _sel", (value,))
-        return self._apply_vals(entry, column)
-
     #: records changed per step by the bulk paths that report progress
     BULK_CHUNK: ClassVar[int] = 20_000
-
-    def _sel_chunks(self) -> Iterator[tuple[int, int, int]]:
-        """(after, upto, count): consecutive id ranges of _sel, BULK_CHUNK ids each."""
-        after = -(2**63)
-        while True:
-            upto, count = self._conn.execute(
-                "SELECT max(id), count(*) FROM (SELECT id FROM _sel WHERE id > ? ORDER BY id "
-                "LIMIT ?)", (after, self.BULK_CHUNK)).fetchone()
-            if not count:
-                return
-            yield after, upto, count
-            after = upto
-
-    def _set_selected_chunked(self, entry: int, values: Mapping[str, Any], selected: int,
-                              progress: Callable[[int, int], None]) -> dict[str, int]:
-        """Set columns of the selected records chunk by chunk, journaled as _apply_vals does
-        (every record and primary-key range reads, so each chunk costs what it changes)."""
-        c = self._conn
-        changed = dict.fromkeys(values, 0)
-        done = 0
-        progress(0, selected)
-        for after, upto, count in self._sel_chunks():
-            for column, value in values.items():
-                if column not in SCALAR_FIELDS:
-                    raise ValueError(f"not a changeable field: {column}")
-                c.execute(
-                    f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                    f"SELECT ?, r.id, ?, r.{column}, ? FROM _sel s JOIN records r ON r.id = s.id "
-                    f"WHERE s.id > ? AND s.id <= ? AND r.{column} IS NOT ?",
-                    (entry, column, value, after, upto, value))
-                changed[column] += c.execute(
-                    f"UPDATE records SET {column} = ? WHERE id IN "
-                    f"(SELECT id FROM _sel WHERE id > ? AND id <= ?) AND {column} IS NOT ?",
-                    (value, after, upto, value)).rowcount
-            done += count
-            progress(done, selected)
-        return changed
 
     # -- decisions -----------------------------------------------------------------------------
 
@@ -439,28 +307,28 @@ class Workspace:
         if status not in STATUSES:
             raise WorkspaceError(f"unknown status {status!r}; choose {', '.join(STATUSES)}")
         action = {"accepted": "accept", "rejected": "reject", "pending": "reset"}[status]
-        with self._transaction():
-            selected = self._select(ids, where)
-            entry = self._entry(action, "", {"status": status, "reason": reason,
+        with self._transaction() as tx:
+            selected = tx.select(ids, where)
+            entry = tx.entry(action, "", {"status": status, "reason": reason,
                                              "where": list(where or [])})
             if progress is None:
-                changed_status = self._set_selected(entry, "status", status)
-                self._set_selected(entry, "reason", reason)
+                changed_status = tx.set_selected(entry, "status", status)
+                tx.set_selected(entry, "reason", reason)
             else:
-                changed_status = self._set_selected_chunked(
+                changed_status = tx.set_selected_chunked(
                     entry, {"status": status, "reason": reason}, selected, progress)["status"]
             summary = f"{action}: {changed_status} of {selected} selected records set {status}"
             if reason:
                 summary += f" ({reason})"
-            return self._finish(entry, action, selected, summary)
+            return tx.finish(entry, action, selected, summary)
 
     def set_note(self, record_id: int, note: str | None) -> Change:
         """Set (or with None, clear) a record's free-text note."""
-        with self._transaction():
-            self._select([record_id], None)
-            entry = self._entry("note", "", {"record": record_id})
-            self._set_selected(entry, "note", note or None)
-            return self._finish(entry, "note", 1, f"note on record {record_id}"
+        with self._transaction() as tx:
+            tx.select([record_id], None)
+            entry = tx.entry("note", "", {"record": record_id})
+            tx.set_selected(entry, "note", note or None)
+            return tx.finish(entry, "note", 1, f"note on record {record_id}"
                                 + (" cleared" if not note else " set"))
 
     # -- one record at a time (the review app's keys) ----------------------------------------
@@ -470,73 +338,41 @@ class Workspace:
     # the review app touches one record: these write it by primary key, journaled the same way,
     # so undo / redo / log treat them exactly like the bulk actions.
 
-    def _one(self, record_id: int, columns: Sequence[str]) -> tuple[Any, ...]:
-        row = self._conn.execute(
-            f"SELECT {', '.join(columns)} FROM records WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
-            raise UnknownRecords([record_id])
-        return tuple(row)
-
-    def _set_one(self, entry: int, record_id: int, values: Mapping[str, Any],
-                 before: Sequence[Any]) -> int:
-        changed = [(k, b, v) for (k, v), b in zip(values.items(), before, strict=True)
-                   if b != v]
-        for k, b, v in changed:
-            if k not in SCALAR_FIELDS:
-                raise ValueError(f"not a changeable field: {k}")
-            self._conn.execute(
-                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                "VALUES (?, ?, ?, ?, ?)", (entry, record_id, k, b, v))
-        if changed:
-            self._conn.execute(
-                f"UPDATE records SET {', '.join(f'{k} = ?' for k, _, _ in changed)} "
-                f"WHERE id = ?", [*(v for _, _, v in changed), record_id])
-        return len(changed)
-
-    def _finish_one(self, entry: int, action: str, summary: str, changed: bool) -> Change:
-        if not changed:
-            self._conn.execute("DELETE FROM journal WHERE id = ?", (entry,))
-            return Change(None, action, 1, 0, summary)
-        self._conn.execute("UPDATE journal SET n_changes = 1, summary = ? WHERE id = ?",
-                           (summary, entry))
-        self._conn.execute("UPDATE journal SET state = 'discarded' WHERE state = 'undone'")
-        return Change(entry, action, 1, 1, summary)
-
     def set_status_one(self, record_id: int, status: str, reason: str | None = None) -> Change:
         """Accept, reject or reset one record (the review app's keys); journaled, undoable."""
         if status not in STATUSES:
             raise WorkspaceError(f"unknown status {status!r}; choose {', '.join(STATUSES)}")
         action = {"accepted": "accept", "rejected": "reject", "pending": "reset"}[status]
-        with self._transaction():
-            before = self._one(record_id, ("status", "reason"))
+        with self._transaction() as tx:
+            before = tx.one(record_id, ("status", "reason"))
             summary = f"{action}: record {record_id} set {status}" + (
                 f" ({reason})" if reason else "")
             if list(before) == [status, reason]:
                 # Nothing to do, and no journal entry to make and then delete: deleting a
                 # journal row makes SQLite check `records.import_id` against it, a full scan.
                 return Change(None, action, 1, 0, summary)
-            entry = self._entry(action, "", {"status": status, "reason": reason,
+            entry = tx.entry(action, "", {"status": status, "reason": reason,
                                              "record": record_id})
-            n = self._set_one(entry, record_id, {"status": status, "reason": reason}, before)
-            return self._finish_one(entry, action, summary, n > 0)
+            n = tx.set_one(entry, record_id, {"status": status, "reason": reason}, before)
+            return tx.finish_one(entry, action, summary, n > 0)
 
     def set_note_one(self, record_id: int, note: str | None) -> Change:
         """Set (None or "": clear) one record's note by primary key."""
-        with self._transaction():
-            before = self._one(record_id, ("note",))
+        with self._transaction() as tx:
+            before = tx.one(record_id, ("note",))
             summary = f"note on record {record_id}" + (" cleared" if not note else " set")
             if before[0] == (note or None):
                 return Change(None, "note", 1, 0, summary)
-            entry = self._entry("note", "", {"record": record_id})
-            n = self._set_one(entry, record_id, {"note": note or None}, before)
-            return self._finish_one(entry, "note", summary, n > 0)
+            entry = tx.entry("note", "", {"record": record_id})
+            n = tx.set_one(entry, record_id, {"note": note or None}, before)
+            return tx.finish_one(entry, "note", summary, n > 0)
 
     def set_label_one(self, record_id: int, label: str, on: bool) -> Change:
         """Put a label (from the label set) on one record, or take it off."""
         action = "label" if on else "unlabel"
-        with self._transaction():
+        with self._transaction() as tx:
             self._require_labels([label])
-            self._one(record_id, ("id",))
+            tx.one(record_id, ("id",))
             has = self._conn.execute(
                 "SELECT 1 FROM record_labels WHERE record_id = ? AND label = ?",
                 (record_id, label)).fetchone() is not None
@@ -544,7 +380,7 @@ class Workspace:
             if on == has:
                 return Change(None, action, 1, 0,
                               f"{action}: {verb} {label} on record {record_id}")
-            entry = self._entry(action, "", {"labels": [label], "record": record_id})
+            entry = tx.entry(action, "", {"labels": [label], "record": record_id})
             if on and not has:
                 self._conn.execute(
                     "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
@@ -558,7 +394,7 @@ class Workspace:
                 self._conn.execute(
                     "DELETE FROM record_labels WHERE record_id = ? AND label = ?",
                     (record_id, label))
-            return self._finish_one(entry, action, f"{action}: {verb} {label} on record "
+            return tx.finish_one(entry, action, f"{action}: {verb} {label} on record "
                                     f"{record_id}", on != has)
 
     # -- marks (the review app's selection for bulk actions) -----------------------------------
@@ -594,6 +430,11 @@ class Workspace:
         with self._transaction():
             return self._conn.execute("DELETE FROM marks").rowcount
 
+    # -- the search index (search.py) ----------------------------------------------------------
+
+    search_index_pending = _search.search_index_pending
+    build_search_index = _search.build_search_index
+
     # -- checkpoints (an interactive writer moves them off the key path) -----------------------
 
     def defer_checkpoints(self) -> None:
@@ -621,60 +462,6 @@ class Workspace:
 
     # -- the search index --------------------------------------------------------------------
 
-    def _max_id(self) -> int:
-        return int(self._conn.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0])
-
-    def _indexed_upto(self) -> int:
-        value = self.meta(SEARCH_META)
-        return int(value) if value else 0
-
-    def search_index_pending(self) -> int:
-        """How many records the search index does not cover yet (0: search is instant)."""
-        upto = self._indexed_upto()
-        return int(self._conn.execute(
-            "SELECT count(*) FROM records WHERE id > ?", (upto,)).fetchone()[0])
-
-    def _index_search_upto(self, last: int) -> None:
-        """Index records (indexed_upto, last] inside the caller's transaction."""
-        upto = self._indexed_upto()
-        if last <= upto:
-            return
-        self._conn.execute(
-            f"INSERT INTO records_fts(rowid, body) SELECT r.id, {SEARCH_TEXT_SQL} "
-            f"FROM records r WHERE r.id > ? AND r.id <= ?", (upto, last))
-        self._write_meta(SEARCH_META, str(last))
-
-    def build_search_index(self, progress: Callable[[int, int], None] | None = None, *,
-                           batch: int = 20_000,
-                           cancelled: Callable[[], bool] | None = None) -> int:
-        """Bring the full-text index up to date, one committed batch at a time (so it resumes
-        where it stopped after a cancel or a kill). Returns how many records it indexed.
-
-        The index is derived data: building it is not a decision and is not journaled."""
-        total = self.search_index_pending()
-        done = 0
-        if progress:
-            progress(0, total)
-        while done < total:
-            if cancelled is not None and cancelled():
-                break
-            with self._transaction():
-                upto = self._indexed_upto()
-                row = self._conn.execute(
-                    "SELECT max(id) FROM (SELECT id FROM records WHERE id > ? ORDER BY id "
-                    "LIMIT ?)", (upto, batch)).fetchone()
-                if row[0] is None:
-                    break
-                self._index_search_upto(int(row[0]))
-            done = min(total, done + batch)
-            if progress:
-                progress(done, total)
-        return done
-
-    def _ensure_search(self, where: Sequence[str]) -> None:
-        if uses_search(where) and self.search_index_pending():
-            self.build_search_index()
-
     def edit(
         self,
         record_id: int,
@@ -692,47 +479,20 @@ class Workspace:
         new_issues = list(validate(example)) if validate is not None else None
         if new_issues is not None and any(i.severity == "error" for i in new_issues):
             raise EditRefused(record_id, new_issues)
-        with self._transaction():
-            self._select([record_id], None)
+        with self._transaction() as tx:
+            tx.select([record_id], None)
             canonical = self._conn.execute(
                 "SELECT canonical FROM records WHERE id = ?", (record_id,)
             ).fetchone()[0]
-            text = _dumps(example)
-            entry = self._entry("edit", "", {"record": record_id})
-            self._set_selected(entry, "current", None if text == canonical else text)
+            text = dumps(example)
+            entry = tx.entry("edit", "", {"record": record_id})
+            tx.set_selected(entry, "current", None if text == canonical else text)
             if tokens is not None:
-                self._set_selected(entry, "tokens_total", tokens[0])
-                self._set_selected(entry, "tokens_trained", tokens[1])
+                tx.set_selected(entry, "tokens_total", tokens[0])
+                tx.set_selected(entry, "tokens_trained", tokens[1])
             if new_issues is not None:
-                self._replace_issues(entry, record_id, _issue_dicts(new_issues))
-            return self._finish(entry, "edit", 1, f"edit record {record_id}")
-
-    def _replace_issues(self, entry: int, record_id: int, after: list[dict[str, Any]]) -> None:
-        before = self._issues_of(record_id)
-        if before == after:
-            return
-        self._conn.execute(
-            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-            "VALUES (?, ?, 'issues', ?, ?)", (entry, record_id, _dumps(before), _dumps(after))
-        )
-        self._write_issues(record_id, after)
-
-    def _issues_of(self, record_id: int) -> list[dict[str, Any]]:
-        rows = self._conn.execute(
-            "SELECT code, severity, message_index, path, message, hint FROM issues "
-            "WHERE record_id = ? ORDER BY id", (record_id,)
-        ).fetchall()
-        keys = ("code", "severity", "message_index", "path", "message", "hint")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
-
-    def _write_issues(self, record_id: int, issues: list[dict[str, Any]]) -> None:
-        self._conn.execute("DELETE FROM issues WHERE record_id = ?", (record_id,))
-        self._conn.executemany(
-            "INSERT INTO issues(record_id, code, severity, message_index, path, message, hint) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(record_id, i["code"], i["severity"], i["message_index"], i["path"], i["message"],
-              i["hint"]) for i in issues],
-        )
+                tx.replace_issues(entry, record_id, issue_dicts(new_issues))
+            return tx.finish(entry, "edit", 1, f"edit record {record_id}")
 
     # -- labels --------------------------------------------------------------------------------
 
@@ -757,12 +517,12 @@ class Workspace:
             return []
         return [n for n in order if isinstance(n, str)]
 
-    def _pin_label_order(self) -> list[str]:
+    def _pin_label_order(self, tx: Tx) -> list[str]:
         """Write down the order shown now, before the label set changes (not journaled: it
         changes nothing shown), so that undo of the change puts back exactly this order, not
         the order names happen to be added back in. Returns it."""
         order = [n for n, _ in self.labels()]
-        self._write_meta(self.LABEL_ORDER, _dumps(order))
+        tx.write_meta(self.LABEL_ORDER, dumps(order))
         return order
 
     def set_label_set(self, names: Sequence[str]) -> Change:
@@ -773,9 +533,9 @@ class Workspace:
         for n in wanted:
             if not n or "," in n:
                 raise WorkspaceError(f"bad label name {n!r}: non-empty, no commas")
-        with self._transaction():
-            current = self._pin_label_order()
-            entry = self._entry("labels", "", {"set": wanted})
+        with self._transaction() as tx:
+            current = self._pin_label_order(tx)
+            entry = tx.entry("labels", "", {"set": wanted})
             added = [n for n in wanted if n not in current]
             removed = [n for n in current if n not in wanted]
             for n in added:
@@ -784,11 +544,11 @@ class Workspace:
                     "VALUES (?, NULL, 'label_set', NULL, ?)", (entry, n))
                 self._conn.execute("INSERT INTO label_set(name) VALUES (?)", (n,))
             for n in removed:
-                self._remove_label_name(entry, n)
-            self._set_meta(entry, self.LABEL_ORDER, _dumps(wanted))
+                self._remove_label_name(tx, entry, n)
+            tx.set_meta(entry, self.LABEL_ORDER, dumps(wanted))
             what = [f"added {', '.join(added)}"] if added else []
             what += [f"removed {', '.join(removed)}"] if removed else []
-            return self._finish(entry, "labels", 0, f"label set: {', '.join(wanted) or '(empty)'}"
+            return tx.finish(entry, "labels", 0, f"label set: {', '.join(wanted) or '(empty)'}"
                                 + (f" ({'; '.join(what)})" if what else ""))
 
     def add_label_names(self, names: Iterable[str]) -> Change:
@@ -797,8 +557,8 @@ class Workspace:
         for n in names:
             if not n or "," in n:
                 raise WorkspaceError(f"bad label name {n!r}: non-empty, no commas")
-        with self._transaction():
-            entry = self._entry("labels", "", {"add": names})
+        with self._transaction() as tx:
+            entry = tx.entry("labels", "", {"add": names})
             self._conn.executemany(
                 "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
                 "SELECT ?, NULL, 'label_set', NULL, ? "
@@ -809,22 +569,22 @@ class Workspace:
                 "INSERT INTO label_set(name) SELECT after FROM journal_changes "
                 "WHERE entry_id = ? AND field = 'label_set'", (entry,)
             )
-            return self._finish(entry, "labels", 0, f"label set: added {', '.join(names)}")
+            return tx.finish(entry, "labels", 0, f"label set: added {', '.join(names)}")
 
     def remove_label_names(self, names: Iterable[str]) -> Change:
         """Remove names from the label set, and those labels from every record (undoable)."""
         names = list(dict.fromkeys(names))
-        with self._transaction():
+        with self._transaction() as tx:
             self._require_labels(names)
-            entry = self._entry("labels", "", {"remove": names})
-            order = self._pin_label_order()
+            entry = tx.entry("labels", "", {"remove": names})
+            order = self._pin_label_order(tx)
             for n in names:
-                self._remove_label_name(entry, n)
+                self._remove_label_name(tx, entry, n)
             # The names left keep their order, and undo puts the removed ones back in theirs.
-            self._set_meta(entry, self.LABEL_ORDER, _dumps([n for n in order if n not in names]))
-            return self._finish(entry, "labels", 0, f"label set: removed {', '.join(names)}")
+            tx.set_meta(entry, self.LABEL_ORDER, dumps([n for n in order if n not in names]))
+            return tx.finish(entry, "labels", 0, f"label set: removed {', '.join(names)}")
 
-    def _remove_label_name(self, entry: int, name: str) -> None:
+    def _remove_label_name(self, tx: Tx, entry: int, name: str) -> None:
         self._conn.execute(
             "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
             "SELECT ?, record_id, 'label', label, NULL FROM record_labels WHERE label = ?",
@@ -865,12 +625,12 @@ class Workspace:
                       progress: Callable[[int, int], None] | None = None) -> Change:
         return self._change_labels(ids, labels, where, add=False, progress=progress)
 
-    def _labels_chunked(self, entry: int, labels: Sequence[str], add: bool, selected: int,
+    def _labels_chunked(self, tx: Tx, entry: int, labels: Sequence[str], add: bool, selected: int,
                         progress: Callable[[int, int], None]) -> None:
         c = self._conn
         done = 0
         progress(0, selected)
-        for after, upto, count in self._sel_chunks():
+        for after, upto, count in tx.sel_chunks():
             for label in labels:
                 if add:
                     c.execute(
@@ -900,13 +660,13 @@ class Workspace:
                        progress: Callable[[int, int], None] | None = None) -> Change:
         labels = list(dict.fromkeys(labels))
         action = "label" if add else "unlabel"
-        with self._transaction():
+        with self._transaction() as tx:
             self._require_labels(labels)
-            selected = self._select(ids, where)
-            entry = self._entry(action, "", {"labels": labels, "where": list(where or [])})
+            selected = tx.select(ids, where)
+            entry = tx.entry(action, "", {"labels": labels, "where": list(where or [])})
             c = self._conn
             if progress is not None:
-                self._labels_chunked(entry, labels, add, selected, progress)
+                self._labels_chunked(tx, entry, labels, add, selected, progress)
             for label in labels if progress is None else ():
                 if add:
                     c.execute(
@@ -933,7 +693,7 @@ class Workspace:
                     )
             verb = "added" if add else "removed"
             summary = f"{action}: {verb} {', '.join(labels)} on {{n}} of {selected} records"
-            return self._finish(entry, action, selected, summary)
+            return tx.finish(entry, action, selected, summary)
 
     def flag_records(
         self,
@@ -957,9 +717,9 @@ class Workspace:
         if not label or "," in label:
             raise WorkspaceError(f"bad label name {label!r}: non-empty, no commas")
         c = self._conn
-        with self._transaction():
-            selected = self._select(list(flagged), None)
-            entry = self._entry(action, "", {"label": label, "exclusive": exclusive,
+        with self._transaction() as tx:
+            selected = tx.select(list(flagged), None)
+            entry = tx.entry(action, "", {"label": label, "exclusive": exclusive,
                                              "meta": sorted(meta or {})})
             c.execute(
                 "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
@@ -989,10 +749,10 @@ class Workspace:
                     "SELECT id FROM _vals WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
                 if missing:
                     raise UnknownRecords(missing)
-                self._apply_vals(entry, "note")
+                tx.apply_vals(entry, "note")
             for key, value in (meta or {}).items():
-                self._set_meta(entry, key, value)
-            return self._finish(entry, action, selected,
+                tx.set_meta(entry, key, value)
+            return tx.finish(entry, action, selected,
                                 summary or f"{action}: {label} on {selected} records")
 
     # -- dedup and split -----------------------------------------------------------------------
@@ -1007,7 +767,7 @@ class Workspace:
         `clear_others` also clears the marks of every record outside these clusters (a fresh
         dedup run replaces the last one); `meta` keys are set. All in one journal entry."""
         c = self._conn
-        with self._transaction():
+        with self._transaction() as tx:
             c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup "
                       "(id INTEGER PRIMARY KEY, cluster INTEGER, dup_of INTEGER, sim REAL)")
             c.execute("DELETE FROM _dup")
@@ -1031,7 +791,7 @@ class Workspace:
             if missing:
                 raise UnknownRecords(missing)
             selected = c.execute("SELECT count(*) FROM _dup").fetchone()[0]
-            entry = self._entry("dedup", "", params)
+            entry = tx.entry("dedup", "", params)
             for column, source in (("cluster_id", "cluster"), ("dup_of", "dup_of"),
                                    ("similarity", "sim")):
                 c.execute("DELETE FROM _vals")
@@ -1039,12 +799,12 @@ class Workspace:
                 if clear_others:
                     c.execute(f"INSERT INTO _vals(id, value) SELECT id, NULL FROM records "
                               f"WHERE {column} IS NOT NULL AND id NOT IN (SELECT id FROM _dup)")
-                self._apply_vals(entry, column)
+                tx.apply_vals(entry, column)
             for key, value in (meta or {}).items():
-                self._set_meta(entry, key, value)
+                tx.set_meta(entry, key, value)
             n_dups = c.execute("SELECT count(*) FROM _dup WHERE dup_of IS NOT NULL").fetchone()[0]
             n_clusters = selected - n_dups
-            return self._finish(entry, "dedup", selected,
+            return tx.finish(entry, "dedup", selected,
                                 f"dedup: {n_clusters} clusters, {n_dups} duplicates marked")
 
     def keep_one(self, cluster_id: int, keeper: int) -> Change:
@@ -1052,11 +812,11 @@ class Workspace:
         member with the reason "duplicate of <keeper>", and make `keeper` the cluster's keeper
         (no `dup_of`; the others `dup_of` it, with their similarity to it when dedup's cached
         pairs know it). The cluster keeps its id. Afterwards exactly `keeper` is exported."""
-        with self._transaction():
-            selected = self._select(None, [f"cluster={cluster_id}"])
+        with self._transaction() as tx:
+            selected = tx.select(None, [f"cluster={cluster_id}"])
             if not self._conn.execute("SELECT 1 FROM _sel WHERE id = ?", (keeper,)).fetchone():
                 raise WorkspaceError(f"record {keeper} is not in duplicate cluster {cluster_id}")
-            entry = self._entry("keep", "", {"cluster": cluster_id, "keeper": keeper})
+            entry = tx.entry("keep", "", {"cluster": cluster_id, "keeper": keeper})
             c = self._conn
             for column, keep_value, other_value in (
                 ("status", "accepted", "rejected"),
@@ -1065,7 +825,7 @@ class Workspace:
                 c.execute("DELETE FROM _vals")
                 c.execute("INSERT INTO _vals(id, value) SELECT id, CASE WHEN id = ? THEN ? "
                           "ELSE ? END FROM _sel", (keeper, keep_value, other_value))
-                self._apply_vals(entry, column)
+                tx.apply_vals(entry, column)
             # similarity to the new keeper first (it reads the old dup_of): kept where the
             # record already was its duplicate, else from the cached pair, else the old
             # keeper's similarity to the new one, else unknown
@@ -1077,25 +837,25 @@ class Workspace:
                 "AND p.b = max(r.id, :k)), "
                 "(SELECT k.similarity FROM records k WHERE k.id = :k AND k.dup_of = r.id)) END "
                 "FROM _sel s JOIN records r ON r.id = s.id", {"k": keeper})
-            self._apply_vals(entry, "similarity")
+            tx.apply_vals(entry, "similarity")
             # then the chosen record stops being a duplicate; the others are duplicates of it
             c.execute("DELETE FROM _vals")
             c.execute("INSERT INTO _vals(id, value) SELECT id, CASE WHEN id = ? THEN NULL "
                       "ELSE ? END FROM _sel", (keeper, keeper))
-            self._apply_vals(entry, "dup_of")
-            return self._finish(entry, "keep", selected,
+            tx.apply_vals(entry, "dup_of")
+            return tx.finish(entry, "keep", selected,
                                 f"keep record {keeper} of cluster {cluster_id}, reject "
                                 f"{selected - 1} duplicates")
 
     def save_dedup_pairs(self, key: str, pairs: Iterable[tuple[int, int, float, bool]]) -> None:
         """Replace the cached duplicate pairs (a, b, similarity, exact) and the key (meta
         `dedup.cache`) saying which content and settings they hold for. Not journaled."""
-        with self._transaction():
+        with self._transaction() as tx:
             self._conn.execute("DELETE FROM dedup_pairs")
             self._conn.executemany(
                 "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
                 ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
-            self._write_meta("dedup.cache", key)
+            tx.write_meta("dedup.cache", key)
 
     def dedup_pairs(self) -> list[tuple[int, int, float, bool]]:
         """The cached pairs (see save_dedup_pairs), a < b."""
@@ -1105,12 +865,12 @@ class Workspace:
     def clear_duplicates(self, ids: Iterable[int] | None = None, *,
                          where: Sequence[str] | None = None) -> Change:
         """Clear cluster / dup_of / similarity on the chosen records (all records by default)."""
-        with self._transaction():
-            selected = self._select(ids, where if (ids is not None or where is not None) else [])
-            entry = self._entry("undedup", "", {"where": list(where or [])})
+        with self._transaction() as tx:
+            selected = tx.select(ids, where if (ids is not None or where is not None) else [])
+            entry = tx.entry("undedup", "", {"where": list(where or [])})
             for column in ("cluster_id", "dup_of", "similarity"):
-                self._set_selected(entry, column, None)
-            return self._finish(entry, "undedup", selected, "duplicate marks cleared")
+                tx.set_selected(entry, column, None)
+            return tx.finish(entry, "undedup", selected, "duplicate marks cleared")
 
     def set_splits(self, assignment: Mapping[int, str | None] | Iterable[tuple[int, str | None]],
                    params: Mapping[str, Any] | None = None, *,
@@ -1123,7 +883,7 @@ class Workspace:
         records given, by split)."""
         items = assignment.items() if isinstance(assignment, Mapping) else assignment
         c = self._conn
-        with self._transaction():
+        with self._transaction() as tx:
             c.execute("DELETE FROM _vals")
             c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",
                           ((int(i), s) for i, s in items))
@@ -1142,31 +902,17 @@ class Workspace:
                         "pass allow_holdout_move=True only if you mean to unseal it"
                     )
             selected = c.execute("SELECT count(*) FROM _vals").fetchone()[0]
-            entry = self._entry("split", "", params)
-            self._apply_vals(entry, "split")
+            entry = tx.entry("split", "", params)
+            tx.apply_vals(entry, "split")
             if params is not None:
-                self._set_meta(entry, "split_params", _dumps(dict(params)))
+                tx.set_meta(entry, "split_params", dumps(dict(params)))
             for key, value in (meta or {}).items():
-                self._set_meta(entry, key, value)
+                tx.set_meta(entry, key, value)
             counts = dict(c.execute(
                 "SELECT coalesce(value, 'none'), count(*) FROM _vals GROUP BY 1").fetchall())
             summary = summary or "split: " + ", ".join(
                 f"{k} {v}" for k, v in sorted(counts.items()))
-            return self._finish(entry, "split", selected, summary)
-
-    def _set_meta(self, entry: int, key: str, value: str | None) -> None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        before = row[0] if row else None
-        if before == value:
-            return
-        self._conn.execute(
-            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-            "VALUES (?, NULL, ?, ?, ?)", (entry, f"meta:{key}", before, value)
-        )
-        self._write_meta(key, value)
-
-    def _write_meta(self, key: str, value: str | None) -> None:
-        write_meta(self._conn, key, value)
+            return tx.finish(entry, "split", selected, summary)
 
     def set_meta(self, key: str, value: str | None, *, summary: str | None = None) -> Change:
         """Set (None: delete) a workspace-level value, journaled so undo restores it.
@@ -1174,10 +920,10 @@ class Workspace:
         Used for facts about the whole workspace: the last split's parameters, the last
         smoke-test run. Keys are dotted names owned by one command each.
         """
-        with self._transaction():
-            entry = self._entry("meta", "", {"key": key})
-            self._set_meta(entry, key, value)
-            return self._finish(entry, "meta", 0, summary or f"set {key}")
+        with self._transaction() as tx:
+            entry = tx.entry("meta", "", {"key": key})
+            tx.set_meta(entry, key, value)
+            return tx.finish(entry, "meta", 0, summary or f"set {key}")
 
     def meta(self, key: str) -> str | None:
         return read_meta(self._conn, key)
@@ -1194,14 +940,14 @@ class Workspace:
 
         `meta` (workspace keys such as `workspace.target`) is written in the same commit, as
         part of the import's entry, which undo skips: an import's settings are not undone."""
-        with self._transaction():
-            entry = self._entry("import", f"import {path}: started", {"path": path},
+        with self._transaction() as tx:
+            entry = tx.entry("import", f"import {path}: started", {"path": path},
                                 undoable=False)
             for key, value in (meta or {}).items():
-                self._set_meta(entry, key, value)
+                tx.set_meta(entry, key, value)
             self._conn.execute(
                 "INSERT INTO sources(path, rows, new, already_present, rejected, import_id, "
-                "imported_at) VALUES (?, 0, 0, 0, 0, ?, ?)", (path, entry, _now()))
+                "imported_at) VALUES (?, 0, 0, 0, 0, ?, ?)", (path, entry, now()))
             return entry
 
     def import_batch(self, import_id: int, records: Sequence[NewRecord],
@@ -1211,7 +957,7 @@ class Workspace:
         rejected so far, this batch included) go into the `sources` row in the same commit, so
         after a kill it says exactly how far the import got."""
         c = self._conn
-        now = _now()
+        stamp = now()
         is_new: list[bool] = []
         with self._transaction():
             for r in records:
@@ -1221,7 +967,7 @@ class Workspace:
                     "import_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (r.uid, r.source_file, r.source_line, r.example_index, r.raw, r.format,
                      r.canonical, r.status, r.reason, r.tokens_total, r.tokens_trained,
-                     import_id, now),
+                     import_id, stamp),
                 )
                 new = cur.rowcount == 1
                 is_new.append(new)
@@ -1258,226 +1004,24 @@ class Workspace:
         return [dict(zip(cols, r, strict=True)) for r in self._conn.execute(
             f"SELECT {', '.join(cols)} FROM sources ORDER BY id")]
 
-    # -- undo / redo ---------------------------------------------------------------------------
+    # -- undo, redo, the journal (history.py) -------------------------------------------------
 
-    def undo(self, n: int = 1) -> list[JournalEntry]:
-        """Revert the newest `n` done entries (each in its own transaction); returns them."""
-        return self._walk(n, "done", "undone", "before", "DESC")
+    undo = _history.undo
+    redo = _history.redo
+    next_undo = _history.next_undo
+    next_redo = _history.next_redo
+    entry = _history.entry
+    log = _history.log
+    changes = _history.changes
 
-    def next_undo(self) -> JournalEntry | None:
-        """The entry `undo()` would revert now (None: nothing to undo)."""
-        row = self._conn.execute(
-            f"SELECT {self._ENTRY_COLS} FROM journal WHERE undoable = 1 AND state = 'done' "
-            f"ORDER BY id DESC LIMIT 1").fetchone()
-        return self._to_entry(row) if row is not None else None
+    # -- reading (reads.py) --------------------------------------------------------------------
 
-    def next_redo(self) -> JournalEntry | None:
-        """The entry `redo()` would re-apply now (None: nothing to redo)."""
-        row = self._conn.execute(
-            f"SELECT {self._ENTRY_COLS} FROM journal WHERE undoable = 1 AND state = 'undone' "
-            f"ORDER BY id ASC LIMIT 1").fetchone()
-        return self._to_entry(row) if row is not None else None
-
-    def redo(self, n: int = 1) -> list[JournalEntry]:
-        """Re-apply the `n` most recently undone entries, oldest first; returns them."""
-        return self._walk(n, "undone", "done", "after", "ASC")
-
-    def _walk(self, n: int, from_state: str, to_state: str, side: str,
-              order: str) -> list[JournalEntry]:
-        done: list[JournalEntry] = []
-        for _ in range(n):
-            with self._transaction():
-                row = self._conn.execute(
-                    f"SELECT id FROM journal WHERE undoable = 1 AND state = ? "
-                    f"ORDER BY id {order} LIMIT 1", (from_state,)
-                ).fetchone()
-                if row is None:
-                    break
-                self._restore(row[0], side)
-                self._conn.execute("UPDATE journal SET state = ? WHERE id = ?",
-                                   (to_state, row[0]))
-            done.append(self.entry(row[0]))
-        return done
-
-    def _restore(self, entry: int, side: str) -> None:
-        """Put every value an entry changed back to its `side` ('before' or 'after')."""
-        other = "after" if side == "before" else "before"
-        c = self._conn
-        fields = [r[0] for r in c.execute(
-            "SELECT DISTINCT field FROM journal_changes WHERE entry_id = ?", (entry,))]
-        for f in fields:
-            if f in SCALAR_FIELDS:
-                c.execute(
-                    f"UPDATE records SET {f} = jc.{side} FROM journal_changes jc "
-                    f"WHERE jc.entry_id = ? AND jc.field = ? AND jc.record_id = records.id",
-                    (entry, f),
-                )
-        # Label names must exist before records use them, and go only after no record does.
-        c.execute(f"INSERT OR IGNORE INTO label_set(name) SELECT {side} FROM journal_changes "
-                  f"WHERE entry_id = ? AND field = 'label_set' AND {side} IS NOT NULL", (entry,))
-        c.execute(f"DELETE FROM record_labels WHERE (record_id, label) IN (SELECT record_id, "
-                  f"{other} FROM journal_changes WHERE entry_id = ? AND field = 'label' "
-                  f"AND {side} IS NULL)", (entry,))
-        c.execute(f"INSERT OR IGNORE INTO record_labels(record_id, label) SELECT record_id, "
-                  f"{side} FROM journal_changes WHERE entry_id = ? AND field = 'label' "
-                  f"AND {side} IS NOT NULL", (entry,))
-        c.execute(f"DELETE FROM label_set WHERE name IN (SELECT {other} FROM journal_changes "
-                  f"WHERE entry_id = ? AND field = 'label_set' AND {side} IS NULL)", (entry,))
-        for record_id, value in c.execute(
-            f"SELECT record_id, {side} FROM journal_changes WHERE entry_id = ? "
-            f"AND field = 'issues'", (entry,)
-        ).fetchall():
-            self._write_issues(record_id, orjson.loads(value))
-        for f, value in c.execute(
-            f"SELECT field, {side} FROM journal_changes WHERE entry_id = ? "
-            f"AND field LIKE 'meta:%'", (entry,)
-        ).fetchall():
-            self._write_meta(f[5:], value)
-
-    # -- the journal ---------------------------------------------------------------------------
-
-    _ENTRY_COLS: ClassVar[str] = "id, ts, actor, action, summary, params, n_changes, undoable, state"
-
-    @staticmethod
-    def _to_entry(row: Sequence[Any]) -> JournalEntry:
-        return JournalEntry(row[0], row[1], row[2], row[3], row[4],
-                            orjson.loads(row[5]) if row[5] else None, row[6], bool(row[7]),
-                            row[8])
-
-    def entry(self, entry_id: int) -> JournalEntry:
-        row = self._conn.execute(
-            f"SELECT {self._ENTRY_COLS} FROM journal WHERE id = ?", (entry_id,)).fetchone()
-        if row is None:
-            raise WorkspaceError(f"no journal entry {entry_id}")
-        return self._to_entry(row)
-
-    def log(self, limit: int | None = 20) -> list[JournalEntry]:
-        """Journal entries, newest first."""
-        return [self._to_entry(r) for r in self._conn.execute(
-            f"SELECT {self._ENTRY_COLS} FROM journal ORDER BY id DESC LIMIT ?",
-            (-1 if limit is None else limit,))]
-
-    def changes(self, entry_id: int) -> list[tuple[int | None, str, Any, Any]]:
-        """(record_id, field, before, after) for every value an entry changed."""
-        return [(r[0], r[1], r[2], r[3]) for r in self._conn.execute(
-            "SELECT record_id, field, before, after FROM journal_changes WHERE entry_id = ? "
-            "ORDER BY rowid", (entry_id,))]
-
-    # -- reading -------------------------------------------------------------------------------
-
-    def count(self, where: Sequence[str] = ()) -> int:
-        sql, params = compile_filters(where)
-        self._ensure_search(where)
-        return int(self._conn.execute(
-            f"SELECT count(*) FROM records r WHERE {sql}", params).fetchone()[0])
-
-    def status_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
-        counts.update(self._conn.execute(
-            "SELECT status, count(*) FROM records GROUP BY status").fetchall())
-        return counts
-
-    def select_ids(self, where: Sequence[str] = ()) -> Iterator[int]:
-        """Matching record ids in id order, streamed (the cursor is read lazily)."""
-        sql, params = compile_filters(where)
-        self._ensure_search(where)
-        for row in self._conn.execute(f"SELECT r.id FROM records r WHERE {sql} ORDER BY r.id",
-                                      params):
-            yield row[0]
-
-    _ORDERS: ClassVar[dict[str, str]] = {"id": "r.id", "tokens": "coalesce(r.tokens_total, -1)",
-               "cluster": "coalesce(r.cluster_id, -1)"}
-
-    def page(
-        self,
-        where: Sequence[str] = (),
-        order: str = "id",
-        after: tuple[Any, int] | None = None,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> Page:
-        """One page of light rows for a list view.
-
-        `order` is id, tokens or cluster, with a leading '-' for descending. Page forward with
-        `after=page.next_key` (keyset: as fast at row 900,000 as at row 0); `offset` is for
-        jumping and costs a scan of the skipped rows.
-        """
-        desc = order.startswith("-")
-        key_sql = self._ORDERS.get(order.lstrip("-"))
-        if key_sql is None:
-            raise FilterError(f"unknown order {order!r}; choose id, tokens, cluster (- = desc)")
-        sql, params = compile_filters(where)
-        self._ensure_search(where)
-        cmp, direction = ("<", "DESC") if desc else (">", "ASC")
-        if after is not None:
-            sql += f" AND ({key_sql}, r.id) {cmp} (?, ?)"
-            params = [*params, after[0], after[1]]
-        rows = self._conn.execute(
-            f"SELECT {self._SUMMARY_COLS}, {key_sql} "
-            f"FROM records r WHERE {sql} ORDER BY {key_sql} {direction}, r.id {direction} "
-            f"LIMIT ? OFFSET ?",
-            [*params, limit + 1, offset],
-        ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        out = [self._summary(r) for r in rows]
-        next_key = (rows[-1][11], rows[-1][0]) if more and rows else None
-        return Page(out, next_key)
-
-    def summaries(self, ids: Sequence[int]) -> list[RecordSummary]:
-        """The list-view rows of these records, in the order given (unknown ids left out):
-        for a list of matches found elsewhere (the review app's `text~` scan)."""
-        if not ids:
-            return []
-        rows = self._conn.execute(
-            f"SELECT {self._SUMMARY_COLS} FROM records r "
-            f"WHERE r.id IN (SELECT value FROM json_each(?))",
-            (_dumps([int(i) for i in ids]),)).fetchall()
-        by_id = {r[0]: self._summary(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    _SUMMARY_COLS: ClassVar[str] = (
-        "r.id, r.status, r.reason, r.split, r.cluster_id, r.dup_of, r.tokens_total, "
-        "r.current IS NOT NULL, "
-        "(SELECT group_concat(label, ',') FROM record_labels WHERE record_id = r.id), "
-        "(SELECT group_concat(code, ',') FROM issues WHERE record_id = r.id), "
-        "CASE WHEN coalesce(r.current, r.canonical) IS NULL THEN substr(r.raw, 1, 200) ELSE "
-        "coalesce((SELECT substr(CAST(json_extract(m.value, '$.content') AS TEXT), 1, 200) "
-        "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m "
-        "WHERE json_extract(m.value, '$.role') NOT IN ('system', 'developer') LIMIT 1), "
-        "substr(coalesce(r.current, r.canonical), 1, 200)) END"
-    )
-
-    @staticmethod
-    def _summary(r: Sequence[Any]) -> RecordSummary:
-        return RecordSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]),
-                             tuple(r[8].split(",")) if r[8] else (),
-                             tuple(dict.fromkeys(r[9].split(","))) if r[9] else (),
-                             " ".join((r[10] or "").split()))
-
-    def get(self, record_id: int) -> RecordDetail:
-        """Everything about one record."""
-        row = self._conn.execute(
-            "SELECT id, uid, source_file, source_line, example_index, raw, format, canonical, "
-            "current, status, reason, note, tokens_total, tokens_trained, cluster_id, dup_of, "
-            "similarity, split, created FROM records WHERE id = ?", (record_id,)
-        ).fetchone()
-        if row is None:
-            raise UnknownRecords([record_id])
-        labels = [r[0] for r in self._conn.execute(
-            "SELECT label FROM record_labels WHERE record_id = ? ORDER BY label", (record_id,))]
-        issues = [
-            Issue(i["code"], i["severity"], i["message"], row[2], row[3], row[4],
-                  i["message_index"], i["path"], i["hint"])
-            for i in self._issues_of(record_id)
-        ]
-        return RecordDetail(
-            row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-            orjson.loads(row[7]) if row[7] is not None else None,
-            orjson.loads(row[8]) if row[8] is not None else None,
-            row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17],
-            row[18], labels, issues,
-        )
+    count = _reads.count
+    status_counts = _reads.status_counts
+    select_ids = _reads.select_ids
+    page = _reads.page
+    summaries = _reads.summaries
+    get = _reads.get
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
