@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from curator.workspace.errors import UnknownRecords, WorkspaceError
-from curator.workspace.journal import dumps
 from curator.workspace.records import HOLDOUT, Change
 
 if TYPE_CHECKING:
@@ -21,10 +20,11 @@ def set_splits(ws: Workspace,
                allow_holdout_move: bool = False,
                meta: Mapping[str, str | None] | None = None,
                summary: str | None = None) -> Change:
-    """Assign splits (None = no split). The split parameters are kept in meta
-    `split_params`; `meta` keys are set in the same entry. Moving a record out of the
-    holdout is refused unless allowed. `summary` replaces the journal line (default: the
-    records given, by split)."""
+    """Assign splits (None = no split). `params` go into the journal entry; `meta` keys are
+    set in the same entry (workspace/split.py keeps the split's parameters there, under
+    `split.params`; the legacy key `split_params` is no longer written). Moving a record out
+    of the holdout is refused unless allowed. `summary` replaces the journal line (default:
+    the records given, by split)."""
     items = assignment.items() if isinstance(assignment, Mapping) else assignment
     c = ws._conn
     with ws._transaction() as tx:
@@ -48,8 +48,6 @@ def set_splits(ws: Workspace,
         selected = c.execute("SELECT count(*) FROM _vals").fetchone()[0]
         entry = tx.entry("split", "", params)
         tx.apply_vals(entry, "split")
-        if params is not None:
-            tx.set_meta(entry, "split_params", dumps(dict(params)))
         for key, value in (meta or {}).items():
             tx.set_meta(entry, key, value)
         counts = dict(c.execute(
