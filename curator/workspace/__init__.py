@@ -1,8 +1,12 @@
 """The workspace: one SQLite file that holds the records, every decision and its journal.
 
-This package is the only place in curator that speaks SQL. `engine` opens, migrates and
-journals; the modules beside it are the workspace operations (import, dedup, split, export,
-report). Callers import the store's public names from here.
+This package is the only place in curator that speaks SQL. `engine` opens, migrates and runs
+the write transaction (`journal.Tx`); `errors`, `records`, `filters`, `lock` and `meta` hold its
+parts; the store's operations are one module each (`decisions`, `labels`, `marks`,
+`dedup_marks`, `split_marks`, `sources`, `history`, `reads`, `search`), bound as methods of
+`Workspace`. Beside them, the workspace commands (import, dedup, split, export, report). Callers
+import the store's public names from here; modules inside the package import them from the
+module that defines them.
 """
 
 from curator.workspace.engine import Workspace, is_sqlite_file
