@@ -118,7 +118,7 @@ def edit(
         raise EditRefused(record_id, new_issues)
     with ws._transaction() as tx:
         tx.select([record_id], None)
-        canonical = ws._conn.execute(
+        canonical = tx.conn.execute(
             "SELECT canonical FROM records WHERE id = ?", (record_id,)
         ).fetchone()[0]
         text = dumps(example)

@@ -24,8 +24,8 @@ def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
 
     `clear_others` also clears the marks of every record outside these clusters (a fresh
     dedup run replaces the last one); `meta` keys are set. All in one journal entry."""
-    c = ws._conn
     with ws._transaction() as tx:
+        c = tx.conn
         c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup "
                   "(id INTEGER PRIMARY KEY, cluster INTEGER, dup_of INTEGER, sim REAL)")
         c.execute("DELETE FROM _dup")
@@ -73,10 +73,10 @@ def keep_one(ws: Workspace, cluster_id: int, keeper: int) -> Change:
     pairs know it). The cluster keeps its id. Afterwards exactly `keeper` is exported."""
     with ws._transaction() as tx:
         selected = tx.select(None, [f"cluster={cluster_id}"])
-        if not ws._conn.execute("SELECT 1 FROM _sel WHERE id = ?", (keeper,)).fetchone():
+        if not tx.conn.execute("SELECT 1 FROM _sel WHERE id = ?", (keeper,)).fetchone():
             raise WorkspaceError(f"record {keeper} is not in duplicate cluster {cluster_id}")
         entry = tx.entry("keep", "", {"cluster": cluster_id, "keeper": keeper})
-        c = ws._conn
+        c = tx.conn
         for column, keep_value, other_value in (
             ("status", "accepted", "rejected"),
             ("reason", None, f"duplicate of {keeper}"),
@@ -111,8 +111,8 @@ def save_dedup_pairs(ws: Workspace, key: str, pairs: Iterable[tuple[int, int, fl
     """Replace the cached duplicate pairs (a, b, similarity, exact) and the key (meta
     `dedup.cache`) saying which content and settings they hold for. Not journaled."""
     with ws._transaction() as tx:
-        ws._conn.execute("DELETE FROM dedup_pairs")
-        ws._conn.executemany(
+        tx.conn.execute("DELETE FROM dedup_pairs")
+        tx.conn.executemany(
             "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
             ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
         tx.write_meta("dedup.cache", key)

@@ -61,10 +61,10 @@ def set_label_set(ws: Workspace, names: Sequence[str]) -> Change:
         added = [n for n in wanted if n not in current]
         removed = [n for n in current if n not in wanted]
         for n in added:
-            ws._conn.execute(
+            tx.conn.execute(
                 "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
                 "VALUES (?, NULL, 'label_set', NULL, ?)", (entry, n))
-            ws._conn.execute("INSERT INTO label_set(name) VALUES (?)", (n,))
+            tx.conn.execute("INSERT INTO label_set(name) VALUES (?)", (n,))
         for n in removed:
             _remove_label_name(tx, entry, n)
         tx.set_meta(entry, LABEL_ORDER, dumps(wanted))
@@ -82,13 +82,13 @@ def add_label_names(ws: Workspace, names: Iterable[str]) -> Change:
             raise WorkspaceError(f"bad label name {n!r}: non-empty, no commas")
     with ws._transaction() as tx:
         entry = tx.entry("labels", "", {"add": names})
-        ws._conn.executemany(
+        tx.conn.executemany(
             "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
             "SELECT ?, NULL, 'label_set', NULL, ? "
             "WHERE NOT EXISTS (SELECT 1 FROM label_set WHERE name = ?)",
             [(entry, n, n) for n in dict.fromkeys(names)],
         )
-        ws._conn.execute(
+        tx.conn.execute(
             "INSERT INTO label_set(name) SELECT after FROM journal_changes "
             "WHERE entry_id = ? AND field = 'label_set'", (entry,)
         )
@@ -194,7 +194,7 @@ def _change_labels(ws: Workspace, ids: Iterable[int] | None, labels: Sequence[st
         _require_labels(ws, labels)
         selected = tx.select(ids, where)
         entry = tx.entry(action, "", {"labels": labels, "where": list(where or [])})
-        c = ws._conn
+        c = tx.conn
         if progress is not None:
             _labels_chunked(tx, entry, labels, add, selected, progress)
         for label in labels if progress is None else ():
@@ -247,8 +247,8 @@ def flag_records(
     label = label.strip()
     if not label or "," in label:
         raise WorkspaceError(f"bad label name {label!r}: non-empty, no commas")
-    c = ws._conn
     with ws._transaction() as tx:
+        c = tx.conn
         selected = tx.select(list(flagged), None)
         entry = tx.entry(action, "", {"label": label, "exclusive": exclusive,
                                       "meta": sorted(meta or {})})
@@ -293,7 +293,7 @@ def set_label_one(ws: Workspace, record_id: int, label: str, on: bool) -> Change
     with ws._transaction() as tx:
         _require_labels(ws, [label])
         tx.one(record_id, ("id",))
-        has = ws._conn.execute(
+        has = tx.conn.execute(
             "SELECT 1 FROM record_labels WHERE record_id = ? AND label = ?",
             (record_id, label)).fetchone() is not None
         verb = "added" if on else "removed"
@@ -302,16 +302,16 @@ def set_label_one(ws: Workspace, record_id: int, label: str, on: bool) -> Change
                           f"{action}: {verb} {label} on record {record_id}")
         entry = tx.entry(action, "", {"labels": [label], "record": record_id})
         if on and not has:
-            ws._conn.execute(
+            tx.conn.execute(
                 "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
                 "VALUES (?, ?, 'label', NULL, ?)", (entry, record_id, label))
-            ws._conn.execute("INSERT INTO record_labels(record_id, label) VALUES (?, ?)",
-                             (record_id, label))
+            tx.conn.execute("INSERT INTO record_labels(record_id, label) VALUES (?, ?)",
+                            (record_id, label))
         elif not on and has:
-            ws._conn.execute(
+            tx.conn.execute(
                 "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
                 "VALUES (?, ?, 'label', ?, NULL)", (entry, record_id, label))
-            ws._conn.execute(
+            tx.conn.execute(
                 "DELETE FROM record_labels WHERE record_id = ? AND label = ?",
                 (record_id, label))
         return tx.finish_one(entry, action, f"{action}: {verb} {label} on record "

@@ -22,8 +22,8 @@ def set_marks(ws: Workspace, ids: Iterable[int], on: bool = True) -> int:
     """Mark (on) or unmark records; returns how many changed. Marking an unknown id is
     refused; unmarking one is not an error (there is nothing to take away)."""
     wanted = [int(i) for i in ids]
-    with ws._transaction():
-        c = ws._conn
+    with ws._transaction() as tx:
+        c = tx.conn
         if on:
             missing = [i for i in wanted if c.execute(
                 "SELECT 1 FROM records WHERE id = ?", (i,)).fetchone() is None]
@@ -40,5 +40,5 @@ def set_marks(ws: Workspace, ids: Iterable[int], on: bool = True) -> int:
 
 def clear_marks(ws: Workspace) -> int:
     """Unmark every record; returns how many were marked."""
-    with ws._transaction():
-        return ws._conn.execute("DELETE FROM marks").rowcount
+    with ws._transaction() as tx:
+        return tx.conn.execute("DELETE FROM marks").rowcount

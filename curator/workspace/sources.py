@@ -24,7 +24,7 @@ def begin_import(ws: Workspace, path: str, *, meta: Mapping[str, str | None] | N
                          undoable=False)
         for key, value in (meta or {}).items():
             tx.set_meta(entry, key, value)
-        ws._conn.execute(
+        tx.conn.execute(
             "INSERT INTO sources(path, rows, new, already_present, rejected, import_id, "
             "imported_at) VALUES (?, 0, 0, 0, 0, ?, ?)", (path, entry, now()))
         return entry
@@ -36,10 +36,10 @@ def import_batch(ws: Workspace, import_id: int, records: Sequence[NewRecord],
     whose uid is already present is left as it is). `totals` (rows, new, already_present,
     rejected so far, this batch included) go into the `sources` row in the same commit, so
     after a kill it says exactly how far the import got."""
-    c = ws._conn
     stamp = now()
     is_new: list[bool] = []
-    with ws._transaction():
+    with ws._transaction() as tx:
+        c = tx.conn
         for r in records:
             cur = c.execute(
                 "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, "
@@ -72,12 +72,12 @@ def import_batch(ws: Workspace, import_id: int, records: Sequence[NewRecord],
 
 def finish_import(ws: Workspace, import_id: int, sha256: str | None, size: int | None,
                   summary: str, new: int) -> None:
-    with ws._transaction():
-        ws._conn.execute(
+    with ws._transaction() as tx:
+        tx.conn.execute(
             "UPDATE sources SET sha256 = ?, size = ?, complete = 1 WHERE import_id = ?",
             (sha256, size, import_id))
-        ws._conn.execute("UPDATE journal SET summary = ?, n_changes = ? WHERE id = ?",
-                         (summary, new, import_id))
+        tx.conn.execute("UPDATE journal SET summary = ?, n_changes = ? WHERE id = ?",
+                        (summary, new, import_id))
 
 
 def sources(ws: Workspace) -> list[dict[str, Any]]:

@@ -26,8 +26,8 @@ def set_splits(ws: Workspace,
     of the holdout is refused unless allowed. `summary` replaces the journal line (default:
     the records given, by split)."""
     items = assignment.items() if isinstance(assignment, Mapping) else assignment
-    c = ws._conn
     with ws._transaction() as tx:
+        c = tx.conn
         c.execute("DELETE FROM _vals")
         c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",
                       ((int(i), s) for i, s in items))
