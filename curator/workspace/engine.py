@@ -28,584 +28,57 @@ commits. "Is this a workspace" is asked of SQLite (`is_sqlite_file`, `Workspace.
 pre-upgrade copy is made with the backup API. SQLite errors about the file or the disk (read-only
 file, a folder where -wal/-shm cannot be created, a full disk) become one-line WorkspaceErrors
 (`file_error`); docs/workspace-files.md lists them.
+
+The code. This module is the engine: open, migrate, close, the write transaction, snapshots,
+checkpoints and meta. The operations live one kind per module beside it (decisions, labels,
+marks, dedup_marks, split_marks, sources, history, reads, search) as functions whose first
+parameter is the workspace; they write through the `Tx` (journal.py) that `_transaction()`
+yields, and the class body binds them as methods (`set_status = _decisions.set_status`). They
+import `Workspace` only for type checking, so the imports run one way. The engine imports
+nothing heavy (no importer, prepare, dedup, split, export or report): `curator accept` starts
+fast.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import getpass
 import os
-import re
 import sqlite3
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-import orjson
-
+import curator.workspace.decisions as _decisions
+import curator.workspace.dedup_marks as _dedup_marks
+import curator.workspace.filters as _filters
+import curator.workspace.history as _history
+import curator.workspace.labels as _labels
+import curator.workspace.marks as _marks
+import curator.workspace.reads as _reads
+import curator.workspace.search as _search
+import curator.workspace.sources as _sources
+import curator.workspace.split_marks as _split_marks
 from curator import __version__
-from curator.issues import Issue
+from curator.workspace.errors import (
+    SQLITE_NOTADB,
+    SQLITE_PERM,
+    SQLITE_READONLY,
+    NotAWorkspace,
+    SchemaTooNew,
+    WorkspaceBusy,
+    WorkspaceError,
+    WorkspaceNotFound,
+    WorkspaceReadOnly,
+    file_error,
+    sqlite_code,
+)
+from curator.workspace.journal import Tx, now
+from curator.workspace.lock import WriteLock
+from curator.workspace.meta import read_meta, read_meta_json
 from curator.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: SQLite's busy_timeout is the only guard there
-    fcntl = None  # type: ignore[assignment]
-
-Status = Literal["pending", "accepted", "rejected"]
-STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected")
-
-#: records columns an action may change; only these names are ever put into SQL text.
-SCALAR_FIELDS = frozenset(
-    {"status", "reason", "note", "current", "tokens_total", "tokens_trained",
-     "cluster_id", "dup_of", "similarity", "split"}
-)
-HOLDOUT = "holdout"
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-class WorkspaceError(Exception):
-    """Anything wrong with a workspace or a request to it; the message says what to do."""
-
-
-class WorkspaceNotFound(WorkspaceError):
-    pass
-
-
-class NotAWorkspace(WorkspaceError):
-    pass
-
-
-class SchemaTooNew(WorkspaceError):
-    pass
-
-
-class WorkspaceBusy(WorkspaceError):
-    pass
-
-
-class WorkspaceReadOnly(WorkspaceError):
-    """The workspace (or what SQLite must create beside it) cannot be written; nothing changed."""
-
-
-class WorkspaceWriteFailed(WorkspaceError):
-    """The disk refused a write (full, I/O error); the step was rolled back, what was committed
-    before is intact."""
-
-
-class FilterError(WorkspaceError, ValueError):
-    pass
-
-
-class UnknownRecords(WorkspaceError):
-    def __init__(self, ids: Sequence[int]) -> None:
-        self.ids = list(ids)
-        shown = ", ".join(str(i) for i in self.ids[:10])
-        more = f" and {len(self.ids) - 10} more" if len(self.ids) > 10 else ""
-        super().__init__(f"no record with id {shown}{more} in this workspace")
-
-
-class EditRefused(WorkspaceError):
-    """An edit whose validation found errors; nothing was saved."""
-
-    def __init__(self, record_id: int, issues: Sequence[Issue]) -> None:
-        self.record_id = record_id
-        self.issues = list(issues)
-        codes = ", ".join(sorted({i.code for i in self.issues if i.severity == "error"}))
-        super().__init__(f"edit of record {record_id} refused, it does not validate: {codes}")
-
-
-# --- results ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What one mutating call did. `entry_id` is None when nothing changed (nothing journaled)."""
-
-    entry_id: int | None
-    action: str
-    selected: int
-    changed: int
-    summary: str
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    id: int
-    ts: str
-    actor: str
-    action: str
-    summary: str
-    params: dict[str, Any] | None
-    n_changes: int
-    undoable: bool
-    state: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "ts": self.ts, "actor": self.actor, "action": self.action,
-            "summary": self.summary, "params": self.params, "n_changes": self.n_changes,
-            "undoable": self.undoable, "state": self.state,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RecordSummary:
-    """A light row for a list view: no big JSON, a short preview instead."""
-
-    id: int
-    status: str
-    reason: str | None
-    split: str | None
-    cluster_id: int | None
-    dup_of: int | None
-    tokens_total: int | None
-    edited: bool
-    labels: tuple[str, ...]
-    issue_codes: tuple[str, ...]
-    preview: str
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    rows: list[RecordSummary]
-    #: pass as `after` to get the next page; None when this page is the last.
-    next_key: tuple[Any, int] | None
-
-
-@dataclass(frozen=True, slots=True)
-class RecordDetail:
-    id: int
-    uid: str
-    source_file: str | None
-    source_line: int | None
-    example_index: int | None
-    raw: str
-    format: str | None
-    canonical: dict[str, Any] | None
-    current: dict[str, Any] | None
-    status: str
-    reason: str | None
-    note: str | None
-    tokens_total: int | None
-    tokens_trained: int | None
-    cluster_id: int | None
-    dup_of: int | None
-    similarity: float | None
-    split: str | None
-    created: str
-    labels: list[str]
-    issues: list[Issue]
-
-    @property
-    def example(self) -> dict[str, Any] | None:
-        """The form to use: the edit when there is one, else the canonical form."""
-        return self.current if self.current is not None else self.canonical
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "uid": self.uid, "source_file": self.source_file,
-            "source_line": self.source_line, "example_index": self.example_index,
-            "raw": self.raw, "format": self.format, "canonical": self.canonical,
-            "current": self.current, "status": self.status, "reason": self.reason,
-            "note": self.note, "tokens_total": self.tokens_total,
-            "tokens_trained": self.tokens_trained, "cluster_id": self.cluster_id,
-            "dup_of": self.dup_of, "similarity": self.similarity, "split": self.split,
-            "created": self.created, "labels": self.labels,
-            "issues": [i.to_dict() for i in self.issues],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class DuplicateCluster:
-    """A keeper and its duplicates, each with its similarity to the keeper (1.0 = exact)."""
-
-    keeper: int
-    duplicates: Mapping[int, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class NewRecord:
-    """A record as import stores it. `canonical` is canonical JSON text (None: unparseable)."""
-
-    uid: str
-    source_file: str
-    source_line: int | None
-    example_index: int | None
-    raw: str
-    format: str | None
-    canonical: str | None
-    status: str
-    reason: str | None
-    tokens_total: int | None
-    tokens_trained: int | None
-    issues: Sequence[Issue]
-
-
-# --- filters ---------------------------------------------------------------------------------
-
-FILTER_HELP = """\
-Filters (repeat to combine with AND):
-  status=pending|accepted|rejected   status!=...
-  label=NAME        label!=NAME        records with / without a label
-  issue=CODE        issue=PREFIX*      issue!=CODE   issue=any   issue=none
-  severity=error|warning|info          records with an issue of that severity
-  split=train|validation|holdout|none  split!=...
-  cluster=N         dup=yes|no         (dup=yes: marked duplicate of another record)
-  format=NAME|none
-  tokens>N  tokens<N  tokens>=N  tokens<=N  tokens=N   (total tokens)
-  text~SUBSTRING    case-insensitive substring of the current text (edit, else canonical, else raw)
-  search~WORDS      full-text search of the message text: every word must occur (word* = prefix);
-                    uses the search index, built on first use
-  id>N  id<N  id>=N  id<=N"""
-
-_FILTER_RE = re.compile(r"^\s*([a-z_]+)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.DOTALL)
-_NUM_OPS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", "=": "=", "!=": "!="}
-
-
-def _bad(text: str, why: str) -> FilterError:
-    return FilterError(f"bad filter {text!r}: {why}\n{FILTER_HELP}")
-
-
-#: SQLite integers are signed 64-bit; a number outside would fail inside the query.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _int(text: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise _bad(text, f"{value!r} is not a whole number") from None
-    if not INT64_MIN <= number <= INT64_MAX:
-        raise _bad(text, f"{value} is out of range (at most {INT64_MAX})")
-    return number
-
-
-def _did_you_mean(value: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(value, known, n=3, cutoff=0.6)
-    return f"; did you mean {' or '.join(close)}?" if close else ""
-
-
-def _check_issue_code(text: str, value: str) -> None:
-    """An issue code (or PREFIX*) that no rule emits would match nothing, silently: refuse it."""
-    from curator.validate.codes import CODES
-
-    if value.endswith("*"):
-        prefix = value[:-1]
-        if any(code.startswith(prefix) for code in CODES):
-            return
-        families = sorted({code.split(".")[0] + ".*" for code in CODES})
-        raise _bad(text, f"no issue code starts with {prefix!r}"
-                         f"{_did_you_mean(value, families)}")
-    if value not in CODES:
-        raise _bad(text, f"no such issue code {value!r}{_did_you_mean(value, sorted(CODES))}")
-
-
-def _check_format(text: str, value: str) -> None:
-    from curator.formats.detect import FORMATS
-
-    if value not in FORMATS:
-        raise _bad(text, f"no such format {value!r}{_did_you_mean(value, FORMATS)}; formats: "
-                         f"{', '.join(FORMATS)}, none")
-
-
-def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
-    """Turn filter strings into one SQL condition over `records` (aliased r) and its parameters.
-
-    Raises FilterError, whose message lists the language, for anything it does not understand.
-    """
-    clauses: list[str] = []
-    params: list[Any] = []
-    for text in filters:
-        m = _FILTER_RE.match(text)
-        if not m:
-            raise _bad(text, "expected KEY=VALUE, KEY!=VALUE, KEY>N, KEY<N or text~SUBSTRING")
-        key, op, value = m.group(1), m.group(2), m.group(3)
-        neg = "NOT " if op == "!=" else ""
-        eq_ops = ("=", "!=")
-        if key == "status":
-            if op not in eq_ops or value not in STATUSES:
-                raise _bad(text, f"status takes = or != and one of {', '.join(STATUSES)}")
-            clauses.append(f"r.status {'=' if op == '=' else '!='} ?")
-            params.append(value)
-        elif key == "label":
-            if op not in eq_ops or not value:
-                raise _bad(text, "label takes = or != and a label name")
-            clauses.append(f"r.id {neg}IN (SELECT record_id FROM record_labels WHERE label = ?)")
-            params.append(value)
-        elif key == "issue":
-            if op not in eq_ops or not value:
-                raise _bad(text, "issue takes = or != and an issue code (or PREFIX*, any, none)")
-            if value in ("any", "none"):
-                has = (value == "any") != (op == "!=")
-                clauses.append(f"r.id {'' if has else 'NOT '}IN (SELECT record_id FROM issues)")
-            elif value.endswith("*"):
-                _check_issue_code(text, value)
-                prefix = value[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                clauses.append(
-                    f"r.id {neg}IN (SELECT record_id FROM issues WHERE code LIKE ? ESCAPE '\\')"
-                )
-                params.append(prefix + "%")
-            else:
-                _check_issue_code(text, value)
-                clauses.append(f"r.id {neg}IN (SELECT record_id FROM issues WHERE code = ?)")
-                params.append(value)
-        elif key == "severity":
-            if op not in eq_ops or value not in ("error", "warning", "info"):
-                raise _bad(text, "severity takes = or != and error, warning or info")
-            clauses.append(f"r.id {neg}IN (SELECT record_id FROM issues WHERE severity = ?)")
-            params.append(value)
-        elif key in ("split", "format"):
-            if op not in eq_ops or not value:
-                raise _bad(text, f"{key} takes = or != and a name (or none)")
-            if value == "none":
-                clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}NULL")
-            else:
-                if key == "format":
-                    _check_format(text, value)
-                clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}?")
-                params.append(value)
-        elif key == "cluster":
-            if op not in eq_ops:
-                raise _bad(text, "cluster takes = or != and a cluster id")
-            clauses.append(f"r.cluster_id {'IS NOT' if op == '!=' else '='} ?")
-            params.append(_int(text, value))
-        elif key == "dup":
-            if op != "=" or value not in ("yes", "no"):
-                raise _bad(text, "dup takes =yes or =no")
-            clauses.append(f"r.dup_of IS {'NOT ' if value == 'yes' else ''}NULL")
-        elif key in ("tokens", "id"):
-            if op not in _NUM_OPS:
-                raise _bad(text, f"{key} takes >, <, >=, <=, = or != and a number")
-            column = "r.tokens_total" if key == "tokens" else "r.id"
-            clauses.append(f"{column} {_NUM_OPS[op]} ?")
-            params.append(_int(text, value))
-        elif key == "text":
-            if op != "~" or not value:
-                raise _bad(text, "text takes ~ and a substring, as in text~refund")
-            escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append("coalesce(r.current, r.canonical, r.raw) LIKE ? ESCAPE '\\'")
-            params.append(f"%{escaped}%")
-        elif key == "search":
-            query = fts_query(value) if op == "~" else ""
-            if not query:
-                raise _bad(text, "search takes ~ and words, as in search~refund policy")
-            clauses.append("r.id IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
-            params.append(query)
-        else:
-            raise _bad(text, f"unknown key {key!r}")
-    return (" AND ".join(clauses) or "1"), params
-
-
-def check_names(filters: Sequence[str], *, labels: Iterable[str], splits: Iterable[str]) -> None:
-    """Refuse `label=`/`split=` names a workspace does not have (`labels`: its label set,
-    `splits`: the split names it uses): such a filter would match nothing, silently.
-
-    compile_filters knows no workspace; callers that have one call this too."""
-    known = {"label": sorted(set(labels)), "split": sorted(set(splits))}
-    for text in filters:
-        m = _FILTER_RE.match(text)
-        if not m or m.group(2) not in ("=", "!="):
-            continue
-        key, value = m.group(1), m.group(3)
-        names = known.get(key)
-        if names is None or not value or value in names or (key == "split" and value == "none"):
-            continue
-        listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-        raise FilterError(f"bad filter {text!r}: no {key} {value!r} in this workspace"
-                          f"{_did_you_mean(value, names)} ({key}s: {listed or 'none yet'})")
-
-
-_WORD_RE = re.compile(r"\w+\*?")
-
-
-def fts_query(words: str) -> str:
-    """An FTS5 query where every word must occur; `word*` matches a prefix. Operators and
-    punctuation in `words` are never interpreted (each word is quoted), so any text is safe."""
-    terms = []
-    for w in _WORD_RE.findall(words):
-        star = w.endswith("*")
-        core = w.rstrip("*")
-        if core:
-            terms.append(f'"{core}"' + ("*" if star else ""))
-    return " ".join(terms)
-
-
-def uses_search(filters: Sequence[str]) -> bool:
-    return any(_FILTER_RE.match(f) and f.strip().startswith("search") for f in filters)
-
-
-#: the text the search index holds for a record (alias r): its messages' content, else its JSON.
-SEARCH_TEXT_SQL = (
-    "coalesce((SELECT group_concat(CAST(json_extract(m.value, '$.content') AS TEXT), ' ') "
-    "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m), "
-    "coalesce(r.current, r.canonical, r.raw))"
-)
-SEARCH_META = "search.indexed_upto"
-
-
-# --- the write lock --------------------------------------------------------------------------
-
-
-class _WriteLock:
-    """An advisory flock on `<workspace>.lock` that names its holder."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._depth = 0
-
-    def acquire(self, timeout: float) -> None:
-        if self._depth:
-            self._depth += 1
-            return
-        if fcntl is None:  # pragma: no cover
-            self._depth = 1
-            return
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise WorkspaceReadOnly(
-                f"cannot write to workspace {self.path.with_suffix('')}: cannot open its lock "
-                f"file {self.path} ({exc.strerror or exc}); the workspace's folder must be "
-                f"writable. Nothing was changed"
-            ) from None
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = self.holder()
-                    os.close(fd)
-                    raise WorkspaceBusy(
-                        f"workspace {self.path.with_suffix('')} is busy: another process is "
-                        f"writing to it ({holder}); waited {timeout:g} s. Wait for it to finish "
-                        f"or stop it, then try again."
-                    ) from None
-                time.sleep(0.05)
-        # who holds it, for the message of a writer that waits (on a full disk: not said)
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:500]}\n".encode(errors="backslashreplace"), 0)
-        self._fd = fd
-        self._depth = 1
-
-    def release(self) -> None:
-        self._depth -= 1
-        if self._depth or self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-    def holder(self) -> str:
-        try:
-            text = self.path.read_text(errors="replace").strip()
-        except OSError:
-            text = ""
-        if not text:
-            return "holder unknown"
-        pid, _, cmd = text.partition(" ")
-        return f"pid {pid}: {cmd}" if cmd else f"pid {pid}"
-
-
-# --- the workspace ---------------------------------------------------------------------------
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _dumps(obj: Any) -> str:
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def _issue_dicts(issues: Iterable[Issue]) -> list[dict[str, Any]]:
-    return [
-        {"code": i.code, "severity": i.severity, "message_index": i.message_index,
-         "path": i.path, "message": i.message, "hint": i.hint}
-        for i in issues
-    ]
-
-
-# SQLite primary result codes (sqlite3.h) that describe the file or the disk, not a bug.
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
-_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
-_SQLITE_PERM = 3
-#: the same codes by message, for Pythons before 3.11 (no sqlite_errorcode)
-_SQLITE_MESSAGES = {
-    "file is not a database": _SQLITE_NOTADB,
-    "attempt to write a readonly database": _SQLITE_READONLY,
-    "unable to open database file": _SQLITE_CANTOPEN,
-    "database or disk is full": _SQLITE_FULL,
-    "disk I/O error": _SQLITE_IOERR,
-    "database disk image is malformed": _SQLITE_CORRUPT,
-    "database is locked": _SQLITE_BUSY,
-}
-
-
-def _sqlite_code(exc: sqlite3.Error) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF
-    text = str(exc)
-    return next((c for m, c in _SQLITE_MESSAGES.items() if m in text), None)
-
-
-def _folder_unwritable(p: Path) -> bool:
-    folder = p.parent if str(p.parent) else Path(".")
-    return not os.access(folder, os.W_OK | os.X_OK)
-
-
-def file_error(exc: sqlite3.Error, p: Path, writing: bool = True) -> WorkspaceError | None:
-    """The WorkspaceError that explains a SQLite error about the file or the disk (one line,
-    with what to do), or None for any other error (a bug: let it show)."""
-    code = _sqlite_code(exc)
-    if code == _SQLITE_NOTADB:
-        return NotAWorkspace(f"{p} is not a curator workspace (not a SQLite file)")
-    if code == _SQLITE_CORRUPT:
-        return NotAWorkspace(
-            f"{p} is damaged (SQLite: {exc}); restore it from a copy (an upgrade leaves "
-            f"{p.name}.v<N>.bak), or try `sqlite3 {p} .recover` to save what is left")
-    if code == _SQLITE_CANTOPEN or (code == _SQLITE_READONLY and _folder_unwritable(p)):
-        if _folder_unwritable(p) and not p.exists():
-            return WorkspaceReadOnly(
-                f"cannot create workspace {p}: its folder is not writable. Choose a folder "
-                f"you can write to")
-        if _folder_unwritable(p):
-            return WorkspaceReadOnly(
-                f"cannot open workspace {p}: its folder is not writable, and SQLite must create "
-                f"{p.name}-wal and {p.name}-shm beside it. Make the folder writable, or copy "
-                f"the workspace into one that is")
-        return WorkspaceReadOnly(f"cannot open workspace {p} (SQLite: {exc}); check that the "
-                                 f"file and its folder are readable and writable")
-    if code in (_SQLITE_READONLY, _SQLITE_PERM):
-        return WorkspaceReadOnly(
-            f"workspace {p} is read-only, nothing was changed; commands that only read it "
-            f"work. To change it, make it writable: chmod u+w {p}")
-    if code == _SQLITE_FULL:
-        return WorkspaceWriteFailed(
-            f"disk full while writing workspace {p}: this step was rolled back, everything "
-            f"saved before it is intact. Free some space and run the command again")
-    if code == _SQLITE_IOERR:
-        return WorkspaceWriteFailed(
-            f"I/O error on workspace {p} (SQLite: {exc}): this step was rolled back, "
-            f"everything saved before it is intact. Check the disk (space, quota, file size "
-            f"limit) and run the command again")
-    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-        return WorkspaceBusy(f"workspace {p} is locked by another program (SQLite: {exc}); "
-                             f"wait for it to finish and try again")
-    return None
+from curator.workspace.records import Change
 
 
 def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
@@ -626,7 +99,7 @@ def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
         return True
     except sqlite3.Error as exc:
         # a database SQLite cannot open now (busy, folder read-only) is still a database
-        return _sqlite_code(exc) not in (_SQLITE_NOTADB, None)
+        return sqlite_code(exc) not in (SQLITE_NOTADB, None)
     finally:
         conn.close()
 
@@ -639,7 +112,7 @@ class Workspace:
         self.actor = actor
         self.lock_timeout = lock_timeout
         self._conn = conn
-        self._lock = _WriteLock(Path(f"{path}.lock"))
+        self._lock = WriteLock(Path(f"{path}.lock"))
         self._mutex = threading.RLock()
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _sel (id INTEGER PRIMARY KEY)")
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _vals (id INTEGER PRIMARY KEY, value)")
@@ -751,15 +224,15 @@ class Workspace:
                 for statement in MIGRATIONS[number - 1]:
                     self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version = {number}")
-            now = _now()
+            stamp = now()
             self._conn.executemany(
                 "INSERT INTO meta(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [("application", "curator"), ("schema_version", str(SCHEMA_VERSION)),
-                 ("migrated_by", __version__), ("migrated_at", now)],
+                 ("migrated_by", __version__), ("migrated_at", stamp)],
             )
             self._conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('created', ?)", (now,)
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('created', ?)", (stamp,)
             )
 
     def close(self) -> None:
@@ -783,7 +256,9 @@ class Workspace:
     # -- transactions --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Tx]:
+        """One write transaction (BEGIN IMMEDIATE under the write lock), committed when the block
+        ends, rolled back on any exception; yields the `Tx` the operations write through."""
         with self._mutex:
             self._lock.acquire(self.lock_timeout)
             try:
@@ -794,7 +269,7 @@ class Workspace:
                         f"workspace {self.path} is locked by another program ({exc})"
                     ) from exc
                 try:
-                    yield self._conn
+                    yield Tx(self._conn, self.actor, self.BULK_CHUNK)
                     self._conn.execute("COMMIT")
                 except BaseException as exc:
                     self._rollback()
@@ -813,295 +288,8 @@ class Workspace:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
 
-    def _entry(self, action: str, summary: str, params: Mapping[str, Any] | None,
-               undoable: bool = True) -> int:
-        cur = self._conn.execute(
-            "INSERT INTO journal(ts, actor, action, summary, params, undoable) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (_now(), self.actor, action, summary,
-             _dumps(dict(params)) if params is not None else None, int(undoable)),
-        )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
-
-    def _finish(self, entry: int, action: str, selected: int, summary: str) -> Change:
-        """Close a journal entry: count its changes, drop it if empty, cut the redo branch."""
-        changed = self._conn.execute(
-            "SELECT count(DISTINCT coalesce(record_id, -1)) FROM journal_changes "
-            "WHERE entry_id = ?", (entry,)
-        ).fetchone()[0]
-        summary = summary.replace("{n}", str(changed))
-        if not changed:
-            self._conn.execute("DELETE FROM journal WHERE id = ?", (entry,))
-            return Change(None, action, selected, 0, summary)
-        self._conn.execute(
-            "UPDATE journal SET n_changes = ?, summary = ? WHERE id = ?", (changed, summary, entry)
-        )
-        self._conn.execute("UPDATE journal SET state = 'discarded' WHERE state = 'undone'")
-        return Change(entry, action, selected, changed, summary)
-
-    def _select(self, ids: Iterable[int] | None, where: Sequence[str] | None) -> int:
-        """Fill temp table _sel with the chosen record ids; return how many."""
-        if ids is None and where is None:
-            raise WorkspaceError("nothing selected: give record ids or filters (where=[] = all)")
-        c = self._conn
-        if where and uses_search(where):
-            self._index_search_upto(self._max_id())
-        c.execute("DELETE FROM _sel")
-        if ids is not None:
-            c.executemany("INSERT OR IGNORE INTO _sel(id) VALUES (?)", ((int(i),) for i in ids))
-            missing = [r[0] for r in c.execute(
-                "SELECT id FROM _sel WHERE id NOT IN (SELECT id FROM records) ORDER BY id"
-            )]
-            if missing:
-                raise UnknownRecords(missing)
-            if where:
-                sql, params = compile_filters(where)
-                c.execute(
-                    f"DELETE FROM _sel WHERE id NOT IN (SELECT r.id FROM records r WHERE {sql})",
-                    params,
-                )
-        else:
-            sql, params = compile_filters(where or [])
-            c.execute(f"INSERT INTO _sel(id) SELECT r.id FROM records r WHERE {sql}", params)
-        return int(c.execute("SELECT count(*) FROM _sel").fetchone()[0])
-
-    def _apply_vals(self, entry: int, column: str) -> int:
-        """Set records.<column> from temp table _vals, journaling each value that differs."""
-        if column not in SCALAR_FIELDS:
-            raise ValueError(f"not a changeable field: {column}")
-        c = self._conn
-        c.execute(
-            f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-            f"SELECT ?, r.id, ?, r.{column}, v.value FROM _vals v JOIN records r ON r.id = v.id "
-            f"WHERE r.{column} IS NOT v.value",
-            (entry, column),
-        )
-        return c.execute(
-            f"UPDATE records SET {column} = jc.after FROM journal_changes jc "
-            f"WHERE jc.entry_id = ? AND jc.field = ? AND jc.record_id = records.id",
-            (entry, column),
-        ).rowcount
-
-    def _set_selected(self, entry: int, column: str, value: Any) -> int:
-        self._conn.execute("DELETE FROM _vals")
-        self._conn.execute("INSERT INTO _vals(id, value) SELECT id, ? FROM _sel", (value,))
-        return self._apply_vals(entry, column)
-
     #: records changed per step by the bulk paths that report progress
     BULK_CHUNK: ClassVar[int] = 20_000
-
-    def _sel_chunks(self) -> Iterator[tuple[int, int, int]]:
-        """(after, upto, count): consecutive id ranges of _sel, BULK_CHUNK ids each."""
-        after = -(2**63)
-        while True:
-            upto, count = self._conn.execute(
-                "SELECT max(id), count(*) FROM (SELECT id FROM _sel WHERE id > ? ORDER BY id "
-                "LIMIT ?)", (after, self.BULK_CHUNK)).fetchone()
-            if not count:
-                return
-            yield after, upto, count
-            after = upto
-
-    def _set_selected_chunked(self, entry: int, values: Mapping[str, Any], selected: int,
-                              progress: Callable[[int, int], None]) -> dict[str, int]:
-        """Set columns of the selected records chunk by chunk, journaled as _apply_vals does
-        (every record and primary-key range reads, so each chunk costs what it changes)."""
-        c = self._conn
-        changed = dict.fromkeys(values, 0)
-        done = 0
-        progress(0, selected)
-        for after, upto, count in self._sel_chunks():
-            for column, value in values.items():
-                if column not in SCALAR_FIELDS:
-                    raise ValueError(f"not a changeable field: {column}")
-                c.execute(
-                    f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                    f"SELECT ?, r.id, ?, r.{column}, ? FROM _sel s JOIN records r ON r.id = s.id "
-                    f"WHERE s.id > ? AND s.id <= ? AND r.{column} IS NOT ?",
-                    (entry, column, value, after, upto, value))
-                changed[column] += c.execute(
-                    f"UPDATE records SET {column} = ? WHERE id IN "
-                    f"(SELECT id FROM _sel WHERE id > ? AND id <= ?) AND {column} IS NOT ?",
-                    (value, after, upto, value)).rowcount
-            done += count
-            progress(done, selected)
-        return changed
-
-    # -- decisions -----------------------------------------------------------------------------
-
-    def set_status(
-        self,
-        ids: Iterable[int] | None,
-        status: str,
-        reason: str | None = None,
-        *,
-        where: Sequence[str] | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> Change:
-        """Accept, reject or reset records chosen by id and/or filters (both given: both hold).
-
-        With `progress`, the records are changed in chunks of BULK_CHUNK ids and
-        progress(done, selected) is called after each, still in one transaction and one
-        journal entry; an exception raised by `progress` rolls everything back.
-        """
-        if status not in STATUSES:
-            raise WorkspaceError(f"unknown status {status!r}; choose {', '.join(STATUSES)}")
-        action = {"accepted": "accept", "rejected": "reject", "pending": "reset"}[status]
-        with self._transaction():
-            selected = self._select(ids, where)
-            entry = self._entry(action, "", {"status": status, "reason": reason,
-                                             "where": list(where or [])})
-            if progress is None:
-                changed_status = self._set_selected(entry, "status", status)
-                self._set_selected(entry, "reason", reason)
-            else:
-                changed_status = self._set_selected_chunked(
-                    entry, {"status": status, "reason": reason}, selected, progress)["status"]
-            summary = f"{action}: {changed_status} of {selected} selected records set {status}"
-            if reason:
-                summary += f" ({reason})"
-            return self._finish(entry, action, selected, summary)
-
-    def set_note(self, record_id: int, note: str | None) -> Change:
-        """Set (or with None, clear) a record's free-text note."""
-        with self._transaction():
-            self._select([record_id], None)
-            entry = self._entry("note", "", {"record": record_id})
-            self._set_selected(entry, "note", note or None)
-            return self._finish(entry, "note", 1, f"note on record {record_id}"
-                                + (" cleared" if not note else " set"))
-
-    # -- one record at a time (the review app's keys) ----------------------------------------
-    #
-    # The generic paths above select through a temp table and UPDATE ... FROM journal_changes,
-    # which the planner answers with a scan of `records` (~90 ms at 1M records). A key press in
-    # the review app touches one record: these write it by primary key, journaled the same way,
-    # so undo / redo / log treat them exactly like the bulk actions.
-
-    def _one(self, record_id: int, columns: Sequence[str]) -> tuple[Any, ...]:
-        row = self._conn.execute(
-            f"SELECT {', '.join(columns)} FROM records WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
-            raise UnknownRecords([record_id])
-        return tuple(row)
-
-    def _set_one(self, entry: int, record_id: int, values: Mapping[str, Any],
-                 before: Sequence[Any]) -> int:
-        changed = [(k, b, v) for (k, v), b in zip(values.items(), before, strict=True)
-                   if b != v]
-        for k, b, v in changed:
-            if k not in SCALAR_FIELDS:
-                raise ValueError(f"not a changeable field: {k}")
-            self._conn.execute(
-                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                "VALUES (?, ?, ?, ?, ?)", (entry, record_id, k, b, v))
-        if changed:
-            self._conn.execute(
-                f"UPDATE records SET {', '.join(f'{k} = ?' for k, _, _ in changed)} "
-                f"WHERE id = ?", [*(v for _, _, v in changed), record_id])
-        return len(changed)
-
-    def _finish_one(self, entry: int, action: str, summary: str, changed: bool) -> Change:
-        if not changed:
-            self._conn.execute("DELETE FROM journal WHERE id = ?", (entry,))
-            return Change(None, action, 1, 0, summary)
-        self._conn.execute("UPDATE journal SET n_changes = 1, summary = ? WHERE id = ?",
-                           (summary, entry))
-        self._conn.execute("UPDATE journal SET state = 'discarded' WHERE state = 'undone'")
-        return Change(entry, action, 1, 1, summary)
-
-    def set_status_one(self, record_id: int, status: str, reason: str | None = None) -> Change:
-        """Accept, reject or reset one record (the review app's keys); journaled, undoable."""
-        if status not in STATUSES:
-            raise WorkspaceError(f"unknown status {status!r}; choose {', '.join(STATUSES)}")
-        action = {"accepted": "accept", "rejected": "reject", "pending": "reset"}[status]
-        with self._transaction():
-            before = self._one(record_id, ("status", "reason"))
-            summary = f"{action}: record {record_id} set {status}" + (
-                f" ({reason})" if reason else "")
-            if list(before) == [status, reason]:
-                # Nothing to do, and no journal entry to make and then delete: deleting a
-                # journal row makes SQLite check `records.import_id` against it, a full scan.
-                return Change(None, action, 1, 0, summary)
-            entry = self._entry(action, "", {"status": status, "reason": reason,
-                                             "record": record_id})
-            n = self._set_one(entry, record_id, {"status": status, "reason": reason}, before)
-            return self._finish_one(entry, action, summary, n > 0)
-
-    def set_note_one(self, record_id: int, note: str | None) -> Change:
-        """Set (None or "": clear) one record's note by primary key."""
-        with self._transaction():
-            before = self._one(record_id, ("note",))
-            summary = f"note on record {record_id}" + (" cleared" if not note else " set")
-            if before[0] == (note or None):
-                return Change(None, "note", 1, 0, summary)
-            entry = self._entry("note", "", {"record": record_id})
-            n = self._set_one(entry, record_id, {"note": note or None}, before)
-            return self._finish_one(entry, "note", summary, n > 0)
-
-    def set_label_one(self, record_id: int, label: str, on: bool) -> Change:
-        """Put a label (from the label set) on one record, or take it off."""
-        action = "label" if on else "unlabel"
-        with self._transaction():
-            self._require_labels([label])
-            self._one(record_id, ("id",))
-            has = self._conn.execute(
-                "SELECT 1 FROM record_labels WHERE record_id = ? AND label = ?",
-                (record_id, label)).fetchone() is not None
-            verb = "added" if on else "removed"
-            if on == has:
-                return Change(None, action, 1, 0,
-                              f"{action}: {verb} {label} on record {record_id}")
-            entry = self._entry(action, "", {"labels": [label], "record": record_id})
-            if on and not has:
-                self._conn.execute(
-                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                    "VALUES (?, ?, 'label', NULL, ?)", (entry, record_id, label))
-                self._conn.execute("INSERT INTO record_labels(record_id, label) VALUES (?, ?)",
-                                   (record_id, label))
-            elif not on and has:
-                self._conn.execute(
-                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                    "VALUES (?, ?, 'label', ?, NULL)", (entry, record_id, label))
-                self._conn.execute(
-                    "DELETE FROM record_labels WHERE record_id = ? AND label = ?",
-                    (record_id, label))
-            return self._finish_one(entry, action, f"{action}: {verb} {label} on record "
-                                    f"{record_id}", on != has)
-
-    # -- marks (the review app's selection for bulk actions) -----------------------------------
-    #
-    # Selection state, not data: committed at once so it survives a restart, but never
-    # journaled (undo and redo do not touch marks, and marking makes no journal entry).
-
-    def marks(self) -> set[int]:
-        """The ids of the marked records."""
-        return {r[0] for r in self._conn.execute("SELECT record_id FROM marks")}
-
-    def set_marks(self, ids: Iterable[int], on: bool = True) -> int:
-        """Mark (on) or unmark records; returns how many changed. Marking an unknown id is
-        refused; unmarking one is not an error (there is nothing to take away)."""
-        wanted = [int(i) for i in ids]
-        with self._transaction():
-            c = self._conn
-            if on:
-                missing = [i for i in wanted if c.execute(
-                    "SELECT 1 FROM records WHERE id = ?", (i,)).fetchone() is None]
-                if missing:
-                    raise UnknownRecords(missing)
-                before = c.total_changes
-                c.executemany("INSERT OR IGNORE INTO marks(record_id) VALUES (?)",
-                              ((i,) for i in wanted))
-            else:
-                before = c.total_changes
-                c.executemany("DELETE FROM marks WHERE record_id = ?", ((i,) for i in wanted))
-            return c.total_changes - before
-
-    def clear_marks(self) -> int:
-        """Unmark every record; returns how many were marked."""
-        with self._transaction():
-            return self._conn.execute("DELETE FROM marks").rowcount
 
     # -- checkpoints (an interactive writer moves them off the key path) -----------------------
 
@@ -1123,577 +311,10 @@ class Workspace:
         try:
             row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.OperationalError as exc:
-            if _sqlite_code(exc) in (_SQLITE_READONLY, _SQLITE_PERM):
+            if sqlite_code(exc) in (SQLITE_READONLY, SQLITE_PERM):
                 return 0, 0, 0
             raise
         return int(row[0]), int(row[1]), int(row[2])
-
-    # -- the search index --------------------------------------------------------------------
-
-    def _max_id(self) -> int:
-        return int(self._conn.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0])
-
-    def _indexed_upto(self) -> int:
-        value = self.meta(SEARCH_META)
-        return int(value) if value else 0
-
-    def search_index_pending(self) -> int:
-        """How many records the search index does not cover yet (0: search is instant)."""
-        upto = self._indexed_upto()
-        return int(self._conn.execute(
-            "SELECT count(*) FROM records WHERE id > ?", (upto,)).fetchone()[0])
-
-    def _index_search_upto(self, last: int) -> None:
-        """Index records (indexed_upto, last] inside the caller's transaction."""
-        upto = self._indexed_upto()
-        if last <= upto:
-            return
-        self._conn.execute(
-            f"INSERT INTO records_fts(rowid, body) SELECT r.id, {SEARCH_TEXT_SQL} "
-            f"FROM records r WHERE r.id > ? AND r.id <= ?", (upto, last))
-        self._write_meta(SEARCH_META, str(last))
-
-    def build_search_index(self, progress: Callable[[int, int], None] | None = None, *,
-                           batch: int = 20_000,
-                           cancelled: Callable[[], bool] | None = None) -> int:
-        """Bring the full-text index up to date, one committed batch at a time (so it resumes
-        where it stopped after a cancel or a kill). Returns how many records it indexed.
-
-        The index is derived data: building it is not a decision and is not journaled."""
-        total = self.search_index_pending()
-        done = 0
-        if progress:
-            progress(0, total)
-        while done < total:
-            if cancelled is not None and cancelled():
-                break
-            with self._transaction():
-                upto = self._indexed_upto()
-                row = self._conn.execute(
-                    "SELECT max(id) FROM (SELECT id FROM records WHERE id > ? ORDER BY id "
-                    "LIMIT ?)", (upto, batch)).fetchone()
-                if row[0] is None:
-                    break
-                self._index_search_upto(int(row[0]))
-            done = min(total, done + batch)
-            if progress:
-                progress(done, total)
-        return done
-
-    def _ensure_search(self, where: Sequence[str]) -> None:
-        if uses_search(where) and self.search_index_pending():
-            self.build_search_index()
-
-    def edit(
-        self,
-        record_id: int,
-        example: Mapping[str, Any],
-        validate: Callable[[dict[str, Any]], Sequence[Issue]] | None = None,
-        tokens: tuple[int, int] | None = None,
-    ) -> Change:
-        """Save an edited form of a record.
-
-        `validate` returns the issues of the new form; any error refuses the edit (EditRefused,
-        nothing saved), otherwise its issues replace the record's. `tokens` = (total, trained).
-        Editing back to the canonical form stores NULL (= unchanged).
-        """
-        example = dict(example)
-        new_issues = list(validate(example)) if validate is not None else None
-        if new_issues is not None and any(i.severity == "error" for i in new_issues):
-            raise EditRefused(record_id, new_issues)
-        with self._transaction():
-            self._select([record_id], None)
-            canonical = self._conn.execute(
-                "SELECT canonical FROM records WHERE id = ?", (record_id,)
-            ).fetchone()[0]
-            text = _dumps(example)
-            entry = self._entry("edit", "", {"record": record_id})
-            self._set_selected(entry, "current", None if text == canonical else text)
-            if tokens is not None:
-                self._set_selected(entry, "tokens_total", tokens[0])
-                self._set_selected(entry, "tokens_trained", tokens[1])
-            if new_issues is not None:
-                self._replace_issues(entry, record_id, _issue_dicts(new_issues))
-            return self._finish(entry, "edit", 1, f"edit record {record_id}")
-
-    def _replace_issues(self, entry: int, record_id: int, after: list[dict[str, Any]]) -> None:
-        before = self._issues_of(record_id)
-        if before == after:
-            return
-        self._conn.execute(
-            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-            "VALUES (?, ?, 'issues', ?, ?)", (entry, record_id, _dumps(before), _dumps(after))
-        )
-        self._write_issues(record_id, after)
-
-    def _issues_of(self, record_id: int) -> list[dict[str, Any]]:
-        rows = self._conn.execute(
-            "SELECT code, severity, message_index, path, message, hint FROM issues "
-            "WHERE record_id = ? ORDER BY id", (record_id,)
-        ).fetchall()
-        keys = ("code", "severity", "message_index", "path", "message", "hint")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
-
-    def _write_issues(self, record_id: int, issues: list[dict[str, Any]]) -> None:
-        self._conn.execute("DELETE FROM issues WHERE record_id = ?", (record_id,))
-        self._conn.executemany(
-            "INSERT INTO issues(record_id, code, severity, message_index, path, message, hint) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(record_id, i["code"], i["severity"], i["message_index"], i["path"], i["message"],
-              i["hint"]) for i in issues],
-        )
-
-    # -- labels --------------------------------------------------------------------------------
-
-    #: meta key: the label set's order as the user last gave it (a JSON list of names)
-    LABEL_ORDER: ClassVar[str] = "labels.order"
-
-    def check_filter_names(self, where: Sequence[str] | None) -> None:
-        """Raise FilterError for a label=/split= name this workspace does not have (such a
-        filter would match nothing, silently); the CLI's --where and the review app's filter
-        both ask this."""
-        if not where:
-            return
-        from curator.split import DEFAULT_NAMES as DEFAULT_SPLITS
-
-        params = self.meta_json("split.params")
-        given = params.get("names") if isinstance(params, dict) else None
-        splits = [*DEFAULT_SPLITS, *(given if isinstance(given, list) else [])]
-        check_names(where, labels=[name for name, _ in self.labels()], splits=map(str, splits))
-
-    def labels(self) -> list[tuple[str, int]]:
-        """The label set with how many records carry each label, in the order the user gave
-        (the review app's keys 1-9 follow it): the order last set (`set_label_set`), then
-        names added since, in the order they were added."""
-        rows = [(r[0], r[1]) for r in self._conn.execute(
-            "SELECT s.name, (SELECT count(*) FROM record_labels l WHERE l.label = s.name) "
-            "FROM label_set s ORDER BY s.rowid"
-        )]
-        rank = {name: i for i, name in enumerate(self._label_order())}
-        return sorted(rows, key=lambda r: rank.get(r[0], len(rank)))
-
-    def _label_order(self) -> list[str]:
-        order = self.meta_json(self.LABEL_ORDER)
-        if not isinstance(order, list):
-            return []
-        return [n for n in order if isinstance(n, str)]
-
-    def _pin_label_order(self) -> list[str]:
-        """Write down the order shown now, before the label set changes (not journaled: it
-        changes nothing shown), so that undo of the change puts back exactly this order, not
-        the order names happen to be added back in. Returns it."""
-        order = [n for n, _ in self.labels()]
-        self._write_meta(self.LABEL_ORDER, _dumps(order))
-        return order
-
-    def set_label_set(self, names: Sequence[str]) -> Change:
-        """Make the label set exactly `names`, in that order (one journal entry, one undo):
-        names not in the set are added, names left out are removed from the set and from every
-        record."""
-        wanted = list(dict.fromkeys(n.strip() for n in names))
-        for n in wanted:
-            if not n or "," in n:
-                raise WorkspaceError(f"bad label name {n!r}: non-empty, no commas")
-        with self._transaction():
-            current = self._pin_label_order()
-            entry = self._entry("labels", "", {"set": wanted})
-            added = [n for n in wanted if n not in current]
-            removed = [n for n in current if n not in wanted]
-            for n in added:
-                self._conn.execute(
-                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                    "VALUES (?, NULL, 'label_set', NULL, ?)", (entry, n))
-                self._conn.execute("INSERT INTO label_set(name) VALUES (?)", (n,))
-            for n in removed:
-                self._remove_label_name(entry, n)
-            self._set_meta(entry, self.LABEL_ORDER, _dumps(wanted))
-            what = [f"added {', '.join(added)}"] if added else []
-            what += [f"removed {', '.join(removed)}"] if removed else []
-            return self._finish(entry, "labels", 0, f"label set: {', '.join(wanted) or '(empty)'}"
-                                + (f" ({'; '.join(what)})" if what else ""))
-
-    def add_label_names(self, names: Iterable[str]) -> Change:
-        """Add names to the workspace's label set."""
-        names = [n.strip() for n in names]
-        for n in names:
-            if not n or "," in n:
-                raise WorkspaceError(f"bad label name {n!r}: non-empty, no commas")
-        with self._transaction():
-            entry = self._entry("labels", "", {"add": names})
-            self._conn.executemany(
-                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                "SELECT ?, NULL, 'label_set', NULL, ? "
-                "WHERE NOT EXISTS (SELECT 1 FROM label_set WHERE name = ?)",
-                [(entry, n, n) for n in dict.fromkeys(names)],
-            )
-            self._conn.execute(
-                "INSERT INTO label_set(name) SELECT after FROM journal_changes "
-                "WHERE entry_id = ? AND field = 'label_set'", (entry,)
-            )
-            return self._finish(entry, "labels", 0, f"label set: added {', '.join(names)}")
-
-    def remove_label_names(self, names: Iterable[str]) -> Change:
-        """Remove names from the label set, and those labels from every record (undoable)."""
-        names = list(dict.fromkeys(names))
-        with self._transaction():
-            self._require_labels(names)
-            entry = self._entry("labels", "", {"remove": names})
-            order = self._pin_label_order()
-            for n in names:
-                self._remove_label_name(entry, n)
-            # The names left keep their order, and undo puts the removed ones back in theirs.
-            self._set_meta(entry, self.LABEL_ORDER, _dumps([n for n in order if n not in names]))
-            return self._finish(entry, "labels", 0, f"label set: removed {', '.join(names)}")
-
-    def _remove_label_name(self, entry: int, name: str) -> None:
-        self._conn.execute(
-            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-            "SELECT ?, record_id, 'label', label, NULL FROM record_labels WHERE label = ?",
-            (entry, name),
-        )
-        self._conn.execute("DELETE FROM record_labels WHERE label = ?", (name,))
-        self._conn.execute(
-            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-            "VALUES (?, NULL, 'label_set', ?, NULL)", (entry, name)
-        )
-        self._conn.execute("DELETE FROM label_set WHERE name = ?", (name,))
-
-    def _require_labels(self, names: Sequence[str]) -> None:
-        known = {r[0] for r in self._conn.execute("SELECT name FROM label_set")}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            from curator.textsafe import literal
-
-            def shown(names: Iterable[str]) -> str:  # one line, whatever a name holds
-                return ", ".join(literal(n, one_line=True) for n in names)
-
-            raise WorkspaceError(
-                f"unknown label {shown(unknown)}; the label set is "
-                f"{shown(sorted(known)) or 'empty'}. Add it with: curator labels --add "
-                f"{shown(unknown[:1])}"
-            )
-
-    def add_labels(self, ids: Iterable[int] | None, labels: Sequence[str], *,
-                   where: Sequence[str] | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> Change:
-        """Put labels (which must be in the label set) on the chosen records.
-
-        `progress` as in set_status: chunks, one transaction, one journal entry."""
-        return self._change_labels(ids, labels, where, add=True, progress=progress)
-
-    def remove_labels(self, ids: Iterable[int] | None, labels: Sequence[str], *,
-                      where: Sequence[str] | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> Change:
-        return self._change_labels(ids, labels, where, add=False, progress=progress)
-
-    def _labels_chunked(self, entry: int, labels: Sequence[str], add: bool, selected: int,
-                        progress: Callable[[int, int], None]) -> None:
-        c = self._conn
-        done = 0
-        progress(0, selected)
-        for after, upto, count in self._sel_chunks():
-            for label in labels:
-                if add:
-                    c.execute(
-                        "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                        "SELECT ?, s.id, 'label', NULL, ? FROM _sel s WHERE s.id > ? AND "
-                        "s.id <= ? AND NOT EXISTS (SELECT 1 FROM record_labels l "
-                        "WHERE l.record_id = s.id AND l.label = ?)",
-                        (entry, label, after, upto, label))
-                    c.execute(
-                        "INSERT OR IGNORE INTO record_labels(record_id, label) "
-                        "SELECT id, ? FROM _sel WHERE id > ? AND id <= ?", (label, after, upto))
-                else:
-                    c.execute(
-                        "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                        "SELECT ?, l.record_id, 'label', l.label, NULL FROM record_labels l "
-                        "WHERE l.label = ? AND l.record_id IN "
-                        "(SELECT id FROM _sel WHERE id > ? AND id <= ?)",
-                        (entry, label, after, upto))
-                    c.execute(
-                        "DELETE FROM record_labels WHERE label = ? AND record_id IN "
-                        "(SELECT id FROM _sel WHERE id > ? AND id <= ?)", (label, after, upto))
-            done += count
-            progress(done, selected)
-
-    def _change_labels(self, ids: Iterable[int] | None, labels: Sequence[str],
-                       where: Sequence[str] | None, add: bool,
-                       progress: Callable[[int, int], None] | None = None) -> Change:
-        labels = list(dict.fromkeys(labels))
-        action = "label" if add else "unlabel"
-        with self._transaction():
-            self._require_labels(labels)
-            selected = self._select(ids, where)
-            entry = self._entry(action, "", {"labels": labels, "where": list(where or [])})
-            c = self._conn
-            if progress is not None:
-                self._labels_chunked(entry, labels, add, selected, progress)
-            for label in labels if progress is None else ():
-                if add:
-                    c.execute(
-                        "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                        "SELECT ?, s.id, 'label', NULL, ? FROM _sel s WHERE NOT EXISTS "
-                        "(SELECT 1 FROM record_labels l WHERE l.record_id = s.id AND l.label = ?)",
-                        (entry, label, label),
-                    )
-                    c.execute(
-                        "INSERT INTO record_labels(record_id, label) SELECT record_id, after "
-                        "FROM journal_changes WHERE entry_id = ? AND field = 'label' AND after = ?",
-                        (entry, label),
-                    )
-                else:
-                    c.execute(
-                        "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                        "SELECT ?, l.record_id, 'label', l.label, NULL FROM record_labels l "
-                        "WHERE l.label = ? AND l.record_id IN (SELECT id FROM _sel)",
-                        (entry, label),
-                    )
-                    c.execute(
-                        "DELETE FROM record_labels WHERE label = ? AND record_id IN "
-                        "(SELECT id FROM _sel)", (label,)
-                    )
-            verb = "added" if add else "removed"
-            summary = f"{action}: {verb} {', '.join(labels)} on {{n}} of {selected} records"
-            return self._finish(entry, action, selected, summary)
-
-    def flag_records(
-        self,
-        label: str,
-        flagged: Iterable[int],
-        *,
-        notes: Mapping[int, str | None] | None = None,
-        exclusive: bool = False,
-        meta: Mapping[str, str | None] | None = None,
-        action: str = "flag",
-        summary: str | None = None,
-    ) -> Change:
-        """Put `label` on the `flagged` records in one undoable journal entry, adding it to the
-        label set when new; with `exclusive`, take it off every other record. In the same entry,
-        set `notes` (record id -> note, None clears) and workspace `meta` keys.
-
-        For a tool that writes one result back as a whole (the trainer's review queue and its
-        `train.last_run`), so that one undo takes all of it back.
-        """
-        label = label.strip()
-        if not label or "," in label:
-            raise WorkspaceError(f"bad label name {label!r}: non-empty, no commas")
-        c = self._conn
-        with self._transaction():
-            selected = self._select(list(flagged), None)
-            entry = self._entry(action, "", {"label": label, "exclusive": exclusive,
-                                             "meta": sorted(meta or {})})
-            c.execute(
-                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                "SELECT ?, NULL, 'label_set', NULL, ? "
-                "WHERE NOT EXISTS (SELECT 1 FROM label_set WHERE name = ?)", (entry, label, label))
-            c.execute("INSERT OR IGNORE INTO label_set(name) VALUES (?)", (label,))
-            if exclusive:
-                c.execute(
-                    "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                    "SELECT ?, l.record_id, 'label', l.label, NULL FROM record_labels l "
-                    "WHERE l.label = ? AND l.record_id NOT IN (SELECT id FROM _sel)",
-                    (entry, label))
-                c.execute("DELETE FROM record_labels WHERE label = ? AND record_id NOT IN "
-                          "(SELECT id FROM _sel)", (label,))
-            c.execute(
-                "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-                "SELECT ?, s.id, 'label', NULL, ? FROM _sel s WHERE NOT EXISTS "
-                "(SELECT 1 FROM record_labels l WHERE l.record_id = s.id AND l.label = ?)",
-                (entry, label, label))
-            c.execute("INSERT OR IGNORE INTO record_labels(record_id, label) SELECT id, ? "
-                      "FROM _sel", (label,))
-            if notes:
-                c.execute("DELETE FROM _vals")
-                c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",
-                              ((int(i), n or None) for i, n in notes.items()))
-                missing = [r[0] for r in c.execute(
-                    "SELECT id FROM _vals WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
-                if missing:
-                    raise UnknownRecords(missing)
-                self._apply_vals(entry, "note")
-            for key, value in (meta or {}).items():
-                self._set_meta(entry, key, value)
-            return self._finish(entry, action, selected,
-                                summary or f"{action}: {label} on {selected} records")
-
-    # -- dedup and split -----------------------------------------------------------------------
-
-    def mark_duplicates(self, clusters: Iterable[DuplicateCluster],
-                        params: Mapping[str, Any] | None = None, *,
-                        clear_others: bool = False,
-                        meta: Mapping[str, str | None] | None = None) -> Change:
-        """Record duplicate clusters: cluster_id = keeper id on all members, dup_of + similarity
-        on the non-keepers. Nothing is deleted; statuses are untouched.
-
-        `clear_others` also clears the marks of every record outside these clusters (a fresh
-        dedup run replaces the last one); `meta` keys are set. All in one journal entry."""
-        c = self._conn
-        with self._transaction():
-            c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup "
-                      "(id INTEGER PRIMARY KEY, cluster INTEGER, dup_of INTEGER, sim REAL)")
-            c.execute("DELETE FROM _dup")
-
-            def rows() -> Iterator[tuple[int, int, int | None, float | None]]:
-                for cl in clusters:
-                    yield (cl.keeper, cl.keeper, None, None)
-                    for dup, sim in cl.duplicates.items():
-                        if dup == cl.keeper:
-                            raise WorkspaceError(f"record {dup} is its own duplicate")
-                        yield (dup, cl.keeper, dup, float(sim))
-
-            try:
-                c.executemany("INSERT INTO _dup VALUES (?, ?, ?, ?)",
-                              ((r[0], r[1], r[1] if r[2] is not None else None, r[3])
-                               for r in rows()))
-            except sqlite3.IntegrityError:
-                raise WorkspaceError("a record appears in two duplicate clusters") from None
-            missing = [r[0] for r in c.execute(
-                "SELECT id FROM _dup WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
-            if missing:
-                raise UnknownRecords(missing)
-            selected = c.execute("SELECT count(*) FROM _dup").fetchone()[0]
-            entry = self._entry("dedup", "", params)
-            for column, source in (("cluster_id", "cluster"), ("dup_of", "dup_of"),
-                                   ("similarity", "sim")):
-                c.execute("DELETE FROM _vals")
-                c.execute(f"INSERT INTO _vals(id, value) SELECT id, {source} FROM _dup")
-                if clear_others:
-                    c.execute(f"INSERT INTO _vals(id, value) SELECT id, NULL FROM records "
-                              f"WHERE {column} IS NOT NULL AND id NOT IN (SELECT id FROM _dup)")
-                self._apply_vals(entry, column)
-            for key, value in (meta or {}).items():
-                self._set_meta(entry, key, value)
-            n_dups = c.execute("SELECT count(*) FROM _dup WHERE dup_of IS NOT NULL").fetchone()[0]
-            n_clusters = selected - n_dups
-            return self._finish(entry, "dedup", selected,
-                                f"dedup: {n_clusters} clusters, {n_dups} duplicates marked")
-
-    def keep_one(self, cluster_id: int, keeper: int) -> Change:
-        """Resolve a duplicate cluster in one undoable step: accept `keeper`, reject every other
-        member with the reason "duplicate of <keeper>", and make `keeper` the cluster's keeper
-        (no `dup_of`; the others `dup_of` it, with their similarity to it when dedup's cached
-        pairs know it). The cluster keeps its id. Afterwards exactly `keeper` is exported."""
-        with self._transaction():
-            selected = self._select(None, [f"cluster={cluster_id}"])
-            if not self._conn.execute("SELECT 1 FROM _sel WHERE id = ?", (keeper,)).fetchone():
-                raise WorkspaceError(f"record {keeper} is not in duplicate cluster {cluster_id}")
-            entry = self._entry("keep", "", {"cluster": cluster_id, "keeper": keeper})
-            c = self._conn
-            for column, keep_value, other_value in (
-                ("status", "accepted", "rejected"),
-                ("reason", None, f"duplicate of {keeper}"),
-            ):
-                c.execute("DELETE FROM _vals")
-                c.execute("INSERT INTO _vals(id, value) SELECT id, CASE WHEN id = ? THEN ? "
-                          "ELSE ? END FROM _sel", (keeper, keep_value, other_value))
-                self._apply_vals(entry, column)
-            # similarity to the new keeper first (it reads the old dup_of): kept where the
-            # record already was its duplicate, else from the cached pair, else the old
-            # keeper's similarity to the new one, else unknown
-            c.execute("DELETE FROM _vals")
-            c.execute(
-                "INSERT INTO _vals(id, value) SELECT r.id, CASE WHEN r.id = :k THEN NULL "
-                "WHEN r.similarity IS NOT NULL AND r.dup_of = :k THEN r.similarity ELSE coalesce("
-                "(SELECT p.similarity FROM dedup_pairs p WHERE p.a = min(r.id, :k) "
-                "AND p.b = max(r.id, :k)), "
-                "(SELECT k.similarity FROM records k WHERE k.id = :k AND k.dup_of = r.id)) END "
-                "FROM _sel s JOIN records r ON r.id = s.id", {"k": keeper})
-            self._apply_vals(entry, "similarity")
-            # then the chosen record stops being a duplicate; the others are duplicates of it
-            c.execute("DELETE FROM _vals")
-            c.execute("INSERT INTO _vals(id, value) SELECT id, CASE WHEN id = ? THEN NULL "
-                      "ELSE ? END FROM _sel", (keeper, keeper))
-            self._apply_vals(entry, "dup_of")
-            return self._finish(entry, "keep", selected,
-                                f"keep record {keeper} of cluster {cluster_id}, reject "
-                                f"{selected - 1} duplicates")
-
-    def save_dedup_pairs(self, key: str, pairs: Iterable[tuple[int, int, float, bool]]) -> None:
-        """Replace the cached duplicate pairs (a, b, similarity, exact) and the key (meta
-        `dedup.cache`) saying which content and settings they hold for. Not journaled."""
-        with self._transaction():
-            self._conn.execute("DELETE FROM dedup_pairs")
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
-                ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
-            self._write_meta("dedup.cache", key)
-
-    def dedup_pairs(self) -> list[tuple[int, int, float, bool]]:
-        """The cached pairs (see save_dedup_pairs), a < b."""
-        return [(a, b, s, bool(e)) for a, b, s, e in self._conn.execute(
-            "SELECT a, b, similarity, exact FROM dedup_pairs ORDER BY a, b")]
-
-    def clear_duplicates(self, ids: Iterable[int] | None = None, *,
-                         where: Sequence[str] | None = None) -> Change:
-        """Clear cluster / dup_of / similarity on the chosen records (all records by default)."""
-        with self._transaction():
-            selected = self._select(ids, where if (ids is not None or where is not None) else [])
-            entry = self._entry("undedup", "", {"where": list(where or [])})
-            for column in ("cluster_id", "dup_of", "similarity"):
-                self._set_selected(entry, column, None)
-            return self._finish(entry, "undedup", selected, "duplicate marks cleared")
-
-    def set_splits(self, assignment: Mapping[int, str | None] | Iterable[tuple[int, str | None]],
-                   params: Mapping[str, Any] | None = None, *,
-                   allow_holdout_move: bool = False,
-                   meta: Mapping[str, str | None] | None = None,
-                   summary: str | None = None) -> Change:
-        """Assign splits (None = no split). The split parameters are kept in meta
-        `split_params`; `meta` keys are set in the same entry. Moving a record out of the
-        holdout is refused unless allowed. `summary` replaces the journal line (default: the
-        records given, by split)."""
-        items = assignment.items() if isinstance(assignment, Mapping) else assignment
-        c = self._conn
-        with self._transaction():
-            c.execute("DELETE FROM _vals")
-            c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",
-                          ((int(i), s) for i, s in items))
-            missing = [r[0] for r in c.execute(
-                "SELECT id FROM _vals WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
-            if missing:
-                raise UnknownRecords(missing)
-            if not allow_holdout_move:
-                moved = c.execute(
-                    "SELECT count(*) FROM _vals v JOIN records r ON r.id = v.id "
-                    "WHERE r.split = ? AND v.value IS NOT ?", (HOLDOUT, HOLDOUT)
-                ).fetchone()[0]
-                if moved:
-                    raise WorkspaceError(
-                        f"refused: {moved} records would leave the sealed holdout; "
-                        "pass allow_holdout_move=True only if you mean to unseal it"
-                    )
-            selected = c.execute("SELECT count(*) FROM _vals").fetchone()[0]
-            entry = self._entry("split", "", params)
-            self._apply_vals(entry, "split")
-            if params is not None:
-                self._set_meta(entry, "split_params", _dumps(dict(params)))
-            for key, value in (meta or {}).items():
-                self._set_meta(entry, key, value)
-            counts = dict(c.execute(
-                "SELECT coalesce(value, 'none'), count(*) FROM _vals GROUP BY 1").fetchall())
-            summary = summary or "split: " + ", ".join(
-                f"{k} {v}" for k, v in sorted(counts.items()))
-            return self._finish(entry, "split", selected, summary)
-
-    def _set_meta(self, entry: int, key: str, value: str | None) -> None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        before = row[0] if row else None
-        if before == value:
-            return
-        self._conn.execute(
-            "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
-            "VALUES (?, NULL, ?, ?, ?)", (entry, f"meta:{key}", before, value)
-        )
-        self._write_meta(key, value)
-
-    def _write_meta(self, key: str, value: str | None) -> None:
-        if value is None:
-            self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
-        else:
-            self._conn.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
-            )
 
     def set_meta(self, key: str, value: str | None, *, summary: str | None = None) -> Change:
         """Set (None: delete) a workspace-level value, journaled so undo restores it.
@@ -1701,318 +322,18 @@ class Workspace:
         Used for facts about the whole workspace: the last split's parameters, the last
         smoke-test run. Keys are dotted names owned by one command each.
         """
-        with self._transaction():
-            entry = self._entry("meta", "", {"key": key})
-            self._set_meta(entry, key, value)
-            return self._finish(entry, "meta", 0, summary or f"set {key}")
+        with self._transaction() as tx:
+            entry = tx.entry("meta", "", {"key": key})
+            tx.set_meta(entry, key, value)
+            return tx.finish(entry, "meta", 0, summary or f"set {key}")
 
     def meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return read_meta(self._conn, key)
 
     def meta_json(self, *keys: str) -> Any:
         """The first of `keys` present in meta, parsed as JSON (a value that is not JSON is
         returned as the string it is); None when none is present."""
-        for key in keys:
-            text = self.meta(key)
-            if text is not None:
-                try:
-                    return orjson.loads(text)
-                except orjson.JSONDecodeError:
-                    return text
-        return None
-
-    # -- import (called by curator.workspace.importer) -------------------------------------------
-
-    def begin_import(self, path: str, *, meta: Mapping[str, str | None] | None = None) -> int:
-        """Journal an import of one file and open its `sources` row; returns the import id.
-
-        `meta` (workspace keys such as `workspace.target`) is written in the same commit, as
-        part of the import's entry, which undo skips: an import's settings are not undone."""
-        with self._transaction():
-            entry = self._entry("import", f"import {path}: started", {"path": path},
-                                undoable=False)
-            for key, value in (meta or {}).items():
-                self._set_meta(entry, key, value)
-            self._conn.execute(
-                "INSERT INTO sources(path, rows, new, already_present, rejected, import_id, "
-                "imported_at) VALUES (?, 0, 0, 0, 0, ?, ?)", (path, entry, _now()))
-            return entry
-
-    def import_batch(self, import_id: int, records: Sequence[NewRecord],
-                     totals: Mapping[str, int]) -> list[bool]:
-        """Insert one batch in one transaction; True for each record that was new (a record
-        whose uid is already present is left as it is). `totals` (rows, new, already_present,
-        rejected so far, this batch included) go into the `sources` row in the same commit, so
-        after a kill it says exactly how far the import got."""
-        c = self._conn
-        now = _now()
-        is_new: list[bool] = []
-        with self._transaction():
-            for r in records:
-                cur = c.execute(
-                    "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, "
-                    "raw, format, canonical, status, reason, tokens_total, tokens_trained, "
-                    "import_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (r.uid, r.source_file, r.source_line, r.example_index, r.raw, r.format,
-                     r.canonical, r.status, r.reason, r.tokens_total, r.tokens_trained,
-                     import_id, now),
-                )
-                new = cur.rowcount == 1
-                is_new.append(new)
-                if new and r.issues:
-                    c.executemany(
-                        "INSERT INTO issues(record_id, code, severity, message_index, path, "
-                        "message, hint) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(cur.lastrowid, i.code, i.severity, i.message_index, i.path,
-                          i.message, i.hint) for i in r.issues],
-                    )
-            c.execute(
-                "UPDATE sources SET rows = ?, new = ?, already_present = ?, rejected = ? "
-                "WHERE import_id = ?",
-                (totals["rows"], totals["new"] + sum(is_new),
-                 totals["already_present"] + len(is_new) - sum(is_new),
-                 totals["rejected"] + sum(1 for r, n in zip(records, is_new, strict=True)
-                                          if n and r.status == "rejected"),
-                 import_id),
-            )
-        return is_new
-
-    def finish_import(self, import_id: int, sha256: str | None, size: int | None,
-                      summary: str, new: int) -> None:
-        with self._transaction():
-            self._conn.execute(
-                "UPDATE sources SET sha256 = ?, size = ?, complete = 1 WHERE import_id = ?",
-                (sha256, size, import_id))
-            self._conn.execute("UPDATE journal SET summary = ?, n_changes = ? WHERE id = ?",
-                               (summary, new, import_id))
-
-    def sources(self) -> list[dict[str, Any]]:
-        cols = ("path", "sha256", "size", "rows", "new", "already_present", "rejected",
-                "complete", "import_id", "imported_at")
-        return [dict(zip(cols, r, strict=True)) for r in self._conn.execute(
-            f"SELECT {', '.join(cols)} FROM sources ORDER BY id")]
-
-    # -- undo / redo ---------------------------------------------------------------------------
-
-    def undo(self, n: int = 1) -> list[JournalEntry]:
-        """Revert the newest `n` done entries (each in its own transaction); returns them."""
-        return self._walk(n, "done", "undone", "before", "DESC")
-
-    def next_undo(self) -> JournalEntry | None:
-        """The entry `undo()` would revert now (None: nothing to undo)."""
-        row = self._conn.execute(
-            f"SELECT {self._ENTRY_COLS} FROM journal WHERE undoable = 1 AND state = 'done' "
-            f"ORDER BY id DESC LIMIT 1").fetchone()
-        return self._to_entry(row) if row is not None else None
-
-    def next_redo(self) -> JournalEntry | None:
-        """The entry `redo()` would re-apply now (None: nothing to redo)."""
-        row = self._conn.execute(
-            f"SELECT {self._ENTRY_COLS} FROM journal WHERE undoable = 1 AND state = 'undone' "
-            f"ORDER BY id ASC LIMIT 1").fetchone()
-        return self._to_entry(row) if row is not None else None
-
-    def redo(self, n: int = 1) -> list[JournalEntry]:
-        """Re-apply the `n` most recently undone entries, oldest first; returns them."""
-        return self._walk(n, "undone", "done", "after", "ASC")
-
-    def _walk(self, n: int, from_state: str, to_state: str, side: str,
-              order: str) -> list[JournalEntry]:
-        done: list[JournalEntry] = []
-        for _ in range(n):
-            with self._transaction():
-                row = self._conn.execute(
-                    f"SELECT id FROM journal WHERE undoable = 1 AND state = ? "
-                    f"ORDER BY id {order} LIMIT 1", (from_state,)
-                ).fetchone()
-                if row is None:
-                    break
-                self._restore(row[0], side)
-                self._conn.execute("UPDATE journal SET state = ? WHERE id = ?",
-                                   (to_state, row[0]))
-            done.append(self.entry(row[0]))
-        return done
-
-    def _restore(self, entry: int, side: str) -> None:
-        """Put every value an entry changed back to its `side` ('before' or 'after')."""
-        other = "after" if side == "before" else "before"
-        c = self._conn
-        fields = [r[0] for r in c.execute(
-            "SELECT DISTINCT field FROM journal_changes WHERE entry_id = ?", (entry,))]
-        for f in fields:
-            if f in SCALAR_FIELDS:
-                c.execute(
-                    f"UPDATE records SET {f} = jc.{side} FROM journal_changes jc "
-                    f"WHERE jc.entry_id = ? AND jc.field = ? AND jc.record_id = records.id",
-                    (entry, f),
-                )
-        # Label names must exist before records use them, and go only after no record does.
-        c.execute(f"INSERT OR IGNORE INTO label_set(name) SELECT {side} FROM journal_changes "
-                  f"WHERE entry_id = ? AND field = 'label_set' AND {side} IS NOT NULL", (entry,))
-        c.execute(f"DELETE FROM record_labels WHERE (record_id, label) IN (SELECT record_id, "
-                  f"{other} FROM journal_changes WHERE entry_id = ? AND field = 'label' "
-                  f"AND {side} IS NULL)", (entry,))
-        c.execute(f"INSERT OR IGNORE INTO record_labels(record_id, label) SELECT record_id, "
-                  f"{side} FROM journal_changes WHERE entry_id = ? AND field = 'label' "
-                  f"AND {side} IS NOT NULL", (entry,))
-        c.execute(f"DELETE FROM label_set WHERE name IN (SELECT {other} FROM journal_changes "
-                  f"WHERE entry_id = ? AND field = 'label_set' AND {side} IS NULL)", (entry,))
-        for record_id, value in c.execute(
-            f"SELECT record_id, {side} FROM journal_changes WHERE entry_id = ? "
-            f"AND field = 'issues'", (entry,)
-        ).fetchall():
-            self._write_issues(record_id, orjson.loads(value))
-        for f, value in c.execute(
-            f"SELECT field, {side} FROM journal_changes WHERE entry_id = ? "
-            f"AND field LIKE 'meta:%'", (entry,)
-        ).fetchall():
-            self._write_meta(f[5:], value)
-
-    # -- the journal ---------------------------------------------------------------------------
-
-    _ENTRY_COLS: ClassVar[str] = "id, ts, actor, action, summary, params, n_changes, undoable, state"
-
-    @staticmethod
-    def _to_entry(row: Sequence[Any]) -> JournalEntry:
-        return JournalEntry(row[0], row[1], row[2], row[3], row[4],
-                            orjson.loads(row[5]) if row[5] else None, row[6], bool(row[7]),
-                            row[8])
-
-    def entry(self, entry_id: int) -> JournalEntry:
-        row = self._conn.execute(
-            f"SELECT {self._ENTRY_COLS} FROM journal WHERE id = ?", (entry_id,)).fetchone()
-        if row is None:
-            raise WorkspaceError(f"no journal entry {entry_id}")
-        return self._to_entry(row)
-
-    def log(self, limit: int | None = 20) -> list[JournalEntry]:
-        """Journal entries, newest first."""
-        return [self._to_entry(r) for r in self._conn.execute(
-            f"SELECT {self._ENTRY_COLS} FROM journal ORDER BY id DESC LIMIT ?",
-            (-1 if limit is None else limit,))]
-
-    def changes(self, entry_id: int) -> list[tuple[int | None, str, Any, Any]]:
-        """(record_id, field, before, after) for every value an entry changed."""
-        return [(r[0], r[1], r[2], r[3]) for r in self._conn.execute(
-            "SELECT record_id, field, before, after FROM journal_changes WHERE entry_id = ? "
-            "ORDER BY rowid", (entry_id,))]
-
-    # -- reading -------------------------------------------------------------------------------
-
-    def count(self, where: Sequence[str] = ()) -> int:
-        sql, params = compile_filters(where)
-        self._ensure_search(where)
-        return int(self._conn.execute(
-            f"SELECT count(*) FROM records r WHERE {sql}", params).fetchone()[0])
-
-    def status_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
-        counts.update(self._conn.execute(
-            "SELECT status, count(*) FROM records GROUP BY status").fetchall())
-        return counts
-
-    def select_ids(self, where: Sequence[str] = ()) -> Iterator[int]:
-        """Matching record ids in id order, streamed (the cursor is read lazily)."""
-        sql, params = compile_filters(where)
-        self._ensure_search(where)
-        for row in self._conn.execute(f"SELECT r.id FROM records r WHERE {sql} ORDER BY r.id",
-                                      params):
-            yield row[0]
-
-    _ORDERS: ClassVar[dict[str, str]] = {"id": "r.id", "tokens": "coalesce(r.tokens_total, -1)",
-               "cluster": "coalesce(r.cluster_id, -1)"}
-
-    def page(
-        self,
-        where: Sequence[str] = (),
-        order: str = "id",
-        after: tuple[Any, int] | None = None,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> Page:
-        """One page of light rows for a list view.
-
-        `order` is id, tokens or cluster, with a leading '-' for descending. Page forward with
-        `after=page.next_key` (keyset: as fast at row 900,000 as at row 0); `offset` is for
-        jumping and costs a scan of the skipped rows.
-        """
-        desc = order.startswith("-")
-        key_sql = self._ORDERS.get(order.lstrip("-"))
-        if key_sql is None:
-            raise FilterError(f"unknown order {order!r}; choose id, tokens, cluster (- = desc)")
-        sql, params = compile_filters(where)
-        self._ensure_search(where)
-        cmp, direction = ("<", "DESC") if desc else (">", "ASC")
-        if after is not None:
-            sql += f" AND ({key_sql}, r.id) {cmp} (?, ?)"
-            params = [*params, after[0], after[1]]
-        rows = self._conn.execute(
-            f"SELECT {self._SUMMARY_COLS}, {key_sql} "
-            f"FROM records r WHERE {sql} ORDER BY {key_sql} {direction}, r.id {direction} "
-            f"LIMIT ? OFFSET ?",
-            [*params, limit + 1, offset],
-        ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        out = [self._summary(r) for r in rows]
-        next_key = (rows[-1][11], rows[-1][0]) if more and rows else None
-        return Page(out, next_key)
-
-    def summaries(self, ids: Sequence[int]) -> list[RecordSummary]:
-        """The list-view rows of these records, in the order given (unknown ids left out):
-        for a list of matches found elsewhere (the review app's `text~` scan)."""
-        if not ids:
-            return []
-        rows = self._conn.execute(
-            f"SELECT {self._SUMMARY_COLS} FROM records r "
-            f"WHERE r.id IN (SELECT value FROM json_each(?))",
-            (_dumps([int(i) for i in ids]),)).fetchall()
-        by_id = {r[0]: self._summary(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    _SUMMARY_COLS: ClassVar[str] = (
-        "r.id, r.status, r.reason, r.split, r.cluster_id, r.dup_of, r.tokens_total, "
-        "r.current IS NOT NULL, "
-        "(SELECT group_concat(label, ',') FROM record_labels WHERE record_id = r.id), "
-        "(SELECT group_concat(code, ',') FROM issues WHERE record_id = r.id), "
-        "CASE WHEN coalesce(r.current, r.canonical) IS NULL THEN substr(r.raw, 1, 200) ELSE "
-        "coalesce((SELECT substr(CAST(json_extract(m.value, '$.content') AS TEXT), 1, 200) "
-        "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m "
-        "WHERE json_extract(m.value, '$.role') NOT IN ('system', 'developer') LIMIT 1), "
-        "substr(coalesce(r.current, r.canonical), 1, 200)) END"
-    )
-
-    @staticmethod
-    def _summary(r: Sequence[Any]) -> RecordSummary:
-        return RecordSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]),
-                             tuple(r[8].split(",")) if r[8] else (),
-                             tuple(dict.fromkeys(r[9].split(","))) if r[9] else (),
-                             " ".join((r[10] or "").split()))
-
-    def get(self, record_id: int) -> RecordDetail:
-        """Everything about one record."""
-        row = self._conn.execute(
-            "SELECT id, uid, source_file, source_line, example_index, raw, format, canonical, "
-            "current, status, reason, note, tokens_total, tokens_trained, cluster_id, dup_of, "
-            "similarity, split, created FROM records WHERE id = ?", (record_id,)
-        ).fetchone()
-        if row is None:
-            raise UnknownRecords([record_id])
-        labels = [r[0] for r in self._conn.execute(
-            "SELECT label FROM record_labels WHERE record_id = ? ORDER BY label", (record_id,))]
-        issues = [
-            Issue(i["code"], i["severity"], i["message"], row[2], row[3], row[4],
-                  i["message_index"], i["path"], i["hint"])
-            for i in self._issues_of(record_id)
-        ]
-        return RecordDetail(
-            row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-            orjson.loads(row[7]) if row[7] is not None else None,
-            orjson.loads(row[8]) if row[8] is not None else None,
-            row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17],
-            row[18], labels, issues,
-        )
+        return read_meta_json(self._conn, *keys)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -2029,6 +350,64 @@ class Workspace:
 
     def integrity_check(self) -> str:
         return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    # -- the operations: module functions taking the workspace first, bound here as methods ---
+    #
+    # Each module below holds one kind of operation (see its docstring); the names are
+    # imported under underscore aliases because `labels = labels.labels` would rebind the
+    # module name in this class body.
+
+    set_status = _decisions.set_status
+    set_note = _decisions.set_note
+    set_status_one = _decisions.set_status_one
+    set_note_one = _decisions.set_note_one
+    edit = _decisions.edit
+
+    LABEL_ORDER: ClassVar[str] = _labels.LABEL_ORDER
+    check_filter_names = _filters.check_filter_names
+    labels = _labels.labels
+    set_label_set = _labels.set_label_set
+    add_label_names = _labels.add_label_names
+    remove_label_names = _labels.remove_label_names
+    add_labels = _labels.add_labels
+    remove_labels = _labels.remove_labels
+    set_label_one = _labels.set_label_one
+    flag_records = _labels.flag_records
+
+    marks = _marks.marks
+    set_marks = _marks.set_marks
+    clear_marks = _marks.clear_marks
+
+    search_index_pending = _search.search_index_pending
+    build_search_index = _search.build_search_index
+
+    mark_duplicates = _dedup_marks.mark_duplicates
+    keep_one = _dedup_marks.keep_one
+    save_dedup_pairs = _dedup_marks.save_dedup_pairs
+    dedup_pairs = _dedup_marks.dedup_pairs
+    clear_duplicates = _dedup_marks.clear_duplicates
+
+    set_splits = _split_marks.set_splits
+
+    begin_import = _sources.begin_import
+    import_batch = _sources.import_batch
+    finish_import = _sources.finish_import
+    sources = _sources.sources
+
+    undo = _history.undo
+    redo = _history.redo
+    next_undo = _history.next_undo
+    next_redo = _history.next_redo
+    entry = _history.entry
+    log = _history.log
+    changes = _history.changes
+
+    count = _reads.count
+    status_counts = _reads.status_counts
+    select_ids = _reads.select_ids
+    page = _reads.page
+    summaries = _reads.summaries
+    get = _reads.get
 
 
 def _default_actor() -> str:

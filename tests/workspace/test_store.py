@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from curator.workspace import (
     WorkspaceNotFound,
 )
 from curator.workspace.importer import import_files
+from curator.workspace.split import split_workspace
 
 
 @pytest.fixture
@@ -152,14 +154,27 @@ def test_splits_keep_the_holdout_sealed(ws: Workspace) -> None:
     ids = list(ws.select_ids())
     ws.set_splits({i: ("holdout" if i <= 2 else "train") for i in ids}, {"seed": 7})
     assert ws.count(["split=holdout"]) == 2
-    assert ws.meta("split_params") == '{"seed":7}'
+    assert ws.log(1)[0].params == {"seed": 7}  # journaled with the entry
     with pytest.raises(WorkspaceError, match="sealed holdout"):
         ws.set_splits({1: "train"})
     assert ws.get(1).split == "holdout"
     ws.set_splits({1: "train"}, allow_holdout_move=True)
     assert ws.get(1).split == "train"
     ws.undo(2)
-    assert ws.count(["split=none"]) == len(ids) and ws.meta("split_params") is None
+    assert ws.count(["split=none"]) == len(ids)
+
+
+def test_a_split_keeps_its_parameters_under_one_meta_key(ws: Workspace) -> None:
+    """A split's parameters live in meta `split.params` (workspace/split.py writes them), not
+    also in the legacy `split_params` that set_splits used to write beside it (issue 14: the
+    two could drift); undo takes them back with the split."""
+    split_workspace(ws, seed=7, processes=1)
+    assert json.loads(ws.meta("split.params") or "")["seed"] == 7
+    assert ws.meta("split_params") is None
+    ws.set_splits({1: "train"}, {"seed": 8}, allow_holdout_move=True)  # direct, with params
+    assert ws.meta("split_params") is None
+    ws.undo(2)
+    assert ws.meta("split.params") is None and ws.count(["split=none"]) == ws.count()
 
 
 def test_filters_match_an_independent_python_check(ws: Workspace) -> None:

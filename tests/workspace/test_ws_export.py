@@ -42,7 +42,9 @@ def ws(tmp_path: Path) -> Any:
 def _split_all(w: Workspace) -> None:
     ids = list(w.select_ids(["status!=rejected"]))
     names = ["train"] * 8 + ["validation", "holdout"]
-    w.set_splits({i: names[k % 10] for k, i in enumerate(ids)}, {"seed": 7, "ratios": [0.8, 0.1, 0.1]})
+    params = {"seed": 7, "ratios": [0.8, 0.1, 0.1]}  # kept where workspace/split.py keeps them
+    w.set_splits({i: names[k % 10] for k, i in enumerate(ids)}, params,
+                 meta={"split.params": json.dumps(params)})
 
 
 def _ids_in(out: Path, split: str) -> list[str]:

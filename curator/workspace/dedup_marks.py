@@ -1,0 +1,135 @@
+"""Duplicate marks (cluster_id, dup_of, similarity) as dedup writes them, resolving a cluster
+(`keep_one`), and the cache of duplicate pairs dedup reuses. Nothing is deleted; marks are
+journaled, the pair cache is not."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from curator.workspace.errors import UnknownRecords, WorkspaceError
+from curator.workspace.records import Change, DuplicateCluster
+
+if TYPE_CHECKING:
+    from curator.workspace.engine import Workspace
+
+
+def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
+                    params: Mapping[str, Any] | None = None, *,
+                    clear_others: bool = False,
+                    meta: Mapping[str, str | None] | None = None) -> Change:
+    """Record duplicate clusters: cluster_id = keeper id on all members, dup_of + similarity
+    on the non-keepers. Nothing is deleted; statuses are untouched.
+
+    `clear_others` also clears the marks of every record outside these clusters (a fresh
+    dedup run replaces the last one); `meta` keys are set. All in one journal entry."""
+    with ws._transaction() as tx:
+        c = tx.conn
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup "
+                  "(id INTEGER PRIMARY KEY, cluster INTEGER, dup_of INTEGER, sim REAL)")
+        c.execute("DELETE FROM _dup")
+
+        def rows() -> Iterator[tuple[int, int, int | None, float | None]]:
+            for cl in clusters:
+                yield (cl.keeper, cl.keeper, None, None)
+                for dup, sim in cl.duplicates.items():
+                    if dup == cl.keeper:
+                        raise WorkspaceError(f"record {dup} is its own duplicate")
+                    yield (dup, cl.keeper, dup, float(sim))
+
+        try:
+            c.executemany("INSERT INTO _dup VALUES (?, ?, ?, ?)",
+                          ((r[0], r[1], r[1] if r[2] is not None else None, r[3])
+                           for r in rows()))
+        except sqlite3.IntegrityError:
+            raise WorkspaceError("a record appears in two duplicate clusters") from None
+        missing = [r[0] for r in c.execute(
+            "SELECT id FROM _dup WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
+        if missing:
+            raise UnknownRecords(missing)
+        selected = c.execute("SELECT count(*) FROM _dup").fetchone()[0]
+        entry = tx.entry("dedup", "", params)
+        for column, source in (("cluster_id", "cluster"), ("dup_of", "dup_of"),
+                               ("similarity", "sim")):
+            c.execute("DELETE FROM _vals")
+            c.execute(f"INSERT INTO _vals(id, value) SELECT id, {source} FROM _dup")
+            if clear_others:
+                c.execute(f"INSERT INTO _vals(id, value) SELECT id, NULL FROM records "
+                          f"WHERE {column} IS NOT NULL AND id NOT IN (SELECT id FROM _dup)")
+            tx.apply_vals(entry, column)
+        for key, value in (meta or {}).items():
+            tx.set_meta(entry, key, value)
+        n_dups = c.execute("SELECT count(*) FROM _dup WHERE dup_of IS NOT NULL").fetchone()[0]
+        n_clusters = selected - n_dups
+        return tx.finish(entry, "dedup", selected,
+                         f"dedup: {n_clusters} clusters, {n_dups} duplicates marked")
+
+
+def keep_one(ws: Workspace, cluster_id: int, keeper: int) -> Change:
+    """Resolve a duplicate cluster in one undoable step: accept `keeper`, reject every other
+    member with the reason "duplicate of <keeper>", and make `keeper` the cluster's keeper
+    (no `dup_of`; the others `dup_of` it, with their similarity to it when dedup's cached
+    pairs know it). The cluster keeps its id. Afterwards exactly `keeper` is exported."""
+    with ws._transaction() as tx:
+        selected = tx.select(None, [f"cluster={cluster_id}"])
+        if not tx.conn.execute("SELECT 1 FROM _sel WHERE id = ?", (keeper,)).fetchone():
+            raise WorkspaceError(f"record {keeper} is not in duplicate cluster {cluster_id}")
+        entry = tx.entry("keep", "", {"cluster": cluster_id, "keeper": keeper})
+        c = tx.conn
+        for column, keep_value, other_value in (
+            ("status", "accepted", "rejected"),
+            ("reason", None, f"duplicate of {keeper}"),
+        ):
+            c.execute("DELETE FROM _vals")
+            c.execute("INSERT INTO _vals(id, value) SELECT id, CASE WHEN id = ? THEN ? "
+                      "ELSE ? END FROM _sel", (keeper, keep_value, other_value))
+            tx.apply_vals(entry, column)
+        # similarity to the new keeper first (it reads the old dup_of): kept where the
+        # record already was its duplicate, else from the cached pair, else the old
+        # keeper's similarity to the new one, else unknown
+        c.execute("DELETE FROM _vals")
+        c.execute(
+            "INSERT INTO _vals(id, value) SELECT r.id, CASE WHEN r.id = :k THEN NULL "
+            "WHEN r.similarity IS NOT NULL AND r.dup_of = :k THEN r.similarity ELSE coalesce("
+            "(SELECT p.similarity FROM dedup_pairs p WHERE p.a = min(r.id, :k) "
+            "AND p.b = max(r.id, :k)), "
+            "(SELECT k.similarity FROM records k WHERE k.id = :k AND k.dup_of = r.id)) END "
+            "FROM _sel s JOIN records r ON r.id = s.id", {"k": keeper})
+        tx.apply_vals(entry, "similarity")
+        # then the chosen record stops being a duplicate; the others are duplicates of it
+        c.execute("DELETE FROM _vals")
+        c.execute("INSERT INTO _vals(id, value) SELECT id, CASE WHEN id = ? THEN NULL "
+                  "ELSE ? END FROM _sel", (keeper, keeper))
+        tx.apply_vals(entry, "dup_of")
+        return tx.finish(entry, "keep", selected,
+                         f"keep record {keeper} of cluster {cluster_id}, reject "
+                         f"{selected - 1} duplicates")
+
+
+def save_dedup_pairs(ws: Workspace, key: str, pairs: Iterable[tuple[int, int, float, bool]]) -> None:
+    """Replace the cached duplicate pairs (a, b, similarity, exact) and the key (meta
+    `dedup.cache`) saying which content and settings they hold for. Not journaled."""
+    with ws._transaction() as tx:
+        tx.conn.execute("DELETE FROM dedup_pairs")
+        tx.conn.executemany(
+            "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
+            ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
+        tx.write_meta("dedup.cache", key)
+
+
+def dedup_pairs(ws: Workspace) -> list[tuple[int, int, float, bool]]:
+    """The cached pairs (see save_dedup_pairs), a < b."""
+    return [(a, b, s, bool(e)) for a, b, s, e in ws._conn.execute(
+        "SELECT a, b, similarity, exact FROM dedup_pairs ORDER BY a, b")]
+
+
+def clear_duplicates(ws: Workspace, ids: Iterable[int] | None = None, *,
+                     where: Sequence[str] | None = None) -> Change:
+    """Clear cluster / dup_of / similarity on the chosen records (all records by default)."""
+    with ws._transaction() as tx:
+        selected = tx.select(ids, where if (ids is not None or where is not None) else [])
+        entry = tx.entry("undedup", "", {"where": list(where or [])})
+        for column in ("cluster_id", "dup_of", "similarity"):
+            tx.set_selected(entry, column, None)
+        return tx.finish(entry, "undedup", selected, "duplicate marks cleared")
