@@ -14,6 +14,7 @@ from curator.train.errors import UsageError
 from curator.train.workspace import LAST_RUN_KEY, NOTE_PREFIX, REVIEW_LABEL, load_workspace
 from curator.workspace import DuplicateCluster, Workspace
 from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 ANSWER = "Arr, matey! Ye be askin' a fine question."
 
@@ -31,7 +32,7 @@ def make_workspace(tmp_path: Path, n: int = 16, split: bool = True) -> Path:
     write_split(src, [chat(f"question {i}?", ANSWER) for i in range(n)])
     db = tmp_path / "work.db"
     with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src])
+        import_files(ws, [src], Preparer("openai", count_tokens=False))
         if split:
             names = ["train"] * (n // 2) + ["validation"] * (n // 4) + ["holdout"] * (n - n // 2 - n // 4)
             ws.set_splits({i + 1: s for i, s in enumerate(names)}, {"names": ["train", "validation", "holdout"]})
