@@ -43,7 +43,6 @@ CHAT_FORMATS = (
 PREFERENCE_FORMATS = ("openai-preference", "trl-preference", "sharegpt-preference")
 FORMATS = CHAT_FORMATS + PREFERENCE_FORMATS
 
-_LEGACY_PREF = ("preferred_completion", "non_preferred_completion")
 #: what `classify` answers for a row no format matches, and for a row several formats match
 UNKNOWN = "unknown"
 AMBIGUOUS = "ambiguous"
@@ -99,14 +98,14 @@ def candidates(row: dict[str, Any]) -> list[str]:
             found.append("lf-v1-messages")
         else:
             found.append("openai-chat")
+    pair = "chosen" in keys and "rejected" in keys
     if "conversations" in keys:
-        found.append("sharegpt-preference" if {"chosen", "rejected"} <= keys else "sharegpt")
+        found.append("sharegpt-preference" if pair else "sharegpt")
     if "input" in keys and (
         "preferred_output" in keys or "non_preferred_output" in keys
-        or any(k in keys for k in _LEGACY_PREF)
+        or "preferred_completion" in keys or "non_preferred_completion" in keys
     ):
         found.append("openai-preference")
-    pair = {"chosen", "rejected"} <= keys
     if pair and "conversations" not in keys:
         found.append("trl-preference")
     if "completion" in keys or ("prompt" in keys and not pair):
@@ -120,7 +119,7 @@ def candidates(row: dict[str, Any]) -> list[str]:
     if not found and "text" in keys:
         found.append("trl-text")
     # `messages` + `chosen`/`rejected` is axolotl's DPO layout: a preference row, not two formats.
-    if "trl-preference" in found and "openai-chat" in found:
+    if pair and "openai-chat" in found and "trl-preference" in found:
         found.remove("openai-chat")
     if not found and {"prompt", "completion"} <= {k.lower() for k in keys if isinstance(k, str)}:
         found.append("prompt-completion")
