@@ -161,30 +161,13 @@ def histogram(values: np.ndarray[Any, Any], limit: int | None = None, bins: int 
     return Histogram([int(e) for e in edges], [int(c) for c in counts])
 
 
-def _kind(data: dict[str, Any]) -> str:
-    if "messages" in data:
-        return "chat"
-    prompt, completion = data.get("prompt"), data.get("completion")
-    if isinstance(prompt, str) and isinstance(completion, str):
-        return "prompt_completion"
-    if isinstance(prompt, list) and isinstance(completion, list):
-        return "conversational_prompt_completion"
-    if "conversations" in data:
-        return "sharegpt"
-    if "instruction" in data and "output" in data:
-        return "alpaca"
-    return "unknown"
+def _as_chat(data: dict[str, Any], fmt: str, example_index: int | None) -> dict[str, Any] | None:
+    """The chat form of a row in another chat format (Alpaca, ShareGPT, LF v1, ...), or None."""
+    from curator.formats import CHAT_FORMATS, to_chat
 
-
-def _as_chat(data: dict[str, Any], example_index: int | None) -> tuple[str, dict[str, Any]] | None:
-    """(format, chat example) for rows in another chat format (Alpaca, ShareGPT, LF v1)."""
-    from curator.formats import CHAT_FORMATS, detect_format, to_chat
-
-    fmt = detect_format(data)
-    if fmt is None or fmt not in CHAT_FORMATS or fmt == "trl-text":
+    if fmt not in CHAT_FORMATS or fmt == "trl-text":
         return None
-    result = to_chat(data, fmt, example_index=example_index)
-    return None if result.example is None else (fmt.replace("-", "_"), result.example)
+    return to_chat(data, fmt, example_index=example_index).example
 
 
 def _rows(path: str, problems: list[Issue]) -> Iterator[Row]:
@@ -199,6 +182,8 @@ def _rows(path: str, problems: list[Issue]) -> Iterator[Row]:
 def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter,
                   limit: int) -> Stats:
     """Count every row of every file once and summarise; rows not counted become problems."""
+    from curator.formats.detect import classify
+
     files = [str(p) for p in paths]
     stats = Stats(files=files, counter=counter.name, limit=limit)
     n_messages = array("I")
@@ -214,23 +199,25 @@ def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter
                 continue
             try:
                 data = row.data
-                kind = _kind(data)
-                if kind == "chat":
+                kind = classify(data)
+                prompt, completion = data.get("prompt"), data.get("completion")
+                if kind == "openai-chat":
                     messages = data.get("messages")
                     count = counter.count_chat(data)
-                elif kind == "conversational_prompt_completion":
-                    messages = [*data["prompt"], *data["completion"]]
+                elif kind == "trl-conversational-prompt-completion" and isinstance(prompt, list) \
+                        and isinstance(completion, list):
+                    messages = [*prompt, *completion]
                     count = counter.count_chat({"messages": messages, "tools": data.get("tools")})
-                elif kind == "prompt_completion":
+                elif kind == "prompt-completion" and isinstance(prompt, str) and isinstance(completion, str):
                     messages = None
-                    p, c = counter.count_text(data["prompt"]), counter.count_text(data["completion"])
+                    p, c = counter.count_text(prompt), counter.count_text(completion)
                     n_messages.append(2)
                     totals.append(p + c)
                     trained.append(c)
                     formats[kind] += 1
                     continue
                 else:
-                    converted = _as_chat(data, row.example_index)
+                    converted = _as_chat(data, kind, row.example_index)
                     if converted is None:
                         stats.problems.append(Issue(
                             "stats.format_not_counted", "error",
@@ -238,7 +225,7 @@ def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter
                             "prompt and completion, Alpaca, ShareGPT or LLaMA-Factory rows)",
                             row.file, row.line, row.example_index))
                         continue
-                    kind, data = converted
+                    data = converted
                     messages = data["messages"]
                     count = counter.count_chat(data)
                 formats[kind] += 1

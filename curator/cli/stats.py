@@ -13,6 +13,10 @@ from curator.cli.bounds import MAX_TOKENS
 from curator.cli.output import echo
 from curator.tokens import TARGETS
 
+#: the shape of `stats --json` (docs/json-output.md); 2: `version` itself and the format names
+#: of curator.formats.detect in `formats` (no version field meant 1)
+JSON_VERSION = 2
+
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
@@ -69,7 +73,7 @@ def stats(files: tuple[Path, ...], target: str, model: str | None, max_tokens: i
         sys.exit(2)
 
     if as_json:
-        sys.stdout.write(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(orjson.dumps({"version": JSON_VERSION, **result.to_dict()}, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         from rich.console import Console
 

@@ -22,7 +22,7 @@ from curator.textsafe import literal
 from curator.validate.engine import FileReport, cross_file_checks, validate_file
 from curator.validate.profiles import PROFILES, openai_limit
 
-JSON_VERSION = 1
+JSON_VERSION = 2
 PROGRESS_MIN_BYTES = 32 << 20
 
 

@@ -43,7 +43,9 @@ CHAT_FORMATS = (
 PREFERENCE_FORMATS = ("openai-preference", "trl-preference", "sharegpt-preference")
 FORMATS = CHAT_FORMATS + PREFERENCE_FORMATS
 
-_LEGACY_PREF = ("preferred_completion", "non_preferred_completion")
+#: what `classify` answers for a row no format matches, and for a row several formats match
+UNKNOWN = "unknown"
+AMBIGUOUS = "ambiguous"
 
 
 def _first_message(value: Any) -> dict[str, Any] | None:
@@ -53,9 +55,12 @@ def _first_message(value: Any) -> dict[str, Any] | None:
 
 
 def _is_lf_v1(messages: Any) -> bool:
+    """LLaMA-Factory v1 rows: a per-message `loss_weight`, or content parts holding `value`."""
     if not isinstance(messages, list):
         return False
     for m in messages:
+        if type(m) is dict and len(m) == 2 and "role" in m and type(m.get("content")) is not list:
+            continue  # {role, content: str}: neither a loss_weight nor typed parts (the common case)
         if not isinstance(m, dict):
             continue
         if "loss_weight" in m:
@@ -69,7 +74,20 @@ def _is_lf_v1(messages: Any) -> bool:
 
 
 def candidates(row: dict[str, Any]) -> list[str]:
-    """Every format whose defining keys the row has (more than one means ambiguous)."""
+    """Every format whose defining keys the row has (more than one means ambiguous).
+
+    The rules, and the choices where two readings were possible (each one is pinned in
+    tests/unit/test_formats_detect.py):
+
+    * `prompt` or `completion` alone is prompt/completion with a key missing (the checks then
+      say which), not an unknown row.
+    * `text` counts only when no other format matched: `{"text", "label"}` is trl-text with an
+      extra key, `{"messages", "text"}` is chat with an extra key.
+    * OpenAI preference: `input` with either current or either legacy output key.
+    * `messages` with `chosen` and `rejected` is axolotl's DPO layout: trl-preference.
+    * No format matched, but the keys are `prompt` and `completion` in another case: that is
+      prompt/completion with mis-cased keys (the checks say so).
+    """
     keys = row.keys()
     found: list[str] = []
     if "messages" in keys:
@@ -80,35 +98,56 @@ def candidates(row: dict[str, Any]) -> list[str]:
             found.append("lf-v1-messages")
         else:
             found.append("openai-chat")
+    pair = "chosen" in keys and "rejected" in keys
     if "conversations" in keys:
-        found.append("sharegpt-preference" if {"chosen", "rejected"} <= keys else "sharegpt")
+        found.append("sharegpt-preference" if pair else "sharegpt")
     if "input" in keys and (
         "preferred_output" in keys or "non_preferred_output" in keys
-        or any(k in keys for k in _LEGACY_PREF)
+        or "preferred_completion" in keys or "non_preferred_completion" in keys
     ):
         found.append("openai-preference")
-    if {"chosen", "rejected"} <= keys and "conversations" not in keys:
+    if pair and "conversations" not in keys:
         found.append("trl-preference")
-    if "completion" in keys and "prompt" in keys:
+    if "completion" in keys or ("prompt" in keys and not pair):
         found.append(
             "trl-conversational-prompt-completion"
-            if isinstance(row["prompt"], list) or isinstance(row["completion"], list)
+            if isinstance(row.get("prompt"), list) or isinstance(row.get("completion"), list)
             else "prompt-completion"
         )
     if "instruction" in keys and "output" in keys:
         found.append("alpaca")
-    if "text" in keys and isinstance(row["text"], str):
+    if not found and "text" in keys:
         found.append("trl-text")
     # `messages` + `chosen`/`rejected` is axolotl's DPO layout: a preference row, not two formats.
-    if "trl-preference" in found and "openai-chat" in found:
+    if pair and "openai-chat" in found and "trl-preference" in found:
         found.remove("openai-chat")
+    if not found and {"prompt", "completion"} <= {k.lower() for k in keys if isinstance(k, str)}:
+        found.append("prompt-completion")
     return found
+
+
+def classify(row: dict[str, Any]) -> str:
+    """The row's format name, or "unknown" (no format matched) or "ambiguous" (several did).
+
+    The one detector: validate, import, stats and convert all ask it. Its first branch decides
+    the common row, `{"messages": [{"role", "content": str}, ...]}`, without the general walk.
+    """
+    if len(row) == 1 and "messages" in row:
+        msgs = row["messages"]
+        first = msgs[0] if type(msgs) is list and msgs else None
+        if type(first) is dict and len(first) == 2 and "role" in first \
+                and type(first.get("content")) is str and not _is_lf_v1(msgs):
+            return "openai-chat"
+    found = candidates(row)
+    if not found:
+        return UNKNOWN
+    return found[0] if len(found) == 1 else AMBIGUOUS
 
 
 def detect_format(row: dict[str, Any]) -> str | None:
     """The row's format name, or None when no format or more than one matches."""
-    found = candidates(row)
-    return found[0] if len(found) == 1 else None
+    fmt = classify(row)
+    return None if fmt in (UNKNOWN, AMBIGUOUS) else fmt
 
 
 def row_detection_issue(row: dict[str, Any]) -> Issue | None:

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import orjson
 
+from curator.formats.detect import AMBIGUOUS, UNKNOWN
 from curator.io import (
     STDIN_NAME,
     ChunkScan,
@@ -54,6 +55,7 @@ from curator.validate.rows import check_row
 
 CHUNK_BYTES = 4 << 20
 NO_COUNT = -1
+CHAT = "openai-chat"
 
 
 @dataclass(frozen=True)
@@ -100,33 +102,39 @@ class RowChecker:
         #: OpenAI encodings count a plain row without fail; a local model's template may refuse it
         self._exact_counter = isinstance(self.counter, TiktokenCounter)
 
-    def check(self, value: dict[str, Any], parsed_clean: bool = True) -> tuple[str, list[Issue], int, int, bytes]:
-        """Rules, then token counts (only for rows without errors), then the canonical hash."""
-        clean = is_clean_simple_chat(value, self._plain_roles)
+    def check(self, value: dict[str, Any], parsed_clean: bool = True, *,
+              fmt: str | None = None) -> tuple[str, list[Issue], int, int, bytes]:
+        """Rules, then token counts (only for rows without errors), then the canonical hash.
+
+        `fmt`: the row's format when the caller has already classified it
+        (`curator.formats.detect.classify`), so that each row is detected once; None
+        classifies it here.
+        """
+        clean = (fmt is None or fmt == CHAT) and is_clean_simple_chat(value, self._plain_roles)
         if clean:
             # The common clean row: the full rules would find nothing (see fast.py). Counted here
             # without the general path when the count raises no issue of its own.
             counter = self.counter
             if counter is None or not parsed_clean:
-                return "chat", [], NO_COUNT, NO_COUNT, _digest(value)
+                return CHAT, [], NO_COUNT, NO_COUNT, _digest(value)
             if self._exact_counter:
                 c = counter.count_chat(value)
                 if c.total <= self.limit and c.trained > 0:
-                    return "chat", [], c.total, c.trained, _digest(value)
+                    return CHAT, [], c.total, c.trained, _digest(value)
         ctx = Ctx(self.profile, self.options.strict)
         if clean:
-            fmt = "chat"  # over the limit, or no trained tokens: the general count says so below
+            fmt = CHAT  # over the limit, or no trained tokens: the general count says so below
         else:
             try:
-                fmt = check_row(value, ctx, schema_check=self.options.schema_check)
+                fmt = check_row(value, ctx, schema_check=self.options.schema_check, fmt=fmt)
             except Exception as exc:  # a rule crashed: report it on this row rather than lose the file
                 ctx.add("internal.check_failed", f"a check crashed: {exc!r}")
-                fmt = "unknown"
+                fmt = UNKNOWN
         total = trained = NO_COUNT
         # A row converted to chat for checking is counted in its chat form; the note that the
         # target needs that conversion is no reason to leave it uncounted.
-        counted, counted_fmt = (ctx.converted, "chat") if ctx.converted is not None else (value, fmt)
-        if self.counter is not None and parsed_clean and counted_fmt in ("chat", "prompt-completion") and (
+        counted, counted_fmt = (ctx.converted, CHAT) if ctx.converted is not None else (value, fmt)
+        if self.counter is not None and parsed_clean and counted_fmt in (CHAT, "prompt-completion") and (
                 not ctx.issues or not any(i.severity == "error" and i.code != "format.needs_conversion"
                                           for i in ctx.issues)):
             try:
@@ -148,7 +156,7 @@ class RowChecker:
             total, trained = c.total, c.trained
         limit = self.limit
         if total > limit:
-            start = first_trained_offset(counter, value) if fmt == "chat" else total - trained
+            start = first_trained_offset(counter, value) if fmt == CHAT else total - trained
             if start is not None and start >= limit:
                 ctx.add("tokens.truncation_removes_target",
                         f"{total:,} tokens > limit {limit:,}: truncation from the end removes every trained token "
@@ -156,7 +164,7 @@ class RowChecker:
             else:
                 ctx.add("tokens.over_limit", f"{total:,} tokens > limit {limit:,}: the end will be cut off",
                         severity="error" if self.options.strict else None)
-        elif trained == 0 and fmt == "chat" and not any(
+        elif trained == 0 and fmt == CHAT and not any(
                 isinstance(m, dict) and m.get("tool_calls") for m in value.get("messages") or ()):
             ctx.add("tokens.no_trainable_tokens", "no trainable assistant tokens in this example")
         return total, trained
@@ -564,7 +572,7 @@ def _dataset_checks(report: FileReport, options: Options, hashes: bytearray, lin
         report.add(Issue("dataset.refusal_share", "warning", f"{refusals} of {n} examples ({refusals / n:.0%}) "
                          f"hold refusal boilerplate (more than {REFUSAL_SHARE:.0%})", name,
                          hint="keep refusals to the share you want the model to learn"))
-    real = {f: c for f, c in report.formats.items() if f not in ("unknown", "ambiguous")}
+    real = {f: c for f, c in report.formats.items() if f not in (UNKNOWN, AMBIGUOUS)}
     if len(real) > 1:
         major = max(real, key=lambda f: real[f])
         detail = ", ".join(f"{c} {f}" for f, c in sorted(real.items(), key=lambda kv: -kv[1]))

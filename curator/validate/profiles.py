@@ -49,7 +49,8 @@ def encoding_for(model: str) -> str:
 class Profile:
     name: str
     description: str
-    #: row formats the target reads as they are; others get format.needs_conversion
+    #: row formats (curator.formats.detect names) the target reads as they are; others get
+    #: format.needs_conversion
     formats: frozenset[str]
     roles: frozenset[str]
     min_examples: int
@@ -71,7 +72,7 @@ PROFILES: dict[str, Profile] = {
     "openai": Profile(
         name="openai",
         description="OpenAI fine-tuning (chat SFT, DPO; legacy prompt/completion for babbage/davinci)",
-        formats=frozenset({"chat", "preference", "prompt-completion"}),
+        formats=frozenset({"openai-chat", "openai-preference", "prompt-completion"}),
         roles=_OPENAI_ROLES,
         min_examples=10,
         default_model="gpt-4o-mini",
@@ -80,7 +81,7 @@ PROFILES: dict[str, Profile] = {
     "azure": Profile(
         name="azure",
         description="Azure OpenAI fine-tuning (as openai; the docs ask for a UTF-8 BOM)",
-        formats=frozenset({"chat", "preference", "prompt-completion"}),
+        formats=frozenset({"openai-chat", "openai-preference", "prompt-completion"}),
         roles=_OPENAI_ROLES,
         min_examples=10,
         default_model="gpt-4o-mini",
@@ -90,8 +91,8 @@ PROFILES: dict[str, Profile] = {
     "trl": Profile(
         name="trl",
         description="Hugging Face TRL SFTTrainer/DPOTrainer (max_length 1024 by default)",
-        formats=frozenset({"chat", "prompt-completion", "conversational-prompt-completion",
-                           "trl-preference", "text"}),
+        formats=frozenset({"openai-chat", "prompt-completion", "trl-conversational-prompt-completion",
+                           "trl-preference", "trl-text"}),
         roles=frozenset({"system", "developer", "user", "assistant", "tool"}),
         min_examples=1,
         default_model=None,
@@ -103,7 +104,7 @@ PROFILES: dict[str, Profile] = {
     "together": Profile(
         name="together",
         description="Together AI fine-tuning (strict alternation, no extra columns, min 100)",
-        formats=frozenset({"chat", "prompt-completion", "preference", "text"}),
+        formats=frozenset({"openai-chat", "prompt-completion", "openai-preference", "trl-text"}),
         roles=frozenset({"system", "user", "assistant", "tool"}),
         min_examples=100,
         default_model=None,
@@ -115,7 +116,7 @@ PROFILES: dict[str, Profile] = {
     "lf": Profile(
         name="lf",
         description="LLaMA-Factory openai/sharegpt layout (alternation, system first, cutoff_len 2048)",
-        formats=frozenset({"chat", "alpaca", "sharegpt", "sharegpt-preference", "lf-v1-messages"}),
+        formats=frozenset({"openai-chat", "alpaca", "sharegpt", "sharegpt-preference", "lf-v1-messages"}),
         roles=frozenset({"system", "user", "assistant", "tool"}),
         min_examples=1,
         default_model=None,

@@ -1,7 +1,7 @@
-"""Detect a row's format by its keys and run the rules for that format.
+"""Run the rules for a row's format.
 
-The real detection and conversion live in `curator.formats`; this keeps a minimal key-based
-detection so validation can say what a row is and what to do with it.
+The format comes from `curator.formats.detect.classify`, the one detector, and its names are the
+only format vocabulary (what `--from` takes, what a workspace stores, what `--json` reports).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from curator import schema
+from curator.formats.detect import AMBIGUOUS, UNKNOWN, classify
 from curator.formats.preference import from_preference, to_preference
 from curator.formats.to_chat import to_chat
 from curator.issues import Issue
@@ -20,75 +21,31 @@ from curator.validate.codes import STRUCTURAL_PREFIXES
 from curator.validate.context import Ctx
 from curator.validate.quality import TextItem, check_text, check_texts
 
-#: format name -> the pydantic model that is the source of truth for it
-MODELS: dict[str, type[BaseModel]] = {
-    "chat": schema.ChatExample,
-    "prompt-completion": schema.PromptCompletionExample,
-    "conversational-prompt-completion": schema.ConversationalPromptCompletionExample,
-    "preference": schema.PreferenceExample,
-    "alpaca": schema.AlpacaExample,
-    "sharegpt": schema.ShareGPTExample,
-}
+#: format name (curator.formats.detect's vocabulary) -> the pydantic model that is the source of
+#: truth for it
+MODELS: dict[str, type[BaseModel]] = schema.SCHEMA_MODELS
 _FORMAT_VERDICTS = frozenset({"format.needs_conversion", "format.method_mismatch"})
-#: validate's format names -> curator.formats names, for rows checked after conversion to chat
-CONVERTIBLE = {"alpaca": "alpaca", "sharegpt": "sharegpt", "lf-v1-messages": "lf-v1-messages",
-               "sharegpt-preference": "sharegpt-preference",
-               "conversational-prompt-completion": "trl-conversational-prompt-completion"}
+#: formats checked after conversion to chat when the target does not read them as they are
+CONVERTIBLE = frozenset({"alpaca", "sharegpt", "lf-v1-messages", "sharegpt-preference",
+                         "trl-conversational-prompt-completion"})
 #: formats that are always checked in their converted form (their own layout has no rules here)
 ALWAYS_CONVERTED = frozenset({"alpaca", "sharegpt", "lf-v1-messages", "sharegpt-preference"})
 AFTER_CONVERSION = " (found after converting the row to chat)"
 AFTER_CONVERSION_PREF = " (found after converting the row to OpenAI's preference layout)"
 
-def detect_format(ex: dict[str, Any]) -> str:
-    """One of chat, prompt-completion, conversational-prompt-completion, preference,
-    trl-preference, text, alpaca, sharegpt, sharegpt-preference, lf-v1-messages, ambiguous,
-    unknown."""
-    keys = ex.keys()
-    if len(keys) == 1 and "messages" in keys:  # the common case, decided without the general walk
-        msgs = ex["messages"]
-        first = msgs[0] if type(msgs) is list and msgs else None
-        if type(first) is dict and len(first) == 2 and "role" in first and type(first.get("content")) is str \
-                and not _is_lf_v1(msgs):
-            return "chat"
-    found: list[str] = []
-    if "messages" in keys:
-        first = ex["messages"][0] if isinstance(ex["messages"], list) and ex["messages"] else None
-        if isinstance(first, dict) and "from" in first and "role" not in first and "conversations" not in keys:
-            found.append("sharegpt")
-        elif _is_lf_v1(ex["messages"]):
-            found.append("lf-v1-messages")
-        else:
-            found.append("chat")
-    if "input" in keys and ("preferred_output" in keys or "non_preferred_output" in keys
-                            or "preferred_completion" in keys):
-        found.append("preference")
-    if "chosen" in keys and "rejected" in keys and "conversations" not in keys:
-        found.append("trl-preference")
-    elif "prompt" in keys or "completion" in keys:
-        p, c = ex.get("prompt"), ex.get("completion")
-        found.append("conversational-prompt-completion" if isinstance(p, list) or isinstance(c, list)
-                     else "prompt-completion")
-    if "instruction" in keys and "output" in keys:
-        found.append("alpaca")
-    if "conversations" in keys:
-        found.append("sharegpt-preference" if "chosen" in keys and "rejected" in keys else "sharegpt")
-    if not found and "text" in keys:
-        found.append("text")
-    if not found:
-        lower = {k.lower() for k in keys if isinstance(k, str)}
-        if {"prompt", "completion"} <= lower:
-            return "prompt-completion"
-        return "unknown"
-    return found[0] if len(found) == 1 else "ambiguous"
 
+def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True, fmt: str | None = None) -> str:
+    """Run every rule for the row's format; return the format name (`curator.formats.detect`'s).
 
-def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True) -> str:
-    """Run every rule for the row's format; return the format name."""
-    fmt = detect_format(ex)
-    if fmt == "unknown":
+    `fmt`: the row's format when the caller has already classified it (each row is detected
+    once); None classifies it here.
+    """
+    if fmt is None:
+        fmt = classify(ex)
+    if fmt == UNKNOWN:
         ctx.add("format.undetected", f"keys {sorted(map(str, ex))[:8]} match no known format")
         return fmt
-    if fmt == "ambiguous":
+    if fmt == AMBIGUOUS:
         ctx.add("format.ambiguous", f"keys {sorted(map(str, ex))[:8]} belong to more than one format")
         return fmt
     convert = fmt in ALWAYS_CONVERTED or (fmt in CONVERTIBLE and fmt not in ctx.profile.formats)
@@ -101,7 +58,7 @@ def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True) -> str
         else:
             ctx.add("format.method_mismatch", f"{fmt} rows are not accepted by {ctx.profile.name}",
                     hint=f"choose a target that trains on {fmt} data")
-    if fmt == "chat":
+    if fmt == "openai-chat":
         roles = check_chat(ex, ctx)
         _chat_quality(ex.get("messages"), roles, ctx, "/messages")
     elif fmt == "prompt-completion":
@@ -110,15 +67,15 @@ def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True) -> str
         _check_converted_preference(ex, ctx)
     elif convert:
         ctx.converted = _check_converted(ex, fmt, ctx)
-    elif fmt == "conversational-prompt-completion":
+    elif fmt == "trl-conversational-prompt-completion":
         _conversational_pc(ex, ctx)
-    elif fmt == "preference":
+    elif fmt == "openai-preference":
         _preference(ex, ctx)
     elif fmt == "trl-preference":
         _trl_preference(ex, ctx)
-    elif fmt == "text" and not isinstance(ex.get("text"), str):
+    elif fmt == "trl-text" and not isinstance(ex.get("text"), str):
         ctx.add("schema.invalid", "'text' must be a string", path="/text")
-    if schema_check and not convert and not (fmt == "chat" and ctx.simple) and fmt in MODELS and not any(
+    if schema_check and not convert and not (fmt == "openai-chat" and ctx.simple) and fmt in MODELS and not any(
             i.code.startswith(STRUCTURAL_PREFIXES) and i.code not in _FORMAT_VERDICTS for i in ctx.issues):
         schema_invalid(ex, MODELS[fmt], ctx)
     return fmt
@@ -312,20 +269,6 @@ def _common_prefix_empty(chosen: Any, rejected: Any) -> bool:
     return False
 
 
-def _is_lf_v1(messages: Any) -> bool:
-    """LLaMA-Factory v1 rows: per-message loss_weight, or content parts holding `value`."""
-    if not isinstance(messages, list):
-        return False
-    for m in messages:
-        if type(m) is dict and len(m) == 2 and type(m.get("content")) is not list:
-            continue  # {role, content: str}: neither a loss_weight nor typed parts
-        if isinstance(m, dict) and ("loss_weight" in m or (
-                isinstance(m.get("content"), list) and any(
-                    isinstance(p, dict) and "value" in p and "text" not in p for p in m["content"]))):
-            return True
-    return False
-
-
 def _add_converter_issues(issues: list[Issue], ctx: Ctx) -> None:
     for issue in issues:
         ctx.add(issue.code, issue.message, mi=issue.message_index, path=issue.path,
@@ -356,7 +299,7 @@ def _check_converted(ex: dict[str, Any], fmt: str, ctx: Ctx) -> dict[str, Any] |
     row, whose message indexes may differ from the source's turns (a top-level system becomes
     message 0). Returns the converted example, or None when the row cannot be converted.
     """
-    result = to_chat(ex, CONVERTIBLE[fmt])
+    result = to_chat(ex, fmt)
     _add_converter_issues(result.issues, ctx)
     if result.example is None:
         return None

@@ -1,8 +1,8 @@
 """Streaming files into a workspace: read, prepare (detect, convert, validate, count), store.
 
 `prepare` is the seam where curator.formats and curator.validate plug in: it turns one parsed
-row into a `PreparedRecord`. `default_prepare` is a minimal stand-in (OpenAI chat rows checked
-against schema.ChatExample; anything else kept pending with a `format.undetected` warning).
+row into a `PreparedRecord` (both defined in `curator.workspace.prepare`). Without one, the
+import prepares rows with `Preparer("openai")`, the same checks as `curator validate`.
 
 Identity. A record's uid is the SHA-256 of its canonical JSON (sorted keys), or of the raw line
 when it does not parse, plus `#k` for the k-th repeat of the same content inside one file. So:
@@ -26,14 +26,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import ValidationError
 
 from curator.io import ReadError, Row, RowsLost, Source, open_source, precheck, read_rows
 from curator.issues import Issue
-from curator.schema import ChatExample
 from curator.workspace import NewRecord, Workspace, WorkspaceError, WorkspaceWriteFailed
 from curator.workspace.settings import (  # moved there; importable from here as before
     WorkspaceSettings as WorkspaceSettings,
@@ -45,55 +43,11 @@ from curator.workspace.settings import (
     workspace_settings as workspace_settings,
 )
 
+if TYPE_CHECKING:  # the preparer loads the validator (numpy, pydantic): only when an import runs
+    from curator.workspace.prepare import Prepare
+
 BATCH_SIZE = 5000
-MAX_ISSUES_PER_ROW = 50
 WORKER_BATCH = 500  # rows per job sent to a worker process
-
-
-@dataclass(slots=True)
-class PreparedRecord:
-    """What `prepare` makes of one parsed row.
-
-    `status` None lets import decide: rejected (reason = first error code) when any issue is an
-    error, else pending.
-    """
-
-    format: str | None
-    canonical: dict[str, Any]
-    issues: list[Issue] = field(default_factory=list)
-    tokens_total: int | None = None
-    tokens_trained: int | None = None
-    status: str | None = None
-
-
-Prepare = Callable[[Row], PreparedRecord]
-
-
-def default_prepare(row: Row) -> PreparedRecord:
-    """OpenAI chat rows checked with schema.ChatExample; other rows kept with format.undetected."""
-    data = row.data
-    assert data is not None
-    if "messages" not in data:
-        return PreparedRecord(None, data, [Issue(
-            "format.undetected", "warning",
-            "not an OpenAI chat row (no 'messages' key); no converter ran on it",
-            row.file, row.line, row.example_index,
-            hint="convert it to the chat form, or import it with a converter that knows it",
-        )])
-    try:
-        ChatExample.model_validate(data)
-    except ValidationError as exc:
-        issues = []
-        for err in exc.errors()[:MAX_ISSUES_PER_ROW]:
-            loc = err["loc"]
-            message_index = loc[1] if len(loc) > 1 and loc[0] == "messages" else None
-            issues.append(Issue(
-                "schema.invalid", "error", err["msg"], row.file, row.line, row.example_index,
-                message_index if isinstance(message_index, int) else None,
-                "/" + "/".join(str(p) for p in loc),
-            ))
-        return PreparedRecord("openai-chat", data, issues)
-    return PreparedRecord("openai-chat", data)
 
 
 @dataclass(slots=True)
@@ -285,7 +239,7 @@ def _flush(ws: Workspace, import_id: int, batch: list[NewRecord], fr: FileReport
 def import_files(
     ws: Workspace,
     paths: Iterable[str | os.PathLike[str]],
-    prepare: Prepare = default_prepare,
+    prepare: Prepare | None = None,
     progress: Callable[[FileReport], None] | None = None,
     batch_size: int = BATCH_SIZE,
     *,
@@ -300,7 +254,12 @@ def import_files(
     `keep_going` its error goes into its FileReport (`error`) and the next file is imported.
     `workers` > 1 prepares rows in that many processes (`prepare` must be picklable).
     `meta` (workspace meta keys) is written with the first file's import entry.
+    `prepare` None means `Preparer("openai")`.
     """
+    if prepare is None:
+        from curator.workspace.prepare import Preparer
+
+        prepare = Preparer("openai")
     report = ImportReport()
     pool: Executor | None = None
     if workers > 1:

@@ -17,6 +17,7 @@ from store_helpers import chat, write_jsonl
 from curator.cli import cli
 from curator.workspace import Workspace
 from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +27,7 @@ def _workspace(tmp_path: Path, n: int, name: str = "w.db") -> Path:
                       [chat(f"question {i} " + "word " * (i % 40), f"answer {i}") for i in range(n)])
     db = tmp_path / name
     with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src])
+        import_files(ws, [src], Preparer("openai", count_tokens=False))
         names = ["train"] * 8 + ["validation", "holdout"]
         ws.set_splits({i: names[i % 10] for i in ws.select_ids()}, {"seed": 3})
     return db
@@ -80,7 +81,7 @@ def test_unsplit_records_exit_2(tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a"), chat("q2", "a2")])
     db = tmp_path / "w.db"
     with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src])
+        import_files(ws, [src], Preparer("openai", count_tokens=False))
     code, _, stderr = run("export", "-w", str(db), "--out", str(tmp_path / "o"))
     assert code == 2 and "run `curator split" in stderr
     assert not (tmp_path / "o").exists()

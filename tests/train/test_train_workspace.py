@@ -14,6 +14,7 @@ from curator.train.errors import UsageError
 from curator.train.workspace import LAST_RUN_KEY, NOTE_PREFIX, REVIEW_LABEL, load_workspace
 from curator.workspace import DuplicateCluster, Workspace
 from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 ANSWER = "Arr, matey! Ye be askin' a fine question."
 
@@ -24,7 +25,7 @@ def make_workspace(tmp_path: Path, n: int = 16, split: bool = True) -> Path:
     write_split(src, [chat(f"question {i}?", ANSWER) for i in range(n)])
     db = tmp_path / "work.db"
     with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src])
+        import_files(ws, [src], Preparer("openai", count_tokens=False))
         if split:
             names = ["train"] * (n // 2) + ["validation"] * (n // 4) + ["holdout"] * (n - n // 2 - n // 4)
             ws.set_splits({i + 1: s for i, s in enumerate(names)}, {"names": ["train", "validation", "holdout"]})
@@ -91,7 +92,7 @@ def test_every_reason_to_leave_a_record_out_is_noted_in_id_order(tmp_path: Path)
     lines = [json.dumps(chat(f"question {i}?", ANSWER)) for i in range(16)]
     lines[5] = "{broken"  # record 6: no chat form
     lines[9] = "{also broken"  # record 10: no chat form, and a split the trainer does not know
-    lines[11] = json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})  # 12: a preference row
+    lines[11] = json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})  # 12: import rejects it
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with Workspace.open(tmp_path / "w.db", create=True) as ws:
         import_files(ws, [src])
@@ -104,18 +105,15 @@ def test_every_reason_to_leave_a_record_out_is_noted_in_id_order(tmp_path: Path)
         ws.mark_duplicates([DuplicateCluster(keeper=1, duplicates={2: 1.0, 15: 0.9})])
         data = load_workspace(ws)
     unknown = "split 'extra' is not one of train, validation, holdout"
-    assert data.skipped == {"marked duplicate": [2, 15], "rejected": [3, 16],
-                            "no chat form": [6], unknown: [10, 14],
-                            "not a chat example (a preference row, or invalid)": [12]}
-    assert list(data.skipped) == ["marked duplicate", "rejected", "no chat form", unknown,
-                                  "not a chat example (a preference row, or invalid)"]
+    # record 12, a preference row, is rejected by import's own checks (format.needs_conversion)
+    assert data.skipped == {"marked duplicate": [2, 15], "rejected": [3, 12, 16],
+                            "no chat form": [6], unknown: [10, 14]}
+    assert list(data.skipped) == ["marked duplicate", "rejected", "no chat form", unknown]
     head = "workspace: {} record(s) with a split left out ({}): {}"
     assert list(data.notes()) == [head.format(2, "marked duplicate", "2, 15"),
-                                  head.format(2, "rejected", "3, 16"),
+                                  head.format(3, "rejected", "3, 12, 16"),
                                   head.format(1, "no chat form", "6"),
-                                  head.format(2, unknown, "10, 14"),
-                                  head.format(1, "not a chat example (a preference row, or "
-                                              "invalid)", "12")]
+                                  head.format(2, unknown, "10, 14")]
     assert [e.record_id for e in data.splits.train] == [1, 4, 5, 7, 8]
 
 

@@ -82,6 +82,7 @@ def test_reopening_a_file_skips_an_unchanged_import(tmp_path: Path) -> None:
     from curator.cli.review import already_imported
     from curator.workspace import Workspace
     from curator.workspace.importer import import_files
+    from curator.workspace.prepare import Preparer
 
     data = tmp_path / "d.jsonl"
     data.write_text('{"messages": [{"role": "user", "content": "q"}, '
@@ -89,7 +90,7 @@ def test_reopening_a_file_skips_an_unchanged_import(tmp_path: Path) -> None:
     ws_path = workspace_for(data)
     assert not already_imported(ws_path, data)
     with Workspace.open(ws_path, create=True) as ws:
-        import_files(ws, [data])
+        import_files(ws, [data], Preparer("openai", count_tokens=False))
     assert already_imported(ws_path, data)
     with data.open("a") as fh:  # the file grew: import again (only the new rows are added)
         fh.write('{"messages": [{"role": "user", "content": "q2"}, '

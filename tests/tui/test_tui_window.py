@@ -8,6 +8,7 @@ from store_helpers import chat, write_jsonl
 from curator.tui.window import KEEP, PAGE, RecordWindow
 from curator.workspace import Workspace
 from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 N = 1234
 
@@ -17,7 +18,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     folder = tmp_path_factory.mktemp("win")
     rows = [chat(f"question {i}", f"answer {i}") for i in range(N)]
     w = Workspace.open(folder / "w.db", create=True)
-    import_files(w, [write_jsonl(folder / "a.jsonl", rows)])
+    import_files(w, [write_jsonl(folder / "a.jsonl", rows)], Preparer("openai", count_tokens=False))
     w.set_status([i for i in range(1, N + 1) if i % 3 == 0], "accepted")
     return w
 

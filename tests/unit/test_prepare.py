@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from curator.formats import detect
 from curator.io import Row
-from curator.workspace.prepare import Preparer
+from curator.validate import rows
+from curator.workspace import prepare
+from curator.workspace.prepare import Prepare, Preparer
 
 
 def _row(data: dict) -> Row:  # type: ignore[type-arg]
@@ -39,3 +48,37 @@ def test_check_agrees_with_edit_revalidation() -> None:
     assert p.check(good).ok
     bad = {"messages": [{"role": "user", "content": "q"}, {"role": "robot", "content": "a"}]}
     assert not p.check(bad).ok
+
+
+def test_the_seam_points_from_the_importer_to_prepare() -> None:
+    # prepare.py defines PreparedRecord and Prepare; the importer imports them (not the reverse),
+    # so importing the preparer loads no importer, and the importer has no stand-in of its own
+    code = ("import sys, curator.workspace.prepare as p; "
+            "print('curator.workspace.importer' in sys.modules, p.PreparedRecord.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "curator.workspace.prepare"]
+    from curator.workspace import importer
+
+    assert importer.Prepare is Prepare and not hasattr(importer, "default_prepare")
+
+
+@pytest.mark.parametrize("data", [
+    {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]},
+    {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": ""}]},
+    {"instruction": "Say hi", "input": "", "output": "hi"},
+    {"prompt": "p", "chosen": "a", "rejected": "b"},
+    {"question": "q"},
+])
+def test_each_row_is_detected_once(monkeypatch: pytest.MonkeyPatch, data: dict[str, Any]) -> None:
+    # the Preparer classifies the row and tells the checks the result ("openai-chat" for the
+    # row it converted) instead of the checks detecting it again
+    calls: list[str] = []
+
+    def counting(row: dict[str, Any]) -> str:
+        calls.append(detect.classify(row))
+        return calls[-1]
+
+    monkeypatch.setattr(prepare, "classify", counting)
+    monkeypatch.setattr(rows, "classify", counting)
+    Preparer("openai", count_tokens=False)(_row(data))
+    assert len(calls) == 1

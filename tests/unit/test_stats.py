@@ -61,7 +61,7 @@ def test_compute_stats(tmp_path: Path, counter: TiktokenCounter) -> None:
     totals = np.array([_cookbook_total(e) for e in examples])
     enc = get_encoding("o200k_base")
     trained = np.array([len(enc.encode_ordinary(e["messages"][-1]["content"])) for e in examples])
-    assert s.examples == 21 and s.formats == {"chat": 21} and s.problems == []
+    assert s.examples == 21 and s.formats == {"openai-chat": 21} and s.problems == []
     assert s.missing_system == 11 and s.missing_user == 1
     assert s.total_tokens is not None and s.trained_tokens is not None
     assert s.total_tokens.min == totals.min() and s.total_tokens.max == totals.max()
@@ -90,7 +90,7 @@ def test_rows_not_counted_are_problems(tmp_path: Path, counter: TiktokenCounter)
     ])
     s = compute_stats([path], counter, 100)
     assert s.examples == 4
-    assert s.formats == {"alpaca": 1, "chat": 1, "prompt_completion": 1, "sharegpt": 1}
+    assert s.formats == {"alpaca": 1, "openai-chat": 1, "prompt-completion": 1, "sharegpt": 1}
     assert [(p.line, p.code) for p in s.problems] == [(2, "json.invalid"), (5, "stats.format_not_counted")]
     # the Alpaca row is counted as the chat it converts to: user "Add\n\n1+1", assistant "2"
     alpaca = counter.count_chat({"messages": [{"role": "user", "content": "Add\n\n1+1"},
@@ -125,6 +125,8 @@ def test_cli_json_and_exit_codes(tmp_path: Path) -> None:
     assert out["examples"] == 2 and out["limit"] == 10 and out["counter"] == "o200k_base"
     assert set(out["tokens_total"]) == {"min", "p5", "p50", "mean", "p95", "p99", "max"}
     assert out["problems"] == [] and out["not_counted"] == 0
+    # version 2 (no version field was 1): `formats` speaks curator.formats' names
+    assert out["version"] == 2 and out["formats"] == {"openai-chat": 2}
 
     bad = _write(tmp_path / "b.jsonl", [_chat("q", "a"), "{oops"])
     r = CliRunner().invoke(cli, ["stats", str(bad)])

@@ -132,6 +132,8 @@ def test_cli_json_shape_summary_and_exit_codes(tmp_path: Path) -> None:
     assert set(out["issues"][0]) == {"file", "line", "example_index", "message_index", "path", "code", "severity",
                                      "message", "hint", "fix"}
     assert out["files"][0]["examples"] == 60 and out["files"][0]["rejected"] == 3
+    # version 2: `formats` speaks curator.formats' names (docs/json-output.md, "changes in 2")
+    assert out["version"] == 2 and out["files"][0]["formats"] == {"openai-chat": 60}
     res = runner.invoke(cli, ["validate", str(path), "--summary"])
     assert "chat.role_invalid" in res.output and "x3" in res.output and "FAIL" in res.output
     res = runner.invoke(cli, ["validate", str(path)])

@@ -17,7 +17,7 @@ from curator.issues import Issue
 from curator.validate import engine
 from curator.validate.context import Ctx
 from curator.validate.profiles import get_profile
-from curator.validate.rows import AFTER_CONVERSION, check_row, detect_format
+from curator.validate.rows import AFTER_CONVERSION, check_row
 
 
 def _check(row: dict[str, Any], target: str = "openai") -> tuple[str, list[Issue], Ctx]:
@@ -78,11 +78,6 @@ def test_alpaca_is_native_for_llama_factory_but_still_checked() -> None:
     assert "format.needs_conversion" not in _codes(issues)
     assert "quality.pii.phone" in _codes(issues)
     assert ctx.converted is not None
-
-
-def test_messages_with_from_value_turns_are_sharegpt() -> None:
-    assert detect_format({"messages": [{"from": "human", "value": "hi"}]}) == "sharegpt"
-    assert detect_format({"messages": [{"role": "user", "content": "hi"}]}) == "chat"
 
 
 def test_converted_rows_are_token_counted(tmp_path: Path) -> None:

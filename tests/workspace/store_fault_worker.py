@@ -15,6 +15,7 @@ import time
 
 from curator.workspace import Workspace
 from curator.workspace.importer import FileReport, import_files
+from curator.workspace.prepare import Preparer
 
 
 def main() -> None:
@@ -24,7 +25,8 @@ def main() -> None:
         def progress(fr: FileReport) -> None:
             print(f"committed {fr.rows}", flush=True)
 
-        import_files(ws, [sys.argv[3]], progress=progress, batch_size=int(sys.argv[4]))
+        import_files(ws, [sys.argv[3]], Preparer("openai", count_tokens=False), progress=progress,
+                     batch_size=int(sys.argv[4]))
     elif mode == "accept":
         chunk = int(sys.argv[3])
         top = ws.count()

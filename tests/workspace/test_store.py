@@ -19,6 +19,7 @@ from curator.workspace import (
     WorkspaceNotFound,
 )
 from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 from curator.workspace.split import split_workspace
 
 
@@ -27,7 +28,7 @@ def ws(tmp_path: Path) -> Workspace:
     rows = [chat(f"question {i}", f"answer {i} " + "word " * i) for i in range(20)]
     src = write_jsonl(tmp_path / "data.jsonl", rows)
     w = Workspace.open(tmp_path / "w.db", create=True, actor="tester")
-    import_files(w, [src])
+    import_files(w, [src], Preparer("openai", count_tokens=False))
     return w
 
 

@@ -13,6 +13,7 @@ from store_helpers import chat, write_jsonl
 
 from curator.workspace import Workspace, WorkspaceBusy
 from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).resolve().parent / "store_fault_worker.py"
@@ -61,7 +62,7 @@ def test_sigkill_mid_import_keeps_every_committed_batch(tmp_path: Path) -> None:
         assert ws.get(11).status == "rejected"  # the broken line, stored not lost
         assert ws.sources()[0]["complete"] == 0 and ws.sources()[0]["rows"] == stored
         # importing again completes the file without adding anything twice
-        report = import_files(ws, [src])
+        report = import_files(ws, [src], Preparer("openai", count_tokens=False))
         assert report.already_present == stored and report.new == n + 1 - stored
         assert ws.count() == n + 1
         assert ws.integrity_check() == "ok"
@@ -71,7 +72,7 @@ def test_sigkill_mid_bulk_change_keeps_committed_and_never_half_applies(tmp_path
     n, chunk = 40_000, 4_000
     db = tmp_path / "w.db"
     with Workspace.open(db, create=True) as ws:
-        import_files(ws, [big_file(tmp_path, n)])
+        import_files(ws, [big_file(tmp_path, n)], Preparer("openai", count_tokens=False))
     committed = kill_after(start("accept", str(db), str(chunk)), 2)
 
     with Workspace.open(db) as ws:

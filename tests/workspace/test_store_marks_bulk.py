@@ -12,13 +12,15 @@ from store_helpers import chat, write_jsonl
 from curator.workspace import UnknownRecords, Workspace
 from curator.workspace.importer import import_files
 from curator.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
+from curator.workspace.prepare import Preparer
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     rows = [chat(f"question {i} about shipping", f"answer {i}") for i in range(10)]
     w = Workspace.open(tmp_path / "w.db", create=True, actor="tester")
-    import_files(w, [write_jsonl(tmp_path / "a.jsonl", rows)])
+    import_files(w, [write_jsonl(tmp_path / "a.jsonl", rows)],
+                 Preparer("openai", count_tokens=False))
     w.add_label_names(["refund", "tone"])
     return w
 

@@ -16,6 +16,7 @@ from curator.workspace import (
     fts_query,
 )
 from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
 
 
 @pytest.fixture
@@ -24,7 +25,8 @@ def ws(tmp_path: Path) -> Workspace:
     rows.append(chat("Où est ma commande? café", "Elle arrive demain."))
     rows.append(chat("[bold]refund[/] please", "Refunds take 5 days."))
     w = Workspace.open(tmp_path / "w.db", create=True, actor="tester")
-    import_files(w, [write_jsonl(tmp_path / "a.jsonl", rows)])
+    import_files(w, [write_jsonl(tmp_path / "a.jsonl", rows)],
+                 Preparer("openai", count_tokens=False))
     w.add_label_names(["refund", "tone"])
     return w
 
@@ -110,7 +112,8 @@ def test_search_index_follows_edits_undo_and_new_imports(ws: Workspace, tmp_path
     ws.undo()
     assert ws.count(["search~invoices"]) == 0
     assert ws.count(["search~shipping"]) == 10
-    import_files(ws, [write_jsonl(tmp_path / "b.jsonl", [chat("shipping late", "sorry")])])
+    import_files(ws, [write_jsonl(tmp_path / "b.jsonl", [chat("shipping late", "sorry")])],
+                 Preparer("openai", count_tokens=False))
     assert ws.search_index_pending() == 1
     assert ws.count(["search~shipping"]) == 11
     # FTS5 raises on a corrupt index; a wrong 'delete' on edit or undo would corrupt it.

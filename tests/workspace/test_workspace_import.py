@@ -9,26 +9,36 @@ from store_helpers import chat, write_jsonl
 from curator.io import Row
 from curator.issues import Issue
 from curator.workspace import Workspace
-from curator.workspace.importer import PreparedRecord, import_files
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import PreparedRecord
 
 
 def test_import_counts_and_keeps_bad_rows(tmp_path: Path) -> None:
+    # no `prepare` given: the real one, Preparer("openai") (the checks `curator validate` runs)
     rows = [chat("a", "b"), chat("c", "d"), {"messages": [{"role": "robot", "content": "x"}]},
-            {"instruction": "i", "output": "o"}, [1, 2]]
+            {"instruction": "i", "output": "o"}, [1, 2], {"question": "q"}]
     src = write_jsonl(tmp_path / "d.jsonl", rows, raw_lines={2: '{"messages": [oops'})
     with Workspace.open(tmp_path / "w.db", create=True) as ws:
         report = import_files(ws, [src])
-        assert (report.rows, report.new, report.already_present, report.rejected) == (6, 6, 0, 3)
-        assert dict(report.reasons) == {"json.invalid": 1, "schema.invalid": 1,
-                                        "json.not_object": 1}
+        assert (report.rows, report.new, report.already_present, report.rejected) == (7, 7, 0, 4)
+        assert dict(report.reasons) == {"json.invalid": 1, "chat.role_invalid": 1,
+                                        "json.not_object": 1, "format.undetected": 1}
         broken = ws.get(3)
         assert (broken.status, broken.reason, broken.source_line) == ("rejected", "json.invalid", 3)
         assert broken.raw == '{"messages": [oops' and broken.canonical is None
         robot = ws.get(4)
-        assert robot.status == "rejected" and robot.issues[0].message_index == 0
-        other = ws.get(5)
-        assert other.status == "pending" and [i.code for i in other.issues] == ["format.undetected"]
+        assert (robot.status, robot.reason) == ("rejected", "chat.role_invalid")
+        assert robot.issues[0].message_index == 0 and robot.issues[0].path == "/messages/0/role"
+        # an Alpaca row is converted to chat on import and checked in that form
+        alpaca = ws.get(5)
+        assert (alpaca.status, alpaca.format, alpaca.issues) == ("pending", "alpaca", [])
+        assert alpaca.canonical == chat("i", "o")
+        # a row of no known format is an error, as `curator validate` says
+        other = ws.get(7)
+        assert (other.status, other.reason, other.format) == ("rejected", "format.undetected", None)
+        assert [(i.code, i.severity) for i in other.issues] == [("format.undetected", "error")]
         assert ws.get(1).canonical == rows[0] and ws.get(1).format == "openai-chat"
+        assert ws.get(1).tokens_total is not None and ws.get(1).tokens_total > 0
         assert ws.sources()[0]["complete"] == 1 and ws.sources()[0]["sha256"]
 
 

@@ -273,12 +273,12 @@ def test_reexport_never_deletes_a_workspace_inside_the_export_folder(tmp_path: P
     src = write_jsonl(tmp_path / "data.jsonl", [chat(f"q{i}", f"a{i}") for i in range(10)])
     out = tmp_path / "out"
     with Workspace.open(tmp_path / "first.db", create=True) as first:
-        import_files(first, [src])
+        import_files(first, [src], Preparer("openai", count_tokens=False))
         _split_all(first)
         export_workspace(first, out)
     # the user then keeps a workspace inside the export folder and decides on its records
     with Workspace.open(out / "ws.db", create=True) as inner:
-        import_files(inner, [src])
+        import_files(inner, [src], Preparer("openai", count_tokens=False))
         _split_all(inner)
         inner.set_status([1, 2], "rejected", "kept decision")
         with pytest.raises(ExportError, match="holds the open workspace"):

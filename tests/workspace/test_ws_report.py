@@ -97,7 +97,8 @@ def test_an_empty_or_unsplit_workspace(tmp_path: Path) -> None:
         facts = gather_facts(ws)
         assert facts.total == 0 and facts.split_counts == {} and facts.leakage_pairs is None
         assert verdict(assess(facts)) == "fail"
-        import_files(ws, [write_jsonl(tmp_path / "d.jsonl", [chat("a", "b"), chat("c", "d")])])
+        import_files(ws, [write_jsonl(tmp_path / "d.jsonl", [chat("a", "b"), chat("c", "d")])],
+                     Preparer("openai", count_tokens=False))
         ws.set_splits({1: "train"})
         facts = gather_facts(ws)
         assert facts.split_counts == {"train": 1, "unsplit": 1}
@@ -154,7 +155,7 @@ def test_every_duplicate_cluster_keeps_exactly_one_copy(tmp_path: Path) -> None:
 
     src = write_jsonl(tmp_path / "d.jsonl", [chat(f"q {i}", f"a {i}") for i in range(1, 9)])
     with Workspace.open(tmp_path / "w.db", create=True) as ws:
-        import_files(ws, [src])
+        import_files(ws, [src], Preparer("openai", count_tokens=False))
         ws.set_splits({i: "train" if i < 7 else ("validation", "holdout")[i % 2]
                        for i in ws.select_ids()})
         ws.mark_duplicates([DuplicateCluster(1, {2: 0.9, 3: 0.85}), DuplicateCluster(4, {5: 0.95})])
@@ -196,7 +197,7 @@ def test_labels_curator_adds_itself_never_count_in_label_balance(tmp_path: Path)
     assert is_curator_label(REVIEW_LABEL)
     src = write_jsonl(tmp_path / "d.jsonl", [chat(f"q {i}", f"a {i}") for i in range(30)])
     with Workspace.open(tmp_path / "w.db", create=True) as ws:
-        import_files(ws, [src])
+        import_files(ws, [src], Preparer("openai", count_tokens=False))
         ws.set_splits({i: ("train", "validation", "holdout")[i % 3] for i in ws.select_ids()})
         ws.add_label_names(["bikes"])
         ws.add_labels(list(range(1, 31, 2)), ["bikes"])  # in every split
