@@ -83,9 +83,8 @@ class ReviewApp(App[None]):
         if self.imports:
             names = ", ".join(p.name for p in self.imports)
 
-            def done(result: JobReport | None) -> None:
-                self.main.after_bulk(result.summary if result is not None
-                                     else "import cancelled; run again to continue")
+            def done(result: str | None) -> None:
+                self.main.after_bulk(result or "import cancelled; run again to continue")
 
             self.push_screen(JobScreen(f"Importing {names} into {self.path}", self.path,
                                        import_job(self.imports, self.target_override)),
