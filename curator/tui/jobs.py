@@ -26,8 +26,8 @@ from curator.tui.messages import JobProgress
 from curator.tui.text import literal
 from curator.workspace import Workspace
 
-T = TypeVar("T")
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
