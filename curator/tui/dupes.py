@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static
 
 from curator.tui.text import content_text, literal
 from curator.workspace import RecordDetail, Workspace, WorkspaceError
+from curator.workspace.views.review import duplicate_clusters
 
 MAX_COLUMNS = 4
 
@@ -85,9 +86,7 @@ class DuplicatesScreen(Screen[None]):
         self.show_cluster()
 
     def load_clusters(self) -> None:
-        self.clusters = [r[0] for r in self.ws.connection.execute(
-            "SELECT cluster_id FROM records WHERE cluster_id IS NOT NULL "
-            "GROUP BY cluster_id HAVING count(*) > 1 ORDER BY cluster_id")]
+        self.clusters = duplicate_clusters(self.ws)
         self.index = min(self.index, max(0, len(self.clusters) - 1))
 
     def members(self) -> list[RecordDetail]:

@@ -1,14 +1,17 @@
 """Long work in a thread worker with progress and cancel: import, search index, dedup, split,
 export, bulk changes. Each job opens its own Workspace (one connection per thread; WAL lets the
-list keep reading while the job writes) and talks to the UI only through call_from_thread."""
+list keep reading while the job writes), reports progress as JobProgress messages posted to its
+screen (curator.tui.messages) and returns a value: the jobs here a JobReport, undo and redo
+their journal entries."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
 from textual import work
@@ -19,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from curator.tui.messages import JobProgress
 from curator.tui.text import literal
 from curator.workspace import Workspace
 
@@ -26,20 +30,37 @@ if TYPE_CHECKING:
     from curator.workspace.settings import Settings
 
 Progress = Callable[[int, int], None]
-#: a job: (workspace, progress, cancelled) -> a one-paragraph result for the user
-JobFn = Callable[[Workspace, Progress, Callable[[], bool]], str]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """What a job did, for a person: `summary` is one line (the status line shows it),
+    `detail` the lines under it in the result dialog."""
+
+    summary: str
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.summary + (f"\n{self.detail}" if self.detail else "")
+
+
+#: a job: (workspace, progress, cancelled) -> its report
+JobFn = Callable[[Workspace, Progress, Callable[[], bool]], JobReport]
 
 
 class Cancelled(Exception):
     """Raised from a progress callback to stop a core function that has no cancel flag."""
 
 
-class JobScreen(ModalScreen[str | None]):
-    """Runs one job; dismisses with its result text, or None when cancelled or failed."""
+class JobScreen(ModalScreen[T | None], Generic[T]):
+    """Runs one job; dismisses with what it returned, or None when cancelled or failed."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, title: str, path: Path, fn: JobFn,
+    def __init__(self, title: str, path: Path,
+                 fn: Callable[[Workspace, Progress, Callable[[], bool]], T],
                  hint: str = "escape: cancel (work committed so far is kept)",
                  cancellable: bool = True) -> None:
         super().__init__()
@@ -64,13 +85,14 @@ class JobScreen(ModalScreen[str | None]):
         now = time.monotonic()
         if now - self._last > 0.1 or done >= total:
             self._last = now
-            self.app.call_from_thread(self._show, done, total)
+            self.post_message(JobProgress(done, total))
 
-    def _show(self, done: int, total: int) -> None:
-        self.query_one("#job-bar", ProgressBar).update(total=max(total, 1), progress=done)
+    def on_job_progress(self, message: JobProgress) -> None:
+        self.query_one("#job-bar", ProgressBar).update(total=max(message.total, 1),
+                                                       progress=message.done)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="job")
-    def run_job(self) -> str | None:
+    def run_job(self) -> T | None:
         try:
             with Workspace.open(self.path) as ws:
                 return self.fn(ws, self._progress, self.stop.is_set)
@@ -98,16 +120,16 @@ class JobScreen(ModalScreen[str | None]):
 # -- the jobs ---------------------------------------------------------------------------------
 
 
-def index_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+def index_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> JobReport:
     n = ws.build_search_index(progress, cancelled=cancelled)
-    return f"search index: {n:,} records indexed"
+    return JobReport(f"search index: {n:,} records indexed")
 
 
 def import_job(paths: list[Path], target: str | None = None) -> JobFn:
     """Import files as `curator import` does (convert, validate, count for the workspace's
     target, which it records in the workspace's meta); progress by bytes read."""
 
-    def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+    def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> JobReport:
         from curator.workspace.importer import FileReport, import_files
         from curator.workspace.prepare import Preparer
         from curator.workspace.settings import settings_meta
@@ -125,8 +147,8 @@ def import_job(paths: list[Path], target: str | None = None) -> JobFn:
             progress(min(total, before.get(fr.path, 0) + fr.bytes_read), total)
 
         report = import_files(ws, paths, preparer, progress=each, meta=meta)
-        return (f"imported {report.rows:,} rows: {report.new:,} new, "
-                f"{report.already_present:,} already present, {report.rejected:,} rejected")
+        return JobReport(f"imported {report.rows:,} rows: {report.new:,} new, "
+                         f"{report.already_present:,} already present, {report.rejected:,} rejected")
     return run
 
 
@@ -139,14 +161,15 @@ def workspace_target(ws: Workspace, override: str | None = None) -> Settings:
     return resolve(ws, target=override, purpose="open")
 
 
-def dedup_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+def dedup_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> JobReport:
     from curator.workspace.dedup import dedup_workspace
 
     result = dedup_workspace(ws, progress=progress)
-    return "dedup: " + _describe(result, "dedup")
+    first, *rest = _describe(result, "dedup")
+    return JobReport("dedup: " + first, "\n".join(rest))
 
 
-def split_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+def split_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> JobReport:
     from curator.workspace.split import split_workspace
 
     outcome = split_workspace(ws, progress=progress)
@@ -157,44 +180,46 @@ def split_job(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) 
             f"{outcome.leaks} duplicate pairs would sit in two splits; resolve them (dedup, "
             "reject) or run `curator split --force`")
         head = f"split NOT written: {why}"
-    return (f"{head}\n\nleakage report:\n"
-            + _describe(outcome.report_dict(), "report")
-            + ("\n\nwarnings:\n" + "\n".join(outcome.warnings) if outcome.warnings else ""))
+    return JobReport(head, "\nleakage report:\n"
+                     + "\n".join(_describe(outcome.report_dict(), "report"))
+                     + ("\n\nwarnings:\n" + "\n".join(outcome.warnings)
+                        if outcome.warnings else ""))
 
 
 def export_job(out_dir: Path, only_accepted: bool = False) -> JobFn:
     """Export as `curator export` does (everything not rejected by default); warnings (an
     empty split, for which no file is written) come first in the result."""
-    def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> str:
+    def run(ws: Workspace, progress: Progress, cancelled: Callable[[], bool]) -> JobReport:
         from curator.workspace.export import export_workspace
 
         result = export_workspace(ws, out_dir, only_accepted=only_accepted, progress=progress)
-        warned = "".join(f"warning: {w}\n" for w in result.warnings)
-        return warned + f"exported to {out_dir}\n" + _describe(result, "export")
+        lines = [*(f"warning: {w}" for w in result.warnings), f"exported to {out_dir}",
+                 *_describe(result, "export")]
+        return JobReport(lines[0], "\n".join(lines[1:]))
     return run
 
 
-def _describe(result: Any, what: str) -> str:
+def _describe(result: Any, what: str) -> list[str]:
     """A job's result as a few lines for a person (the result screen shows them; `--json` of
     the CLI commands is where the full data is): `what` is dedup, report (a split's leakage
     report) or export."""
     data = result.to_dict() if hasattr(result, "to_dict") else result
     if not isinstance(data, dict):
-        return f"{what}: {data}"
+        return [f"{what}: {data}"]
     if what == "dedup":
         return _dedup_lines(data)
     if what == "report":
         return _report_lines(data)
     if what == "export":
         return _export_lines(data)
-    return "\n".join(f"{k}: {v}" for k, v in data.items() if not isinstance(v, (list, dict)))
+    return [f"{k}: {v}" for k, v in data.items() if not isinstance(v, (list, dict))]
 
 
 def _n(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _dedup_lines(d: dict[str, Any]) -> str:
+def _dedup_lines(d: dict[str, Any]) -> list[str]:
     lines = [f"{_n(d.get('records'))} records: {_n(d.get('clusters'))} clusters, "
              f"{_n(d.get('duplicates'))} duplicates ({_n(d.get('exact_duplicates'))} exact, "
              f"{_n(d.get('near_duplicates'))} near)"]
@@ -205,10 +230,10 @@ def _dedup_lines(d: dict[str, Any]) -> str:
                      + (", d shows the clusters" if d.get("clusters") else ""))
     else:
         lines.append("marks unchanged")
-    return "\n".join(lines)
+    return lines
 
 
-def _report_lines(r: dict[str, Any]) -> str:
+def _report_lines(r: dict[str, Any]) -> list[str]:
     sizes = r.get("sizes") or {}
     lines = ["  ".join(f"{k} {_n(v)}" for k, v in sizes.items()) or "no splits"]
     lines.append(f"leakage: {_n(r.get('exact_leaks', 0))} exact and "
@@ -220,14 +245,14 @@ def _report_lines(r: dict[str, Any]) -> str:
     for name, missing in (r.get("missing_classes") or {}).items():
         if missing:
             lines.append(f"{name} lacks label {', '.join(map(str, missing))}")
-    return "\n".join(lines)
+    return lines
 
 
-def _export_lines(d: dict[str, Any]) -> str:
+def _export_lines(d: dict[str, Any]) -> list[str]:
     counts = d.get("counts") or {}
     lines = [f"{d.get('format', '?')} for {d.get('target', '?')}: "
              + ", ".join(f"{k} {_n(v)}" for k, v in counts.items())
              + f"; {_n(d.get('excluded', 0))} excluded"]
     for reason, n in (d.get("excluded_by_reason") or {}).items():
         lines.append(f"  excluded {reason}: {_n(n)}")
-    return "\n".join(lines)
+    return lines

@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
+from curator.tui.actions import BULK_REJECT_REASON, AddLabel, BulkAction, SetStatus
 from curator.tui.text import literal
 from curator.tui.visible import SafeInput, Shown
 
@@ -68,8 +69,14 @@ class Confirm(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class BulkChoice(ModalScreen[str | None]):
-    """Which action to apply in bulk: 'accept', 'reject', 'reset' or 'label:NAME'."""
+class BulkChoice(ModalScreen[BulkAction | None]):
+    """Which action to apply in bulk: a status (SetStatus) or a label (AddLabel); None when
+    cancelled."""
+
+    #: the `pick` bindings' arguments (Textual's action syntax) and what each one chooses
+    PICKS: ClassVar[dict[str, BulkAction]] = {
+        "accept": SetStatus("accepted"), "reject": SetStatus("rejected", BULK_REJECT_REASON),
+        "reset": SetStatus("pending")}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "pick('accept')", "accept"), Binding("r,x", "pick('reject')", "reject"),
@@ -92,11 +99,11 @@ class BulkChoice(ModalScreen[str | None]):
             yield Static(Text("\n".join(lines)), classes="dialog-hint")
 
     def action_pick(self, what: str) -> None:
-        self.dismiss(what or None)
+        self.dismiss(self.PICKS.get(what))
 
     def action_label(self, n: int) -> None:
         if n <= len(self.labels):
-            self.dismiss(f"label:{self.labels[n - 1]}")
+            self.dismiss(AddLabel(self.labels[n - 1]))
 
 
 class Result(ModalScreen[None]):

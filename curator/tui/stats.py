@@ -1,10 +1,10 @@
 """The stats screen: counts by status, label and split, the token histogram against the limit,
-issues by code. Computed in a worker on its own connection; redrawn whenever the workspace
-changes (checked every second, so decisions made in another terminal show up too)."""
+issues by code. Counted (curator.workspace.views.review) in a worker on its own connection, which
+posts the result back (StatsReady); redrawn whenever the workspace changes (checked every
+second, so decisions made in another terminal show up too)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,62 +16,13 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from curator.tui.messages import StatsReady
 from curator.tui.text import literal
 from curator.workspace import Workspace
-from curator.workspace.export import split_sizes
+from curator.workspace.views import review
+from curator.workspace.views.review import Stats
 
-BUCKETS = 16
-
-
-@dataclass
-class Stats:
-    total: int = 0
-    status: dict[str, int] = field(default_factory=dict)
-    labels: list[tuple[str, int]] = field(default_factory=list)
-    splits: list[tuple[str, int]] = field(default_factory=list)  # records an export writes
-    split_duplicates: dict[str, int] = field(default_factory=dict)  # marked duplicate, apart
-    issues: list[tuple[str, str, int]] = field(default_factory=list)
-    histogram: list[tuple[int, int, int]] = field(default_factory=list)  # (lo, hi, count)
-    over_limit: int = 0
-    uncounted: int = 0
-
-
-def workspace_version(ws: Workspace) -> tuple[int, int, int]:
-    """Changes whenever a decision, an undo or an import lands."""
-    c = ws.connection
-    j = c.execute("SELECT coalesce(max(id), 0), "
-                  "(SELECT count(*) FROM journal WHERE state != 'done') FROM journal").fetchone()
-    n = c.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]
-    return int(j[0]), int(j[1]), int(n)
-
-
-def gather(ws: Workspace, limit: int | None) -> Stats:
-    c = ws.connection
-    s = Stats()
-    s.status = ws.status_counts()
-    s.total = sum(s.status.values())
-    s.labels = ws.labels()
-    # one count per split, as `curator split` and export count it; duplicates apart
-    sizes, s.split_duplicates, unsplit = split_sizes(ws)
-    s.splits = [*sizes.items(), *([("none", unsplit)] if unsplit else [])]
-    s.issues = [(r[0], r[1], r[2]) for r in c.execute(
-        "SELECT code, min(severity), count(DISTINCT record_id) FROM issues GROUP BY code "
-        "ORDER BY 3 DESC, 1")]
-    lo, hi = c.execute("SELECT min(tokens_total), max(tokens_total) FROM records").fetchone()
-    s.uncounted = c.execute(
-        "SELECT count(*) FROM records WHERE tokens_total IS NULL").fetchone()[0]
-    if lo is not None:
-        top = max(hi, limit or 0) if limit and hi > limit else hi
-        width = max(1, -(-(top - lo + 1) // BUCKETS))
-        counts = dict(c.execute(
-            "SELECT (tokens_total - ?) / ?, count(*) FROM records WHERE tokens_total IS NOT NULL "
-            "GROUP BY 1", (lo, width)).fetchall())
-        s.histogram = [(lo + b * width, lo + (b + 1) * width - 1, counts.get(b, 0))
-                       for b in range(BUCKETS) if lo + b * width <= hi]
-        if limit:
-            s.over_limit = c.execute("SELECT count(*) FROM records WHERE tokens_total > ?",
-                                     (limit,)).fetchone()[0]
-    return s
+__all__ = ["Stats", "StatsScreen"]
 
 
 class StatsScreen(Screen[None]):
@@ -97,11 +48,14 @@ class StatsScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="stats")
     def refresh_stats(self) -> None:
         with Workspace.open(self.path) as ws:
-            version = workspace_version(ws)
+            version = review.data_version(ws)
             if version == self.version:
                 return
-            stats = gather(ws, self.limit)
-        self.app.call_from_thread(self.show, stats, version)
+            counted = review.stats(ws, self.limit)
+        self.post_message(StatsReady(counted, version))
+
+    def on_stats_ready(self, message: StatsReady) -> None:
+        self.show(message.stats, message.version)
 
     def show(self, stats: Stats, version: tuple[int, int, int]) -> None:
         self.stats, self.version = stats, version

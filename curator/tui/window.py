@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from curator.workspace import RecordSummary, Workspace
+from curator.workspace.views.review import id_range, turn_counts
 
 PAGE = 100
 KEEP = 4 * PAGE
@@ -55,12 +56,7 @@ class RecordWindow:
     def _with_turns(self, rows: Sequence[RecordSummary]) -> list[Row]:
         if not rows:
             return []
-        ids = [r.id for r in rows]
-        marks = ",".join("?" * len(ids))
-        turns = dict(self.ws.connection.execute(
-            f"SELECT id, json_array_length(coalesce(current, canonical), '$.messages') "
-            f"FROM records WHERE id IN ({marks}) AND json_valid(coalesce(current, canonical))",
-            ids).fetchall())
+        turns = turn_counts(self.ws, [r.id for r in rows])
         return [Row(r, turns.get(r.id)) for r in rows]
 
     def reset(self, where: Sequence[str] | None = None) -> None:
@@ -212,9 +208,10 @@ def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], Non
     SCAN_THREADS threads scan alternate chunks, each through its own connection: SQLite runs
     a statement without holding the GIL, so two cores scan at once (1M records, `text~`:
     1.5 s on one thread, 0.6 s on two)."""
-    low, high = ws.connection.execute("SELECT min(id), max(id) FROM records").fetchone()
-    if low is None:
+    span = id_range(ws)
+    if span is None:
         return array("q"), []
+    low, high = span
     chunks = [(after, min(high, after + SCAN_CHUNK))
               for after in range(low - 1, high, SCAN_CHUNK)]
     found: dict[int, list[int]] = {}

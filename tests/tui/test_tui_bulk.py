@@ -11,6 +11,7 @@ import pytest
 
 from curator.tui.app import ReviewApp
 from curator.tui.jobs import JobScreen
+from curator.tui.messages import JobProgress
 from curator.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -52,13 +53,13 @@ async def test_bulk_over_a_filter_shows_progress_and_is_one_undo(
         ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Workspace, "BULK_CHUNK", 2)
     shown: list[tuple[int, int]] = []
-    real_show = JobScreen._show
+    real_show = JobScreen.on_job_progress
 
-    def spy(self: JobScreen, done: int, total: int) -> None:
-        shown.append((done, total))
-        real_show(self, done, total)
+    def spy(self: JobScreen[object], message: JobProgress) -> None:
+        shown.append((message.done, message.total))
+        real_show(self, message)
 
-    monkeypatch.setattr(JobScreen, "_show", spy)
+    monkeypatch.setattr(JobScreen, "on_job_progress", spy)
     app = ReviewApp(ws_path, actor="tester")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", *"status=pending", "enter")

@@ -13,6 +13,7 @@ from tui_helpers import make_workspace
 
 from curator.tui import window as window_module
 from curator.tui.app import MainScreen, ReviewApp
+from curator.tui.messages import FilterProgress
 from curator.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -43,7 +44,7 @@ def hold_scans(monkeypatch: pytest.MonkeyPatch,
             go.wait(10)
         return real_scan(ws, where, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("curator.tui.app.scan", held)
+    monkeypatch.setattr("curator.tui.main_screen.scan", held)
     return reached, go
 
 
@@ -78,14 +79,14 @@ async def test_keys_answer_while_filtering_and_a_new_filter_replaces_it(
         ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(window_module, "SCAN_CHUNK", 1)
     reached, go = hold_scans(monkeypatch)
-    real = MainScreen.filter_progress
+    real = MainScreen.on_filter_progress
     states: list[str] = []
 
-    def spy(self: MainScreen, gen: int, where: list[str], done: int, total: int) -> None:
-        real(self, gen, where, done, total)
+    def spy(self: MainScreen, event: FilterProgress) -> None:
+        real(self, event)
         states.append(self.message)
 
-    monkeypatch.setattr(MainScreen, "filter_progress", spy)
+    monkeypatch.setattr(MainScreen, "on_filter_progress", spy)
     app = ReviewApp(ws_path, actor="tester")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", *"text~order", "enter")
@@ -131,7 +132,7 @@ async def test_bulk_change_under_a_text_filter_recounts_in_the_worker(
         scans.append(list(where))
         return real_scan(ws, where, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("curator.tui.app.scan", counted)
+    monkeypatch.setattr("curator.tui.main_screen.scan", counted)
     app = ReviewApp(ws_path, actor="tester")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", *"text~order", "enter")

@@ -251,9 +251,9 @@ def test_split_counts_agree_everywhere(tmp_path: Path) -> None:
     """`split`'s output, the journal, the stats screen's numbers, `ls --where`, the export and
     the report give one count per split (what an export writes), duplicates counted apart."""
     from curator.report import Facts
-    from curator.tui.stats import gather
     from curator.workspace.export import export_workspace
     from curator.workspace.report import gather_facts
+    from curator.workspace.views.review import stats as gather
 
     rows = _rows(40)
     rows += [rows[i] for i in range(0, 12, 2)]  # 6 exact repeats: marked duplicate by dedup
