@@ -15,7 +15,8 @@ import pytest
 from html_helpers import Page
 
 from curator.report import ClusterInfo, Details, Facts, IssueCode, TrainRun, assess
-from curator.report_html import log_histogram, render, smooth
+from curator.report_html import render
+from curator.report_plots import log_histogram, smooth
 
 HOSTILE = '</script><img src=x onerror=alert(1)>"\'&<b>'
 
