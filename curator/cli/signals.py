@@ -70,3 +70,43 @@ def signals(workspace: Path, dry_run: bool, show: int, as_json: bool) -> None:
                  f"{result['conflict']} conflict")
     if findings:
         raise click.exceptions.Exit(1)
+
+
+def semantic_dedup(workspace: Path, threshold: float | None, dry_run: bool, show: int,
+                   as_json: bool) -> None:
+    """`curator dedup --semantic`: label paraphrase clusters of prompts for review."""
+    from curator.quality.embed import EmbeddingUnavailable
+    from curator.quality.semantic import PARAPHRASE, THRESHOLD, paraphrase_clusters
+    from curator.quality.store import eligible_items, write_flags
+
+    cut = THRESHOLD if threshold is None else threshold
+    with Workspace.open(workspace) as ws:
+        items = eligible_items(ws)
+        try:
+            findings = paraphrase_clusters(items, cut)
+        except EmbeddingUnavailable as exc:
+            echo(f"error: {exc}", err=True)
+            raise click.exceptions.Exit(2) from None
+        flagged = {PARAPHRASE: {f.record: f.reason for f in findings}}
+        changes = [] if dry_run else write_flags(ws, [PARAPHRASE], flagged)
+        clusters = sum(1 for f in findings if f.reason.startswith("its prompt has paraphrases"))
+        result = {
+            "records": len(items), "semantic": True, "threshold": cut,
+            "clusters": clusters, "paraphrase": len(findings), "dry_run": dry_run,
+            "journal_entries": [c.entry_id for c in changes if c.entry_id is not None],
+            "findings": [{"record": f.record, "label": f.kind, "others": list(f.others),
+                          "reason": f.reason} for f in findings],
+        }
+        if as_json:
+            click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        else:
+            shown = findings if show == 0 else findings[:show]
+            for f in shown:
+                echo(f"{f.record:>7} {f.kind:<12} {one_line(f.reason)}")
+            if len(shown) < len(findings):
+                echo(f"... {len(findings) - len(shown)} more (--show 0 lists all)")
+            verb = "would label" if dry_run else "labelled"
+            echo(f"{len(items)} records: {verb} {len(findings)} records in {clusters} paraphrase "
+                 f"clusters (cosine >= {cut})")
+    if findings:
+        raise click.exceptions.Exit(1)

@@ -92,3 +92,20 @@ def test_clean_set_exits_0(tmp_path: Path) -> None:
     r = _signals(ws)
     assert r.exit_code == 0, r.output
     assert "flagged 0 same-answer, 0 conflict" in r.stdout
+
+
+def test_dedup_semantic_labels_paraphrases_and_marks_no_duplicate(tmp_path: Path) -> None:
+    ws = _ws(tmp_path, [("What is the capital city of Australia?", "Canberra."),
+                        ("Which city is the capital of Australia?", "Canberra is its capital."),
+                        ("Describe the life cycle of a butterfly.", "Egg, larva, pupa, adult.")])
+    r = CliRunner().invoke(cli, ["dedup", "--semantic", "--threshold", "0.8", "-w", str(ws),
+                                 "--json"])
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.stdout)
+    assert (out["clusters"], out["paraphrase"], out["threshold"]) == (1, 2, 0.8)
+    with Workspace.open(ws) as w:
+        for rid, labelled in ((1, True), (2, True), (3, False)):
+            d = w.get(rid)
+            assert ("paraphrase" in d.labels) is labelled
+            assert d.dup_of is None  # for review, never a silent duplicate
+        assert "paraphrases record 1's" in (w.get(2).note or "")
