@@ -4,7 +4,8 @@
     python bench/bench_planted.py --data /tmp/planted [--json]
 
 Runs what a user runs (`curator import`, `curator dedup`, then the signal commands unless
-`--baseline`: `curator signals`, `curator dedup --semantic`) into a fresh workspace, then reads every record back and counts,
+`--baseline`: `curator signals`, `curator dedup --semantic`,
+`curator decontaminate --against DATA/eval.jsonl`) into a fresh workspace, then reads every record back and counts,
 for each planted kind, the rows curator flagged: stored as rejected, any issue of severity
 warning or error, marked as a duplicate (not the keeper), or given a signal label
 (`same-answer`, `conflict`, `paraphrase`, `contaminated`). Clean rows
@@ -130,6 +131,7 @@ def main() -> None:
     if not args.baseline:
         steps.append(("signals",))
         steps.append(("dedup", "--semantic"))
+        steps.append(("decontaminate", "--against", str(args.data / "eval.jsonl")))
     result = measure(args.data, dedup=not args.no_dedup, steps=tuple(steps))
     if args.json:
         print(json.dumps(result, indent=2))

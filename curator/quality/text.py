@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -148,22 +149,98 @@ def near_pairs(texts: Sequence[str], threshold: float) -> list[tuple[int, int, f
 def cross_pairs(queries: Sequence[str], refs: Sequence[str],
                 threshold: float) -> list[tuple[int, int, float]]:
     """(query position, reference position, similarity) for query texts near a reference text
-    (character 5-gram Jaccard >= threshold, verified); the reference side is indexed once."""
-    ref_sh = [shingles(t) for t in refs]
-    index: dict[bytes, list[int]] = defaultdict(list)
-    for j, s in enumerate(ref_sh):
-        for key in _band_keys(signature(s)):
-            index[key].append(j)
+    (character 5-gram Jaccard >= threshold, verified). Signatures and band lookups run on whole
+    arrays (numba, numpy); only candidate pairs are verified one by one."""
+    if not queries or not refs:
+        return []
+    ref_bands = band_hashes(signatures(refs))
+    ref_sh: dict[int, npt.NDArray[np.uint64]] = {}
     out: list[tuple[int, int, float]] = []
-    for i, text in enumerate(queries):
-        s = shingles(text)
-        best: dict[int, float] = {}
-        for key in _band_keys(signature(s)):
-            for j in index.get(key, ())[:BUCKET_CAP]:
-                if j not in best:
-                    best[j] = jaccard(s, ref_sh[j])
-        out.extend((i, j, sim) for j, sim in sorted(best.items()) if sim >= threshold)
+    for start in range(0, len(queries), _QUERY_BATCH):
+        chunk = queries[start:start + _QUERY_BATCH]
+        q_bands = band_hashes(signatures(chunk))
+        cand_q, cand_r = [], []
+        for b in range(BANDS):
+            order = np.argsort(ref_bands[:, b])
+            keys = ref_bands[order, b]
+            lo = np.searchsorted(keys, q_bands[:, b], side="left")
+            hi = np.searchsorted(keys, q_bands[:, b], side="right")
+            has = np.nonzero(hi > lo)[0]
+            for q in has.tolist():  # a bucket is capped: one text shared by very many refs
+                rs = order[lo[q]:min(hi[q], lo[q] + BUCKET_CAP)]
+                cand_q.append(np.full(len(rs), q))
+                cand_r.append(rs)
+        if not cand_q:
+            continue
+        pairs = np.unique(np.stack([np.concatenate(cand_q), np.concatenate(cand_r)]), axis=1)
+        q_sh: dict[int, npt.NDArray[np.uint64]] = {}
+        for q, r in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
+            if q not in q_sh:
+                q_sh[q] = shingles(chunk[q])
+            if r not in ref_sh:
+                ref_sh[r] = shingles(refs[r])
+            sim = jaccard(q_sh[q], ref_sh[r])
+            if sim >= threshold:
+                out.append((start + q, r, sim))
     return out
+
+
+_QUERY_BATCH = 65536
+
+
+def signatures(texts: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """MinHash signatures of many texts at once, equal to signature(shingles(text)) row by row."""
+    blobs = [normalise(t).encode("utf-8", "surrogatepass") for t in texts]
+    lengths = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
+    ends = np.cumsum(lengths)
+    buf = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    out: npt.NDArray[np.uint64] = _sig_kernel()(buf, ends - lengths, ends, _A, _B)
+    return out
+
+
+def band_hashes(sigs: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """One 64-bit key per band of each signature (rows x BANDS)."""
+    rows = NUM_PERM // BANDS
+    parts = sigs.reshape(len(sigs), BANDS, rows)
+    h = np.zeros((len(sigs), BANDS), dtype=np.uint64)
+    for k in range(rows):
+        h = h * np.uint64(0x100000001B3) + parts[:, :, k]
+    return h
+
+
+@lru_cache(maxsize=1)
+def _sig_kernel() -> Any:
+    import numba
+
+    @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+    def kernel(buf: Any, starts: Any, ends: Any, a: Any, b: Any) -> Any:
+        mersenne = np.uint64((1 << 61) - 1)
+        perms = len(a)
+        out = np.empty((len(starts), perms), dtype=np.uint64)
+        for t in range(len(starts)):
+            s, e = starts[t], ends[t]
+            for k in range(perms):
+                out[t, k] = np.uint64(0xFFFFFFFFFFFFFFFF)
+            if e - s < 5:
+                x = np.uint64(0)
+                for k in range(e - s):
+                    x |= np.uint64(buf[s + k]) << np.uint64(8 * k)
+                x += np.uint64(1)
+                for k in range(perms):
+                    out[t, k] = ((x & mersenne) * a[k] + b[k]) & mersenne
+                continue
+            for i in range(s, e - 4):
+                x = np.uint64(0)
+                for k in range(5):
+                    x |= np.uint64(buf[i + k]) << np.uint64(8 * k)
+                x &= mersenne
+                for k in range(perms):
+                    h = (x * a[k] + b[k]) & mersenne
+                    if h < out[t, k]:
+                        out[t, k] = h
+        return out
+
+    return kernel
 
 
 def words(text: str) -> set[str]:

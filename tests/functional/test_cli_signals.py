@@ -109,3 +109,50 @@ def test_dedup_semantic_labels_paraphrases_and_marks_no_duplicate(tmp_path: Path
             assert ("paraphrase" in d.labels) is labelled
             assert d.dup_of is None  # for review, never a silent duplicate
         assert "paraphrases record 1's" in (w.get(2).note or "")
+
+
+def test_decontaminate_labels_records_naming_the_file_and_line(tmp_path: Path) -> None:
+    q = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many "
+         "clips in May. How many clips did Natalia sell altogether in April and May?")
+    ws = _ws(tmp_path, [(q, "72"), ROWS[0], ROWS[4]])
+    ev = tmp_path / "gsm8k_test.jsonl"
+    ev.write_text("\n" + json.dumps({"question": q, "answer": "72"}) + "\n")
+    r = CliRunner().invoke(cli, ["decontaminate", "-w", str(ws), "--against", str(ev), "--json"])
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.stdout)
+    assert out["contaminated"] == 1 and out["split_checked"] is False
+    with Workspace.open(ws) as w:
+        assert "contaminated" in w.get(1).labels and "contaminated" not in w.get(2).labels
+        assert w.get(1).note == ("[signal] contaminated: shares 13 words in a row with evaluation "
+                                 "row gsm8k_test.jsonl line 2")
+
+
+def test_decontaminate_refuses_without_anything_to_check_or_an_unreadable_file(tmp_path: Path) -> None:
+    ws = _ws(tmp_path, ROWS)
+    r = CliRunner().invoke(cli, ["decontaminate", "-w", str(ws)])
+    assert r.exit_code == 2 and "nothing to check against" in r.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json at all\n")
+    r = CliRunner().invoke(cli, ["decontaminate", "-w", str(ws), "--against", str(bad)])
+    assert r.exit_code == 2 and "no example could be read from" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_decontaminate_checks_training_records_against_the_holdout(tmp_path: Path) -> None:
+    text = ("Describe the process by which plants convert light energy into chemical energy, "
+            "naming the two stages of photosynthesis and where in the cell they happen.")
+    rows = [(f"{text} Version {k}.", f"Answer {k}: light reactions then the Calvin cycle.")
+            for k in range(3)]
+    rows += [(f"Unrelated question number {k} about {w}?", f"An answer about {w}, number {k}.")
+             for k, w in enumerate(["rivers", "stars", "cheese", "trains", "bees", "chess", "tea"])]
+    ws = _ws(tmp_path, rows)
+    with Workspace.open(ws) as w:
+        w.connection.execute("UPDATE records SET split = 'train'")
+        w.connection.execute("UPDATE records SET split = 'holdout' WHERE id = 1")
+        w.connection.commit()
+    r = CliRunner().invoke(cli, ["decontaminate", "-w", str(ws), "--json"])
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.stdout)
+    assert out["split_checked"] is True
+    assert {f["record"] for f in out["findings"]} == {2, 3}
+    assert all("holdout record 1" in f["reason"] for f in out["findings"])
