@@ -240,10 +240,11 @@ def _preview(ws: Workspace, record_id: int) -> str:
 @click.option("--include-system", is_flag=True,
               help="Compare system prompts too (by default two answers that differ only in "
                    "their system prompt are duplicates).")
-@click.option("--keeper", default="longest", show_default=True, metavar="RULE|IDS",
+@click.option("--keeper", default="best", show_default=True, metavar="RULE|IDS",
               callback=keeper_ids,
-              help="Which record of a cluster is kept: longest, earliest, accepted (accepted "
-                   "first), or record ids (12,40) to keep first.")
+              help="Which record of a cluster is kept: best (accepted first, then fewest "
+                   "issues, a padded copy counting one more, then earliest), longest, earliest, "
+                   "accepted (accepted first), or record ids (12,40) to keep first.")
 @click.option("--dry-run", is_flag=True, help="Print the clusters, mark nothing.")
 @click.option("--no-screen", "no_screen", is_flag=True,
               help="Verify every pair that shares an LSH band, without first dropping those "
