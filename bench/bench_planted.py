@@ -125,12 +125,16 @@ def main() -> None:
     ap.add_argument("--no-dedup", action="store_true")
     ap.add_argument("--baseline", action="store_true",
                     help="only import and dedup (what main did before the signal commands)")
+    ap.add_argument("--no-semantic", action="store_true",
+                    help="leave out `dedup --semantic` (paraphrase labels are about coverage, "
+                         "not defects: this shows the clean rows flagged without them)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     steps: list[tuple[str, ...]] = []
     if not args.baseline:
         steps.append(("signals",))
-        steps.append(("dedup", "--semantic"))
+        if not args.no_semantic:
+            steps.append(("dedup", "--semantic"))
         steps.append(("decontaminate", "--against", str(args.data / "eval.jsonl")))
     result = measure(args.data, dedup=not args.no_dedup, steps=tuple(steps))
     if args.json:
