@@ -13,6 +13,7 @@ import click
 import orjson
 
 from curator.cli import cli
+from curator.cli.bounds import SHOWN
 from curator.cli.output import echo, fail, one_line
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.workspace import Workspace
@@ -30,7 +31,7 @@ EVAL_SPLITS = ("validation", "holdout")
 @click.option("--no-split", "no_split", is_flag=True,
               help="Do not check training records against the split's validation and holdout.")
 @click.option("--dry-run", is_flag=True, help="Print what would be labelled, change nothing.")
-@click.option("--show", type=click.IntRange(0), default=20, show_default=True,
+@click.option("--show", type=SHOWN, default=20, show_default=True,
               help="Findings to print (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors

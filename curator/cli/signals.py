@@ -14,6 +14,7 @@ import click
 import orjson
 
 from curator.cli import cli
+from curator.cli.bounds import SHOWN
 from curator.cli.output import echo, one_line
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.workspace import Workspace
@@ -22,7 +23,7 @@ from curator.workspace import Workspace
 @cli.command()
 @workspace_option
 @click.option("--dry-run", is_flag=True, help="Print what would be flagged, change nothing.")
-@click.option("--show", type=click.IntRange(0), default=20, show_default=True,
+@click.option("--show", type=SHOWN, default=20, show_default=True,
               help="Findings to print (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors
