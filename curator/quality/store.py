@@ -20,6 +20,15 @@ ELIGIBLE_SQL = "status != 'rejected' AND coalesce(current, canonical) IS NOT NUL
 NOTE_PREFIX = "[signal] "
 
 
+_SEP = " | "
+
+
+def _other_parts(note: str, tags: tuple[str, ...]) -> list[str]:
+    """The parts of a signal's note that other signal commands wrote (not starting with
+    `tags`)."""
+    return [part for part in note[len(NOTE_PREFIX):].split(_SEP) if not part.startswith(tags)]
+
+
 def eligible_items(ws: Workspace) -> list[Item]:
     """The prompt and answer of every eligible record, in id order."""
     out = []
@@ -42,14 +51,15 @@ def write_flags(ws: Workspace, labels: Sequence[str], flagged: Mapping[str, Mapp
     reasons: dict[int, list[str]] = defaultdict(list)
     for label in labels:
         for rid, why in flagged.get(label, {}).items():
-            reasons[rid].append(f"{label}: {why}")
+            reasons[rid].append(f"{label}: {why}".replace(_SEP, " / "))
     notes: dict[int, str | None] = {}
     tags = tuple(f"{label}: " for label in (*labels, *owned))
     for rid, note in ws.connection.execute(
             f"SELECT id, note FROM records WHERE note LIKE '{NOTE_PREFIX}%'"):
-        body = note[len(NOTE_PREFIX):]
-        if rid not in reasons and body.startswith(tags):
-            notes[rid] = None  # no longer found: the signal's own note goes
+        others = _other_parts(note, tags)
+        if rid not in reasons and others != note[len(NOTE_PREFIX):].split(_SEP):
+            # no longer found: this command's part of the note goes, another signal's stays
+            notes[rid] = NOTE_PREFIX + _SEP.join(others) if others else None
     if reasons:
         ids = sorted(reasons)
         for start in range(0, len(ids), 900):
@@ -58,14 +68,16 @@ def write_flags(ws: Workspace, labels: Sequence[str], flagged: Mapping[str, Mapp
                     f"SELECT id, note FROM records WHERE id IN ({','.join('?' * len(chunk))})",
                     chunk):
                 if note is None or note.startswith(NOTE_PREFIX):
-                    notes[rid] = NOTE_PREFIX + " | ".join(reasons[rid])
+                    kept = _other_parts(note, tags) if note else []
+                    notes[rid] = NOTE_PREFIX + _SEP.join([*kept, *reasons[rid]])
     changes = []
     for k, label in enumerate(labels):
         ids = sorted(flagged.get(label, {}))
         # a record's note goes with the first label that flags it (stale notes with the first)
         mine = {rid: n for rid, n in notes.items()
-                if (rid in flagged.get(label, {}) or (k == 0 and n is None))
-                and not any(rid in flagged.get(x, {}) for x in labels[:k])}
+                if (rid in flagged.get(label, {})
+                    and not any(rid in flagged.get(x, {}) for x in labels[:k]))
+                or (k == 0 and rid not in reasons)}
         changes.append(ws.flag_records(label, ids, exclusive=True, notes=mine, action="signal",
                                        summary=f"signal: {label} on {len(ids)} records"))
     return changes

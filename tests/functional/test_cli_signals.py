@@ -156,3 +156,24 @@ def test_decontaminate_checks_training_records_against_the_holdout(tmp_path: Pat
     assert out["split_checked"] is True
     assert {f["record"] for f in out["findings"]} == {2, 3}
     assert all("holdout record 1" in f["reason"] for f in out["findings"])
+
+
+def test_two_signal_commands_share_a_note_and_each_clears_only_its_own_part(tmp_path: Path) -> None:
+    q = ("Give me a short definition of the word 'ephemeral', as a dictionary would, in one "
+         "sentence of plain English for a student.")
+    ws = _ws(tmp_path, [(q, "Ephemeral means lasting for a very short time."),
+                        (q + " Thanks", "A large sea mammal that breathes air through a blowhole."),
+                        ROWS[4]])
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text(json.dumps({"prompt": q, "completion": "Short-lived."}) + "\n")
+    assert CliRunner().invoke(cli, ["decontaminate", "-w", str(ws), "--against", str(ev)]).exit_code == 1
+    assert _signals(ws).exit_code == 1
+    note = _state(ws)[2][1] or ""
+    assert note.startswith("[signal] contaminated: ") and " | conflict: its prompt" in note
+    # the conflict goes (its other side rejected): only the conflict part of the note goes
+    assert CliRunner().invoke(cli, ["reject", "1", "-w", str(ws)]).exit_code == 0
+    assert _signals(ws).exit_code == 0
+    with Workspace.open(ws) as w:
+        d = w.get(2)
+        assert "contaminated" in d.labels and "conflict" not in d.labels
+        assert (d.note or "").startswith("[signal] contaminated: ") and "conflict" not in (d.note or "")
