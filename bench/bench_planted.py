@@ -3,15 +3,20 @@
     python bench/gen_planted.py --out /tmp/planted
     python bench/bench_planted.py --data /tmp/planted [--json]
 
-Runs what a user runs (`curator import`, `curator dedup`) into a fresh workspace, then reads every
-record back and counts, for each planted kind, the rows curator flagged: stored as rejected, any
-issue of severity warning or error, or marked as a duplicate (not the keeper). Clean rows
+Runs what a user runs (`curator import`, `curator dedup`, then the signal commands unless
+`--baseline`: `curator signals`, `curator dedup --semantic`,
+`curator decontaminate --against DATA/eval.jsonl`) into a fresh workspace, then reads every record back and counts,
+for each planted kind, the rows curator flagged: stored as rejected, any issue of severity
+warning or error, marked as a duplicate (not the keeper), or given a signal label
+(`same-answer`, `conflict`, `paraphrase`, `contaminated`). Clean rows
 flagged are false positives. Per issue code (and for "duplicate") it prints how many flagged rows
 were defects (precision) and which kinds it caught, so a new signal can be judged on its own.
 
 A duplicate's keeper is not flagged; when dedup keeps the defective copy of a pair (a `near_dup`
 that differs from its source), the source row is flagged instead, which this table shows as a
-clean row flagged by "duplicate".
+clean row flagged by "duplicate". A `conflict` or `paraphrase` label is a pair for review, like
+a duplicate: a planted copy counts as caught when either it or its source has one, and a clean
+source flagged only as the other half of its own planted copy is not a false positive.
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from curator.workspace import Workspace
 
 FLAG_SEVERITIES = {"warning", "error"}
+#: labels the signal commands put on records (curator/quality); each counts as a flag
+SIGNAL_LABELS = {"same-answer", "conflict", "paraphrase", "contaminated"}
+#: flags that mark one record of a pair (a planted copy and its source) for review
+PAIR_FLAGS = {"duplicate", "label:conflict", "label:paraphrase"}
 
 
 def run(args: list[str]) -> dict[str, Any]:
@@ -41,13 +50,15 @@ def run(args: list[str]) -> dict[str, Any]:
     return out
 
 
-def measure(data: Path, dedup: bool = True) -> dict[str, Any]:
+def measure(data: Path, dedup: bool = True, steps: tuple[tuple[str, ...], ...] = ()) -> dict[str, Any]:
     truth = {t["line"]: t for t in map(json.loads, (data / "truth.jsonl").open())}
     with tempfile.TemporaryDirectory() as tmp:
         ws_path = Path(tmp) / "planted.curator.db"
         run(["import", str(data / "data.jsonl"), "-w", str(ws_path)])
         if dedup:
             run(["dedup", "-w", str(ws_path)])
+        for step in steps:
+            run([*step, "-w", str(ws_path)])
         flags: dict[int, set[str]] = {}
         line_of: dict[int, int] = {}
         dup_of: dict[int, int] = {}
@@ -62,6 +73,7 @@ def measure(data: Path, dedup: bool = True) -> dict[str, Any]:
                 if r.dup_of is not None:
                     why.add("duplicate")
                     dup_of[r.source_line] = r.dup_of
+                why.update(f"label:{lb}" for lb in r.labels if lb in SIGNAL_LABELS)
                 line_of[rid] = r.source_line
                 flags[r.source_line] = why
     # A planted copy and its source are one duplicate pair: flagging either one catches it, and
@@ -77,7 +89,7 @@ def measure(data: Path, dedup: bool = True) -> dict[str, Any]:
     codes: dict[str, Counter[str]] = defaultdict(Counter)
     for line, t in truth.items():
         why = set(flags.get(line, set()))
-        if t["kind"] == "clean" and why == {"duplicate"} and copies.get(line):
+        if t["kind"] == "clean" and why and why <= PAIR_FLAGS and copies.get(line):
             for c in copies[line]:
                 kept_copy[truth[c]["kind"]] += 1
             why = set()
@@ -85,8 +97,8 @@ def measure(data: Path, dedup: bool = True) -> dict[str, Any]:
                 truth[line_of[dup_of[line]]]["kind"] == "clean":
             natural += 1
         if t["kind"] in ("exact_dup", "near_dup", "conflict") and not why and \
-                "duplicate" in flags.get(t["of"], set()):
-            why = {"duplicate"}
+                flags.get(t["of"], set()) & PAIR_FLAGS:
+            why = flags[t["of"]] & PAIR_FLAGS
         by_kind[t["kind"]][0] += 1
         by_kind[t["kind"]][1] += bool(why)
         for code in why:
@@ -111,9 +123,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--no-dedup", action="store_true")
+    ap.add_argument("--baseline", action="store_true",
+                    help="only import and dedup (what main did before the signal commands)")
+    ap.add_argument("--no-semantic", action="store_true",
+                    help="leave out `dedup --semantic` (paraphrase labels are about coverage, "
+                         "not defects: this shows the clean rows flagged without them)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    result = measure(args.data, dedup=not args.no_dedup)
+    steps: list[tuple[str, ...]] = []
+    if not args.baseline:
+        steps.append(("signals",))
+        if not args.no_semantic:
+            steps.append(("dedup", "--semantic"))
+        steps.append(("decontaminate", "--against", str(args.data / "eval.jsonl")))
+    result = measure(args.data, dedup=not args.no_dedup, steps=tuple(steps))
     if args.json:
         print(json.dumps(result, indent=2))
         return

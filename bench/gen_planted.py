@@ -50,19 +50,45 @@ PLACEHOLDERS = ("TODO", "todo: write the answer", "Lorem ipsum dolor sit amet, c
                 "<answer>", "...", "[insert answer]", "N/A", "n/a", "TBD", "{{answer}}",
                 "Answer goes here", "<ANSWER HERE>", "[Your answer]", "lorem ipsum", "xxx",
                 "PLACEHOLDER", "(answer)", "To be written.")
+#: a second list for the held-out set (`--placeholders alt`), written before the detection rules
+#: were, so the rules are not tuned on its exact strings
+PLACEHOLDERS_ALT = ("FIXME", "Answer: TODO", "[answer here]", "Your answer here.", "tbd.",
+                    "<insert response>", "(to be completed)", "Coming soon", "WIP", "<response>",
+                    "{response}", "Lorem Ipsum", "N.A.", "…", "[PLACEHOLDER]", "?", "-",
+                    "Insert answer here", "TODO - fill in later", "placeholder text")
 KINDS = ("empty", "placeholder", "truncated", "wrong", "swapped", "prompt_repeat", "same_answer",
          "exact_dup", "near_dup", "conflict", "contaminated")
 
 
-def load_pool(shared: Path) -> list[tuple[str, str]]:
+#: the held-out set's sources (`--sources alt`): another mix, with prompt/completion rows
+SOURCES_ALT = ("llamafactory_alpaca_en_demo.json", "dolly_so3_prompt_completion.jsonl",
+               "alpaca_5000.json", "gsm8k_train_alpaca.json", "gpteacher_roleplay.json")
+
+
+def _rows(path: Path) -> list[tuple[str, str]]:
+    if path.suffix == ".jsonl":  # prompt/completion; a line that is not valid JSON is skipped
+        pairs = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            pairs.append((str(r["prompt"]).strip(), str(r["completion"]).strip()))
+        return pairs
+    out = []
+    for row in json.loads(path.read_text(encoding="utf-8")):
+        prompt = row["instruction"].strip()
+        if row.get("input", "").strip():
+            prompt += "\n\n" + row["input"].strip()
+        out.append((prompt, row["output"].strip()))
+    return out
+
+
+def load_pool(shared: Path, sources: tuple[str, ...] = SOURCES) -> list[tuple[str, str]]:
     pool: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for name in SOURCES:
-        for row in json.loads((shared / name).read_text(encoding="utf-8")):
-            prompt = row["instruction"].strip()
-            if row.get("input", "").strip():
-                prompt += "\n\n" + row["input"].strip()
-            answer = row["output"].strip()
+    for name in sources:
+        for prompt, answer in _rows(shared / name):
             if not prompt or not answer or prompt in seen:
                 continue
             seen.add(prompt)
@@ -104,7 +130,8 @@ def truncate(answer: str, rng: random.Random) -> str | None:
 
 
 def build(pool: list[tuple[str, str]], clean_n: int, per_kind: int, eval_n: int,
-          holdout_n: int, seed: int) -> dict[str, list[Any]]:
+          holdout_n: int, seed: int,
+          placeholders: tuple[str, ...] = PLACEHOLDERS) -> dict[str, list[Any]]:
     rng = random.Random(seed)
     rng.shuffle(pool)
     need = clean_n + eval_n + holdout_n + per_kind * 8
@@ -125,7 +152,7 @@ def build(pool: list[tuple[str, str]], clean_n: int, per_kind: int, eval_n: int,
         p, _a = take()
         rows.append(((p, rng.choice(("", " ", "\n"))), "empty", None, ""))
         p, _a = take()
-        ph = rng.choice(PLACEHOLDERS)
+        ph = rng.choice(placeholders)
         rows.append(((p, ph), "placeholder", None, ph))
         while True:
             p, a = take()
@@ -188,9 +215,15 @@ def main() -> None:
     ap.add_argument("--holdout", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shared", type=Path, default=SHARED)
+    ap.add_argument("--sources", choices=("default", "alt"), default="default",
+                    help="alt: another source mix (with prompt/completion rows) for a held-out set")
+    ap.add_argument("--placeholders", choices=("default", "alt"), default="default",
+                    help="alt: a second list of stub answers, for a held-out set")
     args = ap.parse_args()
-    sets = build(load_pool(args.shared), args.clean, args.per_kind, args.eval, args.holdout,
-                 args.seed)
+    sources = SOURCES_ALT if args.sources == "alt" else SOURCES
+    stubs = PLACEHOLDERS_ALT if args.placeholders == "alt" else PLACEHOLDERS
+    sets = build(load_pool(args.shared, sources), args.clean, args.per_kind, args.eval,
+                 args.holdout, args.seed, stubs)
     args.out.mkdir(parents=True, exist_ok=True)
     for name in ("data", "truth", "eval", "holdout"):
         write_jsonl(args.out / f"{name}.jsonl", sets[name])

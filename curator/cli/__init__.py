@@ -22,6 +22,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "validate": "validate", "convert": "convert", "stats": "stats", "export": "export",
     "import": "pipeline", "dedup": "pipeline", "split": "pipeline", "report": "report",
     "review": "review", "train": "train", "compare": "compare",
+    "signals": "signals", "decontaminate": "decontaminate",
     **dict.fromkeys(("accept", "reject", "reset", "label", "labels", "note", "undo", "redo", "log", "show",
                      "ls"), "workspace"),
 }

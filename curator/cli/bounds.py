@@ -39,7 +39,7 @@ def power_of_two(ctx: click.Context, param: click.Parameter, value: int) -> int:
 def keeper_ids(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """--keeper: a rule name, or record ids each a valid record id (checked against the
     workspace later)."""
-    if value in ("longest", "earliest", "accepted", "accepted_first"):
+    if value in ("best", "longest", "earliest", "accepted", "accepted_first"):
         return value
     for part in value.split(","):
         part = part.strip()
@@ -49,7 +49,7 @@ def keeper_ids(ctx: click.Context, param: click.Parameter, value: str) -> str:
             number = int(part)
         except ValueError:
             raise click.BadParameter(
-                f"unknown keeper {value!r}: use longest, earliest, accepted or record ids "
+                f"unknown keeper {value!r}: use best, longest, earliest, accepted or record ids "
                 f"(12,40)") from None
         if not 1 <= number <= INT64_MAX:
             raise click.BadParameter(f"{part} is not a record id (1 to {INT64_MAX})")

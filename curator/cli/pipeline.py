@@ -212,10 +212,11 @@ def _preview(ws: Workspace, record_id: int) -> str:
 @click.option("--include-system", is_flag=True, default=DedupSettings().include_system,
               help="Compare system prompts too (by default two answers that differ only in "
                    "their system prompt are duplicates).")
-@click.option("--keeper", default="longest", show_default=True, metavar="RULE|IDS",
+@click.option("--keeper", default="best", show_default=True, metavar="RULE|IDS",
               callback=keeper_ids,
-              help="Which record of a cluster is kept: longest, earliest, accepted (accepted "
-                   "first), or record ids (12,40) to keep first.")
+              help="Which record of a cluster is kept: best (accepted first, then fewest "
+                   "issues, a padded copy counting one more, then earliest), longest, earliest, "
+                   "accepted (accepted first), or record ids (12,40) to keep first.")
 @click.option("--dry-run", is_flag=True, help="Print the clusters, mark nothing.")
 @click.option("--no-screen", "no_screen", is_flag=True,
               help="Verify every pair that shares an LSH band, without first dropping those "
@@ -226,10 +227,15 @@ def _preview(ws: Workspace, record_id: int) -> str:
 @click.option("--workers", type=WORKERS, default=2, show_default=True,
               help="Processes that compute signatures and verify pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--semantic", is_flag=True,
+              help="Instead: label paraphrase clusters of prompts (static embeddings; "
+                   "--threshold is then a cosine similarity, default 0.85) for review; "
+                   "nothing is marked duplicate (docs/quality.md).")
 @handle_errors
-def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
+@click.pass_context
+def dedup(ctx: click.Context, workspace: Path, threshold: float, num_perm: int, shingling: str,
           include_system: bool, keeper: str, dry_run: bool, no_screen: bool, show: int,
-          workers: int, as_json: bool) -> None:
+          workers: int, as_json: bool, semantic: bool) -> None:
     """Find exact and near duplicates and mark them duplicate-of their cluster's keeper.
 
     Nothing is deleted and statuses stay; marked records are left out of exports. One run is
@@ -241,6 +247,12 @@ def dedup(workspace: Path, threshold: float, num_perm: int, shingling: str,
 
     Example: curator dedup -w work.db --threshold 0.8 --dry-run
     """
+    if semantic:
+        from curator.cli.signals import semantic_dedup
+
+        default = ctx.get_parameter_source("threshold") == click.core.ParameterSource.DEFAULT
+        semantic_dedup(workspace, None if default else threshold, dry_run, show, as_json)
+        return
     from curator.workspace.dedup import dedup_workspace
 
     with Workspace.open(workspace) as ws:

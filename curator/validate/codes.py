@@ -202,6 +202,10 @@ _ALL = [
     _c("quality.placeholder", W, "unfilled template placeholder", "fill in the placeholder"),
     _c("quality.placeholder_input", W, "placeholder standing for no input", "leave the input empty"),
     _c("quality.refusal", W, "refusal boilerplate in an assistant answer", "keep refusals intentional"),
+    _c("quality.placeholder_answer", W, "the answer is a placeholder or stub (TODO, N/A, <answer>, ...)",
+       "write the real answer, or reject the example"),
+    _c("quality.truncated_answer", W, "the answer looks cut off (ends mid-sentence, or leaves a code "
+       "block or bracket open)", "complete the answer, or reject the example"),
     _c("quality.response_equals_prompt", W, "the answer repeats the user's text",
        "write the answer the model should learn"),
     _c("quality.literal_escapes", W, "literal \\n escapes and no real line breaks (double-encoded JSON?)",

@@ -19,6 +19,7 @@ from curator.validate.quality import (
     _SCREEN_MARKERS,
     PLACEHOLDER_INPUTS,
     REFUSAL_NEEDLES,
+    answer_suspect,
     numbers_pattern,
 )
 
@@ -62,6 +63,8 @@ def is_clean_simple_chat(ex: dict[str, Any], roles: frozenset[str]) -> bool:
         elif role == "assistant":
             if last_user is None or (abs(len(content) - len(last_user)) < _NEAR_LENGTH
                                      and content.strip() == last_user.strip()):
+                return False
+            if answer_suspect(content, last_user):  # a stub, a cut-off answer, the prompt again
                 return False
             answers.append(content)
         elif texts:  # a system message anywhere but first

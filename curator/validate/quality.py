@@ -153,11 +153,18 @@ def check_texts(items: list[TextItem], ctx: Ctx, base: str = "/messages") -> Non
         for text, role, mi, path, trained in items:
             _check_one(text, role, ctx, mi, path or f"{base}/{mi}/content", trained, odd, marks, digits,
                        escapes, refusal)
-        return
-    for text, role, mi, path, trained in items:
-        if len(text) <= _PLACEHOLDER_MAX or text.isspace():
-            _check_one(text, role, ctx, mi, path or f"{base}/{mi}/content", trained, False, False, False, False,
-                       False)
+    else:
+        for text, role, mi, path, trained in items:
+            if len(text) <= _PLACEHOLDER_MAX or text.isspace():
+                _check_one(text, role, ctx, mi, path or f"{base}/{mi}/content", trained, False, False, False,
+                           False, False)
+    if answers:
+        prompt: str | None = None
+        for text, role, mi, path, _trained in items:
+            if role == "user":
+                prompt = text
+            elif role == "assistant":
+                check_answer(text, ctx, mi, path or f"{base}/{mi}/content", prompt)
 
 
 def _has_digit_run(blob: str) -> bool:
@@ -180,7 +187,8 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
             ctx.add("quality.empty_or_whitespace", f"{role} content is only whitespace", mi=mi, path=path,
                     severity="error" if trained else None)
         return
-    if len(text) <= _PLACEHOLDER_MAX and text.strip().lower() in PLACEHOLDER_INPUTS:
+    # an answer that is "N/A" is a stub answer (check_answer), not an input standing for none
+    if role != "assistant" and len(text) <= _PLACEHOLDER_MAX and text.strip().lower() in PLACEHOLDER_INPUTS:
         ctx.add("quality.placeholder_input", f"{role} text is the placeholder {text.strip()!r}", mi=mi, path=path)
     if odd and _ODD_CHARS.search(text) is not None:
         seen: set[str] = set()
@@ -238,3 +246,178 @@ def _markers(pattern: re.Pattern[str], text: str, role: str, ctx: Ctx, mi: int |
 def _mask(s: str) -> str:
     # Never echo a whole secret into logs or reports.
     return repr(s[:4] + "…" + s[-2:]) if len(s) > 8 else repr(s[:2] + "…")
+
+
+# --- answers: stubs, truncation, the prompt repeated (issue 12) ---------------------------------
+# Cheap text rules on each assistant text. A stub is looked for only in short answers; the
+# truncation cues read the last line and a few whole-text counts, so clean data pays a handful of
+# C-level scans per answer.
+
+#: longest answer still compared with the stub forms (characters, after stripping)
+STUB_MAX = 60
+_STUB_EXACT = frozenset({
+    "todo", "tbd", "tba", "tbc", "fixme", "xxx", "wip", "n/a", "na", "n.a", "n. a", "null", "nil",
+    "placeholder", "placeholder text", "answer", "response", "output", "your answer",
+    "your response", "sample answer", "example answer", "coming soon", "lorem ipsum",
+    "same as above", "see above", "no answer", "blank", "empty", "no output", "noinput", "no input",
+})
+_STUB_PATTERNS = re.compile(
+    r"^(?:todo|fixme|tbd|tba|xxx+|wip)\b"  # "TODO: write the answer", "TBD - later"
+    r"|^lorem ipsum\b"
+    r"|^(?:please )?(?:insert|add|write|put|enter|type|fill in|provide)"
+    r"(?: (?:the|your|an?|my))?(?: (?:final|full|real|correct))?"
+    r" (?:answer|response|output|reply|text|content|solution)(?:s)?(?: (?:here|below))?$"
+    r"|^(?:(?:the|your|my|sample|example|final|model) )?(?:answer|response|output|reply|solution)"
+    r"(?: (?:text|goes|will go|comes))?(?: here| below| later)?$"
+    r"|^(?:to be|will be|tbd|needs to be) (?:written|completed|added|filled(?: in)?|done|determined|"
+    r"provided|answered|updated)(?: later| soon)?$"
+)
+#: a label in front of the stub ("Answer: TODO")
+_STUB_LABEL = re.compile(r"^(?:answer|response|output|reply|a)\s*[:\-]\s*(?=\S)")
+_STUB_STRIP = " \t\r\n\"'`*_.:;!,<>[](){}$#"
+_ONLY_PUNCT = re.compile(r"^[\s.…?!\-–—_*#~]+$")
+
+
+def stub_answer(text: str) -> str | None:
+    """Why `text` reads as a placeholder rather than an answer, or None.
+
+    Case-insensitive; the answer may be wrapped in brackets, braces or quotes ("<answer>",
+    "{{answer}}", "[insert answer]") and end in punctuation. `None` alone is not a stub (it is a
+    real answer to many questions)."""
+    s = text.strip()
+    if not s or len(s) > STUB_MAX:
+        return None
+    if _ONLY_PUNCT.match(s):
+        return f"the answer is only {s!r}"
+    low = " ".join(s.lower().split())
+    core = _STUB_LABEL.sub("", low.strip(_STUB_STRIP)).strip(_STUB_STRIP).strip()
+    # "lorem ipsum dolor sit amet" needs no brackets; a bracketed word such as "<answer>" or
+    # "[your answer]" is a template slot
+    if core in _STUB_EXACT or _STUB_PATTERNS.search(core):
+        return f"the answer is the placeholder {s!r}"
+    if core.replace(" ", "_") in ("insert_answer", "your_answer", "answer_here"):
+        return f"the answer is the placeholder {s!r}"
+    return None
+
+
+#: words an English sentence does not end on (articles, prepositions, conjunctions, auxiliaries,
+#: possessives): an answer whose last word is one of them stops mid-sentence
+_DANGLING_WORDS = """
+a an the and or but nor of to in into onto for with without from by at as than that which who
+whom whose whether if because although though while when where whereas since unless until
+such its their our your my his her is are was were be been being am has have had do does did
+will would shall should could may might must very every either neither this these those
+between among through during about against toward towards upon via per including
+"""
+_DANGLING = frozenset(_DANGLING_WORDS.split())
+#: units and clock words that end a worked answer ("360 sq in", "2:00 am")
+_UNIT_BEFORE = re.compile(r"(?:\d\S*|\bsq|\bcu)\s+(?:in|am)$")
+#: a closing and a name ("Yours sincerely, Jane Austen", "Best regards, [Your Name]")
+_SIGN_OFF = re.compile(r"(?:,|\s[-–—])\s*(?:\[?[A-Z][\w.\]]*\s*){1,4}(?:,\s*[A-Z]\w*)?$")
+#: a last line that is arithmetic left open: "... a total of 10*9" or "60 / 15 =" (a worked answer
+#: writes the result after the operation)
+_OPEN_SUM = re.compile(r"(?:\d[\d.,]*\s*[+*/×÷x]\s*\$?\d[\d.,]*|\d[\d.,]*\s+-\s+\$?\d[\d.,]*"
+                       r"|(?:^|[\s\d])[=+*/×÷-])\s*$")
+_SUM_DONE = re.compile(r"=\s*\$?-?\d")
+_SENTENCE_BREAK = re.compile(r"[a-z0-9)\"'][.!?][\"')]?\s+[A-Z]")
+_END_OK = frozenset('.!?…"\'”’)]}>*`_|%°')
+_TRAILING_SEP = {",": "a comma", ":": "a colon", ";": "a semicolon", "(": "an open bracket",
+                 "[": "an open bracket", "{": "an open brace", "-": "a dash", "–": "a dash",
+                 "—": "a dash", "/": "a slash", "&": "an ampersand"}
+_CODE_HINT = re.compile(r"^\s{2,}\S|[{};]\s*$|^\s*(?:def|class|return|import|for|if|while)\b",
+                        re.MULTILINE)
+#: a Python line that opens a block but lost its colon ("    if i in list2")
+_OPEN_BLOCK = re.compile(r"^(?:if|elif|for|while|def|class|with|try|except|else)\b.*[\w)\]]$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|[a-zA-Z][.)]|[IVXLC]+\.)\s")
+_WORD = re.compile(r"[A-Za-z']+$")
+_SIX_WORDS = re.compile(r"\s*\S+(?:\s+\S+){5}")
+_PLAIN_WORD = re.compile(r"^[A-Z]?[a-z']+$")
+
+
+def truncated_answer(text: str) -> str | None:
+    """Why `text` looks cut off (a sentence, list or code block left open), or None.
+
+    Answers of fewer than six words are never judged (short factual answers end as they like);
+    a last line that is a list item, a title or code is judged only by open brackets, fences and
+    a dangling separator."""
+    s = text.rstrip()
+    if not s:
+        return None
+    if "```" in s and s.count("```") % 2:
+        return "the answer opens a ``` code block and never closes it"
+    tail = s[-1]
+    if tail in _END_OK or _SIX_WORDS.match(s) is None:
+        return None  # the common case: a finished sentence, bracket or quote; or a short answer
+    last_line = s[s.rfind("\n") + 1:].strip()
+    codeish = _CODE_HINT.search(last_line) is not None
+    last_token = last_line.rsplit(None, 1)[-1] if last_line else ""
+    url = "://" in last_token or last_token.startswith("www.")
+    if tail in _TRAILING_SEP and not url and not (codeish and tail in ";{"):
+        if tail in "-–—" and len(last_line) > 1 and last_line[-2] in "-–—":
+            return None  # a rule line ("---")
+        return f"the answer ends with {_TRAILING_SEP[tail]} ({_tail(s)})"
+    if last_line.count("(") > last_line.count(")"):
+        return f"the answer leaves a bracket open ({_tail(s)})"
+    if _OPEN_BLOCK.match(last_line):
+        return f"the answer ends on a code line that opens a block without its colon ({_tail(s)})"
+    m = _WORD.search(last_line)
+    if m and m.group().lower() in _DANGLING and not codeish and not _UNIT_BEFORE.search(last_line):
+        return f"the answer ends mid-sentence on {m.group()!r} ({_tail(s)})"
+    if _OPEN_SUM.search(last_line) and not _SUM_DONE.search(last_line[-24:]) and not url:
+        return f"the answer ends inside a calculation ({_tail(s)})"
+    if codeish or _LIST_ITEM.match(last_line) or "=" in last_line or not m or \
+            not _PLAIN_WORD.match(last_token) or _SIGN_OFF.search(last_line) or last_token.isupper():
+        return None  # code, a list, a sum, a hashtag, an identifier, a signature, a heading
+    # prose: the last line holds a finished sentence, then one that stops without an end
+    breaks = list(_SENTENCE_BREAK.finditer(last_line))
+    if breaks and len(last_line.split()) >= 12:
+        rest = last_line[breaks[-1].end() - 1:].split()
+        if any(w[0].islower() for w in rest):
+            return f"the answer's last sentence has no end ({_tail(s)})"
+    # a line of finished sentences, then a word or two that start the next one
+    lines = s.splitlines()
+    if len(lines) >= 2 and len(last_line.split()) <= 2 and last_line[0].isupper() and \
+            lines[-2].rstrip()[-1:] in (".", "!", "?"):
+        return f"the answer stops after the first word of a new sentence ({_tail(s)})"
+    return None
+
+
+def _tail(s: str) -> str:
+    t = " ".join(s[-40:].split())
+    return "ends: …" + repr(t)[1:-1]
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _squash(text: str) -> str:
+    return _NOT_ALNUM.sub("", text).lower()
+
+
+def repeats_prompt(text: str, prompt: str) -> bool:
+    """The answer is the prompt again up to case, spacing and punctuation (but not verbatim:
+    rows.py reports that one)."""
+    if abs(len(text) - len(prompt)) >= len(prompt) // 4 + 16:
+        return False
+    squashed = _squash(text)
+    return bool(squashed) and squashed == _squash(prompt) and text.strip() != prompt.strip()
+
+
+def answer_suspect(text: str, prompt: str | None) -> bool:
+    """True when `check_answer` would report something (the quick path's test, validate/fast.py)."""
+    return stub_answer(text) is not None or truncated_answer(text) is not None or (
+        prompt is not None and repeats_prompt(text, prompt))
+
+
+def check_answer(text: str, ctx: Ctx, mi: int | None, path: str, prompt: str | None) -> None:
+    """The answer rules for one assistant text; `prompt` is the user text it answers."""
+    why = stub_answer(text)
+    if why is not None:
+        ctx.add("quality.placeholder_answer", why, mi=mi, path=path)
+        return
+    why = truncated_answer(text)
+    if why is not None:
+        ctx.add("quality.truncated_answer", why, mi=mi, path=path)
+    if prompt is not None and repeats_prompt(text, prompt):
+        ctx.add("quality.response_equals_prompt", "the assistant answer repeats the user's "
+                "message (ignoring case, spacing and punctuation)", mi=mi, path=path)

@@ -38,7 +38,7 @@ from curator.dedup.normalize import TEXT_VERSION
 from curator.dedup.settings import DedupSettings
 from curator.workspace import Change, DuplicateCluster, Workspace, WorkspaceError
 
-KEEPERS = ("longest", "earliest", "accepted")
+KEEPERS = ("best", "longest", "earliest", "accepted")
 _FETCH_CHUNK = 900  # SQLite's default limit on bound parameters is 999
 
 #: the records dedup (and the split's leakage check) looks at
@@ -121,20 +121,62 @@ def capped_warning(buckets: int, records: int) -> str:
 
 
 def parse_keeper(value: str) -> tuple[KeeperRule, list[int]]:
-    """`longest`, `earliest`, `accepted`, or record ids (`12` or `12,40`) kept first."""
+    """`best`, `longest`, `earliest`, `accepted`, or record ids (`12` or `12,40`) kept first.
+
+    `best` comes back as the accepted_first rule: `best_keeper_ranks` supplies its ranks."""
     if value in ("longest", "earliest"):
         return value, []  # type: ignore[return-value]
+    if value == "best":
+        return "accepted_first", []
     if value in ("accepted", "accepted_first"):
         return "accepted_first", []
     try:
         ids = [int(part) for part in value.split(",") if part.strip()]
     except ValueError:
         raise WorkspaceError(
-            f"unknown keeper {value!r}: use longest, earliest, accepted or record ids (12,40)"
+            f"unknown keeper {value!r}: use best, longest, earliest, accepted or record ids "
+            f"(12,40)"
         ) from None
     if not ids:
         raise WorkspaceError("--keeper needs a rule or at least one record id")
     return "longest", ids
+
+
+#: issues that make a copy worse: what a reviewer would have to fix before training on it
+_KEEPER_SEVERITIES = ("warning", "error")
+#: a text padded with blanks: leading or trailing whitespace, a run of spaces, blank lines
+_CONTENT = "json_extract(m.value, '$.content')"
+_PADDED_SQL = (
+    "EXISTS (SELECT 1 FROM json_each(coalesce(r.current, r.canonical), '$.messages') m "
+    f"WHERE json_type(m.value, '$.content') = 'text' AND ("
+    f"{_CONTENT} != trim({_CONTENT}, ' ' || char(9, 10, 13)) "
+    f"OR instr({_CONTENT}, '   ') OR instr({_CONTENT}, char(10, 10, 10))))")
+
+
+def best_keeper_ranks(ws: Workspace) -> tuple[dict[int, str], set[int]]:
+    """The ranks of the `best` keeper rule, for find_duplicates' accepted_first ordering.
+
+    A cluster keeps its best copy: an accepted record first (`prefer`), then the one with the
+    fewest problems, then the earliest (ties go to the smaller id). Problems are the record's
+    issues of severity warning or error, plus one when a text is padded with blanks (a padded
+    copy loses to its clean original), counted as 0, 1, or 2 and more (the three ranks of
+    accepted_first: `statuses` maps a record to "accepted" for 0, nothing for 1, "rejected" for
+    2 or more). Hook: another signal (a model score) can add to the problem count here."""
+    prefer: set[int] = set()
+    ranks: dict[int, str] = {}
+    rows = ws.connection.execute(
+        f"SELECT r.id, r.status, (SELECT count(*) FROM issues i WHERE i.record_id = r.id AND "
+        f"i.severity IN ({','.join('?' * len(_KEEPER_SEVERITIES))})) + ({_PADDED_SQL}) "
+        f"FROM records r WHERE {ELIGIBLE_SQL.replace('status', 'r.status')}",
+        _KEEPER_SEVERITIES)
+    for rid, status, problems in rows:
+        if status == "accepted":
+            prefer.add(rid)
+        if problems == 0:
+            ranks[rid] = "accepted"
+        elif problems >= 2:
+            ranks[rid] = "rejected"
+    return ranks, prefer
 
 
 # The example's JSON goes to the workers as bytes and is parsed there: parsing a million
@@ -192,9 +234,12 @@ def run_find(
     progress: Callable[[int, int], None] | None = None,
     eligible: Eligible | None = None,
     screen: bool = True,
+    ranks: tuple[dict[int, str], set[int]] | None = None,
 ) -> DedupResult:
     """find_duplicates over the eligible records of a workspace (`eligible`: read already).
 
+    `ranks`: the (statuses, preferred ids) of the `best` rule (best_keeper_ranks), used with
+    keeper accepted_first instead of the records' statuses.
     Raises WorkspaceError when `settings` are not valid or what dedup compares
     (`content_key`) changed while it ran."""
     try:
@@ -202,7 +247,11 @@ def run_find(
     except ValueError as exc:
         raise WorkspaceError(str(exc)) from None
     statuses = None
-    if keeper == "accepted_first":
+    preferred = set(prefer)
+    if ranks is not None:
+        statuses = ranks[0]
+        preferred |= ranks[1]
+    elif keeper == "accepted_first":
         statuses = dict(ws.connection.execute(
             f"SELECT id, status FROM records WHERE {ELIGIBLE_SQL} AND status != 'pending'"))
     if prefer:
@@ -223,7 +272,8 @@ def run_find(
     try:
         result = find_duplicates(
             ids=eligible.ids, threshold=settings.threshold, num_perm=settings.num_perm,
-            shingling=settings.shingles, include_system=settings.include_system, keeper=keeper, statuses=statuses, prefer=set(prefer),
+            shingling=settings.shingles, include_system=settings.include_system, keeper=keeper,
+            statuses=statuses, prefer=preferred,
             processes=processes if processes is not None else min(2, os.cpu_count() or 1),
             fetch=fetch, progress=progress, screen=screen,
         )
@@ -292,7 +342,7 @@ def dedup_workspace(
     num_perm: int = DedupSettings().num_perm,
     shingling: str = DedupSettings().shingling,
     include_system: bool = DedupSettings().include_system,
-    keeper: str = "longest",
+    keeper: str = "best",
     dry_run: bool = False,
     processes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -302,11 +352,12 @@ def dedup_workspace(
     them, replacing the last run's marks, in one undoable journal entry."""
     rule, prefer = parse_keeper(keeper)
     settings = DedupSettings(threshold, num_perm, shingling, include_system)
+    ranks = best_keeper_ranks(ws) if keeper == "best" else None
     eligible = Eligible.read(ws)
     key = content_key(ws, cache_settings(settings), eligible)
     result = run_find(ws, settings, keeper=rule, prefer=prefer,
                       processes=processes, progress=progress, eligible=eligible,
-                      screen=screen)
+                      screen=screen, ranks=ranks)
     p = result.params
     params: dict[str, Any] = {
         "threshold": threshold, "num_perm": num_perm, "bands": p.bands, "rows": p.rows,

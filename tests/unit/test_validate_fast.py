@@ -51,6 +51,10 @@ BAD_TEXTS = [
     "A long line of sums: " + "12 + 34 = 46; " * 30 + "call 415-555-0100 after.",
     "Write to ops@bike.example.org or {{ name }}.", "Ã©tÃ© is mojibake", "cafe\u0301 \ufffd",
     "A message ending in a digit run 555 0100", "415 555 0100 starts this message",
+    # issue 12's answer rules: stubs, answers cut off, the prompt again in another case
+    "TODO", "[insert answer]", "Lorem ipsum", "...", "<answer>",
+    "Plants take carbon dioxide from the air and water from the soil, and",
+    "Here is the code:\n```python\nprint(", "HOW DO I TRUE A BICYCLE WHEEL AT HOME",
 ]
 ROLES = ["system", "user", "assistant", "developer", "tool", "human"]
 

@@ -109,7 +109,8 @@ def test_keeper_rules(tmp_path: Path) -> None:
     rows = [chat("question", base), chat("question", base + " yes"), chat("question", base + "!")]
     db = _workspace(tmp_path, rows)
     with Workspace.open(db) as ws:
-        assert dedup_workspace(ws, threshold=0.7, processes=1).clusters[0].keeper == 2
+        assert dedup_workspace(ws, threshold=0.7, keeper="longest",
+                               processes=1).clusters[0].keeper == 2
         assert dedup_workspace(ws, threshold=0.7, keeper="earliest",
                                processes=1).clusters[0].keeper == 1
         ws.set_status([3], "accepted")

@@ -1,0 +1,67 @@
+"""The default keeper of a duplicate cluster is the best copy (issue 12): accepted first, then
+fewest issues (a copy padded with blanks counts one more), then the earliest. The old default,
+"longest", kept a padded copy whose answer was wrong and dropped the right one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from store_helpers import chat, write_jsonl
+
+from curator.cli import cli
+from curator.workspace import Workspace
+from curator.workspace.dedup import best_keeper_ranks, dedup_workspace
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
+
+Q = "At what temperature does water boil at sea level, in degrees Celsius?"
+RIGHT = ("Water boils at 100 degrees Celsius at sea level, where the air pressure is one "
+         "standard atmosphere.")
+# the same answer with the number changed and padded with blanks: longer, and wrong
+PADDED_WRONG = "  " + RIGHT.replace("100", "1000") + "   \n\n\n"
+
+
+def _workspace(tmp_path: Path, rows: list[object]) -> Path:
+    src = write_jsonl(tmp_path / "d.jsonl", rows)
+    db = tmp_path / "w.db"
+    with Workspace.open(db, create=True) as ws:
+        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
+    return db
+
+
+def test_default_dedup_keeps_the_clean_copy_not_the_longer_padded_wrong_one(tmp_path: Path) -> None:
+    db = _workspace(tmp_path, [chat(Q, RIGHT), chat(Q, PADDED_WRONG)])
+    r = CliRunner().invoke(cli, ["dedup", "-w", str(db), "--json"])
+    assert r.exit_code in (0, 1), r.output
+    out = json.loads(r.stdout)
+    assert out["params"]["keeper"] == "best"
+    assert [(c["keeper"], [m["id"] for m in c["members"]]) for c in out["cluster_list"]] == [(1, [2])]
+    with Workspace.open(db) as ws:
+        assert ws.get(2).dup_of == 1 and ws.get(1).dup_of is None
+        # the old rule, still there by name, keeps the longer copy
+        assert dedup_workspace(ws, keeper="longest", processes=1).clusters[0].keeper == 2
+
+
+def test_accepted_first_then_fewest_issues_then_earliest(tmp_path: Path) -> None:
+    with_issue = RIGHT + " Questions: write to ana@example.com"  # an e-mail: a warning
+    rows = [chat(Q, with_issue), chat(Q, RIGHT + " Yes."), chat(Q, RIGHT + " Indeed.")]
+    db = _workspace(tmp_path, rows)
+    with Workspace.open(db) as ws:
+        ranks, prefer = best_keeper_ranks(ws)
+        assert (ranks.get(1), ranks.get(2), prefer) == (None, "accepted", set())
+        # 1 has an issue: the earliest clean copy, 2, is kept
+        assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 2
+        ws.set_status([3], "accepted")
+        assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 3
+        ws.set_status([1], "accepted")  # two accepted: the one without an issue wins
+        assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 3
+
+
+def test_padding_counts_as_one_more_problem(tmp_path: Path) -> None:
+    db = _workspace(tmp_path, [chat(Q, RIGHT + "   and more"), chat(Q, RIGHT + " and more!")])
+    with Workspace.open(db) as ws:
+        ranks, _ = best_keeper_ranks(ws)
+        assert ranks.get(1) is None and ranks.get(2) == "accepted"
+        assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 2
