@@ -1,0 +1,303 @@
+"""Scoring each record's answer under a language model (`curator score`).
+
+For the last assistant turn of a chat record, with the tokens the trainer would train for it
+(curator/train/chat.py, the same spans):
+
+* `loss_prompted`: the answer's mean loss (nats per token) given everything before it;
+* `loss_alone`: the same answer tokens' mean loss after only the assistant header the template
+  writes to open an answer (the generation prompt, `<|im_start|>assistant\n` in ChatML), i.e.
+  without the prompt (no system prompt, no user turn);
+* `ifd`: their ratio, the instruction-following difficulty of Li et al. 2023 ("From Quantity to
+  Quality"): near or above 1 when the prompt does not help predict the answer (a wrong or
+  swapped answer), low when it does;
+* `end_prob`: the probability of the template's end-of-turn token right after the last answer
+  token, given the prompt: how much the model agrees that the answer ends there (low for an
+  answer cut mid-sentence).
+
+The end-of-turn token is not counted in either loss. Records are batched by length (padding
+costs compute), no gradients, float32 on a CPU with torch's threads on every usable core, bf16
+on a GPU that has it. Only the answer positions go through the output layer, in chunks, so the
+memory does not grow with the vocabulary times the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import torch
+from pydantic import ValidationError
+
+from curator.schema import AssistantMessage, ChatExample
+from curator.train import models
+from curator.train.chat import IGNORE, apply_template, encode, end_of_turn_ids
+from curator.train.data import Example
+from curator.train.errors import PreflightError, UsageError
+from curator.workspace import Workspace
+from curator.workspace import scores as store
+from curator.workspace.scores import ScoreRow
+
+#: padded tokens a forward batch may hold (both sequences of a record count), and records a batch.
+BATCH_TOKENS = 8192
+BATCH_RECORDS = 32
+#: records read, encoded and sorted by length at once; each batch of them is committed on its own.
+WINDOW = 512
+#: answer positions that go through the output layer at once (N x vocabulary floats).
+HEAD_CHUNK = 1024
+
+
+@dataclass(slots=True)
+class Item:
+    """One record ready to score: the prompted sequence and the answer-alone sequence."""
+
+    record_id: int
+    content_hash: str
+    prompted: list[int]
+    answer_start: int  # first answer token in `prompted`
+    answer_stop: int  # one past the last answer token (the end-of-turn token, if any, is here)
+    end_id: int | None  # the end-of-turn token the template writes after the answer
+    alone: list[int]  # header + answer tokens
+    alone_start: int
+
+    @property
+    def answer_tokens(self) -> int:
+        return self.answer_stop - self.answer_start
+
+    @property
+    def tokens(self) -> int:
+        return len(self.prompted) + len(self.alone)
+
+
+@dataclass
+class Progress:
+    records: int = 0  # scored (numbers or a note)
+    tokens: int = 0  # real tokens through the model (both sequences)
+    seconds: float = 0.0  # spent in the model
+    unscored: dict[str, list[int]] = field(default_factory=dict)  # note -> record ids
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def quiet_libraries() -> None:
+    """transformers' progress bars and info lines off (call before resolving the model: building
+    `tiny` or converting a GGUF file draws bars otherwise)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+
+
+class Scorer:
+    """A model and its tokenizer, loaded once, that turns records into ScoreRows."""
+
+    def __init__(self, source: models.ModelSource, device: str = "auto", threads: int | None = None) -> None:
+        quiet_libraries()
+        self.device = models.pick_device(device)
+        self.dtype = models.compute_dtype(self.device)
+        self.threads = threads or (torch.get_num_threads() if os.environ.get("OMP_NUM_THREADS") else usable_cores())
+        torch.set_num_threads(self.threads)
+        self.source = source
+        self.name = self.source.spec
+        self.tokenizer = models.load_tokenizer(self.source)
+        if not self.tokenizer.chat_template:
+            if self.tokenizer.eos_token is None:
+                raise UsageError(f"--model {self.name}: no chat template and no EOS token, so an answer cannot end")
+            self.tokenizer.chat_template = models.FALLBACK_CHAT_TEMPLATE
+        apply_template(self.tokenizer, [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"}],
+                       "the chat template", tokenize=False)
+        self.limit = _context_limit(self.source, self.tokenizer)
+        self.model = models.load_model(self.source, "none", self.device, self.dtype)
+        self.model.eval()
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        self.pad_id = int(pad if pad is not None else 0)
+        self.ends = end_of_turn_ids(self.tokenizer)
+        self.header = self._header()
+
+    def _header(self) -> list[int]:
+        """The tokens before an answer without a prompt: the generation prompt alone (what the
+        template adds after a conversation to start an assistant turn, `<|im_start|>assistant\n`
+        in ChatML), found as the difference of one rendering with and without it. transformers
+        renders no empty conversation, and a template's default system prompt is left out.
+        When there is no such difference, the BOS (else EOS) token."""
+        probe = [{"role": "user", "content": "?"}]
+        try:
+            bare = str(apply_template(self.tokenizer, probe, "a one-message conversation", tokenize=False))
+            opened = str(apply_template(self.tokenizer, probe, "a one-message conversation", tokenize=False,
+                                        add_generation_prompt=True))
+        except UsageError:
+            bare = opened = ""
+        suffix = opened[len(bare):] if opened.startswith(bare) else ""
+        ids = list(self.tokenizer(suffix, add_special_tokens=False)["input_ids"]) if suffix else []
+        if not ids:
+            first = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else self.tokenizer.eos_token_id
+            ids = [int(first if first is not None else self.pad_id)]
+        return ids
+
+    # -- records -> items ------------------------------------------------------------------------
+
+    def prepare(self, record_id: int, text: str, digest: str) -> Item | ScoreRow:
+        """The sequences to score for a record, or a ScoreRow whose note says why there are none."""
+
+        def unscored(note: str, answer_tokens: int = 0) -> ScoreRow:
+            return ScoreRow(record_id, self.name, digest, None, None, None, None, answer_tokens, note)
+
+        try:
+            chat = ChatExample.model_validate(orjson.loads(text))
+        except (orjson.JSONDecodeError, ValidationError, TypeError):
+            return unscored("not a chat example")
+        turns = [i for i, m in enumerate(chat.messages) if isinstance(m, AssistantMessage)]
+        if not turns:
+            return unscored("no assistant message")
+        last = turns[-1]
+        # Only the last answer is scored: every assistant turn but it gets weight 0, it weight 1,
+        # so the trainer's own span finder (chat.encode) gives exactly its tokens.
+        messages = [m.model_copy(update={"weight": 1 if i == last else 0}) if i in turns else m
+                    for i, m in enumerate(chat.messages)]
+        scored = chat.model_copy(update={"messages": messages})
+        try:
+            enc = encode(self.tokenizer, Example(scored, "workspace", None, 0, record_id=record_id))
+        except (PreflightError, UsageError) as exc:
+            return unscored(exc.message.split(": ", 1)[-1])
+        span = [j for j, x in enumerate(enc.labels) if x != IGNORE]
+        if not span:
+            return unscored("the answer has no tokens")
+        start, stop = span[0], span[-1] + 1
+        ids = enc.input_ids
+        end_at = max((j for j in range(start, stop) if ids[j] in self.ends), default=None)
+        answer_stop = end_at if end_at is not None else stop
+        answer = ids[start:answer_stop]
+        if not answer:
+            return unscored("the answer is empty")
+        if start == 0:
+            return unscored("the template writes nothing before the answer")
+        prompted = ids[: answer_stop + (1 if end_at is not None else 0)]
+        alone = self.header + answer
+        if max(len(prompted), len(alone)) > self.limit:
+            return unscored(f"longer than the model's context ({len(prompted)} tokens > {self.limit})", len(answer))
+        return Item(record_id, digest, prompted, start, answer_stop,
+                    ids[end_at] if end_at is not None else None, alone, len(self.header))
+
+    # -- the model ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def target_logprobs(self, seqs: Sequence[list[int]], spans: Sequence[tuple[int, int]]) -> list[torch.Tensor]:
+        """For each sequence, the log-probability of its tokens at positions [a, b) given the
+        tokens before them (float32, on the CPU). One padded forward pass; the output layer runs
+        on those positions only."""
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+        attn = torch.zeros((len(seqs), width), dtype=torch.long)
+        rows, cols = [], []
+        for r, (s, (a, b)) in enumerate(zip(seqs, spans, strict=True)):
+            ids[r, : len(s)] = torch.tensor(s)
+            attn[r, : len(s)] = 1
+            rows += [r] * (b - a)
+            cols += list(range(a, b))
+        ids, attn = ids.to(self.device), attn.to(self.device)
+        row_t = torch.tensor(rows, device=self.device)
+        col_t = torch.tensor(cols, device=self.device)
+        targets = ids[row_t, col_t]
+        decoder, head = self.model.get_decoder(), self.model.get_output_embeddings()
+        if decoder is not None and head is not None:
+            hidden = decoder(input_ids=ids, attention_mask=attn).last_hidden_state
+            picked = hidden[row_t, col_t - 1]  # the state before a token predicts it
+            out = torch.cat([
+                torch.log_softmax(head(picked[i : i + HEAD_CHUNK]).float(), -1)
+                .gather(1, targets[i : i + HEAD_CHUNK, None])[:, 0]
+                for i in range(0, len(cols), HEAD_CHUNK)])
+        else:  # a model without the two parts: full logits
+            logits = self.model(input_ids=ids, attention_mask=attn).logits
+            out = torch.log_softmax(logits[row_t, col_t - 1].float(), -1).gather(1, targets[:, None])[:, 0]
+        return list(torch.split(out.cpu(), [b - a for a, b in spans]))
+
+    def score(self, items: Sequence[Item]) -> list[ScoreRow]:
+        """Score a batch (two forward passes: with the prompt, and the answer alone)."""
+        with_end = [(it.answer_start, it.answer_stop + (1 if it.end_id is not None else 0)) for it in items]
+        prompted = self.target_logprobs([it.prompted for it in items], with_end)
+        alone = self.target_logprobs([it.alone for it in items],
+                                     [(it.alone_start, len(it.alone)) for it in items])
+        out = []
+        for it, lp, la in zip(items, prompted, alone, strict=True):
+            n = it.answer_tokens
+            loss_p = float(-lp[:n].double().mean())
+            loss_a = float(-la.double().mean())
+            end = float(lp[n].exp()) if it.end_id is not None else None
+            ifd = loss_p / loss_a if loss_a > 0 else None
+            out.append(ScoreRow(it.record_id, self.name, it.content_hash, _finite(loss_p), _finite(loss_a),
+                                _finite(ifd), _finite(end), n))
+        return out
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _context_limit(source: models.ModelSource, tokenizer: Any) -> int:
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(source.path)
+    except OSError as exc:
+        raise UsageError(f"{source.path}: {exc}") from exc
+    limits = [int(getattr(config, "max_position_embeddings", 0) or 0)]
+    if 0 < int(getattr(tokenizer, "model_max_length", 0) or 0) < 10_000_000:
+        limits.append(int(tokenizer.model_max_length))
+    positive = [x for x in limits if x > 0]
+    return min(positive) if positive else 2048
+
+
+def batches(items: Sequence[Item], max_tokens: int = BATCH_TOKENS, max_records: int = BATCH_RECORDS) -> Iterator[list[Item]]:
+    """Items sorted by length and cut into batches whose padded size stays under max_tokens."""
+    ordered = sorted(items, key=lambda it: (len(it.prompted), it.record_id))
+    batch: list[Item] = []
+    for it in ordered:
+        width = max(len(it.prompted), len(it.alone))
+        if batch and (len(batch) >= max_records or (len(batch) + 1) * 2 * width > max_tokens):
+            yield batch
+            batch = []
+        batch.append(it)
+    if batch:
+        yield batch
+
+
+def run(ws: Workspace, scorer: Scorer, ids: Sequence[int],
+        on_batch: Callable[[Progress, int], None] | None = None,
+        window: int = WINDOW, max_tokens: int = BATCH_TOKENS, max_records: int = BATCH_RECORDS,
+        progress: Progress | None = None) -> Progress:
+    """Score the records `ids` and store each batch as soon as it is done (one transaction per
+    batch: a killed run keeps what it finished). `on_batch(progress, records_in_batch)` after each.
+    `progress` (a new one by default) is updated as batches finish, so it is right after an
+    interruption too."""
+    progress = progress if progress is not None else Progress()
+    for w in range(0, len(ids), window):
+        prepared = [scorer.prepare(rid, text, digest) for rid, text, digest in store.texts(ws, ids[w : w + window])]
+        unscored = [p for p in prepared if isinstance(p, ScoreRow)]
+        if unscored:
+            store.save(ws, unscored)
+            for row in unscored:
+                progress.unscored.setdefault(row.note or "", []).append(row.record_id)
+            progress.records += len(unscored)
+            if on_batch:
+                on_batch(progress, len(unscored))
+        for batch in batches([p for p in prepared if isinstance(p, Item)], max_tokens, max_records):
+            t0 = time.perf_counter()
+            rows = scorer.score(batch)
+            progress.seconds += time.perf_counter() - t0
+            progress.tokens += sum(it.tokens for it in batch)
+            store.save(ws, rows)
+            progress.records += len(rows)
+            if on_batch:
+                on_batch(progress, len(rows))
+    return progress
