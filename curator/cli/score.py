@@ -18,7 +18,7 @@ import click
 import orjson
 
 from curator.cli import cli
-from curator.cli.bounds import COUNT, MAX_TOKENS
+from curator.cli.bounds import COUNT, MAX_TOKENS, THREADS
 from curator.cli.output import echo, fail
 from curator.cli.workspace import check_where, handle_errors, where_option, workspace_option
 from curator.workspace import Workspace
@@ -51,11 +51,14 @@ def _duration(seconds: float) -> str:
               help="Padded tokens a forward batch may hold (default 8192), 1 to 10,000,000.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the model runs (auto: the GPU if any, in bf16 where it has it).")
+@click.option("--threads", type=THREADS, default=None, metavar="N",
+              help="torch threads, 1 to 1024 (default: every usable core; 1 when the machine is busier than "
+                   "its cores, measured several times faster then).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result as JSON (stable fields, docs/json-output.md); diagnostics stay on stderr.")
 @handle_errors
 def score(workspace: Path, model: str | None, where: tuple[str, ...], limit: int | None,
-          batch_tokens: int | None, device: str, as_json: bool) -> None:
+          batch_tokens: int | None, device: str, threads: int | None, as_json: bool) -> None:
     """Score each record's last answer under a language model.
 
     For every eligible record (not rejected; duplicates included) whose text or model changed
@@ -73,13 +76,13 @@ def score(workspace: Path, model: str | None, where: tuple[str, ...], limit: int
     from curator.train.errors import UsageError
 
     try:
-        _score(workspace, model, list(where), limit, batch_tokens, device, as_json)
+        _score(workspace, model, list(where), limit, batch_tokens, device, threads, as_json)
     except UsageError as exc:
         fail(exc.message + (f"; {exc.fix}" if exc.fix else ""), exc.exit_code)
 
 
 def _score(workspace: Path, model: str | None, where: list[str], limit: int | None,
-           batch_tokens: int | None, device: str, as_json: bool) -> None:
+           batch_tokens: int | None, device: str, threads: int | None, as_json: bool) -> None:
     from curator.train import models
     from curator.train.score import quiet_libraries
     from curator.workspace import scores as store
@@ -90,7 +93,8 @@ def _score(workspace: Path, model: str | None, where: list[str], limit: int | No
         source = models.resolve_model(model)
         todo = store.pending(ws, source.spec, where, limit)
         result: dict[str, Any] = {
-            "workspace": str(workspace), "model": source.spec, "device": None, "dtype": None, "threads": None,
+            "version": 1, "workspace": str(workspace), "model": source.spec, "device": None, "dtype": None, "threads": None,
+            "threads_reason": None,
             "eligible": todo.eligible, "up_to_date": todo.up_to_date, "to_score": len(todo.ids),
             "left_by_limit": todo.more, "scored": 0, "unscored": [], "tokens": 0, "seconds": 0.0,
             "records_per_second": None, "tokens_per_second": None, "interrupted": False}
@@ -105,8 +109,9 @@ def _score(workspace: Path, model: str | None, where: list[str], limit: int | No
 
         from curator.train.score import BATCH_TOKENS, Progress, Scorer, run
 
-        scorer = Scorer(source, device)
-        result.update(device=scorer.device, dtype=str(scorer.dtype).removeprefix("torch."), threads=scorer.threads)
+        scorer = Scorer(source, device, threads)
+        result.update(device=scorer.device, dtype=str(scorer.dtype).removeprefix("torch."), threads=scorer.threads,
+                      threads_reason=scorer.threads_reason)
         budget = batch_tokens or BATCH_TOKENS
         started = time.perf_counter()
         progress = Progress()
