@@ -2,7 +2,8 @@
 planted bad answers.
 
     python bench/gen_planted.py --out /tmp/planted --clean 200 --per-kind 10 --seed 0 --shared ../shared/data
-    python bench/bench_score.py --data /tmp/planted [--rows 320] [--model tiny] [--threads N]
+    python bench/bench_score.py --data /tmp/planted [--rows 320] [--model tiny] [--threads N] [--repeat R]
+    python bench/bench_score.py --data /tmp/planted --rank-only WS   # rank a workspace scored by hand
 
 1. Imports DATA/data.jsonl (its first --rows rows) into a fresh workspace.
 2. Bare loop, in a child process: the model (fp32 on a CPU, the same threads) runs a plain
@@ -16,8 +17,9 @@ planted bad answers.
    the top k records by IFD (highest first), and of truncated answers among the top k by end
    probability (lowest first), for k = the number planted and k = 2x that.
 
-The two timed parts run one after the other on the same machine; the load average is printed with
-each, since other work on the machine moves both.
+The two timed parts run one after the other on the same machine (--repeat R alternates them R
+times, each on a fresh workspace); the load average is printed with each, since other work on the
+machine moves both.
 """
 
 from __future__ import annotations
@@ -96,14 +98,48 @@ def ranking(ws: str, truth_path: Path) -> dict[str, Any]:
     return out
 
 
+def timed_pair(args: argparse.Namespace, threads: int, env: dict[str, str], tmp: str, rep: int) -> tuple[dict[str, Any], str]:
+    """One side-by-side measurement on a fresh workspace: the bare loop, then `curator score`."""
+    model = ["--model", args.model] if args.model else []
+    src = Path(tmp) / "data.jsonl"
+    ws = str(Path(tmp) / f"w{rep}.db")
+    subprocess.run([sys.executable, "-m", "curator", "import", str(src), "-w", ws], env=env, check=False,
+                   capture_output=True)
+    load_bare = os.getloadavg()[0]
+    out, bare_usage = _child([sys.executable, str(Path(__file__).resolve()), "--bare", ws, *model,
+                              "--threads", str(threads),
+                              *(["--bare-rows", str(args.bare_rows)] if args.bare_rows else [])], env)
+    bare_res = json.loads(out.strip().splitlines()[-1])
+    load_score = os.getloadavg()[0]
+    out, score_usage = _child([sys.executable, "-m", "curator", "score", "-w", ws, *model, "--json",
+                               "--threads", str(threads)], env)
+    score_res = json.loads(out)
+    bare_tps = bare_res["tokens"] / bare_res["seconds"]
+    return {
+        "bare": {"tokens": bare_res["tokens"], "seconds": round(bare_res["seconds"], 1),
+                 "tokens_per_second": round(bare_tps, 1), "peak_rss_mb": bare_usage["max_rss_mb"],
+                 "load_average_before": round(load_bare, 2)},
+        "score": {"records": score_res["scored"] + sum(u["count"] for u in score_res["unscored"]),
+                  "tokens": score_res["tokens"], "seconds": score_res["seconds"],
+                  "tokens_per_second": score_res["tokens_per_second"],
+                  "records_per_second": score_res["records_per_second"],
+                  "peak_rss_mb": score_usage["max_rss_mb"], "load_average_before": round(load_score, 2),
+                  "unscored": score_res["unscored"]},
+        "score_vs_bare": round(score_res["tokens_per_second"] / bare_tps, 3) if score_res["tokens_per_second"] else None,
+    }, ws
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, help="a folder bench/gen_planted.py wrote")
     ap.add_argument("--rows", type=int, default=320)
     ap.add_argument("--model", default=None, help="as for `curator score` (default: the SmolLM2 default)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads for both (default: usable cores)")
+    ap.add_argument("--repeat", type=int, default=1, help="side-by-side measurements, one after the other")
     ap.add_argument("--bare-rows", type=int, default=None,
                     help="run the bare loop on the sequences of the first N records only (tokens/s is compared)")
+    ap.add_argument("--rank-only", metavar="WS",
+                    help="only rank: a workspace of DATA/data.jsonl that `curator score` has scored (all or part)")
     ap.add_argument("--bare", metavar="WS", help=argparse.SUPPRESS)  # the child's part
     args = ap.parse_args()
     if args.bare:
@@ -111,41 +147,24 @@ def main() -> None:
         return
     if args.data is None:
         ap.error("--data is required")
+    if args.rank_only:
+        print(json.dumps(ranking(args.rank_only, args.data / "truth.jsonl"), indent=2))
+        return
     from curator.train.score import usable_cores
 
     threads = args.threads or usable_cores()
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    model = ["--model", args.model] if args.model else []
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "data.jsonl"
         lines = (args.data / "data.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)[: args.rows]
-        src.write_text("".join(lines), encoding="utf-8")
-        ws = str(Path(tmp) / "w.db")
-        subprocess.run([sys.executable, "-m", "curator", "import", str(src), "-w", ws], env=env, check=False,
-                       capture_output=True)
-        load_bare = os.getloadavg()[0]
-        out, bare_usage = _child([sys.executable, str(Path(__file__).resolve()), "--bare", ws, *model,
-                                  "--threads", str(threads),
-                                  *(["--bare-rows", str(args.bare_rows)] if args.bare_rows else [])], env)
-        bare_res = json.loads(out.strip().splitlines()[-1])
-        load_score = os.getloadavg()[0]
-        out, score_usage = _child([sys.executable, "-m", "curator", "score", "-w", ws, *model, "--json",
-                                   "--threads", str(threads)], env)
-        score_res = json.loads(out)
-        bare_tps = bare_res["tokens"] / bare_res["seconds"]
-        result = {
-            "rows": len(lines), "model": score_res["model"], "threads": threads, "cores": usable_cores(),
-            "bare": {"tokens": bare_res["tokens"], "seconds": round(bare_res["seconds"], 1),
-                     "tokens_per_second": round(bare_tps, 1), "peak_rss_mb": bare_usage["max_rss_mb"],
-                     "load_average_before": round(load_bare, 2)},
-            "score": {"records": score_res["scored"] + sum(u["count"] for u in score_res["unscored"]),
-                      "tokens": score_res["tokens"], "seconds": score_res["seconds"],
-                      "tokens_per_second": score_res["tokens_per_second"],
-                      "records_per_second": score_res["records_per_second"],
-                      "peak_rss_mb": score_usage["max_rss_mb"], "load_average_before": round(load_score, 2),
-                      "unscored": score_res["unscored"]},
-            "score_vs_bare": round(score_res["tokens_per_second"] / bare_tps, 3) if score_res["tokens_per_second"] else None,
-        }
+        (Path(tmp) / "data.jsonl").write_text("".join(lines), encoding="utf-8")
+        runs = []
+        ws = ""
+        for rep in range(args.repeat):
+            pair, ws = timed_pair(args, threads, env, tmp, rep)
+            runs.append(pair)
+            print(json.dumps(pair), file=sys.stderr)
+        result: dict[str, Any] = {"rows": len(lines), "model": args.model or "default", "threads": threads,
+                                  "cores": usable_cores(), "runs": runs}
         truth = args.data / "truth.jsonl"
         if truth.is_file():
             result["ranking"] = ranking(ws, truth)

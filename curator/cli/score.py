@@ -48,7 +48,8 @@ def _duration(seconds: float) -> str:
 @click.option("--limit", type=COUNT, default=None, metavar="N",
               help="Score at most N of the records that need it (in id order), 1 to 2**63-1.")
 @click.option("--batch-tokens", "batch_tokens", type=MAX_TOKENS, default=None, metavar="N",
-              help="Padded tokens a forward batch may hold (default 8192), 1 to 10,000,000.")
+              help="Padded tokens a forward batch may hold (default 8192 on a CPU, 131072 on a GPU), "
+                   "1 to 10,000,000.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the model runs (auto: the GPU if any, in bf16 where it has it).")
 @click.option("--threads", type=THREADS, default=None, metavar="N",
@@ -107,17 +108,27 @@ def _score(workspace: Path, model: str | None, where: list[str], limit: int | No
         echo(f"{len(todo.ids)} record(s) to score under {source.spec} ({todo.up_to_date} of {todo.eligible} "
              f"eligible already scored{more}); loading the model", err=True)
 
-        from curator.train.score import BATCH_TOKENS, Progress, Scorer, run
+        from curator.train.score import (
+            BATCH_RECORDS,
+            BATCH_TOKENS,
+            GPU_BATCH_RECORDS,
+            GPU_BATCH_TOKENS,
+            Progress,
+            Scorer,
+            run,
+        )
 
         scorer = Scorer(source, device, threads)
         result.update(device=scorer.device, dtype=str(scorer.dtype).removeprefix("torch."), threads=scorer.threads,
                       threads_reason=scorer.threads_reason)
-        budget = batch_tokens or BATCH_TOKENS
+        on_gpu = scorer.device != "cpu"
+        budget = batch_tokens or (GPU_BATCH_TOKENS if on_gpu else BATCH_TOKENS)
+        records = GPU_BATCH_RECORDS if on_gpu else BATCH_RECORDS
         started = time.perf_counter()
         progress = Progress()
         try:
             first = todo.ids[:FIRST_BATCH]
-            run(ws, scorer, first, max_tokens=budget, progress=progress)
+            run(ws, scorer, first, max_tokens=budget, max_records=records, progress=progress)
             elapsed = time.perf_counter() - started
             rest = todo.ids[FIRST_BATCH:]
             if rest:
@@ -125,9 +136,14 @@ def _score(workspace: Path, model: str | None, where: list[str], limit: int | No
                 echo(f"first {len(first)} record(s) in {elapsed:.1f} s ({rate:.2f} records/s): about "
                      f"{_duration(len(rest) / rate)} for the other {len(rest)}", err=True)
                 with _bar(len(todo.ids), len(first), as_json) as update:
-                    run(ws, scorer, rest, on_batch=lambda p, n: update(n), max_tokens=budget, progress=progress)
+                    run(ws, scorer, rest, on_batch=lambda p, n: update(n), max_tokens=budget, max_records=records,
+                        progress=progress)
         except KeyboardInterrupt:
             result["interrupted"] = True
+        except RuntimeError as exc:  # torch: out of memory, a model that cannot run this input
+            line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            fail(f"the model failed on a batch ({line}); the {progress.records} record(s) scored before it are "
+                 f"kept; run again with a lower --batch-tokens", 1)
         finally:
             seconds = time.perf_counter() - started
         _fill(result, progress, seconds)

@@ -43,9 +43,12 @@ from curator.workspace import Workspace
 from curator.workspace import scores as store
 from curator.workspace.scores import ScoreRow
 
-#: padded tokens a forward batch may hold (both sequences of a record count), and records a batch.
+#: padded tokens a forward batch may hold (both sequences of a record count), and records a batch;
+#: a GPU takes far more at once (the CLI's defaults by device).
 BATCH_TOKENS = 8192
 BATCH_RECORDS = 32
+GPU_BATCH_TOKENS = 131072
+GPU_BATCH_RECORDS = 1024
 #: records read, encoded and sorted by length at once; each batch of them is committed on its own.
 WINDOW = 512
 #: answer positions that go through the output layer at once (N x vocabulary floats).
