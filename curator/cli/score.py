@@ -113,6 +113,8 @@ def _score(workspace: Path, model: str | None, where: list[str], limit: int | No
             BATCH_TOKENS,
             GPU_BATCH_RECORDS,
             GPU_BATCH_TOKENS,
+            GPU_WINDOW,
+            WINDOW,
             Progress,
             Scorer,
             run,
@@ -124,11 +126,13 @@ def _score(workspace: Path, model: str | None, where: list[str], limit: int | No
         on_gpu = scorer.device != "cpu"
         budget = batch_tokens or (GPU_BATCH_TOKENS if on_gpu else BATCH_TOKENS)
         records = GPU_BATCH_RECORDS if on_gpu else BATCH_RECORDS
+        window = GPU_WINDOW if on_gpu else WINDOW
         started = time.perf_counter()
         progress = Progress()
         try:
             first = todo.ids[:FIRST_BATCH]
-            run(ws, scorer, first, max_tokens=budget, max_records=records, progress=progress)
+            run(ws, scorer, first, max_tokens=budget, max_records=records, window=window,
+                progress=progress)
             elapsed = time.perf_counter() - started
             rest = todo.ids[FIRST_BATCH:]
             if rest:
@@ -137,7 +141,7 @@ def _score(workspace: Path, model: str | None, where: list[str], limit: int | No
                      f"{_duration(len(rest) / rate)} for the other {len(rest)}", err=True)
                 with _bar(len(todo.ids), len(first), as_json) as update:
                     run(ws, scorer, rest, on_batch=lambda p, n: update(n), max_tokens=budget, max_records=records,
-                        progress=progress)
+                        window=window, progress=progress)
         except KeyboardInterrupt:
             result["interrupted"] = True
         except RuntimeError as exc:  # torch: out of memory, a model that cannot run this input

@@ -14,7 +14,7 @@ For the last assistant turn of a chat record, with the tokens the trainer would 
   token, given the prompt: how much the model agrees that the answer ends there (low for an
   answer cut mid-sentence).
 
-The end-of-turn token is not counted in either loss. Records are batched by length (padding
+The end-of-turn token is not counted in either loss. Sequences are batched by length (padding
 costs compute), no gradients, float32 on a CPU with torch's threads on every usable core, bf16
 on a GPU that has it. Only the answer positions go through the output layer, in chunks, so the
 memory does not grow with the vocabulary times the batch.
@@ -43,14 +43,19 @@ from curator.workspace import Workspace
 from curator.workspace import scores as store
 from curator.workspace.scores import ScoreRow
 
-#: padded tokens a forward batch may hold (both sequences of a record count), and records a batch;
-#: a GPU takes far more at once (the CLI's defaults by device).
+#: padded tokens a forward batch may hold, and sequences a batch (a record has two); a GPU takes
+#: far more at once (the CLI's defaults by device).
 BATCH_TOKENS = 8192
 BATCH_RECORDS = 32
 GPU_BATCH_TOKENS = 131072
 GPU_BATCH_RECORDS = 1024
-#: records read, encoded and sorted by length at once; each batch of them is committed on its own.
-WINDOW = 512
+#: records read, encoded and sorted by length at once. Small on a CPU: a record is stored once both
+#: its sequences are done, and the short ones of a window go first, so a big window would hold
+#: back the first store (and the progress bar) for minutes. Large on a GPU, for full buckets.
+WINDOW = 64
+GPU_WINDOW = 16384
+#: a bucket pads no sequence by more than this share of its shortest one's length.
+PAD_SLACK = 0.1
 #: answer positions that go through the output layer at once (N x vocabulary floats).
 HEAD_CHUNK = 1024
 
@@ -75,6 +80,26 @@ class Item:
     @property
     def tokens(self) -> int:
         return len(self.prompted) + len(self.alone)
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    """One of a record's two sequences: with the prompt (`prompted`) or the answer alone."""
+
+    item: Item
+    prompted: bool
+
+    @property
+    def ids(self) -> list[int]:
+        return self.item.prompted if self.prompted else self.item.alone
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The positions whose tokens are scored: the answer, and with the prompt its end token."""
+        it = self.item
+        if self.prompted:
+            return it.answer_start, it.answer_stop + (1 if it.end_id is not None else 0)
+        return it.alone_start, len(it.alone)
 
 
 @dataclass
@@ -243,22 +268,25 @@ class Scorer:
             out = torch.log_softmax(logits[row_t, col_t - 1].float(), -1).gather(1, targets[:, None])[:, 0]
         return list(torch.split(out.cpu(), [b - a for a, b in spans]))
 
+    def logprobs(self, seqs: Sequence[Seq]) -> list[torch.Tensor]:
+        """The target log-probabilities of a bucket of sequences (one forward pass)."""
+        return self.target_logprobs([q.ids for q in seqs], [q.span for q in seqs])
+
+    def row(self, it: Item, prompted: torch.Tensor, alone: torch.Tensor) -> ScoreRow:
+        """The numbers of a record from its two sequences' target log-probabilities."""
+        n = it.answer_tokens
+        loss_p = float(-prompted[:n].double().mean())
+        loss_a = float(-alone.double().mean())
+        end = float(prompted[n].exp()) if it.end_id is not None else None
+        ifd = loss_p / loss_a if loss_a > 0 else None
+        return ScoreRow(it.record_id, self.name, it.content_hash, _finite(loss_p), _finite(loss_a), _finite(ifd),
+                        _finite(end), n)
+
     def score(self, items: Sequence[Item]) -> list[ScoreRow]:
-        """Score a batch (two forward passes: with the prompt, and the answer alone)."""
-        with_end = [(it.answer_start, it.answer_stop + (1 if it.end_id is not None else 0)) for it in items]
-        prompted = self.target_logprobs([it.prompted for it in items], with_end)
-        alone = self.target_logprobs([it.alone for it in items],
-                                     [(it.alone_start, len(it.alone)) for it in items])
-        out = []
-        for it, lp, la in zip(items, prompted, alone, strict=True):
-            n = it.answer_tokens
-            loss_p = float(-lp[:n].double().mean())
-            loss_a = float(-la.double().mean())
-            end = float(lp[n].exp()) if it.end_id is not None else None
-            ifd = loss_p / loss_a if loss_a > 0 else None
-            out.append(ScoreRow(it.record_id, self.name, it.content_hash, _finite(loss_p), _finite(loss_a),
-                                _finite(ifd), _finite(end), n))
-        return out
+        """Score records as one padded batch a sequence kind (for callers that batch themselves)."""
+        prompted = self.logprobs([Seq(it, True) for it in items])
+        alone = self.logprobs([Seq(it, False) for it in items])
+        return [self.row(it, p, a) for it, p, a in zip(items, prompted, alone, strict=True)]
 
 
 def _finite(x: float | None) -> float | None:
@@ -279,28 +307,33 @@ def _context_limit(source: models.ModelSource, tokenizer: Any) -> int:
     return min(positive) if positive else 2048
 
 
-def batches(items: Sequence[Item], max_tokens: int = BATCH_TOKENS, max_records: int = BATCH_RECORDS) -> Iterator[list[Item]]:
-    """Items sorted by length and cut into batches whose padded size stays under max_tokens."""
-    ordered = sorted(items, key=lambda it: (len(it.prompted), it.record_id))
-    batch: list[Item] = []
-    for it in ordered:
-        width = max(len(it.prompted), len(it.alone))
-        if batch and (len(batch) >= max_records or (len(batch) + 1) * 2 * width > max_tokens):
-            yield batch
-            batch = []
-        batch.append(it)
-    if batch:
-        yield batch
+def buckets(seqs: Sequence[Seq], max_tokens: int = BATCH_TOKENS, max_records: int = BATCH_RECORDS,
+            slack: float = PAD_SLACK) -> Iterator[list[Seq]]:
+    """Sequences sorted by length and cut into forward batches: padded size at most max_tokens,
+    at most max_records sequences, and none padded by more than `slack` of the shortest's length
+    (padding is compute spent on nothing: with few records a bucket is one sequence, no padding)."""
+    ordered = sorted(seqs, key=lambda q: (len(q.ids), q.item.record_id, q.prompted))
+    bucket: list[Seq] = []
+    for q in ordered:
+        width = len(q.ids)
+        if bucket and (len(bucket) >= max_records or (len(bucket) + 1) * width > max_tokens
+                       or width > len(bucket[0].ids) * (1 + slack)):
+            yield bucket
+            bucket = []
+        bucket.append(q)
+    if bucket:
+        yield bucket
 
 
 def run(ws: Workspace, scorer: Scorer, ids: Sequence[int],
         on_batch: Callable[[Progress, int], None] | None = None,
         window: int = WINDOW, max_tokens: int = BATCH_TOKENS, max_records: int = BATCH_RECORDS,
         progress: Progress | None = None) -> Progress:
-    """Score the records `ids` and store each batch as soon as it is done (one transaction per
-    batch: a killed run keeps what it finished). `on_batch(progress, records_in_batch)` after each.
-    `progress` (a new one by default) is updated as batches finish, so it is right after an
-    interruption too."""
+    """Score the records `ids`, `window` at a time: their sequences go through the model in length
+    buckets, and after each bucket the records whose two sequences are both done are stored (one
+    transaction a bucket: a killed run keeps what it finished). `on_batch(progress, records_stored)`
+    after each store. `progress` (a new one by default) is updated as it goes, so it is right after
+    an interruption too."""
     progress = progress if progress is not None else Progress()
     for w in range(0, len(ids), window):
         prepared = [scorer.prepare(rid, text, digest) for rid, text, digest in store.texts(ws, ids[w : w + window])]
@@ -312,13 +345,23 @@ def run(ws: Workspace, scorer: Scorer, ids: Sequence[int],
             progress.records += len(unscored)
             if on_batch:
                 on_batch(progress, len(unscored))
-        for batch in batches([p for p in prepared if isinstance(p, Item)], max_tokens, max_records):
+        items = [p for p in prepared if isinstance(p, Item)]
+        half: dict[int, torch.Tensor] = {}  # record id -> the log-probs of its first finished sequence
+        for bucket in buckets([Seq(it, kind) for it in items for kind in (True, False)], max_tokens, max_records):
             t0 = time.perf_counter()
-            rows = scorer.score(batch)
+            out = scorer.logprobs(bucket)
             progress.seconds += time.perf_counter() - t0
-            progress.tokens += sum(it.tokens for it in batch)
-            store.save(ws, rows)
-            progress.records += len(rows)
-            if on_batch:
-                on_batch(progress, len(rows))
+            progress.tokens += sum(len(q.ids) for q in bucket)
+            rows = []
+            for q, lp in zip(bucket, out, strict=True):
+                other = half.pop(q.item.record_id, None)
+                if other is None:
+                    half[q.item.record_id] = lp
+                else:
+                    rows.append(scorer.row(q.item, *((lp, other) if q.prompted else (other, lp))))
+            if rows:
+                store.save(ws, rows)
+                progress.records += len(rows)
+                if on_batch:
+                    on_batch(progress, len(rows))
     return progress

@@ -221,12 +221,16 @@ def test_a_killed_run_keeps_its_batches_and_the_next_run_goes_on(tmp_path: Path)
     assert {k: final[k] for k in kept} == kept  # what the killed run stored is kept as it was
 
 
-def test_batches_are_sorted_by_length_and_stay_under_the_token_budget() -> None:
-    from curator.train.score import Item, batches
+def test_buckets_are_sorted_by_length_pad_little_and_stay_under_the_budget() -> None:
+    from curator.train.score import Item, Seq, buckets
 
-    items = [Item(i, "h", [0] * length, 1, length, None, [0] * 3, 1) for i, length in
-             enumerate([50, 5, 30, 5, 10, 40, 20], start=1)]
-    out = list(batches(items, max_tokens=100, max_records=3))
-    assert [it.record_id for b in out for it in b] == [2, 4, 5, 7, 3, 6, 1]
-    assert all(len(b) * 2 * max(len(it.prompted) for it in b) <= 100 for b in out if len(b) > 1)
-    assert all(len(b) <= 3 for b in out)
+    items = [Item(i, "h", [0] * length, 1, length, None, [0] * (length // 2), 1) for i, length in
+             enumerate([50, 20, 30, 21, 40, 22, 60], start=1)]
+    seqs = [Seq(it, kind) for it in items for kind in (True, False)]
+    out = list(buckets(seqs, max_tokens=100, max_records=3, slack=0.1))
+    lengths = [[len(q.ids) for q in b] for b in out]
+    assert sorted(x for b in lengths for x in b) == [x for b in lengths for x in b]  # shortest first
+    assert sorted((q.item.record_id, q.prompted) for b in out for q in b) == sorted(
+        (q.item.record_id, q.prompted) for q in seqs)  # each sequence once
+    assert all(len(b) <= 3 and len(b) * max(b) <= 100 and max(b) <= min(b) * 1.1 for b in lengths)
+    assert [20, 20, 21] in lengths  # near-equal lengths do share a bucket
