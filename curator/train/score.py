@@ -22,9 +22,12 @@ memory does not grow with the vocabulary times the batch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -325,6 +328,29 @@ def buckets(seqs: Sequence[Seq], max_tokens: int = BATCH_TOKENS, max_records: in
         yield bucket
 
 
+@contextlib.contextmanager
+def _no_interrupt() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back for a moment: it lands after the block, so a batch is never stored
+    without being counted (the count an interrupted run reports is what the workspace holds)."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _store(ws: Workspace, rows: list[ScoreRow], progress: Progress) -> None:
+    with _no_interrupt():
+        store.save(ws, rows)
+        progress.records += len(rows)
+        for row in rows:
+            if row.note is not None:
+                progress.unscored.setdefault(row.note, []).append(row.record_id)
+
+
 def run(ws: Workspace, scorer: Scorer, ids: Sequence[int],
         on_batch: Callable[[Progress, int], None] | None = None,
         window: int = WINDOW, max_tokens: int = BATCH_TOKENS, max_records: int = BATCH_RECORDS,
@@ -339,10 +365,7 @@ def run(ws: Workspace, scorer: Scorer, ids: Sequence[int],
         prepared = [scorer.prepare(rid, text, digest) for rid, text, digest in store.texts(ws, ids[w : w + window])]
         unscored = [p for p in prepared if isinstance(p, ScoreRow)]
         if unscored:
-            store.save(ws, unscored)
-            for row in unscored:
-                progress.unscored.setdefault(row.note or "", []).append(row.record_id)
-            progress.records += len(unscored)
+            _store(ws, unscored, progress)
             if on_batch:
                 on_batch(progress, len(unscored))
         items = [p for p in prepared if isinstance(p, Item)]
@@ -360,8 +383,7 @@ def run(ws: Workspace, scorer: Scorer, ids: Sequence[int],
                 else:
                     rows.append(scorer.row(q.item, *((lp, other) if q.prompted else (other, lp))))
             if rows:
-                store.save(ws, rows)
-                progress.records += len(rows)
+                _store(ws, rows, progress)
                 if on_batch:
                     on_batch(progress, len(rows))
     return progress

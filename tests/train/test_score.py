@@ -186,30 +186,33 @@ def test_a_missing_workspace_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and result.output.count("\n") == 1 and "no workspace" in result.output
 
 
+def start_and_signal(db: Path, sig: int, *args: str) -> subprocess.Popen[str]:
+    """Start `curator score` in a child and send it `sig` once at least 20 records are stored."""
+    # One sequence a batch (a tiny token budget), so there are many commits to stop between.
+    proc = subprocess.Popen([sys.executable, "-m", "curator", "score", "-w", str(db), "--model", "tiny",
+                             "--batch-tokens", "16", *args], env=os.environ.copy(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            done = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
+        except sqlite3.OperationalError:
+            done = 0  # not migrated yet
+        finally:
+            conn.close()
+        if done >= 20:
+            break
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    return proc
+
+
 def test_a_killed_run_keeps_its_batches_and_the_next_run_goes_on(tmp_path: Path) -> None:
     n = 600
     db = make_workspace(tmp_path, qa(n))
-    # One record a batch (a tiny token budget), so there are many commits to kill between.
-    proc = subprocess.Popen([sys.executable, "-m", "curator", "score", "-w", str(db), "--model", "tiny",
-                             "--batch-tokens", "16"], env=os.environ.copy(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    done = 0
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and proc.poll() is None:
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            try:
-                done = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
-            except sqlite3.OperationalError:
-                done = 0  # not migrated yet
-            finally:
-                conn.close()
-            if done >= 20:
-                break
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
+    proc = start_and_signal(db, signal.SIGKILL)
+    proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     kept = stored(db)
     assert 20 <= len(kept) < n
@@ -234,3 +237,14 @@ def test_buckets_are_sorted_by_length_pad_little_and_stay_under_the_budget() -> 
         (q.item.record_id, q.prompted) for q in seqs)  # each sequence once
     assert all(len(b) <= 3 and len(b) * max(b) <= 100 and max(b) <= min(b) * 1.1 for b in lengths)
     assert [20, 20, 21] in lengths  # near-equal lengths do share a bucket
+
+
+def test_ctrl_c_stops_with_exit_130_and_reports_what_it_kept(tmp_path: Path) -> None:
+    n = 600
+    db = make_workspace(tmp_path, qa(n))
+    proc = start_and_signal(db, signal.SIGINT, "--json")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    report = json.loads(out)
+    kept = stored(db)
+    assert report["interrupted"] is True and 20 <= report["scored"] == len(kept) < n
