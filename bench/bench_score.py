@@ -13,9 +13,9 @@ planted bad answers.
    over the first N records' sequences only (the set is shuffled, so their lengths are typical).
 3. `curator score -w WS --json` in a child process: its own tokens/s and records/s (wall time of
    the scoring, model load excluded), peak RSS (bench/_child_rusage.py).
-4. Ranking: with bench/gen_planted.py's truth.jsonl, the recall of wrong and swapped answers among
-   the top k records by IFD (highest first), and of truncated answers among the top k by end
-   probability (lowest first), for k = the number planted and k = 2x that.
+4. Ranking: with bench/gen_planted.py's truth.jsonl, the recall of each planted kind among the top
+   k records by IFD (highest first; k = the wrong and swapped answers scored, and twice that), and
+   by end probability (lowest first; k = the truncated answers scored, and twice that).
 
 The two timed parts run one after the other on the same machine (--repeat R alternates them R
 times, each on a fresh workspace); the load average is printed with each, since other work on the
@@ -73,28 +73,34 @@ def bare(ws: str, model: str | None, threads: int, rows: int | None) -> None:
 
 
 def ranking(ws: str, truth_path: Path) -> dict[str, Any]:
+    """Recall of the planted kinds among the top k by an order, for k = the number of rows of the
+    target kinds that were scored and twice that; precision is over the target kinds together."""
     truth = {int(t["line"]): t["kind"] for t in map(json.loads, truth_path.read_text().splitlines())}
     conn = sqlite3.connect(f"file:{ws}?mode=ro", uri=True)
     rows = conn.execute("SELECT r.source_line, s.ifd, s.end_prob FROM scores s JOIN records r ON r.id = s.record_id "
                         "WHERE s.ifd IS NOT NULL").fetchall()
     conn.close()
     kinds = [truth[line] for line, _, _ in rows]
-    by_ifd = [truth[line] for line, _, _ in sorted(rows, key=lambda r: -r[1])]
-    by_end = [truth[line] for line, _, _ in sorted(rows, key=lambda r: (r[2] if r[2] is not None else 2.0))]
-    out: dict[str, Any] = {"scored_rows": len(rows), "kinds_scored": {k: kinds.count(k) for k in sorted(set(kinds))}}
-    for name, order, wanted in (("ifd_wrong_or_swapped", by_ifd, {"wrong", "swapped"}),
-                                ("ifd_wrong", by_ifd, {"wrong"}), ("ifd_swapped", by_ifd, {"swapped"}),
-                                ("ifd_truncated", by_ifd, {"truncated"}),
-                                ("low_end_truncated", by_end, {"truncated"}),
-                                ("low_end_wrong_or_swapped", by_end, {"wrong", "swapped"})):
-        planted = sum(k in wanted for k in kinds)
-        res = {}
+    count = {k: kinds.count(k) for k in sorted(set(kinds))}
+    orders = {
+        "highest_ifd": [truth[line] for line, _, _ in sorted(rows, key=lambda r: -r[1])],
+        "lowest_end_prob": [truth[line] for line, _, _ in sorted(rows, key=lambda r: (r[2] if r[2] is not None else 2.0))],
+    }
+    out: dict[str, Any] = {"scored_rows": len(rows), "kinds_scored": count}
+    for order_name, targets in (("highest_ifd", ("wrong", "swapped")), ("lowest_end_prob", ("truncated",))):
+        order = orders[order_name]
+        planted = sum(count.get(k, 0) for k in targets)
+        res: dict[str, Any] = {"targets": list(targets), "planted": planted}
         for mult in (1, 2):
             k = planted * mult
-            hit = sum(x in wanted for x in order[:k])
-            res[f"top_{k}"] = {"recall": round(hit / planted, 3) if planted else None,
-                               "precision": round(hit / k, 3) if k else None}
-        out[name] = {"planted": planted, **res}
+            top = order[:k]
+            res[f"top_{k}"] = {
+                "precision": round(sum(x in targets for x in top) / k, 3) if k else None,
+                "recall": {kind: round(top.count(kind) / count[kind], 3)
+                           for kind in ("wrong", "swapped", "truncated", "placeholder", "prompt_repeat", "same_answer")
+                           if count.get(kind)},
+                "clean_in_top": top.count("clean")}
+        out[order_name] = res
     return out
 
 
