@@ -8,7 +8,9 @@ is kept; run again to go on).
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -129,27 +131,30 @@ def _score(workspace: Path, model: str | None, where: list[str], limit: int | No
         window = GPU_WINDOW if on_gpu else WINDOW
         started = time.perf_counter()
         progress = Progress()
+        stop = _Stop()
         try:
-            first = todo.ids[:FIRST_BATCH]
-            run(ws, scorer, first, max_tokens=budget, max_records=records, window=window,
-                progress=progress)
-            elapsed = time.perf_counter() - started
-            rest = todo.ids[FIRST_BATCH:]
-            if rest:
-                rate = len(first) / max(elapsed, 1e-9)
-                echo(f"first {len(first)} record(s) in {elapsed:.1f} s ({rate:.2f} records/s): about "
-                     f"{_duration(len(rest) / rate)} for the other {len(rest)}", err=True)
-                with _bar(len(todo.ids), len(first), as_json) as update:
-                    run(ws, scorer, rest, on_batch=lambda p, n: update(n), max_tokens=budget, max_records=records,
-                        window=window, progress=progress)
-        except KeyboardInterrupt:
-            result["interrupted"] = True
+            with stop:
+                first = todo.ids[:FIRST_BATCH]
+                run(ws, scorer, first, max_tokens=budget, max_records=records, window=window,
+                    progress=progress, stop=stop)
+                elapsed = time.perf_counter() - started
+                rest = todo.ids[FIRST_BATCH:]
+                if rest and not stop():
+                    rate = len(first) / max(elapsed, 1e-9)
+                    echo(f"first {len(first)} record(s) in {elapsed:.1f} s ({rate:.2f} records/s): about "
+                         f"{_duration(len(rest) / rate)} for the other {len(rest)}", err=True)
+                    with _bar(len(todo.ids), len(first), as_json) as update:
+                        run(ws, scorer, rest, on_batch=lambda p, n: update(n), max_tokens=budget,
+                            max_records=records, window=window, progress=progress, stop=stop)
+        except KeyboardInterrupt:  # a second Ctrl-C: at once (nothing is half-stored: one transaction a batch)
+            pass
         except RuntimeError as exc:  # torch: out of memory, a model that cannot run this input
             line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             fail(f"the model failed on a batch ({line}); the {progress.records} record(s) scored before it are "
                  f"kept; run again with a lower --batch-tokens", 1)
         finally:
             seconds = time.perf_counter() - started
+        result["interrupted"] = stop.asked
         _fill(result, progress, seconds)
         _finish(result, as_json)
 
@@ -180,6 +185,33 @@ def _finish(result: dict[str, Any], as_json: bool) -> None:
         raise click.exceptions.Exit(130)
     if unscored:
         raise click.exceptions.Exit(1)
+
+
+class _Stop:
+    """Ctrl-C during a run: the first asks the run to stop before its next batch (what is done is
+    stored and counted), a second stops at once. Callable: has a stop been asked?"""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self._old: Any = None
+
+    def __call__(self) -> bool:
+        return self.asked
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        echo("stopping after this batch (Ctrl-C again to stop at once)", err=True)
+
+    def __enter__(self) -> _Stop:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
 
 
 class _bar:

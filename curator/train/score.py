@@ -22,12 +22,9 @@ memory does not grow with the vocabulary times the batch.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -328,40 +325,29 @@ def buckets(seqs: Sequence[Seq], max_tokens: int = BATCH_TOKENS, max_records: in
         yield bucket
 
 
-@contextlib.contextmanager
-def _no_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) back for a moment: it lands after the block, so a batch is never stored
-    without being counted (the count an interrupted run reports is what the workspace holds)."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
 def _store(ws: Workspace, rows: list[ScoreRow], progress: Progress) -> None:
-    with _no_interrupt():
-        store.save(ws, rows)
-        progress.records += len(rows)
-        for row in rows:
-            if row.note is not None:
-                progress.unscored.setdefault(row.note, []).append(row.record_id)
+    store.save(ws, rows)
+    progress.records += len(rows)
+    for row in rows:
+        if row.note is not None:
+            progress.unscored.setdefault(row.note, []).append(row.record_id)
 
 
 def run(ws: Workspace, scorer: Scorer, ids: Sequence[int],
         on_batch: Callable[[Progress, int], None] | None = None,
         window: int = WINDOW, max_tokens: int = BATCH_TOKENS, max_records: int = BATCH_RECORDS,
-        progress: Progress | None = None) -> Progress:
+        progress: Progress | None = None, stop: Callable[[], bool] | None = None) -> Progress:
     """Score the records `ids`, `window` at a time: their sequences go through the model in length
     buckets, and after each bucket the records whose two sequences are both done are stored (one
     transaction a bucket: a killed run keeps what it finished). `on_batch(progress, records_stored)`
     after each store. `progress` (a new one by default) is updated as it goes, so it is right after
-    an interruption too."""
+    an interruption too. `stop()` is asked before each forward pass: when it says yes, the run
+    returns there (everything finished is stored; Ctrl-C handling sets it, so a batch is never
+    cut between storing and counting)."""
     progress = progress if progress is not None else Progress()
     for w in range(0, len(ids), window):
+        if stop and stop():
+            return progress
         prepared = [scorer.prepare(rid, text, digest) for rid, text, digest in store.texts(ws, ids[w : w + window])]
         unscored = [p for p in prepared if isinstance(p, ScoreRow)]
         if unscored:
@@ -371,6 +357,8 @@ def run(ws: Workspace, scorer: Scorer, ids: Sequence[int],
         items = [p for p in prepared if isinstance(p, Item)]
         half: dict[int, torch.Tensor] = {}  # record id -> the log-probs of its first finished sequence
         for bucket in buckets([Seq(it, kind) for it in items for kind in (True, False)], max_tokens, max_records):
+            if stop and stop():
+                return progress
             t0 = time.perf_counter()
             out = scorer.logprobs(bucket)
             progress.seconds += time.perf_counter() - t0
