@@ -231,7 +231,7 @@ class Scorer:
         prompted = ids[: answer_stop + (1 if end_at is not None else 0)]
         alone = self.header + answer
         if max(len(prompted), len(alone)) > self.limit:
-            return unscored(f"longer than the model's context ({len(prompted)} tokens > {self.limit})", len(answer))
+            return unscored(f"longer than the model's context of {self.limit} tokens", len(answer))
         return Item(record_id, digest, prompted, start, answer_stop,
                     ids[end_at] if end_at is not None else None, alone, len(self.header))
 

@@ -159,6 +159,15 @@ def test_a_record_that_cannot_be_scored_gets_a_note_exit_1_and_is_not_tried_agai
     assert code == 0 and again["to_score"] == 0
 
 
+def test_records_longer_than_the_context_share_one_note(tmp_path: Path) -> None:
+    # The tiny model's context is 1024 positions and its tokenizer byte-level.
+    db = make_workspace(tmp_path, [*qa(1), chat("long?", "x " * 600), chat("longer?", "y " * 700)])
+    code, out = score(db)
+    assert code == 1 and out["scored"] == 1
+    assert out["unscored"] == [{"note": "longer than the model's context of 1024 tokens", "count": 2,
+                                "records": [2, 3]}]
+
+
 def test_where_and_limit_choose_the_records(tmp_path: Path) -> None:
     db = make_workspace(tmp_path, qa(6))
     with Workspace.open(db) as ws:
