@@ -9,9 +9,10 @@ curated with curator's own commands, trained alike and judged on one clean holdo
    duplicates, conflicts, ...) and a clean holdout.jsonl drawn from the same sources.
 2. raw/: data.jsonl as it is, cut into train and validation by line (every tenth line is
    validation); its holdout.jsonl is the clean holdout.
-3. curated/: what a user runs: `curator import`, `curator dedup`, `curator reject` of every record
-   with a warning or an error, and (with --score) `curator score` then `curator reject` of the
-   records its signals flag; `curator split` and `curator export`.
+3. curated/: what a user runs: `curator import`, `curator dedup`, `curator signals`,
+   `curator decontaminate --against eval.jsonl`, then `curator reject` of every record with a
+   warning or an error or a signal's label (same-answer, conflict, contaminated), and (with
+   --score) `curator score`; `curator split` and `curator export`.
 4. `curator compare raw curated --holdout holdout.jsonl` over the seeds: same model, steps,
    batch size, max length; the paired A-minus-B holdout loss with its interval.
 
@@ -53,15 +54,22 @@ def raw_set(data: Path, holdout: Path, out: Path) -> dict[str, int]:
     return {"train": len(train), "validation": len(validation)}
 
 
-def curated_set(data: Path, work: Path, out: Path, score: bool, model: str | None) -> dict[str, Any]:
+def curated_set(data: Path, work: Path, out: Path, score: bool, model: str | None,
+                evals: Path | None = None) -> dict[str, Any]:
     ws = str(work / "curated.curator.db")
     Path(ws).unlink(missing_ok=True)
     steps: dict[str, Any] = {}
     steps["import"] = json.loads(curator("import", str(data), "-w", ws, "--json").stdout)
     steps["dedup"] = json.loads(curator("dedup", "-w", ws, "--json").stdout)
-    for severity in ("warning", "error"):
-        curator("reject", "-w", ws, "--where", f"severity={severity}", "--where", "status!=rejected",
-                "--reason", f"bench_proof: {severity}")
+    steps["signals"] = json.loads(curator("signals", "-w", ws, "--json").stdout)
+    if evals is not None:
+        steps["decontaminate"] = json.loads(curator("decontaminate", "-w", ws, "--against", str(evals),
+                                                    "--no-split", "--json").stdout)
+    # what a user does without reading each record: reject everything a check flags
+    for where in ("severity=warning", "severity=error", "label=same-answer", "label=conflict",
+                  "label=contaminated"):
+        curator("reject", "-w", ws, "--where", where, "--where", "status!=rejected",
+                "--reason", f"bench_proof: {where}")
     if score:
         args = ["score", "-w", ws, "--json"] + (["--model", model] if model else [])
         steps["score"] = json.loads(curator(*args).stdout)
@@ -94,7 +102,8 @@ def main() -> None:
                     "--clean", str(args.clean), "--per-kind", str(args.per_kind), "--seed", str(args.planted_seed),
                     "--holdout", str(args.holdout)], check=True)
     raw_sizes = raw_set(planted / "data.jsonl", planted / "holdout.jsonl", work / "raw")
-    curated = curated_set(planted / "data.jsonl", work, work / "curated", args.score, args.model)
+    curated = curated_set(planted / "data.jsonl", work, work / "curated", args.score, args.model,
+                          planted / "eval.jsonl")
 
     started = time.perf_counter()
     compare_args = ["compare", str(work / "raw"), str(work / "curated"), "--holdout", str(planted / "holdout.jsonl"),

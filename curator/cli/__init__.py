@@ -21,7 +21,7 @@ from curator.cli.output import SafeGroup
 _COMMAND_MODULES: dict[str, str] = {
     "validate": "validate", "convert": "convert", "stats": "stats", "export": "export",
     "import": "pipeline", "dedup": "pipeline", "split": "pipeline", "report": "report",
-    "review": "review", "train": "train", "compare": "compare",
+    "review": "review", "train": "train", "compare": "compare", "score": "score",
     "signals": "signals", "decontaminate": "decontaminate",
     **dict.fromkeys(("accept", "reject", "reset", "label", "labels", "note", "undo", "redo", "log", "show",
                      "ls"), "workspace"),

@@ -23,6 +23,8 @@ MAX_TOKENS = click.IntRange(min=1, max=MAX_TOKENS_LIMIT)
 #: worker processes.
 MAX_WORKERS = 256
 WORKERS = click.IntRange(min=1, max=MAX_WORKERS)
+#: torch threads (--threads of score).
+THREADS = click.IntRange(min=1, max=1024)
 #: a seed stored with what it made: a signed 64-bit integer.
 SEED = click.IntRange(min=INT64_MIN, max=INT64_MAX)
 #: MinHash permutations: a power of two; 1024 already costs 4 KiB per record.

@@ -165,6 +165,28 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "WHERE status != 'rejected' AND coalesce(current, canonical) IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS records_edited ON records(id) WHERE current IS NOT NULL",
     ),
+    # v7 (score): each record's scores under a language model (`curator score`,
+    # curator/workspace/scores.py): the answer's mean loss given the prompt and alone, their
+    # ratio (IFD), and the probability of ending the answer where it ends. A cache of facts about
+    # content, not decisions: not journaled. `content_hash` is the hash of the text that was
+    # scored, so an edited record is scored again; `note` says why a record has no numbers. No
+    # foreign key: a cache must never stop a record from being deleted.
+    (
+        """CREATE TABLE IF NOT EXISTS scores (
+            record_id INTEGER PRIMARY KEY,
+            model TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            loss_prompted REAL,
+            loss_alone REAL,
+            ifd REAL,
+            end_prob REAL,
+            answer_tokens INTEGER NOT NULL DEFAULT 0,
+            note TEXT,
+            scored_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS scores_ifd ON scores(ifd, record_id)",
+        "CREATE INDEX IF NOT EXISTS scores_end_prob ON scores(end_prob, record_id)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

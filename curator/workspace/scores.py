@@ -1,0 +1,171 @@
+"""Model scores per record (`curator score`): read, write, and which records need scoring.
+
+A score is a fact about a record's content under one model, not a decision: it is not journaled
+(undo does not touch it), and it is valid for the text it was computed on. `content_hash` is that
+text's hash, so a record is scored again when it is new, when it was edited (or an edit undone)
+since, or when it was scored under another model. Each batch is committed on its own, so a killed
+run keeps what it finished and the next run goes on from there.
+
+No torch here: the scorer (curator/train/score.py) computes, this module stores.
+
+For the front ends (not wired yet): `get` for one record's detail pane (`ScoreRow.stale` says
+whether the record changed since), `FIELDS` and `filter_sql` for a `score.FIELD>N` filter, and
+`order_sql` for "most suspicious first" (highest IFD, or lowest end probability).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from curator.workspace import Workspace
+
+#: the records scored: not rejected, with a chat form (the same rows dedup compares; duplicates
+#: are scored too, so a duplicate cluster's keeper can be chosen by its score).
+ELIGIBLE_SQL = "r.status != 'rejected' AND coalesce(r.current, r.canonical) IS NOT NULL"
+#: field name (as a filter would spell it, `score.ifd`) -> column
+FIELDS = {"ifd": "ifd", "loss": "loss_prompted", "loss_alone": "loss_alone", "end_prob": "end_prob"}
+_CHUNK = 900  # SQLite's default limit on bound parameters is 999
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """One record's scores. The numbers are None when the record could not be scored (`note`
+    says why: not a chat example, no answer, longer than the model's context, ...)."""
+
+    record_id: int
+    model: str
+    content_hash: str
+    loss_prompted: float | None  # mean nats per answer token, given the prompt
+    loss_alone: float | None  # mean nats per answer token, without the prompt
+    ifd: float | None  # loss_prompted / loss_alone (instruction-following difficulty)
+    end_prob: float | None  # P(end-of-turn token right after the last answer token | prompt)
+    answer_tokens: int
+    note: str | None = None
+    scored_at: str | None = None
+    stale: bool = False  # the record's text changed since it was scored (set by `get`)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"record_id": self.record_id, "model": self.model, "loss_prompted": self.loss_prompted,
+                "loss_alone": self.loss_alone, "ifd": self.ifd, "end_prob": self.end_prob,
+                "answer_tokens": self.answer_tokens, "note": self.note, "scored_at": self.scored_at,
+                "stale": self.stale}
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """What a run would do: the eligible records, and those of them that need scoring."""
+
+    eligible: int  # eligible records (matching the filters)
+    ids: list[int]  # to score, in id order (after --limit)
+    up_to_date: int  # eligible records whose stored score is for this text and model
+    more: int  # records that need scoring beyond --limit
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def pending(ws: Workspace, model: str, where: Sequence[str] | None = None,
+            limit: int | None = None) -> Pending:
+    """The eligible records (matching `where`, the `--where` filter language) that have no score
+    for their current text under `model`, in id order, at most `limit` of them."""
+    wanted: set[int] | None = set(ws.select_ids(list(where))) if where else None
+    eligible = up_to_date = more = 0
+    ids: list[int] = []
+    rows = ws.connection.execute(
+        f"SELECT r.id, coalesce(r.current, r.canonical), s.content_hash, s.model FROM records r "
+        f"LEFT JOIN scores s ON s.record_id = r.id WHERE {ELIGIBLE_SQL} ORDER BY r.id")
+    for rid, text, stored, stored_model in rows:
+        if wanted is not None and rid not in wanted:
+            continue
+        eligible += 1
+        if stored == content_hash(text) and stored_model == model:
+            up_to_date += 1
+        elif limit is None or len(ids) < limit:
+            ids.append(rid)
+        else:
+            more += 1
+    return Pending(eligible, ids, up_to_date, more)
+
+
+def texts(ws: Workspace, ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(id, current text, its content hash) for the given records that are still eligible, in
+    the order given."""
+    found: dict[int, str] = {}
+    for i in range(0, len(ids), _CHUNK):
+        part = list(ids[i : i + _CHUNK])
+        found.update(ws.connection.execute(
+            f"SELECT r.id, coalesce(r.current, r.canonical) FROM records r "
+            f"WHERE {ELIGIBLE_SQL} AND r.id IN ({','.join('?' * len(part))})", part).fetchall())
+    return [(rid, found[rid], content_hash(found[rid])) for rid in ids if rid in found]
+
+
+def save(ws: Workspace, rows: Iterable[ScoreRow]) -> int:
+    """Store scores (replacing a record's earlier one) in one transaction; returns how many."""
+    now = _now()
+    values = [(r.record_id, r.model, r.content_hash, r.loss_prompted, r.loss_alone, r.ifd, r.end_prob,
+               r.answer_tokens, r.note, r.scored_at or now) for r in rows]
+    with ws._transaction() as tx:
+        tx.conn.executemany(
+            "INSERT OR REPLACE INTO scores(record_id, model, content_hash, loss_prompted, loss_alone, ifd, "
+            "end_prob, answer_tokens, note, scored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+    return len(values)
+
+
+_COLS = ("s.record_id, s.model, s.content_hash, s.loss_prompted, s.loss_alone, s.ifd, s.end_prob, "
+         "s.answer_tokens, s.note, s.scored_at")
+
+
+def _row(r: Sequence[Any], stale: bool = False) -> ScoreRow:
+    return ScoreRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], int(r[7]), r[8], r[9], stale)
+
+
+def get(ws: Workspace, record_id: int) -> ScoreRow | None:
+    """One record's score, with `stale` set when its text changed since it was scored."""
+    r = ws.connection.execute(
+        f"SELECT {_COLS}, coalesce(r.current, r.canonical) FROM scores s JOIN records r ON r.id = s.record_id "
+        f"WHERE s.record_id = ?", (record_id,)).fetchone()
+    if r is None:
+        return None
+    return _row(r, stale=r[10] is None or content_hash(r[10]) != r[2])
+
+
+def read(ws: Workspace, ids: Sequence[int] | None = None) -> Iterator[ScoreRow]:
+    """Stored scores in record id order (all, or those of `ids`); `stale` is not computed here."""
+    if ids is None:
+        for r in ws.connection.execute(f"SELECT {_COLS} FROM scores s ORDER BY s.record_id"):
+            yield _row(r)
+        return
+    for i in range(0, len(ids), _CHUNK):
+        part = list(ids[i : i + _CHUNK])
+        for r in ws.connection.execute(
+                f"SELECT {_COLS} FROM scores s WHERE s.record_id IN ({','.join('?' * len(part))}) "
+                f"ORDER BY s.record_id", part):
+            yield _row(r)
+
+
+def count(ws: Workspace) -> int:
+    return int(ws.connection.execute("SELECT count(*) FROM scores").fetchone()[0])
+
+
+def filter_sql(field: str, op: str, value: float) -> tuple[str, list[Any]]:
+    """A condition over `records r` for a filter such as `score.ifd>1.0` (op one of > < = !=):
+    records with that score. Raises KeyError for an unknown field, ValueError for an unknown op."""
+    column = FIELDS[field]
+    if op not in (">", "<", "=", "!="):
+        raise ValueError(f"score filters take >, <, = or !=, not {op!r}")
+    return f"r.id IN (SELECT record_id FROM scores WHERE {column} {op} ?)", [value]
+
+
+def order_sql(field: str) -> str:
+    """A sort key over `records r`: the record's score (records without one sort as NULL: first
+    ascending, last descending in SQLite). "Most suspicious first" is `-ifd` or `end_prob`."""
+    return f"(SELECT {FIELDS[field]} FROM scores s WHERE s.record_id = r.id)"
