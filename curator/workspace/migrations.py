@@ -165,6 +165,18 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "WHERE status != 'rejected' AND coalesce(current, canonical) IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS records_edited ON records(id) WHERE current IS NOT NULL",
     ),
+    # v7 (preference records, issue 16; the number is whatever place it takes at merge): a record's
+    # kind. `chat` (every record before this migration) holds canonical chat; `preference` holds
+    # the canonical pair {"prompt", "chosen", "rejected", "tools"?} (curator.formats.preference);
+    # `feedback` holds KTO's unpaired {"prompt", "completion", "label"}. `tokens_sides`: JSON
+    # {"prompt": n, "chosen": n, "rejected": n} for a pair (NULL for chat). Self-contained: it
+    # reads no other migration's tables.
+    (
+        "ALTER TABLE records ADD COLUMN kind TEXT NOT NULL DEFAULT 'chat' "
+        "CHECK (kind IN ('chat', 'preference', 'feedback'))",
+        "ALTER TABLE records ADD COLUMN tokens_sides TEXT",
+        "CREATE INDEX IF NOT EXISTS records_kind ON records(kind, id)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

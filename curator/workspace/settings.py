@@ -42,6 +42,14 @@ EXPORT_TARGETS = tuple(TARGET_FORMATS)
 DEFAULT_FORMAT = {"openai": "openai-chat", "azure": "openai-chat", "trl": "trl-messages",
                   "lf": "sharegpt"}
 DEFAULT_TARGET = "openai"
+#: The preference (DPO) layout each target reads: the Preparer checks a pair with that layout's
+#: rules, export writes it (docs/preference.md).
+PREFERENCE_LAYOUT: dict[str, str] = {
+    "openai": "openai-preference", "azure": "openai-preference", "together": "openai-preference",
+    "trl": "trl-preference", "lf": "sharegpt-preference",
+}
+#: Targets that train on KTO's unpaired feedback rows (prompt, completion, label)
+FEEDBACK_TARGETS = frozenset({"trl"})
 
 #: The meta keys of the split's parameters: `split.params` now, `split_params` in workspaces
 #: split by an older curator (read as a fallback, never written).
