@@ -13,6 +13,14 @@ from curator.workspace import FilterError, Workspace
 from curator.workspace.importer import import_files
 from curator.workspace.prepare import Preparer
 
+_WORDS = ["river", "apple", "stone", "cloud", "violin", "garden", "copper", "lantern", "meadow", "harbor", "pencil", "orbit", "candle", "falcon", "glacier", "thunder", "velvet", "marble", "saddle", "pepper", "ladder", "canyon", "cotton", "anchor", "willow", "ember", "quartz", "tulip"]
+
+
+def _words(i: int, n: int) -> str:
+    """n words that differ from row to row (rows must not be near duplicates of each other)."""
+    return " ".join(_WORDS[(i * 7 + k * (i % 5 + 3)) % len(_WORDS)] + str(i * 31 + k)
+                    for k in range(n))
+
 
 def lf_ranking_rows(n: int) -> list[dict[str, Any]]:
     """Rows in the LLaMA-Factory DPO demo's layout (`conversations` of from/value turns, one
@@ -20,7 +28,7 @@ def lf_ranking_rows(n: int) -> list[dict[str, Any]]:
     turn then a human turn, and multi-turn conversations ending on a human turn."""
     rows = []
     for i in range(n):
-        human = {"from": "human", "value": f"Question number {i}: how do I sort list {i}?"}
+        human = {"from": "human", "value": f"Question number {i}: {_words(i, 12)}?"}
         shape = i % 4
         if shape == 0:
             conv = [human]
@@ -29,13 +37,12 @@ def lf_ranking_rows(n: int) -> list[dict[str, Any]]:
         else:
             conv = []
             for t in range(1 if shape == 2 else 2):
-                conv += [{"from": "human", "value": f"Earlier question {t} of row {i}."},
-                         {"from": "gpt", "value": f"Earlier answer {t} of row {i}."}]
+                conv += [{"from": "human", "value": f"Earlier question {t}: {_words(i + t, 6)}"},
+                         {"from": "gpt", "value": f"Earlier answer {t}: {_words(i + 9 * t, 6)}"}]
             conv.append(human)
         rows.append({"conversations": conv,
-                     "chosen": {"from": "gpt", "value": f"Use sorted(list_{i}); it returns a new "
-                                                        f"list and leaves the original alone."},
-                     "rejected": {"from": "gpt", "value": f"Lists {i} cannot be sorted."}})
+                     "chosen": {"from": "gpt", "value": f"A full answer: {_words(i * 3, 20)}."},
+                     "rejected": {"from": "gpt", "value": f"No. {_words(i * 5, 4)}"}})
     return rows
 
 
@@ -52,10 +59,9 @@ def test_every_llamafactory_ranking_row_imports_as_a_preference_record(
         assert (first.kind, first.format, first.status) == ("preference", "sharegpt-preference",
                                                             "pending")
         assert first.canonical == {
-            "prompt": [{"role": "user", "content": "Question number 0: how do I sort list 0?"}],
-            "chosen": [{"role": "assistant", "content": "Use sorted(list_0); it returns a new "
-                                                        "list and leaves the original alone."}],
-            "rejected": [{"role": "assistant", "content": "Lists 0 cannot be sorted."}]}
+            "prompt": [{"role": "user", "content": f"Question number 0: {_words(0, 12)}?"}],
+            "chosen": [{"role": "assistant", "content": f"A full answer: {_words(0, 20)}."}],
+            "rejected": [{"role": "assistant", "content": f"No. {_words(0, 4)}"}]}
         system = ws.get(2).canonical
         assert system is not None and [m["role"] for m in system["prompt"]] == ["system", "user"]
         sides = first.tokens_sides
