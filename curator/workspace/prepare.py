@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from curator.formats.content import content_text
 from curator.formats.detect import (
     AMBIGUOUS,
     PREFERENCE_FORMATS,
@@ -36,6 +37,7 @@ from curator.formats.to_chat import to_chat
 from curator.io import Row
 from curator.issues import Issue
 from curator.validate.engine import NO_COUNT, Options, RowChecker
+from curator.validate.quality import REFUSALS
 from curator.workspace.settings import FEEDBACK_TARGETS, PREFERENCE_LAYOUT
 
 MAX_ISSUES_PER_ROW = 50
@@ -233,6 +235,27 @@ def feedback_form(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _side_text(side: Any) -> str:
+    if not isinstance(side, list):
+        return ""
+    return "\n".join(content_text(m.get("content")) for m in side if isinstance(m, dict)).strip()
+
+
+def _refusal(text: str) -> bool:
+    low = text.lower()
+    return any(phrase in low for phrase in REFUSALS)
+
+
 def pair_issues(pair: dict[str, Any]) -> list[Issue]:
-    """Checks of one pair that no layout's rules make (filled in by the pair checks)."""
+    """Checks of one pair that no layout's rules make: one side empty while the other is not;
+    the chosen side a refusal while the rejected one is not."""
+    chosen, rejected = _side_text(pair.get("chosen")), _side_text(pair.get("rejected"))
+    if bool(chosen) != bool(rejected):
+        empty = "chosen" if not chosen else "rejected"
+        return [Issue("pref.one_side_empty", "error",
+                      f"the {empty} answer is empty and the other is not", path=f"/{empty}")]
+    if chosen and _refusal(chosen) and not _refusal(rejected):
+        return [Issue("pref.refusal_chosen", "warning",
+                      "the chosen answer is a refusal and the rejected one is not (swapped?)",
+                      path="/chosen")]
     return []
