@@ -112,7 +112,23 @@ class Preparer:
         """Every rule and the token counts for one example (in any format curator reads).
 
         `fmt`: the example's format when the caller has classified it already; None detects it.
+        A preference row (a stored pair, after an edit) and a KTO feedback row are checked as
+        import checks them: by the target's preference layout, and as chat.
         """
+        if fmt is None:
+            fmt = classify(example)
+        if fmt in PREFERENCE_FORMATS or (fmt in _FEEDBACK_FORMATS and is_feedback(example)):
+            prepared = (self._preference(example, fmt, file, line, example_index)
+                        if fmt in PREFERENCE_FORMATS
+                        else self._feedback(example, fmt, file, line, example_index))
+            return ExampleCheck(fmt, prepared.issues, prepared.tokens_total,
+                                prepared.tokens_trained)
+        return self._check_row(example, file=file, line=line, example_index=example_index, fmt=fmt)
+
+    def _check_row(self, example: dict[str, Any], *, file: str | None = None,
+                   line: int | None = None, example_index: int | None = None,
+                   fmt: str | None = None) -> ExampleCheck:
+        """The rules of the example's own format (`fmt`) and its token counts."""
         fmt, issues, total, trained, _ = self._rows().check(example, fmt=fmt)
         placed = [replace(i, file=file, line=line, example_index=example_index)
                   for i in issues[:MAX_ISSUES_PER_ROW]]
@@ -129,9 +145,9 @@ class Preparer:
             assert issue is not None
             return PreparedRecord(None, data, [replace(issue, path=None, **where)])
         if fmt in PREFERENCE_FORMATS:
-            return self._preference(data, fmt, row)
+            return self._preference(data, fmt, row.file, row.line, row.example_index)
         if fmt in _FEEDBACK_FORMATS and is_feedback(data):
-            return self._feedback(data, fmt, row)
+            return self._feedback(data, fmt, row.file, row.line, row.example_index)
         if fmt == "openai-chat":
             checked = self.check(data, **where, fmt=fmt)
             return PreparedRecord(fmt, data, checked.issues, checked.tokens_total, checked.tokens_trained)
@@ -145,21 +161,22 @@ class Preparer:
 
     # --- preference pairs and KTO feedback ----------------------------------------------------
 
-    def _preference(self, data: dict[str, Any], fmt: str, row: Row) -> PreparedRecord:
+    def _preference(self, data: dict[str, Any], fmt: str, file: str | None, line: int | None,
+                    example_index: int | None) -> PreparedRecord:
         """A pair: to the canonical form, then the target's preference layout and its rules."""
-        where: dict[str, Any] = {"file": row.file, "line": row.line, "example_index": row.example_index}
-        converted = to_preference(data, fmt, example_index=row.example_index)
-        notes = [replace(i, file=row.file, line=row.line) for i in converted.issues]
+        where: dict[str, Any] = {"file": file, "line": line, "example_index": example_index}
+        converted = to_preference(data, fmt, example_index=example_index)
+        notes = [replace(i, file=file, line=line) for i in converted.issues]
         pair = converted.example
         if pair is None:
             return PreparedRecord(fmt, data, notes[:MAX_ISSUES_PER_ROW], kind="preference")
         layout = PREFERENCE_LAYOUT.get(self.target, "openai-preference")
-        shown = from_preference(pair, layout, example_index=row.example_index)
-        notes += [replace(i, file=row.file, line=row.line, message=f"{i.message} (as {layout})")
+        shown = from_preference(pair, layout, example_index=example_index)
+        notes += [replace(i, file=file, line=line, message=f"{i.message} (as {layout})")
                   for i in shown.issues if (i.code, i.message) not in {(n.code, n.message) for n in notes}]
         issues = list(notes)
         if shown.example is not None:
-            issues += self.check(shown.example, **where, fmt=layout).issues
+            issues += self._check_row(shown.example, **where, fmt=layout).issues
         issues += [replace(i, **where) for i in pair_issues(pair)]
         total = trained = None
         sides: dict[str, int] | None = None
@@ -193,14 +210,15 @@ class Preparer:
             return None
         return sides
 
-    def _feedback(self, data: dict[str, Any], fmt: str, row: Row) -> PreparedRecord:
+    def _feedback(self, data: dict[str, Any], fmt: str, file: str | None, line: int | None,
+                  example_index: int | None) -> PreparedRecord:
         """KTO's unpaired row: stored as {prompt, completion, label}, checked as its chat."""
-        where: dict[str, Any] = {"file": row.file, "line": row.line, "example_index": row.example_index}
+        where: dict[str, Any] = {"file": file, "line": line, "example_index": example_index}
         canonical = feedback_form(data)
         chat: dict[str, Any] = {"messages": canonical["prompt"] + canonical["completion"]}
         if data.get("tools"):
             chat["tools"] = data["tools"]
-        checked = self.check(chat, **where, fmt="openai-chat")
+        checked = self._check_row(chat, **where, fmt="openai-chat")
         issues = list(checked.issues)
         if self.target not in FEEDBACK_TARGETS:
             issues.insert(0, Issue(

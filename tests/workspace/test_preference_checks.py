@@ -102,3 +102,41 @@ def test_import_command_labels_contradictions(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["import", str(chat_src), "-w", str(tmp_path / "c.db"),
                                    "--workers", "1", "--json"])
     assert res.exit_code == 0 and "contradicting_pairs" not in json.loads(res.stdout)
+
+
+def test_an_edited_pair_is_checked_as_import_checks_it(tmp_path: Path) -> None:
+    # the review app re-checks an edit with Preparer.check: a stored pair is no TRL row to an
+    # openai workspace (format.method_mismatch before), it is checked by the OpenAI DPO rules
+    pair = _pair("Capital of France?", "Paris.", "Lyon.")
+    checker = Preparer("openai")
+    ok = checker.check(pair)
+    assert ok.ok and not [i.code for i in ok.issues if i.code.startswith(("format.", "pref."))]
+    assert ok.tokens_total is not None and ok.tokens_total > 0
+    same = checker.check(_pair("Capital of France?", "Paris.", "Paris."))
+    assert "pref.identical_outputs" in [i.code for i in same.issues] and not same.ok
+    emptied = checker.check(_pair("Capital of France?", "Paris.", ""))
+    assert "pref.one_side_empty" in [i.code for i in emptied.issues]
+    feedback = Preparer("trl").check({"prompt": [{"role": "user", "content": "Hi"}],
+                                      "completion": [{"role": "assistant", "content": "Hello"}],
+                                      "label": True})
+    assert feedback.ok, feedback.issues
+
+
+def test_a_workspace_made_before_kinds_opens_with_chat_records(tmp_path: Path) -> None:
+    import sqlite3
+
+    from curator.workspace.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:6]:  # the schema before preference records
+        for statement in migration:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 6")
+    conn.execute("INSERT INTO meta VALUES ('application', 'curator')")
+    conn.execute("INSERT INTO records(id, uid, raw, canonical, created) VALUES "
+                 "(1, 'u1', '{}', '{\"messages\":[]}', 't0')")
+    conn.close()
+    with Workspace.open(path) as ws:
+        assert (ws.get(1).kind, ws.get(1).tokens_sides) == ("chat", None)
+        assert ws.count(["kind=chat"]) == 1
