@@ -3,12 +3,14 @@ in full, a status line. Every key that changes data calls the workspace first (o
 journaled transaction) and only then redraws, so what the screen shows as done is on disk.
 
 Long work runs in thread workers that talk back with messages (curator.tui.messages): a filter
-no index answers is counted by `_scan`, which posts FilterProgress, FilterDone or FilterFailed.
+no index answers is counted by `_scan`, which posts FilterProgress, FilterPartial (the first
+matches, shown while the count goes on), FilterDone or FilterFailed.
 """
 
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,12 +39,12 @@ from curator.tui.bindings import MAIN_BINDINGS
 from curator.tui.detail import DetailPane
 from curator.tui.edit import EditScreen
 from curator.tui.jobs import JobReport, JobScreen, Progress, index_job
-from curator.tui.messages import FilterDone, FilterFailed, FilterProgress
+from curator.tui.messages import FilterDone, FilterFailed, FilterPartial, FilterProgress
 from curator.tui.modals import Ask, BulkChoice, Confirm, Help
 from curator.tui.record_list import RecordList
 from curator.tui.status_line import StatusLine
 from curator.tui.text import literal
-from curator.tui.window import RecordWindow, scan, slow_filter
+from curator.tui.window import RecordWindow, Row, Snapshot, scan, slow_filter
 from curator.workspace import (
     FILTER_HELP,
     EditRefused,
@@ -75,6 +77,10 @@ class MainScreen(Screen[None]):
         self._filter_last = 0.0
         #: a filter whose count is still running in a worker (the one asked for last)
         self._pending_where: list[str] | None = None
+        #: the scan (its gen) whose first matches the list shows while it counts on, and the
+        #: list (with cursor and top) it replaced, put back if that scan is stopped
+        self._partial_gen = 0
+        self._before: tuple[Snapshot, int, int] | None = None
 
     @property
     def review(self) -> ReviewApp:
@@ -124,7 +130,8 @@ class MainScreen(Screen[None]):
             self.message = message
         where = " ".join(self.window.where) or "all records"
         total = len(self.window)
-        pos = f"{self.records.cursor + 1:,}/{total:,}" if total else "0/0"
+        more = "+" if self._showing_partial() else ""  # counted so far
+        pos = f"{self.records.cursor + 1:,}/{total:,}{more}" if total else "0/0"
         marks = f"  {len(self.marks)} marked" if self.marks else ""
         line = Text(f" {pos}  {literal(where, one_line=True)}{marks}")
         if self.message:
@@ -173,10 +180,15 @@ class MainScreen(Screen[None]):
         # A count that was running read records from before the change, so it starts again:
         # the filter asked for last if one was still being counted (it stays the one that will
         # be shown), else the text~ filter on screen.
+        carried = self._showing_partial()  # the list shows that count's first matches
         self._filter_gen += 1
+        if carried:
+            self._partial_gen = self._filter_gen
         self.workers.cancel_group(self, "filter")
         if pending is not None:
-            self._scan(pending, self._filter_gen, None, message)
+            # keep the cursor's record when the list already shows that filter's first matches
+            self._scan(pending, self._filter_gen, keep if self.window.where == pending else None,
+                       message)
         else:
             self._pending_where = list(self.window.where)
             self._scan(list(self.window.where), self._filter_gen, keep, message)
@@ -476,8 +488,10 @@ class MainScreen(Screen[None]):
         except FILTER_FAILURES as exc:
             self.filter_failed(where, exc)
             return
+        if self._pending_where is not None:  # a new filter replaces a running one, and the
+            self._put_back(self._filter_gen)  # first matches it showed go with it
         self._filter_gen += 1
-        self.workers.cancel_group(self, "filter")  # a new filter replaces a running one
+        self.workers.cancel_group(self, "filter")
         self._pending_where = None
         if slow_filter(where):
             self.update_status(f"filtering {' '.join(where)}… (escape stops)")
@@ -509,22 +523,55 @@ class MainScreen(Screen[None]):
         def progress(done: int, total: int) -> None:
             self.post_message(FilterProgress(gen, where, done, total))
 
+        def partial(ids: array[int], rows: list[Row] | None) -> None:
+            self.post_message(FilterPartial(gen, where, ids, rows))
+
         try:
             with Workspace.open(self.ws.path) as ws:
-                result = scan(ws, where, progress, cancelled)
+                result = scan(ws, where, progress, cancelled, partial)
         except Exception as exc:  # shown to the user; the list stays as it was
             self.post_message(FilterFailed(gen, where, exc))
             return
         if result is not None and not cancelled():
             self.post_message(FilterDone(gen, where, *result, keep, message))
 
+    def _showing_partial(self) -> bool:
+        """The list shows the first matches of the scan still counting (not all of them)."""
+        return self._partial_gen == self._filter_gen and self._pending_where is not None
+
     def on_filter_progress(self, event: FilterProgress) -> None:
         now = time.monotonic()
         if event.gen == self._filter_gen and (now - self._filter_last > 0.1
                                               or event.done >= event.total):
             self._filter_last = now
-            self.update_status(f"filtering {' '.join(event.where)}… "
+            verb = "counting" if self._showing_partial() else "filtering"
+            self.update_status(f"{verb} {' '.join(event.where)}… "
                                f"{event.done / max(event.total, 1):.0%} (escape stops)")
+
+    def on_filter_partial(self, event: FilterPartial) -> None:
+        """The first matches of the scan asked for last: shown while it counts the rest (the
+        same list, in the same order, as far as it goes). A scan that recounts the filter the
+        list already shows (after a change) shows nothing until it is done."""
+        if event.gen != self._filter_gen or self._pending_where is None:
+            return
+        if self._partial_gen == event.gen:
+            held = self.window.ids
+            if held is not None and event.ids[:len(held)] == held:  # the same first matches
+                self.window.grow(event.ids)
+            self.records.refresh()
+            self.update_status()
+            return
+        if event.rows is None or self.window.where == event.where:
+            return
+        self._before = (self.window.snapshot(), self.records.cursor, self.records.top)
+        self._partial_gen = event.gen
+        self.window.adopt(event.where, event.ids, event.rows)
+        self.records.top = 0
+        self.records.cursor = 0
+        self.records.refresh()
+        self.show_current()
+        if self.message.startswith("filtering"):  # the progress so far, said as what it is now
+            self.update_status("counting" + self.message[len("filtering"):])
 
     def on_filter_done(self, event: FilterDone) -> None:
         if event.gen != self._filter_gen:
@@ -532,6 +579,20 @@ class MainScreen(Screen[None]):
         where, ids, rows, keep, message = (event.where, event.ids, event.rows, event.keep,
                                            event.message)
         self._pending_where = None
+        if self._partial_gen == event.gen:
+            # The list showed the first matches: the full list starts with them, so the cursor
+            # and the rows on screen stay where they are; only the count grows.
+            self._before = None
+            cursor, top, rid = self.records.cursor, self.records.top, self.current_id()
+            self.window.adopt(where, ids, rows)
+            index = self.window.index_of(rid) if rid is not None else None
+            self.records.top = top
+            self.records.cursor = index if index is not None else min(cursor, max(0, len(ids) - 1))
+            self.records.refresh()
+            self.show_current()
+            self.update_status(f"{message}; {len(ids):,} records" if message
+                               else f"{len(ids):,} records")
+            return
         if keep is not None:  # the user may have moved on while the count ran
             keep = self.current_id() or keep
         self.window.adopt(where, ids, rows)
@@ -544,11 +605,24 @@ class MainScreen(Screen[None]):
 
     def on_filter_failed(self, event: FilterFailed) -> None:
         if event.gen == self._filter_gen:
+            self._put_back(event.gen)
             self._pending_where = None
             self.filter_failed(event.where, event.error)
 
+    def _put_back(self, gen: int) -> None:
+        """The list as it was before scan `gen` showed its first matches (if it did)."""
+        if self._partial_gen == gen and self._before is not None:
+            state, cursor, top = self._before
+            self.window.restore(state)
+            self.records.top = top
+            self.records.cursor = min(cursor, max(0, len(self.window) - 1))
+            self.records.refresh()
+            self.show_current()
+        self._before = None
+
     def action_cancel_filter(self) -> None:
         if self.workers.cancel_group(self, "filter"):
+            self._put_back(self._filter_gen)
             self._pending_where = None
             self._filter_gen += 1
             self.update_status("filter stopped; the list is as it was")
