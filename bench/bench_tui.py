@@ -57,7 +57,13 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
-async def run(path: Path, keys: int, size: tuple[int, int]) -> dict[str, object]:
+#: filters for a workspace of real text (--ws): no labels, splits or clusters there
+REAL_FILTERS = ["status=pending", "issue=any", "issue=none", "tokens>=500 tokens<=900",
+                "text~temperature", "text~the capital of", "text~zzqq"]
+
+
+async def run(path: Path, keys: int, size: tuple[int, int],
+              filters_to_time: list[str] | None = None) -> dict[str, object]:
     out: dict[str, object] = {}
     t0 = time.perf_counter()
     app = ReviewApp(path, actor="bench")
@@ -103,18 +109,26 @@ async def run(path: Path, keys: int, size: tuple[int, int]) -> dict[str, object]
         out["jump_last_then_first_ms"] = (time.perf_counter() - t) * 1000
         with Workspace.open(path) as ws:
             pending = ws.search_index_pending()
-            if pending:
+            if pending and filters_to_time is None:
                 t = time.perf_counter()
                 ws.build_search_index()
                 out["search_index_build_s"] = time.perf_counter() - t
                 out["search_index_records"] = pending
         filters = {}
-        for f in FILTERS:
+        for f in FILTERS if filters_to_time is None else filters_to_time:
             t = time.perf_counter()
             app.main.apply_filter(f.split())
-            await app.workers.wait_for_complete()  # text~ runs in a worker
+            # text~ runs in a worker: the list shows its first matches before the count is done
+            first = time.perf_counter() - t if app.main.window.where == f.split() else None
+            while app.main._pending_where is not None:
+                await asyncio.sleep(0.002)
+                if first is None and app.main.window.where == f.split():
+                    first = time.perf_counter() - t
+            await app.workers.wait_for_complete()
             await pilot.pause()
-            filters[f] = {"s": time.perf_counter() - t, "matches": app.main.window.total}
+            done = time.perf_counter() - t
+            filters[f] = {"s": done, "first_page_s": done if first is None else first,
+                          "matches": app.main.window.total}
         out["filters"] = filters
         # Paging through a text~ filter's matches (read by the ids its scan found).
         app.main.apply_filter(["text~temperature"])
@@ -146,6 +160,9 @@ async def run(path: Path, keys: int, size: tuple[int, int]) -> dict[str, object]
                                               "first_frame_p95_ms": pct(during, 95),
                                               "n": len(during)}
 
+        if filters_to_time is not None:  # a real-text workspace: no splits to bulk-accept
+            out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            return out
         # Bulk accept over a filter (worker, chunks with progress, one entry), then its undo.
         app.main.apply_filter(["split=holdout"])
         await pilot.pause()
@@ -243,6 +260,8 @@ def main() -> None:
     ap.add_argument("--first-screen", type=Path, metavar="WS",
                     help="time `curator review WS` from the shell to its first screen, --runs times")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--ws", type=Path, help="time this workspace (e.g. an import of real text), "
+                    "in place: the keys' decisions are made and undone in it; REAL_FILTERS")
     args = ap.parse_args()
     if args.first_screen:
         cols, rows = (int(x) for x in args.size.split("x"))
@@ -255,6 +274,11 @@ def main() -> None:
               f"{statistics.median(waits):.2f} s; load average "
               f"{os.getloadavg()[0]:.1f}; PYTHONPATH={os.environ.get('PYTHONPATH', '')}")
         print(json.dumps({"first_screen": runs}))
+        return
+    if args.ws:
+        cols, rows = (int(x) for x in args.size.split("x"))
+        result = asyncio.run(run(args.ws, args.keys, (cols, rows), REAL_FILTERS))
+        _print(result)
         return
     cached = build(args.cache / f"curator_tui_{args.n}.db", args.n)
     # Work on a copy so the decisions made here never pile up in the cached file.
@@ -269,6 +293,10 @@ def main() -> None:
     print(f"copied the cached workspace in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     cols, rows = (int(x) for x in args.size.split("x"))
     result = asyncio.run(run(work, args.keys, (cols, rows)))
+    _print(result)
+
+
+def _print(result: dict[str, object]) -> None:
     print(f"records {result['records']:,}   open + first page {result['open_first_page_s']:.2f} s"
           f"   max RSS {result['max_rss_mb']:.0f} MB")
     for name in ("move_down", "move_up", "page_down", "accept", "reject", "label", "undo"):
@@ -282,20 +310,25 @@ def main() -> None:
     assert isinstance(r, dict)
     print(f"  page down in text~temperature: complete p50 {r['complete_p50_ms']:.1f} p95 "
           f"{r['complete_p95_ms']:.1f} ms")
+    print(f"  load average {os.getloadavg()[0]:.1f}; process CPU "
+          f"{time.process_time():.1f} s")
     if "search_index_build_s" in result:
         print(f"  search index built once: {result['search_index_records']:,} records in "
               f"{result['search_index_build_s']:.1f} s")
     filters = result["filters"]
     assert isinstance(filters, dict)
     for f, r in filters.items():
-        print(f"  filter {f:<42} {r['s']:6.3f} s  {r['matches']:>9,} matches")
+        print(f"  filter {f:<42} {r['s']:6.3f} s (first page shown at {r['first_page_s']:.3f} s)"
+              f"  {r['matches']:>9,} matches")
     if "move_during_text_filter" in result:
         r = result["move_during_text_filter"]
         assert isinstance(r, dict)
         print(f"  move down while text~ is counted: first frame p50 "
               f"{r['first_frame_p50_ms']:.1f} p95 {r['first_frame_p95_ms']:.1f} ms (n={r['n']})")
-    bulk = result["bulk_accept"]
-    assert isinstance(bulk, dict)
+    bulk = result.get("bulk_accept")
+    if not isinstance(bulk, dict):
+        print(json.dumps(result))
+        return
     print(f"  bulk accept over split=holdout: {bulk['records']:,} records in {bulk['s']:.2f} s"
           f" (worker, progress); its undo {bulk['undo_s']:.2f} s")
     print(json.dumps(result))

@@ -44,7 +44,7 @@ def hold_scans(monkeypatch: pytest.MonkeyPatch,
             go.wait(10)
         return real_scan(ws, where, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("curator.tui.main_screen.scan", held)
+    monkeypatch.setattr("curator.tui.filter_screen.scan", held)
     return reached, go
 
 
@@ -132,7 +132,7 @@ async def test_bulk_change_under_a_text_filter_recounts_in_the_worker(
         scans.append(list(where))
         return real_scan(ws, where, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("curator.tui.main_screen.scan", counted)
+    monkeypatch.setattr("curator.tui.filter_screen.scan", counted)
     app = ReviewApp(ws_path, actor="tester")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", *"text~order", "enter")
@@ -252,7 +252,7 @@ def hold_after_first_partial(monkeypatch: pytest.MonkeyPatch) -> tuple[threading
 
         return real_scan(ws, where, progress, cancelled, first_then_wait)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("curator.tui.main_screen.scan", held)
+    monkeypatch.setattr("curator.tui.filter_screen.scan", held)
     return shown, go
 
 
