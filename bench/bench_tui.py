@@ -59,7 +59,7 @@ def pct(xs: list[float], p: float) -> float:
 
 #: filters for a workspace of real text (--ws): no labels, splits or clusters there
 REAL_FILTERS = ["status=pending", "issue=any", "issue=none", "tokens>=500 tokens<=900",
-                "text~temperature", "text~the capital of", "text~zzqq"]
+                "text~temperature", "text~capital", "text~zzqq"]
 
 
 async def run(path: Path, keys: int, size: tuple[int, int],

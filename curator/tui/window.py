@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from curator.workspace import RecordSummary, Workspace
-from curator.workspace.views.review import for_scans, id_range, turn_counts
+from curator.workspace.views.review import id_range, turn_counts
 
 PAGE = 100
 KEEP = 4 * PAGE
@@ -265,7 +265,6 @@ def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], Non
 
     def part(first: int) -> None:
         with Workspace.open(ws.path) as own:
-            for_scans(own)
             for k in range(first, len(chunks), SCAN_THREADS):
                 if cancelled():
                     return

@@ -90,17 +90,6 @@ def id_range(ws: Workspace) -> tuple[int, int] | None:
     return None if low is None else (int(low), int(high))
 
 
-#: bytes of the database file a scanning connection maps into memory (`for_scans`)
-SCAN_MMAP = 1 << 40
-
-
-def for_scans(ws: Workspace) -> None:
-    """Set up a connection of its own (one per thread of the review app's `text~` scan) for
-    reading every record: pages are read from the file mapped in memory, not copied into
-    SQLite's page cache first. Only reads go through the map; writes are unchanged."""
-    ws.connection.execute(f"PRAGMA mmap_size = {SCAN_MMAP}")
-
-
 def duplicate_clusters(ws: Workspace) -> list[int]:
     """The ids of the duplicate clusters with more than one member, in order."""
     return [int(r[0]) for r in ws.connection.execute(
