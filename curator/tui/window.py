@@ -261,7 +261,7 @@ def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], Non
     #: the matches of chunks 0..done_upto-1, all done: the final list's first ids
     prefix: array[int] = array("q")
     done_upto = [0]
-    posted = [0.0, 0.0]  # (has the first page been posted, when the last partial went)
+    posted = [0.0, 0.0, 0]  # (first page posted, when the last partial went, its length)
 
     def part(first: int) -> None:
         with Workspace.open(ws.path) as own:
@@ -270,9 +270,7 @@ def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], Non
                     return
                 after, upto = chunks[k]
                 got = list(own.select_ids([*where, f"id>{after}", f"id<={upto}"]))
-                post: array[int] | None = None
-                first_page = False
-                with lock:
+                with lock:  # partial is called under the lock too: in order, never overtaken
                     found[k] = got
                     scanned[0] += upto - after
                     done = scanned[0]
@@ -281,19 +279,17 @@ def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], Non
                         done_upto[0] += 1
                     now = time.monotonic()
                     if (partial is not None and done_upto[0] < len(chunks)
-                            and len(prefix) >= PAGE
+                            and len(prefix) >= max(PAGE, int(posted[2]) + 1)
+                            and not cancelled()
                             and (not posted[0] or now - posted[1] >= PARTIAL_EVERY)):
-                        first_page = not posted[0]
-                        posted[0], posted[1] = 1.0, now
-                        post = array("q", prefix)
+                        rows = None
+                        if not posted[0]:  # the first page's rows, read once
+                            window = RecordWindow(own, where)
+                            window.ids = prefix
+                            rows = window._by_ids(0, PAGE)
+                        posted[0], posted[1], posted[2] = 1.0, now, len(prefix)
+                        partial(array("q", prefix), rows)
                 progress(done, high - low + 1)
-                if post is not None and partial is not None and not cancelled():
-                    rows = None
-                    if first_page:
-                        window = RecordWindow(own, where)
-                        window.ids = post
-                        rows = window._by_ids(0, PAGE)
-                    partial(post, rows)
 
     with ThreadPoolExecutor(SCAN_THREADS) as pool:
         for future in [pool.submit(part, first) for first in range(SCAN_THREADS)]:
