@@ -168,3 +168,35 @@ def test_mixed_layouts_in_one_split_and_the_rows_left_out(tmp_path: Path) -> Non
 def test_a_folder_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such directory"):
         load_preference_dir(tmp_path / "nope")
+
+
+def test_the_measured_answer_tokens_are_the_ones_trl_trains(tmp_path: Path) -> None:
+    """The margins are measured on exactly the prompt and answer tokens DPOTrainer trains on."""
+    pytest.importorskip("trl")
+    import datasets
+    from trl.trainer.dpo_config import DPOConfig
+    from trl.trainer.dpo_trainer import DPOTrainer
+
+    from curator.train import models
+    from curator.train.data import PreferenceExample
+    from curator.train.dpo import _trl_row, encode_pair
+
+    source = models.resolve_model("tiny")
+    tok = models.load_tokenizer(source)
+    model = models.load_model(source, "none", "cpu", __import__("torch").float32)
+    prompt = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"},
+              {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Open today?"}]
+    exs = [PreferenceExample(prompt, [{"role": "assistant", "content": C}], [{"role": "assistant", "content": R}],
+                             "f", 1, 1),
+           PreferenceExample([{"role": "user", "content": Q}], [{"role": "assistant", "content": "Yes."}],
+                             [{"role": "assistant", "content": "No, we are closed all week."}], "f", 2, 2)]
+    args = DPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, gradient_checkpointing=False,
+                     report_to="none", max_length=None)
+    trainer = DPOTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list([_trl_row(e) for e in exs]),
+                         processing_class=tok)
+    for ex, trl_row in zip(exs, trainer.train_dataset, strict=True):
+        enc = encode_pair(tok, ex)
+        assert enc.chosen_ids[: enc.start] == enc.rejected_ids[: enc.start] == trl_row["prompt_ids"]
+        assert enc.chosen_ids[enc.start:] == trl_row["chosen_ids"]
+        assert enc.rejected_ids[enc.start:] == trl_row["rejected_ids"]
+        assert enc.chosen_tokens > 1 and enc.rejected_tokens > 1
