@@ -413,6 +413,10 @@ def train(r: Run, model: Any, tokenizer: Any, pairs: list[EncodedPair], steps: i
                    **kw: Any) -> None:
             if logs and "loss" in logs:
                 log.append({k: float(v) for k, v in logs.items() if isinstance(v, (int, float))})
+                last = log[-1]
+                r.console.print(f"[bold]train[/] step {len(log)}/{steps}  DPO loss {last['loss']:.4f}  "
+                                f"batch reward margin {last.get('rewards/margins', math.nan):+.4f}  "
+                                f"{time.perf_counter() - start:.0f} s")
 
     batch_size = min(cfg.batch_size, len(pairs))
     warmup = max(1, round(cfg.warmup_ratio * steps))
