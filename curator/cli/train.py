@@ -121,7 +121,8 @@ def train(ctx: click.Context, /, workspace: str | None, data: str | None, model:
         cfg = build_config(file_values, given)
         if method == "dpo":
             _run_dpo(cfg, as_json)
-        _run(cfg, as_json)
+        else:
+            _run(cfg, as_json)
     except UsageError as exc:
         echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
