@@ -55,7 +55,7 @@ from curator.workspace.settings import (
 from curator.workspace.settings import (
     workspace_settings as workspace_settings,
 )
-from curator.workspace.sources import import_cache
+from curator.workspace.sources import RecordRow, import_cache, import_rows, record_row
 
 if TYPE_CHECKING:  # the preparer loads the validator (numpy, pydantic): only when an import runs
     from curator.workspace.prepare import Prepare
@@ -167,6 +167,13 @@ def _numbered(rec: NewRecord, key: bytes, repeats: dict[bytes, int]) -> NewRecor
     return replace(rec, uid=f"{rec.uid}#{k}") if k else rec
 
 
+def _numbered_row(rec: RecordRow, key: bytes, repeats: dict[bytes, int]) -> RecordRow:
+    """`_numbered` for a record in RecordRow form (its uid comes first)."""
+    k = repeats.get(key, -1) + 1
+    repeats[key] = k
+    return (f"{rec[0]}#{k}", *rec[1:]) if k else rec
+
+
 def _record(row: Row, prepare: Prepare, repeats: dict[bytes, int]) -> NewRecord:
     rec, key = _prepared(row, prepare)
     return _numbered(rec, key, repeats)
@@ -186,7 +193,7 @@ CHUNK_BYTES = 1 << 20  # bytes of a JSONL file per job sent to a worker
 
 _worker_prepare: Prepare | None = None
 
-Prepared = list[tuple[NewRecord, bytes]]
+Prepared = list[tuple[RecordRow, bytes]]
 #: a job: a function of (prepare, *args), its args, and the bytes of the file it covers
 Job = tuple[Callable[..., Prepared], tuple[Any, ...], int]
 
@@ -202,7 +209,11 @@ def _in_worker(fn: Callable[..., Prepared], *args: Any) -> Prepared:
 
 
 def _prepare_batch(prepare: Prepare, rows: list[Row]) -> Prepared:
-    return [_prepared(row, prepare) for row in rows]
+    return [_wire(_prepared(row, prepare)) for row in rows]
+
+
+def _wire(prepared: tuple[NewRecord, bytes]) -> tuple[RecordRow, bytes]:
+    return record_row(prepared[0]), prepared[1]
 
 
 def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, first_index: int,
@@ -213,7 +224,7 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     for rec in scan_jsonl(buf, first_line=first_line, base_offset=base_offset, at_eof=at_eof,
                           scan=ChunkScan()):
         index += 1
-        out.append(_prepared(row_from_line(name, rec, index), prepare))
+        out.append(_wire(_prepared(row_from_line(name, rec, index), prepare)))
     return out
 
 
@@ -260,7 +271,7 @@ def _line_jobs(path: Path, name: str, start: int, size: int, digest: Any) -> Ite
 
 
 def _prepared_rows(jobs: Iterator[Job], prepare: Prepare, pool: Executor | None,
-                   fr: FileReport, window: int) -> Iterator[tuple[NewRecord, bytes]]:
+                   fr: FileReport, window: int) -> Iterator[tuple[RecordRow, bytes]]:
     """(record, content key) for each row, in file order; counts rows and bytes into `fr`."""
     pending: collections.deque[tuple[Future[Prepared], int]] = collections.deque()
     failure: OSError | None = None
@@ -295,20 +306,20 @@ def _prepared_rows(jobs: Iterator[Job], prepare: Prepare, pool: Executor | None,
             return
 
 
-def _flush(ws: Workspace, import_id: int, batch: list[NewRecord], fr: FileReport,
+def _flush(ws: Workspace, import_id: int, batch: list[RecordRow], fr: FileReport,
            progress: Callable[[FileReport], None] | None) -> None:
     # rows committed, this batch included (fr.rows may run ahead: batches in the workers)
     totals = {"rows": fr.new + fr.already_present + len(batch), "new": fr.new, "already_present": fr.already_present,
               "rejected": fr.rejected}
-    is_new = ws.import_batch(import_id, batch, totals)
+    is_new = import_rows(ws, import_id, batch, totals)
     for rec, new in zip(batch, is_new, strict=True):
         if not new:
             fr.already_present += 1
             continue
         fr.new += 1
-        if rec.status == "rejected":
+        if rec[7] == "rejected":  # status
             fr.rejected += 1
-            fr.reasons[rec.reason or "rejected"] += 1
+            fr.reasons[rec[8] or "rejected"] += 1  # reason
     batch.clear()
     if progress is not None:
         progress(fr)
@@ -417,14 +428,14 @@ def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare,
     # Counts the repeats of each content in this file; 16-byte keys keep it near 70 MB at
     # a million distinct rows.
     repeats: dict[bytes, int] = {}
-    batch: list[NewRecord] = []
+    batch: list[RecordRow] = []
     reader = Reader(p, src.name)
     digest = hashlib.sha256()
     jobs = _row_jobs(read_rows(p, src.name)) if reader.probe.fatal or reader.kind != "jsonl" \
         else _line_jobs(p, src.name, reader.probe.start, reader.probe.size, digest)
     try:
         for rec, key in _prepared_rows(jobs, prepare, pool, fr, window):
-            batch.append(_numbered(rec, key, repeats))
+            batch.append(_numbered_row(rec, key, repeats))
             if len(batch) >= batch_size:
                 _flush(ws, import_id, batch, fr, progress)
     except RowsLost as exc:  # every row before the unreadable part is stored, and it is named
