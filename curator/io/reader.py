@@ -84,10 +84,7 @@ class Reader:
                                           hint="write at least one example"))
 
     def _row_from_record(self, rec: LineRecord, index: int) -> Row:
-        issues = [Issue(code, "error", msg, self.name, rec.line, index, hint=hint)
-                  for code, msg, hint in rec.issues]
-        return Row(self.name, rec.line, index, rec.raw.rstrip(b"\r").decode("utf-8", "replace"), rec.value, issues,
-                   rec.raw)
+        return row_from_line(self.name, rec, index)
 
     def _json(self) -> Iterator[Row]:
         # bytes that are not UTF-8 become U+DC80-U+DCFF (surrogateescape): the record holding them
@@ -242,6 +239,15 @@ def _arrow_row(name: str, index: int, record: dict[str, Any]) -> Row:
                 data[key] = parsed.value
     raw = json.dumps(data, ensure_ascii=False, default=str)
     return Row(name, index, index, raw, data, issues)
+
+
+def row_from_line(name: str, rec: LineRecord, index: int) -> Row:
+    """The Row of one scanned JSONL line, the `index`-th record of file `name` (the reader's
+    own conversion; import's workers call it on the chunks they scan)."""
+    issues = [Issue(code, "error", msg, name, rec.line, index, hint=hint)
+              for code, msg, hint in rec.issues]
+    return Row(name, rec.line, index, rec.raw.rstrip(b"\r").decode("utf-8", "replace"), rec.value, issues,
+               rec.raw)
 
 
 def read_rows(path: str | os.PathLike[str], name: str | None = None) -> Iterator[Row]:

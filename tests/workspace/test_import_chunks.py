@@ -1,0 +1,76 @@
+"""Import sends JSONL files to its workers as chunks of bytes, parsed there: every record must
+still get the line, example index, raw text and content the reader gives it, whatever chunk it
+falls in (the example index feeds converted tool-call ids), and the file's hash is the file's."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from store_helpers import chat
+
+from curator.io import Reader
+from curator.workspace import Workspace, importer
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
+
+SHAREGPT_CALLS = {
+    "conversations": [
+        {"from": "human", "value": "weather in Paris?"},
+        {"from": "function_call", "value": json.dumps({"name": "weather", "arguments": {"city": "Paris"}})},
+        {"from": "observation", "value": "sunny"},
+        {"from": "gpt", "value": "Paris is sunny."},
+    ],
+}
+
+
+def awkward_file(path: Path) -> bytes:
+    """Chat rows and converted rows among blank, whitespace-only and CRLF lines, a broken line,
+    a line that is no object, and a last line cut off without its newline."""
+    lines: list[bytes] = []
+    for i in range(120):
+        row: dict[str, Any] = SHAREGPT_CALLS if i % 7 == 3 else chat(f"question {i} " + "x" * (i % 13), f"a{i}")
+        line = json.dumps(row).encode()
+        if i % 11 == 5:
+            line += b"\r"
+        lines.append(line)
+        if i % 9 == 2:
+            lines.append(b"")
+        if i % 17 == 8:
+            lines.append(b" \t\x0c ")
+    lines[40] = b'{"messages": [broken'
+    lines[77] = b"[1, 2, 3]"
+    data = b"\n".join(lines) + b'\n{"messages": [{"role": "user", "con'
+    path.write_bytes(data)
+    return data
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_record_keeps_its_line_index_and_content_across_chunks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    src = tmp_path / "awkward.jsonl"
+    data = awkward_file(src)
+    monkeypatch.setattr(importer, "CHUNK_BYTES", 700)  # dozens of chunks, cut mid-pattern
+    expected = [(r.line, r.example_index, r.raw) for r in Reader(src)]
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        cache = ws.connection.execute("PRAGMA cache_size").fetchone()[0]
+        report = import_files(ws, [src], Preparer("openai", count_tokens=False), workers=workers)
+        rows = ws.connection.execute(
+            "SELECT source_line, example_index, raw, canonical, status, reason FROM records "
+            "ORDER BY id").fetchall()
+        assert ws.connection.execute("PRAGMA cache_size").fetchone()[0] == cache
+        source = ws.sources()[0]
+    assert report.rows == len(expected) == len(rows)
+    assert [(line, index, raw) for line, index, raw, *_ in rows] == expected
+    for _, index, raw, canonical, _, _ in rows:
+        if raw.startswith('{"conversations"'):  # call ids are numbered by the example index
+            calls = json.loads(canonical)["messages"][1]["tool_calls"]
+            assert calls[0]["id"] == f"call_{index}_0"
+    by_line = {line: (status, reason) for line, _, _, _, status, reason in rows}
+    assert by_line[41] == ("rejected", "json.invalid")
+    assert by_line[max(by_line)][0] == "rejected"  # the cut-off last line, stored not lost
+    assert source["sha256"] == hashlib.sha256(data).hexdigest() and source["size"] == len(data)
+    assert source["complete"] == 1 and source["rows"] == len(expected)
