@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from curator.dedup import kernels
+
 _T = TypeVar("_T")
 _U = TypeVar("_U")
 
@@ -180,12 +182,10 @@ def agreement(
     k: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """For candidate pairs (i << 32 | j): in how many bins either record fills itself the two
-    signatures agree, and how many such bins there are (at least 1)."""
-    a = (chunk >> np.uint64(32)).astype(np.int64)
-    b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    either = np.unpackbits(own[a] | own[b], axis=1, count=k).astype(bool)
-    agree = ((sketch[a] == sketch[b]) & either).sum(axis=1)
-    return agree, np.maximum(either.sum(axis=1), 1)
+    signatures agree, and how many such bins there are (at least 1). The compiled loop
+    (`kernels.agreement`) does in one pass what numpy did in five over (pairs, k) arrays."""
+    del k  # the sketch's width
+    return kernels.agreement(chunk, sketch, own)
 
 
 def limit_per_record(

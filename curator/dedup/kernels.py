@@ -321,3 +321,42 @@ def pair_jaccard(
     _pair_sims(codes, offsets, word, n, np.ascontiguousarray(left, dtype=np.int64),
                np.ascontiguousarray(right, dtype=np.int64), sims)
     return sims
+
+
+@_jit()
+def _agreement(
+    pairs: U64, sketch: npt.NDArray[np.uint8], own: npt.NDArray[np.uint8], k: int,
+    agree: I64, trials: I64,
+) -> None:  # pragma: no cover - compiled
+    """For each pair (i << 32 | j): the bins where either record fills itself (own bits,
+    packed most significant bit first as np.packbits does), and how many of them agree."""
+    for p in range(len(pairs)):
+        a = np.int64(pairs[p] >> np.uint64(32))
+        b = np.int64(pairs[p] & _LOW32)
+        hits = 0
+        count = 0
+        for q in range(own.shape[1]):
+            either = own[a, q] | own[b, q]
+            if either == 0:
+                continue
+            for bit in range(8):
+                column = q * 8 + bit
+                if column < k and either & (0x80 >> bit):
+                    count += 1
+                    if sketch[a, column] == sketch[b, column]:
+                        hits += 1
+        agree[p] = hits
+        trials[p] = max(count, 1)
+
+
+def agreement(
+    pairs: U64, sketch: npt.NDArray[np.uint8], own: npt.NDArray[np.uint8]
+) -> tuple[I64, I64]:
+    """For candidate pairs (i << 32 | j): in how many bins either record fills itself the two
+    signatures agree (`sketch`: the low byte of each bin), and how many such bins there are
+    (at least 1); `own` is the packed bits of which bins each record fills itself."""
+    agree = np.empty(len(pairs), dtype=np.int64)
+    trials = np.empty(len(pairs), dtype=np.int64)
+    _agreement(np.ascontiguousarray(pairs, dtype=np.uint64), np.ascontiguousarray(sketch),
+               np.ascontiguousarray(own), sketch.shape[1], agree, trials)
+    return agree, trials

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import gc
 import itertools
+import mmap
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -125,7 +127,6 @@ class _BatchJob:
     shingling: Shingling
     bands: int
     rows: int
-    keep_text: bool
     fetch: Fetch | None = None  # when set, items is empty and fetch(ids) gives them
     ids: list[int] = field(default_factory=list)
 
@@ -137,7 +138,7 @@ class _BatchOut:
     keys: npt.NDArray[np.uint64]
     sketch: npt.NDArray[np.uint8]  # the low byte of each signature bin
     own: npt.NDArray[np.uint8]  # packed bits: the bin holds a shingle of the text's own
-    blob: bytes  # the normalised texts, UTF-8, back to back (empty unless keep_text)
+    blob: bytes  # the normalised texts, UTF-8, back to back (the parent spills them)
     offsets: npt.NDArray[np.int64]
 
 
@@ -167,11 +168,8 @@ def _run_batch(job: _BatchJob) -> _BatchOut:
     bounds = offsets.tolist()
     encoded = [ascii_bytes[bounds[k] : bounds[k + 1]] if t.isascii() else t.encode("utf-8")
                for k, t in enumerate(texts)]
-    if job.keep_text:
-        sizes = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-        blob, blob_offsets = b"".join(encoded), np.concatenate([[0], np.cumsum(sizes)])
-    else:
-        blob, blob_offsets = b"", np.zeros(1, dtype=np.int64)
+    sizes = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    blob, blob_offsets = b"".join(encoded), np.concatenate([[0], np.cumsum(sizes)])
     sketch = sig.astype(np.uint8)  # the low byte: a bin agrees by chance 1 time in 256 more
     digests = np.frombuffer(b"".join(content_hash_bytes(e) for e in encoded), dtype=np.uint64)
     return _BatchOut(digests.reshape(len(texts), 2), lengths, keys, sketch,
@@ -180,19 +178,37 @@ def _run_batch(job: _BatchJob) -> _BatchOut:
 
 @dataclass(frozen=True)
 class _VerifyJob:
-    items: list[Item]  # normalised texts, or examples the worker normalises itself
-    left: npt.NDArray[np.int64]  # pair ends as indices into items
+    spill: str  # the file of normalised texts (UTF-8, back to back) written while signing
+    starts: npt.NDArray[np.int64]  # byte range in it of each text the chunk needs
+    ends: npt.NDArray[np.int64]
+    left: npt.NDArray[np.int64]  # pair ends as indices into starts / ends
     right: npt.NDArray[np.int64]
     shingling: Shingling
-    include_system: bool
-    fetch: Fetch | None = None  # when set, items is empty and fetch(ids) gives them
-    ids: list[int] = field(default_factory=list)
+
+
+def _spilled_codes(job: _VerifyJob) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """The chunk's texts as code points and offsets, read from the spill file."""
+    sizes = job.ends - job.starts
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    with open(job.spill, "rb") as f:
+        if offsets[-1] == 0:  # every text empty (and mmap refuses an empty file)
+            return np.zeros(0, dtype=np.uint32), offsets
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            view = np.frombuffer(mm, dtype=np.uint8)
+            # every byte of every range in one gather: position k of text t is starts[t] + k
+            where = np.arange(offsets[-1]) + np.repeat(job.starts - offsets[:-1], sizes)
+            raw = view[where]
+            del view  # the map cannot close while an array still points into it
+    if int(raw.max()) < 0x80:  # ASCII: one byte a code point, nothing to decode
+        return raw.astype(np.uint32), offsets
+    blob, bounds = raw.tobytes(), offsets.tolist()
+    return kernels.encode([blob[bounds[k] : bounds[k + 1]].decode("utf-8")
+                           for k in range(len(sizes))])
 
 
 def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
-    items = job.fetch(job.ids) if job.fetch is not None else job.items
-    texts = [as_text(item, include_system=job.include_system) for item in items]
-    codes, offsets = kernels.encode(texts)
+    codes, offsets = _spilled_codes(job)
     return kernels.pair_jaccard(
         codes, offsets, job.shingling.unit == "word", job.shingling.n, job.left, job.right
     )
@@ -235,11 +251,12 @@ def find_duplicates(
     """Exact and near-duplicate clusters of `records`, each with a keeper and similarities.
 
     `records` yields (record_id, chat example dict) or (record_id, already normalised text);
-    it is read once. Without `fetch` the normalised texts are kept (compact UTF-8) to verify
-    candidate pairs; with `fetch(ids) -> items` they are asked for again, only for candidates,
-    by the worker processes: `fetch` must be picklable and open what it reads in the process
-    that calls it. With `ids` (and `fetch`) instead of `records`, the workers read every record
-    through `fetch`, a batch of consecutive ids at a time, and this process never sees a text.
+    it is read once. With `ids` and `fetch(ids) -> items` instead of `records`, the worker
+    processes read every record through `fetch`, a batch of consecutive ids at a time, and this
+    process never sees a text: `fetch` must be picklable and open what it reads in the process
+    that calls it. Either way the normalised texts go to a temporary spill file as they are
+    signed (about their UTF-8 size: 0.6 GB for 1M real-text examples), from which the workers
+    read the texts of candidate pairs to verify them; it is removed before this returns.
     `progress(done, total)` follows the records signed (with `ids`), then the candidate pairs
     verified, counted on from the records (total = records + pairs).
     `keeper` orders records for keeping; ids in `prefer` always come first; `statuses` maps id to
@@ -279,16 +296,19 @@ def find_duplicates(
     collecting = gc.isenabled() and threading.current_thread() is threading.main_thread()
     if collecting:
         gc.disable()
+    handle, spill = tempfile.mkstemp(prefix="curator-dedup-", suffix=".txt")
+    os.close(handle)
     try:
         return _find(
             records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
-            2 * workers, progress, bucket_cap, bucket_window, record_cap,
+            2 * workers, progress, bucket_cap, bucket_window, record_cap, spill,
         )
     finally:
         if collecting:
             gc.enable()
         if pool is not None:
             pool.shutdown()
+        os.unlink(spill)
 
 
 def _find(
@@ -306,6 +326,7 @@ def _find(
     bucket_cap: int,
     bucket_window: int,
     record_cap: int,
+    spill: str,
 ) -> DedupResult:
     ids: list[int] = []
 
@@ -315,7 +336,7 @@ def _find(
                 chunk = list(only[start : start + batch_size])
                 ids.extend(chunk)
                 yield _BatchJob([], params.include_system, params.num_perm, shingling,
-                                params.bands, params.rows, False, fetch, chunk)
+                                params.bands, params.rows, fetch, chunk)
             return
         for batch in _batched(records, batch_size):
             ids.extend(record_id for record_id, _ in batch)
@@ -326,14 +347,24 @@ def _find(
                 shingling,
                 params.bands,
                 params.rows,
-                fetch is None,
             )
 
     outs: list[_BatchOut] = []
-    for out in ordered_map(pool, _run_batch, jobs(), window):
-        outs.append(out)
-        if progress is not None and only is not None:
-            progress(min(len(outs) * batch_size, len(only)), len(only))
+    # each batch's normalised texts go to the spill file as they come: verification reads
+    # them back by byte range, so no text is parsed or normalised twice and none stays here
+    text_bounds: list[npt.NDArray[np.int64]] = [np.zeros(1, dtype=np.int64)]
+    written = 0
+    with open(spill, "wb") as spill_file:
+        for out in ordered_map(pool, _run_batch, jobs(), window):
+            spill_file.write(out.blob)
+            text_bounds.append(written + out.offsets[1:])
+            written += len(out.blob)
+            out.blob, out.offsets = b"", text_bounds[0]
+            outs.append(out)
+            if progress is not None and only is not None:
+                progress(min(len(outs) * batch_size, len(only)), len(only))
+    bounds = np.concatenate(text_bounds)
+    del text_bounds
     id_arr = np.asarray(ids, dtype=np.int64)
     n = len(id_arr)
     if len(set(ids)) != n:
@@ -364,14 +395,6 @@ def _find(
     candidates, limited_records = limit_per_record(candidates, sketch, own, record_cap)
     del sketch, own
 
-    def texts_for(indices: npt.NDArray[np.int64]) -> list[Item]:
-        texts: list[Item] = []
-        for i in indices.tolist():
-            out = outs[i // batch_size]
-            k = i % batch_size
-            texts.append(out.blob[out.offsets[k] : out.offsets[k + 1]].decode("utf-8"))
-        return texts
-
     def verify_jobs() -> Iterator[_VerifyJob]:
         for start in range(0, len(candidates), _VERIFY_CHUNK):
             chunk = candidates[start : start + _VERIFY_CHUNK]
@@ -379,15 +402,8 @@ def _find(
             b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
             involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
             left, right = local[: len(a)], local[len(a) :]
-            if fetch is None:
-                yield _VerifyJob(texts_for(involved), left, right, shingling,
-                                 params.include_system)
-            else:
-                # the worker fetches and normalises: done here, for the three quarters of a
-                # million texts a 1M set's candidates involve, it made this process the
-                # bottleneck
-                yield _VerifyJob([], left, right, shingling, params.include_system, fetch,
-                                 [ids[i] for i in involved.tolist()])
+            yield _VerifyJob(spill, bounds[involved], bounds[involved + 1], left, right,
+                             shingling)
 
     pairs: list[tuple[int, int, float]] = []
     sims_iter = ordered_map(pool, _run_verify, verify_jobs(), window)
