@@ -149,6 +149,12 @@ def test_pair_jaccard_is_the_exact_jaccard_of_the_shingle_sets(shingling: Shingl
     for (i, j), got in zip(pairs, sims.tolist(), strict=True):
         assert got == pytest.approx(len(sets[i] & sets[j]) / len(sets[i] | sets[j]))
     assert 0 < sims[-3] < 1 and sims[-1] == 1.0  # the premise: partial and full overlaps
+    # sorted by the left text, as candidates come: runs of pairs share the left text's table
+    order = np.lexsort((right, left))
+    again = kernels.pair_jaccard(codes, offsets, shingling.unit == "word", shingling.n,
+                                 left[order], right[order])
+    assert (again == sims[order]).all()
+    assert (np.diff(left[order]) == 0).sum() > 200  # the premise: long runs
     assert any(len(set(reference_shingles(t, shingling))) < len(reference_shingles(t, shingling))
                for t in texts)  # and texts that repeat a shingle
 
