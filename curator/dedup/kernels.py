@@ -390,3 +390,35 @@ def agreement(
     _agreement(np.ascontiguousarray(pairs, dtype=np.uint64), np.ascontiguousarray(sketch),
                np.ascontiguousarray(own), sketch.shape[1], agree, trials)
     return agree, trials
+
+
+@_jit()
+def _gather(
+    data: npt.NDArray[np.uint8], starts: I64, ends: I64, out: npt.NDArray[np.uint32]
+) -> int:  # pragma: no cover - compiled
+    """Copy the byte ranges starts[t]:ends[t] of data to out, back to back, one code point
+    a byte; return the largest byte (below 0x80: the ranges are ASCII)."""
+    pos = 0
+    top = 0
+    for t in range(len(starts)):
+        for i in range(starts[t], ends[t]):
+            c = data[i]
+            if c > top:
+                top = c
+            out[pos] = c
+            pos += 1
+    return top
+
+
+def gather_bytes(
+    data: npt.NDArray[np.uint8], starts: I64, ends: I64
+) -> tuple[npt.NDArray[np.uint32], I64, bool]:
+    """The byte ranges of `data` as one code-point array (a byte each) with its offsets, and
+    whether every byte was ASCII (else the caller decodes them as UTF-8)."""
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(ends - starts, out=offsets[1:])
+    out = np.empty(int(offsets[-1]), dtype=np.uint32)
+    top = _gather(data, np.ascontiguousarray(starts, dtype=np.int64),
+                  np.ascontiguousarray(ends, dtype=np.int64), out)
+    return out, offsets, top < 0x80
+

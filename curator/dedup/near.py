@@ -188,23 +188,18 @@ class _VerifyJob:
 
 def _spilled_codes(job: _VerifyJob) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
     """The chunk's texts as code points and offsets, read from the spill file."""
-    sizes = job.ends - job.starts
-    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
     with open(job.spill, "rb") as f:
-        if offsets[-1] == 0:  # every text empty (and mmap refuses an empty file)
-            return np.zeros(0, dtype=np.uint32), offsets
+        if os.fstat(f.fileno()).st_size == 0:  # every text empty (mmap refuses an empty file)
+            return np.zeros(0, dtype=np.uint32), np.zeros(len(job.starts) + 1, dtype=np.int64)
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             view = np.frombuffer(mm, dtype=np.uint8)
-            # every byte of every range in one gather: position k of text t is starts[t] + k
-            where = np.arange(offsets[-1]) + np.repeat(job.starts - offsets[:-1], sizes)
-            raw = view[where]
+            codes, offsets, ascii_only = kernels.gather_bytes(view, job.starts, job.ends)
             del view  # the map cannot close while an array still points into it
-    if int(raw.max()) < 0x80:  # ASCII: one byte a code point, nothing to decode
-        return raw.astype(np.uint32), offsets
-    blob, bounds = raw.tobytes(), offsets.tolist()
+    if ascii_only:  # one byte a code point: nothing to decode
+        return codes, offsets
+    blob, bounds = codes.astype(np.uint8).tobytes(), offsets.tolist()
     return kernels.encode([blob[bounds[k] : bounds[k + 1]].decode("utf-8")
-                           for k in range(len(sizes))])
+                           for k in range(len(job.starts))])
 
 
 def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
