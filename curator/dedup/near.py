@@ -30,13 +30,20 @@ import mmap
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: a killed run's spill file stays behind
+    fcntl = None  # type: ignore[assignment]
 
 from curator.dedup import kernels
 from curator.dedup.candidates import (
@@ -71,6 +78,8 @@ Fetch = Callable[[Sequence[int]], Sequence[Item]]
 _T = TypeVar("_T")
 _U = TypeVar("_U")
 
+_SPILL_PREFIX = "curator-dedup-"
+_SPILL_STALE_S = 60.0  # a spill file this old whose lock nobody holds belongs to a dead run
 _VERIFY_CHUNK = 2_000  # pairs: at most 4,000 texts, so a chunk's arrays stay near 100 MB
 
 
@@ -291,8 +300,7 @@ def find_duplicates(
     collecting = gc.isenabled() and threading.current_thread() is threading.main_thread()
     if collecting:
         gc.disable()
-    handle, spill = tempfile.mkstemp(prefix="curator-dedup-", suffix=".txt")
-    os.close(handle)
+    handle, spill = _open_spill()
     try:
         return _find(
             records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
@@ -304,6 +312,38 @@ def find_duplicates(
         if pool is not None:
             pool.shutdown()
         os.unlink(spill)
+        os.close(handle)
+
+
+def _open_spill() -> tuple[int, str]:
+    """A new spill file (descriptor and path), locked (flock) for as long as this run holds
+    the descriptor, after removing spill files that runs killed before their cleanup left
+    behind (SIGKILL runs no `finally`): those are unlocked, and older than a minute."""
+    folder = Path(tempfile.gettempdir())
+    for path in folder.glob(f"{_SPILL_PREFIX}*.txt"):
+        _remove_if_abandoned(path)
+    handle, spill = tempfile.mkstemp(prefix=_SPILL_PREFIX, suffix=".txt")
+    if fcntl is not None:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return handle, spill
+
+
+def _remove_if_abandoned(path: Path) -> None:
+    if fcntl is None:  # pragma: no cover - Windows
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        if time.time() - os.fstat(fd).st_mtime < _SPILL_STALE_S:
+            return  # maybe a run that has not locked its new file yet
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # a running dedup holds it
+    finally:
+        os.close(fd)
+    path.unlink(missing_ok=True)
 
 
 def _find(

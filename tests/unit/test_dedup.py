@@ -348,6 +348,29 @@ def test_each_record_is_read_once_and_the_spill_file_is_removed(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(importlib.util.find_spec("fcntl") is None, reason="flock: POSIX only")
+def test_spill_files_of_killed_runs_are_swept(
+    planted: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a run killed with SIGKILL runs no cleanup and leaves its spill file (up to the texts'
+    # size) behind; the next run removes such files: unlocked and over a minute old
+    import fcntl
+    import os
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead, running, fresh = (tmp_path / f"curator-dedup-{name}.txt"
+                            for name in ("dead", "running", "fresh"))
+    for path in (dead, running, fresh):
+        path.write_bytes(b"normalised text")
+    for path in (dead, running):
+        os.utime(path, (0, 0))
+    with running.open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a dedup still running
+        records, _ = planted
+        find_duplicates(enumerate(records[:200]), processes=1)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, running.name]
+
+
 def test_unicode_pairs_are_verified_from_the_spill_file() -> None:
     rng = random.Random(3)
     base = " ".join(words(rng, 60))
