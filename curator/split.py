@@ -104,10 +104,11 @@ def assign_splits(
     straddling: list[str] = []
     new_units: list[tuple[str, list[SplitItem]]] = []
     for key, members in units.items():
-        placed = Counter(existing[m.id] for m in members if m.id in existing)
-        if not placed:
+        sealed = [existing[m.id] for m in members if m.id in existing] if existing else []
+        if not sealed:  # (most units on a first split: no Counter for them)
             new_units.append((key, members))
             continue
+        placed = Counter(sealed)
         if len(placed) > 1:
             straddling.append(key)
         # the split holding most of the unit; on a tie the later (more sealed) one

@@ -267,50 +267,80 @@ def _slot(
 
 
 @_jit()
+def _distinct(
+    hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8]
+) -> int:  # pragma: no cover - compiled
+    """How many distinct values hashes[:count] holds (keys and marks: scratch tables)."""
+    size = 16
+    while size < 2 * count:
+        size *= 2
+    mask = np.uint64(size - 1)
+    marks[:size] = 0
+    found = 0
+    for k in range(count):
+        slot = _slot(keys, marks, mask, hashes[k])
+        if marks[slot] == 0:
+            keys[slot] = hashes[k]
+            marks[slot] = 1
+            found += 1
+    return found
+
+
+@_jit()
 def _pair_sims(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
     sims: npt.NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled
-    """Exact Jaccard of two shingle sets with one small open-addressing table a pair: the
-    left text's shingles go in marked 1, the right text's are looked up and marked 2 (new) or
-    3 (in both), so duplicates within a text count once and nothing needs sorting."""
+    """Exact Jaccard of two shingle sets, |A & B| / (|A| + |B| - |A & B|). The left text's
+    shingles go into an open-addressing table that stays while consecutive pairs share their
+    left text (candidates come sorted by it, so a record with many candidates builds its
+    table once); each text's number of distinct shingles is counted once; the right text's
+    shingles are looked up, each table slot stamped with the pair so a shingle repeated in
+    the right text counts once."""
+    texts = len(offsets) - 1
     longest = max(1, _longest(offsets))
     left_hashes = np.empty(longest, dtype=np.uint64)
     right_hashes = np.empty(longest, dtype=np.uint64)
     capacity = 16
-    while capacity < 4 * longest:
+    while capacity < 2 * longest:
         capacity *= 2
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
+    stamps = np.empty(capacity, dtype=np.int64)
+    scratch_keys = np.empty(capacity, dtype=np.uint64)
+    scratch_marks = np.zeros(capacity, dtype=np.uint8)
+    distinct = np.full(texts, -1, dtype=np.int64)
+    current = -1
+    mask = np.uint64(0)
     for p in range(len(left)):
         a, b = left[p], right[p]
-        na = _text_shingles(codes, offsets[a], offsets[a + 1], word, n, left_hashes, 0)
+        if a != current:
+            na = _text_shingles(codes, offsets[a], offsets[a + 1], word, n, left_hashes, 0)
+            size = 16
+            while size < 2 * na:
+                size *= 2
+            mask = np.uint64(size - 1)
+            marks[:size] = 0
+            stamps[:size] = -1
+            in_left = 0
+            for k in range(na):
+                slot = _slot(keys, marks, mask, left_hashes[k])
+                if marks[slot] == 0:
+                    keys[slot] = left_hashes[k]
+                    marks[slot] = 1
+                    in_left += 1
+            distinct[a] = in_left
+            current = a
         nb = _text_shingles(codes, offsets[b], offsets[b + 1], word, n, right_hashes, 0)
-        size = 16
-        while size < 2 * (na + nb):
-            size *= 2
-        mask = np.uint64(size - 1)
-        marks[:size] = 0
-        in_left = 0
-        for k in range(na):
-            slot = _slot(keys, marks, mask, left_hashes[k])
-            if marks[slot] == 0:
-                keys[slot] = left_hashes[k]
-                marks[slot] = 1
-                in_left += 1
+        if distinct[b] < 0:
+            distinct[b] = _distinct(right_hashes, nb, scratch_keys, scratch_marks)
         both = 0
-        right_only = 0
         for k in range(nb):
-            h = right_hashes[k]
-            slot = _slot(keys, marks, mask, h)
-            if marks[slot] == 0:
-                keys[slot] = h
-                marks[slot] = 2
-                right_only += 1
-            elif marks[slot] == 1:
-                marks[slot] = 3
+            slot = _slot(keys, marks, mask, right_hashes[k])
+            if marks[slot] != 0 and stamps[slot] != p:
+                stamps[slot] = p
                 both += 1
-        sims[p] = both / (in_left + right_only)
+        sims[p] = both / (distinct[a] + distinct[b] - both)
 
 
 def pair_jaccard(
@@ -321,3 +351,74 @@ def pair_jaccard(
     _pair_sims(codes, offsets, word, n, np.ascontiguousarray(left, dtype=np.int64),
                np.ascontiguousarray(right, dtype=np.int64), sims)
     return sims
+
+
+@_jit()
+def _agreement(
+    pairs: U64, sketch: npt.NDArray[np.uint8], own: npt.NDArray[np.uint8], k: int,
+    agree: I64, trials: I64,
+) -> None:  # pragma: no cover - compiled
+    """For each pair (i << 32 | j): the bins where either record fills itself (own bits,
+    packed most significant bit first as np.packbits does), and how many of them agree."""
+    for p in range(len(pairs)):
+        a = np.int64(pairs[p] >> np.uint64(32))
+        b = np.int64(pairs[p] & _LOW32)
+        hits = 0
+        count = 0
+        for q in range(own.shape[1]):
+            either = own[a, q] | own[b, q]
+            if either == 0:
+                continue
+            for bit in range(8):
+                column = q * 8 + bit
+                if column < k and either & (0x80 >> bit):
+                    count += 1
+                    if sketch[a, column] == sketch[b, column]:
+                        hits += 1
+        agree[p] = hits
+        trials[p] = max(count, 1)
+
+
+def agreement(
+    pairs: U64, sketch: npt.NDArray[np.uint8], own: npt.NDArray[np.uint8]
+) -> tuple[I64, I64]:
+    """For candidate pairs (i << 32 | j): in how many bins either record fills itself the two
+    signatures agree (`sketch`: the low byte of each bin), and how many such bins there are
+    (at least 1); `own` is the packed bits of which bins each record fills itself."""
+    agree = np.empty(len(pairs), dtype=np.int64)
+    trials = np.empty(len(pairs), dtype=np.int64)
+    _agreement(np.ascontiguousarray(pairs, dtype=np.uint64), np.ascontiguousarray(sketch),
+               np.ascontiguousarray(own), sketch.shape[1], agree, trials)
+    return agree, trials
+
+
+@_jit()
+def _gather(
+    data: npt.NDArray[np.uint8], starts: I64, ends: I64, out: npt.NDArray[np.uint32]
+) -> int:  # pragma: no cover - compiled
+    """Copy the byte ranges starts[t]:ends[t] of data to out, back to back, one code point
+    a byte; return the largest byte (below 0x80: the ranges are ASCII)."""
+    pos = 0
+    top = 0
+    for t in range(len(starts)):
+        for i in range(starts[t], ends[t]):
+            c = data[i]
+            if c > top:
+                top = c
+            out[pos] = c
+            pos += 1
+    return top
+
+
+def gather_bytes(
+    data: npt.NDArray[np.uint8], starts: I64, ends: I64
+) -> tuple[npt.NDArray[np.uint32], I64, bool]:
+    """The byte ranges of `data` as one code-point array (a byte each) with its offsets, and
+    whether every byte was ASCII (else the caller decodes them as UTF-8)."""
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(ends - starts, out=offsets[1:])
+    out = np.empty(int(offsets[-1]), dtype=np.uint32)
+    top = _gather(data, np.ascontiguousarray(starts, dtype=np.int64),
+                  np.ascontiguousarray(ends, dtype=np.int64), out)
+    return out, offsets, top < 0x80
+

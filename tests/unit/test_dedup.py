@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import importlib.util
 import random
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,12 @@ def test_pair_jaccard_is_the_exact_jaccard_of_the_shingle_sets(shingling: Shingl
     for (i, j), got in zip(pairs, sims.tolist(), strict=True):
         assert got == pytest.approx(len(sets[i] & sets[j]) / len(sets[i] | sets[j]))
     assert 0 < sims[-3] < 1 and sims[-1] == 1.0  # the premise: partial and full overlaps
+    # sorted by the left text, as candidates come: runs of pairs share the left text's table
+    order = np.lexsort((right, left))
+    again = kernels.pair_jaccard(codes, offsets, shingling.unit == "word", shingling.n,
+                                 left[order], right[order])
+    assert (again == sims[order]).all()
+    assert (np.diff(left[order]) == 0).sum() > 200  # the premise: long runs
     assert any(len(set(reference_shingles(t, shingling))) < len(reference_shingles(t, shingling))
                for t in texts)  # and texts that repeat a shingle
 
@@ -319,7 +326,12 @@ def test_result_does_not_depend_on_processes_batches_or_runs(planted: Any) -> No
     assert a.pairs == b.pairs
 
 
-def test_fetch_gives_the_same_result(planted: Any) -> None:
+def test_each_record_is_read_once_and_the_spill_file_is_removed(
+    planted: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 15: verification used to fetch and normalise the texts of every candidate pair
+    # again (715,000 reads for 100,000 records on real text); now it reads the spill file
+    # written while signing, and `fetch` serves the signing batches alone
     records, _ = planted
     asked: list[int] = []
 
@@ -327,10 +339,67 @@ def test_fetch_gives_the_same_result(planted: Any) -> None:
         asked.extend(ids)
         return [records[i] for i in ids]
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     kept = find_duplicates(enumerate(records), processes=1)
-    fetched = find_duplicates(enumerate(records), processes=1, fetch=fetch)
-    assert kept.clusters == fetched.clusters
-    assert 0 < len(set(asked)) < len(records) / 2  # only candidates were asked for
+    fetched = find_duplicates(ids=list(range(len(records))), fetch=fetch, processes=1)
+    assert kept.clusters == fetched.clusters and kept.pairs == fetched.pairs
+    assert kept.stats.verified_pairs > 0
+    assert sorted(asked) == list(range(len(records)))  # every record once, no more
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("fcntl") is None, reason="flock: POSIX only")
+def test_spill_files_of_killed_runs_are_swept(
+    planted: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a run killed with SIGKILL runs no cleanup and leaves its spill file (up to the texts'
+    # size) behind; the next run removes such files: unlocked and over a minute old
+    import fcntl
+    import os
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead, running, fresh = (tmp_path / f"curator-dedup-{name}.txt"
+                            for name in ("dead", "running", "fresh"))
+    for path in (dead, running, fresh):
+        path.write_bytes(b"normalised text")
+    for path in (dead, running):
+        os.utime(path, (0, 0))
+    with running.open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a dedup still running
+        records, _ = planted
+        find_duplicates(enumerate(records[:200]), processes=1)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, running.name]
+
+
+def test_unicode_pairs_are_verified_from_the_spill_file() -> None:
+    rng = random.Random(3)
+    base = " ".join(words(rng, 60))
+    records = [chat("Grüße " + base, "Straße für Zürich, ÉTÉ"),
+               chat("Grüße " + base + " noch", "Straße für Zürich, ÉTÉ"),
+               chat("ascii " + base, "plain answer"),
+               chat("ascii " + base + " more", "plain answer")]
+    result = find_duplicates(enumerate(records), processes=1, threshold=0.7)
+    texts = [normalize_example(r) for r in records]
+    sims = {(a, b): s for a, b, s in result.pairs}
+    assert set(sims) >= {(0, 1), (2, 3)}
+    for (a, b), s in sims.items():
+        sa, sb = _char5(texts[a]), _char5(texts[b])
+        assert s == pytest.approx(len(sa & sb) / len(sa | sb))
+
+
+def test_compiled_agreement_matches_numpy() -> None:
+    rng = np.random.default_rng(5)
+    n, k = 50, 128
+    sketch = rng.integers(0, 4, size=(n, k), dtype=np.uint8)  # small values: many agree
+    own_bits = rng.random((n, k)) < 0.6
+    own_bits[3] = False  # a record that fills no bin itself
+    own = np.packbits(own_bits, axis=1)
+    a, b = np.triu_indices(n, 1)
+    pairs = (a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64)
+    agree, trials = kernels.agreement(pairs, sketch, own)
+    either = own_bits[a] | own_bits[b]
+    assert (agree == ((sketch[a] == sketch[b]) & either).sum(axis=1)).all()
+    assert (trials == np.maximum(either.sum(axis=1), 1)).all()
 
 
 def chain() -> tuple[str, str, str]:

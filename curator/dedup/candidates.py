@@ -1,0 +1,218 @@
+"""Candidate pairs for near-duplicate search: LSH banding under caps, the signature screen, and
+the per-record limit (steps 3 of `curator.dedup.near`'s pipeline).
+
+Inputs are per-record arrays (band keys, the low byte of each signature bin, which bins hold a
+shingle of the record's own); outputs are candidate pairs packed as (i << 32 | j), i < j,
+ascending. Nothing here reads a text: what survives is verified by its true Jaccard in `near`.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from curator.dedup import kernels
+
+_T = TypeVar("_T")
+_U = TypeVar("_U")
+
+_SCREEN_SIGMAS = 6.0
+_SCREEN_CHUNK = 100_000  # pairs compared at once: two 128-byte sketch rows each
+#: A band bucket (records with equal keys in one band) of more records than this is not
+#: expanded into all its pairs; each of its records is paired with the next BUCKET_WINDOW
+#: records in the order of their key in another band (`band_pairs`). So one record takes
+#: part in at most bands * (BUCKET_CAP - 1) candidate pairs, and no threshold or input makes
+#: the candidate work quadratic.
+BUCKET_CAP = 128
+BUCKET_WINDOW = 32
+#: After screening, a record keeps at most this many candidates with records after it, the
+#: ones its signature says are most alike (`limit_per_record`): verification and clustering
+#: then stay linear in the records too.
+RECORD_CAP = 256
+
+
+def ordered_map(
+    pool: Executor | None, fn: Callable[[_T], _U], jobs: Iterable[_T], window: int
+) -> Iterator[_U]:
+    """fn over jobs in order, with at most `window` jobs in flight.
+
+    Executor.map submits every job at once, which would hold the whole input in memory.
+    """
+    if pool is None:
+        yield from map(fn, jobs)
+        return
+    pending: collections.deque[Future[_U]] = collections.deque()
+    for job in jobs:
+        pending.append(pool.submit(fn, job))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def sorted_unique(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    # np.unique hashes 64-bit values before sorting (numpy 2.3+), 6x slower here than a sort
+    x = np.sort(x)
+    keep = np.ones(len(x), dtype=bool)
+    keep[1:] = x[1:] != x[:-1]
+    out: npt.NDArray[np.uint64] = x[keep]
+    return out
+
+
+def run_starts(n: int, differs: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+    """Where each run of equal values of a sorted array of n values starts, and n at the end;
+    `differs[i]` says whether sorted value i + 1 differs from value i."""
+    new_run = np.ones(n + 1, dtype=bool)
+    new_run[1:-1] = differs
+    return np.flatnonzero(new_run)
+
+
+def band_pairs(job: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, int]
+                ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], int]:
+    """Unique (i << 32 | j), i < j, of the positions in one band's keys that hold equal keys,
+    the positions in buckets over the cap, and how many buckets were over it.
+
+    A bucket of at most `cap` records gives all its pairs. A larger one (text shared by a
+    great many records) would give pairs quadratic in its size: its records are ordered by
+    their key in a second band (so records that also share that band sit together) and each
+    is paired with the `window` records after it, so the bucket gives fewer than
+    size * window pairs. Pairs of such a bucket outside that window are not compared here
+    (they may still meet in another band).
+    """
+    column, second, cap, window = job
+    order = np.argsort(column)
+    sorted_keys = column[order]
+    starts = run_starts(len(order), sorted_keys[1:] != sorted_keys[:-1])
+    run_start, sizes = starts[:-1], np.diff(starts)
+    found: list[npt.NDArray[np.uint64]] = []
+    for size in np.unique(sizes[(sizes > 1) & (sizes <= cap)]).tolist():
+        first = run_start[sizes == size]
+        left, right = np.triu_indices(size, 1)
+        a = order[first[:, None] + left].ravel()
+        b = order[first[:, None] + right].ravel()
+        found.append(pack(a, b))
+    big = np.flatnonzero(sizes > cap)
+    capped = np.empty(0, dtype=np.int64)
+    if len(big):
+        run_of = np.repeat(np.arange(len(big)), sizes[big])
+        members = order[np.concatenate([np.arange(run_start[r], run_start[r] + sizes[r])
+                                        for r in big.tolist()])]
+        inner = np.lexsort((members, second[members], run_of))
+        members, run_of = members[inner], run_of[inner]
+        for d in range(1, window + 1):
+            same = run_of[d:] == run_of[:-d]
+            found.append(pack(members[:-d][same], members[d:][same]))
+        capped = np.sort(members).astype(np.int64)
+    if not found:
+        return np.empty(0, dtype=np.uint64), capped, len(big)
+    return sorted_unique(np.concatenate(found)), capped, len(big)
+
+
+def pack(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    lo, hi = np.minimum(a, b).astype(np.uint64), np.maximum(a, b).astype(np.uint64)
+    out: npt.NDArray[np.uint64] = (lo << np.uint64(32)) | hi
+    return out
+
+
+def candidate_pairs(
+    keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], pool: Executor | None,
+    window: int, cap: int = BUCKET_CAP, cap_window: int = BUCKET_WINDOW,
+) -> tuple[npt.NDArray[np.uint64], int, int]:
+    """Unique (rows[i] << 32 | rows[j]), i < j, of the rows that share a key in any band
+    (within the cap of `band_pairs`), how many buckets were over the cap, and how many rows
+    were in one; `rows` ascending. The bands are grouped in the worker processes, one band a
+    job."""
+    bands = keys.shape[1]
+    jobs = ((np.ascontiguousarray(keys[:, band]),
+             np.ascontiguousarray(keys[:, (band + 1) % bands]), cap, cap_window)
+            for band in range(bands))
+    found: list[npt.NDArray[np.uint64]] = []
+    capped_rows: list[npt.NDArray[np.int64]] = []
+    capped_buckets = 0
+    for pairs, capped, big in ordered_map(pool, band_pairs, jobs, window):
+        found.append(pairs)
+        if len(capped):
+            capped_rows.append(capped)
+        capped_buckets += big
+    in_capped = len(sorted_unique(np.concatenate(capped_rows).astype(np.uint64))) \
+        if capped_rows else 0
+    if not found:
+        return np.empty(0, dtype=np.uint64), 0, 0
+    local = sorted_unique(np.concatenate(found))
+    # rows ascend, so mapping positions to rows keeps i < j and the order
+    lo = rows[(local >> np.uint64(32)).astype(np.int64)].astype(np.uint64)
+    hi = rows[(local & np.uint64(0xFFFFFFFF)).astype(np.int64)].astype(np.uint64)
+    out: npt.NDArray[np.uint64] = (lo << np.uint64(32)) | hi
+    return out, capped_buckets, in_capped
+
+
+def screen(
+    candidates: npt.NDArray[np.uint64],
+    sketch: npt.NDArray[np.uint8],
+    own: npt.NDArray[np.uint8],
+    threshold: float,
+) -> npt.NDArray[np.uint64]:
+    """The candidates whose signatures do not rule them out (`curator.dedup.near`'s docstring, 3).
+
+    Over the m bins where either text has a shingle of its own, the agreeing share is close to
+    a binomial estimate of the Jaccard with m trials (the kept low bytes agree by chance 1 time
+    in 256 more, which only keeps more); a pair is dropped below threshold - 6 sd.
+    """
+    k = sketch.shape[1]
+    if len(candidates) == 0 or threshold >= 1.0:
+        return candidates
+    keep = np.empty(len(candidates), dtype=bool)
+    sd_unit = _SCREEN_SIGMAS * np.sqrt(threshold * (1.0 - threshold))
+    for start in range(0, len(candidates), _SCREEN_CHUNK):
+        chunk = candidates[start : start + _SCREEN_CHUNK]
+        agree, trials = agreement(chunk, sketch, own, k)
+        cut = threshold - sd_unit / np.sqrt(trials)
+        keep[start : start + len(chunk)] = agree >= cut * trials
+    out: npt.NDArray[np.uint64] = candidates[keep]
+    return out
+
+
+def agreement(
+    chunk: npt.NDArray[np.uint64], sketch: npt.NDArray[np.uint8], own: npt.NDArray[np.uint8],
+    k: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For candidate pairs (i << 32 | j): in how many bins either record fills itself the two
+    signatures agree, and how many such bins there are (at least 1). The compiled loop
+    (`kernels.agreement`) does in one pass what numpy did in five over (pairs, k) arrays."""
+    del k  # the sketch's width
+    return kernels.agreement(chunk, sketch, own)
+
+
+def limit_per_record(
+    candidates: npt.NDArray[np.uint64],
+    sketch: npt.NDArray[np.uint8],
+    own: npt.NDArray[np.uint8],
+    limit: int,
+) -> tuple[npt.NDArray[np.uint64], int]:
+    """At most `limit` candidates (i, j) for each i, those with the highest estimated
+    Jaccard (agreeing own bins, as in `screen`), and how many records lost some."""
+    if len(candidates) <= limit:
+        return candidates, 0
+    first = (candidates >> np.uint64(32)).astype(np.int64)
+    counts = np.bincount(first)
+    if counts.max() <= limit:
+        return candidates, 0
+    k = sketch.shape[1]
+    est = np.empty(len(candidates), dtype=np.float64)
+    for start in range(0, len(candidates), _SCREEN_CHUNK):
+        chunk = candidates[start : start + _SCREEN_CHUNK]
+        agree, trials = agreement(chunk, sketch, own, k)
+        est[start : start + len(chunk)] = agree / trials
+    order = np.lexsort((candidates, -est, first))  # by record, the most alike first
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    position = np.arange(len(order)) - starts[first[order]]
+    keep = np.sort(order[position < limit])  # candidates ascend, so their order is kept
+    out: npt.NDArray[np.uint64] = candidates[keep]
+    return out, int((counts > limit).sum())
+
+
