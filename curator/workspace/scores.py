@@ -8,7 +8,7 @@ run keeps what it finished and the next run goes on from there.
 
 No torch here: the scorer (curator/train/score.py) computes, this module stores.
 
-For the front ends (not wired yet): `get` for one record's detail pane (`ScoreRow.stale` says
+For the front ends: `get` for one record's detail pane (`ScoreRow.stale` says
 whether the record changed since), `FIELDS` and `filter_sql` for a `score.FIELD>N` filter, and
 `order_sql` for "most suspicious first" (highest IFD, or lowest end probability).
 """
@@ -157,11 +157,12 @@ def count(ws: Workspace) -> int:
 
 
 def filter_sql(field: str, op: str, value: float) -> tuple[str, list[Any]]:
-    """A condition over `records r` for a filter such as `score.ifd>1.0` (op one of > < = !=):
-    records with that score. Raises KeyError for an unknown field, ValueError for an unknown op."""
+    """A condition over `records r` for a filter such as `score.ifd>1.0` :
+    records with that score (a record without the number never matches, `!=` included).
+    op one of > < >= <= = !=. Raises KeyError for an unknown field, ValueError for an unknown op."""
     column = FIELDS[field]
-    if op not in (">", "<", "=", "!="):
-        raise ValueError(f"score filters take >, <, = or !=, not {op!r}")
+    if op not in (">", "<", ">=", "<=", "=", "!="):
+        raise ValueError(f"score filters take >, <, >=, <=, = or !=, not {op!r}")
     return f"r.id IN (SELECT record_id FROM scores WHERE {column} {op} ?)", [value]
 
 
