@@ -243,11 +243,17 @@ def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
     )
 
 
+def _status_rank(value: str | int) -> int:
+    """A status's rank for accepted_first, or a rank given as a number (the `best` keeper's,
+    workspace/dedup.py best_keeper_ranks: fewest problems, then the better score)."""
+    return value if isinstance(value, int) else _STATUS_RANK.get(value, 1)
+
+
 def _priority(
     ids: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
     rule: KeeperRule,
-    statuses: Mapping[int, str] | None,
+    statuses: Mapping[int, str] | Mapping[int, int] | None,
     prefer: Collection[int],
 ) -> npt.NDArray[np.int64]:
     """rank[i]: 0 for the record that most deserves to be kept; ties go to the smaller id."""
@@ -259,7 +265,7 @@ def _priority(
     elif rule == "accepted_first":
         status = statuses or {}
         rank = np.fromiter(
-            (_STATUS_RANK.get(status.get(i, "pending"), 1) for i in ids.tolist()),
+            (_status_rank(status.get(i, "pending")) for i in ids.tolist()),
             dtype=np.int64,
             count=len(ids),
         )
@@ -476,7 +482,7 @@ def find_duplicates(
     shingling: Shingling = DEFAULT_SHINGLING,
     include_system: bool = DedupSettings().include_system,
     keeper: KeeperRule = "longest",
-    statuses: Mapping[int, str] | None = None,
+    statuses: Mapping[int, str] | Mapping[int, int] | None = None,
     prefer: Collection[int] = (),
     processes: int | None = None,
     batch_size: int = 2_000,
@@ -499,7 +505,7 @@ def find_duplicates(
     `progress(done, total)` follows the records signed (with `ids`), then the candidate pairs
     verified, counted on from the records (total = records + pairs).
     `keeper` orders records for keeping; ids in `prefer` always come first; `statuses` maps id to
-    accepted / pending / rejected for the accepted_first rule. `processes` defaults to the CPU
+    accepted / pending / rejected for the accepted_first rule (or to a numeric rank, lower kept first). `processes` defaults to the CPU
     count; the result does not depend on it. `screen=False` verifies every pair that shares a
     band, skipping the signature screen (module docstring, 3): slower, and in practice the same
     pairs. `bucket_cap` and `bucket_window` bound the candidates a band bucket gives
@@ -552,7 +558,7 @@ def _find(
     only: Sequence[int] | None,
     params: DedupParams,
     shingling: Shingling,
-    statuses: Mapping[int, str] | None,
+    statuses: Mapping[int, str] | Mapping[int, int] | None,
     prefer: Collection[int],
     batch_size: int,
     fetch: Fetch | None,
