@@ -223,3 +223,23 @@ def order_sql(field: str) -> str:
     """A sort key over `records r`: the record's score (records without one sort as NULL: first
     ascending, last descending in SQLite). "Most suspicious first" is `-ifd` or `end_prob`."""
     return f"(SELECT {FIELDS[field]} FROM scores s WHERE s.record_id = r.id)"
+
+
+def suspicious_ids(ws: Workspace, where: Sequence[str] = ()) -> list[int]:
+    """The ids matching `where`, most suspicious first: highest IFD first, then the records
+    without one (never scored, or scored with a note), each part in id order (the review app's
+    sort order). A score of text edited since still counts: the detail pane says it is stale."""
+    from curator.workspace.filters import compile_filters
+    from curator.workspace.search import ensure
+
+    sql, params = compile_filters(where)
+    ensure(ws, where)
+    return [rid for (rid,) in ws.connection.execute(
+        f"SELECT r.id FROM records r LEFT JOIN scores s ON s.record_id = r.id WHERE {sql} "
+        f"ORDER BY s.ifd IS NULL, s.ifd DESC, r.id", params)]
+
+
+def most_suspicious_first(ws: Workspace, ids: Sequence[int]) -> list[int]:
+    """These ids in the order of `suspicious_ids` (for matches found elsewhere)."""
+    ifd = dict(ws.connection.execute("SELECT record_id, ifd FROM scores WHERE ifd IS NOT NULL"))
+    return sorted(ids, key=lambda rid: (rid not in ifd, -ifd.get(rid, 0.0), rid))
