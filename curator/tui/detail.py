@@ -29,7 +29,7 @@ from textual.widget import Widget
 
 from curator.quality.score_signals import IFD_OFF_PROMPT
 from curator.tui.text import STYLE_NAMES, conversation, group, literal
-from curator.workspace import RecordDetail, WorkspaceError
+from curator.workspace import RecordDetail, Workspace, WorkspaceError
 from curator.workspace.scores import ScoreRow
 
 #: reads one record (the app passes `Workspace.get`)
@@ -69,6 +69,13 @@ class DetailPane(Widget, can_focus=True):
         self._lines_key: tuple[object, ...] = ()
         self._styles: dict[str, Style] = {}
         self._base = Style()
+
+    @staticmethod
+    def score_reader(ws: Workspace) -> FetchScore:
+        """Reads a record's `curator score` from this workspace (for `score`)."""
+        from curator.workspace import scores
+
+        return lambda record_id: scores.get(ws, record_id)
 
     def notify_style_update(self) -> None:
         self._styles.clear()

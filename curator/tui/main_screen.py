@@ -85,13 +85,9 @@ class MainScreen(Screen[None]):
         return app
 
     def compose(self) -> ComposeResult:
-        from functools import partial
-
-        from curator.workspace import scores
-
         with Horizontal(id="panes"):
             yield RecordList(self.window, self.marks, on_move=self.moved, id="records")
-            yield DetailPane(self.ws.get, id="detail", score=partial(scores.get, self.ws))
+            yield DetailPane(self.ws.get, id="detail", score=DetailPane.score_reader(self.ws))
         yield StatusLine(id="status-line")
         yield Footer()
 
@@ -598,16 +594,6 @@ class MainScreen(Screen[None]):
 
     def action_toggle_system(self) -> None:
         self.detail.toggle_system()
-
-    def action_sort_suspicious(self) -> None:
-        """The list in id order, or most suspicious first (highest IFD of `curator score`
-        first, unscored last); the filter stays."""
-        self.window.order = "id" if self.window.order == "suspicious" else "suspicious"
-        self.apply_filter(list(self.window.where))
-        if not slow_filter(self.window.where):  # else the scan's end says how many
-            self.update_status(f"{len(self.window):,} records, " + (
-                "most suspicious first (highest IFD first, unscored last)"
-                if self.window.order == "suspicious" else "in id order"))
 
     def action_help(self) -> None:
         self.app.push_screen(Help(self.review.help_rows(), FILTER_HELP))
