@@ -35,6 +35,9 @@ except ImportError:  # pragma: no cover - Windows: no lock, no clean-up of stale
 MANIFEST = "manifest.json"
 #: Formats `curator export --format` writes; the names match `curator convert --to`.
 EXPORT_FORMATS = ("openai-chat", "prompt-completion", "trl-messages", "sharegpt", "alpaca")
+#: Layouts a workspace writes its preference and KTO feedback records in (chosen by the target,
+#: not by --format): curator.formats.preference's targets, and TRL's unpaired KTO rows.
+RECORD_LAYOUTS = ("openai-preference", "trl-preference", "sharegpt-preference", "trl-kto")
 BOM = b"\xef\xbb\xbf"
 
 
@@ -358,7 +361,7 @@ def export_records(
     naming those files, as does an `out_dir` that holds any path in `protect` (the open
     workspace).
     """
-    if fmt not in EXPORT_FORMATS:
+    if fmt not in EXPORT_FORMATS and fmt not in RECORD_LAYOUTS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if fmt != "openai-chat" and convert is None:
         raise ExportError(f"format {fmt!r} needs a converter")

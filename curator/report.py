@@ -41,6 +41,9 @@ class Facts:
     # clusters none of whose members would be exported although not all were rejected by hand
     clusters_without_copy: list[int] = field(default_factory=list)
     clusters_with_copies: list[int] = field(default_factory=list)  # 2+ members exported
+    pairs: int = 0  # included preference pairs
+    chosen_longer: int = 0  # of them, pairs whose chosen answer is the longer one
+    contradicting_pairs: int = 0  # pairs labelled review:contradiction
 
 
 @dataclass(slots=True)
@@ -93,6 +96,8 @@ class Check:
 
 
 MAX_LISTED = 20
+#: share of pairs whose chosen answer is longer above which the report warns (length bias)
+LENGTH_BIAS_WARN = 0.8
 
 
 def _ids(ids: list[int]) -> str:
@@ -209,6 +214,22 @@ def assess(f: Facts) -> list[Check]:
             f"largest/smallest label {ratio:.1f}x" + (f"; missing: {', '.join(missing)}" if missing else ""),
             {"counts": totals, "imbalance": ratio if smallest else None, "missing": missing,
              "not_counted": sorted(set(f.labels) - set(user_labels))},
+        ))
+
+    if f.pairs:  # only a workspace with preference pairs has this check
+        share = f.chosen_longer / f.pairs
+        biased = share > LENGTH_BIAS_WARN
+        problems = ([f"pref.length_bias: the chosen answer is the longer one in {share:.0%} of "
+                     f"pairs (above {LENGTH_BIAS_WARN:.0%}): the model may learn that longer is "
+                     "better"] if biased else []) + \
+            ([f"pref.contradiction: {f.contradicting_pairs} pairs contradict another pair on "
+              "their prompt (label review:contradiction)"] if f.contradicting_pairs else [])
+        checks.append(Check(
+            "preference pairs", "warn" if problems else "pass",
+            "; ".join(problems) if problems else
+            f"{f.pairs} pairs; chosen longer in {share:.0%}; no contradicting pairs",
+            {"pairs": f.pairs, "chosen_longer_share": round(share, 4), "length_bias": biased,
+             "contradicting_pairs": f.contradicting_pairs},
         ))
 
     checks.append(Check(

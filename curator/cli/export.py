@@ -42,13 +42,18 @@ from curator.workspace.settings import EXPORT_TARGETS
               metavar="[NAME]",
               help="Also write LLaMA-Factory's dataset_info.json (entries NAME, NAME_validation, "
                    "NAME_holdout; NAME defaults to curator).")
+@click.option("--kind", "kind", type=click.Choice(("chat", "preference", "feedback")), default=None,
+              help="Which records to export when the workspace holds several kinds (one export, "
+                   "one training method) [default: the only kind there is]. Preference pairs "
+                   "are written in the target's layout: OpenAI DPO (openai, azure), "
+                   "prompt/chosen/rejected (trl), ShareGPT ranking + dataset_info.json (lf).")
 @click.option("--bom/--no-bom", "bom", default=None,
               help="UTF-8 byte-order mark at the start of each file [default: on for azure].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @handle_errors
 def export(workspace: Path, out: Path, fmt: str | None, target: str | None, only_accepted: bool,
-           hf_dataset: bool, parquet: bool, llamafactory: str | None, bom: bool | None,
-           as_json: bool) -> None:
+           hf_dataset: bool, parquet: bool, llamafactory: str | None, kind: str | None,
+           bom: bool | None, as_json: bool) -> None:
     """Export train/validation/holdout JSONL and manifest.json from a workspace.
 
     Every record that is not rejected is exported (records dedup marked as duplicates count as
@@ -64,7 +69,7 @@ def export(workspace: Path, out: Path, fmt: str | None, target: str | None, only
             outcome = export_workspace(
                 ws, out, fmt=fmt, target=target, only_accepted=only_accepted, bom=bom, hf=hf,
                 llamafactory=llamafactory is not None, llamafactory_name=llamafactory,
-                progress=progress,
+                progress=progress, kind=kind,
             )
     except ExportError as exc:
         _fail(str(exc))

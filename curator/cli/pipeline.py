@@ -34,6 +34,7 @@ from curator.io import STDIN
 from curator.tokens import TARGETS
 from curator.workspace import Workspace
 from curator.workspace.importer import FileReport, check_readable, import_files
+from curator.workspace.pairs import CONTRADICTION_LABEL, flag_contradictions
 from curator.workspace.settings import resolve, settings_meta
 
 _fail = fail
@@ -158,6 +159,8 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
 
             report = import_files(ws, readable, prepare=preparer, progress=progress,
                                   workers=workers, meta=meta, keep_going=True)
+            # pairs on one prompt that prefer opposite answers: labelled for review
+            contra = flag_contradictions(ws) if report.new else None
     failed = [fr for fr in report.files if fr.error]
     for fr in failed:
         echo(f"error: {fr.error}", err=True)
@@ -165,6 +168,8 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
         out = report.to_dict()
         out["target"], out["model"], out["max_tokens"] = target, model, limit
         out["unreadable"] = problems + [fr.error for fr in failed]
+        if contra is not None:  # only a workspace with preference pairs has this field
+            out["contradicting_pairs"] = contra.selected
         click.echo(_dump(out))
     else:
         for fr in report.files:
@@ -175,6 +180,9 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
         if len(report.files) > 1:
             echo(f"total: {report.rows} rows, {report.new} new, {report.already_present} "
                   f"already present, {report.rejected} rejected")
+        if contra is not None and contra.selected:
+            echo(f"{contra.selected} preference pairs contradict another pair on their prompt: "
+                 f"labelled {CONTRADICTION_LABEL} (curator ls --where label={CONTRADICTION_LABEL})")
     if failed and len(failed) == len(report.files) and report.rows == 0:
         raise click.exceptions.Exit(2)  # no file could be read: nothing was imported
     if report.rejected or problems or failed:

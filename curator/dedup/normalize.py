@@ -32,18 +32,41 @@ def normalize_text(text: str) -> str:
 #: how `example_text` reads content; part of the pair cache's key (workspace.dedup), so a cache
 #: built by another version is recomputed, not reused. 2: parts joined with nothing (the text a
 #: model trains on), images as `<image URL>`, other parts left out (1 joined parts with a space).
-TEXT_VERSION = 2
+#: 3: preference and feedback records compared whole, side by side (2 read them as empty).
+TEXT_VERSION = 3
 
 
 def _content_text(content: Any) -> str:
     return content_text(content, images="tag", others="skip")
 
 
+#: Put before every visible character of a pair's comparison text (a private-use code point:
+#: NFKC and case folding keep it), so no character or word shingle of a pair is ever one of a
+#: chat example's: a chat record and a pair on the same prompt are never near duplicates.
+_PAIR_MARK = "\ue000"
+#: the sides of a workspace's preference pair and KTO feedback record, in comparison order
+_PAIR_SIDES = {"preference": ("prompt", "chosen", "rejected"), "feedback": ("prompt", "completion")}
+
+
 def example_text(example: Mapping[str, Any], *, include_system: bool = False) -> str:
     """The raw (not yet normalised) comparison text of a chat example.
 
     Tool calls are content: two answers that call different functions are different answers.
+    A preference pair ({prompt, chosen, rejected}) or a KTO feedback row ({prompt, completion,
+    label}) is compared whole, each side marked (`<|chosen|>`), after a first line naming its
+    kind: two pairs are the same only when prompt and both answers are; every visible character
+    of it follows `_PAIR_MARK`, so it shares no shingle with any chat example's text.
     """
+    if "messages" not in example and isinstance(example.get("prompt"), list):
+        kind = "feedback" if "completion" in example else "preference"
+        lines = [f"<|{kind}|>" if kind == "preference" else
+                 f"<|feedback {'good' if example.get('label') else 'bad'}|>"]
+        for side in _PAIR_SIDES[kind]:
+            value = example.get(side)
+            lines.append(f"<|{side}|>")
+            if isinstance(value, list):
+                lines.append(example_text({"messages": value}, include_system=include_system))
+        return "".join(ch if ch.isspace() else _PAIR_MARK + ch for ch in "\n".join(lines))
     turns: list[str] = []
     for message in example.get("messages", ()):
         role = str(message.get("role", ""))

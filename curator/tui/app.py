@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -29,7 +29,9 @@ from curator.tui.jobs import (
 from curator.tui.main_screen import MainScreen
 from curator.tui.modals import Ask, Confirm, Result
 from curator.workspace import Workspace, WorkspaceError
-from curator.workspace.prepare import ExampleCheck, Preparer
+
+if TYPE_CHECKING:
+    from curator.workspace.prepare import ExampleCheck, Preparer
 
 __all__ = ["MainScreen", "ReviewApp", "binding_ids"]
 
@@ -56,8 +58,9 @@ class ReviewApp(App[None]):
             self.ws.close()
             raise
         self.target = self.settings.target
-        self.preparer = Preparer(self.target, model=self.settings.model,
-                                 max_tokens=self.settings.max_tokens)
+        #: made at the first edit check: the validator's modules (numpy, the schema) take
+        #: longer to import than the rest of the app's start, and most sessions never edit
+        self._preparer: Preparer | None = None
         self.imports = list(imports)
         self.advance = advance
         self.version = 0
@@ -67,7 +70,21 @@ class ReviewApp(App[None]):
 
     @property
     def limit(self) -> int | None:
+        # An imported workspace stores its limit: read it as it is, without loading the
+        # validator (numpy, the schema) that works a limit out from the model (what
+        # settings.limit does, and returns this same stored value first).
+        if self.settings.max_tokens is not None:
+            return self.settings.max_tokens
         return self.settings.limit
+
+    @property
+    def preparer(self) -> Preparer:
+        if self._preparer is None:
+            from curator.workspace.prepare import Preparer
+
+            self._preparer = Preparer(self.target, model=self.settings.model,
+                                      max_tokens=self.settings.max_tokens)
+        return self._preparer
 
     def check(self, example: dict[str, Any]) -> ExampleCheck:
         return self.preparer.check(example)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from rich.text import Text
@@ -27,7 +27,9 @@ from textual.widgets import Static, TextArea
 from curator.tui.text import literal
 from curator.tui.visible import SafeTextArea, Shown
 from curator.workspace import RecordDetail
-from curator.workspace.prepare import ExampleCheck
+
+if TYPE_CHECKING:  # the validator (numpy, the schema) loads only when an edit is checked
+    from curator.workspace.prepare import ExampleCheck
 
 
 class EditScreen(Screen[dict[str, Any] | None]):

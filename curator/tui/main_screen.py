@@ -3,31 +3,26 @@ in full, a status line. Every key that changes data calls the workspace first (o
 journaled transaction) and only then redraws, so what the screen shows as done is on disk.
 
 Long work runs in thread workers that talk back with messages (curator.tui.messages): a filter
-no index answers is counted by `_scan`, which posts FilterProgress, FilterDone or FilterFailed.
+no index answers is counted by `_scan`, which posts FilterProgress, FilterPartial (the first
+matches, shown while the count goes on), FilterDone or FilterFailed.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer
-from textual.worker import get_current_worker
 
 from curator.tui.actions import (
     DEFAULT_REASON,
-    FILTER_FAILURES,
     BulkAction,
     bulk_job,
     default_reason,
-    filter_failure,
     label_set,
     next_status_view,
     term_value,
@@ -36,13 +31,13 @@ from curator.tui.actions import (
 from curator.tui.bindings import MAIN_BINDINGS
 from curator.tui.detail import DetailPane
 from curator.tui.edit import EditScreen
-from curator.tui.jobs import JobReport, JobScreen, Progress, index_job
-from curator.tui.messages import FilterDone, FilterFailed, FilterProgress
+from curator.tui.filter_screen import FilterScreen
+from curator.tui.jobs import JobReport, JobScreen, Progress
 from curator.tui.modals import Ask, BulkChoice, Confirm, Help
 from curator.tui.record_list import RecordList
 from curator.tui.status_line import StatusLine
 from curator.tui.text import literal
-from curator.tui.window import RecordWindow, scan, slow_filter
+from curator.tui.window import slow_filter
 from curator.workspace import (
     FILTER_HELP,
     EditRefused,
@@ -50,31 +45,21 @@ from curator.workspace import (
     RecordDetail,
     Workspace,
     WorkspaceError,
-    compile_filters,
-    uses_search,
 )
 
 if TYPE_CHECKING:
     from curator.tui.app import ReviewApp
 
 
-class MainScreen(Screen[None]):
+class MainScreen(FilterScreen):
     """The record list, the selected record in full, the status line and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
 
     def __init__(self, ws: Workspace) -> None:
-        super().__init__()
-        self.ws = ws
+        super().__init__(ws)
         #: marked records; kept in the workspace (saved at each key, not journaled)
         self.marks: set[int] = ws.marks()
-        self.window = RecordWindow(ws)
-        self.message = ""
-        #: counts filters applied; a background filter's result is used only if still current
-        self._filter_gen = 0
-        self._filter_last = 0.0
-        #: a filter whose count is still running in a worker (the one asked for last)
-        self._pending_where: list[str] | None = None
 
     @property
     def review(self) -> ReviewApp:
@@ -103,16 +88,8 @@ class MainScreen(Screen[None]):
     # -- helpers -----------------------------------------------------------------------------
 
     @property
-    def records(self) -> RecordList:
-        return self.query_one("#records", RecordList)
-
-    @property
     def detail(self) -> DetailPane:
         return self.query_one("#detail", DetailPane)
-
-    def current_id(self) -> int | None:
-        row = self.records.current
-        return row.summary.id if row is not None else None
 
     def show_current(self) -> None:
         rid = self.current_id()
@@ -124,7 +101,8 @@ class MainScreen(Screen[None]):
             self.message = message
         where = " ".join(self.window.where) or "all records"
         total = len(self.window)
-        pos = f"{self.records.cursor + 1:,}/{total:,}" if total else "0/0"
+        more = "+" if self._showing_partial() else ""  # counted so far
+        pos = f"{self.records.cursor + 1:,}/{total:,}{more}" if total else "0/0"
         marks = f"  {len(self.marks)} marked" if self.marks else ""
         line = Text(f" {pos}  {literal(where, one_line=True)}{marks}")
         if self.message:
@@ -173,17 +151,18 @@ class MainScreen(Screen[None]):
         # A count that was running read records from before the change, so it starts again:
         # the filter asked for last if one was still being counted (it stays the one that will
         # be shown), else the text~ filter on screen.
+        carried = self._showing_partial()  # the list shows that count's first matches
         self._filter_gen += 1
+        if carried:
+            self._partial_gen = self._filter_gen
         self.workers.cancel_group(self, "filter")
         if pending is not None:
-            self._scan(pending, self._filter_gen, None, message)
+            # keep the cursor's record when the list already shows that filter's first matches
+            self._scan(pending, self._filter_gen, keep if self.window.where == pending else None,
+                       message)
         else:
             self._pending_where = list(self.window.where)
             self._scan(list(self.window.where), self._filter_gen, keep, message)
-
-    def fail(self, exc: Exception) -> None:
-        self.update_status(f"error: {exc}")
-        self.app.notify(literal(str(exc)), severity="error", markup=False)
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -455,110 +434,7 @@ class MainScreen(Screen[None]):
             return
         self.after_change(record.id, change.summary if change.entry_id else "no change")
 
-    # -- filters and search ------------------------------------------------------------------
-
-    def apply_filter(self, where: list[str]) -> None:
-        if uses_search(where) and self.ws.search_index_pending():
-            pending = self.ws.search_index_pending()
-
-            def built(result: JobReport | None) -> None:
-                if result is not None and not self.ws.search_index_pending():
-                    self.apply_filter(where)
-                else:
-                    self.update_status("search cancelled: the index is not complete yet")
-
-            self.app.push_screen(JobScreen(f"Building the search index ({pending:,} records, "
-                                           f"once)", self.ws.path, index_job), built)
-            return
-        try:
-            compile_filters(where)
-            self.ws.check_filter_names(where)  # label=nosuch is an error, not an empty list
-        except FILTER_FAILURES as exc:
-            self.filter_failed(where, exc)
-            return
-        self._filter_gen += 1
-        self.workers.cancel_group(self, "filter")  # a new filter replaces a running one
-        self._pending_where = None
-        if slow_filter(where):
-            self.update_status(f"filtering {' '.join(where)}… (escape stops)")
-            self._pending_where = list(where)
-            self._scan(list(where), self._filter_gen)
-            return
-        try:
-            self.window.reset(where)
-        except FILTER_FAILURES as exc:
-            self.filter_failed(where, exc)
-            return
-        self._filter_shown()
-
-    def filter_failed(self, where: list[str], exc: Exception) -> None:
-        """A filter that could not be applied: say why; the list stays as it was."""
-        self.fail(Exception(filter_failure(where, exc)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
-    def _scan(self, where: list[str], gen: int, keep: int | None = None,
-              message: str = "") -> None:
-        """A filter no index answers, counted in a worker (its own connections, see
-        window.scan) while the list keeps answering keys; the result replaces the list only if
-        no other filter came since. A failure is reported, never left as "filtering…"."""
-        worker = get_current_worker()
-
-        def cancelled() -> bool:
-            return worker.is_cancelled or gen != self._filter_gen
-
-        def progress(done: int, total: int) -> None:
-            self.post_message(FilterProgress(gen, where, done, total))
-
-        try:
-            with Workspace.open(self.ws.path) as ws:
-                result = scan(ws, where, progress, cancelled)
-        except Exception as exc:  # shown to the user; the list stays as it was
-            self.post_message(FilterFailed(gen, where, exc))
-            return
-        if result is not None and not cancelled():
-            self.post_message(FilterDone(gen, where, *result, keep, message))
-
-    def on_filter_progress(self, event: FilterProgress) -> None:
-        now = time.monotonic()
-        if event.gen == self._filter_gen and (now - self._filter_last > 0.1
-                                              or event.done >= event.total):
-            self._filter_last = now
-            self.update_status(f"filtering {' '.join(event.where)}… "
-                               f"{event.done / max(event.total, 1):.0%} (escape stops)")
-
-    def on_filter_done(self, event: FilterDone) -> None:
-        if event.gen != self._filter_gen:
-            return
-        where, ids, rows, keep, message = (event.where, event.ids, event.rows, event.keep,
-                                           event.message)
-        self._pending_where = None
-        if keep is not None:  # the user may have moved on while the count ran
-            keep = self.current_id() or keep
-        self.window.adopt(where, ids, rows)
-        # After a change the cursor stays on its record while it still matches; a new filter
-        # starts at the top.
-        index = self.window.index_of(keep) if keep is not None else None
-        self._filter_shown(index or 0)
-        if message:
-            self.update_status(f"{message}; {len(ids):,} records")
-
-    def on_filter_failed(self, event: FilterFailed) -> None:
-        if event.gen == self._filter_gen:
-            self._pending_where = None
-            self.filter_failed(event.where, event.error)
-
-    def action_cancel_filter(self) -> None:
-        if self.workers.cancel_group(self, "filter"):
-            self._pending_where = None
-            self._filter_gen += 1
-            self.update_status("filter stopped; the list is as it was")
-
-    def _filter_shown(self, index: int = 0) -> None:
-        self.records.top = 0
-        self.records.cursor = index
-        self.records.refresh()
-        self.show_current()
-        self.update_status(f"{len(self.window):,} records")
+    # -- filters and search (applying one, the scan of text~: FilterScreen) -------------------
 
     def action_filter(self) -> None:
         def done(text: str | None) -> None:

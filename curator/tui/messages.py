@@ -30,6 +30,16 @@ class FilterProgress(Message, bubble=False):
         return isinstance(message, FilterProgress) and message.gen == self.gen
 
 
+class FilterPartial(Message, bubble=False):
+    """A filter scan's first matches so far (`ids`, a prefix of the final list, in its order):
+    the first time with the first page's `rows`, later with more ids and `rows` None."""
+
+    def __init__(self, gen: int, where: list[str], ids: array[int], rows: list[Row] | None,
+                 ) -> None:
+        super().__init__()
+        self.gen, self.where, self.ids, self.rows = gen, where, ids, rows
+
+
 class FilterDone(Message, bubble=False):
     """A filter scan found its matches (`ids`) and the first page (`rows`). `keep`: the record
     the cursor should stay on; `message`: what to say with the count (after a bulk change)."""
@@ -68,4 +78,4 @@ class StatsReady(Message, bubble=False):
         self.stats, self.version = stats, version
 
 
-__all__ = ["FilterDone", "FilterFailed", "FilterProgress", "JobProgress", "StatsReady"]
+__all__ = ["FilterDone", "FilterFailed", "FilterPartial", "FilterProgress", "JobProgress", "StatsReady"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,18 @@ SCAN_THREADS = 2
 class Row:
     summary: RecordSummary
     turns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A window's list as it was (RecordWindow.snapshot / restore)."""
+
+    where: list[str]
+    rows: list[Row]
+    start: int
+    total: int
+    at_end: bool
+    ids: array[int] | None
 
 
 class RecordWindow:
@@ -96,6 +109,22 @@ class RecordWindow:
         self.total = len(ids)
         self.rows = rows
         self.start = 0
+
+    def grow(self, ids: array[int]) -> None:
+        """More of a running scan's matches (`ids` starts with the ones held): the rows held
+        and every index stay as they are."""
+        if self.ids is not None and len(ids) > len(self.ids):
+            self.ids = ids
+            self.total = len(ids)
+
+    def snapshot(self) -> Snapshot:
+        """What `restore` puts back (the list shown before a scan's first page replaced it)."""
+        return Snapshot(list(self.where), self.rows, self.start, self.total, self.at_end,
+                        self.ids)
+
+    def restore(self, state: Snapshot) -> None:
+        self.where, self.rows, self.start = list(state.where), state.rows, state.start
+        self.total, self.at_end, self.ids = state.total, state.at_end, state.ids
 
     def _by_ids(self, first: int, count: int) -> list[Row]:
         assert self.ids is not None
@@ -226,14 +255,26 @@ def slow_filter(where: Sequence[str]) -> bool:
     return any(w.strip().startswith("text") and "~" in w for w in where)
 
 
+#: seconds between two partial results of a scan (`scan`'s `partial`)
+PARTIAL_EVERY = 0.2
+
+
 def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], None],
-         cancelled: Callable[[], bool]) -> tuple[array[int], list[Row]] | None:
+         cancelled: Callable[[], bool],
+         partial: Callable[[array[int], list[Row] | None], None] | None = None,
+         ) -> tuple[array[int], list[Row]] | None:
     """A filter's matching ids and its first page, found SCAN_CHUNK ids at a time (progress
     after each, by ids scanned); None when `cancelled()` turned true on the way.
 
     SCAN_THREADS threads scan alternate chunks, each through its own connection: SQLite runs
     a statement without holding the GIL, so two cores scan at once (1M records, `text~`:
-    1.5 s on one thread, 0.6 s on two)."""
+    1.5 s on one thread, 0.6 s on two).
+
+    `partial(ids, rows)`, when given, is called while the scan goes on with the matches found
+    so far among the lowest ids (every chunk up to there is done, so these are the first
+    matches of the final list, in its order): first once they fill a page, with that page's
+    rows, then at most every PARTIAL_EVERY seconds with more ids and rows None. A list can
+    show its first page long before the whole workspace is read."""
     span = id_range(ws)
     if span is None:
         return array("q"), []
@@ -243,6 +284,10 @@ def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], Non
     found: dict[int, list[int]] = {}
     lock = threading.Lock()
     scanned = [0]
+    #: the matches of chunks 0..done_upto-1, all done: the final list's first ids
+    prefix: array[int] = array("q")
+    done_upto = [0]
+    posted = [0.0, 0.0, 0]  # (first page posted, when the last partial went, its length)
 
     def part(first: int) -> None:
         with Workspace.open(ws.path) as own:
@@ -251,10 +296,25 @@ def scan(ws: Workspace, where: Sequence[str], progress: Callable[[int, int], Non
                     return
                 after, upto = chunks[k]
                 got = list(own.select_ids([*where, f"id>{after}", f"id<={upto}"]))
-                with lock:
+                with lock:  # partial is called under the lock too: in order, never overtaken
                     found[k] = got
                     scanned[0] += upto - after
                     done = scanned[0]
+                    while done_upto[0] in found:
+                        prefix.extend(found[done_upto[0]])
+                        done_upto[0] += 1
+                    now = time.monotonic()
+                    if (partial is not None and done_upto[0] < len(chunks)
+                            and len(prefix) >= max(PAGE, int(posted[2]) + 1)
+                            and not cancelled()
+                            and (not posted[0] or now - posted[1] >= PARTIAL_EVERY)):
+                        rows = None
+                        if not posted[0]:  # the first page's rows, read once
+                            window = RecordWindow(own, where)
+                            window.ids = prefix
+                            rows = window._by_ids(0, PAGE)
+                        posted[0], posted[1], posted[2] = 1.0, now, len(prefix)
+                        partial(array("q", prefix), rows)
                 progress(done, high - low + 1)
 
     with ThreadPoolExecutor(SCAN_THREADS) as pool:

@@ -12,6 +12,15 @@ export stops with `ExportError` (the CLI exits 2 and says to run `curator split`
 records anywhere, or silently leaving them out, would make a set that does not match the
 workspace's split report.
 
+Record kinds. A workspace may hold chat records and preference (or KTO feedback) records; one
+export writes one kind (`kind`), so a file never mixes training methods: chat records in the
+chosen chat format, preference pairs in the target's preference layout (openai and azure: OpenAI
+DPO `input`/`preferred_output`/`non_preferred_output`; trl: conversational
+`prompt`/`chosen`/`rejected`; lf: ShareGPT ranking rows, with a `dataset_info.json` entry that
+says `"ranking": true`), feedback records as TRL's unpaired KTO rows. When the records to export
+are of more than one kind and no kind is given, the export stops with `ExportError` naming the
+counts. Records of the other kinds are listed in the manifest's `excluded`.
+
 Everything, the JSONL files, the manifest, the Hugging Face dataset folder, the Parquet files and
 LLaMA-Factory's `dataset_info.json`, is built in one temporary folder and published with one
 atomic swap (`curator.export.export_records`), so a killed export leaves the previous one whole.
@@ -31,17 +40,21 @@ import orjson
 
 from curator.export import (
     BOM,
+    Converter,
     Exclusion,
     ExportError,
     ExportRecord,
     export_records,
 )
-from curator.formats.from_chat import from_chat
+from curator.formats.from_chat import from_chat, to_trl_messages
+from curator.formats.preference import from_preference
+from curator.formats.result import Collector, ConversionError
 from curator.split import DEFAULT_NAMES as SPLITS
 from curator.workspace import Workspace
 from curator.workspace import settings as _settings
+from curator.workspace.records import KINDS
 from curator.workspace.selection import ELIGIBLE_SQL, EXCLUDED_SQL, exclusion_text
-from curator.workspace.settings import resolve_target_format
+from curator.workspace.settings import resolve_kind_layout, resolve_target_format
 
 HF_DIR = "hf"
 PARQUET_DIR = "parquet"
@@ -59,6 +72,8 @@ class ExportOutcome:
     fmt: str
     target: str
     manifest: dict[str, Any]
+    #: the record kind written (chat, preference or feedback)
+    kind: str = "chat"
 
     @property
     def counts(self) -> dict[str, int]:
@@ -85,6 +100,7 @@ class ExportOutcome:
             "files": self.manifest["files"],
             "empty_splits": self.manifest["empty_splits"],
             "warnings": self.manifest["warnings"],
+            "kind": self.kind,
         }
 
 
@@ -140,26 +156,81 @@ def _convert(example: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, 
     return result.example, None
 
 
-def _exclusions(ws: Workspace, only_accepted: bool) -> tuple[list[Exclusion], Counter[str]]:
+def _error_text(issues: Sequence[Any]) -> str:
+    first = next((i for i in issues if i.severity == "error"), None)
+    return f"{first.code}: {first.message}" if first else "conversion failed"
+
+
+def _convert_pair(example: dict[str, Any], layout: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A preference record (the canonical pair) or a feedback record in the target's layout."""
+    if layout == "trl-kto":
+        if not all(k in example for k in ("prompt", "completion", "label")):
+            return None, "the record is not a KTO feedback row (prompt, completion, label)"
+        col = Collector(None)
+        try:
+            n = len(example["prompt"])
+            both = to_trl_messages(list(example["prompt"]) + list(example["completion"]), col, "trl")
+        except ConversionError as exc:
+            return None, f"{exc.code}: {exc.message}"
+        out: dict[str, Any] = {"prompt": both[:n], "completion": both[n:], "label": example["label"]}
+        if example.get("tools"):
+            out["tools"] = example["tools"]
+        return out, None
+    if not all(isinstance(example.get(k), list) for k in ("prompt", "chosen", "rejected")):
+        return None, "the record is not a preference pair (prompt, chosen, rejected)"
+    result = from_preference(example, layout)
+    if result.example is None:
+        return None, _error_text(result.issues)
+    return result.example, None
+
+
+def kind_counts(ws: Workspace, only_accepted: bool) -> dict[str, int]:
+    """How many records of each kind an export would write (kinds with none left out)."""
+    return {k: int(n) for k, n in ws.connection.execute(
+        f"SELECT kind, count(*) FROM records WHERE ({EXCLUDED_SQL}) IS NULL GROUP BY kind "
+        "ORDER BY kind", (int(only_accepted),))}
+
+
+def _pick_kind(ws: Workspace, kind: str | None, only_accepted: bool) -> str:
+    if kind is not None and kind not in KINDS:
+        raise ExportError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    counts = kind_counts(ws, only_accepted)
+    if kind is None:
+        if len(counts) > 1:
+            listed = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+            raise ExportError(
+                f"the records to export are of more than one kind ({listed}); one export holds "
+                f"one kind (one training method): pass --kind {' or --kind '.join(sorted(counts))}")
+        kind = next(iter(counts), "chat")
+    return kind
+
+
+def _exclusions(ws: Workspace, only_accepted: bool, kind: str = "chat"
+                ) -> tuple[list[Exclusion], Counter[str]]:
     out: list[Exclusion] = []
     kinds: Counter[str] = Counter()
     rows = ws.connection.execute(
-        f"SELECT id, source_file, source_line, status, reason, dup_of, similarity, "
-        f"{EXCLUDED_SQL} AS why FROM records WHERE why IS NOT NULL ORDER BY id",
-        (int(only_accepted),),
+        f"SELECT id, source_file, source_line, status, reason, dup_of, similarity, kind, "
+        f"{EXCLUDED_SQL} AS why FROM records WHERE why IS NOT NULL OR kind != ? ORDER BY id",
+        (int(only_accepted), kind),
     )
-    for rid, src, line, status, reason, dup_of, sim, why in rows:
+    for rid, src, line, status, reason, dup_of, sim, rkind, why in rows:
+        if why is None:  # a record of another kind: exported with --kind RKIND
+            kinds["other_kind"] += 1
+            out.append(Exclusion(rid, f"a {rkind} record (export it with --kind {rkind})", src, line))
+            continue
         kinds[why] += 1
         out.append(Exclusion(rid, exclusion_text(why, status, reason, dup_of, sim), src, line))
     return out, kinds
 
 
 def _records(ws: Workspace, only_accepted: bool, total: int, names: _settings.SplitNames,
-             progress: Progress | None) -> Iterator[ExportRecord]:
+             progress: Progress | None, kind: str = "chat") -> Iterator[ExportRecord]:
     rows = ws.connection.execute(
         f"SELECT id, split, coalesce(current, canonical), tokens_total, tokens_trained, "
-        f"source_file, source_line FROM records WHERE ({EXCLUDED_SQL}) IS NULL ORDER BY id",
-        (int(only_accepted),),
+        f"source_file, source_line FROM records WHERE ({EXCLUDED_SQL}) IS NULL AND kind = ? "
+        f"ORDER BY id",
+        (int(only_accepted), kind),
     )
     done = 0
     loads = orjson.loads
@@ -173,16 +244,16 @@ def _records(ws: Workspace, only_accepted: bool, total: int, names: _settings.Sp
         progress(done, total)
 
 
-def _check_splits(ws: Workspace, only_accepted: bool) -> int:
+def _check_splits(ws: Workspace, only_accepted: bool, kind: str = "chat") -> int:
     """Records to export; raises when any of them has no split."""
     c = ws.connection
     todo, unsplit = c.execute(
         f"SELECT count(*), coalesce(sum(split IS NULL), 0) FROM records "
-        f"WHERE ({EXCLUDED_SQL}) IS NULL", (int(only_accepted),)).fetchone()
+        f"WHERE ({EXCLUDED_SQL}) IS NULL AND kind = ?", (int(only_accepted), kind)).fetchone()
     if unsplit:
         first = [r[0] for r in c.execute(
-            f"SELECT id FROM records WHERE ({EXCLUDED_SQL}) IS NULL AND split IS NULL "
-            f"ORDER BY id LIMIT 5", (int(only_accepted),))]
+            f"SELECT id FROM records WHERE ({EXCLUDED_SQL}) IS NULL AND kind = ? AND split IS NULL "
+            f"ORDER BY id LIMIT 5", (int(only_accepted), kind))]
         raise ExportError(
             f"{unsplit} of {todo} records to export have no split (ids {', '.join(map(str, first))}"
             f"{', ...' if unsplit > len(first) else ''}); run `curator split -w {ws.path}` first "
@@ -256,6 +327,10 @@ _OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user"
 
 def llamafactory_entry(fmt: str, file_name: str) -> dict[str, Any]:
     """One `dataset_info.json` entry for an exported file (LLaMA-Factory data/README)."""
+    if fmt == "sharegpt-preference":  # ranking rows: conversations, then one chosen, one rejected
+        return {"file_name": file_name, "formatting": "sharegpt", "ranking": True,
+                "columns": {"messages": "conversations", "chosen": "chosen",
+                            "rejected": "rejected", "system": "system", "tools": "tools"}}
     if fmt == "sharegpt":
         return {"file_name": file_name, "formatting": "sharegpt",
                 "columns": {"messages": "conversations", "system": "system", "tools": "tools"}}
@@ -291,6 +366,7 @@ def export_workspace(
     llamafactory: bool = False,
     llamafactory_name: str | None = None,
     progress: Progress | None = None,
+    kind: str | None = None,
 ) -> ExportOutcome:
     """Export the workspace's splits into `out_dir`, atomically; see the module docstring.
 
@@ -299,8 +375,26 @@ def export_workspace(
     `dataset_info.json` whose entries are named `llamafactory_name` (default "curator"),
     `<name>_validation` and `<name>_holdout`. Raises ExportError (no split, bad options, a
     non-curator folder at `out_dir`).
+
+    `kind` (chat, preference or feedback) picks the records to write; None: the one kind the
+    records to export have (ExportError naming the counts when they have several). For
+    preference and feedback records the layout follows the target and `fmt` must be None (the
+    default "openai-chat" counts as None there); LLaMA-Factory's `dataset_info.json` is always
+    written for preference records exported for lf (its ranking entry is how it reads them).
     """
-    fmt, target = resolve_target_format(ws, fmt, target)
+    with ws.snapshot():
+        kind = _pick_kind(ws, kind, only_accepted)
+    convert: Converter = _convert
+    if kind == "chat":
+        fmt, target = resolve_target_format(ws, fmt, target)
+    else:
+        fmt, target = resolve_kind_layout(ws, kind, None if fmt == "openai-chat" else fmt, target)
+        convert = _convert_pair
+        if fmt == "sharegpt-preference":
+            llamafactory = True
+        elif llamafactory:
+            raise ExportError(f"LLaMA-Factory reads preference records as ShareGPT ranking rows: "
+                              f"export them with --target lf (not {target})")
     unknown = set(hf) - {"dataset", "parquet"}
     if unknown:
         raise ExportError(f"unknown hf output {sorted(unknown)}; use 'dataset' and/or 'parquet'")
@@ -310,8 +404,8 @@ def export_workspace(
     # One snapshot for every query: a commit by another process mid-export cannot make the
     # files and the manifest disagree.
     with ws.snapshot():
-        todo = _check_splits(ws, only_accepted)
-        excluded, kinds = _exclusions(ws, only_accepted)
+        todo = _check_splits(ws, only_accepted, kind)
+        excluded, kinds = _exclusions(ws, only_accepted, kind)
         settings = _settings.settings_for(ws, target=target)
         options = settings.options
         profile = options.profile
@@ -326,6 +420,8 @@ def export_workspace(
                         "min_examples": profile.min_examples},
             "workspace": {"records": ws.count(), "journal_head": journal_head},
         }
+        if kind != "chat":  # a chat export's manifest stays as it was
+            metadata["kind"] = kind
         parameters = {
             "split": split_params,
             "split_names": names.by_canonical(),
@@ -364,8 +460,8 @@ def export_workspace(
             return added
 
         result = export_records(
-            _records(ws, only_accepted, todo, names, progress), out_dir, fmt=fmt, target=target,
-            convert=_convert, bom=bom, excluded=excluded, parameters=parameters,
+            _records(ws, only_accepted, todo, names, progress, kind), out_dir, fmt=fmt,
+            target=target, convert=convert, bom=bom, excluded=excluded, parameters=parameters,
             metadata=metadata, extras=extras, protect=workspace_files(ws),
         )
-        return ExportOutcome(result.out_dir, fmt, target, result.manifest)
+        return ExportOutcome(result.out_dir, fmt, target, result.manifest, kind)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from curator.workspace.errors import FilterError
-from curator.workspace.records import STATUSES
+from curator.workspace.records import KINDS, STATUSES
 
 if TYPE_CHECKING:
     from curator.workspace.engine import Workspace
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 FILTER_HELP = """\
 Filters (repeat to combine with AND):
   status=pending|accepted|rejected   status!=...
+  kind=chat|preference|feedback      kind!=...   (feedback: KTO's unpaired rows)
   label=NAME        label!=NAME        records with / without a label
   issue=CODE        issue=PREFIX*      issue!=CODE   issue=any   issue=none
   severity=error|warning|info          records with an issue of that severity
@@ -121,6 +122,11 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
             if op not in eq_ops or value not in STATUSES:
                 raise _bad(text, f"status takes = or != and one of {', '.join(STATUSES)}")
             clauses.append(f"r.status {'=' if op == '=' else '!='} ?")
+            params.append(value)
+        elif key == "kind":
+            if op not in eq_ops or value not in KINDS:
+                raise _bad(text, f"kind takes = or != and one of {', '.join(KINDS)}")
+            clauses.append(f"r.kind {'=' if op == '=' else '!='} ?")
             params.append(value)
         elif key == "label":
             if op not in eq_ops or not value:

@@ -129,6 +129,8 @@ def _prepared(row: Row, prepare: Prepare) -> tuple[NewRecord, bytes]:
         digest = hashlib.sha256(b"raw\x00" + row.raw.encode("utf-8", "surrogatepass")).digest()
         fmt, status = None, "rejected"
         tokens: tuple[int | None, int | None] = (None, None)
+        kind: str = "chat"
+        sides: str | None = None
     else:
         prepared = prepare(row)
         issues = list(row.issues) + prepared.issues
@@ -136,12 +138,16 @@ def _prepared(row: Row, prepare: Prepare) -> tuple[NewRecord, bytes]:
         digest = hashlib.sha256(canonical_text.encode()).digest()
         fmt = prepared.format
         tokens = (prepared.tokens_total, prepared.tokens_trained)
+        kind = prepared.kind
+        sides = None if prepared.tokens_sides is None else \
+            orjson.dumps(prepared.tokens_sides, option=orjson.OPT_SORT_KEYS).decode()
         status = prepared.status or (
             "rejected" if any(i.severity == "error" for i in issues) else "pending")
     reason = next((i.code for i in issues if i.severity == "error"), None) \
         if status == "rejected" else None
     return NewRecord(digest.hex()[:40], row.file, row.line, row.example_index, row.raw, fmt,
-                     canonical_text, status, reason, tokens[0], tokens[1], issues), digest[:16]
+                     canonical_text, status, reason, tokens[0], tokens[1], issues, kind,
+                     sides), digest[:16]
 
 
 def _numbered(rec: NewRecord, key: bytes, repeats: dict[bytes, int]) -> NewRecord:

@@ -187,6 +187,18 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX IF NOT EXISTS scores_ifd ON scores(ifd, record_id)",
         "CREATE INDEX IF NOT EXISTS scores_end_prob ON scores(end_prob, record_id)",
     ),
+    # v8 (preference records, issue 16): a record's
+    # kind. `chat` (every record before this migration) holds canonical chat; `preference` holds
+    # the canonical pair {"prompt", "chosen", "rejected", "tools"?} (curator.formats.preference);
+    # `feedback` holds KTO's unpaired {"prompt", "completion", "label"}. `tokens_sides`: JSON
+    # {"prompt": n, "chosen": n, "rejected": n} for a pair (NULL for chat). Self-contained: it
+    # reads no other migration's tables.
+    (
+        "ALTER TABLE records ADD COLUMN kind TEXT NOT NULL DEFAULT 'chat' "
+        "CHECK (kind IN ('chat', 'preference', 'feedback'))",
+        "ALTER TABLE records ADD COLUMN tokens_sides TEXT",
+        "CREATE INDEX IF NOT EXISTS records_kind ON records(kind, id)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -121,7 +121,7 @@ def get(ws: Workspace, record_id: int) -> RecordDetail:
     row = ws._conn.execute(
         "SELECT id, uid, source_file, source_line, example_index, raw, format, canonical, "
         "current, status, reason, note, tokens_total, tokens_trained, cluster_id, dup_of, "
-        "similarity, split, created FROM records WHERE id = ?", (record_id,)
+        "similarity, split, created, kind, tokens_sides FROM records WHERE id = ?", (record_id,)
     ).fetchone()
     if row is None:
         raise UnknownRecords([record_id])
@@ -137,5 +137,6 @@ def get(ws: Workspace, record_id: int) -> RecordDetail:
         orjson.loads(row[7]) if row[7] is not None else None,
         orjson.loads(row[8]) if row[8] is not None else None,
         row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17],
-        row[18], labels, issues,
+        row[18], labels, issues, row[19],
+        orjson.loads(row[20]) if row[20] is not None else None,
     )

@@ -12,6 +12,8 @@ from curator.issues import Issue
 
 Status = Literal["pending", "accepted", "rejected"]
 STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected")
+#: what a record holds: a chat example, a preference pair (DPO/ORPO), or KTO's unpaired feedback
+KINDS: tuple[str, ...] = ("chat", "preference", "feedback")
 
 #: records columns an action may change; only these names are ever put into SQL text.
 SCALAR_FIELDS = frozenset(
@@ -99,6 +101,10 @@ class RecordDetail:
     created: str
     labels: list[str]
     issues: list[Issue]
+    #: chat, preference or feedback (KINDS)
+    kind: str = "chat"
+    #: a pair's token counts per side ({"prompt", "chosen", "rejected"}); None for chat
+    tokens_sides: dict[str, int] | None = None
 
     @property
     def example(self) -> dict[str, Any] | None:
@@ -116,6 +122,7 @@ class RecordDetail:
             "dup_of": self.dup_of, "similarity": self.similarity, "split": self.split,
             "created": self.created, "labels": self.labels,
             "issues": [i.to_dict() for i in self.issues],
+            "kind": self.kind, "tokens_sides": self.tokens_sides,
         }
 
 
@@ -143,4 +150,7 @@ class NewRecord:
     tokens_total: int | None
     tokens_trained: int | None
     issues: Sequence[Issue]
+    kind: str = "chat"
+    #: JSON text of the per-side token counts of a pair (None for chat)
+    tokens_sides: str | None = None
 

@@ -27,6 +27,7 @@ from curator.labels import HIGH_LOSS_LABEL
 from curator.report import ClusterInfo, Details, Facts, IssueCode, TrainRun
 from curator.split import DEFAULT_NAMES
 from curator.workspace import Workspace
+from curator.workspace.pairs import contradictions, length_bias
 from curator.workspace.prepare import Preparer
 from curator.workspace.selection import included_sql
 from curator.workspace.settings import LAST_RUN_KEY, settings_for, split_names
@@ -156,6 +157,7 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
         elif exported > 1:
             with_copies.append(cluster)
 
+    bias = length_bias(ws)
     dedup_run = dedup_params is not None or c.execute(
         "SELECT EXISTS (SELECT 1 FROM records WHERE cluster_id IS NOT NULL)").fetchone()[0] == 1
     return Facts(
@@ -167,6 +169,8 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
         tokens=tokens, token_limit=limit, target=target, labels=dict(labels),
         baseline_loss=baseline_loss(ws.meta_json("train.last_run")),
         clusters=clusters, clusters_without_copy=without_copy, clusters_with_copies=with_copies,
+        pairs=bias.pairs, chosen_longer=bias.chosen_longer,
+        contradicting_pairs=sum(len(g) for g in contradictions(ws)) if bias.pairs else 0,
     )
 
 

@@ -42,6 +42,19 @@ EXPORT_TARGETS = tuple(TARGET_FORMATS)
 DEFAULT_FORMAT = {"openai": "openai-chat", "azure": "openai-chat", "trl": "trl-messages",
                   "lf": "sharegpt"}
 DEFAULT_TARGET = "openai"
+#: The preference (DPO) layout each target reads: the Preparer checks a pair with that layout's
+#: rules, export writes it (docs/preference.md).
+PREFERENCE_LAYOUT: dict[str, str] = {
+    "openai": "openai-preference", "azure": "openai-preference", "together": "openai-preference",
+    "trl": "trl-preference", "lf": "sharegpt-preference",
+}
+#: Targets that train on KTO's unpaired feedback rows (prompt, completion, label)
+FEEDBACK_TARGETS = frozenset({"trl"})
+#: The layout an export writes each record kind in, per target (chat: `TARGET_FORMATS`)
+KIND_LAYOUTS: dict[str, dict[str, str]] = {
+    "preference": PREFERENCE_LAYOUT,
+    "feedback": {"trl": "trl-kto"},
+}
 
 #: The meta keys of the split's parameters: `split.params` now, `split_params` in workspaces
 #: split by an older curator (read as a fallback, never written).
@@ -200,6 +213,30 @@ def resolve_target_format(ws: Workspace, fmt: str | None, target: str | None) ->
             f"{' or '.join(TARGET_FORMATS[target])}"
         )
     return fmt, target
+
+
+def resolve_kind_layout(ws: Workspace, kind: str, fmt: str | None,
+                        target: str | None) -> tuple[str, str]:
+    """(layout, target) of an export of `kind` records (preference or feedback): the target
+    from the option, else the workspace's import target, else openai; the layout is the
+    target's (`KIND_LAYOUTS`). `fmt` names a chat format and does not apply: given, it must be
+    None or that layout. Raises ExportError when the target has no layout for the kind."""
+    from curator.export import ExportError
+
+    if target is not None and target not in TARGET_FORMATS:
+        raise ExportError(f"unknown target {target!r}; choose one of {', '.join(EXPORT_TARGETS)}")
+    if target is None:
+        stored = workspace_settings(ws).target
+        target = stored if stored in TARGET_FORMATS else DEFAULT_TARGET
+    layouts = KIND_LAYOUTS[kind]
+    if target not in layouts:
+        raise ExportError(f"{kind} records cannot be exported for {target}; targets that read "
+                          f"them: {', '.join(sorted(layouts))}")
+    layout = layouts[target]
+    if fmt is not None and fmt != layout:
+        raise ExportError(f"--format {fmt} is a chat format; {kind} records are written in the "
+                          f"target's layout ({layout} for {target}): leave --format out")
+    return layout, target
 
 
 # -- splits -------------------------------------------------------------------------------------------

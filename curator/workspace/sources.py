@@ -44,10 +44,11 @@ def import_batch(ws: Workspace, import_id: int, records: Sequence[NewRecord],
             cur = c.execute(
                 "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, "
                 "raw, format, canonical, status, reason, tokens_total, tokens_trained, "
-                "import_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "import_id, created, kind, tokens_sides) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (r.uid, r.source_file, r.source_line, r.example_index, r.raw, r.format,
                  r.canonical, r.status, r.reason, r.tokens_total, r.tokens_trained,
-                 import_id, stamp),
+                 import_id, stamp, r.kind, r.tokens_sides),
             )
             new = cur.rowcount == 1
             is_new.append(new)

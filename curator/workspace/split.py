@@ -129,6 +129,12 @@ def _group_sql(group_by: str) -> str:
     return f"json_extract(coalesce(current, canonical), '$.{group_by}')"
 
 
+#: A preference or feedback record's prompt (its messages' JSON), NULL for chat: records that
+#: share a prompt are one split unit, so pairs on one prompt never straddle two splits.
+_PROMPT_SQL = ("CASE WHEN kind != 'chat' THEN "
+               "json_extract(coalesce(current, canonical), '$.prompt') END")
+
+
 def _duplicate_pairs(
     ws: Workspace, settings: DedupSettings, processes: int | None,
     progress: Callable[[int, int], None] | None,
@@ -171,7 +177,7 @@ def split_workspace(
     conn = ws.connection
     group_col = _group_sql(group_by) if group_by else "NULL"
     rows = conn.execute(
-        f"SELECT id, split, cluster_id, dup_of, {group_col} FROM records "
+        f"SELECT id, split, cluster_id, dup_of, {group_col}, {_PROMPT_SQL} FROM records "
         f"WHERE {ELIGIBLE_SQL} ORDER BY id"
     ).fetchall()
     # a record's class is its sorted labels; balance is reported whether or not it stratifies
@@ -187,8 +193,9 @@ def split_workspace(
     links: list[tuple[int, int, float]] = list(near_pairs)
     by_cluster: dict[int, int] = {}
     by_group: dict[Any, int] = {}
-    for record_id, _, cluster_id, _, group in rows:
-        for key, seen in ((cluster_id, by_cluster), (group, by_group)):
+    by_prompt: dict[Any, int] = {}
+    for record_id, _, cluster_id, _, group, prompt in rows:
+        for key, seen in ((cluster_id, by_cluster), (group, by_group), (prompt, by_prompt)):
             if key is None:
                 continue
             first = seen.setdefault(key, record_id)
@@ -208,7 +215,7 @@ def split_workspace(
 
     exported = dict(result.splits)
     duplicates = dict.fromkeys(names, 0)
-    for record_id, _, _, dup_of, _ in rows:
+    for record_id, _, _, dup_of, _, _ in rows:
         if dup_of is not None and record_id in exported:
             name = exported.pop(record_id)
             duplicates[name] = duplicates.get(name, 0) + 1

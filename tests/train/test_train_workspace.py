@@ -92,7 +92,7 @@ def test_every_reason_to_leave_a_record_out_is_noted_in_id_order(tmp_path: Path)
     lines = [json.dumps(chat(f"question {i}?", ANSWER)) for i in range(16)]
     lines[5] = "{broken"  # record 6: no chat form
     lines[9] = "{also broken"  # record 10: no chat form, and a split the trainer does not know
-    lines[11] = json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})  # 12: import rejects it
+    lines[11] = json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})  # 12: a preference pair
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with Workspace.open(tmp_path / "w.db", create=True) as ws:
         import_files(ws, [src])
@@ -105,15 +105,17 @@ def test_every_reason_to_leave_a_record_out_is_noted_in_id_order(tmp_path: Path)
         ws.mark_duplicates([DuplicateCluster(keeper=1, duplicates={2: 1.0, 15: 0.9})])
         data = load_workspace(ws)
     unknown = "split 'extra' is not one of train, validation, holdout"
-    # record 12, a preference row, is rejected by import's own checks (format.needs_conversion)
-    assert data.skipped == {"marked duplicate": [2, 15], "rejected": [3, 12, 16],
-                            "no chat form": [6], unknown: [10, 14]}
-    assert list(data.skipped) == ["marked duplicate", "rejected", "no chat form", unknown]
+    # record 12 imports as a preference record (issue 16), which supervised training leaves out
+    pair = "not a chat example (a preference row, or invalid)"
+    assert data.skipped == {"marked duplicate": [2, 15], "rejected": [3, 16],
+                            "no chat form": [6], unknown: [10, 14], pair: [12]}
+    assert list(data.skipped) == ["marked duplicate", "rejected", "no chat form", unknown, pair]
     head = "workspace: {} record(s) with a split left out ({}): {}"
     assert list(data.notes()) == [head.format(2, "marked duplicate", "2, 15"),
-                                  head.format(3, "rejected", "3, 12, 16"),
+                                  head.format(2, "rejected", "3, 16"),
                                   head.format(1, "no chat form", "6"),
-                                  head.format(2, unknown, "10, 14")]
+                                  head.format(2, unknown, "10, 14"),
+                                  head.format(1, pair, "12")]
     assert [e.record_id for e in data.splits.train] == [1, 4, 5, 7, 8]
 
 

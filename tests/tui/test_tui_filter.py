@@ -44,7 +44,7 @@ def hold_scans(monkeypatch: pytest.MonkeyPatch,
             go.wait(10)
         return real_scan(ws, where, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("curator.tui.main_screen.scan", held)
+    monkeypatch.setattr("curator.tui.filter_screen.scan", held)
     return reached, go
 
 
@@ -132,7 +132,7 @@ async def test_bulk_change_under_a_text_filter_recounts_in_the_worker(
         scans.append(list(where))
         return real_scan(ws, where, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("curator.tui.main_screen.scan", counted)
+    monkeypatch.setattr("curator.tui.filter_screen.scan", counted)
     app = ReviewApp(ws_path, actor="tester")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", *"text~order", "enter")
@@ -229,3 +229,73 @@ async def test_a_filter_that_fails_is_reported_and_the_app_keeps_running(
         await app.workers.wait_for_complete()
         assert listed(app) == matching(ws_path, ["status=rejected"])  # and filters still work
     assert app.return_code in (None, 0)
+
+
+def hold_after_first_partial(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event,
+                                                                         threading.Event]:
+    """One scan thread, one id per chunk, a page of 2: the scan stops after it has posted its
+    first matches (`shown`) until `go` is set."""
+    monkeypatch.setattr(window_module, "SCAN_CHUNK", 1)
+    monkeypatch.setattr(window_module, "SCAN_THREADS", 1)
+    monkeypatch.setattr(window_module, "PAGE", 2)
+    shown, go = threading.Event(), threading.Event()
+    real_scan = window_module.scan
+
+    def held(ws: Workspace, where: list[str], progress: object, cancelled: object,
+             partial: object = None) -> object:
+        assert callable(partial)  # the app asks for the first matches
+
+        def first_then_wait(*args: object) -> None:
+            partial(*args)
+            shown.set()
+            go.wait(10)
+
+        return real_scan(ws, where, progress, cancelled, first_then_wait)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("curator.tui.filter_screen.scan", held)
+    return shown, go
+
+
+async def test_a_text_filter_shows_its_first_matches_while_it_counts_the_rest(
+        ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 15: on a million records the first page is on screen long before the count is done
+    shown, go = hold_after_first_partial(monkeypatch)
+    expected = matching(ws_path, ["text~the"])
+    assert len(expected) == 5
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", *"text~the", "enter")
+        assert await until(shown)
+        await pilot.pause()
+        window = app.main.window
+        assert window.where == ["text~the"] and 2 <= len(window) < len(expected)
+        assert listed(app) == expected[:len(window)]  # the final list's first rows
+        assert app.main.current_id() == expected[0]
+        assert app.main.message.startswith("counting text~the")
+        await pilot.press("j")  # keys answer on the matches shown
+        assert app.main.current_id() == expected[1]
+        go.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert listed(app) == expected
+        assert app.main.current_id() == expected[1]  # the cursor stayed on its record
+        assert app.main.message == f"{len(expected)} records"
+
+
+async def test_escape_while_the_first_matches_show_puts_the_list_back(
+        ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shown, go = hold_after_first_partial(monkeypatch)
+    app = ReviewApp(ws_path, actor="tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j", "j")
+        await pilot.press("f", *"text~the", "enter")
+        assert await until(shown)
+        await pilot.pause()
+        assert app.main.window.where == ["text~the"]
+        await pilot.press("escape")
+        assert "filter stopped" in app.main.message
+        go.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.main.window.where == [] and listed(app) == list(range(1, 9))
+        assert app.main.current_id() == 3  # where the cursor was

@@ -83,3 +83,26 @@ def test_a_scan_in_two_threads_finds_what_the_filter_selects(
     assert [r.summary.id for r in rows] == expected[:PAGE]
     assert len(seen) == -(-N // 37) and max(seen) == (N, N)
     assert window.scan(ws, where, lambda d, t: None, lambda: True) is None  # cancelled
+
+
+def test_a_scans_first_matches_are_the_start_of_its_final_list(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two threads finish chunks in any order; what `partial` is given must still be the first
+    # matches of the final list, in its order, each call longer than the one before.
+    from curator.tui import window
+
+    monkeypatch.setattr(window, "SCAN_CHUNK", 37)
+    monkeypatch.setattr(window, "PARTIAL_EVERY", 0.0)  # every chunk may hand more over
+    where = ["text~answer 1", "status=pending"]
+    calls: list[tuple[list[int], list[int] | None]] = []
+    result = window.scan(ws, where, lambda d, t: None, lambda: False,
+                         lambda ids, rows: calls.append(
+                             (list(ids), None if rows is None else [r.summary.id for r in rows])))
+    assert result is not None
+    final = list(result[0])
+    assert calls and calls[0][1] == final[:PAGE]  # the first call brings the first page's rows
+    assert all(rows is None for _, rows in calls[1:])
+    for ids, _ in calls:
+        assert PAGE <= len(ids) < len(final) and ids == final[:len(ids)]
+    assert sorted({len(ids) for ids, _ in calls}) == [len(ids) for ids, _ in calls]

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from curator.workspace.engine import Workspace
-from curator.workspace.export import split_sizes
 
 #: bars in the token histogram
 BUCKETS = 16
@@ -42,6 +41,9 @@ def data_version(ws: Workspace) -> tuple[int, int, int]:
 def stats(ws: Workspace, limit: int | None) -> Stats:
     """Counts by status, label and split, issues by code, and the token histogram (BUCKETS
     bars, widened to reach `limit` when records go past it)."""
+    # here, not at the top: the export module's chain (numpy) is not needed to open the app
+    from curator.workspace.export import split_sizes
+
     c = ws.connection
     s = Stats()
     s.status = ws.status_counts()
