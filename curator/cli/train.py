@@ -60,12 +60,15 @@ def _add_options(f: Any) -> Any:
               help="YAML file of the same options (keys use underscores); flags override it.")
 @click.option("--write-config", "write_config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write every default, commented, to FILE (refuses to overwrite) and stop.")
+@click.option("--method", "method", type=click.Choice(["sft", "dpo"]), default="sft", show_default=True,
+              help="sft: supervised chat examples; dpo: preference pairs (prompt, chosen, rejected) with TRL's "
+                   "DPOTrainer, from --data only (docs/train.md, DPO).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print report.json to stdout instead of the human summary (diagnostics stay on stderr).")
 @_add_options
 @click.pass_context
 def train(ctx: click.Context, /, workspace: str | None, data: str | None, model: str | None, out: str | None,
-          config_path: str | None, write_config: str | None, as_json: bool, **flags: Any) -> None:
+          config_path: str | None, write_config: str | None, method: str, as_json: bool, **flags: Any) -> None:
     """Smoke-train a LoRA adapter on the data and judge it against the base model.
 
     Measures the base model's validation and holdout loss (the baseline), trains a bounded
@@ -88,6 +91,12 @@ def train(ctx: click.Context, /, workspace: str | None, data: str | None, model:
     Example: curator train --data exported/ --out runs/smoke --model tiny
 
     Example: curator train --write-config train.yaml && curator train --config train.yaml
+
+    With --method dpo, --data DIR holds preference pairs (OpenAI DPO, TRL prompt/chosen/rejected or
+    LLaMA-Factory ranking rows); the run measures each held-out pair's margin log p(chosen) -
+    log p(rejected) before and after, and the same paired interval decides the verdict.
+
+    Example: curator train --method dpo --data pairs/ --model tiny
     """
     from curator.train.config import build_config, default_config_yaml, load_yaml
     from curator.train.errors import UsageError
@@ -110,7 +119,10 @@ def train(ctx: click.Context, /, workspace: str | None, data: str | None, model:
         if "data" in given and "workspace" not in given:
             file_values.pop("workspace", None)
         cfg = build_config(file_values, given)
-        _run(cfg, as_json)
+        if method == "dpo":
+            _run_dpo(cfg, as_json)
+        else:
+            _run(cfg, as_json)
     except UsageError as exc:
         echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -136,6 +148,24 @@ def _print_json(report: dict[str, Any]) -> None:
     import json
 
     click.echo(json.dumps(report, indent=2, allow_nan=False))
+
+
+def _run_dpo(cfg: Any, as_json: bool) -> None:
+    from curator.train.errors import UsageError
+
+    if cfg.workspace is not None or cfg.data is None:
+        raise UsageError("--method dpo reads a data folder only; a workspace cannot feed a DPO run yet",
+                         fix="export the preference pairs and pass --data DIR (train.jsonl, validation.jsonl, holdout.jsonl)")
+    from curator.train.data import load_preference_dir
+
+    # Read and convert the pairs before torch loads, so a bad folder fails in a second.
+    splits = load_preference_dir(cfg.data)
+    from curator.train.dpo import run
+
+    report, code = run(cfg, splits, show_summary=not as_json)
+    if as_json:
+        _print_json(report)
+    sys.exit(code)
 
 
 def _run(cfg: Any, as_json: bool) -> None:

@@ -154,3 +154,122 @@ def load_data_dir(directory: str | os.PathLike[str]) -> Splits:
             raise UsageError(f"{f}: no usable examples{why}",
                              fix=f"put at least one valid example in the {name} split (`curator validate {f}` lists every problem)")
     return Splits(loaded["train"], loaded["validation"], loaded["holdout"], rejected)
+
+
+# --- preference (DPO) rows ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceExample:
+    """One preference pair in curator's canonical form (TRL's conversational explicit-prompt row:
+    `prompt`, `chosen`, `rejected` as lists of OpenAI messages, `tools` optional) and where it came
+    from. `chosen` and `rejected` each hold at least one assistant message."""
+
+    prompt: list[dict[str, Any]]
+    chosen: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+    source: str
+    line: int | None
+    example_index: int
+    tools: list[dict[str, Any]] | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}" if self.line is not None else self.source
+
+    def to_trl(self) -> dict[str, Any]:
+        """The row as TRL's DPOTrainer reads it (conversational, explicit prompt)."""
+        row: dict[str, Any] = {"prompt": self.prompt, "chosen": self.chosen, "rejected": self.rejected}
+        if self.tools:
+            row["tools"] = self.tools
+        return row
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceSplits:
+    train: list[PreferenceExample]
+    validation: list[PreferenceExample]
+    holdout: list[PreferenceExample]
+    rejected: dict[str, list[Rejected]] = field(default_factory=dict)  # split -> rows left out
+    formats: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> layout -> rows
+
+    def items(self) -> Iterator[tuple[str, list[PreferenceExample]]]:
+        yield "train", self.train
+        yield "validation", self.validation
+        yield "holdout", self.holdout
+
+
+def preference_row(row: Row) -> tuple[PreferenceExample | None, str | None, Rejected | None]:
+    """One row in any preference layout `curator.formats.preference.to_preference` reads (OpenAI
+    DPO, TRL prompt/chosen/rejected, LLaMA-Factory ranking), converted to the canonical form; or
+    why it is left out. Returns (example, layout, rejection)."""
+    from curator.formats.detect import PREFERENCE_FORMATS, classify
+    from curator.formats.preference import to_preference
+
+    where = f"{row.file}:{row.line}" if row.line is not None else row.file
+    if row.data is None:
+        errors = [i for i in row.issues if i.severity == "error"] or row.issues
+        return None, None, Rejected(where, [i.code for i in errors] or ["json.not_object"],
+                                    errors[0].message if errors else "the row is not a JSON object")
+    fmt = classify(row.data)
+    if fmt not in PREFERENCE_FORMATS:
+        return None, fmt, Rejected(where, ["format.method_mismatch"],
+                                   f"not a preference row (format {fmt}): DPO needs a prompt with a chosen and a rejected answer")
+    result = to_preference(row.data, fmt, example_index=row.example_index)
+    errors = [i for i in result.issues if i.severity == "error"]
+    if result.example is None or errors:
+        codes = sorted({i.code for i in errors}) or ["convert.field_invalid"]
+        return None, fmt, Rejected(where, codes, errors[0].message if errors else "cannot convert the row")
+    pref = result.example
+    for side in ("chosen", "rejected"):
+        msgs = pref.get(side) or []
+        if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
+            return None, fmt, Rejected(where, ["pref.output_missing"], f"{side} holds no assistant message")
+    if pref["chosen"] == pref["rejected"]:
+        return None, fmt, Rejected(where, ["pref.identical_outputs"],
+                                   "chosen and rejected are identical: the pair says nothing")
+    return PreferenceExample(pref.get("prompt") or [], pref["chosen"], pref["rejected"], row.file, row.line,
+                             row.example_index, pref.get("tools")), fmt, None
+
+
+def load_preference_dir(directory: str | os.PathLike[str]) -> PreferenceSplits:
+    """Read DIR/train.jsonl, DIR/validation.jsonl and DIR/holdout.jsonl of preference rows (each
+    row in any layout `preference_row` reads; layouts may mix). Rows left out are listed in
+    `PreferenceSplits.rejected`; a missing split, or one with no usable pair, is a usage error."""
+    from curator.io import ReadError
+
+    d = Path(directory)
+    if not d.is_dir():
+        raise UsageError(f"{d}: no such directory",
+                         fix="pass --data DIR holding train.jsonl, validation.jsonl, holdout.jsonl of preference pairs")
+    loaded: dict[str, list[PreferenceExample]] = {}
+    rejected: dict[str, list[Rejected]] = {}
+    formats: dict[str, dict[str, int]] = {}
+    for name in SPLITS:
+        f = d / f"{name}.jsonl"
+        if not f.is_file():
+            raise UsageError(f"{f}: missing; a DPO run needs all three splits",
+                             fix="put train.jsonl, validation.jsonl and holdout.jsonl (preference pairs) in the folder")
+        bad: list[Rejected] = []
+        kept: list[PreferenceExample] = []
+        seen: dict[str, int] = {}
+        try:
+            for row in read_rows(f):
+                ex, fmt, why = preference_row(row)
+                if fmt is not None:
+                    seen[fmt] = seen.get(fmt, 0) + 1
+                if ex is None:
+                    assert why is not None
+                    bad.append(why)
+                else:
+                    kept.append(ex)
+        except ReadError as exc:
+            raise UsageError(f"{f}: {exc}") from exc
+        loaded[name], formats[name] = kept, seen
+        if bad:
+            rejected[name] = bad
+        if not kept:
+            why_text = f"; every row is rejected: {'; '.join(map(str, bad[:3]))}" if bad else ""
+            raise UsageError(f"{f}: no usable preference pairs{why_text}",
+                             fix=f"put at least one prompt/chosen/rejected pair in the {name} split")
+    return PreferenceSplits(loaded["train"], loaded["validation"], loaded["holdout"], rejected, formats)

@@ -20,7 +20,7 @@ import curator
 from curator.cli import cli, load_all_commands
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("textual", "torch", "transformers", "peft", "bitsandbytes", "accelerate")
+HEAVY = ("textual", "torch", "transformers", "peft", "bitsandbytes", "accelerate", "trl")
 
 # Runs in a fresh interpreter, so modules imported by other tests cannot hide a heavy import.
 _PROBE = """

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "curator"
 FRONT_ENDS = ("cli", "tui", "train")
-HEAVY = ("textual", "torch", "transformers", "peft", "bitsandbytes")
+HEAVY = ("textual", "torch", "transformers", "peft", "bitsandbytes", "trl")
 
 
 def _module(path: Path) -> str:
