@@ -101,6 +101,38 @@ def ranking(ws: str, truth_path: Path) -> dict[str, Any]:
                            if count.get(kind)},
                 "clean_in_top": top.count("clean")}
         out[order_name] = res
+    out["signals"] = signals(ws, truth)
+    return out
+
+
+def signals(ws: str, truth: dict[int, str]) -> dict[str, Any]:
+    """Precision and recall of the issue codes `curator score` writes (curator/quality/
+    score_signals.py), recomputed from the stored numbers, so a workspace scored before they
+    existed is measured too. Precision: the share of flagged rows of the target kinds (and of any
+    planted kind); recall: per target kind, over the rows of that kind that were scored."""
+    from curator.quality.score_signals import score_signals
+    from curator.workspace.scores import _last_answer
+
+    conn = sqlite3.connect(f"file:{ws}?mode=ro", uri=True)
+    rows = conn.execute("SELECT r.source_line, coalesce(r.current, r.canonical), s.ifd, s.loss_prompted, "
+                        "s.loss_alone, s.end_prob FROM scores s JOIN records r ON r.id = s.record_id "
+                        "WHERE s.ifd IS NOT NULL").fetchall()
+    conn.close()
+    kinds = [truth[r[0]] for r in rows]
+    flagged: dict[str, list[str]] = {"quality.answer_off_prompt": [], "quality.answer_cut_off": []}
+    for (_, text, *numbers), kind in zip(rows, kinds, strict=True):
+        found = _last_answer(text)
+        for code, _why in score_signals(found[1] if found else "", *numbers):
+            flagged[code].append(kind)
+    out: dict[str, Any] = {}
+    for code, targets in (("quality.answer_off_prompt", ("wrong", "swapped")), ("quality.answer_cut_off", ("truncated",))):
+        got = flagged[code]
+        out[code] = {"flagged": len(got), "targets": list(targets),
+                     "precision": round(sum(k in targets for k in got) / len(got), 3) if got else None,
+                     "precision_any_planted": round(sum(k != "clean" for k in got) / len(got), 3) if got else None,
+                     "recall": {k: round(got.count(k) / kinds.count(k), 3) for k in targets if kinds.count(k)},
+                     "clean_flagged": f"{got.count('clean')}/{kinds.count('clean')}",
+                     "by_kind": {k: got.count(k) for k in sorted(set(got))}}
     return out
 
 

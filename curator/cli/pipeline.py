@@ -223,7 +223,8 @@ def _preview(ws: Workspace, record_id: int) -> str:
 @click.option("--keeper", default="best", show_default=True, metavar="RULE|IDS",
               callback=keeper_ids,
               help="Which record of a cluster is kept: best (accepted first, then fewest "
-                   "issues, a padded copy counting one more, then earliest), longest, earliest, "
+                   "issues, a padded copy counting one more, then the lower IFD of `curator score`, then "
+                   "earliest), longest, earliest, "
                    "accepted (accepted first), or record ids (12,40) to keep first.")
 @click.option("--dry-run", is_flag=True, help="Print the clusters, mark nothing.")
 @click.option("--no-screen", "no_screen", is_flag=True,

@@ -35,11 +35,17 @@ class Cluster:
 
 
 
+def _status_rank(value: str | int) -> int:
+    """A status's rank for accepted_first, or a rank given as a number (the `best` keeper's,
+    workspace/dedup.py best_keeper_ranks: fewest problems, then the better score)."""
+    return value if isinstance(value, int) else _STATUS_RANK.get(value, 1)
+
+
 def priority(
     ids: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
     rule: KeeperRule,
-    statuses: Mapping[int, str] | None,
+    statuses: Mapping[int, str] | Mapping[int, int] | None,
     prefer: Collection[int],
 ) -> npt.NDArray[np.int64]:
     """rank[i]: 0 for the record that most deserves to be kept; ties go to the smaller id."""
@@ -51,7 +57,7 @@ def priority(
     elif rule == "accepted_first":
         status = statuses or {}
         rank = np.fromiter(
-            (_STATUS_RANK.get(status.get(i, "pending"), 1) for i in ids.tolist()),
+            (_status_rank(status.get(i, "pending")) for i in ids.tolist()),
             dtype=np.int64,
             count=len(ids),
         )

@@ -240,7 +240,7 @@ def find_duplicates(
     shingling: Shingling = DEFAULT_SHINGLING,
     include_system: bool = DedupSettings().include_system,
     keeper: KeeperRule = "longest",
-    statuses: Mapping[int, str] | None = None,
+    statuses: Mapping[int, str] | Mapping[int, int] | None = None,
     prefer: Collection[int] = (),
     processes: int | None = None,
     batch_size: int = 2_000,
@@ -264,7 +264,7 @@ def find_duplicates(
     `progress(done, total)` follows the records signed (with `ids`), then the candidate pairs
     verified, counted on from the records (total = records + pairs).
     `keeper` orders records for keeping; ids in `prefer` always come first; `statuses` maps id to
-    accepted / pending / rejected for the accepted_first rule. `processes` defaults to the CPU
+    accepted / pending / rejected for the accepted_first rule (or to a numeric rank, lower kept first). `processes` defaults to the CPU
     count; the result does not depend on it. `screen=False` verifies every pair that shares a
     band, skipping the signature screen (module docstring, 3): slower, and in practice the same
     pairs. `bucket_cap` and `bucket_window` bound the candidates a band bucket gives
@@ -351,7 +351,7 @@ def _find(
     only: Sequence[int] | None,
     params: DedupParams,
     shingling: Shingling,
-    statuses: Mapping[int, str] | None,
+    statuses: Mapping[int, str] | Mapping[int, int] | None,
     prefer: Collection[int],
     batch_size: int,
     fetch: Fetch | None,

@@ -144,6 +144,19 @@ class ReviewApp(App[None]):
 
         self.push_screen(StatsScreen(self.ws.path, self.limit))
 
+    def action_sort_suspicious(self) -> None:
+        """The main list in id order, or most suspicious first (highest IFD of `curator
+        score` first, unscored last); the filter stays."""
+        from curator.tui.window import slow_filter
+
+        main = self.main
+        main.window.order = "id" if main.window.order == "suspicious" else "suspicious"
+        main.apply_filter(list(main.window.where))
+        if not slow_filter(main.window.where):  # else the scan's end says how many
+            main.update_status(f"{len(main.window):,} records, " + (
+                "most suspicious first (highest IFD first, unscored last)"
+                if main.window.order == "suspicious" else "in id order"))
+
     def _job(self, title: str, fn: JobFn, done_title: str = "") -> None:
         def done(report: JobReport | None) -> None:
             if report is not None:

@@ -35,6 +35,7 @@ MAIN_BINDINGS: list[BindingType] = [
     _b("ctrl+l", "refresh", "refresh", "refresh", False),
     _b("escape", "cancel_filter", "stop a filter still running", "cancel_filter", False),
     _b("s", "toggle_system", "system prompt", "toggle_system", False),
+    _b("o", "app.sort_suspicious", "order: id / most suspicious first (IFD)", "sort_suspicious", False),
     _b("J", "scroll_detail(1)", "scroll detail down", "detail_down", False),
     _b("K", "scroll_detail(-1)", "scroll detail up", "detail_up", False),
     _b("L", "label_set", "label set", "label_set", False),

@@ -27,11 +27,15 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from curator.quality.score_signals import IFD_OFF_PROMPT
 from curator.tui.text import STYLE_NAMES, conversation, group, literal
-from curator.workspace import RecordDetail, WorkspaceError
+from curator.workspace import RecordDetail, Workspace, WorkspaceError
+from curator.workspace.scores import ScoreRow
 
 #: reads one record (the app passes `Workspace.get`)
 Fetch = Callable[[int], RecordDetail]
+#: reads one record's model score (`curator score`; the app passes scores.get), None: none
+FetchScore = Callable[[int], ScoreRow | None]
 
 
 class DetailPane(Widget, can_focus=True):
@@ -47,9 +51,12 @@ class DetailPane(Widget, can_focus=True):
         Binding("end", "scroll_lines(1000000)", "bottom", show=False),
     ]
 
-    def __init__(self, fetch: Fetch | None = None, *, id: str | None = None) -> None:
+    def __init__(self, fetch: Fetch | None = None, *, id: str | None = None,
+                 score: FetchScore | None = None) -> None:
         super().__init__(id=id)
         self.fetch = fetch
+        self.fetch_score = score
+        self.score: ScoreRow | None = None
         self.show_system = False
         self.record_id: int | None = None
         self.record: RecordDetail | None = None
@@ -62,6 +69,13 @@ class DetailPane(Widget, can_focus=True):
         self._lines_key: tuple[object, ...] = ()
         self._styles: dict[str, Style] = {}
         self._base = Style()
+
+    @staticmethod
+    def score_reader(ws: Workspace) -> FetchScore:
+        """Reads a record's `curator score` from this workspace (for `score`)."""
+        from curator.workspace import scores
+
+        return lambda record_id: scores.get(ws, record_id)
 
     def notify_style_update(self) -> None:
         self._styles.clear()
@@ -88,9 +102,12 @@ class DetailPane(Widget, can_focus=True):
             self._stale = False
             self._lines = None
             self.record = None
+            self.score = None
             if self.record_id is not None and self.fetch is not None:
                 try:
                     self.record = self.fetch(self.record_id)
+                    if self.fetch_score is not None:
+                        self.score = self.fetch_score(self.record_id)
                 except WorkspaceError:
                     self.record = None
         return self.record
@@ -171,6 +188,21 @@ class DetailPane(Widget, can_focus=True):
         bar = self._sty("thumb") if start <= y < start + thumb else self._sty("scrollbar")
         return Strip([*strip.crop_extend(0, width - 1, base), Segment(" ", bar)])
 
+    def _score_line(self, s: ScoreRow) -> Text:
+        """The record's `curator score` numbers (docs/score.md), or why it has none."""
+        line = Text("score ")
+        if s.ifd is None or s.loss_prompted is None or s.loss_alone is None:
+            line.append(f"none ({literal(s.note or 'not scored', one_line=True)})", self._sty("meta"))
+        else:
+            line.append(f"IFD {s.ifd:.2f}", self._sty("warning") if s.ifd >= IFD_OFF_PROMPT else "")
+            line.append(f"  loss {s.loss_prompted:.2f} given the prompt, {s.loss_alone:.2f} alone")
+            if s.end_prob is not None:
+                line.append(f"  end {s.end_prob:.2g}")
+        line.append(f"  ({literal(s.model, one_line=True)})", self._sty("meta"))
+        if s.stale:
+            line.append("  stale: the text changed since it was scored", self._sty("warning"))
+        return line
+
     def _build(self, r: RecordDetail | None, width: int,
                answer_first: bool = False) -> RenderableType:
         if r is None:
@@ -203,6 +235,8 @@ class DetailPane(Widget, can_focus=True):
                 f", duplicate of {r.dup_of} ({r.similarity or 0:.2f})" if r.dup_of
                 else ", keeper"))
         parts: list[RenderableType] = [head, tokens]
+        if self.score is not None:
+            parts.append(self._score_line(self.score))
         if r.labels:
             parts.append(Text("labels " + literal(", ".join(r.labels), one_line=True)))
         if r.note:

@@ -72,7 +72,7 @@ class MainScreen(FilterScreen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
             yield RecordList(self.window, self.marks, on_move=self.moved, id="records")
-            yield DetailPane(self.ws.get, id="detail")
+            yield DetailPane(self.ws.get, id="detail", score=DetailPane.score_reader(self.ws))
         yield StatusLine(id="status-line")
         yield Footer()
 

@@ -57,6 +57,9 @@ class RecordWindow:
         #: the matching ids, when a scan found them (a filter no index answers): pages are
         #: then read by id, never by the filter again
         self.ids: array[int] | None = None
+        #: "id", or "suspicious": highest IFD of `curator score` first, unscored last (the
+        #: matching ids are then read in that order, once, and pages by slices of them)
+        self.order = "id"
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -79,6 +82,12 @@ class RecordWindow:
         if where is not None:
             self.where = list(where)
         try:
+            if self.order == "suspicious":
+                from curator.workspace.scores import suspicious_ids
+
+                self.ids = array("q", suspicious_ids(self.ws, self.where))
+                self.total, self.rows, self.start = len(self.ids), self._by_ids(0, PAGE), 0
+                return
             total = self.ws.count(self.where)
             rows = self._fetch(None)
         except BaseException:
@@ -90,6 +99,12 @@ class RecordWindow:
     def adopt(self, where: Sequence[str], ids: array[int], rows: list[Row]) -> None:
         """Take a filter's matches and first page found elsewhere (`scan`, in a worker)."""
         self.where = list(where)
+        if self.order == "suspicious":
+            from curator.workspace.scores import most_suspicious_first
+
+            ids = array("q", most_suspicious_first(self.ws, ids))
+            self.ids = ids
+            rows = self._by_ids(0, PAGE)
         self.ids = ids
         self.total = len(ids)
         self.rows = rows
@@ -168,6 +183,11 @@ class RecordWindow:
 
     def index_of(self, record_id: int) -> int | None:
         """Where a record sits in the filtered list (None: not in it)."""
+        if self.ids is not None and self.order != "id":
+            try:
+                return self.ids.index(record_id)
+            except ValueError:
+                return None
         if self.ids is not None:
             at = bisect.bisect_left(self.ids, record_id)
             return at if at < len(self.ids) and self.ids[at] == record_id else None
@@ -185,10 +205,13 @@ class RecordWindow:
         """The id of the next record after `after_id` that also matches `extra` filters."""
         if self.ids is not None:
             # Among the scanned matches, in steps: `extra` (status, issue) has an index.
-            at = bisect.bisect_right(self.ids, after_id)
+            if self.order != "id":
+                at = (self.index_of(after_id) or 0) + 1 if after_id in self.ids else 0
+            else:
+                at = bisect.bisect_right(self.ids, after_id)
             while at < len(self.ids):
                 step = self.ids[at:at + 1000]
-                hits = set(self.ws.select_ids([*extra, f"id>={step[0]}", f"id<={step[-1]}"]))
+                hits = set(self.ws.select_ids([*extra, f"id>={min(step)}", f"id<={max(step)}"]))
                 for rid in step:
                     if rid in hits:
                         return rid
@@ -212,6 +235,9 @@ class RecordWindow:
     def refresh_all(self) -> None:
         """Apply the filter again from the first cached row on (after undo, redo, a bulk
         change): rows that no longer match leave the list, the rest keep their order."""
+        if self.order != "id":  # the order is read again (a decision can change a score's rank)
+            self.reset()
+            return
         first = self.rows[0].summary.id if self.rows else None
         self.total = self.ws.count(self.where)
         if first is None:

@@ -216,6 +216,10 @@ _ALL = [
        "block or bracket open)", "complete the answer, or reject the example"),
     _c("quality.response_equals_prompt", W, "the answer repeats the user's text",
        "write the answer the model should learn"),
+    _c("quality.answer_off_prompt", W, "the model finds the answer no likelier given its prompt "
+       "(IFD >= 1, `curator score`)", "check the answer answers this prompt; fix or reject it"),
+    _c("quality.answer_cut_off", W, "the model would not end the answer where it ends, and it has no "
+       "sentence end (`curator score`)", "complete the answer, or reject the example"),
     _c("quality.literal_escapes", W, "literal \\n escapes and no real line breaks (double-encoded JSON?)",
        "decode the text once more"),
     _c("quality.pii.email", W, "e-mail address", "remove or mask personal data"),

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from curator.issues import Issue
+from curator.quality.score_signals import SIGNAL_CODES
 from curator.workspace.errors import EditRefused, WorkspaceError
 from curator.workspace.journal import dumps, issue_dicts
 from curator.workspace.records import STATUSES, Change
@@ -129,4 +130,7 @@ def edit(
             tx.set_selected(entry, "tokens_trained", tokens[1])
         if new_issues is not None:
             tx.replace_issues(entry, record_id, issue_dicts(new_issues))
+        else:  # the model-score signals were about the old text (undo brings them back with it)
+            tx.replace_issues(entry, record_id, [
+                d for d in tx.issues_of(record_id) if d["code"] not in SIGNAL_CODES])
         return tx.finish(entry, "edit", 1, f"edit record {record_id}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import array
 import hashlib
+import math
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -153,30 +154,38 @@ _PADDED_SQL = (
     f"OR instr({_CONTENT}, '   ') OR instr({_CONTENT}, char(10, 10, 10))))")
 
 
-def best_keeper_ranks(ws: Workspace) -> tuple[dict[int, str], set[int]]:
+def best_keeper_ranks(ws: Workspace) -> tuple[dict[int, int], set[int]]:
     """The ranks of the `best` keeper rule, for find_duplicates' accepted_first ordering.
 
     A cluster keeps its best copy: an accepted record first (`prefer`), then the one with the
-    fewest problems, then the earliest (ties go to the smaller id). Problems are the record's
-    issues of severity warning or error, plus one when a text is padded with blanks (a padded
-    copy loses to its clean original), counted as 0, 1, or 2 and more (the three ranks of
-    accepted_first: `statuses` maps a record to "accepted" for 0, nothing for 1, "rejected" for
-    2 or more). Hook: another signal (a model score) can add to the problem count here."""
+    fewest problems, then the better model score (the lower IFD of `curator score`: the answer
+    that fits its prompt better; a record without a score, or whose text changed since it was
+    scored, comes after the scored ones), then the earliest (ties go to the smaller id).
+    Problems are the record's issues of severity warning or error, plus one when a text is
+    padded with blanks (a padded copy loses to its clean original). Returns (record -> numeric
+    rank, lower kept first; preferred ids)."""
+    from curator.workspace.scores import content_hash
+
     prefer: set[int] = set()
-    ranks: dict[int, str] = {}
+    problems: dict[int, int] = {}
     rows = ws.connection.execute(
         f"SELECT r.id, r.status, (SELECT count(*) FROM issues i WHERE i.record_id = r.id AND "
         f"i.severity IN ({','.join('?' * len(_KEEPER_SEVERITIES))})) + ({_PADDED_SQL}) "
         f"FROM records r WHERE {ELIGIBLE_SQL.replace('status', 'r.status')}",
         _KEEPER_SEVERITIES)
-    for rid, status, problems in rows:
+    for rid, status, count in rows:
         if status == "accepted":
             prefer.add(rid)
-        if problems == 0:
-            ranks[rid] = "accepted"
-        elif problems >= 2:
-            ranks[rid] = "rejected"
-    return ranks, prefer
+        problems[rid] = int(count)
+    ifd: dict[int, float] = {}
+    for rid, stored, text, value in ws.connection.execute(
+            "SELECT s.record_id, s.content_hash, coalesce(r.current, r.canonical), s.ifd FROM scores s "
+            "JOIN records r ON r.id = s.record_id WHERE s.ifd IS NOT NULL"):
+        if rid in problems and text is not None and content_hash(text) == stored:
+            ifd[rid] = float(value)
+    keys = {rid: (n, ifd.get(rid, math.inf)) for rid, n in problems.items()}
+    position = {key: k for k, key in enumerate(sorted(set(keys.values())))}
+    return {rid: position[key] for rid, key in keys.items()}, prefer
 
 
 # The example's JSON goes to the workers as bytes and is parsed there: parsing a million
@@ -234,7 +243,7 @@ def run_find(
     progress: Callable[[int, int], None] | None = None,
     eligible: Eligible | None = None,
     screen: bool = True,
-    ranks: tuple[dict[int, str], set[int]] | None = None,
+    ranks: tuple[dict[int, int], set[int]] | None = None,
 ) -> DedupResult:
     """find_duplicates over the eligible records of a workspace (`eligible`: read already).
 

@@ -28,9 +28,11 @@ Filters (repeat to combine with AND):
   text~SUBSTRING    case-insensitive substring of the current text (edit, else canonical, else raw)
   search~WORDS      full-text search of the message text: every word must occur (word* = prefix);
                     uses the search index, built on first use
-  id>N  id<N  id>=N  id<=N"""
+  id>N  id<N  id>=N  id<=N
+  score.FIELD>X     score.FIELD<X  >=  <=  =  !=   (a `curator score` number; FIELD one of
+                    ifd, loss, loss_alone, end_prob; a record without that number never matches)"""
 
-_FILTER_RE = re.compile(r"^\s*([a-z_]+)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.DOTALL)
+_FILTER_RE = re.compile(r"^\s*([a-z_]+(?:\.[a-z_]+)?)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.DOTALL)
 _NUM_OPS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", "=": "=", "!=": "!="}
 
 
@@ -78,6 +80,28 @@ def _check_format(text: str, value: str) -> None:
     if value not in FORMATS:
         raise _bad(text, f"no such format {value!r}{_did_you_mean(value, FORMATS)}; formats: "
                          f"{', '.join(FORMATS)}, none")
+
+
+def _score_clause(text: str, field: str, op: str, value: str, params: list[Any]) -> str:
+    """`score.ifd>1.0`: records whose stored score has that number (curator/workspace/scores.py)."""
+    import math
+
+    from curator.workspace.scores import FIELDS, filter_sql
+
+    if field not in FIELDS:
+        raise _bad(text, f"no score field {field!r}{_did_you_mean(field, list(FIELDS))}; "
+                         f"fields: {', '.join(FIELDS)}")
+    if op not in _NUM_OPS:
+        raise _bad(text, f"score.{field} takes >, <, >=, <=, = or != and a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise _bad(text, f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise _bad(text, f"{value!r} is not a finite number")
+    sql, more = filter_sql(field, op, number)
+    params.extend(more)
+    return sql
 
 
 def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
@@ -156,6 +180,8 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
             column = "r.tokens_total" if key == "tokens" else "r.id"
             clauses.append(f"{column} {_NUM_OPS[op]} ?")
             params.append(_int(text, value))
+        elif key.startswith("score."):
+            clauses.append(_score_clause(text, key.removeprefix("score."), op, value, params))
         elif key == "text":
             if op != "~" or not value:
                 raise _bad(text, "text takes ~ and a substring, as in text~refund")

@@ -8,7 +8,7 @@ run keeps what it finished and the next run goes on from there.
 
 No torch here: the scorer (curator/train/score.py) computes, this module stores.
 
-For the front ends (not wired yet): `get` for one record's detail pane (`ScoreRow.stale` says
+For the front ends: `get` for one record's detail pane (`ScoreRow.stale` says
 whether the record changed since), `FIELDS` and `filter_sql` for a `score.FIELD>N` filter, and
 `order_sql` for "most suspicious first" (highest IFD, or lowest end probability).
 """
@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from curator.quality.score_signals import SIGNAL_CODES, score_signals
 from curator.workspace import Workspace
+from curator.workspace.journal import Tx
 
 #: the records scored: not rejected, with a chat form (the same rows dedup compares; duplicates
 #: are scored too, so a duplicate cluster's keeper can be chosen by its score).
@@ -109,15 +111,66 @@ def texts(ws: Workspace, ids: Sequence[int]) -> list[tuple[int, str, str]]:
 
 
 def save(ws: Workspace, rows: Iterable[ScoreRow]) -> int:
-    """Store scores (replacing a record's earlier one) in one transaction; returns how many."""
+    """Store scores (replacing a record's earlier one) in one transaction; returns how many.
+
+    Each record whose text is still the one scored also gets its score's signals as issues
+    (SIGNAL_CODES, replacing the ones an earlier score wrote): like the score, they are facts
+    about the text, not journaled; an edit revalidates the record and so drops them (its undo
+    brings them back with the text they were computed on)."""
     now = _now()
+    rows = list(rows)
     values = [(r.record_id, r.model, r.content_hash, r.loss_prompted, r.loss_alone, r.ifd, r.end_prob,
                r.answer_tokens, r.note, r.scored_at or now) for r in rows]
     with ws._transaction() as tx:
         tx.conn.executemany(
             "INSERT OR REPLACE INTO scores(record_id, model, content_hash, loss_prompted, loss_alone, ifd, "
             "end_prob, answer_tokens, note, scored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        _write_signals(tx, rows)
     return len(values)
+
+
+def _last_answer(text: str) -> tuple[int, str] | None:
+    """The index and text of a chat example's last assistant message."""
+    import orjson
+
+    from curator.formats.content import content_text
+
+    try:
+        msgs = orjson.loads(text).get("messages")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    if not isinstance(msgs, list):
+        return None
+    for i in range(len(msgs) - 1, -1, -1):
+        m = msgs[i]
+        if isinstance(m, dict) and m.get("role") == "assistant":
+            return i, content_text(m.get("content"))
+    return None
+
+
+def _write_signals(tx: Tx, rows: Sequence[ScoreRow]) -> None:
+    from curator.validate.codes import lookup
+
+    by_id = {r.record_id: r for r in rows}
+    ids = list(by_id)
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i : i + _CHUNK]
+        current = tx.conn.execute(
+            f"SELECT id, coalesce(current, canonical) FROM records WHERE id IN ({','.join('?' * len(part))})",
+            part).fetchall()
+        for rid, text in current:
+            r = by_id[rid]
+            if text is None or content_hash(text) != r.content_hash:
+                continue  # edited since it was scored: the edit's validation owns its issues now
+            found = _last_answer(text)
+            signals = score_signals(found[1], r.ifd, r.loss_prompted, r.loss_alone, r.end_prob) if found else []
+            before = tx.issues_of(rid)
+            kept = [d for d in before if d["code"] not in SIGNAL_CODES]
+            added = [{"code": code, "severity": lookup(code).severity, "message_index": found[0] if found else None,
+                      "path": f"/messages/{found[0]}/content" if found else None, "message": why,
+                      "hint": lookup(code).hint} for code, why in signals]
+            if kept + added != before:
+                tx.write_issues(rid, kept + added)
 
 
 _COLS = ("s.record_id, s.model, s.content_hash, s.loss_prompted, s.loss_alone, s.ifd, s.end_prob, "
@@ -157,11 +210,12 @@ def count(ws: Workspace) -> int:
 
 
 def filter_sql(field: str, op: str, value: float) -> tuple[str, list[Any]]:
-    """A condition over `records r` for a filter such as `score.ifd>1.0` (op one of > < = !=):
-    records with that score. Raises KeyError for an unknown field, ValueError for an unknown op."""
+    """A condition over `records r` for a filter such as `score.ifd>1.0` :
+    records with that score (a record without the number never matches, `!=` included).
+    op one of > < >= <= = !=. Raises KeyError for an unknown field, ValueError for an unknown op."""
     column = FIELDS[field]
-    if op not in (">", "<", "=", "!="):
-        raise ValueError(f"score filters take >, <, = or !=, not {op!r}")
+    if op not in (">", "<", ">=", "<=", "=", "!="):
+        raise ValueError(f"score filters take >, <, >=, <=, = or !=, not {op!r}")
     return f"r.id IN (SELECT record_id FROM scores WHERE {column} {op} ?)", [value]
 
 
@@ -169,3 +223,23 @@ def order_sql(field: str) -> str:
     """A sort key over `records r`: the record's score (records without one sort as NULL: first
     ascending, last descending in SQLite). "Most suspicious first" is `-ifd` or `end_prob`."""
     return f"(SELECT {FIELDS[field]} FROM scores s WHERE s.record_id = r.id)"
+
+
+def suspicious_ids(ws: Workspace, where: Sequence[str] = ()) -> list[int]:
+    """The ids matching `where`, most suspicious first: highest IFD first, then the records
+    without one (never scored, or scored with a note), each part in id order (the review app's
+    sort order). A score of text edited since still counts: the detail pane says it is stale."""
+    from curator.workspace.filters import compile_filters
+    from curator.workspace.search import ensure
+
+    sql, params = compile_filters(where)
+    ensure(ws, where)
+    return [rid for (rid,) in ws.connection.execute(
+        f"SELECT r.id FROM records r LEFT JOIN scores s ON s.record_id = r.id WHERE {sql} "
+        f"ORDER BY s.ifd IS NULL, s.ifd DESC, r.id", params)]
+
+
+def most_suspicious_first(ws: Workspace, ids: Sequence[int]) -> list[int]:
+    """These ids in the order of `suspicious_ids` (for matches found elsewhere)."""
+    ifd = dict(ws.connection.execute("SELECT record_id, ifd FROM scores WHERE ifd IS NOT NULL"))
+    return sorted(ids, key=lambda rid: (rid not in ifd, -ifd.get(rid, 0.0), rid))

@@ -50,7 +50,7 @@ def test_accepted_first_then_fewest_issues_then_earliest(tmp_path: Path) -> None
     db = _workspace(tmp_path, rows)
     with Workspace.open(db) as ws:
         ranks, prefer = best_keeper_ranks(ws)
-        assert (ranks.get(1), ranks.get(2), prefer) == (None, "accepted", set())
+        assert ranks[2] == ranks[3] < ranks[1] and prefer == set()
         # 1 has an issue: the earliest clean copy, 2, is kept
         assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 2
         ws.set_status([3], "accepted")
@@ -63,5 +63,39 @@ def test_padding_counts_as_one_more_problem(tmp_path: Path) -> None:
     db = _workspace(tmp_path, [chat(Q, RIGHT + "   and more"), chat(Q, RIGHT + " and more!")])
     with Workspace.open(db) as ws:
         ranks, _ = best_keeper_ranks(ws)
-        assert ranks.get(1) is None and ranks.get(2) == "accepted"
+        assert ranks[2] < ranks[1]
         assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 2
+
+
+def _score(ws: Workspace, rid: int, ifd: float) -> None:
+    from curator.workspace import scores
+
+    (_, _, h), = scores.texts(ws, [rid])
+    scores.save(ws, [scores.ScoreRow(rid, "m", h, ifd * 2.0, 2.0, ifd, 0.5, 10)])
+
+
+def test_after_accepted_and_fewest_issues_the_lower_ifd_wins_before_the_earliest(tmp_path: Path) -> None:
+    rows = [chat(Q, RIGHT + " Yes."), chat(Q, RIGHT + " Indeed."), chat(Q, RIGHT + " Sure."),
+            chat(Q, RIGHT + " Questions: write to ana@example.com")]  # 4: an e-mail, a warning
+    db = _workspace(tmp_path, rows)
+    with Workspace.open(db) as ws:
+        assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 1  # no scores: earliest
+        _score(ws, 1, 0.8)
+        _score(ws, 3, 0.4)
+        _score(ws, 4, 0.1)  # the best score, but one issue more
+        assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 3
+        ws.set_status([2], "accepted")  # accepted first, scored or not
+        assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 2
+        ws.set_status([2], "pending")
+        # 3 edited since it was scored: its score is about another text and does not count
+        ws.edit(3, chat(Q, RIGHT + " Sure!"))
+        assert dedup_workspace(ws, threshold=0.5, processes=1).clusters[0].keeper == 1
+
+
+def test_exact_copies_keep_the_better_scored_one(tmp_path: Path) -> None:
+    db = _workspace(tmp_path, [chat(Q, RIGHT), chat(Q, RIGHT), chat(Q, RIGHT)])
+    with Workspace.open(db) as ws:
+        _score(ws, 2, 0.9)
+        _score(ws, 3, 0.5)
+        (cluster,) = dedup_workspace(ws, processes=1).clusters
+        assert (cluster.keeper, [m.id for m in cluster.members]) == (3, [1, 2])

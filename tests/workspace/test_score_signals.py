@@ -1,0 +1,104 @@
+"""Signals from model scores (curator/quality/score_signals.py) as issues on the record, written
+when a score is stored (curator/workspace/scores.py save) and dropped when the record is scored
+again without them. No model: the numbers are written by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from curator.cli import cli
+from curator.quality.score_signals import END_PROB_CUT_OFF, IFD_OFF_PROMPT, score_signals
+from curator.workspace import Workspace
+from curator.workspace import scores as store
+from curator.workspace.importer import import_files
+from curator.workspace.scores import ScoreRow
+
+ANSWERS = ["Paris is the capital of France.", "In one week, he bakes 3 * 12 = 36 apple",
+           "Ok.", "question number 3"]
+
+
+def workspace(tmp_path: Path) -> Path:
+    src = tmp_path / "rows.jsonl"
+    src.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"Question number {i}?"},
+                                                    {"role": "assistant", "content": a}]}) + "\n"
+                           for i, a in enumerate(ANSWERS)), encoding="utf-8")
+    db = tmp_path / "work.db"
+    with Workspace.open(db, create=True) as ws:
+        import_files(ws, [src])
+    return db
+
+
+def score(ws: Workspace, rid: int, ifd: float | None, end: float | None) -> ScoreRow:
+    h = store.texts(ws, [rid])[0][2]
+    return ScoreRow(rid, "m", h, None if ifd is None else 2.0 * ifd, None if ifd is None else 2.0, ifd, end, 5)
+
+
+def codes(ws: Workspace, rid: int) -> list[str]:
+    return [i.code for i in ws.get(rid).issues]
+
+
+def test_thresholds_at_their_boundaries() -> None:
+    assert [c for c, _ in score_signals("An answer.", IFD_OFF_PROMPT, 2.0, 2.0, 0.5)] == ["quality.answer_off_prompt"]
+    assert score_signals("An answer.", 0.99, 1.98, 2.0, 0.5) == []
+    cut = "first mix the flour with the"
+    assert [c for c, _ in score_signals(cut, 0.5, 1.0, 2.0, END_PROB_CUT_OFF / 2)] == ["quality.answer_cut_off"]
+    assert score_signals(cut, 0.5, 1.0, 2.0, END_PROB_CUT_OFF) == []  # not under the threshold
+    assert score_signals(cut + ".", 0.5, 1.0, 2.0, 1e-12) == []  # a finished sentence: the model alone is not enough
+    assert score_signals("```\ncode\n```", 0.5, 1.0, 2.0, 1e-12) == []
+    assert score_signals(cut, None, None, None, None) == []  # not scored: no signal
+
+
+def test_saving_a_score_writes_its_signals_with_a_checkable_reason(tmp_path: Path) -> None:
+    with Workspace.open(workspace(tmp_path)) as ws:
+        store.save(ws, [score(ws, 1, 1.25, 0.3), score(ws, 2, 0.6, 3e-9), score(ws, 3, 0.4, 1e-9),
+                        score(ws, 4, None, None)])
+        assert codes(ws, 1) == ["quality.answer_off_prompt"]
+        (issue,) = ws.get(1).issues
+        assert issue.severity == "warning" and issue.message_index == 1
+        assert "IFD 1.25" in issue.message and "2.50" in issue.message and "2.00" in issue.message
+        assert codes(ws, 2) == ["quality.answer_cut_off"]
+        assert "3.0e-09" in ws.get(2).issues[0].message and "36 apple'" in ws.get(2).issues[0].message
+        assert codes(ws, 3) == []  # "Ok." ends a sentence
+        assert codes(ws, 4) == ["quality.response_equals_prompt"]  # no numbers: no signal
+        assert list(ws.select_ids(["issue=quality.answer_off_prompt"])) == [1]
+        assert list(ws.select_ids(["issue=quality.answer_*"])) == [1, 2]
+        assert list(ws.select_ids(["severity=warning"])) == [1, 2, 4]
+
+
+def test_scoring_again_without_them_drops_them_and_keeps_other_issues(tmp_path: Path) -> None:
+    with Workspace.open(workspace(tmp_path)) as ws:
+        assert codes(ws, 4) == ["quality.response_equals_prompt"]
+        store.save(ws, [score(ws, 4, 1.5, 1e-9)])
+        assert codes(ws, 4) == ["quality.response_equals_prompt", "quality.answer_off_prompt",
+                                "quality.answer_cut_off"]
+        store.save(ws, [score(ws, 4, 1.1, 0.5)])  # scored again: one signal left, written once
+        assert codes(ws, 4) == ["quality.response_equals_prompt", "quality.answer_off_prompt"]
+        store.save(ws, [score(ws, 4, 0.3, 0.5)])
+        assert codes(ws, 4) == ["quality.response_equals_prompt"]
+
+
+def test_a_score_of_text_edited_since_writes_nothing_and_an_edit_drops_the_signals(tmp_path: Path) -> None:
+    with Workspace.open(workspace(tmp_path)) as ws:
+        old = score(ws, 2, 1.4, 1e-9)
+        store.save(ws, [old])
+        assert codes(ws, 2) == ["quality.answer_off_prompt", "quality.answer_cut_off"]
+        ws.edit(2, {"messages": [{"role": "user", "content": "Question number 1?"},
+                                 {"role": "assistant", "content": "Mix the flour with the water."}]})
+        assert codes(ws, 2) == []  # the edit revalidated the record: the stale score's signals went
+        store.save(ws, [old])  # a late batch for the old text
+        assert codes(ws, 2) == []
+        ws.undo()
+        assert codes(ws, 2) == ["quality.answer_off_prompt", "quality.answer_cut_off"]
+
+
+def test_reject_where_severity_warning_catches_them(tmp_path: Path) -> None:
+    db = workspace(tmp_path)
+    with Workspace.open(db) as ws:
+        store.save(ws, [score(ws, 2, 0.5, 1e-8), score(ws, 1, 0.5, 0.5)])
+    out = CliRunner().invoke(cli, ["reject", "-w", str(db), "--where", "severity=warning", "--reason", "cut"])
+    assert out.exit_code == 0, out.output
+    with Workspace.open(db) as ws:
+        assert list(ws.select_ids(["status=rejected"])) == [2, 4]  # 4: its prompt repeated
