@@ -4,6 +4,7 @@ again without them. No model: the numbers are written by hand."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -102,3 +103,14 @@ def test_reject_where_severity_warning_catches_them(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     with Workspace.open(db) as ws:
         assert list(ws.select_ids(["status=rejected"])) == [2, 4]  # 4: its prompt repeated
+
+
+def test_the_random_tiny_models_scores_raise_no_warnings(tmp_path: Path) -> None:
+    # `--model tiny` is a pipeline check with random weights: the README tour scores with it,
+    # and its numbers must not put a warning on every record
+    with Workspace.open(workspace(tmp_path)) as ws:
+        store.save(ws, [score(ws, 1, 1.25, 0.3)])
+        assert codes(ws, 1) == ["quality.answer_off_prompt"]
+        store.save(ws, [dataclasses.replace(score(ws, 1, 1.25, 0.3), model=store.NO_SIGNAL_MODEL)])
+        assert codes(ws, 1) == []  # the tiny score replaced the real one, and its signals with it
+        assert store.get(ws, 1) is not None
