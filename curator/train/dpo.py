@@ -46,10 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 from rich.console import Console
-from rich.markup import escape
-from rich.text import Text
 
-from curator.io import atomic_write_bytes
 from curator.train import models
 from curator.train.chat import IGNORE, apply_template
 from curator.train.config import DEFAULT_STEPS_CPU, DEFAULT_STEPS_GPU, TrainConfig
@@ -63,10 +60,11 @@ from curator.train.recipe import (
     model_limit,
     peak_memory_mb,
     set_threads,
+    stopped,
+    write_report,
 )
-from curator.train.summary import _gain
+from curator.train.summary import _gain, loss_lines
 from curator.train.verdict import (
-    EXIT_CODES,
     FAIL,
     MIN_EXAMPLES,
     Gain,
@@ -303,19 +301,10 @@ def run(cfg: TrainConfig, splits: PreferenceSplits, console: Console | None = No
         r.lap("save")
         judge(r, training, {n: margin_gain(pairs[n], before[n], after[n], cfg.min_gain) for n in ("validation", "holdout")})
     except (PreflightError, WatchdogError) as exc:
-        r.report["reasons"] = [f"{'pre-flight' if isinstance(exc, PreflightError) else 'stopped'}: {exc}"]
-        r.report["verdict"] = FAIL
-        r.console.print(f"[red bold]{escape(str(exc))}[/]")
+        stopped(r, exc)
 
     # --- report ------------------------------------------------------------------------------
-    r.report["notes"] = r.notes
-    r.report["timings"] = r.timings
-    atomic_write_bytes(r.out / "report.json", (json.dumps(r.report, indent=2, allow_nan=False, default=_finite) + "\n").encode())
-    text = summarize(r.report)
-    atomic_write_bytes(r.out / "summary.txt", text.encode())
-    if show_summary:
-        Console(highlight=False, soft_wrap=True).print(Text(text))
-    return r.report, EXIT_CODES[r.report["verdict"]]
+    return write_report(r, summarize, show_summary)
 
 
 def _finite(x: Any) -> Any:
@@ -498,13 +487,7 @@ def summarize(rep: dict[str, Any]) -> str:
     if t:
         out.append(f"training: {t['steps']}/{t['planned_steps']} steps, batch {t['batch_size']} pairs, "
                    f"{t['seconds_per_step']:.2f} s/step, peak memory {t['peak_memory_mb']:,.0f} MiB")
-        finite = [x for x in t["losses"] if x is not None]
-        tr = t.get("trend") or {}
-        if tr.get("fitted_start") is not None:
-            out.append(f"DPO loss (fitted line over {tr['steps']} steps): {tr['fitted_start']:.4f} -> "
-                       f"{tr['fitted_end']:.4f}; first and last step {finite[0]:.4f} -> {finite[-1]:.4f}")
-        elif finite:
-            out.append(f"DPO loss: {finite[0]:.4f} -> {finite[-1]:.4f}")
+        out.extend(loss_lines(t, "DPO loss"))
     if "baseline" in rep and "tuned" in rep:
         out.append(f"{'':12}{'pairs':>6}{'preference accuracy':>22}{'mean margin (nats)':>24}{'reward margin':>15}")
         for name in ("validation", "holdout"):

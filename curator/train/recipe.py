@@ -201,15 +201,27 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         r.lap("save")
         judge(r, training, {name: (base_eval[name][1], tuned_eval[name][1]) for name in ("validation", "holdout")})
     except (PreflightError, WatchdogError) as exc:
-        r.report["reasons"] = [f"{'pre-flight' if isinstance(exc, PreflightError) else 'stopped'}: {exc}"]
-        r.report["verdict"] = FAIL
-        r.console.print(f"[red bold]{escape(str(exc))}[/]")
+        stopped(r, exc)
 
     # --- report ------------------------------------------------------------------------------
+    return write_report(r, summarize, show_summary)
+
+
+def stopped(r: Run, exc: PreflightError | WatchdogError) -> None:
+    """A pre-flight check or the watchdog stopped the run: FAIL, with the reason."""
+    r.report["reasons"] = [f"{'pre-flight' if isinstance(exc, PreflightError) else 'stopped'}: {exc}"]
+    r.report["verdict"] = FAIL
+    r.console.print(f"[red bold]{escape(str(exc))}[/]")
+
+
+def write_report(r: Run, summarize_report: Callable[[dict[str, Any]], str],
+                 show_summary: bool) -> tuple[dict[str, Any], int]:
+    """Write report.json and summary.txt into the run folder (SFT and DPO alike); print the
+    summary when asked; return (report, exit code of its verdict)."""
     r.report["notes"] = r.notes
     r.report["timings"] = r.timings
     atomic_write_bytes(r.out / "report.json", (json.dumps(r.report, indent=2, allow_nan=False, default=_finite) + "\n").encode())
-    summary = summarize(r.report)
+    summary = summarize_report(r.report)
     atomic_write_bytes(r.out / "summary.txt", summary.encode())
     if show_summary:
         Console(highlight=False, soft_wrap=True).print(Text(summary))

@@ -11,6 +11,16 @@ def _gain(d: dict[str, Any]) -> Gain:
     return Gain(d["examples"], d["tokens"], d["mean_gain"], d["ci_low"], d["ci_high"], d["baseline_loss"], d["min_gain"])
 
 
+def loss_lines(training: dict[str, Any], what: str) -> list[str]:
+    """The training loss read from its fitted line, with the first and last step beside it."""
+    finite = [x for x in training["losses"] if x is not None]
+    tr = training.get("trend") or {}
+    if tr.get("fitted_start") is not None:
+        return [f"{what} (fitted line over {tr['steps']} steps): {tr['fitted_start']:.4f} -> "
+                f"{tr['fitted_end']:.4f}; first and last step {finite[0]:.4f} -> {finite[-1]:.4f}"]
+    return [f"{what}: {finite[0]:.4f} -> {finite[-1]:.4f}"] if finite else []
+
+
 def summarize(rep: dict[str, Any]) -> str:
     """The human summary; its last line is the verdict."""
     out = [f"model: {rep['model']['spec']} ({rep['model']['kind']}, {rep['model']['quant']}, "
@@ -20,13 +30,7 @@ def summarize(rep: dict[str, Any]) -> str:
         out.append(f"training: {t['steps']}/{t['planned_steps']} steps, batch {t['batch_size']}, "
                    f"{t['seconds_per_step']:.2f} s/step, {t['tokens_per_second']:,.0f} tokens/s, "
                    f"peak memory {t['peak_memory_mb']:,.0f} MiB")
-        finite = [x for x in t["losses"] if x is not None]
-        tr = t.get("trend") or {}
-        if tr.get("fitted_start") is not None:
-            out.append(f"train loss (fitted line over {tr['steps']} steps): {tr['fitted_start']:.4f} -> "
-                       f"{tr['fitted_end']:.4f}; first and last step {finite[0]:.4f} -> {finite[-1]:.4f}")
-        elif finite:
-            out.append(f"train loss: {finite[0]:.4f} -> {finite[-1]:.4f}")
+        out.extend(loss_lines(t, "train loss"))
     if "baseline" in rep and "tuned" in rep:
         out.append(f"{'':12}{'baseline loss':>14}{'tuned loss':>12}{'ppl':>16}{'token acc':>18}")
         for name in ("validation", "holdout"):
