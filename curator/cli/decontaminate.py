@@ -14,7 +14,7 @@ import orjson
 
 from curator.cli import cli
 from curator.cli.bounds import SHOWN
-from curator.cli.output import echo, fail, one_line
+from curator.cli.output import echo, echo_findings, fail, one_line
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.workspace import Workspace
 
@@ -98,11 +98,7 @@ def decontaminate(workspace: Path, against: tuple[Path, ...], no_split: bool, dr
         if as_json:
             click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         else:
-            shown = findings if show == 0 else findings[:show]
-            for f in shown:
-                echo(f"{f.record:>7} {one_line(f.reason)}")
-            if len(shown) < len(findings):
-                echo(f"... {len(findings) - len(shown)} more (--show 0 lists all)")
+            echo_findings(findings, show, with_kind=False)
             if unreadable_rows:
                 echo(f"warning: {unreadable_rows} evaluation rows could not be read as examples "
                      f"and were not checked", err=True)

@@ -9,6 +9,7 @@ exact (JSON escapes control characters itself). Rich output takes `rich.text.Tex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import click
@@ -48,3 +49,14 @@ class SafeGroup(click.Group):
         except click.ClickException as exc:
             exc.message = literal(exc.message)  # type: ignore[misc]  # click marks it Final
             raise
+
+
+def echo_findings(findings: Sequence[Any], show: int, *, with_kind: bool = True) -> None:
+    """A signal command's findings, one line each (record id, label, reason), the first `show`
+    of them (0: all), then how many more there are."""
+    shown = findings if show == 0 else findings[:show]
+    for f in shown:
+        label = f"{f.kind:<12} " if with_kind else ""
+        echo(f"{f.record:>7} {label}{one_line(f.reason)}")
+    if len(shown) < len(findings):
+        echo(f"... {len(findings) - len(shown)} more (--show 0 lists all)")

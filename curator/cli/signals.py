@@ -15,7 +15,7 @@ import orjson
 
 from curator.cli import cli
 from curator.cli.bounds import SHOWN
-from curator.cli.output import echo, one_line
+from curator.cli.output import echo, echo_findings
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.workspace import Workspace
 
@@ -61,11 +61,7 @@ def signals(workspace: Path, dry_run: bool, show: int, as_json: bool) -> None:
         if as_json:
             click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         else:
-            shown = findings if show == 0 else findings[:show]
-            for f in shown:
-                echo(f"{f.record:>7} {f.kind:<12} {one_line(f.reason)}")
-            if len(shown) < len(findings):
-                echo(f"... {len(findings) - len(shown)} more (--show 0 lists all)")
+            echo_findings(findings, show)
             verb = "would flag" if dry_run else "flagged"
             echo(f"{len(items)} records: {verb} {result['same_answer']} same-answer, "
                  f"{result['conflict']} conflict")
@@ -101,11 +97,7 @@ def semantic_dedup(workspace: Path, threshold: float | None, dry_run: bool, show
         if as_json:
             click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         else:
-            shown = findings if show == 0 else findings[:show]
-            for f in shown:
-                echo(f"{f.record:>7} {f.kind:<12} {one_line(f.reason)}")
-            if len(shown) < len(findings):
-                echo(f"... {len(findings) - len(shown)} more (--show 0 lists all)")
+            echo_findings(findings, show)
             verb = "would label" if dry_run else "labelled"
             echo(f"{len(items)} records: {verb} {len(findings)} records in {clusters} paraphrase "
                  f"clusters (cosine >= {cut})")
