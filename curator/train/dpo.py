@@ -49,23 +49,19 @@ from rich.console import Console
 
 from curator.train import models
 from curator.train.chat import IGNORE, apply_template
-from curator.train.config import DEFAULT_STEPS_CPU, DEFAULT_STEPS_GPU, TrainConfig
+from curator.train.config import TrainConfig
 from curator.train.data import PreferenceExample, PreferenceSplits
 from curator.train.errors import PreflightError, WatchdogError
 from curator.train.evaluate import token_losses
 from curator.train.recipe import (
-    REPORT_SCHEMA,
     Run,
-    choose_template,
-    model_limit,
     peak_memory_mb,
-    set_threads,
+    set_up,
     stopped,
     write_report,
 )
 from curator.train.summary import _gain, loss_lines
 from curator.train.verdict import (
-    FAIL,
     MIN_EXAMPLES,
     Gain,
     decide,
@@ -226,28 +222,9 @@ def run(cfg: TrainConfig, splits: PreferenceSplits, console: Console | None = No
     # --- setup ------------------------------------------------------------------------------
     for name, bad in splits.rejected.items():
         r.note(f"{name}: {len(bad)} row(s) left out: " + "; ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else ""))
-    r.device = models.pick_device(cfg.device)
-    r.dtype = models.compute_dtype(r.device)
-    source = models.resolve_model(cfg.model)
-    tokenizer = models.load_tokenizer(source)
-    template_source = choose_template(r, tokenizer)
-    apply_template(tokenizer, [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"}],
-                   f"the chat template ({template_source})", tokenize=False)
-    limit = model_limit(source, tokenizer)
-    steps = cfg.steps or (DEFAULT_STEPS_GPU if r.device == "cuda" else DEFAULT_STEPS_CPU)
-    quant, quant_reason = models.pick_quant(cfg.quant, r.device)
-    machine = set_threads(r)
-    r.out.mkdir(parents=True, exist_ok=True)
-    if r.device == "cpu":
-        r.note(f"no GPU: DPO on the CPU, {steps} steps, "
-               + ("4-bit NF4 with float32 compute" if quant == "nf4" else "plain LoRA in float32")
-               + "; this checks that the pairs train, it is not a real tune")
+    setup = set_up(r, "DPO", "the pairs train", method=METHOD)
+    source, tokenizer, limit, steps, quant = setup.source, setup.tokenizer, setup.limit, setup.steps, setup.quant
     r.report.update({
-        "schema": REPORT_SCHEMA, "method": METHOD, "verdict": FAIL, "reasons": [], "next_steps": [], "warnings": [],
-        "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": quant, "quant_reason": quant_reason,
-                  "device": r.device, "compute_dtype": str(r.dtype).removeprefix("torch."),
-                  "chat_template": template_source, "context_limit": limit},
-        "config": cfg.to_dict(), "machine": machine,
         "dpo": {"beta": beta, "loss_type": LOSS_TYPE, "trainer": _trl_version(),
                 "margin": "log p(chosen) - log p(rejected) under the policy, each summed over its answer tokens",
                 "reward_margin": "beta * (tuned margin - base margin): DPO's implicit reward margin against the base model"},

@@ -112,31 +112,8 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         # The same rules as `curator validate` / `import`: a rejected row is never trained.
         r.note(f"{name}: {len(bad)} row(s) rejected by the validation rules, left out: "
                + "; ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else ""))
-    r.device = models.pick_device(cfg.device)
-    r.dtype = models.compute_dtype(r.device)
-    source = models.resolve_model(cfg.model)
-    tokenizer = models.load_tokenizer(source)
-    template_source = choose_template(r, tokenizer)
-    # A template that cannot render the plainest exchange (a syntax error, a sandbox refusal) stops
-    # here, in one line, before anything loads.
-    apply_template(tokenizer, [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"}],
-                   f"the chat template ({template_source})", tokenize=False)
-    limit = model_limit(source, tokenizer)
-    steps = cfg.steps or (DEFAULT_STEPS_GPU if r.device == "cuda" else DEFAULT_STEPS_CPU)
-    quant, quant_reason = models.pick_quant(cfg.quant, r.device)
-    machine = set_threads(r)
-    r.out.mkdir(parents=True, exist_ok=True)  # after every usage check: a usage error leaves no run folder
-    if r.device == "cpu":
-        r.note(f"no GPU: training on the CPU, {steps} steps, "
-               + ("4-bit NF4 with float32 compute" if quant == "nf4" else "plain LoRA in float32")
-               + "; this checks that the data trains, it is not a real tune")
-    r.report.update({
-        "schema": REPORT_SCHEMA, "verdict": FAIL, "reasons": [], "next_steps": [], "warnings": [],
-        "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": quant, "quant_reason": quant_reason,
-                  "device": r.device, "compute_dtype": str(r.dtype).removeprefix("torch."),
-                  "chat_template": template_source, "context_limit": limit},
-        "config": cfg.to_dict(), "machine": machine,
-    })
+    setup = set_up(r, "training", "the data trains")
+    source, tokenizer, limit, steps, quant = setup.source, setup.tokenizer, setup.limit, setup.steps, setup.quant
 
     try:
         r.lap("setup")
@@ -226,6 +203,53 @@ def write_report(r: Run, summarize_report: Callable[[dict[str, Any]], str],
     if show_summary:
         Console(highlight=False, soft_wrap=True).print(Text(summary))
     return r.report, EXIT_CODES[r.report["verdict"]]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the setup found: the model, its tokenizer and context limit, the steps and the
+    quantisation to train with."""
+
+    source: models.ModelSource
+    tokenizer: Any
+    limit: int
+    steps: int
+    quant: str
+
+
+def set_up(r: Run, training: str, checks: str, method: str | None = None) -> Setup:
+    """The setup SFT and DPO share, before anything heavy loads: device, model and tokenizer,
+    the chat template, the context limit, steps, quantisation and threads; the run folder; the
+    CPU note ("no GPU: {training} on the CPU ... this checks that {checks}"); the report's
+    schema, model, config and machine (and `method` after the schema when given)."""
+    cfg = r.cfg
+    r.device = models.pick_device(cfg.device)
+    r.dtype = models.compute_dtype(r.device)
+    source = models.resolve_model(cfg.model)
+    tokenizer = models.load_tokenizer(source)
+    template_source = choose_template(r, tokenizer)
+    # A template that cannot render the plainest exchange (a syntax error, a sandbox refusal) stops
+    # here, in one line, before anything loads.
+    apply_template(tokenizer, [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"}],
+                   f"the chat template ({template_source})", tokenize=False)
+    limit = model_limit(source, tokenizer)
+    steps = cfg.steps or (DEFAULT_STEPS_GPU if r.device == "cuda" else DEFAULT_STEPS_CPU)
+    quant, quant_reason = models.pick_quant(cfg.quant, r.device)
+    machine = set_threads(r)
+    r.out.mkdir(parents=True, exist_ok=True)  # after every usage check: a usage error leaves no run folder
+    if r.device == "cpu":
+        r.note(f"no GPU: {training} on the CPU, {steps} steps, "
+               + ("4-bit NF4 with float32 compute" if quant == "nf4" else "plain LoRA in float32")
+               + f"; this checks that {checks}, it is not a real tune")
+    r.report.update({"schema": REPORT_SCHEMA, **({"method": method} if method is not None else {})})
+    r.report.update({
+        "verdict": FAIL, "reasons": [], "next_steps": [], "warnings": [],
+        "model": {"spec": source.spec, "kind": source.kind, "path": source.path, "quant": quant, "quant_reason": quant_reason,
+                  "device": r.device, "compute_dtype": str(r.dtype).removeprefix("torch."),
+                  "chat_template": template_source, "context_limit": limit},
+        "config": cfg.to_dict(), "machine": machine,
+    })
+    return Setup(source, tokenizer, limit, steps, quant)
 
 
 def _json_metrics(m: Metrics) -> dict[str, Any]:
