@@ -11,8 +11,9 @@ curated with curator's own commands, trained alike and judged on one clean holdo
    validation); its holdout.jsonl is the clean holdout.
 3. curated/: what a user runs: `curator import`, `curator dedup`, `curator signals`,
    `curator decontaminate --against eval.jsonl`, then `curator reject` of every record with a
-   warning or an error or a signal's label (same-answer, conflict, contaminated), and (with
-   --score) `curator score`; `curator split` and `curator export`.
+   warning or an error or a signal's label (same-answer, conflict, contaminated); with --score,
+   `curator score` on what is left and a second round of rejection for its signals;
+   `curator split` and `curator export`.
 4. `curator compare raw curated --holdout holdout.jsonl` over the seeds: same model, steps,
    batch size, max length; the paired A-minus-B holdout loss with its interval.
 
@@ -54,6 +55,14 @@ def raw_set(data: Path, holdout: Path, out: Path) -> dict[str, int]:
     return {"train": len(train), "validation": len(validation)}
 
 
+def reject_flagged(ws: str) -> None:
+    """What a user does without reading each record: reject everything a check flags."""
+    for where in ("severity=warning", "severity=error", "label=same-answer", "label=conflict",
+                  "label=contaminated"):
+        curator("reject", "-w", ws, "--where", where, "--where", "status!=rejected",
+                "--reason", f"bench_proof: {where}")
+
+
 def curated_set(data: Path, work: Path, out: Path, score: bool, model: str | None,
                 evals: Path | None = None) -> dict[str, Any]:
     ws = str(work / "curated.curator.db")
@@ -65,14 +74,13 @@ def curated_set(data: Path, work: Path, out: Path, score: bool, model: str | Non
     if evals is not None:
         steps["decontaminate"] = json.loads(curator("decontaminate", "-w", ws, "--against", str(evals),
                                                     "--no-split", "--json").stdout)
-    # what a user does without reading each record: reject everything a check flags
-    for where in ("severity=warning", "severity=error", "label=same-answer", "label=conflict",
-                  "label=contaminated"):
-        curator("reject", "-w", ws, "--where", where, "--where", "status!=rejected",
-                "--reason", f"bench_proof: {where}")
+    reject_flagged(ws)
     if score:
+        # the model pass runs on what the cheap checks left; its signals (answer off its prompt,
+        # cut off by the model) are warnings, so a second round of rejection takes them out
         args = ["score", "-w", ws, "--json"] + (["--model", model] if model else [])
         steps["score"] = json.loads(curator(*args).stdout)
+        reject_flagged(ws)
     steps["split"] = json.loads(curator("split", "-w", ws, "--json").stdout)
     if out.exists():
         shutil.rmtree(out)
