@@ -126,3 +126,18 @@ def test_an_edited_pair_is_checked_as_a_pair_and_a_bad_edit_is_refused(ws_path: 
         assert new_sides is not None and new_sides["chosen"] > sides["chosen"]
         ws.undo()
         assert ws.get(2).example == pair and ws.get(2).tokens_sides == sides
+
+
+def test_swap_command_swaps_pairs_and_says_which_records_are_not_pairs(ws_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["swap", "1", "3", "-w", str(ws_path)])
+    assert result.exit_code == 1, result.output  # done, with a record that is not a pair
+    assert "swap: record 1 chosen and rejected exchanged" in result.output
+    assert "record 3: record 3 is a chat record" in result.output
+    with Workspace.open(ws_path) as ws:
+        assert "pref.refusal_chosen" not in _codes(ws, 1)
+        assert ws.get(3).current is None
+        assert [e.action for e in ws.log(None)][:1] == ["swap"]
+    again = CliRunner().invoke(cli, ["swap", "1", "-w", str(ws_path)])
+    assert again.exit_code == 0, again.output
+    with Workspace.open(ws_path) as ws:
+        assert ws.get(1).current is None  # swapped back to the pair as imported
