@@ -104,6 +104,10 @@ async def test_a_wide_pane_shows_the_pair_side_by_side_with_the_difference_marke
             assert only_one_side in shown.split()
         for shared in ("Knead", "dough", "minutes"):
             assert shared not in shown.split()
+        # the list's text column: the prompt's question, not the pair's JSON
+        records = app.main.records
+        listed = "\n".join(records.render_line(y).text for y in range(records.size.height))
+        assert "How do I make bread rise?" in listed and '{"chosen"' not in listed
 
 
 async def test_80x24_stacks_chosen_above_rejected_and_shows_the_chosen_answer(
@@ -220,3 +224,17 @@ async def test_edit_a_pair_rechecks_it_and_refuses_a_bad_edit(ws_path: Path) -> 
         assert r.example["rejected"][0]["content"] == REJECTED + " Then wait."
         assert r.example["chosen"][0]["content"] == CHOSEN
         assert r.tokens_sides is not None and ws.log(1)[0].action == "edit"
+
+
+def test_word_diff_marks_only_words_one_side_has_and_is_the_same_both_ways() -> None:
+    from curator.tui.pair import word_diff
+
+    a, b = CHOSEN, REJECTED
+    ra, rb, ratio = word_diff(a, b)
+    assert "".join(p for p, _ in ra) == a and "".join(p for p, _ in rb) == b
+    only_a = {w for p, m in ra if m for w in p.split()}
+    only_b = {w for p, m in rb if m for w in p.split()}
+    assert {"ten", "rise", "hour"} <= only_a and {"two", "bake", "once"} <= only_b
+    assert not any(m and p.isspace() for p, m in ra + rb)  # whitespace is never marked
+    rb2, ra2, ratio2 = word_diff(b, a)  # swapped: the same marks, the same likeness
+    assert (ra2, rb2, ratio2) == (ra, rb, ratio) and 0 < ratio < 1
