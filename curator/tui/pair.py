@@ -73,8 +73,8 @@ def word_diff(a: str, b: str) -> tuple[list[tuple[str, bool]], list[tuple[str, b
     common (difflib's ratio). Whitespace is never marked. Over DIFF_MAX_TOKENS: nothing
     marked, and a ratio of -1 (not compared)."""
     if b < a:  # difflib's matching is not symmetric: the same marks whichever side is chosen
-        rb, ra, ratio = word_diff(b, a)
-        return ra, rb, ratio
+        back_b, back_a, back_ratio = word_diff(b, a)
+        return back_a, back_b, back_ratio
     ta, tb = _TOKEN.findall(a), _TOKEN.findall(b)
     if len(ta) + len(tb) > DIFF_MAX_TOKENS:
         return [(a, False)], [(b, False)], -1.0
