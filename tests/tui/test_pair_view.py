@@ -238,3 +238,23 @@ def test_word_diff_marks_only_words_one_side_has_and_is_the_same_both_ways() -> 
     assert not any(m and p.isspace() for p, m in ra + rb)  # whitespace is never marked
     rb2, ra2, ratio2 = word_diff(b, a)  # swapped: the same marks, the same likeness
     assert (ra2, rb2, ratio2) == (ra, rb, ratio) and 0 < ratio < 1
+
+
+async def test_a_hostile_pair_is_drawn_literally(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    hostile = "[bold]x[/] \x1b]0;title\x07 \x1b[31mred \u202eRTL"
+    src = Path("pairs.jsonl")
+    src.write_text(json.dumps(_pair("Ask " + hostile, "Yes " + hostile, "No " + hostile)) + "\n",
+                   encoding="utf-8")
+    path = tmp_path / "w.db"
+    with Workspace.open(path, create=True, actor="tester") as ws:
+        import_files(ws, [src], Preparer("trl"))
+    for size in ((160, 40), (80, 24)):
+        app = ReviewApp(path, actor="tester", cursor_blink=False)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            text = "\n".join(all_lines(app.main.detail))
+            assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+            for shown in ("[bold]x[/]", "␛]0;title␇", "␛[31mred", "<U+202E>RTL"):
+                assert shown in text
