@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from rich.style import Style
 
+from curator.cli import cli
 from curator.tui.app import ReviewApp
 from curator.tui.detail import DetailPane
 from curator.tui.edit import EditScreen
@@ -49,8 +51,9 @@ def ws_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     src = Path("pairs.jsonl")
     src.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n", encoding="utf-8")
     path = tmp_path / "w.db"
-    with Workspace.open(path, create=True, actor="tester") as ws:
-        import_files(ws, [src], Preparer("trl"))
+    # as a user makes it: the workspace stores its target (trl takes KTO feedback rows)
+    result = CliRunner().invoke(cli, ["import", str(src), "-w", str(path), "--target", "trl"])
+    assert result.exit_code == 0, result.output
     return path
 
 
@@ -258,3 +261,23 @@ async def test_a_hostile_pair_is_drawn_literally(tmp_path: Path,
             assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
             for shown in ("[bold]x[/]", "␛]0;title␇", "␛[31mred", "<U+202E>RTL"):
                 assert shown in text
+
+
+async def test_edit_a_feedback_row_edits_its_completion(ws_path: Path) -> None:
+    app = ReviewApp(ws_path, actor="tester", cursor_blink=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("G", "e")  # record 4: KTO feedback
+        screen = app.screen
+        assert isinstance(screen, EditScreen)
+        labels = [str(s.render()) for s in screen.query(".edit-role")]
+        assert labels == ["prompt #0 user", "completion #0 assistant"]
+        screen.query_one("#turn-1").load_text("Yes, it is at 230 C now.")  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen), str(screen.query_one("#edit-errors").render())
+    with Workspace.open(ws_path) as ws:
+        r = ws.get(4)
+        assert r.example == {"prompt": [{"role": "user", "content": "Is the oven hot?"}],
+                             "completion": [{"role": "assistant",
+                                             "content": "Yes, it is at 230 C now."}],
+                             "label": False}
