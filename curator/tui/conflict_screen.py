@@ -23,16 +23,25 @@ from textual.widgets.option_list import Option
 
 from curator.tui.text import literal
 from curator.workspace import Workspace, WorkspaceError
-from curator.workspace.conflicts import Cluster, Member, clusters, keep, prefer
+from curator.workspace.conflicts import (
+    Cluster,
+    Member,
+    PairConflict,
+    clusters,
+    keep,
+    pair_conflicts,
+    prefer,
+)
 
 if TYPE_CHECKING:
     from curator.workspace.prepare import Preparer
 
 
 class ClustersReady(Message):
-    def __init__(self, found: list[Cluster]) -> None:
+    def __init__(self, found: list[Cluster], against: list[PairConflict]) -> None:
         super().__init__()
         self.found = found
+        self.against = against
 
 
 class ConflictScreen(Screen[None]):
@@ -66,6 +75,8 @@ class ConflictScreen(Screen[None]):
         #: the record marked with `o` as the rejected side of the next `p`
         self.over: int | None = None
         self.message = ""
+        #: chat records that ask a preference pair's prompt (shown, never merged)
+        self.against: list[PairConflict] = []
 
     def compose(self) -> ComposeResult:
         yield Static(Text("finding conflict clusters…"), id="conflict-head")
@@ -85,11 +96,13 @@ class ConflictScreen(Screen[None]):
     def load(self) -> None:
         with Workspace.open(Path(self.ws.path)) as ws:
             found = clusters(ws)
-        self.post_message(ClustersReady(found))
+            against = pair_conflicts(ws)
+        self.post_message(ClustersReady(found, against))
 
     def on_clusters_ready(self, message: ClustersReady) -> None:
         keep_id = self.cluster.id if self.cluster is not None else None
         self.clusters = message.found
+        self.against = message.against
         ids = [c.id for c in self.clusters]
         self.index = ids.index(keep_id) if keep_id in ids else min(self.index, max(len(ids) - 1, 0))
         listing = self.query_one("#conflict-list", OptionList)
@@ -135,6 +148,11 @@ class ConflictScreen(Screen[None]):
         head = self.query_one("#conflict-head", Static)
         body = self.query_one("#conflict-text", Static)
         msg = f"\n{literal(self.message, one_line=True)}" if self.message else ""
+        if self.against:
+            ids = ", ".join(f"{p.chat} ({p.preference})" for p in self.against[:5])
+            msg += (f"\n{len(self.against)} chat records ask a preference pair's prompt "
+                    f"(pair): {ids}{' …' if len(self.against) > 5 else ''}; "
+                    f"`curator conflicts` lists them")
         if self.clusters is None:
             return
         c = self.cluster

@@ -103,3 +103,24 @@ def test_no_clusters_before_signals_is_clean(tmp_path: Path) -> None:
     ws = _ws(tmp_path, signals=False)
     r = _run("conflicts", "-w", str(ws))
     assert r.exit_code == 0 and "no conflict clusters" in r.output
+
+
+RAW = ("\x1b", "\x07", "\x00", "\x9b", "\u202e")
+
+
+def test_the_listing_shows_control_characters_visibly(tmp_path: Path) -> None:
+    hostile = "\x1b]0;owned\x07 \x1b[31mred\x1b[0m \u202e \x9b31m"
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": CAPITAL + hostile},
+        {"role": "assistant", "content": a + hostile}]}) + "\n" for a in (
+            "Canberra is the capital city of Australia.",
+            "Sydney, the largest harbour city, is the capital.")), encoding="utf-8")
+    ws = tmp_path / "w.db"
+    assert _run("import", str(data), "-w", str(ws)).exit_code == 0
+    assert _run("signals", "-w", str(ws)).exit_code == 1
+    r = _run("conflicts", "-w", str(ws))
+    assert r.exit_code == 1 and "cluster 1 (open, 2 records)" in r.output
+    assert not any(c in r.output for c in RAW), r.output
+    exact = json.loads(_run("conflicts", "-w", str(ws), "--json").stdout)
+    assert exact["clusters"][0]["records"][0]["answer"].endswith(hostile)  # JSON stays exact

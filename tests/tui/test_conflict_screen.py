@@ -34,6 +34,7 @@ ROWS = [
     _chat(CAPITAL, "Sydney, the largest harbour city, is the capital."),          # 3
     _chat(DEFINE, "Ephemeral means lasting for a very short time."),              # 4
     _chat(DEFINE, "A large sea mammal that breathes through a blowhole."),        # 5
+    _chat(DEFINE, "Something green that grows on the north side of trees."),      # 6
 ]
 
 
@@ -71,7 +72,7 @@ async def test_conflict_screen_keeps_one_prefers_one_and_undoes(ws_path: Path) -
         assert isinstance(screen, ConflictScreen)
         await until(pilot, lambda: screen.clusters is not None)
         assert [(c.id, [m.id for m in c.members]) for c in screen.clusters or []] == [
-            (1, [1, 3]), (4, [4, 5])]
+            (1, [1, 3]), (4, [4, 5, 6])]
         shown = str(screen.query_one("#conflict-text", Static).render())
         assert "Canberra" in shown and "Sydney" in shown  # both answers of the first cluster
         await pilot.press("right", "k")  # keep record 3 of cluster 1
@@ -81,16 +82,23 @@ async def test_conflict_screen_keeps_one_prefers_one_and_undoes(ws_path: Path) -
         assert state(ws_path, 1, 3) == [("pending", None)] * 2
         await pilot.press("down")  # cluster 4
         await until(pilot, lambda: screen.cluster is not None and screen.cluster.id == 4)
-        await pilot.press("p")  # prefer record 4's answer over record 5's
+        await pilot.press("p")  # three records: which one is the rejected side?
+        assert "mark the rejected answer with o" in str(
+            screen.query_one("#conflict-head", Static).render())
+        assert state(ws_path, 4, 5, 6) == [("pending", None)] * 3
+        await pilot.press("right", "o", "left", "p")  # prefer record 4's answer over 5's
         with Workspace.open(ws_path) as ws:
-            pair = ws.get(6)
+            pair = ws.get(7)
             assert pair.kind == "preference" and pair.status == "pending"
             assert pair.canonical is not None
             assert pair.canonical["chosen"][0]["content"].startswith("Ephemeral means")
             assert pair.canonical["rejected"][0]["content"].startswith("A large sea mammal")
-        assert state(ws_path, 4, 5) == [("rejected", "conflict: turned into preference pair #6")] * 2
+        assert state(ws_path, 4, 5) == [("rejected", "conflict: turned into preference pair #7")] * 2
+        # record 6 asks what the new pair asks: shown, not merged
+        await until(pilot, lambda: [(p.chat, p.preference) for p in screen.against] == [(6, 7)])
+        assert state(ws_path, 6) == [("pending", None)]
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
         await pilot.press("u")  # the main screen's undo takes the pair back too
-        assert state(ws_path, 4, 5, 6) == [("pending", None), ("pending", None),
+        assert state(ws_path, 4, 5, 7) == [("pending", None), ("pending", None),
                                            ("rejected", "conflict: preference pair undone")]
