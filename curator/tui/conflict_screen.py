@@ -206,7 +206,7 @@ class ConflictScreen(Screen[None]):
         if m is None:
             return
         try:
-            change = keep(self.ws, m.id)
+            change = keep(self.ws, m.id, self.cluster)
         except WorkspaceError as exc:
             self._done(f"error: {exc}")
             return

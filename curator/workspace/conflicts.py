@@ -203,10 +203,15 @@ def pair_conflicts(ws: Workspace) -> list[PairConflict]:
 # -- resolving -------------------------------------------------------------------------------
 
 
-def keep(ws: Workspace, record_id: int) -> Change:
+def keep(ws: Workspace, record_id: int, cluster: Cluster | None = None) -> Change:
     """Accept `record_id` and reject the other records of its cluster (those not rejected yet)
-    with the reason "conflict: kept #ID", in one journal entry."""
-    cluster = cluster_of(ws, record_id)
+    with the reason "conflict: kept #ID", in one journal entry. `cluster`: the cluster as the
+    caller listed it (the review app), which saves finding the clusters again; each member's
+    status is read afresh inside the write transaction either way."""
+    if cluster is None:
+        cluster = cluster_of(ws, record_id)
+    elif record_id not in {m.id for m in cluster.members}:
+        raise WorkspaceError(f"record {record_id} is not in conflict cluster {cluster.id}")
     reason = f"conflict: kept #{record_id}"
     with ws._transaction() as tx:
         entry = tx.entry(KEEP_ACTION, "", {"record": record_id, "cluster": cluster.id})

@@ -93,6 +93,9 @@ def test_keep_refuses_a_record_in_no_cluster(tmp_path: Path) -> None:
             keep(ws, 2)
         with pytest.raises(WorkspaceError, match="no record with id 99"):
             keep(ws, 99)
+        with pytest.raises(WorkspaceError, match="not in conflict cluster 1"):
+            keep(ws, 4, clusters(ws)[0])  # the cluster as a caller listed it
+        assert _status(ws, 1, 3, 4) == [("pending", None)] * 3
 
 
 def test_prefer_makes_a_valid_pair_that_export_writes_and_rejects_both(tmp_path: Path) -> None:
