@@ -136,8 +136,9 @@ def conflicts(action: str, record: int | None, workspace: Path, over: int | None
         if not found:
             echo("no conflict clusters (`curator signals` labels conflicts first)")
         else:
-            echo(f"{len(found)} conflict clusters: {len(open_)} open, "
-                 f"{len(found) - len(open_)} resolved; resolve with `curator conflicts -w "
-                 f"{one_line(str(workspace))} keep ID` or `prefer ID --over ID`")
+            hint = (f"; resolve with `curator conflicts -w {one_line(str(workspace))} keep ID` "
+                    f"or `prefer ID --over ID`") if open_ else ""
+            echo(f"{len(found)} conflict cluster{'s' if len(found) != 1 else ''}: "
+                 f"{len(open_)} open, {len(found) - len(open_)} resolved{hint}")
     if open_ or against:
         raise click.exceptions.Exit(1)
