@@ -24,6 +24,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "review": "review", "train": "train", "compare": "compare", "score": "score",
     "signals": "signals", "decontaminate": "decontaminate",
     "swap": "pairs",
+    "conflicts": "conflicts",
     **dict.fromkeys(("accept", "reject", "reset", "label", "labels", "note", "undo", "redo", "log", "show",
                      "ls"), "workspace"),
 }

@@ -48,4 +48,5 @@ MAIN_BINDINGS: list[BindingType] = [
     _b("tab", "app.focus_next", "switch pane", "focus_next", False),
     _b("q", "app.quit", "quit", "quit"),
     *[_b(str(n), f"label({n})", f"label {n}", id, False) for id, n in LABEL_KEYS.items()],
+    _b("C", "conflicts", "conflicts: keep one, or make a preference pair", "conflicts", False),
 ]

@@ -503,5 +503,12 @@ class MainScreen(FilterScreen):
     def action_toggle_system(self) -> None:
         self.detail.toggle_system()
 
+    def action_conflicts(self) -> None:
+        from curator.tui.conflict_screen import ConflictScreen
+
+        review = self.review
+        self.app.push_screen(ConflictScreen(self.ws, lambda: review.preparer),
+                             lambda _r: self.after_bulk(""))
+
     def action_help(self) -> None:
         self.app.push_screen(Help(self.review.help_rows(), FILTER_HELP))
