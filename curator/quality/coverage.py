@@ -47,8 +47,15 @@ UNDER_FACTOR = 3.0
 WORDS = 5
 #: Lloyd iterations at most (they stop earlier when no prompt changes topic)
 ITERATIONS = 30
+#: k-means runs from different seedings; the best fit is kept
+RESTARTS = 3
 #: k-means++ seeding looks at a sample of at most this many prompts
-_SEED_SAMPLE = 20_000
+#: k-means restarts run on a sample of at most _FIT_PER_TOPIC prompts per topic (k-means++
+#: seeding on _SEED_PER_TOPIC per topic), then the best is refined on all of them for at most
+#: _REFINE iterations: a topic's centre needs a few hundred members, not thousands
+_SEED_PER_TOPIC = 100
+_FIT_PER_TOPIC = 250
+_REFINE = 10
 _CHUNK = 16_384
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
@@ -111,8 +118,6 @@ def default_topics(n: int) -> int:
 
 
 def _user_text(messages: Any) -> list[str]:
-    if isinstance(messages, str):
-        return [messages]
     if not isinstance(messages, list):
         return []
     return [content_text(m.get("content")) for m in messages
@@ -126,28 +131,34 @@ def prompt_of(example: Any) -> str:
         return ""
     if "messages" in example:
         turns = _user_text(example.get("messages"))
-    else:
-        turns = _user_text(example.get("prompt"))
+    else:  # preference and feedback records: a list of messages (a plain string: the prompt)
+        prompt = example.get("prompt")
+        turns = [prompt] if isinstance(prompt, str) else _user_text(prompt)
     return "\n".join(t for t in turns if t)
 
 
 def _seed_centres(x: npt.NDArray[np.float32], k: int,
                   rng: np.random.Generator) -> npt.NDArray[np.float32]:
-    """k-means++ on unit vectors (squared distance 2 - 2 cos). Fewer centres when the vectors
-    hold fewer than k distinct directions."""
-    sample = x if len(x) <= _SEED_SAMPLE else x[np.sort(rng.choice(len(x), _SEED_SAMPLE,
-                                                                    replace=False))]
+    """Greedy k-means++ on unit vectors (squared distance 2 - 2 cos): each new centre is the
+    best of a few candidates drawn in proportion to the squared distance, the one that lowers
+    the total most. Fewer centres when the vectors hold fewer than k distinct directions."""
+    size = max(_SEED_PER_TOPIC * k, 1000)
+    sample = x if len(x) <= size else x[np.sort(rng.choice(len(x), size, replace=False))]
     m = len(sample)
+    tries = 2 + int(np.log(k))
     chosen = [int(rng.integers(m))]
     d2 = np.maximum(2.0 - 2.0 * (sample @ sample[chosen[0]]), 0.0).astype(np.float64)
     while len(chosen) < k:
         total = float(d2.sum())
         if total <= 1e-9:
             break
-        pick = int(np.searchsorted(np.cumsum(d2), rng.random() * total, side="right"))
-        pick = min(pick, m - 1)
-        chosen.append(pick)
-        d2 = np.minimum(d2, np.maximum(2.0 - 2.0 * (sample @ sample[pick]), 0.0))
+        picks = np.minimum(np.searchsorted(np.cumsum(d2), rng.random(tries) * total,
+                                           side="right"), m - 1)
+        cand = np.maximum(2.0 - 2.0 * (sample[picks] @ sample.T), 0.0)  # tries x m
+        reduced = np.minimum(cand, d2[None, :])
+        best = int(np.argmin(reduced.sum(axis=1)))
+        chosen.append(int(picks[best]))
+        d2 = reduced[best]
     return np.ascontiguousarray(sample[chosen], dtype=np.float32)
 
 
@@ -162,12 +173,30 @@ def _nearest(x: npt.NDArray[np.float32], centres: npt.NDArray[np.float32]
     return owner, best
 
 
-def kmeans(x: npt.NDArray[np.float32], k: int, *, seed: int = 0,
-           iterations: int = ITERATIONS) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """Spherical k-means of unit vectors: (each row's cluster, the unit centres). A cluster
-    left empty takes the row its centre serves worst, so every cluster keeps members."""
+def kmeans(x: npt.NDArray[np.float32], k: int, *, seed: int = 0, iterations: int = ITERATIONS,
+           restarts: int = RESTARTS) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Spherical k-means of unit vectors: (each row's cluster, the unit centres), the best of
+    `restarts` runs (the highest total similarity of the rows to their centres; one seeding can
+    put two centres in one group and leave two groups under one). A cluster left empty takes
+    the row its centre serves worst, so every cluster keeps members."""
     rng = np.random.default_rng(seed)
-    centres = _seed_centres(x, k, rng)
+    # the restarts run on a sample of a large input, the best of them is refined on all rows
+    size = max(_FIT_PER_TOPIC * k, 5000)
+    sample = x if len(x) <= size else x[np.sort(rng.choice(len(x), size, replace=False))]
+    best: tuple[float, npt.NDArray[np.int64], npt.NDArray[np.float32]] | None = None
+    for _ in range(max(1, restarts)):
+        owner, centres, fit = _lloyd(sample, _seed_centres(sample, k, rng), iterations)
+        if best is None or fit > best[0] + 1e-6:
+            best = (fit, owner, centres)
+    assert best is not None
+    if sample is x:
+        return best[1], best[2]
+    owner, centres, _ = _lloyd(x, best[2], _REFINE)
+    return owner, centres
+
+
+def _lloyd(x: npt.NDArray[np.float32], centres: npt.NDArray[np.float32], iterations: int
+           ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], float]:
     k = len(centres)
     owner, best = _nearest(x, centres)
     for _ in range(iterations):
@@ -175,9 +204,10 @@ def kmeans(x: npt.NDArray[np.float32], k: int, *, seed: int = 0,
         order = np.argsort(owner, kind="stable")
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         sums = np.zeros_like(centres)
-        full = counts > 0
-        sums[full] = np.add.reduceat(x[order], starts[full], axis=0)
-        empty = np.flatnonzero(~full)
+        xs = x[order]
+        for c in np.flatnonzero(counts):  # np.add.reduceat over rows is many times slower
+            sums[c] = xs[starts[c]:starts[c] + counts[c]].sum(axis=0)
+        empty = np.flatnonzero(counts == 0)
         if len(empty):
             worst = np.argsort(best, kind="stable")[:len(empty)]
             sums[empty] = x[worst]
@@ -187,7 +217,7 @@ def kmeans(x: npt.NDArray[np.float32], k: int, *, seed: int = 0,
         if np.array_equal(new_owner, owner) and not len(empty):
             break
         owner = new_owner
-    return owner, centres
+    return owner, centres, float(best.astype(np.float64).sum())
 
 
 def _words(texts: Sequence[str]) -> list[set[str]]:
