@@ -386,11 +386,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def table_lines(s: CoverageSummary, *, bar: int = 24, example: int = 60) -> list[str]:
+def table_lines(s: CoverageSummary, *, bar: int = 24, example: int = 60,
+                examples: bool = True) -> list[str]:
     """The topic table as text lines: topic, size, share, a bar, the flag, the characteristic
-    words and the central prompt (record id and its opening)."""
+    words and (with `examples`, on a second line) the central prompt: record id and opening."""
     peak = max((t.size for t in s.topics), default=1) or 1
-    lines = [f"{'topic':>5} {'size':>7} {'share':>6}  {'':<{bar}}  {'':<5} words / central prompt"]
+    head = "words / central prompt" if examples else "words"
+    lines = [f"{'topic':>5} {'size':>7} {'share':>6}  {'':<{bar}}  {'':<5} {head}"]
     for t in s.topics:
         n = round(t.size / peak * bar)
         mark = {OVER: "OVER", UNDER: "under"}.get(t.flag or "", "")
@@ -399,7 +401,8 @@ def table_lines(s: CoverageSummary, *, bar: int = 24, example: int = 60) -> list
         rec = f"#{t.example_record}" if t.example_record is not None else ""
         lines.append(f"{t.topic:>5} {t.size:>7,} {t.share:>6.1%}  "
                      f"{('█' * n or '▏'):<{bar}}  {mark:<5} {', '.join(t.words) or '-'}")
-        lines.append(f"{'':>5} {'':>7} {'':>6}  {'':<{bar}}  {'':<5}   {rec} {cut}")
+        if examples:
+            lines.append(f"{'':>5} {'':>7} {'':>6}  {'':<{bar}}  {'':<5}   {rec} {cut}")
     return lines
 
 
