@@ -93,11 +93,8 @@ class Topic:
     words: tuple[str, ...]
     cohesion: float  # mean cosine similarity of the members to the topic's centre
     flag: str | None  # OVER, UNDER or None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"topic": self.topic, "size": self.size, "share": round(self.share, 6),
-                "words": list(self.words), "cohesion": round(self.cohesion, 4),
-                "flag": self.flag}
+    #: the central prompt as it was clustered (without the lines many prompts share)
+    example_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +303,7 @@ def find_topics(prompts: Sequence[str], *, topics: int | None = None, seed: int 
         flag = (OVER if len(ranked) > 1 and size > OVER_FACTOR * median else
                 UNDER if len(ranked) > 1 and size * UNDER_FACTOR < median else None)
         out.append(Topic(t, size, size / len(x), int(usable[central]), words[c],
-                         float(sims[members].mean()), flag))
+                         float(sims[members].mean()), flag, texts[int(usable[central])]))
     assignment[usable] = number[owner]
     return Coverage(out, assignment, median)
 
@@ -328,7 +325,9 @@ class TopicRow:
     cohesion: float
     flag: str | None
     example_record: int | None  # the record of its most central prompt
-    example: str  # that prompt (its first EXAMPLE_CHARS characters), as it was clustered
+    #: that prompt as it was clustered (without the lines many prompts share), its first
+    #: EXAMPLE_CHARS characters
+    example: str
 
     def to_dict(self) -> dict[str, Any]:
         return {"topic": self.topic, "size": self.size, "share": round(self.share, 6),

@@ -64,7 +64,7 @@ def compute(ws: Workspace, *, topics: int | None = None, seed: int = 0) -> Cover
     texts = [p for _, p in rows]
     cov = find_topics(texts, topics=topics, seed=seed)
     topic_rows = [(t.topic, t.size, t.share, rows[t.example][0],
-                   texts[t.example][:EXAMPLE_CHARS], orjson.dumps(list(t.words)).decode(),
+                   t.example_text[:EXAMPLE_CHARS], orjson.dumps(list(t.words)).decode(),
                    t.cohesion, t.flag) for t in cov.topics]
     params = {"records": cov.clustered, "without_prompt": len(rows) - cov.clustered,
               "median": cov.median, "computed_at": _now(), "topics_asked": topics, "seed": seed}
