@@ -33,7 +33,7 @@ _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}
               help="Per-example token limit [default: the workspace's, else the target's].")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write one self-contained HTML page (no network): the checklist, token "
-              "lengths, issues, duplicates, labels and the last training run, drawn.")
+              "lengths, issues, duplicates, labels, topics and the last training run, drawn.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
 @handle_errors
 def report(workspace: Path, target: str | None, max_tokens: int | None, html_file: Path | None,
@@ -42,7 +42,8 @@ def report(workspace: Path, target: str | None, max_tokens: int | None, html_fil
 
     Enough examples, format matches the target, records reviewed, duplicates resolved, holdout
     present without leakage, lengths within the limit, label balance, baseline measured. Each
-    line is pass / warn / fail with its numbers; exits 1 when any line fails.
+    line is pass / warn / fail with its numbers; exits 1 when any line fails. Then the topics of
+    the prompts with their sizes, when `curator coverage` has computed them.
 
     Example: curator report -w work.db --html readiness.html
     """
