@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from curator.labels import is_curator_label
+from curator.quality.coverage import HOW_TO, CoverageSummary, findings, table_lines
 
 Status = Literal["pass", "warn", "fail"]
 
@@ -85,6 +86,7 @@ class Details:
     cluster_sizes: dict[int, int]  # cluster size -> clusters of that size
     largest_clusters: list[ClusterInfo]
     train: TrainRun | None
+    coverage: CoverageSummary | None = None  # the topics of `curator coverage`, when computed
 
 
 @dataclass(slots=True)
@@ -240,6 +242,21 @@ def assess(f: Facts) -> list[Check]:
         {"baseline_loss": f.baseline_loss},
     ))
     return checks
+
+
+def coverage_lines(cov: CoverageSummary | None) -> list[str]:
+    """The text report's Coverage section: the topic table (one line a topic, sizes as bars)
+    and the over- and under-represented topics named; how to compute it when it was not."""
+    if cov is None:
+        return ["coverage: not computed; " + HOW_TO]
+    lines = [f"coverage: {cov.records:,} prompts in {len(cov.topics)} topics "
+             f"(computed {cov.computed_at})"]
+    if cov.stale:
+        lines.append("  " + cov.staleness())
+    if cov.topics:
+        lines += ["  " + line for line in table_lines(cov, examples=False)]
+        lines += ["  " + line for line in findings(cov)]
+    return lines
 
 
 def verdict(checks: list[Check]) -> Status:

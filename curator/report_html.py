@@ -7,7 +7,8 @@ messages, label and split names, the training run's report) goes through `_e` (H
 quotes included); numbers are formatted here.
 
 Sections: the readiness checklist; token lengths on a log axis with the limit marked; issues by
-code; duplicates and clusters; splits and labels (curator's own `review:` labels apart); the last
+code; duplicates and clusters; splits and labels (curator's own `review:` labels apart); the
+topics of the prompts with their sizes (coverage, when `curator coverage` ran); the last
 training run (loss curve raw and smoothed, baseline against tuned with the paired interval and
 the verdict, generations before and after, the highest-loss examples). A section without data
 says so in one line.
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from curator.labels import is_curator_label
+from curator.quality.coverage import OVER, UNDER, findings
 from curator.report import Check, Details, Facts, TrainRun, verdict
 from curator.report_plots import (
     _e,
@@ -65,6 +67,7 @@ svg { display: block; margin: .4em 0; max-width: 100%; height: auto; }
 svg text { font: 11px system-ui, sans-serif; fill: var(--ink); }
 svg .axis { stroke: var(--mute); stroke-width: 1; } svg .grid { stroke: #eaeef2; }
 svg .bar { fill: var(--bar); } svg .bar.over { fill: var(--fail); }
+svg .bar.under { fill: var(--warn); }
 svg .limit { stroke: var(--fail); stroke-width: 2; stroke-dasharray: 5 3; }
 svg text.limit-label { fill: var(--fail); font-weight: 600; }
 svg .raw { fill: none; stroke: #9fb6d9; stroke-width: 1.2; } svg .rawpt { fill: #9fb6d9; }
@@ -196,6 +199,46 @@ def _duplicates(facts: Facts, details: Details | None) -> str:
     return "".join(out)
 
 
+
+
+def _coverage(details: Details | None) -> str:
+    if details is None:
+        return _none("Not gathered.")
+    cov = details.coverage
+    if cov is None:
+        return _none("Coverage not computed: run curator coverage -w WS to group the prompts "
+                     "into topics.")
+    out = [f'<p class="summary">{cov.records:,} prompts in {len(cov.topics)} topics, computed '
+           f"{_e(cov.computed_at)}; median topic size {cov.median:g}"
+           + (f"; {cov.without_prompt:,} records without prompt text" if cov.without_prompt
+              else "") + ".</p>"]
+    if cov.stale:
+        out.append(f'<p class="flag">{_e(cov.staleness())}</p>')
+    if not cov.topics:
+        out.append(_none("No prompts to group."))
+        return "".join(out)
+    out.append('<ul class="tight">' + "".join(f"<li>{_e(line)}</li>" for line in findings(cov))
+               + "</ul>")
+    peak = max(t.size for t in cov.topics) or 1
+    rows = []
+    for t in cov.topics:
+        cls = {OVER: "bar over", UNDER: "bar under"}.get(t.flag or "", "bar")
+        mark = {OVER: '<span class="flag">over-represented</span>',
+                UNDER: '<span class="flag">under-represented</span>'}.get(t.flag or "", "")
+        w = t.size / peak * 200
+        rec = f"record {t.example_record}: " if t.example_record is not None else ""
+        rows.append(f"<tr><td class=n>{t.topic}</td><td class=n>{t.size:,}</td>"
+                    f"<td class=n>{t.share:.1%}</td><td><svg width=\"204\" height=\"12\">"
+                    f'<rect class="{cls}" x="0" y="1" width="{w:.1f}" height="10"/></svg>{mark}'
+                    f"</td><td>{_e(', '.join(t.words))}</td>"
+                    f"<td class=text>{_e(rec)}{_cut(t.example, 160)}</td></tr>")
+    out.append("<table><tr><th class=n>topic</th><th class=n>size</th><th class=n>share</th>"
+               "<th></th><th>characteristic words</th><th>most central prompt</th></tr>"
+               f"{''.join(rows)}</table>")
+    out.append('<p class="summary">Topics: k-means clusters of the prompts\' static embeddings '
+               "(<code>curator coverage</code>); flagged against the median topic size. See one "
+               "with <code>curator ls -w WS --where topic=N</code>, or T in the review app.</p>")
+    return "".join(out)
 
 
 def _splits_in(per: dict[str, dict[str, int]], facts: Facts) -> list[str]:
@@ -395,6 +438,7 @@ def render(checks: list[Check], facts: Facts, title: str, details: Details | Non
         ("issues", "Issues by code", _issues(details)),
         ("duplicates", "Duplicates and clusters", _duplicates(facts, details)),
         ("labels", "Splits and labels", _labels(facts)),
+        ("coverage", "Coverage", _coverage(details)),
         ("training", "Training run", _training(details)),
     ]
     nav = "".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)

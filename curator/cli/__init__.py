@@ -25,6 +25,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "signals": "signals", "decontaminate": "decontaminate",
     "swap": "pairs",
     "conflicts": "conflicts",
+    "coverage": "coverage",
     **dict.fromkeys(("accept", "reject", "reset", "label", "labels", "note", "undo", "redo", "log", "show",
                      "ls"), "workspace"),
 }

@@ -42,6 +42,7 @@ MAIN_BINDINGS: list[BindingType] = [
     _b("L", "label_set", "label set", "label_set", False),
     _b("d", "app.duplicates", "duplicates", "duplicates"),
     _b("S", "app.stats", "stats", "stats"),
+    _b("T", "coverage", "topics (coverage)", "coverage", False),
     _b("D", "app.dedup", "run dedup", "run_dedup", False),
     _b("P", "app.split", "split", "run_split", False),
     _b("E", "app.export", "export", "run_export", False),

@@ -488,6 +488,15 @@ class MainScreen(FilterScreen):
         self.app.push_screen(Ask("Search the message text (all words must occur; word* = "
                                  "prefix; empty clears)", current), done)
 
+    def action_coverage(self) -> None:
+        from curator.tui.coverage_screen import CoverageScreen
+
+        def chosen(topic: int | None) -> None:
+            if topic is not None:
+                self.apply_filter([*without(self.window.where, "topic"), f"topic={topic}"])
+
+        self.app.push_screen(CoverageScreen(self.ws.path), chosen)
+
     def action_cycle_status(self) -> None:
         self.apply_filter(next_status_view(self.window.where))
 

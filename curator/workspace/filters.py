@@ -30,7 +30,8 @@ Filters (repeat to combine with AND):
                     uses the search index, built on first use
   id>N  id<N  id>=N  id<=N
   score.FIELD>X     score.FIELD<X  >=  <=  =  !=   (a `curator score` number; FIELD one of
-                    ifd, loss, loss_alone, end_prob; a record without that number never matches)"""
+                    ifd, loss, loss_alone, end_prob; a record without that number never matches)
+  topic=N           topic!=N   (a topic of `curator coverage`; 0: included records with no prompt)"""
 
 _FILTER_RE = re.compile(r"^\s*([a-z_]+(?:\.[a-z_]+)?)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.DOTALL)
 _NUM_OPS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", "=": "=", "!=": "!="}
@@ -180,6 +181,14 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
             column = "r.tokens_total" if key == "tokens" else "r.id"
             clauses.append(f"{column} {_NUM_OPS[op]} ?")
             params.append(_int(text, value))
+        elif key == "topic":
+            if op not in eq_ops:
+                raise _bad(text, "topic takes = or != and a topic number (curator coverage)")
+            from curator.workspace.coverage import filter_sql as topic_sql
+
+            sql, more = topic_sql(op, _int(text, value))
+            clauses.append(sql)
+            params.extend(more)
         elif key.startswith("score."):
             clauses.append(_score_clause(text, key.removeprefix("score."), op, value, params))
         elif key == "text":

@@ -199,6 +199,30 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE records ADD COLUMN tokens_sides TEXT",
         "CREATE INDEX IF NOT EXISTS records_kind ON records(kind, id)",
     ),
+    # v9 (coverage, issue 12): the topics of the prompts (`curator coverage`,
+    # curator/workspace/coverage.py): the topic table of the last run and each clustered
+    # record's topic, with the hash of the prompt that was clustered (a record whose prompt
+    # changed since, or a record added since, makes the table stale; it is then recomputed, never
+    # patched). A cache of facts about content, not decisions: not journaled, no foreign key.
+    # Self-contained, IF NOT EXISTS: correct whichever number it ends up with.
+    (
+        """CREATE TABLE IF NOT EXISTS topics (
+            topic INTEGER PRIMARY KEY,
+            size INTEGER NOT NULL,
+            share REAL NOT NULL,
+            example_record INTEGER,
+            example TEXT,
+            words TEXT NOT NULL DEFAULT '[]',
+            cohesion REAL,
+            flag TEXT
+        )""",
+        """CREATE TABLE IF NOT EXISTS record_topics (
+            record_id INTEGER PRIMARY KEY,
+            topic INTEGER NOT NULL,
+            prompt_hash TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS record_topics_topic ON record_topics(topic, record_id)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

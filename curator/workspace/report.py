@@ -24,6 +24,7 @@ import orjson
 from curator.dedup.exact import content_hash
 from curator.dedup.normalize import normalize_example
 from curator.labels import HIGH_LOSS_LABEL
+from curator.quality.coverage import CoverageSummary
 from curator.report import ClusterInfo, Details, Facts, IssueCode, TrainRun
 from curator.split import DEFAULT_NAMES
 from curator.workspace import Workspace
@@ -218,7 +219,17 @@ def gather_details(ws: Workspace, *, codes: int = 12, examples: int = 5, cluster
             "SELECT record_id FROM record_labels WHERE label = ? ORDER BY record_id LIMIT ?",
             (HIGH_LOSS_LABEL, queue_rows))]
     train = _train_run(last, ws.path, flagged, queue_rows) if isinstance(last, dict) else None
-    return Details(issue_codes, issue_records, dict(sorted(sizes.items())), infos, train)
+    return Details(issue_codes, issue_records, dict(sorted(sizes.items())), infos, train,
+                   gather_coverage(ws))
+
+
+def gather_coverage(ws: Workspace) -> CoverageSummary | None:
+    """The stored topics of `curator coverage` and how the records changed since (None when
+    it was never run), in one snapshot."""
+    from curator.workspace.coverage import load
+
+    with ws.snapshot():
+        return load(ws)
 
 
 def _run_file(name: Any, base: Path) -> Path | None:

@@ -51,7 +51,7 @@ def test_report_html_on_sample_data_before_training(tmp_path: Path) -> None:
     db = _workspace(tmp_path)
     page = _report(db, tmp_path / "r.html")
     assert [a["id"] for a in page.tags("section")] == [
-        "checklist", "tokens", "issues", "duplicates", "labels", "training"]
+        "checklist", "tokens", "issues", "duplicates", "labels", "coverage", "training"]
     assert page.tags("line", "tokens", "limit") and len(page.tags("rect", "tokens", "bar")) > 1
     assert "quality.placeholder" in page.section_text("issues")
     assert page.tags("a", "issues")  # codes link to their example records

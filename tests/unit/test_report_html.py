@@ -74,7 +74,7 @@ def _page(facts: Facts | None = None, details: Details | None = None, title: str
     return render(assess(facts), facts, title, details if details is not None else _details())
 
 
-SECTIONS = ["checklist", "tokens", "issues", "duplicates", "labels", "training"]
+SECTIONS = ["checklist", "tokens", "issues", "duplicates", "labels", "coverage", "training"]
 
 
 def test_every_section_is_there_with_its_plot() -> None:
