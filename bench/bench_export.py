@@ -8,7 +8,13 @@ bulk-inserted with `Workspace.import_batch` (no validation, a rough token count)
 rejected, 10 % marked as near duplicates of a neighbour and every record is given a split
 80/10/10. Building is not timed. The timed part runs `python -m curator export ... --json` as a
 child process (interpreter start included) and reports wall time, CPU time and the child's peak
-RSS; a second run checks that the output is byte-identical.
+RSS; a second run checks that the output is byte-identical (the files that differ are named).
+
+    python bench/bench_export.py --n 1000000 --extras --ws W.db --root /tmp/old --out /tmp/x
+
+With `--ws` an existing workspace with splits (e.g. an import of `bench/gen_realtext.py` rows)
+is exported as it is, nothing built or changed; `--root` runs the export with another checkout's
+code (an older commit, to compare), `--out` names the export folder.
 """
 
 from __future__ import annotations
