@@ -85,7 +85,8 @@ def run_export(ws: Path, out: Path, extras: bool, root: Path = ROOT
     if extras:
         cmd += ["--hf-dataset", "--parquet", "--llamafactory"]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
+    # cwd=root: `python -m` puts the working folder first on sys.path, ahead of PYTHONPATH
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=root,
                           env={"PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1",
                                "PATH": "/usr/bin:/bin"})
     wall = time.perf_counter() - start
