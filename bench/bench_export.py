@@ -8,7 +8,13 @@ bulk-inserted with `Workspace.import_batch` (no validation, a rough token count)
 rejected, 10 % marked as near duplicates of a neighbour and every record is given a split
 80/10/10. Building is not timed. The timed part runs `python -m curator export ... --json` as a
 child process (interpreter start included) and reports wall time, CPU time and the child's peak
-RSS; a second run checks that the output is byte-identical.
+RSS; a second run checks that the output is byte-identical (the files that differ are named).
+
+    python bench/bench_export.py --n 1000000 --extras --ws W.db --root /tmp/old --out /tmp/x
+
+With `--ws` an existing workspace with splits (e.g. an import of `bench/gen_realtext.py` rows)
+is exported as it is, nothing built or changed; `--root` runs the export with another checkout's
+code (an older commit, to compare), `--out` names the export folder.
 """
 
 from __future__ import annotations
@@ -72,14 +78,16 @@ def build(path: Path, n: int, seed: int = 0) -> None:
     print(f"built {path} ({n:,} records) in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
 
 
-def run_export(ws: Path, out: Path, extras: bool) -> tuple[float, float, float, dict[str, object]]:
+def run_export(ws: Path, out: Path, extras: bool, root: Path = ROOT
+               ) -> tuple[float, float, float, dict[str, object]]:
     cmd = [sys.executable, str(ROOT / "bench" / "_child_rusage.py"), sys.executable, "-m",
            "curator", "export", "-w", str(ws), "--out", str(out), "--json"]
     if extras:
         cmd += ["--hf-dataset", "--parquet", "--llamafactory"]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                          env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+    # cwd=root: `python -m` puts the working folder first on sys.path, ahead of PYTHONPATH
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=root,
+                          env={"PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1",
                                "PATH": "/usr/bin:/bin"})
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -95,14 +103,32 @@ def main() -> None:
                         help="also write the HF dataset folder, Parquet and dataset_info.json")
     parser.add_argument("--cache", type=Path, default=None,
                         help="workspace file (default /tmp/curator_bench_export_N.db)")
+    parser.add_argument("--ws", type=Path, default=None,
+                        help="export this existing, split workspace as it is instead of building "
+                             "one (e.g. an import of bench/gen_realtext.py rows); --n then only "
+                             "labels the row")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the checkout whose curator runs the export (an older one to "
+                             "compare; default this one)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="export folder (default /tmp/curator_bench_export_out_N)")
     args = parser.parse_args()
-    ws = args.cache or Path(f"/tmp/curator_bench_export_{args.n}.db")
-    build(ws, args.n)
-    out = Path(f"/tmp/curator_bench_export_out_{args.n}")
+    if args.ws is not None:
+        ws = args.ws
+    else:
+        ws = args.cache or Path(f"/tmp/curator_bench_export_{args.n}.db")
+        build(ws, args.n)
+    out = args.out or Path(f"/tmp/curator_bench_export_out_{args.n}")
     shutil.rmtree(out, ignore_errors=True)
-    wall, cpu, rss, summary = run_export(ws, out, args.extras)
-    wall2, cpu2, rss2, summary2 = run_export(ws, out, args.extras)  # over the previous export
+    wall, cpu, rss, summary = run_export(ws, out, args.extras, args.root)
+    wall2, cpu2, rss2, summary2 = run_export(ws, out, args.extras, args.root)  # over the previous export
     same = summary["files"] == summary2["files"]
+    if not same:
+        first, second = summary["files"], summary2["files"]
+        assert isinstance(first, dict) and isinstance(second, dict)
+        print("differ between the runs: " + ", ".join(
+            sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))),
+            file=sys.stderr)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
     exported = sum(summary["counts"].values())  # type: ignore[attr-defined]
     print(f"| {args.n:,} | {'jsonl + hf + parquet + lf' if args.extras else 'jsonl'} | "

@@ -29,18 +29,15 @@ def _is_workspace(path: Path) -> bool:
 
 def already_imported(ws_path: Path, source: Path) -> bool:
     """True when the workspace holds a complete import of exactly this file's bytes, so
-    reopening a big file does not read it all again."""
+    reopening a big file does not import it again; an unchanged file is not even read
+    (`curator.workspace.importer.already_imported`)."""
     if not ws_path.is_file():
         return False
     from curator.workspace import Workspace
-    from curator.workspace.importer import _sha256
+    from curator.workspace.importer import already_imported as holds
 
     with Workspace.open(ws_path) as ws:
-        done = [s for s in ws.sources() if s["complete"] and s["path"] == str(source)]
-    if not done:
-        return False
-    digest, size = _sha256(source)
-    return any(s["sha256"] == digest and s["size"] == size for s in done)
+        return holds(ws, source)
 
 
 def _interactive() -> bool:

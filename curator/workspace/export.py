@@ -60,6 +60,9 @@ HF_DIR = "hf"
 PARQUET_DIR = "parquet"
 LF_INFO = "dataset_info.json"
 PROGRESS_EVERY = 10_000
+#: records per Parquet row group and per Arrow record batch of the Hugging Face folder: what the
+#: Hugging Face and Parquet outputs hold in memory at once (about 16 MB of ~800-byte chat rows)
+BATCH_ROWS = 20_000
 
 Progress = Callable[[int, int], None]
 
@@ -262,62 +265,119 @@ def _check_splits(ws: Workspace, only_accepted: bool, kind: str = "chat") -> int
     return int(todo)
 
 
-def _read_tables(tmp: Path, counts: dict[str, int]) -> dict[str, Any]:
-    """The three split files as Arrow tables with one schema (inferred over all of them)."""
+def _chunks(path: Path, rows: int) -> Iterator[bytes]:
+    """The lines of an exported JSONL file, `rows` at a time (the BOM, if any, dropped)."""
+    with path.open("rb") as f:
+        buf: list[bytes] = []
+        for line in f:
+            buf.append(line)
+            if len(buf) >= rows:
+                yield b"".join(buf).removeprefix(BOM)
+                buf = []
+        if buf:
+            yield b"".join(buf).removeprefix(BOM)
+
+
+def _parse(blob: bytes, schema: Any = None) -> Any:
+    """One chunk of JSONL as an Arrow table (with `schema`: that schema, no inference)."""
     import pyarrow as pa
     import pyarrow.json as pj
 
-    blob = b"".join((tmp / f"{s}.jsonl").read_bytes().removeprefix(BOM) for s in SPLITS
-                    if counts[s])
-    if not blob:
-        empty = pa.table({})
-        return dict.fromkeys(SPLITS, empty)
     try:
-        table = pj.read_json(io.BytesIO(blob),
-                             read_options=pj.ReadOptions(block_size=len(blob) + 1))
+        return pj.read_json(
+            io.BytesIO(blob), read_options=pj.ReadOptions(block_size=len(blob) + 1),
+            parse_options=pj.ParseOptions(explicit_schema=schema) if schema is not None else None)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise ExportError(
-            "the records cannot share one Arrow schema (a field holds different types in "
-            f"different records: {exc}); export JSONL only, or fix the records"
-        ) from exc
-    del blob
-    out: dict[str, Any] = {}
-    start = 0
-    for s in SPLITS:
-        out[s] = table.slice(start, counts[s])
-        start += counts[s]
-    return out
+        raise _schema_error(exc) from exc
 
 
-def _write_hf(tables: dict[str, Any], folder: Path, hashes: dict[str, str]) -> None:
+def _schema_error(exc: Exception) -> ExportError:
+    return ExportError(
+        "the records cannot share one Arrow schema (a field holds different types in "
+        f"different records: {exc}); export JSONL only, or fix the records")
+
+
+def _schema(files: Sequence[Path], rows: int) -> Any:
+    """The one Arrow schema of every record of `files`: inferred chunk by chunk and unified, as
+    one inference over all of them would (a field null in one chunk takes the type it has in
+    another, integers and floats meet as floats, a struct gains the fields any record has)."""
+    import pyarrow as pa
+
+    schema = None
+    for path in files:
+        for blob in _chunks(path, rows):
+            found = _parse(blob).schema
+            try:
+                schema = found if schema is None else pa.unify_schemas(
+                    [schema, found], promote_options="permissive")
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+                raise _schema_error(exc) from exc
+    return schema
+
+
+def _hf_writers(schema: Any, folder: Path, hashes: dict[str, str]) -> dict[str, Any]:
+    """A `datasets` save_to_disk folder for each split in `hashes`, its data file left open for
+    the rows: `save_to_disk` of an empty dataset of `schema` writes the folder (state.json,
+    dataset_info.json, dataset_dict.json) as it would for the full one, then each split's one
+    Arrow shard is rewritten, batch by batch, with datasets' own ArrowWriter."""
     import datasets
+    from datasets.arrow_writer import ArrowWriter
 
     was_on = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:
         dd = datasets.DatasetDict({
             # The fingerprint is the split file's hash, so a rerun writes identical state.json.
-            s: datasets.Dataset(tables[s], fingerprint=hashes[s][:16]) for s in SPLITS
+            s: datasets.Dataset(schema.empty_table(), fingerprint=hashes[s][:16]) for s in SPLITS
             if s in hashes
         })
         dd.save_to_disk(str(folder), num_shards=dict.fromkeys(dd, 1))
     finally:
         if was_on:
             datasets.enable_progress_bars()
+    return {s: ArrowWriter(features=dd[s].features,
+                           path=str(folder / s / "data-00000-of-00001.arrow"),
+                           embed_local_files=True) for s in dd}
 
 
-def _write_parquet(tables: dict[str, Any], folder: Path, counts: dict[str, int]
-                   ) -> dict[str, str]:
+def _write_arrow(tmp: Path, counts: dict[str, int], hashes: dict[str, str], hf: Sequence[str],
+                 batch_rows: int) -> dict[str, str] | None:
+    """The Hugging Face dataset folder (`hf` holds "dataset") and the Parquet files (`hf` holds
+    "parquet"), streamed from the split files `batch_rows` records at a time: a first pass finds
+    the one schema every split shares, a second writes each batch as one Parquet row group and
+    one Arrow record batch, so memory holds a batch, not the data set (issue 15). Returns the
+    Parquet files written (None when no Parquet was asked for)."""
     import pyarrow.parquet as pq
 
-    folder.mkdir()
-    out = {}
-    for s in SPLITS:
-        if not counts[s]:
-            continue  # like the JSONL: no file for an empty split
-        pq.write_table(tables[s], folder / f"{s}.parquet")
-        out[s] = f"{PARQUET_DIR}/{s}.parquet"
-    return out
+    splits = [s for s in SPLITS if counts[s]]
+    schema = _schema([tmp / f"{s}.jsonl" for s in splits], batch_rows)
+    hf_writers = _hf_writers(schema, tmp / HF_DIR, hashes) if "dataset" in hf else {}
+    parquet: dict[str, str] | None = None
+    if "parquet" in hf:
+        (tmp / PARQUET_DIR).mkdir()
+        parquet = {}
+    for s in splits:
+        pq_writer = None
+        if parquet is not None:
+            pq_writer = pq.ParquetWriter(tmp / PARQUET_DIR / f"{s}.parquet", schema)
+            parquet[s] = f"{PARQUET_DIR}/{s}.parquet"
+        try:
+            for blob in _chunks(tmp / f"{s}.jsonl", batch_rows):
+                table = _parse(blob, schema)
+                if pq_writer is not None:
+                    pq_writer.write_table(table, row_group_size=batch_rows)
+                if s in hf_writers:
+                    hf_writers[s].write_table(table)
+        except BaseException:
+            for writer in hf_writers.values():
+                writer.close()
+            raise
+        finally:
+            if pq_writer is not None:
+                pq_writer.close()
+        if s in hf_writers:
+            hf_writers[s].finalize()
+    return parquet
 
 
 _OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user",
@@ -367,6 +427,7 @@ def export_workspace(
     llamafactory_name: str | None = None,
     progress: Progress | None = None,
     kind: str | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> ExportOutcome:
     """Export the workspace's splits into `out_dir`, atomically; see the module docstring.
 
@@ -381,6 +442,9 @@ def export_workspace(
     preference and feedback records the layout follows the target and `fmt` must be None (the
     default "openai-chat" counts as None there); LLaMA-Factory's `dataset_info.json` is always
     written for preference records exported for lf (its ranking entry is how it reads them).
+
+    The Hugging Face folder and the Parquet files are streamed `batch_rows` records at a time
+    (one Parquet row group each), so memory does not grow with the data set.
     """
     with ws.snapshot():
         kind = _pick_kind(ws, kind, only_accepted)
@@ -447,13 +511,10 @@ def export_workspace(
                 added["warnings"] = [*manifest["warnings"], "nothing to export: no Hugging "
                                      "Face dataset or Parquet files written"]
             elif hf:
-                tables = _read_tables(tmp, counts)
                 hashes = {s: manifest["splits"][s]["sha256"] for s in SPLITS if counts[s]}
+                added["parquet"] = _write_arrow(tmp, counts, hashes, hf, batch_rows)
                 if "dataset" in hf:
-                    _write_hf(tables, tmp / HF_DIR, hashes)
                     added["hf_dataset"] = HF_DIR
-                if "parquet" in hf:
-                    added["parquet"] = _write_parquet(tables, tmp / PARQUET_DIR, counts)
             if llamafactory:
                 added["llamafactory"] = {"dataset_info": LF_INFO,
                                          "datasets": _write_llamafactory(tmp, fmt, lf_name, counts)}

@@ -18,6 +18,7 @@ again adds exactly the rows that are missing.
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import multiprocessing
 import os
@@ -55,7 +56,15 @@ from curator.workspace.settings import (
 from curator.workspace.settings import (
     workspace_settings as workspace_settings,
 )
-from curator.workspace.sources import RecordRow, import_cache, import_rows, record_row
+from curator.workspace.sources import (
+    RecordRow,
+    file_stamp,
+    import_cache,
+    import_rows,
+    record_row,
+    set_file_stamp,
+    stamped_imports,
+)
 
 if TYPE_CHECKING:  # the preparer loads the validator (numpy, pydantic): only when an import runs
     from curator.workspace.prepare import Prepare
@@ -430,6 +439,8 @@ def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare,
                    window: int, progress: Callable[[FileReport], None] | None, batch_size: int,
                    meta: Mapping[str, str] | None) -> None:
     p = src.path
+    # the file's stamp before it is read: kept when it is the same after (see already_imported)
+    stamp = None if src.spooled else file_stamp(p)
     import_id = ws.begin_import(src.name, meta=meta)
     # Counts the repeats of each content in this file; 16-byte keys keep it near 70 MB at
     # a million distinct rows.
@@ -463,6 +474,33 @@ def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare,
     summary = (f"import {src.name}: {fr.rows} rows, {fr.new} new, {fr.already_present} already "
                f"present, {fr.rejected} rejected")
     ws.finish_import(import_id, fr.sha256, size, summary, fr.new)
+    if stamp is not None and file_stamp(p) == stamp:
+        set_file_stamp(ws, import_id, stamp)
+
+
+def already_imported(ws: Workspace, path: str | os.PathLike[str]) -> bool:
+    """True when the workspace holds a complete import of exactly this file's bytes (imported
+    under this path), so reopening a big file need not read it all again (`curator review
+    FILE`). Cheap when the file is unchanged since it was imported or last checked: its size,
+    modification and change times, inode and device are those recorded then (`file_stamp`).
+    Otherwise the file is hashed and compared with the imported bytes; when they are the same
+    (a file touched or copied back), the new stamp is recorded so the next look is cheap."""
+    name = str(path)
+    before = file_stamp(path)
+    if before is None:
+        return False
+    if stamped_imports(ws, name, before):
+        return True
+    done = [s for s in ws.sources() if s["complete"] and s["path"] == name]
+    if not done:
+        return False
+    digest, size = _sha256(Path(path))
+    same = [s for s in done if s["sha256"] == digest and s["size"] == size]
+    if same and file_stamp(path) == before:  # unchanged while it was hashed
+        # a read-only or busy workspace: the next look hashes again
+        with contextlib.suppress(WorkspaceError):
+            set_file_stamp(ws, int(same[-1]["import_id"]), before)
+    return bool(same)
 
 
 def check_readable(paths: Sequence[str | os.PathLike[str]]) -> list[str]:

@@ -4,11 +4,15 @@ import got). Called by curator.workspace.importer; imports are journaled but not
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from curator.workspace.journal import now
+from curator.workspace.meta import read_meta
 from curator.workspace.records import NewRecord
 
 if TYPE_CHECKING:
@@ -123,3 +127,34 @@ def sources(ws: Workspace) -> list[dict[str, Any]]:
             "complete", "import_id", "imported_at")
     return [dict(zip(cols, r, strict=True)) for r in ws._conn.execute(
         f"SELECT {', '.join(cols)} FROM sources ORDER BY id")]
+
+
+#: meta key of an imported file's stamp (`file_stamp`), per import id
+STAMP_KEY = "import.{}.file_stamp"
+
+
+def file_stamp(path: str | os.PathLike[str]) -> str | None:
+    """A regular file's size, modification and change times (ns), inode and device, as text;
+    None when it is not a regular file. Rewriting the file changes the stamp (the change time
+    cannot be set back by a user); reading it does not."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return json.dumps([st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev])
+
+
+def set_file_stamp(ws: Workspace, import_id: int, stamp: str) -> None:
+    """Remember the stamp of the file that import `import_id` read and hashed, unchanged
+    while it did, so a later look can tell it is still that file without hashing it again.
+    Derived state (not journaled): losing it only costs a hash."""
+    with ws._transaction() as tx:
+        tx.write_meta(STAMP_KEY.format(import_id), stamp)
+
+
+def stamped_imports(ws: Workspace, path: str, stamp: str) -> list[int]:
+    """The complete imports of `path` whose file had exactly `stamp` when it was hashed."""
+    return [int(s["import_id"]) for s in sources(ws) if s["complete"] and s["path"] == path
+            and read_meta(ws._conn, STAMP_KEY.format(s["import_id"])) == stamp]

@@ -314,13 +314,13 @@ def test_a_file_written_into_the_folder_during_the_export_is_kept(
     export_workspace(ws, out)
     ws.set_status([1], "rejected", "changed")  # so the new export would differ
     before = _tree(out)
-    real = wse._write_parquet
+    real = wse._write_arrow
 
-    def late_writer(*args: Any) -> dict[str, str]:
+    def late_writer(*args: Any) -> dict[str, str] | None:
         (out / "late.txt").write_text("written meanwhile")
         return real(*args)
 
-    monkeypatch.setattr(wse, "_write_parquet", late_writer)
+    monkeypatch.setattr(wse, "_write_arrow", late_writer)
     with pytest.raises(ExportError, match=r"gained files while exporting \(late\.txt\)"):
         export_workspace(ws, out, hf=("parquet",))
     after = _tree(out)
