@@ -62,7 +62,7 @@ def _add_options(f: Any) -> Any:
               help="Write every default, commented, to FILE (refuses to overwrite) and stop.")
 @click.option("--method", "method", type=click.Choice(["sft", "dpo"]), default="sft", show_default=True,
               help="sft: supervised chat examples; dpo: preference pairs (prompt, chosen, rejected) with TRL's "
-                   "DPOTrainer, from --data only (docs/train.md, DPO).")
+                   "DPOTrainer, from -w (its preference records) or --data (docs/train.md, DPO).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print report.json to stdout instead of the human summary (diagnostics stay on stderr).")
 @_add_options
@@ -92,9 +92,12 @@ def train(ctx: click.Context, /, workspace: str | None, data: str | None, model:
 
     Example: curator train --write-config train.yaml && curator train --config train.yaml
 
-    With --method dpo, --data DIR holds preference pairs (OpenAI DPO, TRL prompt/chosen/rejected or
-    LLaMA-Factory ranking rows); the run measures each held-out pair's margin log p(chosen) -
+    With --method dpo, the workspace's preference records (by split, as for SFT) or --data DIR's
+    preference pairs (OpenAI DPO, TRL prompt/chosen/rejected or LLaMA-Factory ranking rows) train;
+    the run measures each held-out pair's margin log p(chosen) -
     log p(rejected) before and after, and the same paired interval decides the verdict.
+
+    Example: curator train --method dpo -w work.db --steps 10
 
     Example: curator train --method dpo --data pairs/ --model tiny
     """
@@ -153,16 +156,26 @@ def _print_json(report: dict[str, Any]) -> None:
 def _run_dpo(cfg: Any, as_json: bool) -> None:
     from curator.train.errors import UsageError
 
-    if cfg.workspace is not None or cfg.data is None:
-        raise UsageError("--method dpo reads a data folder only; a workspace cannot feed a DPO run yet",
-                         fix="export the preference pairs and pass --data DIR (train.jsonl, validation.jsonl, holdout.jsonl)")
-    from curator.train.data import load_preference_dir
+    # Read and convert the pairs before torch loads, so a bad folder or workspace fails in a second.
+    notes: list[str] = []
+    if cfg.workspace is not None:
+        from curator.train.workspace import load_workspace_pairs
+        from curator.workspace import Workspace, WorkspaceError
 
-    # Read and convert the pairs before torch loads, so a bad folder fails in a second.
-    splits = load_preference_dir(cfg.data)
+        try:
+            with Workspace.open(cfg.workspace) as ws:
+                loaded = load_workspace_pairs(ws)
+        except WorkspaceError as exc:
+            raise UsageError(str(exc)) from exc
+        splits, notes = loaded.splits, list(loaded.notes())
+    else:
+        from curator.train.data import load_preference_dir
+
+        splits = load_preference_dir(cfg.data)
     from curator.train.dpo import run
 
-    report, code = run(cfg, splits, show_summary=not as_json)
+    # A DPO run writes nothing back to the workspace (no review queue; see curator.train.workspace).
+    report, code = run(cfg, splits, notes=notes, show_summary=not as_json)
     if as_json:
         _print_json(report)
     sys.exit(code)

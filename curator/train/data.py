@@ -172,9 +172,12 @@ class PreferenceExample:
     line: int | None
     example_index: int
     tools: list[dict[str, Any]] | None = None
+    record_id: int | None = None  # set when the pair comes from a workspace
 
     @property
     def where(self) -> str:
+        if self.record_id is not None:
+            return f"record {self.record_id}"
         return f"{self.source}:{self.line}" if self.line is not None else self.source
 
     def to_trl(self) -> dict[str, Any]:
@@ -220,16 +223,26 @@ def preference_row(row: Row) -> tuple[PreferenceExample | None, str | None, Reje
     if result.example is None or errors:
         codes = sorted({i.code for i in errors}) or ["convert.field_invalid"]
         return None, fmt, Rejected(where, codes, errors[0].message if errors else "cannot convert the row")
-    pref = result.example
+    ex, bad = canonical_pair(result.example, where, row.file, row.line, row.example_index)
+    return ex, fmt, bad
+
+
+def canonical_pair(pref: dict[str, Any], where: str, source: str, line: int | None, example_index: int,
+                   record_id: int | None = None) -> tuple[PreferenceExample | None, Rejected | None]:
+    """A pair in the canonical form (`{"prompt", "chosen", "rejected", "tools"?}`, as a workspace
+    stores it) as a trainer's example; or why it says nothing to train on."""
     for side in ("chosen", "rejected"):
         msgs = pref.get(side) or []
-        if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
-            return None, fmt, Rejected(where, ["pref.output_missing"], f"{side} holds no assistant message")
+        if not isinstance(msgs, list) or not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
+            return None, Rejected(where, ["pref.output_missing"], f"{side} holds no assistant message")
+    prompt = pref.get("prompt") or []
+    if not isinstance(prompt, list) or not all(isinstance(m, dict) for m in prompt):
+        return None, Rejected(where, ["convert.field_invalid"], "the prompt is not a list of messages")
     if pref["chosen"] == pref["rejected"]:
-        return None, fmt, Rejected(where, ["pref.identical_outputs"],
-                                   "chosen and rejected are identical: the pair says nothing")
-    return PreferenceExample(pref.get("prompt") or [], pref["chosen"], pref["rejected"], row.file, row.line,
-                             row.example_index, pref.get("tools")), fmt, None
+        return None, Rejected(where, ["pref.identical_outputs"],
+                              "chosen and rejected are identical: the pair says nothing")
+    return PreferenceExample(prompt, pref["chosen"], pref["rejected"], source, line, example_index,
+                             pref.get("tools") or None, record_id), None
 
 
 def load_preference_dir(directory: str | os.PathLike[str]) -> PreferenceSplits:

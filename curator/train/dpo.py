@@ -205,8 +205,9 @@ def margin_gain(pairs: list[EncodedPair], base: Margins, tuned: Margins, min_gai
 
 
 def run(cfg: TrainConfig, splits: PreferenceSplits, console: Console | None = None,
-        show_summary: bool = True, beta: float = BETA) -> tuple[dict[str, Any], int]:
+        show_summary: bool = True, beta: float = BETA, notes: list[str] | None = None) -> tuple[dict[str, Any], int]:
     """Run the DPO smoke test; return (report, exit code: 0 PASS, 1 FAIL, 3 INCONCLUSIVE).
+    `notes` come from the data source (what it left out) and go into the report's notes.
     Usage errors raise UsageError."""
     from transformers.utils import logging as hf_logging
 
@@ -220,6 +221,8 @@ def run(cfg: TrainConfig, splits: PreferenceSplits, console: Console | None = No
     torch.manual_seed(cfg.seed)
 
     # --- setup ------------------------------------------------------------------------------
+    for text in notes or []:
+        r.note(text)
     for name, bad in splits.rejected.items():
         r.note(f"{name}: {len(bad)} row(s) left out: " + "; ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else ""))
     setup = set_up(r, "DPO", "the pairs train", method=METHOD)

@@ -1,7 +1,9 @@
 """A workspace as the trainer's data source, and the run's result written back to it.
 
 Read: every record with a split, in its current form (the edit if there is one), that is not
-rejected and not marked as a duplicate. `curator split` names the three splits (meta
+rejected and not marked as a duplicate (what `curator export` writes). `load_workspace` reads the
+chat records (SFT), `load_workspace_pairs` the preference records (DPO); each leaves the other
+kinds out and says so. `curator split` names the three splits (meta
 `split.params`, key `names`; `split_params` in an older workspace); they map in order onto
 train, validation and holdout (`curator.workspace.settings.split_names`).
 
@@ -9,6 +11,9 @@ Write back, as one journal entry (one `curator undo` takes it all back): the hig
 of train (with --rank-train) and validation get the label `review:high-loss` (taken off the
 records of an earlier run) and a note line with their loss, and meta `train.last_run` holds the
 run's figures and verdict. Holdout records are never labelled or noted.
+
+A DPO run writes nothing back: it ranks no review queue, and `train.last_run` keeps the last SFT
+run's figures. Either way the holdout stays sealed: its records are only measured.
 
 No torch here: the CLI reads the workspace before the trainer loads.
 """
@@ -25,11 +30,19 @@ import orjson
 
 from curator.labels import HIGH_LOSS_LABEL as REVIEW_LABEL
 from curator.split import DEFAULT_NAMES as SPLITS
-from curator.train.data import Example, Rejected, RowRules, Splits
+from curator.train.data import (
+    Example,
+    PreferenceExample,
+    PreferenceSplits,
+    Rejected,
+    RowRules,
+    Splits,
+    canonical_pair,
+)
 from curator.train.errors import UsageError
 from curator.workspace import Change, Workspace
 from curator.workspace.settings import LAST_RUN_KEY, split_names
-from curator.workspace.views.train import split_ids, split_records, trainer_notes
+from curator.workspace.views.train import kind_counts, split_ids, split_records, trainer_notes
 
 #: the note line the trainer owns; a later run replaces it, the rest of a note is the user's.
 NOTE_PREFIX = "[train] "
@@ -44,9 +57,29 @@ class WorkspaceData:
     skipped: dict[str, list[int]] = field(default_factory=dict)  # reason -> record ids
 
     def notes(self) -> Iterator[str]:
-        for reason, ids in self.skipped.items():
-            shown = ", ".join(map(str, ids[:5])) + (" ..." if len(ids) > 5 else "")
-            yield f"workspace: {len(ids)} record(s) with a split left out ({reason}): {shown}"
+        yield from _skipped_notes(self.skipped)
+
+
+def _skipped_notes(skipped: dict[str, list[int]]) -> Iterator[str]:
+    for reason, ids in skipped.items():
+        shown = ", ".join(map(str, ids[:5])) + (" ..." if len(ids) > 5 else "")
+        yield f"workspace: {len(ids)} record(s) with a split left out ({reason}): {shown}"
+
+
+def _no_split_yet(ws: Workspace) -> UsageError:
+    return UsageError(f"{ws.path}: no record has a split yet, so there is no train, validation or holdout set",
+                      fix=f"run `curator split -w {ws.path}` first (it also seals the holdout)")
+
+
+def _unknown_split(split: str, names: dict[str, str]) -> str:
+    return f"split {split!r} is not one of {', '.join(names.values())}"
+
+
+def _left_out_reason(why: str, split: str, by_name: dict[str, str], names: dict[str, str]) -> str:
+    """Why the selection leaves a record out (`selection.REASONS`), in the trainer's words."""
+    if why in ("rejected", "duplicate"):
+        return "rejected" if why == "rejected" else "marked duplicate"
+    return _unknown_split(split, names) if split not in by_name else "no parsed content"
 
 
 def load_workspace(ws: Workspace) -> WorkspaceData:
@@ -55,8 +88,7 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
     by_name = {v: k for k, v in names.items()}
     found = split_records(ws)  # what an export writes, and why the rest is left out
     if not found.included and not found.excluded:
-        raise UsageError(f"{ws.path}: no record has a split yet, so there is no train, validation or holdout set",
-                         fix=f"run `curator split -w {ws.path}` first (it also seals the holdout)")
+        raise _no_split_yet(ws)
 
     def unknown(split: str) -> str:
         return f"split {split!r} is not one of {', '.join(names.values())}"
@@ -100,6 +132,87 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
                              "(rejected and duplicate-marked records are left out)",
                              fix=f"run `curator split -w {ws.path}` again, or accept more records")
     return WorkspaceData(Splits(loaded["train"], loaded["validation"], loaded["holdout"], rejected), names, skipped)
+
+
+@dataclass
+class WorkspacePairs:
+    """The preference pairs of a workspace's three splits (for `--method dpo`), and what was left
+    out and why."""
+
+    splits: PreferenceSplits
+    names: dict[str, str]  # train|validation|holdout -> the workspace's split name
+    skipped: dict[str, list[int]] = field(default_factory=dict)  # reason -> record ids
+    unsplit: int = 0  # preference records an export would write that have no split
+
+    def notes(self) -> Iterator[str]:
+        yield from _skipped_notes(self.skipped)
+        if self.unsplit:
+            yield (f"workspace: {self.unsplit} preference record(s) have no split (imported after `curator split`?) "
+                   "and are left out; `curator split` again places them")
+
+
+def load_workspace_pairs(ws: Workspace) -> WorkspacePairs:
+    """Read the preference records of the three splits, as `load_workspace` reads chat records:
+    only what an export writes (not rejected, not marked duplicate), in its current form, in the
+    split `curator split` assigned. Chat and feedback records are left out (and counted in the
+    notes); a workspace without splits, or without a preference record in a split, is a usage
+    error that says what it holds and what to run."""
+    names = split_names(ws).by_canonical()
+    by_name = {v: k for k, v in names.items()}
+    found = split_records(ws)
+    if not found.included and not found.excluded:
+        raise _no_split_yet(ws)
+    counts = kind_counts(ws)
+    pairs_split, pairs_unsplit = counts.get("preference", (0, 0))
+    if pairs_split == 0:
+        chats = sum(counts.get("chat", (0, 0)))
+        held = f"it holds {chats} chat record(s) and no preference pair with a split" if chats else \
+            "it holds no preference pair with a split"
+        if pairs_unsplit:
+            raise UsageError(f"{ws.path}: {pairs_unsplit} preference record(s) have no split yet, so DPO has no "
+                             "train, validation or holdout pairs", fix=f"run `curator split -w {ws.path}` again")
+        fix = (f"train the chat records with --method sft (`curator train -w {ws.path}`), or import preference "
+               "pairs (OpenAI DPO, TRL prompt/chosen/rejected, LLaMA-Factory ranking) and split again")
+        raise UsageError(f"{ws.path}: no preference record to train with --method dpo ({held})", fix=fix)
+
+    loaded: dict[str, list[PreferenceExample]] = {k: [] for k in SPLITS}
+    rejected: dict[str, list[Rejected]] = {}
+    left_out = [(r.id, _left_out_reason(r.why, r.split, by_name, names)) for r in found.excluded]
+    for row in found.included:
+        rid, split = row.id, row.split
+        if split not in by_name:
+            left_out.append((rid, _unknown_split(split, names)))
+            continue
+        if row.kind != "preference":
+            left_out.append((rid, "a chat record: --method sft trains it" if row.kind == "chat"
+                             else f"a {row.kind} record, not a pair"))
+            continue
+        try:
+            value = orjson.loads(row.text)
+        except orjson.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            left_out.append((rid, "unusable"))
+            continue
+        ex, bad = canonical_pair(value, f"record {rid}", str(row.source_file or ws.path), row.source_line,
+                                 row.example_index or 0, record_id=rid)
+        if ex is None:
+            assert bad is not None
+            left_out.append((rid, "rejected by the pair checks"))
+            rejected.setdefault(by_name[split], []).append(bad)
+            continue
+        loaded[by_name[split]].append(ex)
+    skipped: dict[str, list[int]] = {}
+    for rid, reason in sorted(left_out):
+        skipped.setdefault(reason, []).append(rid)
+    for key in SPLITS:
+        if not loaded[key]:
+            raise UsageError(f"{ws.path}: the {key} split ({names[key]!r}) has no usable preference pair "
+                             "(rejected and duplicate-marked records are left out)",
+                             fix=f"run `curator split -w {ws.path}` again, or accept more pairs")
+    splits = PreferenceSplits(loaded["train"], loaded["validation"], loaded["holdout"], rejected,
+                              {k: {"workspace": len(v)} for k, v in loaded.items()})
+    return WorkspacePairs(splits, names, skipped, pairs_unsplit)
 
 
 def _metric(rep: dict[str, Any], stage: str, split: str) -> dict[str, Any] | None:

@@ -93,11 +93,12 @@ def test_dpo_on_random_labels_is_inconclusive_not_pass(tmp_path: Path) -> None:
     assert result.output.rstrip().splitlines()[-1].startswith("VERDICT: INCONCLUSIVE")
 
 
-def test_dpo_with_a_workspace_is_a_usage_error(tmp_path: Path) -> None:
+def test_dpo_with_a_missing_workspace_is_a_usage_error(tmp_path: Path) -> None:
+    # a workspace feeds a DPO run (tests/train/test_dpo_workspace.py); one that is not there is named
     result = CliRunner().invoke(cli, ["train", "--method", "dpo", "-w", str(tmp_path / "work.db"), "--model", "tiny",
                                       "--out", str(tmp_path / "r")])
     assert result.exit_code == 2
-    assert "--method dpo reads a data folder only" in result.output and "fix:" in result.output
+    assert f"no workspace at {tmp_path / 'work.db'}" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "r").exists()
 
 

@@ -2,8 +2,9 @@
 
 `split_records` gives every record with a split: the ones an export would write (the selection
 of `curator.workspace.selection`, with their chat form) and, for the others, why they are left
-out. The trainer adds its own checks (a split name it does not know, a row that is not chat, the
-validation rules). `trainer_notes` and `split_ids` serve the write-back of a run's review queue.
+out. The trainer adds its own checks (a split name it does not know, a record of another kind
+than the method trains, the validation rules); `kind_counts` says what a workspace holds when a
+method finds nothing to train. `trainer_notes` and `split_ids` serve the write-back of a run's review queue.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class TrainRow:
     source_file: str | None
     source_line: int | None
     example_index: int | None
+    kind: str = "chat"  # chat, preference or feedback (the record's kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +58,25 @@ def split_records(ws: Workspace) -> SplitRecords:
     excluded: list[LeftOut] = []
     rows = ws.connection.execute(
         f"SELECT id, split, coalesce(current, canonical), source_file, source_line, "
-        f"example_index, {EXCLUDED_SQL} FROM records WHERE split IS NOT NULL ORDER BY id", (0,))
-    for rid, split, text, source, line, index, why in rows:
+        f"example_index, kind, {EXCLUDED_SQL} FROM records WHERE split IS NOT NULL ORDER BY id", (0,))
+    for rid, split, text, source, line, index, kind, why in rows:
         if why is None:
-            included.append(TrainRow(rid, split, text, source, line, index))
+            included.append(TrainRow(rid, split, text, source, line, index, kind))
         else:
             excluded.append(LeftOut(rid, split, why))
     return SplitRecords(included, excluded)
+
+
+def kind_counts(ws: Workspace) -> dict[str, tuple[int, int]]:
+    """kind -> (records with a split, records without one), over the records an export would
+    write (not rejected, not marked duplicate); kinds with none are left out."""
+    out: dict[str, tuple[int, int]] = {}
+    for kind, with_split, n in ws.connection.execute(
+            f"SELECT kind, split IS NOT NULL, count(*) FROM records WHERE ({EXCLUDED_SQL}) IS NULL "
+            "GROUP BY 1, 2 ORDER BY 1", (0,)):
+        have, lack = out.get(kind, (0, 0))
+        out[kind] = (have + n, lack) if with_split else (have, lack + n)
+    return out
 
 
 def split_ids(ws: Workspace, split: str) -> set[int]:
