@@ -219,7 +219,7 @@ def evaluate_baseline(r: Run, setup: Setup, model: Any, encs: list[Encoded], spl
     cfg, plan = r.cfg, r.plan
     store = plan.baseline if plan is not None and split == "holdout" else None
     key = (setup.source.path, setup.quant, r.device, str(r.dtype), cfg.eval_batch_size,
-           tuple((tuple(e.input_ids), tuple(e.labels)) for e in encs))
+           tuple((tuple(e.input_ids), tuple(e.labels)) for e in encs)) if store is not None else None
     if store is not None and key in store:
         metrics, per, origin = store[key]
         r.report["evaluation"]["baseline"][split] = {"evaluated": False, "from": origin, "examples": len(encs)}
