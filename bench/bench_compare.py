@@ -67,7 +67,11 @@ def main() -> int:
     args = p.parse_args()
 
     build(args.corpus, args.work, args.train, args.validation, args.holdout, args.max_chars)
-    cmd = [sys.executable, "-c", "import sys; sys.argv[0] = 'curator'; from curator.cli import main; main()",
+    # Run from WORK, not from a checkout: `python -c` puts the current folder first on sys.path,
+    # ahead of PYTHONPATH, and a checkout there would shadow --tree. The child says whose code runs.
+    code = ("import sys, curator; sys.stderr.write('curator from ' + curator.__file__ + '\\n'); "
+            "sys.argv[0] = 'curator'; from curator.cli import main; main()")
+    cmd = [sys.executable, "-c", code,
            "compare", str(args.work / "a"), str(args.work / "b"), "--holdout", str(args.work / "holdout.jsonl"),
            "--seeds", args.seeds, "--steps", str(args.steps), "--batch-size", str(args.batch_size),
            "--max-length", str(args.max_length), "--threads", str(args.threads), "--out", str(args.work / "out"),
@@ -75,17 +79,20 @@ def main() -> int:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(args.tree.resolve())}
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, cwd=args.work)
     wall = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     (args.work / "stderr.txt").write_text(proc.stderr, encoding="utf-8")
     if proc.returncode not in (0, 1, 3):
         print(proc.stderr[-3000:], file=sys.stderr)
         return 2
+    ran = proc.stderr.splitlines()[0].removeprefix("curator from ")
+    if not Path(ran).resolve().is_relative_to(args.tree.resolve()):
+        raise SystemExit(f"the compare ran {ran}, not the code of {args.tree}")
     report = json.loads(proc.stdout)
     runs = [json.loads((Path(r["out"]) / "report.json").read_text()) for r in report["runs"]]
     result = {
-        "tree": str(args.tree), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "wall_s": round(wall, 1),
+        "tree": str(args.tree), "curator": ran, "cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "wall_s": round(wall, 1),
         "load_before": [round(x, 1) for x in load_before], "load_after": [round(x, 1) for x in os.getloadavg()],
         "verdict": report["verdict"], "gain": report["gain"]["mean_gain"],
         "ci": [report["gain"]["ci_low"], report["gain"]["ci_high"]], "per_seed": report["per_seed"],
