@@ -53,9 +53,15 @@ def _seeds(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
 @click.option("--generate", type=click.IntRange(0, 1000), default=0, show_default=True,
               help="Holdout prompts generated before and after, in the first seed's runs.")
 @click.option("--chat-template", default=None, help="As for train.")
+@click.option("--validation", is_flag=True,
+              help="Also evaluate each run's validation split (base and tuned), for each run's own verdict on "
+                   "it; the comparison uses the holdout only, so it is skipped by default.")
+@click.option("--fresh-baseline", is_flag=True,
+              help="Evaluate the base model on the holdout in every run, as `curator train` does, instead of "
+                   "once per compare (slower; the same losses, for checking).")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout (progress stays on stderr).")
 def compare(a: Path, b: Path, holdout: Path | None, seeds: list[int], model: str | None, out: Path | None,
-            as_json: bool, **flags: Any) -> None:
+            as_json: bool, validation: bool, fresh_baseline: bool, **flags: Any) -> None:
     """Does data set B train a better model than data set A, on data neither saw?
 
     A_DIR and B_DIR are folders as `curator export` writes them (train.jsonl, validation.jsonl,
@@ -63,7 +69,8 @@ def compare(a: Path, b: Path, holdout: Path | None, seeds: list[int], model: str
     model with the same settings under each seed; both are judged on one holdout. Per holdout
     example, A's tuned loss minus B's, averaged over the seeds, gives a token-weighted mean
     with a 95% bootstrap interval (as `curator train` judges a run); each seed's own difference
-    is shown beside it.
+    is shown beside it. The base model is evaluated on the holdout once and reused by every run;
+    validation is evaluated only with --validation.
 
     Exit codes: 0 B is better (interval above zero and the gain at least --min-gain), 1 B is
     worse (interval below zero), 3 inconclusive, 2 bad usage or input.
@@ -84,10 +91,11 @@ def compare(a: Path, b: Path, holdout: Path | None, seeds: list[int], model: str
         from curator.train.compare import compare as run_compare
         from curator.train.recipe import run
 
-        def train_one(run_cfg: Any, load: Any) -> tuple[dict[str, Any], int]:
-            return run(run_cfg, load, show_summary=False)
+        def train_one(run_cfg: Any, load: Any, plan: Any) -> tuple[dict[str, Any], int]:
+            return run(run_cfg, load, show_summary=False, plan=plan)
 
-        report, code = run_compare(cfg, a, b, holdout, seeds, target, train_one, lambda text: echo(text, err=True))
+        report, code = run_compare(cfg, a, b, holdout, seeds, target, train_one, lambda text: echo(text, err=True),
+                                   validation=validation, share_baseline=not fresh_baseline)
     except UsageError as exc:
         echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -13,6 +13,13 @@ it, so a conclusion that rests on one lucky seed shows.
 The shared holdout is A's holdout.jsonl unless `--holdout FILE` names another. A holdout example
 whose prompt appears in either set's train or validation split (same turns, ignoring case and
 spacing) is left out of the comparison and listed, so neither side is judged on what it saw.
+
+Only the holdout's tuned losses decide, so the runs do the least that gives them: the base model
+is evaluated on the shared holdout once per compare and reused by every run (`RunPlan.baseline`;
+it is the same model on the same examples whatever the seed or the set; `--fresh-baseline`
+evaluates it in each run, with the same result), and validation is not evaluated unless asked
+(`--validation`, for each run's own verdict on it). Each run's report.json says what it skipped
+and reused (`evaluation`).
 """
 
 from __future__ import annotations
@@ -20,14 +27,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from curator.io import atomic_write_bytes
-from curator.train.config import TrainConfig
+from curator.train.config import RunPlan, TrainConfig
 from curator.train.data import Example, Rejected, Splits, load_data_dir, read_chat_jsonl
 from curator.train.errors import UsageError
+from curator.train.summary import clock
 from curator.train.verdict import EXIT_CODES, FAIL, INCONCLUSIVE, PASS, Gain, paired_gain
 
 COMPARE_SCHEMA = 1
@@ -77,12 +86,16 @@ class Outcome:
     unpaired: int
 
 
-RunFn = Callable[[TrainConfig, Callable[[], Splits]], tuple[dict[str, Any], int]]
+RunFn = Callable[[TrainConfig, Callable[[], Splits], RunPlan], tuple[dict[str, Any], int]]
 
 
 def compare(cfg: TrainConfig, a_dir: Path, b_dir: Path, holdout_file: Path | None, seeds: Sequence[int],
-            out: Path, run: RunFn, say: Callable[[str], None]) -> tuple[dict[str, Any], int]:
-    """Train A and B under each seed on the shared holdout; return (report, exit code)."""
+            out: Path, run: RunFn, say: Callable[[str], None], validation: bool = False,
+            share_baseline: bool = True) -> tuple[dict[str, Any], int]:
+    """Train A and B under each seed on the shared holdout; return (report, exit code).
+    `validation`: also evaluate each run's validation split (its own verdict; compare's does not
+    use it). `share_baseline`: evaluate the base model on the holdout once and reuse it in every
+    run (False: in each run, as a lone `curator train` does)."""
     if len(set(seeds)) != len(seeds) or not seeds:
         raise UsageError(f"seeds must be distinct and at least one, got {list(seeds)}")
     if a_dir.resolve() == b_dir.resolve():
@@ -104,17 +117,30 @@ def compare(cfg: TrainConfig, a_dir: Path, b_dir: Path, holdout_file: Path | Non
 
     runs: list[dict[str, Any]] = []
     losses: dict[str, dict[int, dict[str, tuple[float, int]]]] = {"A": {}, "B": {}}
+    baseline: dict[Any, tuple[Any, Any, str]] | None = {} if share_baseline else None
+    total, index = 2 * len(seeds), 0
+    took: list[float] = []  # seconds each run took, for the time left
     for seed in seeds:
         for name, splits in sets.items():
+            index += 1
             shared = dataclasses.replace(splits, holdout=kept,
                                          rejected={k: v for k, v in splits.rejected.items() if k != "holdout"})
             run_cfg = dataclasses.replace(cfg, data=str(a_dir if name == "A" else b_dir), workspace=None,
                                           seed=seed, out=str(out / f"{name}-seed{seed}"),
                                           generate=cfg.generate if seed == seeds[0] else 0)
-            say(f"training {name} ({run_cfg.data}), seed {seed}")
-            report, code = run(run_cfg, lambda s=shared: s)  # type: ignore[misc]
+            label = f"{name} seed {seed}, run {index} of {total}"
+            say(f"[{index}/{total}] training {name} ({run_cfg.data}), seed {seed}" + _eta(took, total - index + 1))
+            started = time.perf_counter()
+            plan = RunPlan(label, validation=validation, baseline=baseline)
+            report, code = run(run_cfg, lambda s=shared: s, plan)  # type: ignore[misc]
+            took.append(time.perf_counter() - started)
+            say(f"[{index}/{total}] {name} seed {seed} done in {clock(took[-1])}: {report.get('verdict')}"
+                + _eta(took, total - index))
+            evaluation = report.get("evaluation") or {}
             runs.append({"set": name, "seed": seed, "out": run_cfg.out, "verdict": report.get("verdict"),
-                         "exit_code": code, "reasons": report.get("reasons", [])})
+                         "exit_code": code, "reasons": report.get("reasons", []),
+                         "baseline_evaluated": bool(((evaluation.get("baseline") or {}).get("holdout") or {})
+                                                    .get("evaluated"))})
             per = (report.get("per_example") or {}).get("holdout")
             if per is None:
                 reasons = "; ".join(report.get("reasons", [])) or "no holdout losses in its report"
@@ -128,6 +154,8 @@ def compare(cfg: TrainConfig, a_dir: Path, b_dir: Path, holdout_file: Path | Non
         "holdout": {"source": source, "examples": len(holdout), "rejected": [str(r) for r in bad],
                     "leaked": outcome.leaked, "paired": outcome.gain.examples, "unpaired": outcome.unpaired},
         "seeds": list(seeds), "gain": outcome.gain.to_dict(), "per_seed": outcome.per_seed, "runs": outcome.runs,
+        "evaluation": {"validation": validation, "baseline_shared": share_baseline,
+                       "baseline_evaluations": sum(r["baseline_evaluated"] for r in runs)},
         "config": {k: v for k, v in cfg.to_dict().items() if k not in ("data", "workspace", "out", "seed")},
     }
     report["summary"] = summarize(report)
@@ -158,6 +186,16 @@ def _judge(losses: dict[str, dict[int, dict[str, tuple[float, int]]]], seeds: Se
         per_seed.append({"seed": s, "mean_gain": g.mean, "ci_low": g.low, "ci_high": g.high})
     verdict = _VERDICTS.get(gain.outcome, INCONCLUSIVE)
     return Outcome(verdict, gain, per_seed, runs, leaked, kept - len(common))
+
+
+def _eta(took: Sequence[float], left: int) -> str:
+    """"; about N left" at the pace of the runs so far. The first run also evaluates the base
+    model on the holdout, which the later ones reuse, so once there are later ones they set it."""
+    if not took or left <= 0:
+        return ""
+    later = took[1:] or took
+    pace = sum(later) / len(later)
+    return f"; about {clock(pace * left)} left for {left} run(s)"
 
 
 def _where_order(where: str) -> tuple[str, int]:
@@ -191,6 +229,10 @@ def summarize(report: dict[str, Any]) -> str:
         lines.append(f"left out: {len(h['leaked'])} holdout example(s) that A or B trains on")
     if h["unpaired"]:
         lines.append(f"left out: {h['unpaired']} holdout example(s) some run did not evaluate (over its length limit)")
+    ev = report.get("evaluation")
+    if ev:
+        lines.append(f"base model evaluated on the holdout {ev['baseline_evaluations']} time(s) for {len(report['runs'])} runs"
+                     + ("" if ev["validation"] else "; validation not evaluated (--validation does)"))
     meaning = {PASS: "B's model is better on the holdout, beyond the noise",
                FAIL: "B's model is worse on the holdout, beyond the noise",
                INCONCLUSIVE: {"too small": "B is better but by less than --min-gain of the loss",

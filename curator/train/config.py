@@ -102,6 +102,26 @@ class TrainConfig:
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"extra"}
 
 
+@dataclass
+class RunPlan:
+    """How one run of `curator compare` differs from a lone `curator train` (which passes none and
+    evaluates everything itself, as before).
+
+    `label` names the run in its progress lines ("B seed 1, run 4 of 6"). `validation`: evaluate
+    the validation split, base and tuned; compare judges on the shared holdout only, so it skips
+    validation unless asked (--validation). `baseline`: the base model's holdout evaluations of one
+    compare, shared by its runs: the first run that evaluates the base model on an encoded holdout
+    stores its losses here (with its run folder) and every later run whose model and encoded
+    holdout are the same reuses them instead of evaluating again. The base model does not depend
+    on the seed or the set a run trains on (the LoRA adapter starts as the identity), so the
+    losses are the ones that run would compute. None: each run evaluates its own.
+    """
+
+    label: str
+    validation: bool = False
+    baseline: dict[Any, tuple[Any, Any, str]] | None = None
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a config file into a dict of known keys; unknown keys and bad YAML name the file."""
     p = Path(path)

@@ -22,7 +22,14 @@ import numpy as np
 import torch
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -37,7 +44,7 @@ from curator.train.chat import (
     end_of_turn_ids,
     truncate,
 )
-from curator.train.config import DEFAULT_STEPS_CPU, DEFAULT_STEPS_GPU, TrainConfig
+from curator.train.config import DEFAULT_STEPS_CPU, DEFAULT_STEPS_GPU, RunPlan, TrainConfig
 from curator.train.data import Splits
 from curator.train.errors import PreflightError, TrainError, UsageError, WatchdogError
 from curator.train.evaluate import (
@@ -49,7 +56,7 @@ from curator.train.evaluate import (
     prompt_ids,
     token_losses,
 )
-from curator.train.summary import summarize
+from curator.train.summary import clock, summarize
 from curator.train.verdict import (
     EXIT_CODES,
     FAIL,
@@ -73,6 +80,7 @@ class Run:
     dtype: torch.dtype = torch.float32
     notes: list[str] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
+    plan: RunPlan | None = None  # set by `curator compare`; a lone run has none
 
     timings: dict[str, float] = field(default_factory=dict)
     _last: float = field(default_factory=time.perf_counter)
@@ -89,9 +97,12 @@ class Run:
 
 
 def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | None = None,
-        notes: list[str] | None = None, show_summary: bool = True) -> tuple[dict[str, Any], int]:
+        notes: list[str] | None = None, show_summary: bool = True,
+        plan: RunPlan | None = None) -> tuple[dict[str, Any], int]:
     """Run the smoke test; return (report, exit code: 0 PASS, 1 FAIL). Usage errors raise UsageError.
-    `notes` come from the data source (what it left out) and go into the report's notes."""
+    `notes` come from the data source (what it left out) and go into the report's notes. `plan`
+    comes from `curator compare` (what this run may skip or reuse, and its progress label); a
+    lone run passes none and evaluates validation and holdout, base and tuned, itself."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
@@ -101,8 +112,11 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     # Known, harmless deprecation noise from transformers 5 inside peft; everything else shows.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-    r = Run(cfg, console or Console(stderr=True), Path(cfg.out or "run"))
+    r = Run(cfg, console or Console(stderr=True), Path(cfg.out or "run"), plan=plan)
     torch.manual_seed(cfg.seed)
+    # The splits the verdict judges: compare judges on the shared holdout, so its runs skip
+    # validation unless asked (no evaluation uses the random generator: skipping one changes nothing else).
+    judged = ("validation", "holdout") if plan is None or plan.validation else ("holdout",)
 
     # --- setup ------------------------------------------------------------------------------
     splits = load_splits()
@@ -114,6 +128,16 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
                + "; ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else ""))
     setup = set_up(r, "training", "the data trains")
     source, tokenizer, limit, steps, quant = setup.source, setup.tokenizer, setup.limit, setup.steps, setup.quant
+    if plan is not None:
+        # What this compare run evaluates, skips and reuses (a lone run's report has no such key).
+        r.report["evaluation"] = {
+            "splits": list(judged),
+            "skipped": [] if plan.validation else [
+                "validation (base and tuned): compare judges on the shared holdout; --validation evaluates it"],
+            "baseline_shared": plan.baseline is not None,
+            "baseline": {},
+            "base_model_examples_evaluated": 0,
+        }
 
     try:
         r.lap("setup")
@@ -129,8 +153,7 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         # --- baseline: LoRA starts as the identity (B = 0), so this is the base model ---------
         r.console.print("[bold]baseline[/] (base model, before any step)")
         r.lap("model_load")
-        base_eval = {name: evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device)
-                     for name in ("validation", "holdout")}
+        base_eval = {name: evaluate_baseline(r, setup, model, encoded[name], name, pad_id) for name in judged}
         baseline = {name: m for name, (m, _) in base_eval.items()}
         samples = encoded["holdout"][: cfg.generate]
         prompts = [prompt_ids(tokenizer, e) for e in samples]
@@ -150,16 +173,19 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
 
         # --- evaluate ------------------------------------------------------------------------
         # The train split only with --rank-train: on a CPU it is the slowest part of a run.
-        ranked = ("validation", "holdout", "train") if cfg.rank_train else ("validation", "holdout")
+        ranked = (*judged, "train") if cfg.rank_train else judged
+        if plan is not None:
+            r.console.print(f"[bold]{escape(plan.label)}[/]: evaluating the tuned model on "
+                            + ", ".join(f"{name} ({len(encoded[name])} examples)" for name in ranked))
         tuned_eval = {name: evaluate(model, encoded[name], cfg.eval_batch_size, pad_id, r.device) for name in ranked}
         tuned = {name: m for name, (m, _) in tuned_eval.items()}
-        r.report["tuned"] = {k: _json_metrics(tuned[k]) for k in ("validation", "holdout")}
+        r.report["tuned"] = {k: _json_metrics(tuned[k]) for k in judged}
         r.report["tuned_train"] = _json_metrics(tuned["train"]) if "train" in tuned else None
         r.report["per_example"] = {
             name: {"where": [e.example.where for e in encoded[name]], "tokens": base_eval[name][1].tokens,
                    "baseline_loss_sum": base_eval[name][1].loss_sums,
                    "tuned_loss_sum": tuned_eval[name][1].loss_sums}
-            for name in ("validation", "holdout")}
+            for name in judged}
         r.lap("evaluate")
         after = generate_many(model, tokenizer, [ids for ids, _ in prompts], cfg.max_new_tokens, r.device)
         r.lap("generate")
@@ -176,12 +202,40 @@ def run(cfg: TrainConfig, load_splits: Callable[[], Splits], console: Console | 
         # --- save ------------------------------------------------------------------------------
         r.report["adapter"] = str(save_adapter(model, tokenizer, r.out / "adapter"))
         r.lap("save")
-        judge(r, training, {name: (base_eval[name][1], tuned_eval[name][1]) for name in ("validation", "holdout")})
+        judge(r, training, {name: (base_eval[name][1], tuned_eval[name][1]) for name in judged})
     except (PreflightError, WatchdogError) as exc:
         stopped(r, exc)
 
     # --- report ------------------------------------------------------------------------------
     return write_report(r, summarize, show_summary)
+
+
+def evaluate_baseline(r: Run, setup: Setup, model: Any, encs: list[Encoded], split: str,
+                      pad_id: int) -> tuple[Metrics, PerExample]:
+    """The base model (LoRA still the identity) on one split. In a compare (`RunPlan.baseline`),
+    the holdout is evaluated by the first run and reused by the others: the key holds everything
+    the losses depend on (the model as loaded, the evaluation batch size, and every example's
+    tokens and labels in order, which fix the batches), so a hit is what this run would compute."""
+    cfg, plan = r.cfg, r.plan
+    store = plan.baseline if plan is not None and split == "holdout" else None
+    key = (setup.source.path, setup.quant, r.device, str(r.dtype), cfg.eval_batch_size,
+           tuple((tuple(e.input_ids), tuple(e.labels)) for e in encs)) if store is not None else None
+    if store is not None and key in store:
+        metrics, per, origin = store[key]
+        r.report["evaluation"]["baseline"][split] = {"evaluated": False, "from": origin, "examples": len(encs)}
+        r.console.print(f"  base model on {split}: {len(encs)} examples reused from {escape(origin)} "
+                        "(evaluated once per compare)")
+        return metrics, PerExample(list(per.loss_sums), list(per.tokens))
+    if plan is not None:
+        r.console.print(f"  base model on {split}: evaluating {len(encs)} examples"
+                        + (" (the later runs of this compare reuse them)" if store is not None else ""))
+    result = evaluate(model, encs, cfg.eval_batch_size, pad_id, r.device)
+    if plan is not None:
+        r.report["evaluation"]["baseline"][split] = {"evaluated": True, "from": str(r.out), "examples": len(encs)}
+        r.report["evaluation"]["base_model_examples_evaluated"] += len(encs)
+    if store is not None:
+        store[key] = (result[0], PerExample(list(result[1].loss_sums), list(result[1].tokens)), str(r.out))
+    return result
 
 
 def stopped(r: Run, exc: PreflightError | WatchdogError) -> None:
@@ -506,14 +560,20 @@ def train(r: Run, model: Any, data: list[Encoded], steps: int, pad_id: int) -> d
     model.train()
     if r.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    progress = Progress(TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(),
+    # In a compare, the bar names the run and shows the time left; without a terminal (a log
+    # file), where a bar only shows when it ends, a plain line says the same (see `say_step`).
+    label = r.plan.label if r.plan is not None else None
+    progress = Progress(TextColumn("[bold]train[/]" if label is None else "[bold]train[/] {task.description}"),
+                        BarColumn(), MofNCompleteColumn(),
                         TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[tps]} tok/s"),
                         TextColumn("peak {task.fields[mem]} MiB"), TimeElapsedColumn(),
+                        *([TimeRemainingColumn()] if label is not None else []),
                         console=r.console, transient=False)
     start = time.perf_counter()
+    said = -math.inf
     stopped: str | None = None
     with progress:
-        task = progress.add_task("train", total=steps, loss="-", tps="-", mem="-")
+        task = progress.add_task("train" if label is None else escape(label), total=steps, loss="-", tps="-", mem="-")
         step = 0
         while step < steps:
             if len(order) < batch_size:
@@ -549,6 +609,9 @@ def train(r: Run, model: Any, data: list[Encoded], steps: int, pad_id: int) -> d
             elapsed = time.perf_counter() - start
             progress.update(task, advance=1, loss=f"{loss:.3f}", tps=f"{seen_tokens / elapsed:,.0f}",
                             mem=f"{peak_memory_mb(r.device):,.0f}")
+            if label is not None and not r.console.is_terminal and (step in (1, steps) or elapsed - said >= 10):
+                said = elapsed
+                say_step(r, label, step, steps, loss, elapsed)
             if stopped:
                 break
     elapsed = time.perf_counter() - start
@@ -563,6 +626,14 @@ def train(r: Run, model: Any, data: list[Encoded], steps: int, pad_id: int) -> d
         r.report["training"] = result
         raise WatchdogError(stopped)
     return result
+
+
+def say_step(r: Run, label: str, step: int, steps: int, loss: float, elapsed: float) -> None:
+    """One plain progress line (first step, last step, and every 10 s between): which run, which
+    step, and when its training ends at the pace so far."""
+    pace = elapsed / step
+    r.console.print(f"{escape(label)}: step {step}/{steps}, loss {loss:.3f}, {pace:.1f} s/step, "
+                    f"training done in about {clock(pace * (steps - step))}", highlight=False)
 
 
 def train_step(model: Any, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor]) -> float:

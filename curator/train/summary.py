@@ -21,6 +21,16 @@ def loss_lines(training: dict[str, Any], what: str) -> list[str]:
     return [f"{what}: {finite[0]:.4f} -> {finite[-1]:.4f}"] if finite else []
 
 
+def clock(seconds: float) -> str:
+    """12 s, 4 min 05 s, 1 h 02 min: how long, for progress lines."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
 def summarize(rep: dict[str, Any]) -> str:
     """The human summary; its last line is the verdict."""
     out = [f"model: {rep['model']['spec']} ({rep['model']['kind']}, {rep['model']['quant']}, "
@@ -34,6 +44,8 @@ def summarize(rep: dict[str, Any]) -> str:
     if "baseline" in rep and "tuned" in rep:
         out.append(f"{'':12}{'baseline loss':>14}{'tuned loss':>12}{'ppl':>16}{'token acc':>18}")
         for name in ("validation", "holdout"):
+            if name not in rep["tuned"]:  # a compare run skips validation unless --validation
+                continue
             b, a = rep["baseline"][name], rep["tuned"][name]
             out.append(f"{name:12}{b['loss']:>14.4f}{a['loss']:>12.4f}"
                        f"{b['perplexity']:>8.2f}->{a['perplexity']:<7.2f}"
@@ -51,12 +63,18 @@ def summarize(rep: dict[str, Any]) -> str:
         out.append(f"  (gain: baseline minus tuned loss per trained token on the same tokens, token-weighted; "
                    f"95% bootstrap interval over examples, 10,000 resamples, seed 0; no interval under {MIN_EXAMPLES} "
                    f"examples; a gain counts from {rep['config']['min_gain']:.0%} of the baseline loss)")
+    for skipped in (rep.get("evaluation") or {}).get("skipped", []):
+        out.append(f"skipped: {skipped}")
+    for name, b in ((rep.get("evaluation") or {}).get("baseline") or {}).items():
+        if not b["evaluated"]:
+            out.append(f"baseline on {name}: reused from {b['from']} (the base model is evaluated once per compare)")
     for w in rep.get("warnings", []):
         out.append(f"warning: {w}")
     for step in rep.get("next_steps", []):
         out.append(f"to decide: {step}")
     verdict = rep["verdict"]
+    judged = " and ".join((rep.get("evaluation") or {}).get("splits", ["validation", "holdout"]))
     why = "; ".join(rep["reasons"]) if rep["reasons"] else \
-        "the tuned model is significantly better than the baseline on validation and holdout (interval above zero)"
+        f"the tuned model is significantly better than the baseline on {judged} (interval above zero)"
     out.append(f"VERDICT: {verdict}: {why}")
     return "\n".join(out) + "\n"
