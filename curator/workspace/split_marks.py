@@ -37,8 +37,8 @@ def set_splits(ws: Workspace,
             raise UnknownRecords(missing)
         if not allow_holdout_move:
             moved = c.execute(
-                "SELECT count(*) FROM _vals v JOIN records r ON r.id = v.id "
-                "WHERE r.split = ? AND v.value IS NOT ?", (HOLDOUT, HOLDOUT)
+                "SELECT count(*) FROM _vals v JOIN record_marks m ON m.record_id = v.id "
+                "WHERE m.split = ? AND v.value IS NOT ?", (HOLDOUT, HOLDOUT)
             ).fetchone()[0]
             if moved:
                 raise WorkspaceError(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from curator.workspace.selection import EXCLUDED_SQL
+from curator.workspace.selection import EXCLUDED_SQL, RECORDS_MARKED
 
 if TYPE_CHECKING:
     from curator.workspace import Workspace
@@ -56,7 +56,7 @@ def split_records(ws: Workspace) -> SplitRecords:
     excluded: list[LeftOut] = []
     rows = ws.connection.execute(
         f"SELECT id, split, coalesce(current, canonical), source_file, source_line, "
-        f"example_index, {EXCLUDED_SQL} FROM records WHERE split IS NOT NULL ORDER BY id", (0,))
+        f"example_index, {EXCLUDED_SQL} FROM {RECORDS_MARKED} WHERE split IS NOT NULL ORDER BY id", (0,))
     for rid, split, text, source, line, index, why in rows:
         if why is None:
             included.append(TrainRow(rid, split, text, source, line, index))
@@ -68,7 +68,7 @@ def split_records(ws: Workspace) -> SplitRecords:
 def split_ids(ws: Workspace, split: str) -> set[int]:
     """The ids of the records in the split the workspace calls `split`."""
     return {rid for (rid,) in ws.connection.execute(
-        "SELECT id FROM records WHERE split = ?", (split,))}
+        "SELECT record_id FROM record_marks WHERE split = ?", (split,))}
 
 
 def trainer_notes(ws: Workspace, label: str, prefix: str,
