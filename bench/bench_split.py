@@ -40,12 +40,15 @@ from curator.dedup import find_duplicates
 from curator.split import SplitItem, assign_splits, duplicate_groups, leakage_report
 
 
-def _run(tree: Path, args: list[str]) -> tuple[float, float, float, str]:
-    """(cpu s, wall s, load at start, stdout) of `python -m curator ARGS` on code `tree`."""
+def _run(tree: Path, args: list[str], python: bool = False) -> tuple[float, float, float, str]:
+    """(cpu s, wall s, load at start, stdout) of `python -m curator ARGS` on code `tree`
+    (`python`: of `python ARGS`)."""
     env = dict(os.environ, PYTHONPATH=str(tree), HF_HUB_OFFLINE="1")
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "curator", *args], env=env,
+    # cwd = the tree: `python -m` puts the working folder first on sys.path, before PYTHONPATH
+    command = [sys.executable, *args] if python else [sys.executable, "-m", "curator", *args]
+    proc = subprocess.Popen(command, env=env, cwd=tree,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     out = proc.stdout.read().decode()
@@ -61,6 +64,7 @@ def workspace_bench(args: argparse.Namespace) -> None:
     trees = [(name, Path(path).resolve()) for name, _, path in
              (c.partition("=") for c in args.code)]
     stages = args.stages.split(",")
+    args.tmp = args.tmp.resolve()
     args.tmp.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, int, str, float, float, float, str]] = []
     for round_ in range(1, args.rounds + 1):
@@ -70,6 +74,9 @@ def workspace_bench(args: argparse.Namespace) -> None:
                 Path(f"{copy}{suffix}").unlink(missing_ok=True)
             shutil.copyfile(args.workspace, copy)
             _run(tree, ["log", "-w", str(copy), "--limit", "1"])  # migrate before the clock
+            _, _, _, version = _run(tree, ["-c", "import curator.workspace.migrations as m; "
+                                           "print(m.__file__, m.SCHEMA_VERSION)"], python=True)
+            print(f"# {name}: {version.strip()}", flush=True)
             for stage in stages:
                 cpu, wall, load, out = _run(tree, [stage, "-w", str(copy), "--json"])
                 doc = json.loads(out)

@@ -45,7 +45,7 @@ def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
         except sqlite3.IntegrityError:
             raise WorkspaceError("a record appears in two duplicate clusters") from None
         missing = [r[0] for r in c.execute(
-            "SELECT id FROM _dup WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
+            "SELECT id FROM _dup WHERE id NOT IN (SELECT +id FROM records) ORDER BY id")]
         if missing:
             raise UnknownRecords(missing)
         selected = c.execute("SELECT count(*) FROM _dup").fetchone()[0]

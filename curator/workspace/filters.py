@@ -156,15 +156,18 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
             clauses.append(f"r.id {neg}IN (SELECT record_id FROM issues WHERE severity = ?)")
             params.append(value)
         elif key == "split":
-            # the marks live in record_marks (workspace/selection.py); no row there = NULL
+            # the marks live in record_marks (workspace/selection.py); no row there = NULL.
+            # `+r.id`: test each id against the list rather than look each listed id up in
+            # records, which reads the wide row's page (100k: a count 2.2 s to 0.02 s wall)
             if op not in eq_ops or not value:
                 raise _bad(text, f"{key} takes = or != and a name (or none)")
             if value == "none":
                 has = op == "!="
-                clauses.append(f"r.id {'' if has else 'NOT '}IN "
+                clauses.append(f"+r.id {'' if has else 'NOT '}IN "
                                f"(SELECT record_id FROM record_marks WHERE split IS NOT NULL)")
             else:
-                clauses.append(f"r.id {neg}IN (SELECT record_id FROM record_marks WHERE split = ?)")
+                clauses.append(f"+r.id {neg}IN "
+                               f"(SELECT record_id FROM record_marks WHERE split = ?)")
                 params.append(value)
         elif key == "format":
             if op not in eq_ops or not value:
@@ -184,7 +187,7 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
         elif key == "dup":
             if op != "=" or value not in ("yes", "no"):
                 raise _bad(text, "dup takes =yes or =no")
-            clauses.append(f"r.id {'' if value == 'yes' else 'NOT '}IN "
+            clauses.append(f"+r.id {'' if value == 'yes' else 'NOT '}IN "
                            f"(SELECT record_id FROM record_marks WHERE dup_of IS NOT NULL)")
         elif key in ("tokens", "id"):
             if op not in _NUM_OPS:

@@ -139,12 +139,13 @@ class Tx:
         c = self.conn
         if column in MARK_FIELDS:
             # a mark lives in the narrow table (no row: NULL); ids that are no record are
-            # left out, as the join with records does below
+            # left out, as the join with records does below (`+id`: read from an index of
+            # records, never each wide row's page)
             c.execute(
                 f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
                 f"SELECT ?, v.id, ?, m.{column}, v.value FROM _vals v "
                 f"LEFT JOIN record_marks m ON m.record_id = v.id "
-                f"WHERE m.{column} IS NOT v.value AND v.id IN (SELECT id FROM records)",
+                f"WHERE m.{column} IS NOT v.value AND v.id IN (SELECT +id FROM records)",
                 (entry, column),
             )
             return write_marks(c, entry, column, "after")

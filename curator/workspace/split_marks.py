@@ -31,8 +31,9 @@ def set_splits(ws: Workspace,
         c.execute("DELETE FROM _vals")
         c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",
                       ((int(i), s) for i, s in items))
+        # `+id`: the ids come from an index of records, not a lookup of each wide row's page
         missing = [r[0] for r in c.execute(
-            "SELECT id FROM _vals WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
+            "SELECT id FROM _vals WHERE id NOT IN (SELECT +id FROM records) ORDER BY id")]
         if missing:
             raise UnknownRecords(missing)
         if not allow_holdout_move:
