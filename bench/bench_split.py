@@ -14,7 +14,9 @@ Through a workspace, old code against new in one run (issue 15: the marks' write
 For each round and each code tree: W.db is copied to the --tmp folder, opened once by that
 code (so its migrations run before the clock starts), then each stage runs as its own
 `python -m curator` process (PYTHONPATH = the tree) on the copy: `dedup --json`, then
-`split --json` (which reuses the pairs that dedup just kept). Printed per run: CPU seconds
+`split --json` (which reuses the pairs that dedup just kept); stage `marks` clears the
+duplicate marks a dedup run left and writes them again (dedup's write alone, timed inside
+the process). Printed per run: CPU seconds
 of the process and its children (user + sys), wall seconds, the 1-minute load average at the
 start, and the command's main counts, then a table.
 """
@@ -60,6 +62,32 @@ def _run(tree: Path, args: list[str], python: bool = False) -> tuple[float, floa
     return usage.ru_utime + usage.ru_stime, wall, load, out
 
 
+#: stage `marks`: what dedup's marking costs alone. Reads the marks a dedup run left (public
+#: API, not timed), clears them (one journal entry) and writes them again (another), timed
+#: each: CPU of this process (user + sys) and wall.
+_MARKS = """
+import json, resource, sys, time
+from curator.workspace import DuplicateCluster, Workspace
+def clock():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime, time.perf_counter()
+with Workspace.open(sys.argv[1]) as ws:
+    members = {}
+    for rid in ws.select_ids(["dup=yes"]):
+        r = ws.get(rid)
+        members.setdefault(r.dup_of, {})[rid] = r.similarity
+    clusters = [DuplicateCluster(k, d) for k, d in sorted(members.items())]
+    out = {}
+    for what, call in (("clear", lambda: ws.clear_duplicates()),
+                       ("mark", lambda: ws.mark_duplicates(clusters, clear_others=True))):
+        cpu, wall = clock()
+        change = call()
+        cpu2, wall2 = clock()
+        out[what] = [round(cpu2 - cpu, 2), round(wall2 - wall, 2), change.changed]
+    print(json.dumps(out))
+"""
+
+
 def workspace_bench(args: argparse.Namespace) -> None:
     trees = [(name, Path(path).resolve()) for name, _, path in
              (c.partition("=") for c in args.code)]
@@ -78,6 +106,17 @@ def workspace_bench(args: argparse.Namespace) -> None:
                                            "print(m.__file__, m.SCHEMA_VERSION)"], python=True)
             print(f"# {name}: {version.strip()}", flush=True)
             for stage in stages:
+                if stage == "marks":
+                    cpu, wall, load, out = _run(tree, ["-c", _MARKS, str(copy)], python=True)
+                    timed = json.loads(out)
+                    what = (f"clear {timed['clear'][2]} records: {timed['clear'][0]} CPU s, "
+                            f"{timed['clear'][1]} s wall; mark {timed['mark'][2]}: "
+                            f"{timed['mark'][0]} CPU s, {timed['mark'][1]} s wall")
+                    rows.append((stage, round_, name, cpu, wall, load, what))
+                    print(json.dumps({"stage": stage, "round": round_, "code": name,
+                                      "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
+                                      "load1": round(load, 2), "result": timed}), flush=True)
+                    continue
                 cpu, wall, load, out = _run(tree, [stage, "-w", str(copy), "--json"])
                 doc = json.loads(out)
                 if stage == "dedup":
