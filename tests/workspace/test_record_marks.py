@@ -16,6 +16,7 @@ from curator.workspace.export import export_workspace, split_sizes
 from curator.workspace.importer import import_files
 from curator.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
 from curator.workspace.prepare import Preparer
+from curator.workspace.report import gather_facts
 from curator.workspace.split import split_workspace
 from curator.workspace.views.review import duplicate_clusters
 from curator.workspace.views.train import split_ids, split_records
@@ -102,6 +103,11 @@ def test_the_move_keeps_every_mark_and_every_reader_sees_it(tmp_path: Path) -> N
         assert [(r.id, r.split) for r in both.included] == [(1, "train"), (3, "validation"),
                                                            (4, "holdout"), (6, "train")]
         assert duplicate_clusters(ws) == [1, 4]
+        # the report's checklist
+        facts = gather_facts(ws)
+        assert facts.split_counts == {"train": 2, "validation": 1, "holdout": 1}
+        assert (facts.duplicates_marked, facts.clusters, facts.dedup_run) == (2, 2, True)
+        assert (facts.clusters_without_copy, facts.clusters_with_copies) == ([], [])
         # export: the splits' files and the duplicates left out with their similarity
         out = export_workspace(ws, tmp_path / "out")
         manifest = out.manifest
