@@ -23,6 +23,8 @@ _COMMAND_MODULES: dict[str, str] = {
     "import": "pipeline", "dedup": "pipeline", "split": "pipeline", "report": "report",
     "review": "review", "train": "train", "compare": "compare", "score": "score",
     "signals": "signals", "decontaminate": "decontaminate",
+    "swap": "pairs",
+    "conflicts": "conflicts",
     **dict.fromkeys(("accept", "reject", "reset", "label", "labels", "note", "undo", "redo", "log", "show",
                      "ls"), "workspace"),
 }

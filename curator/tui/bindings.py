@@ -23,6 +23,7 @@ MAIN_BINDINGS: list[BindingType] = [
     _b("n", "next_pending", "next pending", "next_pending"),
     _b("i", "next_issue", "next with issues", "next_issues", False),
     _b("e", "edit", "edit", "edit"),
+    _b("w", "swap", "swap chosen / rejected (preference pairs)", "swap", False),
     _b("c", "note", "note", "note", False),
     _b("m", "mark", "mark (kept in the workspace; not undone by u)", "mark", False),
     _b("M", "clear_marks", "clear marks", "clear_marks", False),
@@ -47,4 +48,5 @@ MAIN_BINDINGS: list[BindingType] = [
     _b("tab", "app.focus_next", "switch pane", "focus_next", False),
     _b("q", "app.quit", "quit", "quit"),
     *[_b(str(n), f"label({n})", f"label {n}", id, False) for id, n in LABEL_KEYS.items()],
+    _b("C", "conflicts", "conflicts: keep one, or make a preference pair", "conflicts", False),
 ]

@@ -28,6 +28,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from curator.quality.score_signals import IFD_OFF_PROMPT
+from curator.tui.pair import PAIR_STYLE_NAMES, feedback_view, is_feedback, is_pair, pair_view
 from curator.tui.text import STYLE_NAMES, conversation, group, literal
 from curator.workspace import RecordDetail, Workspace, WorkspaceError
 from curator.workspace.scores import ScoreRow
@@ -39,7 +40,8 @@ FetchScore = Callable[[int], ScoreRow | None]
 
 
 class DetailPane(Widget, can_focus=True):
-    COMPONENT_CLASSES: ClassVar[set[str]] = {f"detail--{n}" for n in STYLE_NAMES} | {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        f"detail--{n}" for n in (*STYLE_NAMES, *PAIR_STYLE_NAMES)} | {
         "detail--error", "detail--warning", "detail--info", "detail--over", "detail--head",
         "detail--scrollbar", "detail--thumb"}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -156,7 +158,7 @@ class DetailPane(Widget, can_focus=True):
         key = (id(record), width, height, self.show_system, self.marked, self.limit)
         if self._lines is not None and key == self._lines_key:
             return self._lines
-        renderable = self._build(record, width)
+        renderable = self._build(record, width, height)
         base = self._base = self.rich_style
         console = self.app.console
         rendered = console.render_lines(renderable, console.options.update_width(max(1, width)),
@@ -164,7 +166,7 @@ class DetailPane(Widget, can_focus=True):
         if len(rendered) > height and width > 1:
             # Too long for the pane: the answer being judged comes first, so that it shows
             # without scrolling (at 80x24 the pane has about ten lines).
-            renderable = self._build(record, width - 1, answer_first=True)
+            renderable = self._build(record, width - 1, height, answer_first=True)
             rendered = console.render_lines(renderable,
                                             console.options.update_width(width - 1), pad=False)
         text_width = width - 1 if len(rendered) > height else width
@@ -203,7 +205,7 @@ class DetailPane(Widget, can_focus=True):
             line.append("  stale: the text changed since it was scored", self._sty("warning"))
         return line
 
-    def _build(self, r: RecordDetail | None, width: int,
+    def _build(self, r: RecordDetail | None, width: int, height: int = 0,
                answer_first: bool = False) -> RenderableType:
         if r is None:
             return Text("No record here. Change the filter (f) or import data.",
@@ -228,6 +230,8 @@ class DetailPane(Widget, can_focus=True):
                               self._sty("over") if over else "")
             if r.tokens_trained is not None:
                 tokens.append(f", {r.tokens_trained:,} trained")
+            if r.tokens_sides and "prompt" in r.tokens_sides:  # each side's: on its label
+                tokens.append(f", prompt {r.tokens_sides['prompt']:,}")
         else:
             tokens.append("tokens not counted")
         if r.cluster_id is not None:
@@ -261,9 +265,21 @@ class DetailPane(Widget, can_focus=True):
             parts.extend(issue_lines)
             issue_lines = []
         parts.append(Text(""))
-        styles = {n: self._sty(n) for n in STYLE_NAMES}
-        parts.extend(conversation(r.example, r.raw, show_system=self.show_system,
-                                  styles=styles, width=width or 80, answer_first=answer_first))
+        styles = {n: self._sty(n) for n in (*STYLE_NAMES, *PAIR_STYLE_NAMES)}
+        example = r.example
+        if r.kind == "preference" and is_pair(example):
+            assert example is not None
+            parts.extend(pair_view(example, r.raw, styles=styles, width=width or 80,
+                                   height=height, show_system=self.show_system,
+                                   answer_first=answer_first, sides=r.tokens_sides))
+        elif r.kind == "feedback" and is_feedback(example):
+            assert example is not None
+            parts.extend(feedback_view(example, r.raw, styles=styles, width=width or 80,
+                                       show_system=self.show_system, answer_first=answer_first))
+        else:
+            parts.extend(conversation(example, r.raw, show_system=self.show_system,
+                                      styles=styles, width=width or 80,
+                                      answer_first=answer_first))
         if issue_lines:
             parts.extend([Text(""), Text("issues", self._sty("head")), *issue_lines])
         return group(parts)

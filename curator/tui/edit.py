@@ -32,11 +32,31 @@ if TYPE_CHECKING:  # the validator (numpy, the schema) loads only when an edit i
     from curator.workspace.prepare import ExampleCheck
 
 
+#: the lists of turns an editor shows, per record kind (a chat's `messages` otherwise)
+_KIND_SECTIONS: dict[str, tuple[str, ...]] = {
+    "preference": ("prompt", "chosen", "rejected"),
+    "feedback": ("prompt", "completion"),
+}
+#: how a turn's list is named above it (a chat's turns: nothing)
+_SECTION_LABELS = {"messages": "", "prompt": "prompt ", "chosen": "chosen ✓ ",
+                   "rejected": "rejected ✗ ", "completion": "completion "}
+
+
+def _sections(kind: str, example: dict[str, Any]) -> tuple[str, ...]:
+    sections = _KIND_SECTIONS.get(kind)
+    if sections and all(isinstance(example.get(s), list) for s in sections):
+        return sections
+    return ("messages",)
+
+
 class EditScreen(Screen[dict[str, Any] | None]):
     """Dismisses with the edited example once `check` finds no error; None when cancelled.
 
     Messages whose content is a string get a plain TextArea; any other content (parts, null)
-    is edited as JSON."""
+    is edited as JSON. A preference pair shows its prompt, chosen and rejected turns (a KTO
+    feedback row its prompt and completion), each labelled; `check` is the import's check of
+    the whole pair, so an edit that breaks the pair (an empty side, two equal answers) is
+    explained and not saved."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s,f2", "save", "save", id="edit_save"),
@@ -50,8 +70,15 @@ class EditScreen(Screen[dict[str, Any] | None]):
         self.check = check
         example = record.example or {}
         self.example = copy.deepcopy(example)
-        messages = example.get("messages")
-        self.messages: list[Any] = messages if isinstance(messages, list) else []
+        #: per turn: the list it is in (`messages`; a pair's prompt, chosen, rejected; a
+        #: feedback row's prompt, completion) and its place there
+        self.places: list[tuple[str, int]] = []
+        self.messages: list[Any] = []
+        for section in _sections(record.kind, example):
+            turns = example.get(section)
+            for j, m in enumerate(turns if isinstance(turns, list) else []):
+                self.places.append((section, j))
+                self.messages.append(m)
         #: per turn: its text as shown (None for a turn that is not a message)
         self.shown: list[Shown | None] = []
         for m in self.messages:
@@ -75,7 +102,9 @@ class EditScreen(Screen[dict[str, Any] | None]):
                 as_json = not isinstance(content, str)
                 shown = self.shown[i]
                 locked = shown is not None and not shown.editable
-                label = f"#{i} {literal(role, one_line=True)}" + (" (JSON)" if as_json else "")
+                section, j = self.places[i]
+                label = f"{_SECTION_LABELS.get(section, section)}#{j} " \
+                    f"{literal(role, one_line=True)}" + (" (JSON)" if as_json else "")
                 if locked:
                     label += (" (read-only: it holds control characters and text that looks "
                               "like their stand-ins)")
@@ -98,21 +127,22 @@ class EditScreen(Screen[dict[str, Any] | None]):
     def edited(self) -> dict[str, Any]:
         """The example with every TextArea's text put back; raises ValueError on bad JSON."""
         example = copy.deepcopy(self.example)
-        messages = example.get("messages")
-        for i in range(len(self.messages)):
+        for i, (section, j) in enumerate(self.places):
             area = self.query_one(f"#turn-{i}", TextArea)
             shown = self.shown[i]
-            if not isinstance(messages, list) or not isinstance(messages[i], dict) \
-                    or shown is None or not shown.editable or area.text == shown.text:
+            message = example[section][j]
+            if not isinstance(message, dict) or shown is None or not shown.editable \
+                    or area.text == shown.text:
                 continue  # not a message, read-only, or unchanged: kept exactly as it was
             text = shown.restore(area.text)
             if getattr(area, "json_mode", False):
                 try:
-                    messages[i]["content"] = orjson.loads(text) if text.strip() else None
+                    message["content"] = orjson.loads(text) if text.strip() else None
                 except orjson.JSONDecodeError as exc:
-                    raise ValueError(f"message {i}: not valid JSON ({exc})") from None
+                    where = f"message {j}" if section == "messages" else f"{section} {j}"
+                    raise ValueError(f"{where}: not valid JSON ({exc})") from None
             else:
-                messages[i]["content"] = text
+                message["content"] = text
         return example
 
     def explain(self, lines: list[str]) -> None:

@@ -401,6 +401,27 @@ class MainScreen(FilterScreen):
     def action_redo(self) -> None:
         self._walk("redo")
 
+    # -- preference pairs --------------------------------------------------------------------
+
+    def action_swap(self) -> None:
+        """Exchange the chosen and rejected answers of the pair shown (checked again; one
+        journal entry, so `u` takes it back); any other record is left as it is."""
+        rid = self.current_id()
+        if rid is None:
+            return
+        from curator.workspace.pair_edit import NotAPair
+
+        try:
+            change = self.ws.swap_sides(rid, self.review.preparer)
+        except NotAPair as exc:
+            self.update_status(f"swap applies only to preference pairs: record {rid} is a "
+                               f"{exc.kind} record; nothing changed")
+            return
+        except WorkspaceError as exc:
+            self.fail(exc)
+            return
+        self.after_change(rid, change.summary)
+
     # -- edit --------------------------------------------------------------------------------
 
     def action_edit(self) -> None:
@@ -420,6 +441,17 @@ class MainScreen(FilterScreen):
         self.app.push_screen(EditScreen(record, self.review.check), done)
 
     def save_edit(self, record: RecordDetail, example: dict[str, Any]) -> None:
+        if record.kind == "preference":
+            # checked again as an import checks a pair; its per-side token counts are stored too
+            from curator.workspace.pair_edit import edit_pair
+
+            try:
+                change = edit_pair(self.ws, record.id, example, self.review.preparer)
+            except WorkspaceError as exc:
+                self.fail(exc)
+                return
+            self.after_change(record.id, change.summary if change.entry_id else "no change")
+            return
         result = self.review.check(example)
         tokens = (result.tokens_total, result.tokens_trained or 0) \
             if result.tokens_total is not None else None
@@ -470,6 +502,13 @@ class MainScreen(FilterScreen):
 
     def action_toggle_system(self) -> None:
         self.detail.toggle_system()
+
+    def action_conflicts(self) -> None:
+        from curator.tui.conflict_screen import ConflictScreen
+
+        review = self.review
+        self.app.push_screen(ConflictScreen(self.ws, lambda: review.preparer),
+                             lambda _r: self.after_bulk(""))
 
     def action_help(self) -> None:
         self.app.push_screen(Help(self.review.help_rows(), FILTER_HELP))

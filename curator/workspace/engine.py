@@ -56,6 +56,7 @@ import curator.workspace.filters as _filters
 import curator.workspace.history as _history
 import curator.workspace.labels as _labels
 import curator.workspace.marks as _marks
+import curator.workspace.pair_edit as _pair_edit
 import curator.workspace.reads as _reads
 import curator.workspace.search as _search
 import curator.workspace.sources as _sources
@@ -362,6 +363,7 @@ class Workspace:
     set_status_one = _decisions.set_status_one
     set_note_one = _decisions.set_note_one
     edit = _decisions.edit
+    swap_sides = _pair_edit.swap_sides
 
     LABEL_ORDER: ClassVar[str] = _labels.LABEL_ORDER
     check_filter_names = _filters.check_filter_names

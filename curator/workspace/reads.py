@@ -104,7 +104,8 @@ _SUMMARY_COLS = (
     "(SELECT group_concat(code, ',') FROM issues WHERE record_id = r.id), "
     "CASE WHEN coalesce(r.current, r.canonical) IS NULL THEN substr(r.raw, 1, 200) ELSE "
     "coalesce((SELECT substr(CAST(json_extract(m.value, '$.content') AS TEXT), 1, 200) "
-    "FROM json_each(coalesce(r.current, r.canonical), '$.messages') m "
+    "FROM json_each(coalesce(r.current, r.canonical), "
+    "CASE r.kind WHEN 'chat' THEN '$.messages' ELSE '$.prompt' END) m "
     "WHERE json_extract(m.value, '$.role') NOT IN ('system', 'developer') LIMIT 1), "
     "substr(coalesce(r.current, r.canonical), 1, 200)) END"
 )
