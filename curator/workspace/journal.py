@@ -211,8 +211,10 @@ class Tx:
     # so undo / redo / log treat them exactly like the bulk actions.
 
     def one(self, record_id: int, columns: Sequence[str]) -> tuple[Any, ...]:
+        # the marks (split, cluster_id, dup_of, similarity) resolve from record_marks
         row = self.conn.execute(
-            f"SELECT {', '.join(columns)} FROM records WHERE id = ?", (record_id,)).fetchone()
+            f"SELECT {', '.join(columns)} FROM records LEFT JOIN record_marks "
+            f"ON record_marks.record_id = records.id WHERE id = ?", (record_id,)).fetchone()
         if row is None:
             raise UnknownRecords([record_id])
         return tuple(row)
@@ -227,10 +229,15 @@ class Tx:
             self.conn.execute(
                 "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
                 "VALUES (?, ?, ?, ?, ?)", (entry, record_id, k, b, v))
-        if changed:
+        row = [(k, v) for k, _, v in changed if k not in MARK_FIELDS]
+        if row:
             self.conn.execute(
-                f"UPDATE records SET {', '.join(f'{k} = ?' for k, _, _ in changed)} "
-                f"WHERE id = ?", [*(v for _, _, v in changed), record_id])
+                f"UPDATE records SET {', '.join(f'{k} = ?' for k, _ in row)} "
+                f"WHERE id = ?", [*(v for _, v in row), record_id])
+        for k, v in ((k, v) for k, _, v in changed if k in MARK_FIELDS):
+            self.conn.execute(
+                f"INSERT INTO record_marks(record_id, {k}) VALUES (?, ?) "
+                f"ON CONFLICT(record_id) DO UPDATE SET {k} = excluded.{k}", (record_id, v))
         return len(changed)
 
     def finish_one(self, entry: int, action: str, summary: str, changed: bool) -> Change:
