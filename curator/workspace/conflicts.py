@@ -319,13 +319,16 @@ def prefer(ws: Workspace, chosen_id: int, rejected_id: int,
             split = HOLDOUT if HOLDOUT in splits else befores[chosen_id][2]
             cur = c.execute(
                 "INSERT INTO records(uid, source_file, source_line, example_index, raw, format, "
-                "canonical, status, reason, tokens_total, tokens_trained, split, import_id, "
+                "canonical, status, reason, tokens_total, tokens_trained, import_id, "
                 "created, kind, tokens_sides) "
-                "VALUES (?, ?, NULL, 0, ?, ?, ?, 'pending', NULL, ?, ?, ?, ?, ?, 'preference', ?)",
+                "VALUES (?, ?, NULL, 0, ?, ?, ?, 'pending', NULL, ?, ?, ?, ?, 'preference', ?)",
                 (uid, source, raw, prepared.format, canonical, prepared.tokens_total,
-                 prepared.tokens_trained, split, entry, now(), sides))
+                 prepared.tokens_trained, entry, now(), sides))
             assert cur.lastrowid is not None
             new, reused = cur.lastrowid, False
+            if split is not None:  # a record's split lives in record_marks (selection.py)
+                c.execute("INSERT INTO record_marks(record_id, split) VALUES (?, ?)",
+                          (new, split))
             tx.write_issues(new, [
                 {"code": i.code, "severity": i.severity, "message_index": i.message_index,
                  "path": i.path, "message": i.message, "hint": i.hint}

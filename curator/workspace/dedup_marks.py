@@ -45,7 +45,7 @@ def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
         except sqlite3.IntegrityError:
             raise WorkspaceError("a record appears in two duplicate clusters") from None
         missing = [r[0] for r in c.execute(
-            "SELECT id FROM _dup WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
+            "SELECT id FROM _dup WHERE id NOT IN (SELECT +id FROM records) ORDER BY id")]
         if missing:
             raise UnknownRecords(missing)
         selected = c.execute("SELECT count(*) FROM _dup").fetchone()[0]
@@ -55,8 +55,9 @@ def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
             c.execute("DELETE FROM _vals")
             c.execute(f"INSERT INTO _vals(id, value) SELECT id, {source} FROM _dup")
             if clear_others:
-                c.execute(f"INSERT INTO _vals(id, value) SELECT id, NULL FROM records "
-                          f"WHERE {column} IS NOT NULL AND id NOT IN (SELECT id FROM _dup)")
+                c.execute(f"INSERT INTO _vals(id, value) SELECT record_id, NULL "
+                          f"FROM record_marks WHERE {column} IS NOT NULL "
+                          f"AND record_id NOT IN (SELECT id FROM _dup)")
             tx.apply_vals(entry, column)
         for key, value in (meta or {}).items():
             tx.set_meta(entry, key, value)
@@ -90,12 +91,13 @@ def keep_one(ws: Workspace, cluster_id: int, keeper: int) -> Change:
         # keeper's similarity to the new one, else unknown
         c.execute("DELETE FROM _vals")
         c.execute(
-            "INSERT INTO _vals(id, value) SELECT r.id, CASE WHEN r.id = :k THEN NULL "
-            "WHEN r.similarity IS NOT NULL AND r.dup_of = :k THEN r.similarity ELSE coalesce("
-            "(SELECT p.similarity FROM dedup_pairs p WHERE p.a = min(r.id, :k) "
-            "AND p.b = max(r.id, :k)), "
-            "(SELECT k.similarity FROM records k WHERE k.id = :k AND k.dup_of = r.id)) END "
-            "FROM _sel s JOIN records r ON r.id = s.id", {"k": keeper})
+            "INSERT INTO _vals(id, value) SELECT s.id, CASE WHEN s.id = :k THEN NULL "
+            "WHEN m.similarity IS NOT NULL AND m.dup_of = :k THEN m.similarity ELSE coalesce("
+            "(SELECT p.similarity FROM dedup_pairs p WHERE p.a = min(s.id, :k) "
+            "AND p.b = max(s.id, :k)), "
+            "(SELECT k.similarity FROM record_marks k WHERE k.record_id = :k "
+            "AND k.dup_of = s.id)) END "
+            "FROM _sel s LEFT JOIN record_marks m ON m.record_id = s.id", {"k": keeper})
         tx.apply_vals(entry, "similarity")
         # then the chosen record stops being a duplicate; the others are duplicates of it
         c.execute("DELETE FROM _vals")

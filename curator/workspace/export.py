@@ -53,7 +53,12 @@ from curator.split import DEFAULT_NAMES as SPLITS
 from curator.workspace import Workspace
 from curator.workspace import settings as _settings
 from curator.workspace.records import KINDS
-from curator.workspace.selection import ELIGIBLE_SQL, EXCLUDED_SQL, exclusion_text
+from curator.workspace.selection import (
+    ELIGIBLE_SQL,
+    EXCLUDED_SQL,
+    RECORDS_MARKED,
+    exclusion_text,
+)
 from curator.workspace.settings import resolve_kind_layout, resolve_target_format
 
 HF_DIR = "hf"
@@ -136,7 +141,7 @@ def split_sizes(ws: Workspace) -> tuple[dict[str, int], dict[str, int], int]:
     duplicates = dict.fromkeys(names, 0)
     unsplit = 0
     for split, is_dup, n in ws.connection.execute(
-            f"SELECT split, dup_of IS NOT NULL, count(*) FROM records WHERE {ELIGIBLE_SQL} "
+            f"SELECT split, dup_of IS NOT NULL, count(*) FROM {RECORDS_MARKED} WHERE {ELIGIBLE_SQL} "
             "GROUP BY 1, 2"):
         if split is None:
             unsplit += 0 if is_dup else n
@@ -190,7 +195,7 @@ def _convert_pair(example: dict[str, Any], layout: str) -> tuple[dict[str, Any] 
 def kind_counts(ws: Workspace, only_accepted: bool) -> dict[str, int]:
     """How many records of each kind an export would write (kinds with none left out)."""
     return {k: int(n) for k, n in ws.connection.execute(
-        f"SELECT kind, count(*) FROM records WHERE ({EXCLUDED_SQL}) IS NULL GROUP BY kind "
+        f"SELECT kind, count(*) FROM {RECORDS_MARKED} WHERE ({EXCLUDED_SQL}) IS NULL GROUP BY kind "
         "ORDER BY kind", (int(only_accepted),))}
 
 
@@ -214,7 +219,7 @@ def _exclusions(ws: Workspace, only_accepted: bool, kind: str = "chat"
     kinds: Counter[str] = Counter()
     rows = ws.connection.execute(
         f"SELECT id, source_file, source_line, status, reason, dup_of, similarity, kind, "
-        f"{EXCLUDED_SQL} AS why FROM records WHERE why IS NOT NULL OR kind != ? ORDER BY id",
+        f"{EXCLUDED_SQL} AS why FROM {RECORDS_MARKED} WHERE why IS NOT NULL OR kind != ? ORDER BY id",
         (int(only_accepted), kind),
     )
     for rid, src, line, status, reason, dup_of, sim, rkind, why in rows:
@@ -231,7 +236,7 @@ def _records(ws: Workspace, only_accepted: bool, total: int, names: _settings.Sp
              progress: Progress | None, kind: str = "chat") -> Iterator[ExportRecord]:
     rows = ws.connection.execute(
         f"SELECT id, split, coalesce(current, canonical), tokens_total, tokens_trained, "
-        f"source_file, source_line FROM records WHERE ({EXCLUDED_SQL}) IS NULL AND kind = ? "
+        f"source_file, source_line FROM {RECORDS_MARKED} WHERE ({EXCLUDED_SQL}) IS NULL AND kind = ? "
         f"ORDER BY id",
         (int(only_accepted), kind),
     )
@@ -251,11 +256,12 @@ def _check_splits(ws: Workspace, only_accepted: bool, kind: str = "chat") -> int
     """Records to export; raises when any of them has no split."""
     c = ws.connection
     todo, unsplit = c.execute(
-        f"SELECT count(*), coalesce(sum(split IS NULL), 0) FROM records "
+        f"SELECT count(*), coalesce(sum(split IS NULL), 0) FROM {RECORDS_MARKED} "
         f"WHERE ({EXCLUDED_SQL}) IS NULL AND kind = ?", (int(only_accepted), kind)).fetchone()
     if unsplit:
         first = [r[0] for r in c.execute(
-            f"SELECT id FROM records WHERE ({EXCLUDED_SQL}) IS NULL AND kind = ? AND split IS NULL "
+            f"SELECT id FROM {RECORDS_MARKED} WHERE ({EXCLUDED_SQL}) IS NULL AND kind = ? "
+            f"AND split IS NULL "
             f"ORDER BY id LIMIT 5", (int(only_accepted), kind))]
         raise ExportError(
             f"{unsplit} of {todo} records to export have no split (ids {', '.join(map(str, first))}"

@@ -156,25 +156,40 @@ def compile_filters(filters: Sequence[str]) -> tuple[str, list[Any]]:
                 raise _bad(text, "severity takes = or != and error, warning or info")
             clauses.append(f"r.id {neg}IN (SELECT record_id FROM issues WHERE severity = ?)")
             params.append(value)
-        elif key in ("split", "format"):
+        elif key == "split":
+            # the marks live in record_marks (workspace/selection.py); no row there = NULL.
+            # `+r.id`: test each id against the list rather than look each listed id up in
+            # records, which reads the wide row's page (100k: a count 2.2 s to 0.02 s wall)
+            if op not in eq_ops or not value:
+                raise _bad(text, f"{key} takes = or != and a name (or none)")
+            if value == "none":
+                has = op == "!="
+                clauses.append(f"+r.id {'' if has else 'NOT '}IN "
+                               f"(SELECT record_id FROM record_marks WHERE split IS NOT NULL)")
+            else:
+                clauses.append(f"+r.id {neg}IN "
+                               f"(SELECT record_id FROM record_marks WHERE split = ?)")
+                params.append(value)
+        elif key == "format":
             if op not in eq_ops or not value:
                 raise _bad(text, f"{key} takes = or != and a name (or none)")
             if value == "none":
                 clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}NULL")
             else:
-                if key == "format":
-                    _check_format(text, value)
+                _check_format(text, value)
                 clauses.append(f"r.{key} IS {'NOT ' if op == '!=' else ''}?")
                 params.append(value)
         elif key == "cluster":
             if op not in eq_ops:
                 raise _bad(text, "cluster takes = or != and a cluster id")
-            clauses.append(f"r.cluster_id {'IS NOT' if op == '!=' else '='} ?")
+            clauses.append(f"r.id {neg}IN (SELECT record_id FROM record_marks "
+                           f"WHERE cluster_id = ?)")
             params.append(_int(text, value))
         elif key == "dup":
             if op != "=" or value not in ("yes", "no"):
                 raise _bad(text, "dup takes =yes or =no")
-            clauses.append(f"r.dup_of IS {'NOT ' if value == 'yes' else ''}NULL")
+            clauses.append(f"+r.id {'' if value == 'yes' else 'NOT '}IN "
+                           f"(SELECT record_id FROM record_marks WHERE dup_of IS NOT NULL)")
         elif key in ("tokens", "id"):
             if op not in _NUM_OPS:
                 raise _bad(text, f"{key} takes >, <, >=, <=, = or != and a number")

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from curator.workspace.errors import WorkspaceError
-from curator.workspace.records import SCALAR_FIELDS, JournalEntry
+from curator.workspace.journal import write_marks
+from curator.workspace.records import MARK_FIELDS, SCALAR_FIELDS, JournalEntry
 
 if TYPE_CHECKING:
     from curator.workspace.engine import Workspace
@@ -72,7 +73,9 @@ def _restore(tx: Tx, entry: int, side: str) -> None:
     fields = [r[0] for r in c.execute(
         "SELECT DISTINCT field FROM journal_changes WHERE entry_id = ?", (entry,))]
     for f in fields:
-        if f in SCALAR_FIELDS:
+        if f in MARK_FIELDS:
+            write_marks(c, entry, f, side)
+        elif f in SCALAR_FIELDS:
             c.execute(
                 f"UPDATE records SET {f} = jc.{side} FROM journal_changes jc "
                 f"WHERE jc.entry_id = ? AND jc.field = ? AND jc.record_id = records.id",

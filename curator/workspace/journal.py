@@ -22,7 +22,7 @@ from curator.issues import Issue
 from curator.workspace.errors import UnknownRecords, WorkspaceError
 from curator.workspace.filters import compile_filters, uses_search
 from curator.workspace.meta import write_meta
-from curator.workspace.records import SCALAR_FIELDS, Change
+from curator.workspace.records import MARK_FIELDS, SCALAR_FIELDS, Change
 from curator.workspace.search import index_upto, max_id
 
 _ISSUE_KEYS = ("code", "severity", "message_index", "path", "message", "hint")
@@ -51,6 +51,20 @@ def issues_of(conn: sqlite3.Connection, record_id: int) -> list[dict[str, Any]]:
         "WHERE record_id = ? ORDER BY id", (record_id,)
     ).fetchall()
     return [dict(zip(_ISSUE_KEYS, row, strict=True)) for row in rows]
+
+
+def write_marks(conn: sqlite3.Connection, entry: int, column: str, side: str) -> int:
+    """Set mark `column` (one of MARK_FIELDS) of every record that journal entry `entry`
+    changed it on to the change's `side` ('before' or 'after'): apply, undo and redo alike.
+    An upsert into the narrow `record_marks` table, never a rewrite of the record's row."""
+    if column not in MARK_FIELDS or side not in ("before", "after"):
+        raise ValueError(f"not a mark field: {column}")
+    return conn.execute(
+        f"INSERT INTO record_marks(record_id, {column}) SELECT record_id, {side} "
+        f"FROM journal_changes WHERE entry_id = ? AND field = ? "
+        f"ON CONFLICT(record_id) DO UPDATE SET {column} = excluded.{column}",
+        (entry, column),
+    ).rowcount
 
 
 class Tx:
@@ -123,6 +137,18 @@ class Tx:
         if column not in SCALAR_FIELDS:
             raise ValueError(f"not a changeable field: {column}")
         c = self.conn
+        if column in MARK_FIELDS:
+            # a mark lives in the narrow table (no row: NULL); ids that are no record are
+            # left out, as the join with records does below (`+id`: read from an index of
+            # records, never each wide row's page)
+            c.execute(
+                f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                f"SELECT ?, v.id, ?, m.{column}, v.value FROM _vals v "
+                f"LEFT JOIN record_marks m ON m.record_id = v.id "
+                f"WHERE m.{column} IS NOT v.value AND v.id IN (SELECT +id FROM records)",
+                (entry, column),
+            )
+            return write_marks(c, entry, column, "after")
         c.execute(
             f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
             f"SELECT ?, r.id, ?, r.{column}, v.value FROM _vals v JOIN records r ON r.id = v.id "
@@ -185,8 +211,10 @@ class Tx:
     # so undo / redo / log treat them exactly like the bulk actions.
 
     def one(self, record_id: int, columns: Sequence[str]) -> tuple[Any, ...]:
+        # the marks (split, cluster_id, dup_of, similarity) resolve from record_marks
         row = self.conn.execute(
-            f"SELECT {', '.join(columns)} FROM records WHERE id = ?", (record_id,)).fetchone()
+            f"SELECT {', '.join(columns)} FROM records LEFT JOIN record_marks "
+            f"ON record_marks.record_id = records.id WHERE id = ?", (record_id,)).fetchone()
         if row is None:
             raise UnknownRecords([record_id])
         return tuple(row)
@@ -201,10 +229,15 @@ class Tx:
             self.conn.execute(
                 "INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
                 "VALUES (?, ?, ?, ?, ?)", (entry, record_id, k, b, v))
-        if changed:
+        row = [(k, v) for k, _, v in changed if k not in MARK_FIELDS]
+        if row:
             self.conn.execute(
-                f"UPDATE records SET {', '.join(f'{k} = ?' for k, _, _ in changed)} "
-                f"WHERE id = ?", [*(v for _, _, v in changed), record_id])
+                f"UPDATE records SET {', '.join(f'{k} = ?' for k, _ in row)} "
+                f"WHERE id = ?", [*(v for _, v in row), record_id])
+        for k, v in ((k, v) for k, _, v in changed if k in MARK_FIELDS):
+            self.conn.execute(
+                f"INSERT INTO record_marks(record_id, {k}) VALUES (?, ?) "
+                f"ON CONFLICT(record_id) DO UPDATE SET {k} = excluded.{k}", (record_id, v))
         return len(changed)
 
     def finish_one(self, entry: int, action: str, summary: str, changed: bool) -> Change:

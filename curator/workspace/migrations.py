@@ -223,6 +223,39 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE INDEX IF NOT EXISTS record_topics_topic ON record_topics(topic, record_id)",
     ),
+    # v10 (issue 15, split and dedup speed): the marks that split and dedup write (split,
+    # cluster_id, dup_of, similarity) move out of `records` into a narrow table of their own.
+    # A record's row holds its raw line and canonical JSON (1.5 KB on real text), and SQLite
+    # rewrites a whole row to change one column: giving a million records their split rewrote
+    # every page of the table (2.3 GB) into the WAL. Here a mark costs a ~20-byte row. A record
+    # with no row has no marks (all NULL); readers LEFT JOIN it (`workspace.selection`). The
+    # old columns are renamed, not dropped (dropping rewrites every row, and `dup_of` is a
+    # foreign key, which SQLite will not drop): they keep the values they had at this move and
+    # are never read or written again; the new names make any reader still using them fail
+    # loudly. No foreign key (records are never deleted; a key would cost a lookup in the wide
+    # table for every mark written). Self-contained: reads only v1's columns.
+    (
+        """CREATE TABLE IF NOT EXISTS record_marks (
+            record_id INTEGER PRIMARY KEY,
+            split TEXT,
+            cluster_id INTEGER,
+            dup_of INTEGER,
+            similarity REAL
+        )""",
+        "INSERT OR REPLACE INTO record_marks(record_id, split, cluster_id, dup_of, similarity) "
+        "SELECT id, split, cluster_id, dup_of, similarity FROM records WHERE split IS NOT NULL "
+        "OR cluster_id IS NOT NULL OR dup_of IS NOT NULL OR similarity IS NOT NULL",
+        "DROP INDEX IF EXISTS records_split",
+        "DROP INDEX IF EXISTS records_cluster",
+        "DROP INDEX IF EXISTS records_dup_of",
+        "ALTER TABLE records RENAME COLUMN split TO moved_split",
+        "ALTER TABLE records RENAME COLUMN cluster_id TO moved_cluster_id",
+        "ALTER TABLE records RENAME COLUMN dup_of TO moved_dup_of",
+        "ALTER TABLE records RENAME COLUMN similarity TO moved_similarity",
+        "CREATE INDEX IF NOT EXISTS record_marks_split ON record_marks(split, record_id)",
+        "CREATE INDEX IF NOT EXISTS record_marks_cluster ON record_marks(cluster_id, record_id)",
+        "CREATE INDEX IF NOT EXISTS record_marks_dup_of ON record_marks(dup_of, record_id)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from curator.workspace.records import Change
-from curator.workspace.selection import included_sql
+from curator.workspace.selection import RECORDS_MARKED, included_sql
 
 if TYPE_CHECKING:
     from curator.workspace.engine import Workspace
@@ -46,7 +46,7 @@ def length_bias(ws: Workspace) -> LengthBias:
         f" FROM json_each({_PAIR}, '$.chosen') m) AS c, "
         f"(SELECT sum(length(CAST(json_extract(m.value, '$.content') AS TEXT))) "
         f" FROM json_each({_PAIR}, '$.rejected') m) AS r "
-        f"FROM records WHERE kind = 'preference' AND {included_sql(False)})").fetchone()
+        f"FROM {RECORDS_MARKED} WHERE kind = 'preference' AND {included_sql(False)})").fetchone()
     return LengthBias(int(pairs), int(longer))
 
 
@@ -56,7 +56,7 @@ def contradictions(ws: Workspace) -> list[list[int]]:
     seen: dict[tuple[str, str, str], list[int]] = {}
     for rid, prompt, chosen, rejected in ws.connection.execute(
             f"SELECT id, json_extract({_PAIR}, '$.prompt'), json_extract({_PAIR}, '$.chosen'), "
-            f"json_extract({_PAIR}, '$.rejected') FROM records "
+            f"json_extract({_PAIR}, '$.rejected') FROM {RECORDS_MARKED} "
             f"WHERE kind = 'preference' AND {included_sql(False)} ORDER BY id"):
         seen.setdefault((str(prompt), str(chosen), str(rejected)), []).append(rid)
     groups: dict[tuple[str, frozenset[str]], set[int]] = {}

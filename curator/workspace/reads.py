@@ -14,6 +14,7 @@ from curator.workspace.filters import compile_filters
 from curator.workspace.journal import dumps, issues_of
 from curator.workspace.records import STATUSES, Page, RecordDetail, RecordSummary
 from curator.workspace.search import ensure
+from curator.workspace.selection import RECORDS_R_MARKED
 
 if TYPE_CHECKING:
     from curator.workspace.engine import Workspace
@@ -43,7 +44,7 @@ def select_ids(ws: Workspace, where: Sequence[str] = ()) -> Iterator[int]:
 
 
 _ORDERS = {"id": "r.id", "tokens": "coalesce(r.tokens_total, -1)",
-           "cluster": "coalesce(r.cluster_id, -1)"}
+           "cluster": "coalesce(rm.cluster_id, -1)"}
 
 
 def page(
@@ -72,7 +73,7 @@ def page(
         params = [*params, after[0], after[1]]
     rows = ws._conn.execute(
         f"SELECT {_SUMMARY_COLS}, {key_sql} "
-        f"FROM records r WHERE {sql} ORDER BY {key_sql} {direction}, r.id {direction} "
+        f"FROM {RECORDS_R_MARKED} WHERE {sql} ORDER BY {key_sql} {direction}, r.id {direction} "
         f"LIMIT ? OFFSET ?",
         [*params, limit + 1, offset],
     ).fetchall()
@@ -89,7 +90,7 @@ def summaries(ws: Workspace, ids: Sequence[int]) -> list[RecordSummary]:
     if not ids:
         return []
     rows = ws._conn.execute(
-        f"SELECT {_SUMMARY_COLS} FROM records r "
+        f"SELECT {_SUMMARY_COLS} FROM {RECORDS_R_MARKED} "
         f"WHERE r.id IN (SELECT value FROM json_each(?))",
         (dumps([int(i) for i in ids]),)).fetchall()
     by_id = {r[0]: _summary(r) for r in rows}
@@ -97,7 +98,7 @@ def summaries(ws: Workspace, ids: Sequence[int]) -> list[RecordSummary]:
 
 
 _SUMMARY_COLS = (
-    "r.id, r.status, r.reason, r.split, r.cluster_id, r.dup_of, r.tokens_total, "
+    "r.id, r.status, r.reason, rm.split, rm.cluster_id, rm.dup_of, r.tokens_total, "
     "r.current IS NOT NULL, "
     "(SELECT group_concat(label, ',') FROM record_labels WHERE record_id = r.id), "
     "(SELECT group_concat(code, ',') FROM issues WHERE record_id = r.id), "
@@ -122,7 +123,8 @@ def get(ws: Workspace, record_id: int) -> RecordDetail:
     row = ws._conn.execute(
         "SELECT id, uid, source_file, source_line, example_index, raw, format, canonical, "
         "current, status, reason, note, tokens_total, tokens_trained, cluster_id, dup_of, "
-        "similarity, split, created, kind, tokens_sides FROM records WHERE id = ?", (record_id,)
+        "similarity, split, created, kind, tokens_sides FROM records LEFT JOIN record_marks "
+        "ON record_marks.record_id = records.id WHERE id = ?", (record_id,)
     ).fetchone()
     if row is None:
         raise UnknownRecords([record_id])

@@ -20,6 +20,9 @@ SCALAR_FIELDS = frozenset(
     {"status", "reason", "note", "current", "tokens_total", "tokens_trained",
      "cluster_id", "dup_of", "similarity", "split", "tokens_sides"}
 )
+#: the scalar fields kept in table `record_marks` (migration v9), not in `records` itself:
+#: the marks split and dedup write, one narrow row a record (workspace/selection.py)
+MARK_FIELDS = frozenset({"cluster_id", "dup_of", "similarity", "split"})
 HOLDOUT = "holdout"
 
 

@@ -30,7 +30,7 @@ from curator.split import DEFAULT_NAMES
 from curator.workspace import Workspace
 from curator.workspace.pairs import contradictions, length_bias
 from curator.workspace.prepare import Preparer
-from curator.workspace.selection import included_sql
+from curator.workspace.selection import RECORDS_MARKED, RECORDS_R_MARKED, included_sql
 from curator.workspace.settings import LAST_RUN_KEY, settings_for, split_names
 
 UNSPLIT = "unsplit"
@@ -91,7 +91,7 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     total, rejected, accepted, pending, dups = c.execute(
         "SELECT count(*), sum(status = 'rejected' OR dup_of IS NOT NULL), "
         "sum(status = 'accepted' AND dup_of IS NULL), sum(status = 'pending' AND dup_of IS NULL), "
-        "sum(dup_of IS NOT NULL) FROM records").fetchone()
+        f"sum(dup_of IS NOT NULL) FROM {RECORDS_MARKED}").fetchone()
     total, rejected, accepted, pending, dups = (int(v or 0) for v in
                                                 (total, rejected, accepted, pending, dups))
 
@@ -109,8 +109,8 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     errors_sql = ("EXISTS (SELECT 1 FROM issues i WHERE i.record_id = r.id "
                   "AND i.severity = 'error')")
     rows = c.execute(
-        f"SELECT r.id, r.split, coalesce(r.current, r.canonical), r.tokens_total, r.cluster_id, "
-        f"{errors_sql} FROM records r WHERE {_INCLUDED} ORDER BY r.id")
+        f"SELECT r.id, rm.split, coalesce(r.current, r.canonical), r.tokens_total, rm.cluster_id, "
+        f"{errors_sql} FROM {RECORDS_R_MARKED} WHERE {_INCLUDED} ORDER BY r.id")
     names = split_names(ws)
     for _rid, split, text, tok, cluster, has_error in rows:
         name = names.to_canonical(split) if split is not None else UNSPLIT
@@ -138,8 +138,9 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
 
     labels: dict[str, dict[str, int]] = defaultdict(dict)
     for label, split, n in c.execute(
-            f"SELECT l.label, r.split, count(*) FROM record_labels l "
-            f"JOIN records r ON r.id = l.record_id WHERE {_INCLUDED} GROUP BY 1, 2 ORDER BY 1, 2"):
+            f"SELECT l.label, m.split, count(*) FROM record_labels l "
+            f"JOIN records r ON r.id = l.record_id LEFT JOIN record_marks m "
+            f"ON m.record_id = r.id WHERE {_INCLUDED} GROUP BY 1, 2 ORDER BY 1, 2"):
         name = names.to_canonical(split) if split is not None else UNSPLIT
         labels[label][name] = labels[label].get(name, 0) + n
 
@@ -149,7 +150,7 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
     without_copy: list[int] = []
     with_copies: list[int] = []
     for cluster, exported, kept in c.execute(
-            f"SELECT cluster_id, sum({_INCLUDED}), sum(status != 'rejected') FROM records "
+            f"SELECT cluster_id, sum({_INCLUDED}), sum(status != 'rejected') FROM {RECORDS_MARKED} "
             "WHERE cluster_id IS NOT NULL GROUP BY cluster_id HAVING count(*) > 1 "
             "ORDER BY cluster_id"):
         clusters += 1
@@ -160,7 +161,7 @@ def _gather(ws: Workspace, target: str | None, max_tokens: int | None) -> Facts:
 
     bias = length_bias(ws)
     dedup_run = dedup_params is not None or c.execute(
-        "SELECT EXISTS (SELECT 1 FROM records WHERE cluster_id IS NOT NULL)").fetchone()[0] == 1
+        "SELECT EXISTS (SELECT 1 FROM record_marks WHERE cluster_id IS NOT NULL)").fetchone()[0] == 1
     return Facts(
         total=total, rejected=rejected, accepted=accepted, pending=pending,
         with_errors=with_errors,
@@ -192,7 +193,8 @@ def gather_details(ws: Workspace, *, codes: int = 12, examples: int = 5, cluster
         rows = c.execute(
             f"SELECT i.code, max(i.severity = 'error'), count(DISTINCT i.record_id), "
             f"count(DISTINCT CASE WHEN {_INCLUDED} THEN i.record_id END) FROM issues i "
-            "JOIN records r ON r.id = i.record_id GROUP BY i.code ORDER BY 3 DESC, 1").fetchall()
+            "JOIN records r ON r.id = i.record_id LEFT JOIN record_marks m ON m.record_id = r.id "
+            "GROUP BY i.code ORDER BY 3 DESC, 1").fetchall()
         issue_codes = [IssueCode(
             code, "error" if err else "warning", n, inc,
             [(int(rid), str(msg)) for rid, msg in c.execute(
@@ -203,14 +205,14 @@ def gather_details(ws: Workspace, *, codes: int = 12, examples: int = 5, cluster
         sizes: Counter[int] = Counter()
         largest: list[tuple[int, int]] = []
         for cid, size in c.execute(
-                "SELECT cluster_id, count(*) FROM records WHERE cluster_id IS NOT NULL "
+                "SELECT cluster_id, count(*) FROM record_marks WHERE cluster_id IS NOT NULL "
                 "GROUP BY cluster_id HAVING count(*) > 1 ORDER BY 2 DESC, 1"):
             sizes[int(size)] += 1
             if len(largest) < clusters:
                 largest.append((int(cid), int(size)))
         infos = []
         for cid, size in largest:
-            members = c.execute(f"SELECT id, {_INCLUDED} FROM records WHERE cluster_id = ? "
+            members = c.execute(f"SELECT id, {_INCLUDED} FROM {RECORDS_MARKED} WHERE cluster_id = ? "
                                 "ORDER BY id", (cid,)).fetchall()
             infos.append(ClusterInfo(cid, size, [int(m) for m, _ in members[:examples * 2]],
                                      [int(m) for m, inc in members if inc]))

@@ -13,6 +13,15 @@ marked duplicate stays eligible: dedup decides it again on every run.
 
 from __future__ import annotations
 
+#: Where the marks split and dedup write live (migration v9): `split`, `cluster_id`, `dup_of`
+#: and `similarity` are columns of the narrow table `record_marks` (one row a record that has
+#: any; no row = all NULL), not of `records`, whose wide rows an UPDATE would rewrite whole. A
+#: query that reads them (or `EXCLUDED_SQL` / `included_sql`, which read `dup_of`) selects FROM
+#: this: the mark names then resolve unqualified, as they did when they were columns of records.
+RECORDS_MARKED = "records LEFT JOIN record_marks ON record_marks.record_id = records.id"
+#: The same for a query that calls records `r` (the marks are then `rm.split` and so on).
+RECORDS_R_MARKED = "records r LEFT JOIN record_marks rm ON rm.record_id = r.id"
+
 #: The records dedup (and the split's leakage check) looks at. Its terms equal the WHERE of the
 #: index `records_eligible` (migrations.py, v6), so SQLite uses the index: keep them equal (the
 #: migration itself never changes; test_ws_dedup checks the query plan).

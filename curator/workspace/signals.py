@@ -43,7 +43,8 @@ def eligible_items(ws: Workspace) -> list[Item]:
 
 def splits_by_id(ws: Workspace) -> dict[int, str]:
     """Each split record's split name."""
-    return dict(ws.connection.execute("SELECT id, split FROM records WHERE split IS NOT NULL"))
+    return dict(ws.connection.execute(
+        "SELECT record_id, split FROM record_marks WHERE split IS NOT NULL"))
 
 
 def write_flags(ws: Workspace, labels: Sequence[str], flagged: Mapping[str, Mapping[int, str]],

@@ -49,6 +49,7 @@ from curator.workspace.dedup import (
     save_pairs,
 )
 from curator.workspace.export import sizes_line
+from curator.workspace.selection import RECORDS_MARKED
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 MAX_LISTED_PAIRS = 100
@@ -177,7 +178,7 @@ def split_workspace(
     conn = ws.connection
     group_col = _group_sql(group_by) if group_by else "NULL"
     rows = conn.execute(
-        f"SELECT id, split, cluster_id, dup_of, {group_col}, {_PROMPT_SQL} FROM records "
+        f"SELECT id, split, cluster_id, dup_of, {group_col}, {_PROMPT_SQL} FROM {RECORDS_MARKED} "
         f"WHERE {ELIGIBLE_SQL} ORDER BY id"
     ).fetchall()
     # a record's class is its sorted labels; balance is reported whether or not it stratifies

@@ -31,14 +31,15 @@ def set_splits(ws: Workspace,
         c.execute("DELETE FROM _vals")
         c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",
                       ((int(i), s) for i, s in items))
+        # `+id`: the ids come from an index of records, not a lookup of each wide row's page
         missing = [r[0] for r in c.execute(
-            "SELECT id FROM _vals WHERE id NOT IN (SELECT id FROM records) ORDER BY id")]
+            "SELECT id FROM _vals WHERE id NOT IN (SELECT +id FROM records) ORDER BY id")]
         if missing:
             raise UnknownRecords(missing)
         if not allow_holdout_move:
             moved = c.execute(
-                "SELECT count(*) FROM _vals v JOIN records r ON r.id = v.id "
-                "WHERE r.split = ? AND v.value IS NOT ?", (HOLDOUT, HOLDOUT)
+                "SELECT count(*) FROM _vals v JOIN record_marks m ON m.record_id = v.id "
+                "WHERE m.split = ? AND v.value IS NOT ?", (HOLDOUT, HOLDOUT)
             ).fetchone()[0]
             if moved:
                 raise WorkspaceError(

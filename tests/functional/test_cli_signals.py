@@ -147,8 +147,9 @@ def test_decontaminate_checks_training_records_against_the_holdout(tmp_path: Pat
              for k, w in enumerate(["rivers", "stars", "cheese", "trains", "bees", "chess", "tea"])]
     ws = _ws(tmp_path, rows)
     with Workspace.open(ws) as w:
-        w.connection.execute("UPDATE records SET split = 'train'")
-        w.connection.execute("UPDATE records SET split = 'holdout' WHERE id = 1")
+        w.connection.execute("INSERT INTO record_marks(record_id, split) "
+                             "SELECT id, 'train' FROM records")
+        w.connection.execute("UPDATE record_marks SET split = 'holdout' WHERE record_id = 1")
         w.connection.commit()
     r = CliRunner().invoke(cli, ["decontaminate", "-w", str(ws), "--json"])
     assert r.exit_code == 1, r.output

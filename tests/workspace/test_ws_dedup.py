@@ -39,7 +39,8 @@ def _workspace(tmp_path: Path, rows: list[Any]) -> Path:
 
 def _marks(ws: Workspace) -> dict[int, tuple[Any, Any, Any]]:
     return {r[0]: (r[1], r[2], r[3]) for r in ws.connection.execute(
-        "SELECT id, cluster_id, dup_of, similarity FROM records")}
+        "SELECT id, cluster_id, dup_of, similarity FROM records "
+        "LEFT JOIN record_marks ON record_marks.record_id = records.id")}
 
 
 def test_planted_duplicates_are_found_and_marked(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def test_sigkill_at_any_moment_of_dedup_and_split(tmp_path: Path, command: str) 
             assert ws.count() == records
             field = "dup_of" if command == "dedup" else "split"
             marked = ws.connection.execute(
-                f"SELECT count(*) FROM records WHERE {field} IS NOT NULL").fetchone()[0]
+                f"SELECT count(*) FROM record_marks WHERE {field} IS NOT NULL").fetchone()[0]
             done = len(entries) == base_entries + 1
             # all or nothing: the one journal entry and every value it wrote, or neither
             assert len(entries) in (base_entries, base_entries + 1)

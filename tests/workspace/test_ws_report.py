@@ -183,7 +183,8 @@ def test_every_duplicate_cluster_keeps_exactly_one_copy(tmp_path: Path) -> None:
         assert check().status == "pass"
         ws.set_status([4, 5], "pending")
         ws.mark_duplicates([DuplicateCluster(1, {2: 0.9, 3: 0.85})], clear_others=True)
-        ws.connection.execute("UPDATE records SET dup_of = NULL WHERE id = 2")  # a stale mark
+        # a stale mark
+        ws.connection.execute("UPDATE record_marks SET dup_of = NULL WHERE record_id = 2")
         many = check()
         assert many.status == "fail" and many.numbers["with_copies"] == [1]
 

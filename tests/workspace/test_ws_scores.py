@@ -79,7 +79,10 @@ def test_a_v6_workspace_gains_the_scores_table_and_keeps_its_records(tmp_path: P
     db = make_workspace(tmp_path, n=2)
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("DROP TABLE scores")
-    # back to v6: the later migrations (v8, record kinds) taken off too
+    # back to v6: the later migrations (v8, record kinds; the marks' own table) taken off too
+    conn.execute("DROP TABLE record_marks")
+    for name in ("split", "cluster_id", "dup_of", "similarity"):
+        conn.execute(f"ALTER TABLE records RENAME COLUMN moved_{name} TO {name}")
     conn.execute("DROP INDEX records_kind")
     conn.execute("ALTER TABLE records DROP COLUMN tokens_sides")
     conn.execute("ALTER TABLE records DROP COLUMN kind")

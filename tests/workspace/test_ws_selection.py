@@ -13,7 +13,13 @@ from curator.workspace.importer import import_files
 from curator.workspace.migrations import MIGRATIONS
 from curator.workspace.prepare import Preparer
 from curator.workspace.report import gather_facts
-from curator.workspace.selection import ELIGIBLE_SQL, EXCLUDED_SQL, REASONS, included_sql
+from curator.workspace.selection import (
+    ELIGIBLE_SQL,
+    EXCLUDED_SQL,
+    REASONS,
+    RECORDS_MARKED,
+    included_sql,
+)
 
 
 def _workspace(tmp_path: Path) -> Path:
@@ -51,8 +57,9 @@ def test_included_is_the_complement_of_excluded(tmp_path: Path) -> None:
         c = ws.connection
         for only in (False, True):
             included = {r for (r,) in c.execute(
-                f"SELECT id FROM records WHERE {included_sql(only)}")}
-            why = dict(c.execute(f"SELECT id, {EXCLUDED_SQL} FROM records", (int(only),)))
+                f"SELECT id FROM {RECORDS_MARKED} WHERE {included_sql(only)}")}
+            why = dict(c.execute(f"SELECT id, {EXCLUDED_SQL} FROM {RECORDS_MARKED}",
+                                 (int(only),)))
             assert included == {r for r, w in why.items() if w is None}
             assert {w for w in why.values() if w is not None} <= set(REASONS)
         assert why[2] == "rejected" and why[4] == "unparsed" and why[3] == "not_accepted"

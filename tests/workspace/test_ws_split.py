@@ -45,7 +45,9 @@ def _import(db: Path, path: Path, rows: list[Any]) -> None:
 
 
 def _splits(ws: Workspace) -> dict[int, str | None]:
-    return dict(ws.connection.execute("SELECT id, split FROM records").fetchall())
+    return dict(ws.connection.execute(
+        "SELECT id, split FROM records "
+        "LEFT JOIN record_marks ON record_marks.record_id = records.id").fetchall())
 
 
 def test_duplicates_and_groups_never_straddle(tmp_path: Path) -> None:

@@ -93,5 +93,5 @@ def id_range(ws: Workspace) -> tuple[int, int] | None:
 def duplicate_clusters(ws: Workspace) -> list[int]:
     """The ids of the duplicate clusters with more than one member, in order."""
     return [int(r[0]) for r in ws.connection.execute(
-        "SELECT cluster_id FROM records WHERE cluster_id IS NOT NULL "
+        "SELECT cluster_id FROM record_marks WHERE cluster_id IS NOT NULL "
         "GROUP BY cluster_id HAVING count(*) > 1 ORDER BY cluster_id")]

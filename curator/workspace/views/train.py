@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from curator.workspace.selection import EXCLUDED_SQL
+from curator.workspace.selection import EXCLUDED_SQL, RECORDS_MARKED
 
 if TYPE_CHECKING:
     from curator.workspace import Workspace
@@ -58,7 +58,7 @@ def split_records(ws: Workspace) -> SplitRecords:
     excluded: list[LeftOut] = []
     rows = ws.connection.execute(
         f"SELECT id, split, coalesce(current, canonical), source_file, source_line, "
-        f"example_index, kind, {EXCLUDED_SQL} FROM records WHERE split IS NOT NULL ORDER BY id", (0,))
+        f"example_index, kind, {EXCLUDED_SQL} FROM {RECORDS_MARKED} WHERE split IS NOT NULL ORDER BY id", (0,))
     for rid, split, text, source, line, index, kind, why in rows:
         if why is None:
             included.append(TrainRow(rid, split, text, source, line, index, kind))
@@ -72,7 +72,7 @@ def kind_counts(ws: Workspace) -> dict[str, tuple[int, int]]:
     write (not rejected, not marked duplicate); kinds with none are left out."""
     out: dict[str, tuple[int, int]] = {}
     for kind, with_split, n in ws.connection.execute(
-            f"SELECT kind, split IS NOT NULL, count(*) FROM records WHERE ({EXCLUDED_SQL}) IS NULL "
+            f"SELECT kind, split IS NOT NULL, count(*) FROM {RECORDS_MARKED} WHERE ({EXCLUDED_SQL}) IS NULL "
             "GROUP BY 1, 2 ORDER BY 1", (0,)):
         have, lack = out.get(kind, (0, 0))
         out[kind] = (have + n, lack) if with_split else (have, lack + n)
@@ -82,7 +82,7 @@ def kind_counts(ws: Workspace) -> dict[str, tuple[int, int]]:
 def split_ids(ws: Workspace, split: str) -> set[int]:
     """The ids of the records in the split the workspace calls `split`."""
     return {rid for (rid,) in ws.connection.execute(
-        "SELECT id FROM records WHERE split = ?", (split,))}
+        "SELECT record_id FROM record_marks WHERE split = ?", (split,))}
 
 
 def trainer_notes(ws: Workspace, label: str, prefix: str,
