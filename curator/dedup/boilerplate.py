@@ -1,5 +1,5 @@
-"""Shingles that a large share of records share (a tool preamble, a stock instruction): a near
-copy must also be a near copy without them.
+"""Shingles that a large share of records share (a tool preamble, a stock instruction): a near copy
+must also be a near copy without them.
 
 Two GPTeacher toolformer rows share a 250-400 character tool description ("toolformer: enabled /
 toolformer access: wikipedia / A wrapper around Wikipedia. ...") and differ in a one-line
@@ -7,26 +7,28 @@ question: "Find the greatest common divisor of 24 and 36." against "... of 48 an
 their whole texts their char-5 Jaccard passes 0.8; over the shingles that are not in many other
 records they share far less, and that is the part that says whether they are the same example.
 
-So after the exact Jaccard of a candidate pair reaches the threshold, the two texts' own shingles
-(those that are not boilerplate) are compared too: the share of the smaller own set found in the
-other (the overlap coefficient, |A & B| / min(|A|, |B|)); the pair's similarity is the lower of
-the two figures (a pair is only ever dropped by this, never added). Not the Jaccard of the own
-sets: a near copy whose edits fall inside the preamble ("Input should be valid commands, now and
-the output ...") gains shingles of its own there, which would weigh against the few shingles of
-a short question; the overlap coefficient forgives what one side adds, and the whole-text Jaccard
-already bounds how much that can be. On bench/gen_planted.py's seed-0 set the near copies of
-toolformer rows score 0.86-1.0 by it, different questions under one preamble 0.17-0.78, two
-derivative questions differing in one term ("x^3 + 2x^2 - 7x + 1" and "- x + 1") 0.9. A shingle is boilerplate when it
-is in at least `SHARE` of a sample of the texts (every text up to `SAMPLE`, evenly spaced
-beyond) and in at least `MIN_RECORDS` of them. The second figure applies only when both texts
-keep at least `MIN_OWN` distinct shingles of their own: a text that is nearly all boilerplate
-(a stock reply, or a family of many near copies whose shared text is itself frequent) is judged
-on its whole text, as before.
+So after the exact Jaccard of a candidate pair reaches the threshold, the two texts' own
+shingles (those that are not boilerplate) are compared too: the share of the smaller own set
+found in the other (the overlap coefficient, |A & B| / min(|A|, |B|)); a pair below the
+threshold by it is dropped (a pair is never added by this), and a pair kept reports its whole-
+text Jaccard as before. Not the Jaccard of the own sets: a near copy whose edits fall inside the
+preamble ("Input should be valid commands, now and the output ...") gains shingles of its own
+there, which would weigh against the few shingles of a short question; the overlap coefficient
+forgives what one side adds, and the whole-text Jaccard already bounds how much that can be. On
+bench/gen_planted.py's seed-0 set the near copies of toolformer rows score 0.86-1.0 by it,
+different questions under one preamble 0.17-0.78, two derivative questions differing in one term
+("x^3 + 2x^2 - 7x + 1" and "- x + 1") 0.9.
 
-A family of more than `MIN_RECORDS` near copies that is also over `SHARE` of the set, whose
-copies each keep `MIN_OWN` or more shingles of their own, loses its pairs: such a family is its
-own boilerplate by this measure. The planted families of bench/gen_dedup.py (two to four copies)
-and bench/gen_planted.py are far below that (docs/benchmarks_dedup.md).
+A shingle is boilerplate when it is in at least `SHARE` of a sample of the texts (every text up
+to `SAMPLE`, evenly spaced beyond) and in at least `MIN_RECORDS` of them. The overlap test
+applies only when both texts keep at least `MIN_OWN` distinct shingles of their own: a text that
+is nearly all boilerplate (a stock reply, or a family of many near copies whose shared text is
+itself frequent) is judged on its whole text, as before.
+
+A family of at least `MIN_RECORDS` near copies that is also over `SHARE` of the set, whose
+copies each keep `MIN_OWN` or more shingles of their own, can lose its pairs: such a family is
+its own boilerplate by this measure. The planted families of bench/gen_dedup.py (two to four
+copies) and bench/gen_planted.py are far below that (docs/benchmarks_dedup.md).
 """
 
 from __future__ import annotations

@@ -227,7 +227,10 @@ def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
         which = np.flatnonzero(sims >= job.threshold)
         own = boilerplate.own_similarity(codes, offsets, word, job.shingling.n, job.left,
                                          job.right, which, job.frequent)
-        sims[which] = np.fmin(sims[which], own)  # NaN (too little of their own): the whole text
+        # below it there, the pair goes (its figure is what drops it); above it or NaN (too
+        # little of their own), it stays with its whole-text Jaccard, the similarity reported
+        below = own < job.threshold
+        sims[which[below]] = own[below]
     return sims
 
 
