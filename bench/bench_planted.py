@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -59,8 +60,9 @@ def run(args: list[str]) -> dict[str, Any]:
 
 
 def measure(data: Path, dedup: bool = True, steps: tuple[tuple[str, ...], ...] = (),
-            workspace: Path | None = None) -> dict[str, Any]:
+            workspace: Path | None = None, scored_only: bool = False) -> dict[str, Any]:
     truth = {t["line"]: t for t in map(json.loads, (data / "truth.jsonl").open())}
+    counted = set(truth)
     with tempfile.TemporaryDirectory() as tmp:
         ws_path = workspace or Path(tmp) / "planted.curator.db"
         if not ws_path.exists():
@@ -69,6 +71,12 @@ def measure(data: Path, dedup: bool = True, steps: tuple[tuple[str, ...], ...] =
             run(["dedup", "-w", str(ws_path)])
         for step in steps:
             run([*step, "-w", str(ws_path)])
+        if scored_only:  # rows `curator score` got to, and those it never would (rejected)
+            conn = sqlite3.connect(f"file:{ws_path}?mode=ro", uri=True)
+            counted = {line for (line,) in conn.execute(
+                "SELECT r.source_line FROM records r LEFT JOIN scores s ON s.record_id = r.id "
+                "WHERE s.record_id IS NOT NULL OR r.status = 'rejected'")}
+            conn.close()
         flags: dict[int, set[str]] = {}
         texts: dict[int, str] = {}
         line_of: dict[int, int] = {}
@@ -101,6 +109,8 @@ def measure(data: Path, dedup: bool = True, steps: tuple[tuple[str, ...], ...] =
     codes: dict[str, Counter[str]] = defaultdict(Counter)
     clean_hits: list[dict[str, Any]] = []
     for line, t in truth.items():
+        if line not in counted:
+            continue
         why = set(flags.get(line, set()))
         if t["kind"] == "clean" and why and why <= PAIR_FLAGS and copies.get(line):
             for c in copies[line]:
@@ -124,6 +134,7 @@ def measure(data: Path, dedup: bool = True, steps: tuple[tuple[str, ...], ...] =
     flagged_rows = sum(c for _n, c in by_kind.values())
     return {
         "rows": len(truth),
+        "counted": len(counted),
         "recall": {k: {"planted": n, "caught": c, "recall": round(c / n, 3)}
                    for k, (n, c) in sorted(by_kind.items()) if k != "clean"},
         "clean_flagged": {"clean": clean_total, "flagged": clean_flagged,
@@ -157,6 +168,10 @@ def main() -> None:
                     help="run in this workspace file and keep it; one that exists is not imported "
                          "again (e.g. one `curator score` already scored: only new records are "
                          "scored then)")
+    ap.add_argument("--scored-only", action="store_true",
+                    help="count only the rows that have a score (or were rejected, so never get "
+                         "one); every step still runs on all rows: for a `curator score` run "
+                         "stopped before the end")
     ap.add_argument("--list-clean", action="store_true",
                     help="list the clean rows flagged, with their flags and text")
     ap.add_argument("--json", action="store_true")
@@ -170,11 +185,13 @@ def main() -> None:
     if args.score is not None:
         steps.append(("score", *(["--model", args.score] if args.score else []),
                       *(["--threads", str(args.threads)] if args.threads else [])))
-    result = measure(args.data, dedup=not args.no_dedup, steps=tuple(steps), workspace=args.workspace)
+    result = measure(args.data, dedup=not args.no_dedup, steps=tuple(steps), workspace=args.workspace,
+                     scored_only=args.scored_only)
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{result['rows']} rows")
+    print(f"{result['rows']} rows" + (f", {result['counted']} counted (scored or rejected)"
+                                      if args.scored_only else ""))
     print(f"{'kind':15} {'planted':>7} {'caught':>6} {'recall':>6}")
     for kind, r in result["recall"].items():
         print(f"{kind:15} {r['planted']:7} {r['caught']:6} {r['recall']:6.2f}")
