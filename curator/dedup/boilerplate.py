@@ -83,26 +83,40 @@ def own_similarity(codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: i
                    min_own: int = MIN_OWN) -> npt.NDArray[np.float64]:
     """For the pairs `which` (indices into left/right), the overlap coefficient of the two texts'
     shingle sets without the `frequent` ones, |A & B| / min(|A|, |B|); NaN where either text
-    keeps fewer than `min_own` distinct shingles of its own (the whole-text figure stands)."""
+    keeps fewer than `min_own` distinct shingles of its own (the whole-text figure stands).
+    In whole arrays, no loop over pairs: each text's own set once (sorted, deduplicated), then
+    every pair's two sets side by side, sorted, and the equal neighbours counted."""
     out = np.full(len(which), np.nan)
     if len(which) == 0:
         return out
+    texts = len(offsets) - 1
     hashes, bounds = kernels.shingles(codes, offsets, word, n)
-    own: dict[int, U64] = {}
-
-    def of(text: int) -> U64:
-        if text not in own:
-            s = np.unique(hashes[bounds[text] : bounds[text + 1]])
-            if len(frequent):
-                pos = np.minimum(np.searchsorted(frequent, s), len(frequent) - 1)
-                s = s[frequent[pos] != s]
-            own[text] = s
-        return own[text]
-
-    for k, p in enumerate(which.tolist()):
-        a, b = of(int(left[p])), of(int(right[p]))
-        if len(a) < min_own or len(b) < min_own:
-            continue
-        both = len(np.intersect1d(a, b, assume_unique=True))
-        out[k] = both / min(len(a), len(b))
+    text_of = np.repeat(np.arange(texts, dtype=np.int64), np.diff(bounds))
+    if len(frequent):
+        pos = np.minimum(np.searchsorted(frequent, hashes), len(frequent) - 1)
+        keep = frequent[pos] != hashes
+        hashes, text_of = hashes[keep], text_of[keep]
+    order = np.lexsort((hashes, text_of))
+    h, t = hashes[order], text_of[order]
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = (h[1:] != h[:-1]) | (t[1:] != t[:-1])
+    h, t = h[first], t[first]  # each text's own set, sorted, texts in order
+    size = np.bincount(t, minlength=texts)
+    start = np.concatenate([[0], np.cumsum(size)])
+    a, b = left[which], right[which]
+    ok = (size[a] >= min_own) & (size[b] >= min_own)
+    pairs = np.flatnonzero(ok)
+    if len(pairs) == 0:
+        return out
+    a, b = a[pairs], b[pairs]
+    # the elements of both sets of every pair, tagged with the pair
+    sides = np.concatenate([a, b])
+    lengths = size[sides]
+    tag = np.repeat(np.concatenate([np.arange(len(pairs))] * 2), lengths)
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    values = h[np.repeat(start[sides], lengths) + within]
+    order = np.lexsort((values, tag))
+    v, g = values[order], tag[order]
+    both = np.bincount(g[1:][(v[1:] == v[:-1]) & (g[1:] == g[:-1])], minlength=len(pairs))
+    out[pairs] = both / np.minimum(size[a], size[b])
     return out

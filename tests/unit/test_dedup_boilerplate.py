@@ -104,3 +104,30 @@ def test_frequent_shingles_are_those_in_enough_texts() -> None:
     cutoff = max(2, int(np.ceil(0.5 * len(texts))))
     assert got == {h for h, c in count.items() if c >= cutoff}
     assert len(got) == 4  # abcde is in 15 texts, bcdef, cdefg, defgh in 12; nothing else in 8
+
+
+def test_own_similarity_is_the_overlap_of_the_sets_without_boilerplate() -> None:
+    from curator.dedup.boilerplate import frequent_shingles, own_similarity
+
+    rng = random.Random(3)
+    vocab = [f"w{i}" for i in range(60)]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(1, 40))) for _ in range(200)]
+    texts += ["a preamble shared by many records " * 4 + t for t in texts[:80]]
+    codes, offsets = kernels.encode(texts)
+    frequent = frequent_shingles(codes, offsets, False, 5)
+    left = np.array([rng.randrange(len(texts)) for _ in range(600)])
+    right = np.array([rng.randrange(len(texts)) for _ in range(600)])
+    which = np.array(sorted(rng.sample(range(600), 400)))
+    got = own_similarity(codes, offsets, False, 5, left, right, which, frequent, min_own=5)
+    hashes, bounds = kernels.shingles(codes, offsets, False, 5)
+    common = set(frequent.tolist())
+    compared = 0
+    for k, p in enumerate(which.tolist()):
+        a = set(hashes[bounds[left[p]] : bounds[left[p] + 1]].tolist()) - common
+        b = set(hashes[bounds[right[p]] : bounds[right[p] + 1]].tolist()) - common
+        if len(a) < 5 or len(b) < 5:
+            assert np.isnan(got[k])
+        else:
+            assert got[k] == len(a & b) / min(len(a), len(b))
+            compared += 1
+    assert len(common) > 0 and compared > 50
