@@ -89,7 +89,15 @@ def own_similarity(codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: i
     out = np.full(len(which), np.nan)
     if len(which) == 0:
         return out
-    texts = len(offsets) - 1
+    # only the texts of these pairs (most candidates of a chunk fall below the threshold)
+    needed = np.unique(np.concatenate([left[which], right[which]]))
+    spans = [codes[offsets[k] : offsets[k + 1]] for k in needed.tolist()]
+    codes = np.concatenate(spans) if spans else codes[:0]
+    offsets = np.concatenate([[0], np.cumsum([len(x) for x in spans])]).astype(np.int64)
+    left = np.searchsorted(needed, left[which])
+    right = np.searchsorted(needed, right[which])
+    which = np.arange(len(which))
+    texts = len(needed)
     hashes, bounds = kernels.shingles(codes, offsets, word, n)
     text_of = np.repeat(np.arange(texts, dtype=np.int64), np.diff(bounds))
     if len(frequent):
