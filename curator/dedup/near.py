@@ -17,6 +17,9 @@ The pipeline, in one pass over the records and one over the candidate pairs:
    benchmark set this check removes nine candidates in ten (933,242 of 1,045,303).
 4. Each remaining pair's shingle sets are rebuilt from its texts (only for candidates, a chunk
    at a time) and its true Jaccard similarity computed; pairs below the threshold are dropped.
+   A pair that reaches it must also reach it on the texts' own shingles, without those that a
+   large share of the records hold (a shared tool preamble, curator/dedup/boilerplate.py):
+   counted on a sample of the distinct texts before verification.
 5. Clusters form around keepers without transitive chaining (see `cluster`).
 
 Nothing is deleted or marked here: the result is data for the store to record.
@@ -45,7 +48,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: a killed run's spill file stays behind
     fcntl = None  # type: ignore[assignment]
 
-from curator.dedup import kernels
+from curator.dedup import boilerplate, kernels
 from curator.dedup.candidates import (
     BUCKET_CAP,
     BUCKET_WINDOW,
@@ -193,29 +196,50 @@ class _VerifyJob:
     left: npt.NDArray[np.int64]  # pair ends as indices into starts / ends
     right: npt.NDArray[np.int64]
     shingling: Shingling
+    threshold: float = 1.0
+    #: sorted hashes of the shingles a large share of records hold (curator/dedup/boilerplate.py)
+    frequent: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, np.uint64))
 
 
-def _spilled_codes(job: _VerifyJob) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
-    """The chunk's texts as code points and offsets, read from the spill file."""
-    with open(job.spill, "rb") as f:
+def _spilled_codes(spill: str, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+                   ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """The texts at these byte ranges of the spill file as code points and offsets."""
+    with open(spill, "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:  # every text empty (mmap refuses an empty file)
-            return np.zeros(0, dtype=np.uint32), np.zeros(len(job.starts) + 1, dtype=np.int64)
+            return np.zeros(0, dtype=np.uint32), np.zeros(len(starts) + 1, dtype=np.int64)
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             view = np.frombuffer(mm, dtype=np.uint8)
-            codes, offsets, ascii_only = kernels.gather_bytes(view, job.starts, job.ends)
+            codes, offsets, ascii_only = kernels.gather_bytes(view, starts, ends)
             del view  # the map cannot close while an array still points into it
     if ascii_only:  # one byte a code point: nothing to decode
         return codes, offsets
     blob, bounds = codes.astype(np.uint8).tobytes(), offsets.tolist()
     return kernels.encode([blob[bounds[k] : bounds[k + 1]].decode("utf-8")
-                           for k in range(len(job.starts))])
+                           for k in range(len(starts))])
 
 
 def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
-    codes, offsets = _spilled_codes(job)
-    return kernels.pair_jaccard(
-        codes, offsets, job.shingling.unit == "word", job.shingling.n, job.left, job.right
-    )
+    codes, offsets = _spilled_codes(job.spill, job.starts, job.ends)
+    word = job.shingling.unit == "word"
+    sims = kernels.pair_jaccard(codes, offsets, word, job.shingling.n, job.left, job.right)
+    if len(job.frequent):
+        # a pair that reaches the threshold must also reach it without the boilerplate shingles
+        which = np.flatnonzero(sims >= job.threshold)
+        own = boilerplate.own_similarity(codes, offsets, word, job.shingling.n, job.left,
+                                         job.right, which, job.frequent)
+        # below it there, the pair goes (its figure is what drops it); above it or NaN (too
+        # little of their own), it stays with its whole-text Jaccard, the similarity reported
+        below = own < job.threshold
+        sims[which[below]] = own[below]
+    return sims
+
+
+def _frequent_shingles(spill: str, bounds: npt.NDArray[np.int64], reps: npt.NDArray[np.intp],
+                       shingling: Shingling) -> npt.NDArray[np.uint64]:
+    """The boilerplate shingles of the distinct texts (a sample of them), from the spill file."""
+    sample = reps[boilerplate.sample_positions(len(reps))]
+    codes, offsets = _spilled_codes(spill, bounds[sample], bounds[sample + 1])
+    return boilerplate.frequent_shingles(codes, offsets, shingling.unit == "word", shingling.n)
 
 
 def _exact_groups(digests: npt.NDArray[np.uint64]) -> list[list[int]]:
@@ -429,6 +453,8 @@ def _find(
     screened = len(candidates)
     candidates, limited_records = limit_per_record(candidates, sketch, own, record_cap)
     del sketch, own
+    frequent = (_frequent_shingles(spill, bounds, reps, shingling) if len(candidates)
+                else np.empty(0, dtype=np.uint64))
 
     def verify_jobs() -> Iterator[_VerifyJob]:
         for start in range(0, len(candidates), _VERIFY_CHUNK):
@@ -438,7 +464,7 @@ def _find(
             involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
             left, right = local[: len(a)], local[len(a) :]
             yield _VerifyJob(spill, bounds[involved], bounds[involved + 1], left, right,
-                             shingling)
+                             shingling, params.threshold, frequent)
 
     pairs: list[tuple[int, int, float]] = []
     sims_iter = ordered_map(pool, _run_verify, verify_jobs(), window)
