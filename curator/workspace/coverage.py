@@ -27,7 +27,7 @@ from curator.quality.coverage import (
     prompt_of,
 )
 from curator.workspace import Workspace
-from curator.workspace.selection import included_sql
+from curator.workspace.selection import RECORDS_MARKED, included_sql
 
 PARAMS_KEY = "coverage.params"
 _INCLUDED = included_sql(False)
@@ -41,7 +41,7 @@ def prompts(ws: Workspace) -> list[tuple[int, str]]:
     """(record id, prompt) of every included record, in id order ("" for no prompt text)."""
     out = []
     for rid, text in ws.connection.execute(
-            f"SELECT id, CAST(coalesce(current, canonical) AS BLOB) FROM records "
+            f"SELECT id, CAST(coalesce(current, canonical) AS BLOB) FROM {RECORDS_MARKED} "
             f"WHERE {_INCLUDED} ORDER BY id"):
         try:
             example = orjson.loads(text)
