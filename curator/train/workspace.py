@@ -21,7 +21,7 @@ No torch here: the CLI reads the workspace before the trainer loads.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,14 +123,7 @@ def load_workspace(ws: Workspace) -> WorkspaceData:
             continue
         loaded[by_name[split]].append(Example(chat, str(row.source_file or ws.path), row.source_line,
                                               row.example_index or 0, record_id=rid))
-    skipped: dict[str, list[int]] = {}
-    for rid, reason in sorted(left_out):  # in id order, as the notes have always listed them
-        skipped.setdefault(reason, []).append(rid)
-    for key in SPLITS:
-        if not loaded[key]:
-            raise UsageError(f"{ws.path}: the {key} split ({names[key]!r}) has no usable record "
-                             "(rejected and duplicate-marked records are left out)",
-                             fix=f"run `curator split -w {ws.path}` again, or accept more records")
+    skipped = _left_out_by_reason(ws, names, loaded, left_out, "record")
     return WorkspaceData(Splits(loaded["train"], loaded["validation"], loaded["holdout"], rejected), names, skipped)
 
 
@@ -202,14 +195,7 @@ def load_workspace_pairs(ws: Workspace) -> WorkspacePairs:
             rejected.setdefault(by_name[split], []).append(bad)
             continue
         loaded[by_name[split]].append(ex)
-    skipped: dict[str, list[int]] = {}
-    for rid, reason in sorted(left_out):
-        skipped.setdefault(reason, []).append(rid)
-    for key in SPLITS:
-        if not loaded[key]:
-            raise UsageError(f"{ws.path}: the {key} split ({names[key]!r}) has no usable preference pair "
-                             "(rejected and duplicate-marked records are left out)",
-                             fix=f"run `curator split -w {ws.path}` again, or accept more pairs")
+    skipped = _left_out_by_reason(ws, names, loaded, left_out, "preference pair")
     splits = PreferenceSplits(loaded["train"], loaded["validation"], loaded["holdout"], rejected,
                               {k: {"workspace": len(v)} for k, v in loaded.items()})
     return WorkspacePairs(splits, names, skipped, pairs_unsplit)
@@ -271,3 +257,18 @@ def write_back(ws: Workspace, report: dict[str, Any], out: Path, finished: str) 
                f" (run {out})")
     return ws.flag_records(REVIEW_LABEL, flagged, notes=notes, exclusive=True, meta={LAST_RUN_KEY: value},
                            action="train", summary=summary)
+
+
+def _left_out_by_reason(ws: Workspace, names: dict[str, str], loaded: Mapping[str, Sized],
+                        left_out: list[tuple[int, str]], what: str) -> dict[str, list[int]]:
+    """reason -> the ids left out for it, in id order (as the notes list them); a split left with
+    nothing to train or measure on is a usage error."""
+    skipped: dict[str, list[int]] = {}
+    for rid, reason in sorted(left_out):
+        skipped.setdefault(reason, []).append(rid)
+    for key in SPLITS:
+        if not loaded[key]:
+            raise UsageError(f"{ws.path}: the {key} split ({names[key]!r}) has no usable {what} "
+                             "(rejected and duplicate-marked records are left out)",
+                             fix=f"run `curator split -w {ws.path}` again, or accept more {what.split()[-1]}s")
+    return skipped

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from train_helpers import WORDS, write_split
+from pref_helpers import lf_ranking_rows
+from train_helpers import write_split
 
 from curator.cli import cli
 from curator.workspace import Workspace
@@ -22,39 +22,9 @@ from curator.workspace import Workspace
 SPLIT_NAMES = ("train", "validation", "holdout")
 
 
-def _words(i: int, n: int) -> str:
-    """n words that differ from row to row (rows must not be near duplicates, or the split keeps
-    them together)."""
-    rng = random.Random(i)
-    return " ".join(f"{rng.choice(WORDS)}{rng.randrange(1000)}" for _ in range(n))
-
-
-def ranking_rows(n: int) -> list[dict[str, Any]]:
-    """LLaMA-Factory ranking rows in the DPO demo's shapes: one human turn, a system turn then a
-    human turn, and two- and three-turn conversations ending on a human turn."""
-    rows = []
-    for i in range(n):
-        human = {"from": "human", "value": f"Question {i}: {_words(i, 10)}?"}
-        shape = i % 4
-        if shape == 0:
-            conv = [human]
-        elif shape == 1:
-            conv = [{"from": "system", "value": "You are a careful bicycle mechanic."}, human]
-        else:
-            conv = []
-            for t in range(1 if shape == 2 else 2):
-                conv += [{"from": "human", "value": f"Earlier question: {_words(1000 + 10 * i + t, 5)}"},
-                         {"from": "gpt", "value": f"Earlier answer: {_words(2000 + 10 * i + t, 5)}"}]
-            conv.append(human)
-        rows.append({"conversations": conv,
-                     "chosen": {"from": "gpt", "value": f"A full answer: {_words(3000 + i, 12)}."},
-                     "rejected": {"from": "gpt", "value": f"No. {_words(4000 + i, 3)}"}})
-    return rows
-
-
 def workspace(tmp_path: Path, n: int = 40) -> Path:
     src = tmp_path / "pairs.jsonl"
-    write_split(src, ranking_rows(n))
+    write_split(src, lf_ranking_rows(n))
     db = tmp_path / "work.db"
     runner = CliRunner()
     result = runner.invoke(cli, ["import", str(src), "-w", str(db), "--target", "trl"])

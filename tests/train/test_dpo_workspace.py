@@ -102,7 +102,7 @@ def test_dpo_trains_on_the_workspace_pairs_and_writes_nothing_back(tmp_path: Pat
     db = make_workspace(tmp_path)
     with Workspace.open(db) as ws:
         before = (ws.connection.execute("SELECT count(*) FROM journal").fetchone(),
-                  ws.connection.execute("SELECT id, status, note, split FROM records ORDER BY id").fetchall(),
+                  ws.connection.execute("SELECT id, status, note, split FROM records LEFT JOIN record_marks ON record_id = id ORDER BY id").fetchall(),
                   ws.connection.execute("SELECT * FROM record_labels ORDER BY 1, 2").fetchall())
         holdout_ids = sorted(i for i in ws.select_ids() if ws.get(i).split == "holdout")
     out = tmp_path / "run"
@@ -121,7 +121,7 @@ def test_dpo_trains_on_the_workspace_pairs_and_writes_nothing_back(tmp_path: Pat
     assert any("(a chat record: --method sft trains it): 37, 38" in n for n in report["notes"])
     with Workspace.open(db) as ws:  # a DPO run labels, notes and journals nothing: the holdout stays sealed
         after = (ws.connection.execute("SELECT count(*) FROM journal").fetchone(),
-                 ws.connection.execute("SELECT id, status, note, split FROM records ORDER BY id").fetchall(),
+                 ws.connection.execute("SELECT id, status, note, split FROM records LEFT JOIN record_marks ON record_id = id ORDER BY id").fetchall(),
                  ws.connection.execute("SELECT * FROM record_labels ORDER BY 1, 2").fetchall())
     assert after == before
 

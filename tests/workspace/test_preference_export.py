@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pref_helpers import lf_ranking_rows
+from pref_helpers import words as _words
 from store_helpers import chat, write_jsonl
-from test_preference_import import _words, lf_ranking_rows
 
 from curator.export import ExportError, iter_export_rows
 from curator.formats.preference import to_preference

@@ -7,43 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pref_helpers import lf_ranking_rows
+from pref_helpers import words as _words
 from store_helpers import chat, write_jsonl
 
 from curator.workspace import FilterError, Workspace
 from curator.workspace.importer import import_files
 from curator.workspace.prepare import Preparer
-
-_WORDS = ["river", "apple", "stone", "cloud", "violin", "garden", "copper", "lantern", "meadow", "harbor", "pencil", "orbit", "candle", "falcon", "glacier", "thunder", "velvet", "marble", "saddle", "pepper", "ladder", "canyon", "cotton", "anchor", "willow", "ember", "quartz", "tulip"]
-
-
-def _words(i: int, n: int) -> str:
-    """n words that differ from row to row (rows must not be near duplicates of each other)."""
-    return " ".join(_WORDS[(i * 7 + k * (i % 5 + 3)) % len(_WORDS)] + str(i * 31 + k)
-                    for k in range(n))
-
-
-def lf_ranking_rows(n: int) -> list[dict[str, Any]]:
-    """Rows in the LLaMA-Factory DPO demo's layout (`conversations` of from/value turns, one
-    `chosen` and one `rejected` turn), in the shapes the demo holds: one human turn, a system
-    turn then a human turn, and multi-turn conversations ending on a human turn."""
-    rows = []
-    for i in range(n):
-        human = {"from": "human", "value": f"Question number {i}: {_words(i, 12)}?"}
-        shape = i % 4
-        if shape == 0:
-            conv = [human]
-        elif shape == 1:
-            conv = [{"from": "system", "value": "You are a careful assistant."}, human]
-        else:
-            conv = []
-            for t in range(1 if shape == 2 else 2):
-                conv += [{"from": "human", "value": f"Earlier question {t}: {_words(i + t, 6)}"},
-                         {"from": "gpt", "value": f"Earlier answer {t}: {_words(i + 9 * t, 6)}"}]
-            conv.append(human)
-        rows.append({"conversations": conv,
-                     "chosen": {"from": "gpt", "value": f"A full answer: {_words(i * 3, 20)}."},
-                     "rejected": {"from": "gpt", "value": f"No. {_words(i * 5, 4)}"}})
-    return rows
 
 
 @pytest.mark.parametrize("target", ["openai", "trl"])
