@@ -310,6 +310,8 @@ will would shall should could may might must very every either neither this thes
 between among through during about against toward towards upon via per including
 """
 _DANGLING = frozenset(_DANGLING_WORDS.split())
+#: the same words, for the model signals' end rules (curator/quality/score_signals.py)
+DANGLING = _DANGLING
 #: units and clock words that end a worked answer ("360 sq in", "2:00 am")
 _UNIT_BEFORE = re.compile(r"(?:\d\S*|\bsq|\bcu)\s+(?:in|am)$")
 #: a closing and a name ("Yours sincerely, Jane Austen", "Best regards, [Your Name]")
