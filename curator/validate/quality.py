@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from curator.quality.words import DANGLING
 from curator.validate.context import Ctx
 
 _ODD_CHARS = re.compile(
@@ -300,16 +301,8 @@ def stub_answer(text: str) -> str | None:
     return None
 
 
-#: words an English sentence does not end on (articles, prepositions, conjunctions, auxiliaries,
-#: possessives): an answer whose last word is one of them stops mid-sentence
-_DANGLING_WORDS = """
-a an the and or but nor of to in into onto for with without from by at as than that which who
-whom whose whether if because although though while when where whereas since unless until
-such its their our your my his her is are was were be been being am has have had do does did
-will would shall should could may might must very every either neither this these those
-between among through during about against toward towards upon via per including
-"""
-_DANGLING = frozenset(_DANGLING_WORDS.split())
+#: words an English sentence does not end on (curator/quality/words.py)
+_DANGLING = DANGLING
 #: units and clock words that end a worked answer ("360 sq in", "2:00 am")
 _UNIT_BEFORE = re.compile(r"(?:\d\S*|\bsq|\bcu)\s+(?:in|am)$")
 #: a closing and a name ("Yours sincerely, Jane Austen", "Best regards, [Your Name]")

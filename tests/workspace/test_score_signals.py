@@ -11,7 +11,12 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from curator.cli import cli
-from curator.quality.score_signals import END_PROB_CUT_OFF, IFD_OFF_PROMPT, score_signals
+from curator.quality.score_signals import (
+    END_PROB_CUT_OFF,
+    IFD_OFF_PROMPT,
+    ends_finished,
+    score_signals,
+)
 from curator.workspace import Workspace
 from curator.workspace import scores as store
 from curator.workspace.importer import import_files
@@ -114,3 +119,42 @@ def test_the_random_tiny_models_scores_raise_no_warnings(tmp_path: Path) -> None
         store.save(ws, [dataclasses.replace(score(ws, 1, 1.25, 0.3), model=store.NO_SIGNAL_MODEL)])
         assert codes(ws, 1) == []  # the tiny score replaced the real one, and its signals with it
         assert store.get(ws, 1) is not None
+
+
+LOW = END_PROB_CUT_OFF / 10  # an end the model did not expect
+
+
+def cut_off(answer: str) -> bool:
+    return [c for c, _ in score_signals(answer, 0.5, 1.0, 2.0, LOW)] == ["quality.answer_cut_off"]
+
+
+def test_a_list_whose_items_go_without_a_full_stop_ends_finished_on_its_last_item() -> None:
+    # issue 12, held-out set: a finished itinerary the model found an unlikely end for
+    days = "Day 1: Arrive in Tokyo and visit Shinjuku\nDay 2: Asakusa and Tokyo Skytree\n"
+    assert ends_finished(days + "Day 3: Shopping in Ikebukuro and farewell dinner in Roppongi")
+    assert not cut_off(days + "Day 3: Shopping in Ikebukuro and farewell dinner in Roppongi")
+    assert not cut_off("Pack:\n- a warm coat\n- walking shoes\n- an umbrella")
+    assert not cut_off("Steps:\n1) Preheat the oven\n2) Mix the dry ingredients\n3) Bake for 20 minutes")
+    # a list cut mid-item, or on an empty item, is still cut off
+    assert cut_off(days + "Day 3: Shopping in Ikebukuro and farewell dinner in the")
+    assert cut_off("Responsibilities:\n- Developing new recipes \n- Preparing meals to the")
+    assert cut_off("Responsibilities:\n- Developing new recipes \n- Preparing meals \n-")
+    # an item of no earlier list, or after items that end with full stops, is not a finished end
+    assert cut_off("Here is the plan.\n- Preparing meals to the highest")
+    assert cut_off("Pack:\n- A warm coat.\n- Walking shoes.\n- An umbrella for the rain in")
+    assert cut_off("Pack:\n1. A warm coat\n- An umbrella for the rain")
+
+
+def test_a_working_of_several_steps_ends_finished_on_its_result() -> None:
+    # issue 12, held-out set: finished GSM8K-style workings ending on an equation
+    assert not cut_off("The house cost 320,000*1.5=$480,000\nSo it is worth 480,000-320,000=$160,000 more "
+                       "than other houses\nSo the profit is 160,000-100,000=$60,000 more")
+    assert not cut_off("There are 60/100*600 = 360 hybrid cars.\nOut of them 40/100*360 = 144 cars.\n"
+                       "The hybrid cars with full headlights are 360-144=216")
+    # one line that ends on a result may be cut ("... = 36 apple pies."): still flagged
+    assert cut_off("In one week, he bakes 3 * 12 = 36 apple")
+    assert cut_off("the second snail would take 20/2=10 minutes")
+    # a working cut after its steps, or in the middle of one, is still cut off
+    assert cut_off("The 28 sweaters need 28 x 4 = 112 balls of yarn.\nSo, Chantal will spend 112 x $6 = $672 in all for the")
+    assert cut_off("July was 6 / 2 = 3 years old when Hannah was 6.\nNow, July is 3")
+    assert cut_off("He has 2/5*200 = 80 homes left\nThe rest is 200-80 =")
