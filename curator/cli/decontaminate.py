@@ -14,7 +14,7 @@ import orjson
 
 from curator.cli import cli
 from curator.cli.bounds import SHOWN
-from curator.cli.output import echo, echo_findings, fail, one_line
+from curator.cli.output import echo, echo_findings, fail, findings_result, one_line
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.workspace import Workspace
 
@@ -87,14 +87,10 @@ def decontaminate(workspace: Path, against: tuple[Path, ...], no_split: bool, dr
             findings.sort(key=lambda f: f.record)
         flagged = {CONTAMINATED: {f.record: f.reason for f in findings}}
         changes = [] if dry_run else write_flags(ws, [CONTAMINATED], flagged)
-        result = {
-            "records": len(items), "evaluation_rows": len(evals),
-            "unreadable_evaluation_rows": unreadable_rows, "split_checked": bool(held),
-            "contaminated": len(findings), "dry_run": dry_run,
-            "journal_entries": [c.entry_id for c in changes if c.entry_id is not None],
-            "findings": [{"record": f.record, "label": f.kind, "reason": f.reason}
-                         for f in findings],
-        }
+        result = findings_result({"records": len(items), "evaluation_rows": len(evals),
+                                  "unreadable_evaluation_rows": unreadable_rows, "split_checked": bool(held),
+                                  "contaminated": len(findings), "dry_run": dry_run},
+                                 changes, findings, others=False)
         if as_json:
             click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         else:

@@ -60,3 +60,15 @@ def echo_findings(findings: Sequence[Any], show: int, *, with_kind: bool = True)
         echo(f"{f.record:>7} {label}{one_line(f.reason)}")
     if len(shown) < len(findings):
         echo(f"... {len(findings) - len(shown)} more (--show 0 lists all)")
+
+
+def findings_result(fields: dict[str, Any], changes: Sequence[Any], findings: Sequence[Any], *,
+                    others: bool = True) -> dict[str, Any]:
+    """A signal command's `--json` object: its own `fields`, then the journal entries its labels
+    were written in and one object per finding (record, label, the records it goes with when
+    `others`, reason), in that order."""
+    def one(f: Any) -> dict[str, Any]:
+        return ({"record": f.record, "label": f.kind, "others": list(f.others), "reason": f.reason} if others
+                else {"record": f.record, "label": f.kind, "reason": f.reason})
+    return {**fields, "journal_entries": [c.entry_id for c in changes if c.entry_id is not None],
+            "findings": [one(f) for f in findings]}

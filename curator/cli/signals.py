@@ -15,7 +15,7 @@ import orjson
 
 from curator.cli import cli
 from curator.cli.bounds import SHOWN
-from curator.cli.output import echo, echo_findings
+from curator.cli.output import echo, echo_findings, findings_result
 from curator.cli.workspace import handle_errors, workspace_option
 from curator.workspace import Workspace
 
@@ -49,15 +49,8 @@ def signals(workspace: Path, dry_run: bool, show: int, as_json: bool) -> None:
         for f in findings:
             flagged[f.kind][f.record] = f.reason
         changes = [] if dry_run else write_flags(ws, [SAME_ANSWER, CONFLICT], flagged)
-        result = {
-            "records": len(items),
-            "same_answer": len(flagged[SAME_ANSWER]),
-            "conflict": len(flagged[CONFLICT]),
-            "dry_run": dry_run,
-            "journal_entries": [c.entry_id for c in changes if c.entry_id is not None],
-            "findings": [{"record": f.record, "label": f.kind, "others": list(f.others),
-                          "reason": f.reason} for f in findings],
-        }
+        result = findings_result({"records": len(items), "same_answer": len(flagged[SAME_ANSWER]),
+                                  "conflict": len(flagged[CONFLICT]), "dry_run": dry_run}, changes, findings)
         if as_json:
             click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         else:
@@ -87,13 +80,8 @@ def semantic_dedup(workspace: Path, threshold: float | None, dry_run: bool, show
         flagged = {PARAPHRASE: {f.record: f.reason for f in findings}}
         changes = [] if dry_run else write_flags(ws, [PARAPHRASE], flagged)
         clusters = sum(1 for f in findings if f.reason.startswith("its prompt has paraphrases"))
-        result = {
-            "records": len(items), "semantic": True, "threshold": cut,
-            "clusters": clusters, "paraphrase": len(findings), "dry_run": dry_run,
-            "journal_entries": [c.entry_id for c in changes if c.entry_id is not None],
-            "findings": [{"record": f.record, "label": f.kind, "others": list(f.others),
-                          "reason": f.reason} for f in findings],
-        }
+        result = findings_result({"records": len(items), "semantic": True, "threshold": cut, "clusters": clusters,
+                                  "paraphrase": len(findings), "dry_run": dry_run}, changes, findings)
         if as_json:
             click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         else:
