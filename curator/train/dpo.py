@@ -55,6 +55,7 @@ from curator.train.errors import PreflightError, WatchdogError
 from curator.train.evaluate import token_losses
 from curator.train.recipe import (
     Run,
+    ensure_pad_token,
     peak_memory_mb,
     set_up,
     stopped,
@@ -305,12 +306,7 @@ def preflight(r: Run, tokenizer: Any, splits: PreferenceSplits, limit: int) -> d
     as the SFT run does); drop or truncate the pairs over it; stop before any step when a pair
     has no answer token on a side."""
     cfg = r.cfg
-    if tokenizer.pad_token_id is None:
-        if tokenizer.eos_token_id is None:
-            raise PreflightError("the tokenizer has neither a pad token nor an EOS token to pad with",
-                                 fix="use a model whose tokenizer defines EOS (every chat model does)")
-        tokenizer.pad_token = tokenizer.eos_token
-        r.note(f"the tokenizer has no pad token: padding with EOS {tokenizer.eos_token!r}")
+    ensure_pad_token(r, tokenizer)
     raw = {name: [encode_pair(tokenizer, ex) for ex in exs] for name, exs in splits.items()}
     lengths = np.array([e.longest for exs in raw.values() for e in exs])
     p99 = int(np.percentile(lengths, 99, method="higher"))

@@ -384,15 +384,20 @@ def model_limit(source: models.ModelSource, tokenizer: Any) -> int:
 # --- pre-flight ----------------------------------------------------------------------------------
 
 
-def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[str, list[Encoded]], int]:
-    """Encode every example and stop before any step if the data would train wrongly."""
-    cfg = r.cfg
+def ensure_pad_token(r: Run, tokenizer: Any) -> None:
+    """Pad with EOS when the tokenizer has no pad token (and say so); stop when it has neither."""
     if tokenizer.pad_token_id is None:
         if tokenizer.eos_token_id is None:
             raise PreflightError("the tokenizer has neither a pad token nor an EOS token to pad with",
                                  fix="use a model whose tokenizer defines EOS (every chat model does)")
         tokenizer.pad_token = tokenizer.eos_token
         r.note(f"the tokenizer has no pad token: padding with EOS {tokenizer.eos_token!r}")
+
+
+def preflight(r: Run, tokenizer: Any, splits: Splits, limit: int) -> tuple[dict[str, list[Encoded]], int]:
+    """Encode every example and stop before any step if the data would train wrongly."""
+    cfg = r.cfg
+    ensure_pad_token(r, tokenizer)
     ends = end_of_turn_ids(tokenizer)
     if tokenizer.pad_token_id in ends:
         r.note(f"pad token {tokenizer.pad_token!r} is also an end-of-turn token: labels come from the "
