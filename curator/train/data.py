@@ -26,6 +26,14 @@ from curator.train.errors import UsageError
 TRAIN_TARGET = "trl"
 
 
+
+def where_of(source: str, line: int | None, record_id: int | None) -> str:
+    """Where an example or pair came from, as reports name it: the workspace record, else
+    FILE:LINE, else the file."""
+    if record_id is not None:
+        return f"record {record_id}"
+    return f"{source}:{line}" if line is not None else source
+
 @dataclass(frozen=True, slots=True)
 class Example:
     """One chat example and where it came from (file and 1-based line, or a workspace record)."""
@@ -38,9 +46,7 @@ class Example:
 
     @property
     def where(self) -> str:
-        if self.record_id is not None:
-            return f"record {self.record_id}"
-        return f"{self.source}:{self.line}" if self.line is not None else self.source
+        return where_of(self.source, self.line, self.record_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +182,7 @@ class PreferenceExample:
 
     @property
     def where(self) -> str:
-        if self.record_id is not None:
-            return f"record {self.record_id}"
-        return f"{self.source}:{self.line}" if self.line is not None else self.source
+        return where_of(self.source, self.line, self.record_id)
 
     def to_trl(self) -> dict[str, Any]:
         """The row as TRL's DPOTrainer reads it (conversational, explicit prompt)."""
