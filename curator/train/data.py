@@ -26,7 +26,6 @@ from curator.train.errors import UsageError
 TRAIN_TARGET = "trl"
 
 
-
 def where_of(source: str, line: int | None, record_id: int | None) -> str:
     """Where an example or pair came from, as reports name it: the workspace record, else
     FILE:LINE, else the file."""
