@@ -3,6 +3,7 @@
     python bench/gen_planted.py --out /tmp/planted
     python bench/bench_planted.py --data /tmp/planted [--json] [--list-clean]
     python bench/bench_planted.py --data /tmp/planted --score [MODEL]   # the whole pipeline
+    python bench/bench_planted.py --data D --workspace COPY --score --signals-rule R1   # under a rule
 
 With `--score`, `curator score` (the default SmolLM2 model, or MODEL) runs after the cheap
 signals, so its issue codes (quality.answer_off_prompt, quality.answer_cut_off) count with every
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from curator.workspace import Workspace
 
@@ -60,7 +62,8 @@ def run(args: list[str]) -> dict[str, Any]:
 
 
 def measure(data: Path, dedup: bool = True, steps: tuple[tuple[str, ...], ...] = (),
-            workspace: Path | None = None, scored_only: bool = False) -> dict[str, Any]:
+            workspace: Path | None = None, scored_only: bool = False,
+            signals_rule: tuple[str | None, bool] | None = None) -> dict[str, Any]:
     truth = {t["line"]: t for t in map(json.loads, (data / "truth.jsonl").open())}
     counted = set(truth)
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,6 +74,10 @@ def measure(data: Path, dedup: bool = True, steps: tuple[tuple[str, ...], ...] =
             run(["dedup", "-w", str(ws_path)])
         for step in steps:
             run([*step, "-w", str(ws_path)])
+        if signals_rule is not None:  # the model signals again from the stored scores, under a rule
+            from _signal_rules import rewrite_signals
+
+            rewrite_signals(str(ws_path), *signals_rule)
         if scored_only:  # rows `curator score` got to, and those it never would (rejected)
             conn = sqlite3.connect(f"file:{ws_path}?mode=ro", uri=True)
             counted = {line for (line,) in conn.execute(
@@ -172,6 +179,13 @@ def main() -> None:
                     help="count only the rows that have a score (or were rejected, so never get "
                          "one); every step still runs on all rows: for a `curator score` run "
                          "stopped before the end")
+    ap.add_argument("--signals-rule", default=None, metavar="RULE",
+                    help="after the steps, write the model signals again from the stored scores "
+                         "under RULE (R0, R1, R2 of bench/_signal_rules.py; `code`: the code's own), "
+                         "as `curator score` writes them (use it on a copy of a scored workspace)")
+    ap.add_argument("--no-spare", action="store_true",
+                    help="with --signals-rule: do not spare records with a more specific code "
+                         "quality.answer_off_prompt (the rule before change P)")
     ap.add_argument("--list-clean", action="store_true",
                     help="list the clean rows flagged, with their flags and text")
     ap.add_argument("--json", action="store_true")
@@ -185,8 +199,10 @@ def main() -> None:
     if args.score is not None:
         steps.append(("score", *(["--model", args.score] if args.score else []),
                       *(["--threads", str(args.threads)] if args.threads else [])))
+    rule = None if args.signals_rule is None else (
+        None if args.signals_rule == "code" else args.signals_rule, not args.no_spare)
     result = measure(args.data, dedup=not args.no_dedup, steps=tuple(steps), workspace=args.workspace,
-                     scored_only=args.scored_only)
+                     scored_only=args.scored_only, signals_rule=rule)
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -4,6 +4,7 @@ planted bad answers.
     python bench/gen_planted.py --out /tmp/planted --clean 200 --per-kind 10 --seed 0 --shared ../shared/data
     python bench/bench_score.py --data /tmp/planted [--rows 320] [--model tiny] [--threads N] [--repeat R]
     python bench/bench_score.py --data /tmp/planted --rank-only WS   # rank a workspace scored by hand
+    python bench/bench_score.py --data /tmp/planted --rank-only WS --rules R0,R1,R2   # signals per rule
 
 1. Imports DATA/data.jsonl (its first --rows rows) into a fresh workspace.
 2. Bare loop, in a child process: the model (fp32 on a CPU, the same threads) runs a plain
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
 
 def _child(cmd: list[str], env: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -105,25 +107,41 @@ def ranking(ws: str, truth_path: Path) -> dict[str, Any]:
     return out
 
 
-def signals(ws: str, truth: dict[int, str]) -> dict[str, Any]:
+#: planted kinds whose answer is no answer to its prompt (another row's answer, a stub, the prompt
+#: itself): the second reading of `quality.answer_off_prompt`'s precision
+NOT_AN_ANSWER = ("wrong", "swapped", "conflict", "same_answer", "placeholder", "prompt_repeat")
+
+
+def signals(ws: str, truth: dict[int, str], rule: str | None = None, spare: bool = True) -> dict[str, Any]:
     """Precision and recall of the issue codes `curator score` writes (curator/quality/
-    score_signals.py), recomputed from the stored numbers, so a workspace scored before they
-    existed is measured too. Precision: the share of flagged rows of the target kinds (and of any
-    planted kind); recall: per target kind, over the rows of that kind that were scored."""
-    from curator.quality.score_signals import score_signals
+    score_signals.py), recomputed from the stored numbers (and the record's other issue codes),
+    so a workspace scored before they existed is measured too; under `rule` and with or without
+    sparing records with a more specific code (bench/_signal_rules.py). Precision: the share of
+    flagged rows of the target kinds, of the kinds whose answer is no answer to its prompt
+    (answer_off_prompt only), and of any planted kind; recall: per target kind, over the rows of
+    that kind that were scored."""
+    from _signal_rules import applied
+
+    from curator.quality.score_signals import SIGNAL_CODES, score_signals
     from curator.workspace.scores import _last_answer
 
     conn = sqlite3.connect(f"file:{ws}?mode=ro", uri=True)
-    rows = conn.execute("SELECT r.source_line, coalesce(r.current, r.canonical), s.ifd, s.loss_prompted, "
+    rows = conn.execute("SELECT r.id, r.source_line, coalesce(r.current, r.canonical), s.ifd, s.loss_prompted, "
                         "s.loss_alone, s.end_prob FROM scores s JOIN records r ON r.id = s.record_id "
                         "WHERE s.ifd IS NOT NULL").fetchall()
+    other: dict[int, set[str]] = {}
+    for rid, code in conn.execute("SELECT record_id, code FROM issues"):
+        if code not in SIGNAL_CODES:
+            other.setdefault(rid, set()).add(code)
     conn.close()
-    kinds = [truth[r[0]] for r in rows]
+    kinds = [truth[r[1]] for r in rows]
     flagged: dict[str, list[str]] = {"quality.answer_off_prompt": [], "quality.answer_cut_off": []}
-    for (_, text, *numbers), kind in zip(rows, kinds, strict=True):
-        found = _last_answer(text)
-        for code, _why in score_signals(found[1] if found else "", *numbers):
-            flagged[code].append(kind)
+    with applied(rule, spare):
+        for (rid, _, text, *numbers), kind in zip(rows, kinds, strict=True):
+            found = _last_answer(text)
+            for code, _why in score_signals(found[1] if found else "", *numbers,
+                                            other_codes=other.get(rid, set())):
+                flagged[code].append(kind)
     out: dict[str, Any] = {}
     for code, targets in (("quality.answer_off_prompt", ("wrong", "swapped")), ("quality.answer_cut_off", ("truncated",))):
         got = flagged[code]
@@ -131,9 +149,21 @@ def signals(ws: str, truth: dict[int, str]) -> dict[str, Any]:
                      "precision": round(sum(k in targets for k in got) / len(got), 3) if got else None,
                      "precision_any_planted": round(sum(k != "clean" for k in got) / len(got), 3) if got else None,
                      "recall": {k: round(got.count(k) / kinds.count(k), 3) for k in targets if kinds.count(k)},
+                     "caught": {k: f"{got.count(k)}/{kinds.count(k)}" for k in targets},
                      "clean_flagged": f"{got.count('clean')}/{kinds.count('clean')}",
                      "by_kind": {k: got.count(k) for k in sorted(set(got))}}
+        if code == "quality.answer_off_prompt":
+            out[code]["precision_not_an_answer"] = (
+                round(sum(k in NOT_AN_ANSWER for k in got) / len(got), 3) if got else None)
     return out
+
+
+def by_rule(ws: str, truth_path: Path, rules: list[str]) -> dict[str, Any]:
+    """`signals` under each named rule, with and without sparing records with a more specific
+    code: {"R0": {"spare": ..., "no_spare": ...}, ...}."""
+    truth = {int(t["line"]): t["kind"] for t in map(json.loads, truth_path.read_text().splitlines())}
+    return {rule: {"spare": signals(ws, truth, rule, True), "no_spare": signals(ws, truth, rule, False)}
+            for rule in rules}
 
 
 def timed_pair(args: argparse.Namespace, threads: int, env: dict[str, str], tmp: str, rep: int) -> tuple[dict[str, Any], str]:
@@ -178,6 +208,10 @@ def main() -> None:
                     help="run the bare loop on the sequences of the first N records only (tokens/s is compared)")
     ap.add_argument("--rank-only", metavar="WS",
                     help="only rank: a workspace of DATA/data.jsonl that `curator score` has scored (all or part)")
+    ap.add_argument("--rules", default=None, metavar="R0,R1,...",
+                    help="with --rank-only: only the model signals, under each named rule of "
+                         "bench/_signal_rules.py, with and without sparing records with a more "
+                         "specific code")
     ap.add_argument("--bare", metavar="WS", help=argparse.SUPPRESS)  # the child's part
     args = ap.parse_args()
     if args.bare:
@@ -185,6 +219,9 @@ def main() -> None:
         return
     if args.data is None:
         ap.error("--data is required")
+    if args.rank_only and args.rules:
+        print(json.dumps(by_rule(args.rank_only, args.data / "truth.jsonl", args.rules.split(",")), indent=2))
+        return
     if args.rank_only:
         print(json.dumps(ranking(args.rank_only, args.data / "truth.jsonl"), indent=2))
         return

@@ -26,6 +26,7 @@ from curator.quality.text import (
     shingles,
     words,
 )
+from curator.quality.words import DANGLING
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -76,19 +77,21 @@ def find_answer_signals(items: Sequence[Item]) -> list[Finding]:
     """Shared answers and conflicts among `items`, sorted by record id and kind."""
     prompts = distinctive_prompts(items)
     prompt_sh = [shingles(p) for p in prompts]
-    findings = _shared_answers(items, prompt_sh)
+    findings = _shared_answers(items, prompts, prompt_sh)
     findings += _conflicts(items, prompts)
     findings.sort(key=lambda f: (f.record, f.kind))
     return findings
 
 
-def _fit(item: Item) -> int:
-    """How many content words the answer shares with its own prompt (a cheap "does it answer
-    this?")."""
-    return len(words(item.prompt) & words(item.answer))
+def _fit(prompt: str, answer: str) -> int:
+    """How many content words the answer shares with its prompt (a cheap "does it answer
+    this?"). `prompt` is the prompt without its boilerplate lines, and words a phrase is built
+    with (`the`, `for`, `should`) do not count: a tool preamble's `should ... the` is no sign the
+    answer belongs to the question under it."""
+    return len((words(prompt) & words(answer)) - DANGLING)
 
 
-def _shared_answers(items: Sequence[Item],
+def _shared_answers(items: Sequence[Item], prompts: Sequence[str],
                     prompt_sh: Sequence[npt.NDArray[np.uint64]]) -> list[Finding]:
     groups: dict[str, list[int]] = defaultdict(list)
     for pos, it in enumerate(items):
@@ -104,7 +107,7 @@ def _shared_answers(items: Sequence[Item],
             containment(prompt_sh[a], prompt_sh[b]) < PROMPT_UNRELATED for b in members if b != a)]
         if len(unrelated) < 2:
             continue
-        fits = {a: _fit(items[a]) for a in unrelated}
+        fits = {a: _fit(prompts[a], items[a].answer) for a in unrelated}
         best = max(fits.values())
         owners = [a for a in unrelated if fits[a] == best]
         keep = owners[0] if len(owners) == 1 and best > 0 else None

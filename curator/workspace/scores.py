@@ -170,10 +170,11 @@ def _write_signals(tx: Tx, rows: Sequence[ScoreRow]) -> None:
             # The `tiny` model is random weights for pipeline checks: its numbers are stored (the
             # pipeline ran) but say nothing about the answer, so they raise no warnings.
             meaningful = found is not None and r.model != NO_SIGNAL_MODEL
-            signals = (score_signals(found[1], r.ifd, r.loss_prompted, r.loss_alone, r.end_prob)
-                       if found is not None and meaningful else [])
             before = tx.issues_of(rid)
             kept = [d for d in before if d["code"] not in SIGNAL_CODES]
+            signals = (score_signals(found[1], r.ifd, r.loss_prompted, r.loss_alone, r.end_prob,
+                                     other_codes={d["code"] for d in kept})
+                       if found is not None and meaningful else [])
             added = [{"code": code, "severity": lookup(code).severity, "message_index": found[0] if found else None,
                       "path": f"/messages/{found[0]}/content" if found else None, "message": why,
                       "hint": lookup(code).hint} for code, why in signals]

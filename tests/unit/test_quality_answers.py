@@ -28,6 +28,26 @@ def test_an_answer_copied_under_unrelated_prompts_flags_the_copies_not_the_owner
     assert "records 1, 3" in found[2].reason and "fits record 1's prompt best" in found[2].reason
 
 
+def test_the_owner_is_spared_when_copies_sit_under_a_tool_preamble() -> None:
+    # issue 12, seed-7 planted set: an answer copied under two tool-preamble prompts shared
+    # `the`, `for`, `should` with the preamble, beating the owner's two real words ("flying
+    # machine"); the tie left no owner, so the row the answer belongs to was labelled too
+    answer = ("The idea of creating a flying machine has long fascinated me. The design should "
+              "use light materials for the frame and the wings.")
+    preamble = ("toolformer: enabled\ntoolformer access: search\nA search engine. Useful for when you "
+                "need to answer questions. Input should be a search query.\nsearch(query)\n")
+    filler = [Item(10 + i, preamble + q, f"The answer to {q} is search('{q}').")
+              for i, q in enumerate(("Who won the 2010 World Cup?", "What is the tallest mountain?",
+                                     "When was the telephone invented?", "How far is the Moon?"))]
+    items = [Item(1, "You are Leonardo da Vinci. Explain your thought process behind designing a "
+                     "flying machine.", answer),
+             Item(2, preamble + "What is the capital city of Italy?", answer),
+             Item(3, preamble + "Which river runs through Cairo?", answer), *filler]
+    found = {f.record: f for f in find_answer_signals(items) if f.kind == SAME_ANSWER}
+    assert set(found) == {2, 3}
+    assert "fits record 1's prompt best (2 shared words, 0 with this one's)" in found[2].reason
+
+
 def test_short_answers_and_duplicated_rows_are_not_shared_answers() -> None:
     items = [Item(1, "Is the sky blue on a clear day?", "Yes."),
              Item(2, "Is water wet?", "Yes."),

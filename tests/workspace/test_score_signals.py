@@ -76,14 +76,39 @@ def test_saving_a_score_writes_its_signals_with_a_checkable_reason(tmp_path: Pat
 
 def test_scoring_again_without_them_drops_them_and_keeps_other_issues(tmp_path: Path) -> None:
     with Workspace.open(workspace(tmp_path)) as ws:
+        store.save(ws, [score(ws, 2, 1.5, 1e-9)])
+        assert codes(ws, 2) == ["quality.answer_off_prompt", "quality.answer_cut_off"]
+        store.save(ws, [score(ws, 2, 1.1, 0.5)])  # scored again: one signal left, written once
+        assert codes(ws, 2) == ["quality.answer_off_prompt"]
+        store.save(ws, [score(ws, 2, 0.3, 0.5)])
+        assert codes(ws, 2) == []
         assert codes(ws, 4) == ["quality.response_equals_prompt"]
-        store.save(ws, [score(ws, 4, 1.5, 1e-9)])
-        assert codes(ws, 4) == ["quality.response_equals_prompt", "quality.answer_off_prompt",
-                                "quality.answer_cut_off"]
-        store.save(ws, [score(ws, 4, 1.1, 0.5)])  # scored again: one signal left, written once
-        assert codes(ws, 4) == ["quality.response_equals_prompt", "quality.answer_off_prompt"]
-        store.save(ws, [score(ws, 4, 0.3, 0.5)])
-        assert codes(ws, 4) == ["quality.response_equals_prompt"]
+        store.save(ws, [score(ws, 4, 0.5, 1e-9)])
+        assert codes(ws, 4) == ["quality.response_equals_prompt", "quality.answer_cut_off"]
+        store.save(ws, [score(ws, 4, 0.5, 0.5)])
+        assert codes(ws, 4) == ["quality.response_equals_prompt"]  # the import's issue stays
+
+
+def test_a_more_specific_code_spares_the_record_answer_off_prompt(tmp_path: Path) -> None:
+    # issue 12, seed-7 set: a stub (quality.placeholder_answer) or the prompt repeated
+    # (quality.response_equals_prompt) already says the answer is no answer to its prompt; the
+    # reviewer gets that one precise reason, not also the vaguer model signal
+    src = tmp_path / "stubs.jsonl"
+    answers = ["TODO", "question number 1?", "The capital of France is Paris."]
+    src.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"Question number {i}?"},
+                                                    {"role": "assistant", "content": a}]}) + "\n"
+                           for i, a in enumerate(answers)), encoding="utf-8")
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src])
+        assert codes(ws, 1) == ["quality.placeholder_answer"]
+        assert codes(ws, 2) == ["quality.response_equals_prompt"]
+        store.save(ws, [score(ws, rid, 1.6, 0.5) for rid in (1, 2, 3)])
+        assert codes(ws, 1) == ["quality.placeholder_answer"]
+        assert codes(ws, 2) == ["quality.response_equals_prompt"]
+        assert codes(ws, 3) == ["quality.answer_off_prompt"]  # an answer, just not to this prompt
+    assert score_signals("TODO", 1.6, 3.2, 2.0, 0.5, other_codes={"quality.placeholder_answer"}) == []
+    assert [c for c, _ in score_signals("TODO", 1.6, 3.2, 2.0, 0.5, other_codes={"quality.truncated_answer"})] == [
+        "quality.answer_off_prompt"]  # a cut answer may also be another prompt's: both stay
 
 
 def test_a_score_of_text_edited_since_writes_nothing_and_an_edit_drops_the_signals(tmp_path: Path) -> None:
@@ -145,16 +170,37 @@ def test_a_list_whose_items_go_without_a_full_stop_ends_finished_on_its_last_ite
     assert cut_off("Pack:\n1. A warm coat\n- An umbrella for the rain")
 
 
-def test_a_working_of_several_steps_ends_finished_on_its_result() -> None:
-    # issue 12, held-out set: finished GSM8K-style workings ending on an equation
-    assert not cut_off("The house cost 320,000*1.5=$480,000\nSo it is worth 480,000-320,000=$160,000 more "
-                       "than other houses\nSo the profit is 160,000-100,000=$60,000 more")
-    assert not cut_off("There are 60/100*600 = 360 hybrid cars.\nOut of them 40/100*360 = 144 cars.\n"
-                       "The hybrid cars with full headlights are 360-144=216")
-    # one line that ends on a result may be cut ("... = 36 apple pies."): still flagged
+def test_a_working_that_ends_on_a_result_is_not_a_finished_end() -> None:
+    # issue 12, fresh seed-5 set: a GSM8K working cut right after a result ("... = 41", before
+    # "cookies.") scored 5.5e-9; the worked-sum rule let it through (measured on two fresh sets,
+    # it cleared no clean row the 1e-7 threshold flags), so it is off: docs/score.md "A third set"
+    assert cut_off("The first batch has 3 * 12 = 36 cookies.\nThey baked 5 + 36 = 41")
     assert cut_off("In one week, he bakes 3 * 12 = 36 apple")
-    assert cut_off("the second snail would take 20/2=10 minutes")
-    # a working cut after its steps, or in the middle of one, is still cut off
-    assert cut_off("The 28 sweaters need 28 x 4 = 112 balls of yarn.\nSo, Chantal will spend 112 x $6 = $672 in all for the")
-    assert cut_off("July was 6 / 2 = 3 years old when Hannah was 6.\nNow, July is 3")
-    assert cut_off("He has 2/5*200 = 80 homes left\nThe rest is 200-80 =")
+
+
+def test_an_unexpected_end_above_one_in_ten_million_is_not_cut_off() -> None:
+    # issue 12: the cut-off threshold is 1e-7 (declared before the seed-7 set, chosen on it:
+    # docs/score.md "A third set"); the fresh sets' clean rows it spares scored 3.9e-7 ("Turtle")
+    # and 8.7e-7, their truncated answers 2.8e-15 to 9.8e-8
+    assert score_signals("Turtle", 0.5, 1.0, 2.0, 3.9e-7) == []
+    assert score_signals("so it can reach", 0.5, 1.0, 2.0, 8.7e-7) == []
+    assert [c for c, _ in score_signals("so it can reach", 0.5, 1.0, 2.0, 9.8e-8)] == ["quality.answer_cut_off"]
+
+
+def test_the_worked_sum_shape_when_turned_on() -> None:
+    # _equation_end stays for measurement (bench/_signal_rules.py R0, R2): a working of several
+    # steps ending on its result; one line alone, or a working cut after its steps, is not
+    from curator.quality.score_signals import _equation_end
+
+    def finished(text: str) -> bool:
+        return _equation_end([line for line in text.splitlines() if line.strip()])
+
+    assert finished("The house cost 320,000*1.5=$480,000\nSo it is worth 480,000-320,000=$160,000 more "
+                    "than other houses\nSo the profit is 160,000-100,000=$60,000 more")
+    assert finished("There are 60/100*600 = 360 hybrid cars.\nOut of them 40/100*360 = 144 cars.\n"
+                    "The hybrid cars with full headlights are 360-144=216")
+    assert not finished("In one week, he bakes 3 * 12 = 36 apple")
+    assert not finished("The 28 sweaters need 28 x 4 = 112 balls of yarn.\nSo, Chantal will spend 112 x $6 = "
+                        "$672 in all for the")
+    assert not finished("July was 6 / 2 = 3 years old when Hannah was 6.\nNow, July is 3")
+    assert not finished("He has 2/5*200 = 80 homes left\nThe rest is 200-80 =")
