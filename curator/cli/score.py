@@ -94,13 +94,18 @@ def _score(workspace: Path, model: str | None, where: list[str], limit: int | No
         check_where(ws, where)
         quiet_libraries()
         source = models.resolve_model(model)
+        rewritten = store.refresh_signals(ws)
+        if rewritten is not None:
+            echo(f"signals rewritten under this version's rules from the stored scores: {rewritten} record(s) "
+                 f"changed (docs/score.md)", err=True)
         todo = store.pending(ws, source.spec, where, limit)
         result: dict[str, Any] = {
             "version": 1, "workspace": str(workspace), "model": source.spec, "device": None, "dtype": None, "threads": None,
             "threads_reason": None,
             "eligible": todo.eligible, "up_to_date": todo.up_to_date, "to_score": len(todo.ids),
             "left_by_limit": todo.more, "scored": 0, "unscored": [], "tokens": 0, "seconds": 0.0,
-            "records_per_second": None, "tokens_per_second": None, "interrupted": False}
+            "records_per_second": None, "tokens_per_second": None, "interrupted": False,
+            "signals_rewritten": rewritten}
         more = f"; {todo.more} more beyond --limit" if todo.more else ""
         if not todo.ids:
             echo(f"nothing to score: {todo.up_to_date} of {todo.eligible} eligible record(s) already scored "

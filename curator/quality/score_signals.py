@@ -57,6 +57,11 @@ FINISHED_SHAPES: tuple[str, ...] = ("list",)
 #: (computed from the same text at import): a record carrying one does not also get the vaguer
 #: `quality.answer_off_prompt`, so a reviewer sees one precise reason.
 OFF_PROMPT_SPARED_BY = frozenset({"quality.placeholder_answer", "quality.response_equals_prompt"})
+#: names these rules (thresholds, shapes, what spares what): a workspace whose signals were written
+#: under other rules has them rewritten from its stored scores by the next `curator score`
+#: (curator/workspace/scores.py refresh_signals); change it whenever a rule above changes.
+SIGNAL_RULES = (f"2: off_prompt ifd>={IFD_OFF_PROMPT:g} unless {','.join(sorted(OFF_PROMPT_SPARED_BY))}; "
+                f"cut_off end_prob<{END_PROB_CUT_OFF:g} finished={','.join(FINISHED_SHAPES)}")
 #: what a finished answer may end with (after trailing spaces).
 _ENDS = frozenset('.!?:;)]}>"\'`*…。！？」』”’')
 #: a list item's marker: a bullet, a number (`3.`, `3)`), or a label with a number (`Day 3:`)

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from curator.quality.score_signals import SIGNAL_CODES, score_signals
+from curator.quality.score_signals import SIGNAL_CODES, SIGNAL_RULES, score_signals
 from curator.workspace import Workspace
 from curator.workspace.journal import Tx
+from curator.workspace.meta import read_meta, write_meta
 
 #: the records scored: not rejected, with a chat form (the same rows dedup compares; duplicates
 #: are scored too, so a duplicate cluster's keeper can be chosen by its score).
@@ -31,6 +32,8 @@ ELIGIBLE_SQL = "r.status != 'rejected' AND coalesce(r.current, r.canonical) IS N
 #: field name (as a filter would spell it, `score.ifd`) -> column
 FIELDS = {"ifd": "ifd", "loss": "loss_prompted", "loss_alone": "loss_alone", "end_prob": "end_prob"}
 _CHUNK = 900  # SQLite's default limit on bound parameters is 999
+#: meta key: the rules (score_signals.SIGNAL_RULES) the stored signals were written under
+RULES_KEY = "score.signal_rules"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,37 @@ def save(ws: Workspace, rows: Iterable[ScoreRow]) -> int:
             "INSERT OR REPLACE INTO scores(record_id, model, content_hash, loss_prompted, loss_alone, ifd, "
             "end_prob, answer_tokens, note, scored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
         _write_signals(tx, rows)
+        if read_meta(tx.conn, RULES_KEY) is None and not _scored_before(tx, rows):
+            write_meta(tx.conn, RULES_KEY, SIGNAL_RULES)  # the first scores: written under today's rules
     return len(values)
+
+
+def _scored_before(tx: Tx, rows: Sequence[ScoreRow]) -> bool:
+    """Whether the workspace holds scores besides `rows` (scores written before the rules were
+    recorded, whose signals may follow older rules)."""
+    others = tx.conn.execute("SELECT count(*) FROM scores").fetchone()[0]
+    return int(others) > len({r.record_id for r in rows})
+
+
+def refresh_signals(ws: Workspace) -> int | None:
+    """Rewrite the signals of every scored record from its stored numbers when they were written
+    under other rules than today's (score_signals.SIGNAL_RULES: a threshold or a shape changed in
+    an update of curator), so a workspace scored before the change is judged as a new one would be;
+    no model runs. Returns how many records' issues changed, or None when the rules are today's
+    (nothing read). One transaction: a kill leaves the old signals and the old rules' name."""
+    if read_meta(ws.connection, RULES_KEY) == SIGNAL_RULES:
+        return None
+    changed = 0
+    with ws._transaction() as tx:
+        batch: list[ScoreRow] = []
+        for row in tx.conn.execute(f"SELECT {_COLS} FROM scores s ORDER BY s.record_id"):
+            batch.append(_row(row))
+            if len(batch) == _CHUNK:
+                changed += _write_signals(tx, batch)
+                batch = []
+        changed += _write_signals(tx, batch)
+        write_meta(tx.conn, RULES_KEY, SIGNAL_RULES)
+    return changed
 
 
 def _last_answer(text: str) -> tuple[int, str] | None:
@@ -152,8 +185,12 @@ def _last_answer(text: str) -> tuple[int, str] | None:
 NO_SIGNAL_MODEL = "tiny"
 
 
-def _write_signals(tx: Tx, rows: Sequence[ScoreRow]) -> None:
+def _write_signals(tx: Tx, rows: Sequence[ScoreRow]) -> int:
+    """Write each row's signals as issues of its record (when the record's text is still the one
+    scored); returns how many records' issues changed."""
     from curator.validate.codes import lookup
+
+    changed = 0
 
     by_id = {r.record_id: r for r in rows}
     ids = list(by_id)
@@ -180,6 +217,8 @@ def _write_signals(tx: Tx, rows: Sequence[ScoreRow]) -> None:
                       "hint": lookup(code).hint} for code, why in signals]
             if kept + added != before:
                 tx.write_issues(rid, kept + added)
+                changed += 1
+    return changed
 
 
 _COLS = ("s.record_id, s.model, s.content_hash, s.loss_prompted, s.loss_alone, s.ifd, s.end_prob, "

@@ -204,3 +204,47 @@ def test_the_worked_sum_shape_when_turned_on() -> None:
                         "$672 in all for the")
     assert not finished("July was 6 / 2 = 3 years old when Hannah was 6.\nNow, July is 3")
     assert not finished("He has 2/5*200 = 80 homes left\nThe rest is 200-80 =")
+
+
+def _as_scored_by_an_older_curator(ws: Workspace, rid: int, code: str) -> None:
+    """What a workspace scored before the rules changed looks like: a signal today's rules would
+    not raise, and no record of the rules it was written under."""
+    from curator.workspace.meta import write_meta
+
+    with ws._transaction() as tx:
+        issue = {"code": code, "severity": "warning", "message_index": 1, "path": "/messages/1/content",
+                 "message": "written under older rules", "hint": None}
+        tx.write_issues(rid, [*tx.issues_of(rid), issue])
+        write_meta(tx.conn, store.RULES_KEY, None)
+
+
+def test_signals_written_under_older_rules_are_rewritten_from_the_stored_scores(tmp_path: Path) -> None:
+    with Workspace.open(workspace(tmp_path)) as ws:
+        # 5e-7: cut off under the 1e-6 rule of earlier versions, not under today's
+        store.save(ws, [score(ws, 2, 0.6, 5e-7), score(ws, 1, 1.25, 0.3)])
+        assert codes(ws, 2) == [] and codes(ws, 1) == ["quality.answer_off_prompt"]
+        assert store.refresh_signals(ws) is None  # written under today's rules: nothing read
+        _as_scored_by_an_older_curator(ws, 2, "quality.answer_cut_off")
+        assert codes(ws, 2) == ["quality.answer_cut_off"]
+        assert store.refresh_signals(ws) == 1  # record 2 changed; record 1's signal stands
+        assert codes(ws, 2) == [] and codes(ws, 1) == ["quality.answer_off_prompt"]
+        assert store.refresh_signals(ws) is None
+
+
+def test_curator_score_rewrites_old_signals_even_with_nothing_to_score(tmp_path: Path) -> None:
+    from curator.train.models import resolve_model
+
+    db = workspace(tmp_path)
+    spec = resolve_model(None).spec  # the default model's name: no model is loaded below
+    with Workspace.open(db) as ws:
+        store.save(ws, [dataclasses.replace(score(ws, rid, 0.6, 5e-7), model=spec) for rid in (1, 2, 3, 4)])
+        _as_scored_by_an_older_curator(ws, 2, "quality.answer_cut_off")
+    first = CliRunner().invoke(cli, ["score", "-w", str(db), "--json"])
+    assert first.exit_code == 0, first.output
+    out = json.loads(first.stdout)
+    assert out["signals_rewritten"] == 1 and out["to_score"] == 0
+    assert "signals rewritten" in first.stderr
+    with Workspace.open(db) as ws:
+        assert codes(ws, 2) == []
+    again = CliRunner().invoke(cli, ["score", "-w", str(db), "--json"])
+    assert json.loads(again.stdout)["signals_rewritten"] is None and "signals rewritten" not in again.stderr
