@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -58,6 +59,7 @@ from curator.workspace.settings import (
 )
 from curator.workspace.sources import (
     RecordRow,
+    build_deferred_indexes,
     file_stamp,
     import_cache,
     import_rows,
@@ -65,6 +67,7 @@ from curator.workspace.sources import (
     set_file_stamp,
     stamped_imports,
 )
+from curator.workspace.sources import defer_indexes as defer_workspace_indexes
 
 if TYPE_CHECKING:  # the preparer loads the validator (numpy, pydantic): only when an import runs
     from curator.workspace.prepare import Prepare
@@ -350,6 +353,7 @@ def import_files(
     workers: int = 1,
     meta: Mapping[str, str] | None = None,
     keep_going: bool = False,
+    defer_indexes: bool = False,
 ) -> ImportReport:
     """Import files into a workspace, streaming; see the module docstring for the guarantees.
 
@@ -359,6 +363,11 @@ def import_files(
     `workers` > 1 prepares rows in that many processes (`prepare` must be picklable).
     `meta` (workspace meta keys) is written with the first file's import entry.
     `prepare` None means `Preparer("openai")`.
+    `defer_indexes`: into an empty workspace, drop the secondary indexes of the tables import
+    writes and build them once at the end (`sources.defer_indexes`: less CPU and disk writing;
+    a kill in between leaves them for the next `Workspace.open` to build). Only for a process
+    that nothing else reads the workspace through while it imports (`curator import`), since
+    queries meanwhile run without the indexes.
     """
     if prepare is None:
         from curator.workspace.prepare import Preparer
@@ -373,8 +382,18 @@ def import_files(
                                    initializer=_init_worker, initargs=(prepare,))
     try:
         with import_cache(ws):
-            _import_paths(ws, paths, report, prepare, pool, 2 * workers, progress, batch_size,
-                          meta, keep_going)
+            deferred = defer_indexes and defer_workspace_indexes(ws)
+            try:
+                _import_paths(ws, paths, report, prepare, pool, 2 * workers, progress,
+                              batch_size, meta, keep_going)
+            except Exception:
+                if deferred:  # what was stored gets its indexes; a failure here leaves them
+                    with contextlib.suppress(WorkspaceError, sqlite3.Error):  # to the next open
+                        build_deferred_indexes(ws)
+                raise
+            # (a KeyboardInterrupt does not wait for the build: the next open does it)
+            if deferred:
+                build_deferred_indexes(ws)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
