@@ -47,7 +47,7 @@ from curator.io import (
 )
 from curator.io.reader import row_from_line
 from curator.issues import Issue
-from curator.workspace import NewRecord, Workspace, WorkspaceError, WorkspaceWriteFailed
+from curator.workspace import Workspace, WorkspaceError, WorkspaceWriteFailed
 from curator.workspace.settings import (  # moved there; importable from here as before
     WorkspaceSettings as WorkspaceSettings,
 )
@@ -63,7 +63,6 @@ from curator.workspace.sources import (
     file_stamp,
     import_cache,
     import_rows,
-    record_row,
     set_file_stamp,
     stamped_imports,
 )
@@ -147,8 +146,10 @@ def _sha256(path: Path) -> tuple[str | None, int | None]:
     return h.hexdigest(), path.stat().st_size
 
 
-def _prepared(row: Row, prepare: Prepare) -> tuple[NewRecord, bytes]:
-    """The record for one row, with the uid of its content (before numbering repeats)."""
+def _prepared(row: Row, prepare: Prepare) -> tuple[RecordRow, bytes]:
+    """The record for one row as import writes it (`RecordRow`), with the key of its content
+    (before numbering repeats). Built as the tuple that crosses to the parent, with no
+    `NewRecord` in between; the canonical JSON is dumped once and hashed as those bytes."""
     if row.data is None:
         issues = list(row.issues) or [Issue(
             "json.not_object", "error", "the row is valid JSON but not an object",
@@ -162,8 +163,9 @@ def _prepared(row: Row, prepare: Prepare) -> tuple[NewRecord, bytes]:
     else:
         prepared = prepare(row)
         issues = list(row.issues) + prepared.issues
-        canonical_text = orjson.dumps(prepared.canonical, option=orjson.OPT_SORT_KEYS).decode()
-        digest = hashlib.sha256(canonical_text.encode()).digest()
+        canonical = orjson.dumps(prepared.canonical, option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(canonical).digest()
+        canonical_text = canonical.decode()
         fmt = prepared.format
         tokens = (prepared.tokens_total, prepared.tokens_trained)
         kind = prepared.kind
@@ -173,28 +175,18 @@ def _prepared(row: Row, prepare: Prepare) -> tuple[NewRecord, bytes]:
             "rejected" if any(i.severity == "error" for i in issues) else "pending")
     reason = next((i.code for i in issues if i.severity == "error"), None) \
         if status == "rejected" else None
-    return NewRecord(digest.hex()[:40], row.file, row.line, row.example_index, row.raw, fmt,
-                     canonical_text, status, reason, tokens[0], tokens[1], issues, kind,
-                     sides), digest[:16]
-
-
-def _numbered(rec: NewRecord, key: bytes, repeats: dict[bytes, int]) -> NewRecord:
-    """Give the k-th repeat of one content inside a file the uid suffix `#k`."""
-    k = repeats.get(key, -1) + 1
-    repeats[key] = k
-    return replace(rec, uid=f"{rec.uid}#{k}") if k else rec
+    return (digest[:20].hex(), row.file, row.line, row.example_index, row.raw, fmt,
+            canonical_text, status, reason, tokens[0], tokens[1],
+            tuple((i.code, i.severity, i.message_index, i.path, i.message, i.hint)
+                  for i in issues), kind, sides), digest[:16]
 
 
 def _numbered_row(rec: RecordRow, key: bytes, repeats: dict[bytes, int]) -> RecordRow:
-    """`_numbered` for a record in RecordRow form (its uid comes first)."""
+    """Give the k-th repeat of one content inside a file the uid suffix `#k` (the uid comes
+    first in a `RecordRow`)."""
     k = repeats.get(key, -1) + 1
     repeats[key] = k
     return (f"{rec[0]}#{k}", *rec[1:]) if k else rec
-
-
-def _record(row: Row, prepare: Prepare, repeats: dict[bytes, int]) -> NewRecord:
-    rec, key = _prepared(row, prepare)
-    return _numbered(rec, key, repeats)
 
 
 # --- worker processes ---------------------------------------------------------------------------
@@ -227,11 +219,7 @@ def _in_worker(fn: Callable[..., Prepared], *args: Any) -> Prepared:
 
 
 def _prepare_batch(prepare: Prepare, rows: list[Row]) -> Prepared:
-    return [_wire(_prepared(row, prepare)) for row in rows]
-
-
-def _wire(prepared: tuple[NewRecord, bytes]) -> tuple[RecordRow, bytes]:
-    return record_row(prepared[0]), prepared[1]
+    return [_prepared(row, prepare) for row in rows]
 
 
 def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, first_index: int,
@@ -242,7 +230,7 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     for rec in scan_jsonl(buf, first_line=first_line, base_offset=base_offset, at_eof=at_eof,
                           scan=ChunkScan()):
         index += 1
-        out.append(_wire(_prepared(row_from_line(name, rec, index), prepare)))
+        out.append(_prepared(row_from_line(name, rec, index), prepare))
     return out
 
 
