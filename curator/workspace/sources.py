@@ -45,6 +45,16 @@ def import_cache(ws: Workspace) -> Iterator[None]:
 DEFERRED_INDEXES_KEY = "import.deferred_indexes"
 #: the tables whose secondary indexes a bulk import defers (the ones it writes row by row)
 DEFERRED_TABLES = ("records", "issues")
+#: kept while importing: a partial index whose WHERE no imported record meets (`current IS NOT
+#: NULL`: import writes no edits) costs nothing per row, but building it is a scan of the table
+NOT_DEFERRED = ("records_edited",)
+#: bytes of the file SQLite may read through a memory map while it builds deferred indexes
+#: (each index is one scan of its table; read()-ing a table larger than the page cache cost
+#: 40 % of the build's CPU in copies). SQLite caps it (2 GB in Python's build). Reads only:
+#: writes and commits go through the WAL as always. Its one risk: an I/O error while reading
+#: the file through the map kills the process (SIGBUS) where read() would return an error;
+#: the indexes are then still named in meta and the next open builds them.
+BUILD_MMAP_BYTES = 1 << 31
 
 
 def defer_indexes(ws: Workspace) -> bool:
@@ -65,6 +75,7 @@ def defer_indexes(ws: Workspace) -> bool:
         indexes = c.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
             f"AND tbl_name IN ({marks}) ORDER BY name", DEFERRED_TABLES).fetchall()
+        indexes = [i for i in indexes if i[0] not in NOT_DEFERRED]
         if not indexes:
             return False
         tx.write_meta(DEFERRED_INDEXES_KEY, json.dumps([list(i) for i in indexes]))
@@ -83,19 +94,24 @@ def build_deferred_indexes(ws: Workspace) -> list[str]:
     """Build the indexes `defer_indexes` dropped, in one commit under the write lock that also
     deletes their meta key; returns their names ([]: none were deferred, or another process
     built them first). An index that exists already (same name) is left as it is."""
-    with ws._transaction() as tx:
-        c = tx.conn
-        raw = read_meta(c, DEFERRED_INDEXES_KEY)
-        if raw is None:
-            return []
-        built = []
-        for name, sql in json.loads(raw):
-            if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
-                         (name,)).fetchone() is None:
-                c.execute(sql)
-            built.append(str(name))
-        tx.write_meta(DEFERRED_INDEXES_KEY, None)
-    return built
+    mmap = ws._conn.execute("PRAGMA mmap_size").fetchone()
+    ws._conn.execute(f"PRAGMA mmap_size = {BUILD_MMAP_BYTES}")
+    try:
+        with ws._transaction() as tx:
+            c = tx.conn
+            raw = read_meta(c, DEFERRED_INDEXES_KEY)
+            if raw is None:
+                return []
+            built = []
+            for name, sql in json.loads(raw):
+                if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                             (name,)).fetchone() is None:
+                    c.execute(sql)
+                built.append(str(name))
+            tx.write_meta(DEFERRED_INDEXES_KEY, None)
+        return built
+    finally:
+        ws._conn.execute(f"PRAGMA mmap_size = {int(mmap[0]) if mmap else 0}")
 
 
 def begin_import(ws: Workspace, path: str, *, meta: Mapping[str, str | None] | None = None) -> int:
