@@ -3,7 +3,7 @@
 Durability. The file runs in WAL mode with `synchronous=FULL`: every COMMIT fsyncs the WAL before
 it returns, so a decision the user saw committed survives a kill -9 *and* a power cut. (NORMAL
 would survive a kill but may lose the last commits on power loss; the cost of FULL is one fsync
-per action, or per 5,000-row batch on import, which is noise.)
+per action, or per batch of 5,000 to 20,000 rows on import, which is noise.)
 
 Writers. Each mutating call is one transaction that writes the change and its journal rows
 together. Before `BEGIN IMMEDIATE` a writer takes an advisory `flock` on `<file>.lock` and writes

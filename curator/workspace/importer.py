@@ -12,7 +12,10 @@ for dedup to mark (not silently merged); a row already present from another file
 
 Crash safety. Rows are inserted in batches, one transaction each, and each commit also updates
 the file's `sources` row; a kill loses at most the batch in flight, and running the same import
-again adds exactly the rows that are missing.
+again adds exactly the rows that are missing. `curator import` into an empty workspace drops the
+secondary indexes of `records` and `issues` while it writes and builds them at its end; the
+commit that drops them names them in meta, so an import killed in between leaves them for the
+next `Workspace.open` to build (`sources.defer_indexes`).
 """
 
 from __future__ import annotations
