@@ -12,8 +12,9 @@ worker processes included (they are waited for). With `--old DIR` (a checkout of
 compare with, e.g. `git worktree add /tmp/old <commit>`), every repeat runs the old code's pair
 and then this checkout's pair, alternating, so a change in the machine's load hits both alike;
 the old code runs with `PYTHONPATH=DIR` ahead of this checkout. The table shows, per code, the
-median wall and CPU seconds of the R runs with their ranges, and the ratio import / validate of
-the medians. The load average is printed before and after: on a shared machine, say it with
+median wall and CPU seconds of the R runs with their ranges, the largest peak RSS (MB, of the
+largest process of the tree), the ratio import / validate of the medians, and what import adds
+over validate as a share of validate (the target, 1.5x, is a share of at most 0.5). The load average is printed before and after: on a shared machine, say it with
 the figures.
 """
 
@@ -34,8 +35,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def run(cmd: list[str], pythonpath: str | None) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds of the process tree, exit code of one command."""
+def run(cmd: list[str], pythonpath: str | None) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds of the process tree, peak RSS (MB, of its largest process),
+    exit code of one command."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("PYTHONPATH", None)
     if pythonpath is not None:
@@ -45,24 +47,24 @@ def run(cmd: list[str], pythonpath: str | None) -> tuple[float, float, int]:
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd="/")
     wall = time.perf_counter() - t0
     usage = json.loads(proc.stderr.strip().splitlines()[-1])
-    return wall, float(usage["cpu_s"]), proc.returncode
+    return wall, float(usage["cpu_s"]), float(usage["max_rss_mb"]), proc.returncode
 
 
-def pair(file: Path, tmp: Path, pythonpath: str | None) -> dict[str, tuple[float, float]]:
+def pair(file: Path, tmp: Path, pythonpath: str | None) -> dict[str, tuple[float, float, float]]:
     out = {}
-    wall, cpu, rc = run([sys.executable, "-m", "curator", "validate", "--target", "openai",
+    wall, cpu, rss, rc = run([sys.executable, "-m", "curator", "validate", "--target", "openai",
                          str(file), "--json"], pythonpath)
     if rc not in (0, 1):
         raise SystemExit(f"validate exited {rc}")
-    out["validate"] = (wall, cpu)
+    out["validate"] = (wall, cpu, rss)
     ws = tmp / "bench_import.db"
     for f in tmp.glob("bench_import.db*"):
         f.unlink()
-    wall, cpu, rc = run([sys.executable, "-m", "curator", "import", str(file), "-w", str(ws),
+    wall, cpu, rss, rc = run([sys.executable, "-m", "curator", "import", str(file), "-w", str(ws),
                          "--json"], pythonpath)
     if rc not in (0, 1):
         raise SystemExit(f"import exited {rc}")
-    out["import"] = (wall, cpu)
+    out["import"] = (wall, cpu, rss)
     for f in tmp.glob("bench_import.db*"):
         f.unlink()
     return out
@@ -81,7 +83,7 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_import_", dir=args.tmp))
     sides = ([("old", str(Path(args.old).resolve()))] if args.old else []) + [("new", str(ROOT))]
-    results: dict[str, list[dict[str, tuple[float, float]]]] = {name: [] for name, _ in sides}
+    results: dict[str, list[dict[str, tuple[float, float, float]]]] = {name: [] for name, _ in sides}
     print(f"{args.file}, {args.repeat} repeat(s), load average before: {load()}", flush=True)
     try:
         for i in range(args.repeat):
@@ -89,23 +91,27 @@ def main() -> None:
                 r = pair(args.file, tmp, path)
                 results[name].append(r)
                 print(f"  {i + 1} {name}: validate {r['validate'][0]:.1f} s wall {r['validate'][1]:.1f} "
-                      f"CPU s, import {r['import'][0]:.1f} s wall {r['import'][1]:.1f} CPU s "
-                      f"(load {load()})", flush=True)
+                      f"CPU s {r['validate'][2]:.0f} MB, import {r['import'][0]:.1f} s wall "
+                      f"{r['import'][1]:.1f} CPU s {r['import'][2]:.0f} MB (load {load()})",
+                      flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"load average after: {load()}")
-    print("| code | validate wall s | validate CPU s | import wall s | import CPU s | ratio wall | ratio CPU |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| code | validate wall s | validate CPU s | validate peak MB | import wall s | import CPU s "
+          "| import peak MB | ratio wall | ratio CPU | (import - validate) / validate, wall / CPU |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, _ in sides:
         cells = []
         med = {}
         for step in ("validate", "import"):
-            for k in (0, 1):
+            for k in (0, 1, 2):
                 xs = [r[step][k] for r in results[name]]
                 med[step, k] = statistics.median(xs)
-                cells.append(f"{med[step, k]:.1f} ({min(xs):.1f}-{max(xs):.1f})")
-        print(f"| {name} | {' | '.join(cells)} | {med['import', 0] / med['validate', 0]:.2f} | "
-              f"{med['import', 1] / med['validate', 1]:.2f} |")
+                cells.append(f"{med[step, k]:.1f} ({min(xs):.1f}-{max(xs):.1f})" if k < 2
+                             else f"{max(xs):.0f}")
+        wall, cpu = (med["import", k] / med["validate", k] for k in (0, 1))
+        print(f"| {name} | {' | '.join(cells)} | {wall:.2f} | {cpu:.2f} | "
+              f"{wall - 1:.2f} / {cpu - 1:.2f} |")
 
 
 if __name__ == "__main__":

@@ -158,7 +158,8 @@ def import_(files: tuple[Path, ...], workspace: Path, target: str | None, model:
                 bar(finished + min(fr.bytes_read, sizes.get(fr.path, 0)), total)
 
             report = import_files(ws, readable, prepare=preparer, progress=progress,
-                                  workers=workers, meta=meta, keep_going=True)
+                                  workers=workers, meta=meta, keep_going=True,
+                                  defer_indexes=True)
             # pairs on one prompt that prefer opposite answers: labelled for review
             contra = flag_contradictions(ws) if report.new else None
     failed = [fr for fr in report.files if fr.error]

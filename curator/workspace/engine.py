@@ -3,7 +3,7 @@
 Durability. The file runs in WAL mode with `synchronous=FULL`: every COMMIT fsyncs the WAL before
 it returns, so a decision the user saw committed survives a kill -9 *and* a power cut. (NORMAL
 would survive a kill but may lose the last commits on power loss; the cost of FULL is one fsync
-per action, or per 5,000-row batch on import, which is noise.)
+per action, or per batch of 5,000 to 20,000 rows on import, which is noise.)
 
 Writers. Each mutating call is one transaction that writes the change and its journal rows
 together. Before `BEGIN IMMEDIATE` a writer takes an advisory `flock` on `<file>.lock` and writes
@@ -45,6 +45,7 @@ import contextlib
 import getpass
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,6 +183,8 @@ class Workspace:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             ws = cls(p, conn, actor or _default_actor(), lock_timeout)
+            if version:
+                ws._build_deferred_indexes()
             if version < SCHEMA_VERSION:
                 ws._migrate(version)
             return ws
@@ -235,6 +238,25 @@ class Workspace:
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('created', ?)", (stamp,)
             )
+
+    def _build_deferred_indexes(self) -> None:
+        """Build the indexes a bulk import into an empty workspace dropped while it wrote
+        (`sources.defer_indexes`) and did not build again: it was killed, or is still running
+        in another process. Under the write lock, one commit, with a line on stderr saying so.
+        Where they cannot be built now (a read-only file, a busy or full disk) every query
+        still answers the same, only slower, and the next open tries again."""
+        names = _sources.deferred_indexes(self._conn)
+        if not names:
+            return
+        print(f"curator: {self.path}: building {len(names)} indexes that an import deferred "
+              f"and did not build (it was interrupted, or is still running): "
+              f"{', '.join(names)}", file=sys.stderr, flush=True)
+        try:
+            _sources.build_deferred_indexes(self)
+        except (WorkspaceError, sqlite3.Error) as exc:
+            print(f"curator: {self.path}: the indexes were not built ({exc}); queries answer "
+                  f"the same without them, only slower, until a command that can write "
+                  f"builds them", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         self._conn.close()

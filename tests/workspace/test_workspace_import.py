@@ -10,7 +10,7 @@ from curator.io import Row
 from curator.issues import Issue
 from curator.workspace import Workspace
 from curator.workspace.importer import import_files
-from curator.workspace.prepare import PreparedRecord
+from curator.workspace.prepare import PreparedRecord, Preparer
 
 
 def test_import_counts_and_keeps_bad_rows(tmp_path: Path) -> None:
@@ -88,6 +88,18 @@ def test_progress_is_reported_per_committed_batch(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "w.db", create=True) as ws:
         import_files(ws, [src], progress=lambda fr: seen.append(fr.rows), batch_size=10)
     assert seen == [10, 20, 25]
+
+
+def test_commits_grow_from_5000_rows_to_20000(tmp_path: Path) -> None:
+    """The default schedule: a first commit of 5,000 rows (what a full disk still keeps), then
+    each twice the one before up to 20,000 (fewer writes of the uid index per row)."""
+    src = write_jsonl(tmp_path / "d.jsonl", [chat(f"q {i}", "x") for i in range(60_000)])
+    seen: list[int] = []
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src], Preparer("openai", count_tokens=False),
+                     progress=lambda fr: seen.append(fr.new))
+        assert ws.count() == 60_000
+    assert seen == [5000, 15_000, 35_000, 55_000, 60_000]
 
 
 def test_empty_file_imports_nothing(tmp_path: Path) -> None:

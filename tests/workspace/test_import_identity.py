@@ -1,0 +1,94 @@
+"""What import stores does not depend on how it writes: deferred indexes or not, workers or not,
+every record, issue, journal entry, sources row and meta key is the same, and each uid is the
+SHA-256 of the record's canonical JSON (issue 15 made the write faster; this holds it still)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from curator.workspace import Workspace
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
+
+TIMES = {"created", "imported_at", "ts"}
+
+
+def _lines() -> list[str]:
+    out = []
+    for i in range(700):
+        if i % 50 == 3:
+            out.append('{"messages": [')  # does not parse
+        elif i % 50 == 4:
+            out.append("[1, 2, 3]")  # JSON, not an object
+        elif i % 50 == 5:
+            out.append(json.dumps({"instruction": f"Name {i % 9}", "input": "",
+                                   "output": f"Item {i % 9}"}))  # converted from alpaca
+        else:
+            answer = "" if i % 13 == 0 else f"Answer {i % 40}."  # repeats of one content
+            out.append(json.dumps({"messages": [
+                {"role": "user", "content": f"Question {i % 40}?"},
+                {"role": "assistant", "content": answer}]}, indent=None if i % 2 else 1)
+                .replace("\n", ""))
+    return out
+
+
+def _dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        out = {}
+        for table in ("records", "issues", "sources", "journal", "journal_changes", "meta",
+                      "record_labels"):
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if r[1] not in TIMES]
+            rows = conn.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY 1, 2").fetchall()
+            if table == "meta":
+                rows = [r for r in rows if r[0] not in ("created", "migrated_at")
+                        and not str(r[0]).endswith("file_stamp")]
+            out[table] = rows
+        out["indexes"] = sorted(conn.execute(
+            "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index'"))
+        return out
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("identity") / "data.jsonl"
+    src.write_text("\n".join(_lines()) + "\n", encoding="utf-8")
+    return src
+
+
+def _imported(folder: Path, src: Path, name: str, **kw: object) -> Path:
+    db = folder / f"{name}.db"
+    with Workspace.open(db, create=True) as ws:
+        import_files(ws, [src], Preparer("openai", count_tokens=False), batch_size=100,
+                     **kw)  # type: ignore[arg-type]
+    return db
+
+
+def test_deferred_indexes_and_workers_store_the_same(tmp_path: Path, source: Path) -> None:
+    plain = _dump(_imported(tmp_path, source, "plain"))
+    assert len(plain["records"]) == 700 and plain["issues"]
+    assert _dump(_imported(tmp_path, source, "deferred", defer_indexes=True)) == plain
+    assert _dump(_imported(tmp_path, source, "workers", defer_indexes=True, workers=2)) == plain
+
+
+def test_uids_are_the_hash_of_the_canonical_json_numbered_by_repeat(tmp_path: Path,
+                                                                    source: Path) -> None:
+    db = _imported(tmp_path, source, "uids", defer_indexes=True, workers=2)
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = conn.execute("SELECT uid, raw, canonical FROM records ORDER BY id").fetchall()
+    conn.close()
+    seen: dict[str, int] = {}
+    for uid, raw, canonical in rows:
+        data = b"raw\x00" + raw.encode() if canonical is None else canonical.encode()
+        base = hashlib.sha256(data).hexdigest()[:40]
+        k = seen.get(base, -1) + 1
+        seen[base] = k
+        assert uid == (f"{base}#{k}" if k else base)
+    assert any(k for k in seen.values())  # the file has repeats
