@@ -48,13 +48,12 @@ DEFERRED_TABLES = ("records", "issues")
 #: kept while importing: a partial index whose WHERE no imported record meets (`current IS NOT
 #: NULL`: import writes no edits) costs nothing per row, but building it is a scan of the table
 NOT_DEFERRED = ("records_edited",)
-#: bytes of the file SQLite may read through a memory map while it builds deferred indexes
-#: (each index is one scan of its table; read()-ing a table larger than the page cache cost
-#: 40 % of the build's CPU in copies). SQLite caps it (2 GB in Python's build). Reads only:
-#: writes and commits go through the WAL as always. Its one risk: an I/O error while reading
-#: the file through the map kills the process (SIGBUS) where read() would return an error;
-#: the indexes are then still named in meta and the next open builds them.
-BUILD_MMAP_BYTES = 1 << 31
+#: bytes of the file SQLite may read through a memory map while it builds deferred indexes.
+#: 0 (off): a map saves about 3 CPU s of copies at 1M records, but every page it touches counts
+#: in the import's resident memory (2.3 GB at 1M, against about 260 MB without: issue 3's "flat
+#: under 1 GB"), and an I/O error read through it kills the process (SIGBUS) instead of
+#: returning an error. docs/benchmarks.md, "import against validate ... (fix/importw)".
+BUILD_MMAP_BYTES = 0
 
 
 def defer_indexes(ws: Workspace) -> bool:
