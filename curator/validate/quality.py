@@ -381,10 +381,20 @@ def _tail(s: str) -> str:
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
+#: `_squash` for ASCII text as one bytes.translate: for ASCII characters `[\W_]` is everything
+#: but [A-Za-z0-9], and lower() maps A-Z to a-z (tests/unit/test_quality_patterns.py compares them)
+_ASCII_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+_ASCII_NOT_ALNUM = bytes(c for c in range(128) if c not in _ASCII_ALNUM)
 
 
 def _squash(text: str) -> str:
     return _NOT_ALNUM.sub("", text).lower()
+
+
+def _squash_ascii(text: str) -> bytes:
+    """`_squash(text)` as ASCII bytes, for a text that `isascii()`."""
+    return text.encode("ascii").translate(_ASCII_LOWER, _ASCII_NOT_ALNUM)
 
 
 def repeats_prompt(text: str, prompt: str) -> bool:
@@ -392,6 +402,11 @@ def repeats_prompt(text: str, prompt: str) -> bool:
     rows.py reports that one)."""
     if abs(len(text) - len(prompt)) >= len(prompt) // 4 + 16:
         return False
+    if text.isascii() and prompt.isascii():  # the common case, in one C pass per text
+        squashed_ascii = _squash_ascii(text)
+        if not squashed_ascii or squashed_ascii != _squash_ascii(prompt):
+            return False
+        return text.strip() != prompt.strip()
     squashed = _squash(text)
     return bool(squashed) and squashed == _squash(prompt) and text.strip() != prompt.strip()
 

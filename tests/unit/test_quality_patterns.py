@@ -21,8 +21,11 @@ from curator.validate.quality import (
     _SCREEN_MARKERS,
     REFUSAL_NEEDLES,
     REFUSALS,
+    _squash,
+    _squash_ascii,
     check_text,
     numbers_pattern,
+    repeats_prompt,
 )
 
 # The plain reading, as the comment above the pattern in quality.py gives it.
@@ -115,3 +118,41 @@ def test_the_ascii_screen_trips_exactly_when_the_three_checks_do() -> None:
 
 def test_every_refusal_phrase_holds_a_needle() -> None:
     assert all(any(needle in phrase for needle in REFUSAL_NEEDLES) for phrase in REFUSALS)
+
+
+def test_the_ascii_squash_equals_the_regex_squash_on_every_ascii_character() -> None:
+    # every ASCII character alone and in random strings: [\W_] is all but [A-Za-z0-9] there
+    assert all(_squash_ascii(chr(c)).decode() == _squash(chr(c)) for c in range(128))
+    rng = random.Random(3)
+    for _ in range(20_000):
+        text = "".join(chr(rng.randrange(128)) for _ in range(rng.randint(0, 40)))
+        assert _squash_ascii(text).decode() == _squash(text), text
+
+
+REPEAT_PIECES = ["How", "how", "HOW", " ", "  ", "do", "I", "i", "?", "!", ",", "_", "-", "\n", "1", "2", "x",
+                 "é", "É", "İ", "ß", "K", "\u212a", "—", "🚲", "\u00a0", "ǅ", "ﬁ"]
+
+
+def _plain_repeats_prompt(text: str, prompt: str) -> bool:
+    """repeats_prompt as it was written before the ASCII shortcut."""
+    if abs(len(text) - len(prompt)) >= len(prompt) // 4 + 16:
+        return False
+    squashed = _squash(text)
+    return bool(squashed) and squashed == _squash(prompt) and text.strip() != prompt.strip()
+
+
+def test_repeats_prompt_decides_as_its_plain_form() -> None:
+    rng = random.Random(9)
+    said = 0
+    for _ in range(40_000):
+        prompt = "".join(rng.choice(REPEAT_PIECES) for _ in range(rng.randint(0, 10)))
+        if rng.random() < 0.6:  # the prompt again, some characters changed (case, spacing, others)
+            text = "".join(c if rng.random() < 0.8 else rng.choice((c.upper(), c.lower(), "", " ", ".",
+                                                                    rng.choice(REPEAT_PIECES)))
+                           for c in prompt)
+        else:
+            text = "".join(rng.choice(REPEAT_PIECES) for _ in range(rng.randint(0, 10)))
+        want = _plain_repeats_prompt(text, prompt)
+        assert repeats_prompt(text, prompt) == want, (text, prompt)
+        said += want
+    assert 2_000 < said < 30_000, said  # both answers, often
