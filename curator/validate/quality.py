@@ -191,7 +191,7 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
     # an answer that is "N/A" is a stub answer (check_answer), not an input standing for none
     if role != "assistant" and len(text) <= _PLACEHOLDER_MAX and text.strip().lower() in PLACEHOLDER_INPUTS:
         ctx.add("quality.placeholder_input", f"{role} text is the placeholder {text.strip()!r}", mi=mi, path=path)
-    if odd and _ODD_CHARS.search(text) is not None:
+    if odd:
         seen: set[str] = set()
         for m in _ODD_CHARS.finditer(text):
             kind = m.lastgroup or ""
@@ -200,12 +200,13 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
             seen.add(kind)
             code, what = _ODD_TEXT[kind]
             ctx.add(code, f"{what} {m.group()!r} at character {m.start()}", mi=mi, path=path)
-    if marks and _MARKERS.search(text) is not None:
+    # `marks` says some text of the example trips the marker screen; the screen holds a literal
+    # of every marker, so this text is read by the slow precise pattern only when it trips too.
+    # Each precise pattern reads a text once: no match, no finding.
+    if marks and _SCREEN_MARKERS.search(text) is not None:
         _markers(_MARKERS, text, role, ctx, mi, path)
     if digits:
-        numbers = numbers_pattern(text)
-        if numbers.search(text) is not None:
-            _markers(numbers, text, role, ctx, mi, path)
+        _markers(numbers_pattern(text), text, role, ctx, mi, path)
     if escapes and "\\n" in text and "\n" not in text and text.count("\\n") >= 2:
         ctx.add("quality.literal_escapes", f"{role} text holds literal \\n escapes and no line breaks "
                 "(JSON encoded twice?)", mi=mi, path=path)
@@ -325,6 +326,29 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|[a-zA-Z][.)]|[IVXLC]+\.)\s")
 _WORD = re.compile(r"[A-Za-z']+$")
 _SIX_WORDS = re.compile(r"\s*\S+(?:\s+\S+){5}")
 _PLAIN_WORD = re.compile(r"^[A-Z]?[a-z']+$")
+#: every character a match of _OPEN_SUM can hold, besides digits and spaces (of any script)
+_SUM_CHARS = frozenset(".,+*/×÷x-=$")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'")
+
+
+def _open_sum(line: str) -> bool:
+    """`_OPEN_SUM.search(line) is not None` for a stripped line, searched only where it can match.
+
+    The pattern ends with `\\s*$`, so a match is a suffix of the line made of digits, spaces and
+    the characters of _SUM_CHARS; searching from where that run starts finds the same (a plain
+    search tries, and backtracks, at every digit and space of a long line)."""
+    i = len(line)
+    while i and ((c := line[i - 1]) in _SUM_CHARS or c.isdecimal() or c.isspace()):
+        i -= 1
+    return _OPEN_SUM.search(line, i) is not None
+
+
+def _last_word(line: str) -> re.Match[str] | None:
+    """`_WORD.search(line)` for a stripped line: the run of letters and apostrophes it ends with."""
+    i = len(line)
+    while i and line[i - 1] in _WORD_CHARS:
+        i -= 1
+    return _WORD.search(line, i)
 
 
 def truncated_answer(text: str) -> str | None:
@@ -353,10 +377,10 @@ def truncated_answer(text: str) -> str | None:
         return f"the answer leaves a bracket open ({_tail(s)})"
     if _OPEN_BLOCK.match(last_line):
         return f"the answer ends on a code line that opens a block without its colon ({_tail(s)})"
-    m = _WORD.search(last_line)
+    m = _last_word(last_line)
     if m and m.group().lower() in _DANGLING and not codeish and not _UNIT_BEFORE.search(last_line):
         return f"the answer ends mid-sentence on {m.group()!r} ({_tail(s)})"
-    if _OPEN_SUM.search(last_line) and not _SUM_DONE.search(last_line[-24:]) and not url:
+    if _open_sum(last_line) and not _SUM_DONE.search(last_line[-24:]) and not url:
         return f"the answer ends inside a calculation ({_tail(s)})"
     if codeish or _LIST_ITEM.match(last_line) or "=" in last_line or not m or \
             not _PLAIN_WORD.match(last_token) or _SIGN_OFF.search(last_line) or last_token.isupper():

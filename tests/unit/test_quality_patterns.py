@@ -13,14 +13,19 @@ import pytest
 from curator.validate.context import Ctx
 from curator.validate.profiles import get_profile
 from curator.validate.quality import (
+    _MARKERS,
     _NUMBER_KIND,
     _NUMBERS,
     _NUMBERS_ASCII,
+    _OPEN_SUM,
     _SCREEN_ASCII,
     _SCREEN_CHARS,
     _SCREEN_MARKERS,
+    _WORD,
     REFUSAL_NEEDLES,
     REFUSALS,
+    _last_word,
+    _open_sum,
     _squash,
     _squash_ascii,
     check_text,
@@ -156,3 +161,44 @@ def test_repeats_prompt_decides_as_its_plain_form() -> None:
         assert repeats_prompt(text, prompt) == want, (text, prompt)
         said += want
     assert 2_000 < said < 30_000, said  # both answers, often
+
+
+SUM_PIECES = ["12", "3", "0.5", "1,000", "١٢", "３", " ", "  ", "\u00a0", "\t", "+", "-", " - ", "*", "/", "×", "÷",
+              "x", "=", "$", ".", ",", "is", "total", "Sum", "it's", "don't", "(", ")", "#### ", "é", "a"]
+
+
+def test_the_end_of_line_searches_find_what_a_plain_search_finds() -> None:
+    # _open_sum and _last_word search only the run of characters a match can hold at the end of
+    # the (stripped) last line; a plain search of the whole line must decide the same.
+    rng = random.Random(13)
+    sums = words = 0
+    for _ in range(40_000):
+        line = "".join(rng.choice(SUM_PIECES) for _ in range(rng.randint(1, 12))).strip()
+        want = _OPEN_SUM.search(line) is not None
+        assert _open_sum(line) == want, line
+        sums += want
+        plain = _WORD.search(line)
+        got = _last_word(line)
+        assert (got and (got.group(), got.start())) == (plain and (plain.group(), plain.start())), line
+        words += plain is not None
+    assert 5_000 < sums < 35_000 and 5_000 < words < 35_000, (sums, words)
+
+
+MARKER_PIECES = ["<|im_end|>", "<|endoftext|>", "[INST]", "[/INST]", "<<SYS>>", "<</SYS>>", "<start_of_turn>",
+                 "<end_of_turn>", "</s>", "<s>", "\n## Instruction:", "\n### Response:", "\nHuman:", "\nAssistant:",
+                 "\n### Human:", "{{ name }}", "{{x}}", "[INSERT NAME]", "[YOUR_NAME]", "sk-" + "a1B2" * 6,
+                 "sk-proj-" + "x" * 24, "AKIA" + "Q7" * 8, "ghp_" + "a" * 36, "xoxb-" + "1a" * 6,
+                 "-----BEGIN RSA PRIVATE KEY-----", "ana@example.com", "a.b@mail.example.org"]
+
+
+def test_a_text_the_precise_marker_pattern_matches_trips_the_marker_screen() -> None:
+    # _check_one reads a text with the slow precise pattern only when the screen trips on it
+    rng = random.Random(17)
+    matched = 0
+    for _ in range(40_000):
+        text = "".join(rng.choice(MARKER_PIECES) if rng.random() < 0.15 else
+                       rng.choice(SCREEN_PIECES + NEUTRAL + ["word", " ", "\n"]) for _ in range(rng.randint(1, 10)))
+        if _MARKERS.search(text) is not None:
+            matched += 1
+            assert _SCREEN_MARKERS.search(text) is not None, text
+    assert 5_000 < matched < 35_000, matched
