@@ -232,14 +232,14 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
     keep = checker.options.keep_rejected
     index = 0
     last_fmt, formats_seen = "", 0  # runs of one format, tallied at each change (rows rarely mix)
+    check = checker.check
+    add_total, add_trained, add_line, hashes = res.totals.append, res.trained.append, res.ex_lines.append, res.hashes
     for rec in scan_jsonl(buf, first_line=1, base_offset=start, at_eof=at_eof, scan=res.scan):
         index += 1
         issues = [Issue(code, "error", msg, path, rec.line, index, hint=hint)
-                  for code, msg, hint in rec.issues] if rec.issues else []
-        total = trained = NO_COUNT
-        digest = NO_HASH
+                  for code, msg, hint in rec.issues] if rec.issues else None
         if rec.value is not None:
-            fmt, found, total, trained, digest = checker.check(rec.value, not rec.issues, canonical=rec.canonical)
+            fmt, found, total, trained, digest = check(rec.value, issues is None, canonical=rec.canonical)
             if fmt == last_fmt:
                 formats_seen += 1
             else:
@@ -248,11 +248,15 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
                 last_fmt, formats_seen = fmt, 1
                 res.first_line_of.setdefault(fmt, rec.line)
             if found:
-                issues.extend(replace(i, file=path, line=rec.line, example_index=index) for i in found)
-        res.totals.append(total)
-        res.trained.append(trained)
-        res.hashes += digest
-        res.ex_lines.append(rec.line)
+                located = [replace(i, file=path, line=rec.line, example_index=index) for i in found]
+                issues = located if issues is None else issues + located
+        else:
+            total = trained = NO_COUNT
+            digest = NO_HASH
+        add_total(total)
+        add_trained(trained)
+        hashes += digest
+        add_line(rec.line)
         if issues:
             res.issues.extend(issues)
             if any(i.severity == "error" for i in issues):
