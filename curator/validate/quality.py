@@ -36,16 +36,50 @@ _SCREEN_ASCII = re.compile("|".join(
     + ["@", r"\{\{", r"<\|", r"<</?SYS", r"</?s>", r"\[/?INST", r"\[INSERT", r"\[YOUR", "_of_turn>",
        r":(?:(?<=Instruction:)|(?<=Response:)|(?<=Input:)|(?<=Human:)|(?<=Assistant:))",
        r"-(?<=sk-)", r"K(?<=AK)IA", r"_(?<=gh[pousr]_)", "xox", r"V(?<=PRIV)ATE KEY", r"\\n"]))
-_MARKERS = re.compile(
-    r"(?P<template><\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|begin_of_text)\|>"
-    r"|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>|</s>|<s>"
-    r"|^#{2,3} ?(?:Instruction|Response|Input):|^(?:Human|Assistant|### Human|### Assistant):)"
-    r"|(?P<placeholder>\{\{\s*[A-Za-z_][\w.\- ]{0,40}\}\}|\[(?:INSERT|YOUR)[ _][A-Z _]{1,30}\])"
-    r"|(?P<secret>\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b"
-    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----)"
-    r"|(?P<email>\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b)",
-    re.MULTILINE,
+#: the precise marker patterns by kind, each with literals one of which every match of it holds
+_MARKER_KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("template",
+     r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|begin_of_text)\|>"
+     r"|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>|</s>|<s>"
+     r"|^#{2,3} ?(?:Instruction|Response|Input):|^(?:Human|Assistant|### Human|### Assistant):",
+     ("<|", "[INST]", "[/INST]", "<<SYS>>", "<</SYS>>", "_of_turn>", "</s>", "<s>", "Instruction:", "Response:",
+      "Input:", "Human:", "Assistant:")),
+    ("placeholder", r"\{\{\s*[A-Za-z_][\w.\- ]{0,40}\}\}|\[(?:INSERT|YOUR)[ _][A-Z _]{1,30}\]",
+     ("{{", "[INSERT", "[YOUR")),
+    ("secret",
+     r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b"
+     r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----",
+     ("sk-", "AKIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "PRIVATE KEY-----")),
+    ("email", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b", ("@",)),
 )
+
+
+def _marker_pattern(kinds: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<{kind}>{src})" for kind, src, _ in _MARKER_KINDS if kind in kinds),
+                      re.MULTILINE)
+
+
+_MARKERS = _marker_pattern(tuple(kind for kind, _, _ in _MARKER_KINDS))
+#: _MARKERS without the kinds a text cannot hold, compiled when first needed
+_MARKERS_OF: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def markers_pattern(text: str) -> re.Pattern[str] | None:
+    """_MARKERS for `text`, without the kinds whose literals it lacks (None: it holds no marker).
+
+    A kind that cannot match anywhere in the text changes nothing in what the alternation
+    finds, so the smaller pattern finds exactly what _MARKERS finds; and a pattern of one kind
+    starts with literals, which lets the regex engine skip from one to the next instead of trying
+    every alternative at every character (tests/unit/test_quality_patterns.py compares them)."""
+    kinds = tuple(kind for kind, _, literals in _MARKER_KINDS if any(lit in text for lit in literals))
+    if not kinds:
+        return None
+    pattern = _MARKERS_OF.get(kinds)
+    if pattern is None:
+        pattern = _MARKERS_OF[kinds] = _marker_pattern(kinds)
+    return pattern
+
+
 # Phone numbers and card numbers. Read as one pattern this is
 #   (?P<card>(?<![\d.,])\b\d(?:[ -]?\d){12,18}\b(?![.,]\d))
 #   |(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}
@@ -200,11 +234,11 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
             seen.add(kind)
             code, what = _ODD_TEXT[kind]
             ctx.add(code, f"{what} {m.group()!r} at character {m.start()}", mi=mi, path=path)
-    # `marks` says some text of the example trips the marker screen; the screen holds a literal
-    # of every marker, so this text is read by the slow precise pattern only when it trips too.
-    # Each precise pattern reads a text once: no match, no finding.
-    if marks and _SCREEN_MARKERS.search(text) is not None:
-        _markers(_MARKERS, text, role, ctx, mi, path)
+    # `marks` says some text of the example trips the marker screen; this text is read by the
+    # precise pattern of the kinds whose literals it holds, if any. Each precise pattern reads a
+    # text once: no match, no finding.
+    if marks and (pattern := markers_pattern(text)) is not None:
+        _markers(pattern, text, role, ctx, mi, path)
     if digits:
         _markers(numbers_pattern(text), text, role, ctx, mi, path)
     if escapes and "\\n" in text and "\n" not in text and text.count("\\n") >= 2:

@@ -29,6 +29,7 @@ from curator.validate.quality import (
     _squash,
     _squash_ascii,
     check_text,
+    markers_pattern,
     numbers_pattern,
     repeats_prompt,
 )
@@ -191,14 +192,34 @@ MARKER_PIECES = ["<|im_end|>", "<|endoftext|>", "[INST]", "[/INST]", "<<SYS>>", 
                  "-----BEGIN RSA PRIVATE KEY-----", "ana@example.com", "a.b@mail.example.org"]
 
 
+def _marker_text(rng: random.Random) -> str:
+    return "".join(rng.choice(MARKER_PIECES) if rng.random() < 0.15 else
+                   rng.choice(SCREEN_PIECES + NEUTRAL + ["word", " ", "\n", "#", "##", ".", "x@y", "sk-ab@c.io"])
+                   for _ in range(rng.randint(1, 10)))
+
+
 def test_a_text_the_precise_marker_pattern_matches_trips_the_marker_screen() -> None:
-    # _check_one reads a text with the slow precise pattern only when the screen trips on it
+    # check_texts reads the texts with the precise pattern only when the screen trips
     rng = random.Random(17)
     matched = 0
     for _ in range(40_000):
-        text = "".join(rng.choice(MARKER_PIECES) if rng.random() < 0.15 else
-                       rng.choice(SCREEN_PIECES + NEUTRAL + ["word", " ", "\n"]) for _ in range(rng.randint(1, 10)))
+        text = _marker_text(rng)
         if _MARKERS.search(text) is not None:
             matched += 1
             assert _SCREEN_MARKERS.search(text) is not None, text
     assert 5_000 < matched < 35_000, matched
+
+
+def test_the_marker_pattern_of_a_text_finds_what_the_whole_pattern_finds() -> None:
+    # markers_pattern leaves out the kinds whose literals a text lacks: match for match (span,
+    # kind, text) it must find what _MARKERS finds
+    rng = random.Random(19)
+    kinds: set[str] = set()
+    for _ in range(40_000):
+        text = _marker_text(rng)
+        want = [(m.span(), m.lastgroup, m.group()) for m in _MARKERS.finditer(text)]
+        pattern = markers_pattern(text)
+        got = [] if pattern is None else [(m.span(), m.lastgroup, m.group()) for m in pattern.finditer(text)]
+        assert got == want, text
+        kinds.update(str(k) for _, k, _ in want)
+    assert kinds == {"template", "placeholder", "secret", "email"}
