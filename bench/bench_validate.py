@@ -25,6 +25,12 @@ as FAILED with its exit code and the end of its stderr; the benchmark carries on
     python bench/bench_validate.py --n 100000            # generates /tmp/curator_bench_chat_100000_0.jsonl
     python bench/bench_validate.py --corpus realtext --n 100000 --repeat 5 --skip-stats
     python bench/bench_validate.py --file chat.jsonl --repeat 3 --modes json
+    python bench/bench_validate.py --file chat.jsonl --repeat 5 --modes json --skip-stats --baseline /tmp/old
+
+`--baseline DIR` times `validate --json` of the checkout in DIR in the same turns (code before and
+after a change, side by side). After the table it prints, per validate step, the CPU seconds of
+the whole process tree per example, the wall ratio and CPU share against the cookbook check and
+the peak PSS of the tree, then the issue's targets.
 """
 
 from __future__ import annotations
@@ -80,9 +86,15 @@ print(json.dumps({"rc": proc.returncode, "wall": wall, "maxrss_kb": usage.ru_max
 """
 
 
-def measure(cmd: list[str]) -> dict[str, object]:
+def measure(cmd: list[str], code: Path = ROOT) -> dict[str, object]:
+    """One run of `cmd`; `code`: the checkout whose curator it runs (its folder comes first on the path)."""
+    # An installed curator runs from compiled modules; PYTHONDONTWRITEBYTECODE would have every
+    # start compile curator's ~60 modules again (about 0.06 s of CPU), so the steps run without it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if code != ROOT:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))
     out = subprocess.run([sys.executable, "-c", _HELPER, json.dumps(cmd)], capture_output=True,
-                         text=True, cwd=ROOT, check=False)
+                         text=True, cwd=code, check=False, env=env)
     if out.returncode != 0:
         return {"rc": out.returncode, "wall": float("nan"), "maxrss_kb": 0, "cpu": float("nan"),
                 "tree_peak_bytes": None, "tree_pss_bytes": None, "stderr_tail": out.stderr[-600:]}
@@ -128,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(--summary); comma-separated")
     parser.add_argument("--skip-stats", action="store_true")
     parser.add_argument("--skip-cookbook", action="store_true")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also time `validate --json` of the curator checkout in DIR (e.g. `git worktree add "
+                             "/tmp/old main`), in the same turns, to compare code side by side")
     args = parser.parse_args(argv)
 
     path = args.file if args.file is not None else _generate(args.corpus, args.n, args.seed)
@@ -148,15 +163,22 @@ def main(argv: list[str] | None = None) -> int:
             steps["curator validate --target openai --summary"] = [*base_cmd, "--summary"]
         elif mode:
             parser.error(f"unknown mode {mode!r}")
+    codes: dict[str, Path] = {}
+    if args.baseline is not None:
+        name = f"baseline {args.baseline}: curator validate --target openai --json"
+        steps[name] = [*base_cmd, "--json"]
+        codes[name] = args.baseline.resolve()
     if not args.skip_stats:
         steps["curator stats --json"] = [py, "-m", "curator", "stats", str(path), "--json"]
 
     print(f"\nfile: {path} ({lines:,} examples, {size_mb:.0f} MB); {os.cpu_count()} CPUs visible; "
           f"{_load()} at the start; {args.repeat} run(s) per step, in turns")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("(PYTHONDONTWRITEBYTECODE is set here; the steps run without it, as an installed copy would)")
     runs: dict[str, list[dict[str, object]]] = {name: [] for name in steps}
     for _ in range(args.repeat):
         for name, cmd in steps.items():
-            runs[name].append(measure(cmd))
+            runs[name].append(measure(cmd, codes.get(name, ROOT)))
     print(f"{_load()} at the end\n")
     print("| step | wall s (median) | CPU s (median) | peak RSS, largest process (MB) | peak RSS, tree (MB) "
           "| peak PSS, tree (MB) | status |")
@@ -188,10 +210,24 @@ def main(argv: list[str] | None = None) -> int:
             walls[name] = wall
             cpus[name] = cpu
     base = walls.get(cookbook)
+    print()
     for name, wall in walls.items():
-        if base and name.startswith("curator validate"):
-            print(f"\n{name}: {base / wall:.1f}x faster than the cookbook check (wall), "
-                  f"{cpus[name] / cpus[cookbook]:.2f} of its CPU seconds")
+        if name == cookbook or "stats" in name:
+            continue
+        mem = max((int(r["tree_pss_bytes"]) for r in runs[name] if r.get("tree_pss_bytes")),  # type: ignore[call-overload]
+                  default=0) / 1e6
+        line = f"{name}: {cpus[name] / lines * 1e6:.1f} us of CPU (whole process tree) per example"
+        if base:
+            line += (f", {base / wall:.1f}x faster than the cookbook check (wall), {cpus[name] / cpus[cookbook]:.2f} "
+                     "of its CPU seconds")
+        print(line + (f", peak PSS of the tree {mem:.0f} MB" if mem else ""))
+    for name in codes:
+        mine = "curator validate --target openai --json"
+        if name in cpus and mine in cpus:
+            print(f"this checkout against the baseline: {cpus[mine] / cpus[name]:.3f} of its CPU seconds, "
+                  f"{walls[mine] / walls[name]:.3f} of its wall time")
+    print("targets (issue 15): 1M examples: at least 4x the cookbook's wall, at most 0.5 of its CPU seconds, "
+          "memory under 500 MB; 100k: at least 3x its wall")
     return 0
 
 

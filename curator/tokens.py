@@ -385,6 +385,31 @@ class TiktokenCounter:
                     n += 1
         return n + body, body
 
+    def count_plain_chat(self, messages: list[dict[str, Any]]) -> tuple[int, int]:
+        """(total, trained) of `{"messages": messages}`, as `count_chat` counts it, for messages
+        that are all `{"role": str, "content": str}` (the caller has checked that shape)."""
+        total = 3
+        trained = 0
+        count = self._count
+        roles = self._cache
+        for m in messages:
+            role = m["role"]
+            content = m["content"]
+            r = roles.get(role)
+            if r is None:
+                r = self._count_cached(role)
+            if role in _CACHED_ROLES:
+                body = self._count_cached(content)
+            else:
+                try:
+                    body = count(content)
+                except UnicodeEncodeError:
+                    body = count(_sanitize(content))
+            total += 3 + r + body
+            if role == "assistant":
+                trained += body
+        return total, trained
+
     def count_chat(self, example: dict[str, Any]) -> ChatCount:
         total = 3  # every reply is primed with <|start|>assistant<|message|>
         trained = 0

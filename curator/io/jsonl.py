@@ -22,6 +22,8 @@ class LineRecord:
     raw: bytes
     value: dict[str, Any] | None
     issues: list[tuple[str, str, str | None]]
+    #: the value as canonical JSON (sorted keys) when parsing made it (`Parsed.canonical`)
+    canonical: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -57,7 +59,7 @@ def scan_jsonl(buf: bytes, *, first_line: int, base_offset: int, at_eof: bool,
             scan.crlf_lines += 1
             if scan.crlf_first is None:
                 scan.crlf_first = line_no
-        if not raw.strip():
+        if not raw or raw.isspace():  # what `not raw.strip()` says, without copying the line
             scan.blank_lines.append(line_no)
             continue
         parsed = parse_json_bytes(raw)
@@ -78,7 +80,7 @@ def scan_jsonl(buf: bytes, *, first_line: int, base_offset: int, at_eof: bool,
                                     f"line is a JSON {_json_type(value)}, not an object",
                                     "each line must be one JSON object: {\"messages\": [...]}")]
             value = None
-        yield LineRecord(line_no, offset, raw, value, problems)
+        yield LineRecord(line_no, offset, raw, value, problems, parsed.canonical if value is not None else None)
     scan.lines = line_no - first_line + 1
 
 

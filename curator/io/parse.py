@@ -24,23 +24,28 @@ class Parsed:
     value: Any
     problems: list[tuple[str, str, str | None]]
     column: int | None = None
+    #: the value as orjson writes it with sorted keys, when the duplicate-key test made it (the
+    #: canonical form an exact-duplicate check hashes; None when not made)
+    canonical: bytes | None = None
 
 
-def _same_colon_count(raw: bytes, value: Any) -> bool:
-    """True when `raw` cannot contain a duplicate key that orjson silently collapsed.
+def _same_colon_count(raw: bytes, value: Any) -> bytes | None:
+    """`value` as canonical JSON (sorted keys) when `raw` cannot contain a duplicate key that
+    orjson silently collapsed; None when it may (or `value` cannot be written).
 
     Every member of a JSON object is written with exactly one structural colon, and orjson writes
     colons inside strings verbatim. So for the source, colons = members + colons in its strings
     (escaped ones, `\\u003a`, are counted separately); for the re-serialised value, colons = kept
     members + colons in kept strings. The two totals are equal exactly when no member was dropped
     and no `\\u003a` text was counted wrongly; any mismatch sends the line to the slow parser.
+    Sorting the keys changes no count, and gives the exact-duplicate check its key for free.
     """
     escaped = raw.count(b"\\u003a") + raw.count(b"\\u003A") if b"\\u003" in raw else 0
     try:
-        again = orjson.dumps(value)
+        again = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):
-        return False
-    return raw.count(b":") + escaped == again.count(b":")
+        return None
+    return again if raw.count(b":") + escaped == again.count(b":") else None
 
 
 def _walk_strings(value: Any) -> Iterator[str]:
@@ -136,8 +141,9 @@ def parse_json_bytes(raw: bytes) -> Parsed:
     else:
         if isinstance(value, (dict, list)) and _too_deep(raw, value):
             return Parsed(None, [_TOO_DEEP])
-        if _same_colon_count(raw, value):
-            return Parsed(value, [])
+        canonical = _same_colon_count(raw, value)
+        if canonical is not None:
+            return Parsed(value, [], canonical=canonical)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

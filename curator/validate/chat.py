@@ -16,9 +16,11 @@ from typing import Any
 import orjson
 
 from curator.issues import Severity
-from curator.schema import TOOL_NAME_PATTERN
 from curator.validate.context import Ctx
 
+#: curator.schema.TOOL_NAME_PATTERN (a test checks they agree), written here so that validating
+#: does not import pydantic and the schema models before a row needs them
+TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
 _TOOL_NAME = re.compile(TOOL_NAME_PATTERN)
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _DATA_URL = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+$")

@@ -55,6 +55,8 @@ from curator.validate.rows import check_row
 
 CHUNK_BYTES = 4 << 20
 NO_COUNT = -1
+#: the hash of a row that has none (unparsed, or the caller asked for none): never a duplicate
+NO_HASH = b"\0" * 8
 CHAT = "openai-chat"
 
 
@@ -100,15 +102,17 @@ class RowChecker:
         self.counter: TokenCounter | None = (
             make_counter(self.profile.name, options.model, options.encoding) if options.count_tokens else None)
         #: OpenAI encodings count a plain row without fail; a local model's template may refuse it
-        self._exact_counter = isinstance(self.counter, TiktokenCounter)
+        self._plain_counter = self.counter if isinstance(self.counter, TiktokenCounter) else None
 
-    def check(self, value: dict[str, Any], parsed_clean: bool = True, *,
-              fmt: str | None = None) -> tuple[str, list[Issue], int, int, bytes]:
+    def check(self, value: dict[str, Any], parsed_clean: bool = True, *, fmt: str | None = None,
+              canonical: bytes | None = None, digest: bool = True) -> tuple[str, list[Issue], int, int, bytes]:
         """Rules, then token counts (only for rows without errors), then the canonical hash.
 
         `fmt`: the row's format when the caller has already classified it
         (`curator.formats.detect.classify`), so that each row is detected once; None
-        classifies it here.
+        classifies it here. `canonical`: the row as canonical JSON when the parser made it
+        (`curator.io.Parsed.canonical`), hashed instead of writing the row again. `digest=False`:
+        the caller has no use for the hash (NO_HASH comes back).
         """
         clean = (fmt is None or fmt == CHAT) and is_clean_simple_chat(value, self._plain_roles)
         if clean:
@@ -116,11 +120,11 @@ class RowChecker:
             # without the general path when the count raises no issue of its own.
             counter = self.counter
             if counter is None or not parsed_clean:
-                return CHAT, [], NO_COUNT, NO_COUNT, _digest(value)
-            if self._exact_counter:
-                c = counter.count_chat(value)
-                if c.total <= self.limit and c.trained > 0:
-                    return CHAT, [], c.total, c.trained, _digest(value)
+                return CHAT, [], NO_COUNT, NO_COUNT, _digest(value, canonical) if digest else NO_HASH
+            if self._plain_counter is not None:
+                total, trained = self._plain_counter.count_plain_chat(value["messages"])
+                if total <= self.limit and trained > 0:
+                    return CHAT, [], total, trained, _digest(value, canonical) if digest else NO_HASH
         ctx = Ctx(self.profile, self.options.strict)
         if clean:
             fmt = CHAT  # over the limit, or no trained tokens: the general count says so below
@@ -143,7 +147,7 @@ class RowChecker:
                 if isinstance(self.counter, TiktokenCounter):
                     raise
                 ctx.add("template.render_error", f"the chat template failed on this example: {exc}")
-        return fmt, ctx.issues, total, trained, _digest(value)
+        return fmt, ctx.issues, total, trained, _digest(value, canonical) if digest else NO_HASH
 
     def _count(self, value: dict[str, Any], fmt: str, ctx: Ctx) -> tuple[int, int]:
         counter = self.counter
@@ -170,9 +174,13 @@ class RowChecker:
         return total, trained
 
 
-def _digest(value: dict[str, Any]) -> bytes:
-    """8-byte hash of the row's canonical JSON (sorted keys): the exact-duplicate check's key."""
-    return hashlib.blake2b(orjson.dumps(value, option=orjson.OPT_SORT_KEYS), digest_size=8).digest()
+def _digest(value: dict[str, Any], canonical: bytes | None = None) -> bytes:
+    """8-byte hash of the row's canonical JSON (sorted keys): the exact-duplicate check's key.
+
+    `canonical`: that JSON when the parser already wrote it (`curator.io.Parsed.canonical`)."""
+    if canonical is None:
+        canonical = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(canonical, digest_size=8).digest()
 
 
 # --- per-range work -----------------------------------------------------------------------------
@@ -214,8 +222,6 @@ def _worker(path: str, start: int, end: int, at_eof: bool) -> ChunkResult:
         return ChunkResult(start, end, failed=repr(exc))
 
 
-NO_HASH = b"\0" * 8
-
 
 def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bool) -> ChunkResult:
     """Check bytes [start, end) of a JSONL file; line and example numbers are relative (from 1)."""
@@ -226,14 +232,14 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
     keep = checker.options.keep_rejected
     index = 0
     last_fmt, formats_seen = "", 0  # runs of one format, tallied at each change (rows rarely mix)
+    check = checker.check
+    add_total, add_trained, add_line, hashes = res.totals.append, res.trained.append, res.ex_lines.append, res.hashes
     for rec in scan_jsonl(buf, first_line=1, base_offset=start, at_eof=at_eof, scan=res.scan):
         index += 1
         issues = [Issue(code, "error", msg, path, rec.line, index, hint=hint)
-                  for code, msg, hint in rec.issues] if rec.issues else []
-        total = trained = NO_COUNT
-        digest = NO_HASH
+                  for code, msg, hint in rec.issues] if rec.issues else None
         if rec.value is not None:
-            fmt, found, total, trained, digest = checker.check(rec.value, not rec.issues)
+            fmt, found, total, trained, digest = check(rec.value, issues is None, canonical=rec.canonical)
             if fmt == last_fmt:
                 formats_seen += 1
             else:
@@ -242,11 +248,15 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
                 last_fmt, formats_seen = fmt, 1
                 res.first_line_of.setdefault(fmt, rec.line)
             if found:
-                issues.extend(replace(i, file=path, line=rec.line, example_index=index) for i in found)
-        res.totals.append(total)
-        res.trained.append(trained)
-        res.hashes += digest
-        res.ex_lines.append(rec.line)
+                located = [replace(i, file=path, line=rec.line, example_index=index) for i in found]
+                issues = located if issues is None else issues + located
+        else:
+            total = trained = NO_COUNT
+            digest = NO_HASH
+        add_total(total)
+        add_trained(trained)
+        hashes += digest
+        add_line(rec.line)
         if issues:
             res.issues.extend(issues)
             if any(i.severity == "error" for i in issues):
@@ -381,7 +391,8 @@ def _validate_source(src: Source, options: Options, quarantine: BinaryIO | None,
             totals.append(res.totals)
             trained.append(res.trained)
             hashes += res.hashes
-            lines.extend(x + line_off for x in res.ex_lines)
+            # shifted by the lines of the ranges before, in one vector operation (int64 = "q")
+            lines.frombytes((np.frombuffer(res.ex_lines, dtype=np.int64) + line_off).tobytes())
             line_off += res.lines
             index_off += res.examples
         for issue in jsonl_scan_issues(name, scan):

@@ -36,16 +36,50 @@ _SCREEN_ASCII = re.compile("|".join(
     + ["@", r"\{\{", r"<\|", r"<</?SYS", r"</?s>", r"\[/?INST", r"\[INSERT", r"\[YOUR", "_of_turn>",
        r":(?:(?<=Instruction:)|(?<=Response:)|(?<=Input:)|(?<=Human:)|(?<=Assistant:))",
        r"-(?<=sk-)", r"K(?<=AK)IA", r"_(?<=gh[pousr]_)", "xox", r"V(?<=PRIV)ATE KEY", r"\\n"]))
-_MARKERS = re.compile(
-    r"(?P<template><\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|begin_of_text)\|>"
-    r"|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>|</s>|<s>"
-    r"|^#{2,3} ?(?:Instruction|Response|Input):|^(?:Human|Assistant|### Human|### Assistant):)"
-    r"|(?P<placeholder>\{\{\s*[A-Za-z_][\w.\- ]{0,40}\}\}|\[(?:INSERT|YOUR)[ _][A-Z _]{1,30}\])"
-    r"|(?P<secret>\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b"
-    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----)"
-    r"|(?P<email>\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b)",
-    re.MULTILINE,
+#: the precise marker patterns by kind, each with literals one of which every match of it holds
+_MARKER_KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("template",
+     r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|begin_of_text)\|>"
+     r"|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>|</s>|<s>"
+     r"|^#{2,3} ?(?:Instruction|Response|Input):|^(?:Human|Assistant|### Human|### Assistant):",
+     ("<|", "[INST]", "[/INST]", "<<SYS>>", "<</SYS>>", "_of_turn>", "</s>", "<s>", "Instruction:", "Response:",
+      "Input:", "Human:", "Assistant:")),
+    ("placeholder", r"\{\{\s*[A-Za-z_][\w.\- ]{0,40}\}\}|\[(?:INSERT|YOUR)[ _][A-Z _]{1,30}\]",
+     ("{{", "[INSERT", "[YOUR")),
+    ("secret",
+     r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b"
+     r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----",
+     ("sk-", "AKIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "PRIVATE KEY-----")),
+    ("email", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b", ("@",)),
 )
+
+
+def _marker_pattern(kinds: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<{kind}>{src})" for kind, src, _ in _MARKER_KINDS if kind in kinds),
+                      re.MULTILINE)
+
+
+_MARKERS = _marker_pattern(tuple(kind for kind, _, _ in _MARKER_KINDS))
+#: _MARKERS without the kinds a text cannot hold, compiled when first needed
+_MARKERS_OF: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def markers_pattern(text: str) -> re.Pattern[str] | None:
+    """_MARKERS for `text`, without the kinds whose literals it lacks (None: it holds no marker).
+
+    A kind that cannot match anywhere in the text changes nothing in what the alternation
+    finds, so the smaller pattern finds exactly what _MARKERS finds; and a pattern of one kind
+    starts with literals, which lets the regex engine skip from one to the next instead of trying
+    every alternative at every character (tests/unit/test_quality_patterns.py compares them)."""
+    kinds = tuple(kind for kind, _, literals in _MARKER_KINDS if any(lit in text for lit in literals))
+    if not kinds:
+        return None
+    pattern = _MARKERS_OF.get(kinds)
+    if pattern is None:
+        pattern = _MARKERS_OF[kinds] = _marker_pattern(kinds)
+    return pattern
+
+
 # Phone numbers and card numbers. Read as one pattern this is
 #   (?P<card>(?<![\d.,])\b\d(?:[ -]?\d){12,18}\b(?![.,]\d))
 #   |(?P<phone>(?<![\w)=+*/.-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}
@@ -191,7 +225,7 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
     # an answer that is "N/A" is a stub answer (check_answer), not an input standing for none
     if role != "assistant" and len(text) <= _PLACEHOLDER_MAX and text.strip().lower() in PLACEHOLDER_INPUTS:
         ctx.add("quality.placeholder_input", f"{role} text is the placeholder {text.strip()!r}", mi=mi, path=path)
-    if odd and _ODD_CHARS.search(text) is not None:
+    if odd:
         seen: set[str] = set()
         for m in _ODD_CHARS.finditer(text):
             kind = m.lastgroup or ""
@@ -200,12 +234,13 @@ def _check_one(text: str, role: str, ctx: Ctx, mi: int | None, path: str, traine
             seen.add(kind)
             code, what = _ODD_TEXT[kind]
             ctx.add(code, f"{what} {m.group()!r} at character {m.start()}", mi=mi, path=path)
-    if marks and _MARKERS.search(text) is not None:
-        _markers(_MARKERS, text, role, ctx, mi, path)
+    # `marks` says some text of the example trips the marker screen; this text is read by the
+    # precise pattern of the kinds whose literals it holds, if any. Each precise pattern reads a
+    # text once: no match, no finding.
+    if marks and (pattern := markers_pattern(text)) is not None:
+        _markers(pattern, text, role, ctx, mi, path)
     if digits:
-        numbers = numbers_pattern(text)
-        if numbers.search(text) is not None:
-            _markers(numbers, text, role, ctx, mi, path)
+        _markers(numbers_pattern(text), text, role, ctx, mi, path)
     if escapes and "\\n" in text and "\n" not in text and text.count("\\n") >= 2:
         ctx.add("quality.literal_escapes", f"{role} text holds literal \\n escapes and no line breaks "
                 "(JSON encoded twice?)", mi=mi, path=path)
@@ -325,6 +360,29 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|[a-zA-Z][.)]|[IVXLC]+\.)\s")
 _WORD = re.compile(r"[A-Za-z']+$")
 _SIX_WORDS = re.compile(r"\s*\S+(?:\s+\S+){5}")
 _PLAIN_WORD = re.compile(r"^[A-Z]?[a-z']+$")
+#: every character a match of _OPEN_SUM can hold, besides digits and spaces (of any script)
+_SUM_CHARS = frozenset(".,+*/×÷x-=$")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'")
+
+
+def _open_sum(line: str) -> bool:
+    """`_OPEN_SUM.search(line) is not None` for a stripped line, searched only where it can match.
+
+    The pattern ends with `\\s*$`, so a match is a suffix of the line made of digits, spaces and
+    the characters of _SUM_CHARS; searching from where that run starts finds the same (a plain
+    search tries, and backtracks, at every digit and space of a long line)."""
+    i = len(line)
+    while i and ((c := line[i - 1]) in _SUM_CHARS or c.isdecimal() or c.isspace()):
+        i -= 1
+    return _OPEN_SUM.search(line, i) is not None
+
+
+def _last_word(line: str) -> re.Match[str] | None:
+    """`_WORD.search(line)` for a stripped line: the run of letters and apostrophes it ends with."""
+    i = len(line)
+    while i and line[i - 1] in _WORD_CHARS:
+        i -= 1
+    return _WORD.search(line, i)
 
 
 def truncated_answer(text: str) -> str | None:
@@ -353,10 +411,10 @@ def truncated_answer(text: str) -> str | None:
         return f"the answer leaves a bracket open ({_tail(s)})"
     if _OPEN_BLOCK.match(last_line):
         return f"the answer ends on a code line that opens a block without its colon ({_tail(s)})"
-    m = _WORD.search(last_line)
+    m = _last_word(last_line)
     if m and m.group().lower() in _DANGLING and not codeish and not _UNIT_BEFORE.search(last_line):
         return f"the answer ends mid-sentence on {m.group()!r} ({_tail(s)})"
-    if _OPEN_SUM.search(last_line) and not _SUM_DONE.search(last_line[-24:]) and not url:
+    if _open_sum(last_line) and not _SUM_DONE.search(last_line[-24:]) and not url:
         return f"the answer ends inside a calculation ({_tail(s)})"
     if codeish or _LIST_ITEM.match(last_line) or "=" in last_line or not m or \
             not _PLAIN_WORD.match(last_token) or _SIGN_OFF.search(last_line) or last_token.isupper():
@@ -381,10 +439,20 @@ def _tail(s: str) -> str:
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
+#: `_squash` for ASCII text as one bytes.translate: for ASCII characters `[\W_]` is everything
+#: but [A-Za-z0-9], and lower() maps A-Z to a-z (tests/unit/test_quality_patterns.py compares them)
+_ASCII_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+_ASCII_NOT_ALNUM = bytes(c for c in range(128) if c not in _ASCII_ALNUM)
 
 
 def _squash(text: str) -> str:
     return _NOT_ALNUM.sub("", text).lower()
+
+
+def _squash_ascii(text: str) -> bytes:
+    """`_squash(text)` as ASCII bytes, for a text that `isascii()`."""
+    return text.encode("ascii").translate(_ASCII_LOWER, _ASCII_NOT_ALNUM)
 
 
 def repeats_prompt(text: str, prompt: str) -> bool:
@@ -392,6 +460,11 @@ def repeats_prompt(text: str, prompt: str) -> bool:
     rows.py reports that one)."""
     if abs(len(text) - len(prompt)) >= len(prompt) // 4 + 16:
         return False
+    if text.isascii() and prompt.isascii():  # the common case, in one C pass per text
+        squashed_ascii = _squash_ascii(text)
+        if not squashed_ascii or squashed_ascii != _squash_ascii(prompt):
+            return False
+        return text.strip() != prompt.strip()
     squashed = _squash(text)
     return bool(squashed) and squashed == _squash(prompt) and text.strip() != prompt.strip()
 

@@ -7,11 +7,8 @@ only format vocabulary (what `--from` takes, what a workspace stores, what `--js
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
-from curator import schema
 from curator.formats.detect import AMBIGUOUS, UNKNOWN, classify
 from curator.formats.preference import from_preference, to_preference
 from curator.formats.to_chat import to_chat
@@ -21,9 +18,15 @@ from curator.validate.codes import STRUCTURAL_PREFIXES
 from curator.validate.context import Ctx
 from curator.validate.quality import TextItem, check_text, check_texts
 
-#: format name (curator.formats.detect's vocabulary) -> the pydantic model that is the source of
-#: truth for it
-MODELS: dict[str, type[BaseModel]] = schema.SCHEMA_MODELS
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+#: the formats that have a pydantic model, the source of truth for them (curator.schema.SCHEMA_MODELS,
+#: whose keys a test compares with these). The models are imported on the first row that needs
+#: one: pydantic and the models cost about 0.1 s of CPU at every start, and plain chat rows, most
+#: rows of most files, never need them.
+MODEL_FORMATS = frozenset({"openai-chat", "prompt-completion", "trl-conversational-prompt-completion",
+                           "openai-preference", "alpaca", "sharegpt"})
 _FORMAT_VERDICTS = frozenset({"format.needs_conversion", "format.method_mismatch"})
 #: formats checked after conversion to chat when the target does not read them as they are
 CONVERTIBLE = frozenset({"alpaca", "sharegpt", "lf-v1-messages", "sharegpt-preference",
@@ -75,14 +78,18 @@ def check_row(ex: dict[str, Any], ctx: Ctx, *, schema_check: bool = True, fmt: s
         _trl_preference(ex, ctx)
     elif fmt == "trl-text" and not isinstance(ex.get("text"), str):
         ctx.add("schema.invalid", "'text' must be a string", path="/text")
-    if schema_check and not convert and not (fmt == "openai-chat" and ctx.simple) and fmt in MODELS and not any(
-            i.code.startswith(STRUCTURAL_PREFIXES) and i.code not in _FORMAT_VERDICTS for i in ctx.issues):
-        schema_invalid(ex, MODELS[fmt], ctx)
+    if schema_check and not convert and not (fmt == "openai-chat" and ctx.simple) and fmt in MODEL_FORMATS \
+            and not any(i.code.startswith(STRUCTURAL_PREFIXES) and i.code not in _FORMAT_VERDICTS for i in ctx.issues):
+        from curator.schema import SCHEMA_MODELS
+
+        schema_invalid(ex, SCHEMA_MODELS[fmt], ctx)
     return fmt
 
 
 def schema_invalid(ex: dict[str, Any], model: type[BaseModel], ctx: Ctx) -> None:
     """The safety net: pydantic rejects a row the rules passed (a rule is missing)."""
+    from pydantic import ValidationError
+
     try:
         model.model_validate(ex)
     except ValidationError as exc:

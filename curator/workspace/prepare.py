@@ -129,7 +129,7 @@ class Preparer:
                    line: int | None = None, example_index: int | None = None,
                    fmt: str | None = None) -> ExampleCheck:
         """The rules of the example's own format (`fmt`) and its token counts."""
-        fmt, issues, total, trained, _ = self._rows().check(example, fmt=fmt)
+        fmt, issues, total, trained, _ = self._rows().check(example, fmt=fmt, digest=False)
         placed = [replace(i, file=file, line=line, example_index=example_index)
                   for i in issues[:MAX_ISSUES_PER_ROW]]
         return ExampleCheck(fmt, placed, None if total == NO_COUNT else total,

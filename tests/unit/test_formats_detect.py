@@ -14,7 +14,7 @@ from curator.io import read_rows
 from curator.validate import engine
 from curator.validate.context import Ctx
 from curator.validate.profiles import PROFILES, get_profile
-from curator.validate.rows import CONVERTIBLE, MODELS, check_row
+from curator.validate.rows import CONVERTIBLE, MODEL_FORMATS, check_row
 
 CHAT = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
 
@@ -108,7 +108,7 @@ def test_validate_reports_the_format_classify_names(row: dict[str, Any], expecte
 
 def test_validate_speaks_the_detector_vocabulary() -> None:
     # one vocabulary: every name validate knows is one of curator.formats' names
-    assert set(MODELS) <= set(FORMATS)
+    assert set(MODEL_FORMATS) <= set(FORMATS)
     assert CONVERTIBLE.issubset(FORMATS)
     for profile in PROFILES.values():
         assert profile.formats <= set(FORMATS), profile.name

@@ -179,6 +179,21 @@ def test_repeated_system_prompt_counts_the_same(counters: dict[str, TiktokenCoun
     assert first == counters["tiktoken"].count_chat(ex)
 
 
+def test_plain_chat_counts_as_the_documented_method(counters: dict[str, TiktokenCounter], encoding: str) -> None:
+    # count_plain_chat is validate's count of a clean row; it must count what count_chat and
+    # the documented method count, lone surrogates and repeated system prompts included
+    enc = get_encoding(encoding)
+    rng = random.Random(4)
+    texts = [*VARIED[:9], *_fuzz(2, 300), "abc\ud800def"]
+    for _ in range(300):
+        roles = (["system"] if rng.random() < 0.4 else []) + ["user", "assistant"] * rng.randint(1, 3)
+        ex = {"messages": [{"role": r, "content": rng.choice(texts)} for r in roles]}
+        want = _expected(enc, ex)
+        for c in counters.values():
+            assert c.count_plain_chat(ex["messages"]) == (want.total, want.trained) == \
+                (c.count_chat(ex).total, c.count_chat(ex).trained)
+
+
 def test_malformed_example_does_not_raise(counters: dict[str, TiktokenCounter]) -> None:
     c = counters["bpe-openai"]
     assert c.count_chat({}) == ChatCount(3, 0)
