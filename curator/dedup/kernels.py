@@ -205,6 +205,46 @@ def shingles(
 
 
 @_jit()
+def _all_distinct(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, out: U64, bounds: I64
+) -> None:  # pragma: no cover - compiled
+    longest = max(1, _longest(offsets))
+    scratch = np.empty(longest, dtype=np.uint64)
+    capacity = 16
+    while capacity < 2 * longest:
+        capacity *= 2
+    keys = np.empty(capacity, dtype=np.uint64)
+    marks = np.zeros(capacity, dtype=np.uint8)
+    pos = 0
+    for t in range(len(offsets) - 1):
+        bounds[t] = pos
+        count = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
+        size = 16
+        while size < 2 * count:
+            size *= 2
+        mask = np.uint64(size - 1)
+        marks[:size] = 0
+        for k in range(count):
+            slot = _slot(keys, marks, mask, scratch[k])
+            if marks[slot] == 0:
+                keys[slot] = scratch[k]
+                marks[slot] = 1
+                out[pos] = scratch[k]
+                pos += 1
+    bounds[len(offsets) - 1] = pos
+
+
+def distinct_shingles(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int
+) -> tuple[U64, I64]:
+    """`shingles` with each text's repeats dropped (first occurrences, in order)."""
+    out = np.empty(max(1, len(codes) + len(offsets)), dtype=np.uint64)
+    bounds = np.empty(len(offsets), dtype=np.int64)
+    _all_distinct(codes, offsets, word, n, out, bounds)
+    return out[: bounds[-1]], bounds
+
+
+@_jit()
 def _signatures(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, bits: int,
     sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_],
@@ -286,17 +326,59 @@ def _distinct(
     return found
 
 
+@_jit(inline="always")
+def _is_frequent(frequent: U64, h: np.uint64) -> bool:  # pragma: no cover - compiled
+    """Whether h is in the sorted array `frequent` (binary search)."""
+    lo = 0
+    hi = len(frequent)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if frequent[mid] < h:
+            lo = mid + 1
+        else:
+            hi = mid
+    return bool(lo < len(frequent) and frequent[lo] == h)
+
+
+@_jit()
+def _distinct_own(
+    hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8], frequent: U64
+) -> int:  # pragma: no cover - compiled
+    """How many distinct values hashes[:count] holds that are not in `frequent`."""
+    size = 16
+    while size < 2 * count:
+        size *= 2
+    mask = np.uint64(size - 1)
+    marks[:size] = 0
+    found = 0
+    for k in range(count):
+        slot = _slot(keys, marks, mask, hashes[k])
+        if marks[slot] == 0:
+            keys[slot] = hashes[k]
+            marks[slot] = 1
+            if not _is_frequent(frequent, hashes[k]):
+                found += 1
+    return found
+
+
 @_jit()
 def _pair_sims(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
-    sims: npt.NDArray[np.float64],
+    sims: npt.NDArray[np.float64], frequent: U64, threshold: float, min_own: int,
+    own: npt.NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled
     """Exact Jaccard of two shingle sets, |A & B| / (|A| + |B| - |A & B|). The left text's
     shingles go into an open-addressing table that stays while consecutive pairs share their
     left text (candidates come sorted by it, so a record with many candidates builds its
     table once); each text's number of distinct shingles is counted once; the right text's
     shingles are looked up, each table slot stamped with the pair so a shingle repeated in
-    the right text counts once."""
+    the right text counts once.
+
+    With `frequent` (sorted boilerplate hashes) not empty, a pair whose Jaccard reaches
+    `threshold` also gets `own[p]`, the overlap coefficient of the two sets without the
+    frequent shingles (boilerplate.own_similarity), or NaN where either keeps fewer than
+    `min_own`; `own` comes filled with NaN. The left table's slots learn whether they are
+    frequent once per left text, and only when one of its pairs reaches the threshold."""
     texts = len(offsets) - 1
     longest = max(1, _longest(offsets))
     left_hashes = np.empty(longest, dtype=np.uint64)
@@ -307,10 +389,15 @@ def _pair_sims(
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
     stamps = np.empty(capacity, dtype=np.int64)
+    common = np.zeros(capacity, dtype=np.uint8)  # 1: the slot's shingle is frequent
     scratch_keys = np.empty(capacity, dtype=np.uint64)
     scratch_marks = np.zeros(capacity, dtype=np.uint8)
     distinct = np.full(texts, -1, dtype=np.int64)
+    distinct_own = np.full(texts, -1, dtype=np.int64)
+    check_own = len(frequent) > 0
     current = -1
+    flagged = -1  # the left text whose slots `common` describes
+    size = 16
     mask = np.uint64(0)
     for p in range(len(left)):
         a, b = left[p], right[p]
@@ -331,6 +418,7 @@ def _pair_sims(
                     in_left += 1
             distinct[a] = in_left
             current = a
+            flagged = -1
         nb = _text_shingles(codes, offsets[b], offsets[b + 1], word, n, right_hashes, 0)
         if distinct[b] < 0:
             distinct[b] = _distinct(right_hashes, nb, scratch_keys, scratch_marks)
@@ -341,16 +429,57 @@ def _pair_sims(
                 stamps[slot] = p
                 both += 1
         sims[p] = both / (distinct[a] + distinct[b] - both)
+        if not check_own or sims[p] < threshold:
+            continue
+        if flagged != a:
+            own_left = 0
+            for i in range(size):
+                if marks[i] != 0:
+                    common[i] = 1 if _is_frequent(frequent, keys[i]) else 0
+                    if common[i] == 0:
+                        own_left += 1
+            distinct_own[a] = own_left
+            flagged = a
+        if distinct_own[b] < 0:
+            distinct_own[b] = _distinct_own(right_hashes, nb, scratch_keys, scratch_marks,
+                                            frequent)
+        if distinct_own[a] < min_own or distinct_own[b] < min_own:
+            continue
+        # the stamps of this pair's shared slots are p; each counted once, restamped
+        both_own = 0
+        for k in range(nb):
+            slot = _slot(keys, marks, mask, right_hashes[k])
+            if marks[slot] != 0 and stamps[slot] == p:
+                stamps[slot] = -2
+                if common[slot] == 0:
+                    both_own += 1
+        own[p] = both_own / min(distinct_own[a], distinct_own[b])
 
 
 def pair_jaccard(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64
 ) -> npt.NDArray[np.float64]:
     """The Jaccard similarity of the shingle sets of texts left[p] and right[p], for every p."""
+    return pair_similarities(codes, offsets, word, n, left, right)[0]
+
+
+def pair_similarities(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
+    frequent: U64 | None = None, threshold: float = 1.0, min_own: int = 1,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """`pair_jaccard`, and for the pairs whose Jaccard reaches `threshold` the overlap
+    coefficient of their shingle sets without the sorted `frequent` hashes, as
+    `boilerplate.own_similarity` computes it (NaN where either text keeps fewer than
+    `min_own` of its own, for every pair below the threshold, and everywhere when
+    `frequent` is None or empty)."""
     sims = np.empty(len(left), dtype=np.float64)
+    own = np.full(len(left), np.nan)
+    table = (np.empty(0, dtype=np.uint64) if frequent is None
+             else np.ascontiguousarray(frequent, dtype=np.uint64))
     _pair_sims(codes, offsets, word, n, np.ascontiguousarray(left, dtype=np.int64),
-               np.ascontiguousarray(right, dtype=np.int64), sims)
-    return sims
+               np.ascontiguousarray(right, dtype=np.int64), sims, table, float(threshold),
+               int(min_own), own)
+    return sims, own
 
 
 @_jit()

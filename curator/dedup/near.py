@@ -220,17 +220,15 @@ def _spilled_codes(spill: str, starts: npt.NDArray[np.int64], ends: npt.NDArray[
 
 def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
     codes, offsets = _spilled_codes(job.spill, job.starts, job.ends)
-    word = job.shingling.unit == "word"
-    sims = kernels.pair_jaccard(codes, offsets, word, job.shingling.n, job.left, job.right)
-    if len(job.frequent):
-        # a pair that reaches the threshold must also reach it without the boilerplate shingles
-        which = np.flatnonzero(sims >= job.threshold)
-        own = boilerplate.own_similarity(codes, offsets, word, job.shingling.n, job.left,
-                                         job.right, which, job.frequent)
-        # below it there, the pair goes (its figure is what drops it); above it or NaN (too
-        # little of their own), it stays with its whole-text Jaccard, the similarity reported
-        below = own < job.threshold
-        sims[which[below]] = own[below]
+    # a pair that reaches the threshold must also reach it without the boilerplate shingles,
+    # counted in the same compiled pass (boilerplate.own_similarity is the reference)
+    sims, own = kernels.pair_similarities(
+        codes, offsets, job.shingling.unit == "word", job.shingling.n, job.left, job.right,
+        job.frequent, job.threshold, boilerplate.MIN_OWN)
+    # below it there, the pair goes (its figure is what drops it); above it or NaN (too
+    # little of their own), it stays with its whole-text Jaccard, the similarity reported
+    below = own < job.threshold
+    sims[below] = own[below]
     return sims
 
 
