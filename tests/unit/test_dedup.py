@@ -534,3 +534,47 @@ def test_a_low_threshold_on_similar_rows_is_capped_reported_and_still_right() ->
     found = {(a, b) for a, b, _ in capped.pairs}
     assert copies and all((a, b) in found or (a, b) in together or (b, a) in together
                           for a, b in copies)
+
+
+def test_normalize_text_drops_invisible_characters_as_a_translate_table_does() -> None:
+    """normalize_text's removal of invisible characters (a scan and replace per character)
+    equals deleting them with str.translate, on random text mixing them with accents, wide
+    forms, case and whitespace."""
+    import random
+    import unicodedata
+
+    from curator.dedup.normalize import normalize_text
+
+    table = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+    alphabet = list("aBc \t\n\u00e9E\u0301\uff21\u00ad\u200b\u200c\u200d\u2060\ufeff\u00df\u2028x")
+    rng = random.Random(0)
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        want = text
+        if not want.isascii():
+            want = unicodedata.normalize("NFKC", want).casefold().translate(table)
+        else:
+            want = want.lower()
+        assert normalize_text(text) == " ".join(want.split())
+
+
+def test_example_text_is_the_same_for_string_content_and_one_text_part() -> None:
+    """A message whose content is a string (example_text's short path) reads as the same
+    message with that string as its one text part, or with empty tool_calls (the general
+    path), for random roles and contents, empty ones included."""
+    import random
+
+    from curator.dedup.normalize import example_text
+
+    rng = random.Random(1)
+    for _ in range(500):
+        messages = [{"role": rng.choice(["user", "assistant", "system", "tool", ""]),
+                     "content": rng.choice(["", "hi there", " a\n b ", "x" * rng.randint(0, 9)])}
+                    for _ in range(rng.randint(0, 4))]
+        as_parts = [{"role": m["role"], "content": [{"type": "text", "text": m["content"]}]}
+                    for m in messages]
+        no_calls = [dict(m, tool_calls=[], function_call=None) for m in messages]
+        for system in (False, True):
+            text = example_text({"messages": messages}, include_system=system)
+            assert text == example_text({"messages": as_parts}, include_system=system)
+            assert text == example_text({"messages": no_calls}, include_system=system)
