@@ -523,31 +523,48 @@ def agreement(
 
 @_jit()
 def _gather(
-    data: npt.NDArray[np.uint8], starts: I64, ends: I64, out: npt.NDArray[np.uint32]
-) -> int:  # pragma: no cover - compiled
-    """Copy the byte ranges starts[t]:ends[t] of data to out, back to back, one code point
-    a byte; return the largest byte (below 0x80: the ranges are ASCII)."""
+    data: npt.NDArray[np.uint8], starts: I64, ends: I64, out: npt.NDArray[np.uint32],
+    offsets: I64,
+) -> None:  # pragma: no cover - compiled
+    """Decode the UTF-8 byte ranges starts[t]:ends[t] of data to code points in out, back to
+    back, each range's start in offsets (and the end after the last). The ranges are valid
+    UTF-8 (written by str.encode), so no byte is checked."""
     pos = 0
-    top = 0
     for t in range(len(starts)):
-        for i in range(starts[t], ends[t]):
-            c = data[i]
-            if c > top:
-                top = c
+        offsets[t] = pos
+        i = starts[t]
+        end = ends[t]
+        while i < end:
+            c = np.uint32(data[i])
+            if c < 0x80:
+                i += 1
+            elif c < 0xE0:
+                c = ((c & np.uint32(0x1F)) << np.uint32(6)) | (np.uint32(data[i + 1]) & np.uint32(0x3F))
+                i += 2
+            elif c < 0xF0:
+                c = (((c & np.uint32(0x0F)) << np.uint32(12))
+                     | ((np.uint32(data[i + 1]) & np.uint32(0x3F)) << np.uint32(6))
+                     | (np.uint32(data[i + 2]) & np.uint32(0x3F)))
+                i += 3
+            else:
+                c = (((c & np.uint32(0x07)) << np.uint32(18))
+                     | ((np.uint32(data[i + 1]) & np.uint32(0x3F)) << np.uint32(12))
+                     | ((np.uint32(data[i + 2]) & np.uint32(0x3F)) << np.uint32(6))
+                     | (np.uint32(data[i + 3]) & np.uint32(0x3F)))
+                i += 4
             out[pos] = c
             pos += 1
-    return top
+    offsets[len(starts)] = pos
 
 
-def gather_bytes(
+def gather_utf8(
     data: npt.NDArray[np.uint8], starts: I64, ends: I64
-) -> tuple[npt.NDArray[np.uint32], I64, bool]:
-    """The byte ranges of `data` as one code-point array (a byte each) with its offsets, and
-    whether every byte was ASCII (else the caller decodes them as UTF-8)."""
-    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
-    np.cumsum(ends - starts, out=offsets[1:])
-    out = np.empty(int(offsets[-1]), dtype=np.uint32)
-    top = _gather(data, np.ascontiguousarray(starts, dtype=np.int64),
-                  np.ascontiguousarray(ends, dtype=np.int64), out)
-    return out, offsets, top < 0x80
-
+) -> tuple[npt.NDArray[np.uint32], I64]:
+    """The UTF-8 byte ranges of `data` decoded, as `encode` gives texts: one code-point array
+    and the offset of each text (a text never has more code points than bytes)."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    ends = np.ascontiguousarray(ends, dtype=np.int64)
+    out = np.empty(max(0, int((ends - starts).sum())), dtype=np.uint32)
+    offsets = np.empty(len(starts) + 1, dtype=np.int64)
+    _gather(data, starts, ends, out, offsets)
+    return out[: offsets[-1]], offsets

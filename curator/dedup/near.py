@@ -201,21 +201,40 @@ class _VerifyJob:
     frequent: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, np.uint64))
 
 
+#: the spill file mapped once per process (path -> map and a byte view of it): a new map for
+#: each chunk faulted in every page it touched again (a fifth of verification at 1M)
+_SPILL_MAPS: dict[str, tuple[mmap.mmap, npt.NDArray[np.uint8]]] = {}
+
+
+def _spill_view(spill: str) -> npt.NDArray[np.uint8] | None:
+    """The spill file's bytes (None when it is empty: mmap refuses an empty file), mapped the
+    first time this process asks; the file is complete before anything reads it."""
+    if spill not in _SPILL_MAPS:
+        for other in list(_SPILL_MAPS):  # a pool lives for one run: an older map is stale
+            _release_spill(other)
+        with open(spill, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:  # every text empty
+                return None
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        _SPILL_MAPS[spill] = (mm, np.frombuffer(mm, dtype=np.uint8))
+    return _SPILL_MAPS[spill][1]
+
+
+def _release_spill(spill: str) -> None:
+    mapped = _SPILL_MAPS.pop(spill, None)
+    if mapped is not None:
+        mm, view = mapped
+        del view, mapped  # the map cannot close while an array still points into it
+        mm.close()
+
+
 def _spilled_codes(spill: str, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
                    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
     """The texts at these byte ranges of the spill file as code points and offsets."""
-    with open(spill, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:  # every text empty (mmap refuses an empty file)
-            return np.zeros(0, dtype=np.uint32), np.zeros(len(starts) + 1, dtype=np.int64)
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            view = np.frombuffer(mm, dtype=np.uint8)
-            codes, offsets, ascii_only = kernels.gather_bytes(view, starts, ends)
-            del view  # the map cannot close while an array still points into it
-    if ascii_only:  # one byte a code point: nothing to decode
-        return codes, offsets
-    blob, bounds = codes.astype(np.uint8).tobytes(), offsets.tolist()
-    return kernels.encode([blob[bounds[k] : bounds[k + 1]].decode("utf-8")
-                           for k in range(len(starts))])
+    view = _spill_view(spill)
+    if view is None:
+        return np.zeros(0, dtype=np.uint32), np.zeros(len(starts) + 1, dtype=np.int64)
+    return kernels.gather_utf8(view, starts, ends)
 
 
 def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
@@ -333,6 +352,7 @@ def find_duplicates(
             gc.enable()
         if pool is not None:
             pool.shutdown()
+        _release_spill(spill)  # mapped here when verification ran in this process
         os.unlink(spill)
         os.close(handle)
 

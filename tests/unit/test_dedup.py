@@ -578,3 +578,23 @@ def test_example_text_is_the_same_for_string_content_and_one_text_part() -> None
             text = example_text({"messages": messages}, include_system=system)
             assert text == example_text({"messages": as_parts}, include_system=system)
             assert text == example_text({"messages": no_calls}, include_system=system)
+
+
+def test_gather_utf8_decodes_byte_ranges_as_python_does() -> None:
+    """kernels.gather_utf8 (verification reads the spill file with it) gives for UTF-8 byte
+    ranges what decoding them in Python and kernels.encode give: ASCII, two-, three- and
+    four-byte characters, empty ranges, ranges in any order and repeated."""
+    import random
+
+    rng = random.Random(2)
+    alphabet = [*"ab z\n", "\u00e9", "\u00df", "\u0416", "\u4e2d", "\u20ac", "\ue000",
+                "\U0001f600", "\U00010348", "\u07ff", "\u0800", "\uffff"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(300)]
+    encoded = [t.encode("utf-8") for t in texts]
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    bounds = np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64)
+    pick = np.array([rng.randrange(len(texts)) for _ in range(500)])
+    codes, offsets = kernels.gather_utf8(data, bounds[pick], bounds[pick + 1])
+    want_codes, want_offsets = kernels.encode([texts[k] for k in pick.tolist()])
+    assert np.array_equal(offsets, want_offsets)
+    assert np.array_equal(codes, want_codes)
