@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 try:
     import fcntl
@@ -73,11 +74,16 @@ from curator.dedup.settings import DedupSettings, Shingling
 
 __all__ = [
     "BUCKET_CAP", "BUCKET_WINDOW", "RECORD_CAP", "Cluster", "DedupParams", "DedupResult",
-    "DedupStats", "Fetch", "Item", "KeeperRule", "Member", "find_duplicates",
+    "DedupStats", "Fetch", "Flag", "Item", "KeeperRule", "Member", "RanksFromFlags",
+    "find_duplicates",
 ]
 
 Item = Mapping[str, Any] | str | bytes  # bytes: the example as JSON
 Fetch = Callable[[Sequence[int]], Sequence[Item]]
+#: a number computed from each example where it is read (in the workers): find_duplicates
+Flag = Callable[[Mapping[str, Any]], int]
+#: the keeper statuses (numeric ranks) of the records from their flags: find_duplicates
+RanksFromFlags = Callable[[Mapping[int, int]], Mapping[int, int]]
 _T = TypeVar("_T")
 _U = TypeVar("_U")
 
@@ -141,6 +147,7 @@ class _BatchJob:
     rows: int
     fetch: Fetch | None = None  # when set, items is empty and fetch(ids) gives them
     ids: list[int] = field(default_factory=list)
+    flag: Flag | None = None  # run on each example (a dict) as it is read: find_duplicates
 
 
 @dataclass
@@ -152,6 +159,7 @@ class _BatchOut:
     own: npt.NDArray[np.uint8]  # packed bits: the bin holds a shingle of the text's own
     blob: bytes  # the normalised texts, UTF-8, back to back (the parent spills them)
     offsets: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.int64]  # job.flag of each example (0 for a text); empty without
 
 
 def _take(outs: list[_BatchOut], name: str, empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -166,7 +174,13 @@ def _take(outs: list[_BatchOut], name: str, empty: npt.NDArray[Any]) -> npt.NDAr
 
 
 def _run_batch(job: _BatchJob) -> _BatchOut:
-    items = job.fetch(job.ids) if job.fetch is not None else job.items
+    items: Sequence[Item] = job.fetch(job.ids) if job.fetch is not None else job.items
+    flags = np.empty(0, dtype=np.int64)
+    if job.flag is not None:
+        flag = job.flag
+        items = [orjson.loads(item) if isinstance(item, bytes) else item for item in items]
+        flags = np.fromiter((flag(item) if isinstance(item, Mapping) else 0 for item in items),
+                            dtype=np.int64, count=len(items))
     # ASCII text comes back raw and is normalised in compiled code: the splitting and joining
     # of normalize_text were a third of a record's time
     texts = [as_text(item, include_system=job.include_system, raw_ascii=True) for item in items]
@@ -185,7 +199,7 @@ def _run_batch(job: _BatchJob) -> _BatchOut:
     sketch = sig.astype(np.uint8)  # the low byte: a bin agrees by chance 1 time in 256 more
     digests = np.frombuffer(b"".join(content_hash_bytes(e) for e in encoded), dtype=np.uint64)
     return _BatchOut(digests.reshape(len(texts), 2), lengths, keys, sketch,
-                     np.packbits(own, axis=1), blob, blob_offsets)
+                     np.packbits(own, axis=1), blob, blob_offsets, flags)
 
 
 @dataclass(frozen=True)
@@ -292,6 +306,8 @@ def find_duplicates(
     bucket_cap: int = BUCKET_CAP,
     bucket_window: int = BUCKET_WINDOW,
     record_cap: int = RECORD_CAP,
+    flag: Flag | None = None,
+    ranks_from_flags: RanksFromFlags | None = None,
 ) -> DedupResult:
     """Exact and near-duplicate clusters of `records`, each with a keeper and similarities.
 
@@ -311,6 +327,10 @@ def find_duplicates(
     pairs. `bucket_cap` and `bucket_window` bound the candidates a band bucket gives
     (`BUCKET_CAP`) and `record_cap` the candidates one record keeps (`RECORD_CAP`); the stats
     say how often either cap was hit.
+    `flag(example)` (a module-level function: it goes to the workers) runs on every example
+    dict as it is read, and `ranks_from_flags({id: flag})` then gives the statuses (numeric
+    ranks) for accepted_first in place of `statuses`: a keeper rule that needs something of
+    each text gets it without a second read of every record.
     """
     if bucket_cap < 2 or bucket_window < 1 or record_cap < 1:
         raise ValueError("bucket_cap must be at least 2, bucket_window and record_cap at least 1")
@@ -345,7 +365,8 @@ def find_duplicates(
     try:
         return _find(
             records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
-            2 * workers, progress, bucket_cap, bucket_window, record_cap, spill,
+            2 * workers, progress, bucket_cap, bucket_window, record_cap, spill, flag,
+            ranks_from_flags,
         )
     finally:
         if collecting:
@@ -404,6 +425,8 @@ def _find(
     bucket_window: int,
     record_cap: int,
     spill: str,
+    flag: Flag | None = None,
+    ranks_from_flags: RanksFromFlags | None = None,
 ) -> DedupResult:
     ids: list[int] = []
 
@@ -413,7 +436,7 @@ def _find(
                 chunk = list(only[start : start + batch_size])
                 ids.extend(chunk)
                 yield _BatchJob([], params.include_system, params.num_perm, shingling,
-                                params.bands, params.rows, fetch, chunk)
+                                params.bands, params.rows, fetch, chunk, flag)
             return
         for batch in _batched(records, batch_size):
             ids.extend(record_id for record_id, _ in batch)
@@ -424,6 +447,7 @@ def _find(
                 shingling,
                 params.bands,
                 params.rows,
+                flag=flag,
             )
 
     outs: list[_BatchOut] = []
@@ -447,6 +471,11 @@ def _find(
     if len(set(ids)) != n:
         raise ValueError("record ids must be unique")
     lengths = _take(outs, "lengths", np.empty(0, np.int64))
+    if ranks_from_flags is not None:
+        flags = _take(outs, "flags", np.empty(0, np.int64))
+        if len(flags) != n:  # no flag given
+            flags = np.zeros(n, dtype=np.int64)
+        statuses = ranks_from_flags(dict(zip(ids, flags.tolist(), strict=True)))
     rank = priority(id_arr, lengths, params.keeper, statuses, prefer)
 
     # exact groups; the best-ranked record of each stands for it in the near search
