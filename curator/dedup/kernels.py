@@ -103,6 +103,83 @@ def normalise_ascii(
     return out[: bounds[-1]], bounds
 
 
+@_jit()
+def _normalise_utf8(
+    data: npt.NDArray[np.uint8], bounds: I64, codes: npt.NDArray[np.uint32], offsets: I64,
+    out: npt.NDArray[np.uint8], out_bounds: I64,
+) -> None:  # pragma: no cover - compiled
+    """`_normalise_ascii` over UTF-8 texts (data[bounds[t]:bounds[t + 1]]), decoding as it
+    goes: the normalised text as code points (codes, offsets) and as UTF-8 (out, out_bounds).
+    Only ASCII is changed; any other character is copied, its bytes as they are."""
+    pos = 0
+    at = 0
+    for t in range(len(bounds) - 1):
+        offsets[t] = pos
+        out_bounds[t] = at
+        started = False
+        gap = False
+        i = bounds[t]
+        end = bounds[t + 1]
+        while i < end:
+            c = np.uint32(data[i])
+            width = 1
+            if c >= 0x80:
+                if c < 0xE0:
+                    c = ((c & np.uint32(0x1F)) << np.uint32(6)) | (np.uint32(data[i + 1]) & np.uint32(0x3F))
+                    width = 2
+                elif c < 0xF0:
+                    c = (((c & np.uint32(0x0F)) << np.uint32(12))
+                         | ((np.uint32(data[i + 1]) & np.uint32(0x3F)) << np.uint32(6))
+                         | (np.uint32(data[i + 2]) & np.uint32(0x3F)))
+                    width = 3
+                else:
+                    c = (((c & np.uint32(0x07)) << np.uint32(18))
+                         | ((np.uint32(data[i + 1]) & np.uint32(0x3F)) << np.uint32(12))
+                         | ((np.uint32(data[i + 2]) & np.uint32(0x3F)) << np.uint32(6))
+                         | (np.uint32(data[i + 3]) & np.uint32(0x3F)))
+                    width = 4
+            elif c == 32 or 9 <= c <= 13 or 28 <= c <= 31:  # str.split()'s, in ASCII
+                gap = started
+                i += 1
+                continue
+            if gap:
+                codes[pos] = 32
+                pos += 1
+                out[at] = 32
+                at += 1
+                gap = False
+            if 65 <= c <= 90:
+                c += 32
+            codes[pos] = c
+            pos += 1
+            if width == 1:
+                out[at] = np.uint8(c)
+                at += 1
+            else:
+                for k in range(width):
+                    out[at] = data[i + k]
+                    at += 1
+            i += width
+            started = True
+    offsets[len(bounds) - 1] = pos
+    out_bounds[len(bounds) - 1] = at
+
+
+def normalise_utf8(
+    data: npt.NDArray[np.uint8], bounds: I64
+) -> tuple[npt.NDArray[np.uint32], I64, npt.NDArray[np.uint8], I64]:
+    """`normalise_ascii` of UTF-8 texts (the bytes data[bounds[t]:bounds[t + 1]]), without
+    decoding them in Python first: the normalised texts as code points with their offsets, as
+    `encode` gives them, and as UTF-8 with their byte bounds."""
+    codes = np.empty(len(data), dtype=np.uint32)
+    offsets = np.empty(len(bounds), dtype=np.int64)
+    out = np.empty(len(data), dtype=np.uint8)
+    out_bounds = np.empty(len(bounds), dtype=np.int64)
+    _normalise_utf8(data, np.ascontiguousarray(bounds, dtype=np.int64), codes, offsets, out,
+                    out_bounds)
+    return codes[: offsets[-1]], offsets, out[: out_bounds[-1]], out_bounds
+
+
 @_jit(inline="always")
 def _mix(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     x = x ^ (x >> np.uint64(30))

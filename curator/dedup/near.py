@@ -184,20 +184,25 @@ def _run_batch(job: _BatchJob) -> _BatchOut:
     # ASCII text comes back raw and is normalised in compiled code: the splitting and joining
     # of normalize_text were a third of a record's time
     texts = [as_text(item, include_system=job.include_system, raw_ascii=True) for item in items]
-    codes, offsets = kernels.normalise_ascii(*kernels.encode(texts))
+    # as UTF-8 (a copy for ASCII text), normalised and decoded in one compiled pass, which
+    # also gives the normalised UTF-8 that is spilled and hashed
+    encoded = [t.encode("utf-8") for t in texts]
+    raw_bounds = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
+              out=raw_bounds[1:])
+    codes, offsets, utf8, blob_offsets = kernels.normalise_utf8(
+        np.frombuffer(b"".join(encoded), dtype=np.uint8), raw_bounds)
+    del encoded
     sig, own = kernels.minhash(codes, offsets, job.shingling.unit == "word", job.shingling.n,
                                job.num_perm)
     keys = band_keys(sig, job.bands, job.rows)
     lengths = np.diff(offsets)
-    # the normalised UTF-8 of each text: its code points as bytes when ASCII
-    ascii_bytes = codes.astype(np.uint8).data
-    bounds = offsets.tolist()
-    encoded = [ascii_bytes[bounds[k] : bounds[k + 1]] if t.isascii() else t.encode("utf-8")
-               for k, t in enumerate(texts)]
-    sizes = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    blob, blob_offsets = b"".join(encoded), np.concatenate([[0], np.cumsum(sizes)])
+    blob = utf8.tobytes()
+    view = memoryview(blob)
+    cuts = blob_offsets.tolist()
     sketch = sig.astype(np.uint8)  # the low byte: a bin agrees by chance 1 time in 256 more
-    digests = np.frombuffer(b"".join(content_hash_bytes(e) for e in encoded), dtype=np.uint64)
+    digests = np.frombuffer(b"".join(content_hash_bytes(view[cuts[k] : cuts[k + 1]])
+                                     for k in range(len(texts))), dtype=np.uint64)
     return _BatchOut(digests.reshape(len(texts), 2), lengths, keys, sketch,
                      np.packbits(own, axis=1), blob, blob_offsets, flags)
 

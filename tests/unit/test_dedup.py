@@ -598,3 +598,38 @@ def test_gather_utf8_decodes_byte_ranges_as_python_does() -> None:
     want_codes, want_offsets = kernels.encode([texts[k] for k in pick.tolist()])
     assert np.array_equal(offsets, want_offsets)
     assert np.array_equal(codes, want_codes)
+
+
+def test_normalise_utf8_equals_normalise_ascii_of_the_decoded_texts() -> None:
+    """Signing normalises texts from their UTF-8 bytes (kernels.normalise_utf8); it gives
+    the code points and offsets that normalise_ascii gives on kernels.encode of the same
+    texts, and their UTF-8: raw ASCII with every kind of blank and case, texts normalised by
+    normalize_text (non-ASCII), empty texts."""
+    import random
+
+    from curator.dedup.normalize import normalize_text
+
+    rng = random.Random(6)
+    ascii_pieces = [" ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "A", "b",
+                    "Zz", "!", "\x7f", "\x00"]
+    other = ["\u00e9", "\u4e2d", "\U0001f600", "\u00df", "\u0130", "\u2028", "\u3000", "\ue000"]
+    texts = []
+    for _ in range(600):
+        raw = "".join(rng.choice(ascii_pieces) for _ in range(rng.randint(0, 12)))
+        if rng.random() < 0.4:
+            raw += rng.choice(other) + raw
+            raw = normalize_text(raw)
+        texts.append(raw)
+    encoded = [t.encode("utf-8") for t in texts]
+    bounds = np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64)
+    codes, offsets, utf8, utf8_bounds = kernels.normalise_utf8(
+        np.frombuffer(b"".join(encoded), dtype=np.uint8), bounds)
+    want_codes, want_offsets = kernels.normalise_ascii(*kernels.encode(texts))
+    assert np.array_equal(offsets, want_offsets)
+    assert np.array_equal(codes, want_codes)
+    cuts = want_offsets.tolist()
+    want_text = [want_codes[cuts[k] : cuts[k + 1]].tobytes().decode("utf-32-le")
+                 for k in range(len(texts))]
+    got = utf8.tobytes()
+    assert [got[utf8_bounds[k] : utf8_bounds[k + 1]].decode("utf-8")
+            for k in range(len(texts))] == want_text
