@@ -633,3 +633,21 @@ def test_normalise_utf8_equals_normalise_ascii_of_the_decoded_texts() -> None:
     got = utf8.tobytes()
     assert [got[utf8_bounds[k] : utf8_bounds[k + 1]].decode("utf-8")
             for k in range(len(texts))] == want_text
+
+
+def test_agreement_by_words_equals_agreement_bin_by_bin() -> None:
+    """kernels.agreement (eight bins a step, the screen and the record cap use it) counts
+    what the bin-by-bin loop counts, on random sketches whose bins often agree, random own
+    bits (empty bytes included), for several signature widths."""
+    rng = np.random.default_rng(7)
+    for k in (4, 8, 64, 128):
+        n = 400
+        sketch = rng.integers(0, 3, (n, k), dtype=np.uint8)
+        own = np.packbits(rng.random((n, k)) < rng.choice([0.05, 0.5, 0.95]), axis=1)
+        a = rng.integers(0, n, 5000).astype(np.uint64)
+        b = rng.integers(0, n, 5000).astype(np.uint64)
+        pairs = (np.minimum(a, b) << np.uint64(32)) | np.maximum(a, b)
+        agree, trials = kernels.agreement(pairs, sketch, own)
+        want_agree, want_trials = kernels.agreement_bins(pairs, sketch, own)
+        assert np.array_equal(agree, want_agree) and np.array_equal(trials, want_trials)
+        assert agree.max() > 0
