@@ -324,15 +324,24 @@ def distinct_shingles(
 @_jit()
 def _signatures(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, bits: int,
-    sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_],
+    sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_], distinct: I64, count_distinct: bool,
 ) -> None:  # pragma: no cover - compiled
     """One-permutation MinHash: the top `bits` bits of a shingle hash choose its bin, the low
     32 bits are its value, and each bin keeps its minimum. `sig` comes filled with _EMPTY;
-    own[t, b] says whether bin b of text t got a shingle of its own (was not borrowed)."""
-    scratch = np.empty(max(1, _longest(offsets)), dtype=np.uint64)
+    own[t, b] says whether bin b of text t got a shingle of its own (was not borrowed).
+    With `count_distinct`, distinct[t] is how many distinct shingles text t has."""
+    longest = max(1, _longest(offsets))
+    scratch = np.empty(longest, dtype=np.uint64)
+    capacity = 16
+    while count_distinct and capacity < 2 * longest:
+        capacity *= 2
+    keys = np.empty(capacity, dtype=np.uint64)
+    marks = np.zeros(capacity, dtype=np.uint8)
     shift = np.uint64(64 - bits)
     for t in range(len(offsets) - 1):
         count = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
+        if count_distinct:
+            distinct[t] = _distinct(scratch, count, keys, marks)
         row = sig[t]
         for k in range(count):
             h = scratch[k]
@@ -367,8 +376,21 @@ def minhash(
     bins of each text hold a shingle of its own (the others were borrowed)."""
     sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
     own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
-    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own)
+    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own,
+                np.empty(0, dtype=np.int64), False)
     return sig, own
+
+
+def minhash_distinct(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, num_perm: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_], I64]:
+    """`minhash`, and how many distinct shingles each text has (verification needs it for
+    every text it compares; counted here once a text instead of once a chunk)."""
+    sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
+    own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
+    distinct = np.empty(len(offsets) - 1, dtype=np.int64)
+    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own, distinct, True)
+    return sig, own, distinct
 
 
 @_jit(inline="always")
@@ -442,7 +464,7 @@ def _distinct_own(
 def _pair_sims(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
     sims: npt.NDArray[np.float64], frequent: U64, threshold: float, min_own: int,
-    own: npt.NDArray[np.float64],
+    own: npt.NDArray[np.float64], known: I64,
 ) -> None:  # pragma: no cover - compiled
     """Exact Jaccard of two shingle sets, |A & B| / (|A| + |B| - |A & B|). The left text's
     shingles go into an open-addressing table that stays while consecutive pairs share their
@@ -469,7 +491,7 @@ def _pair_sims(
     common = np.zeros(capacity, dtype=np.uint8)  # 1: the slot's shingle is frequent
     scratch_keys = np.empty(capacity, dtype=np.uint64)
     scratch_marks = np.zeros(capacity, dtype=np.uint8)
-    distinct = np.full(texts, -1, dtype=np.int64)
+    distinct = known.copy() if len(known) == texts else np.full(texts, -1, dtype=np.int64)
     distinct_own = np.full(texts, -1, dtype=np.int64)
     check_own = len(frequent) > 0
     current = -1
@@ -543,19 +565,23 @@ def pair_jaccard(
 def pair_similarities(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
     frequent: U64 | None = None, threshold: float = 1.0, min_own: int = 1,
+    distinct: I64 | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """`pair_jaccard`, and for the pairs whose Jaccard reaches `threshold` the overlap
     coefficient of their shingle sets without the sorted `frequent` hashes, as
     `boilerplate.own_similarity` computes it (NaN where either text keeps fewer than
     `min_own` of its own, for every pair below the threshold, and everywhere when
-    `frequent` is None or empty)."""
+    `frequent` is None or empty). `distinct`: each text's number of distinct shingles, when
+    known (minhash_distinct), so it is not counted again."""
     sims = np.empty(len(left), dtype=np.float64)
     own = np.full(len(left), np.nan)
     table = (np.empty(0, dtype=np.uint64) if frequent is None
              else np.ascontiguousarray(frequent, dtype=np.uint64))
     _pair_sims(codes, offsets, word, n, np.ascontiguousarray(left, dtype=np.int64),
                np.ascontiguousarray(right, dtype=np.int64), sims, table, float(threshold),
-               int(min_own), own)
+               int(min_own), own,
+               np.empty(0, dtype=np.int64) if distinct is None
+               else np.ascontiguousarray(distinct, dtype=np.int64))
     return sims, own
 
 

@@ -160,6 +160,7 @@ class _BatchOut:
     blob: bytes  # the normalised texts, UTF-8, back to back (the parent spills them)
     offsets: npt.NDArray[np.int64]
     flags: npt.NDArray[np.int64]  # job.flag of each example (0 for a text); empty without
+    distinct: npt.NDArray[np.int32]  # each text's number of distinct shingles
 
 
 def _take(outs: list[_BatchOut], name: str, empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -193,8 +194,8 @@ def _run_batch(job: _BatchJob) -> _BatchOut:
     codes, offsets, utf8, blob_offsets = kernels.normalise_utf8(
         np.frombuffer(b"".join(encoded), dtype=np.uint8), raw_bounds)
     del encoded
-    sig, own = kernels.minhash(codes, offsets, job.shingling.unit == "word", job.shingling.n,
-                               job.num_perm)
+    sig, own, distinct = kernels.minhash_distinct(
+        codes, offsets, job.shingling.unit == "word", job.shingling.n, job.num_perm)
     keys = band_keys(sig, job.bands, job.rows)
     lengths = np.diff(offsets)
     blob = utf8.tobytes()
@@ -204,7 +205,8 @@ def _run_batch(job: _BatchJob) -> _BatchOut:
     digests = np.frombuffer(b"".join(content_hash_bytes(view[cuts[k] : cuts[k + 1]])
                                      for k in range(len(texts))), dtype=np.uint64)
     return _BatchOut(digests.reshape(len(texts), 2), lengths, keys, sketch,
-                     np.packbits(own, axis=1), blob, blob_offsets, flags)
+                     np.packbits(own, axis=1), blob, blob_offsets, flags,
+                     distinct.astype(np.int32))
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,8 @@ class _VerifyJob:
     right: npt.NDArray[np.int64]
     shingling: Shingling
     threshold: float = 1.0
+    #: each text's number of distinct shingles (counted while signing), as starts / ends
+    distinct: npt.NDArray[np.int32] | None = None
     #: sorted hashes of the shingles a large share of records hold (curator/dedup/boilerplate.py)
     frequent: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, np.uint64))
 
@@ -262,7 +266,7 @@ def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
     # counted in the same compiled pass (boilerplate.own_similarity is the reference)
     sims, own = kernels.pair_similarities(
         codes, offsets, job.shingling.unit == "word", job.shingling.n, job.left, job.right,
-        job.frequent, job.threshold, boilerplate.MIN_OWN)
+        job.frequent, job.threshold, boilerplate.MIN_OWN, job.distinct)
     # below it there, the pair goes (its figure is what drops it); above it or NaN (too
     # little of their own), it stays with its whole-text Jaccard, the similarity reported
     below = own < job.threshold
@@ -505,6 +509,7 @@ def _find(
     screened = len(candidates)
     candidates, limited_records = limit_per_record(candidates, sketch, own, record_cap)
     del sketch, own
+    distinct = _take(outs, "distinct", np.empty(0, np.int32))
     frequent = (_frequent_shingles(spill, bounds, reps, shingling) if len(candidates)
                 else np.empty(0, dtype=np.uint64))
 
@@ -516,7 +521,7 @@ def _find(
             involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
             left, right = local[: len(a)], local[len(a) :]
             yield _VerifyJob(spill, bounds[involved], bounds[involved + 1], left, right,
-                             shingling, params.threshold, frequent)
+                             shingling, params.threshold, distinct[involved], frequent)
 
     pairs: list[tuple[int, int, float]] = []
     sims_iter = ordered_map(pool, _run_verify, verify_jobs(), window)

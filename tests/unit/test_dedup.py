@@ -651,3 +651,18 @@ def test_agreement_by_words_equals_agreement_bin_by_bin() -> None:
         want_agree, want_trials = kernels.agreement_bins(pairs, sketch, own)
         assert np.array_equal(agree, want_agree) and np.array_equal(trials, want_trials)
         assert agree.max() > 0
+
+
+def test_minhash_distinct_counts_each_texts_distinct_shingles() -> None:
+    import random
+
+    rng = random.Random(8)
+    texts = ["".join(rng.choice("ab c") for _ in range(rng.randint(0, 60))) for _ in range(300)]
+    codes, offsets = kernels.encode(texts)
+    for word, n in ((False, 5), (True, 2), (False, 1)):
+        sig, own, distinct = kernels.minhash_distinct(codes, offsets, word, n, 64)
+        want_sig, want_own = kernels.minhash(codes, offsets, word, n, 64)
+        assert np.array_equal(sig, want_sig) and np.array_equal(own, want_own)
+        hashes, bounds = kernels.shingles(codes, offsets, word, n)
+        assert distinct.tolist() == [len(set(hashes[bounds[t] : bounds[t + 1]].tolist()))
+                                     for t in range(len(texts))]

@@ -168,6 +168,12 @@ def test_compiled_own_overlap_equals_the_reference_on_random_pairs() -> None:
                                                       frequent, threshold, 5)
                 jaccard = kernels.pair_jaccard(codes, offsets, word, n, left, right)
                 assert np.array_equal(sims, jaccard)
+                # with each text's distinct count from signing: the same
+                distinct = kernels.minhash_distinct(codes, offsets, word, n, 64)[2]
+                again = kernels.pair_similarities(codes, offsets, word, n, left, right,
+                                                  frequent, threshold, 5, distinct)
+                assert np.array_equal(again[0], sims)
+                assert np.array_equal(again[1], own, equal_nan=True)
                 which = np.flatnonzero(sims >= threshold)
                 want = np.full(len(left), np.nan)
                 want[which] = own_similarity(codes, offsets, word, n, left, right, which,
