@@ -565,7 +565,7 @@ def pair_jaccard(
 def pair_similarities(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
     frequent: U64 | None = None, threshold: float = 1.0, min_own: int = 1,
-    distinct: I64 | None = None,
+    distinct: npt.NDArray[np.integer[Any]] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """`pair_jaccard`, and for the pairs whose Jaccard reaches `threshold` the overlap
     coefficient of their shingle sets without the sorted `frequent` hashes, as
