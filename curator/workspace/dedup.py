@@ -215,15 +215,18 @@ class BestRanks:
 
         prefer: set[int] = set()
         issues: dict[int, int] = {}
-        rows = ws.connection.execute(
-            f"SELECT r.id, r.status, (SELECT count(*) FROM issues i WHERE i.record_id = r.id "
-            f"AND i.severity IN ({','.join('?' * len(_KEEPER_SEVERITIES))})) "
-            f"FROM records r WHERE {ELIGIBLE_SQL.replace('status', 'r.status')}",
-            _KEEPER_SEVERITIES)
-        for rid, status, count in rows:
+        for rid, status in ws.connection.execute(
+                f"SELECT id, status FROM records WHERE {ELIGIBLE_SQL}"):
             if status == "accepted":
                 prefer.add(rid)
-            issues[rid] = int(count)
+            issues[rid] = 0
+        # one pass over the issues, not a lookup in them for each of a million records
+        for rid, count in ws.connection.execute(
+                f"SELECT record_id, count(*) FROM issues WHERE severity IN "
+                f"({','.join('?' * len(_KEEPER_SEVERITIES))}) GROUP BY record_id",
+                _KEEPER_SEVERITIES):
+            if rid in issues:
+                issues[rid] = int(count)
         ifd: dict[int, float] = {}
         for rid, stored, text, value in ws.connection.execute(
                 "SELECT s.record_id, s.content_hash, coalesce(r.current, r.canonical), s.ifd "
