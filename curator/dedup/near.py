@@ -282,6 +282,21 @@ def _frequent_shingles(spill: str, bounds: npt.NDArray[np.int64], reps: npt.NDAr
     return boilerplate.frequent_shingles(codes, offsets, shingling.unit == "word", shingling.n)
 
 
+def _possible(candidates: npt.NDArray[np.uint64], distinct: npt.NDArray[np.int32],
+              threshold: float) -> npt.NDArray[np.uint64]:
+    """The candidates whose Jaccard can reach the threshold by their sizes alone: |A & B| /
+    |A | B| <= min(|A|, |B|) / max(|A|, |B|), so a pair whose smaller shingle set is below
+    `threshold` times the larger cannot pass and is not verified (its result is known). The
+    slack keeps a pair that rounding might put at the bound; nothing reported changes."""
+    if len(candidates) == 0 or len(distinct) == 0:
+        return candidates
+    a = distinct[(candidates >> np.uint64(32)).astype(np.int64)].astype(np.float64)
+    b = distinct[(candidates & np.uint64(0xFFFFFFFF)).astype(np.int64)].astype(np.float64)
+    out: npt.NDArray[np.uint64] = candidates[
+        np.minimum(a, b) >= threshold * np.maximum(a, b) * (1.0 - 1e-9)]
+    return out
+
+
 def _exact_groups(digests: npt.NDArray[np.uint64]) -> list[list[int]]:
     """Indices of rows with equal 128-bit digests, groups of two or more, each in index order,
     the groups in order of their first index."""
@@ -510,6 +525,8 @@ def _find(
     candidates, limited_records = limit_per_record(candidates, sketch, own, record_cap)
     del sketch, own
     distinct = _take(outs, "distinct", np.empty(0, np.int32))
+    limited = len(candidates)
+    candidates = _possible(candidates, distinct, params.threshold)
     frequent = (_frequent_shingles(spill, bounds, reps, shingling) if len(candidates)
                 else np.empty(0, dtype=np.uint64))
 
@@ -537,6 +554,6 @@ def _find(
     exact = [ExactGroup(digests[g[0]].tobytes().hex(), tuple(ids[i] for i in g)) for g in groups]
     stats = DedupStats(n, len(reps), lsh_pairs, len(pairs), lsh_pairs - screened,
                        capped_buckets, capped_records, limited_records,
-                       screened - len(candidates))
+                       screened - limited)
     id_pairs = [(min(ids[i], ids[j]), max(ids[i], ids[j]), s) for i, j, s in pairs]
     return DedupResult(clusters, exact, params, stats, id_pairs)

@@ -666,3 +666,30 @@ def test_minhash_distinct_counts_each_texts_distinct_shingles() -> None:
         hashes, bounds = kernels.shingles(codes, offsets, word, n)
         assert distinct.tolist() == [len(set(hashes[bounds[t] : bounds[t + 1]].tolist()))
                                      for t in range(len(texts))]
+
+
+def test_size_bound_never_drops_a_pair_that_reaches_the_threshold() -> None:
+    """Verification skips a candidate whose shingle-set sizes alone keep its Jaccard below
+    the threshold (near._possible); on random texts, every pair at or above the threshold
+    (exactly at it included) is kept, and pairs of very unequal sizes are dropped."""
+    import random
+
+    from curator.dedup.near import _possible
+
+    rng = random.Random(9)
+    base = ["".join(rng.choice("abcd ") for _ in range(rng.randint(5, 80))) for _ in range(60)]
+    texts = base + [t[: rng.randint(1, len(t))] for t in base] + [t + t[:9] for t in base]
+    codes, offsets = kernels.encode(texts)
+    distinct = kernels.minhash_distinct(codes, offsets, False, 5, 64)[2].astype(np.int32)
+    a = np.array([rng.randrange(len(texts)) for _ in range(4000)], dtype=np.uint64)
+    b = np.array([rng.randrange(len(texts)) for _ in range(4000)], dtype=np.uint64)
+    a[:60], b[:60] = np.arange(60), np.arange(60) + 60  # a text and its prefix
+    pairs = (np.minimum(a, b) << np.uint64(32)) | np.maximum(a, b)
+    left = (pairs >> np.uint64(32)).astype(np.int64)
+    right = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    sims = kernels.pair_jaccard(codes, offsets, False, 5, left, right)
+    for threshold in (0.3, 0.5, 0.8, *np.unique(sims[(sims > 0.2) & (sims < 1)])[:50].tolist()):
+        kept = set(_possible(pairs, distinct, threshold).tolist())
+        assert {int(p) for p, s in zip(pairs.tolist(), sims, strict=True)
+                if s >= threshold} <= kept
+        assert len(kept) < len(set(pairs.tolist()))
