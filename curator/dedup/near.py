@@ -544,9 +544,9 @@ def _find(
     sims_iter = ordered_map(pool, _run_verify, verify_jobs(), window)
     for start, sims in zip(range(0, len(candidates), _VERIFY_CHUNK), sims_iter, strict=True):
         chunk = candidates[start : start + _VERIFY_CHUNK]
-        for pair, s in zip(chunk.tolist(), sims.tolist(), strict=True):
-            if s >= params.threshold:
-                pairs.append((pair >> 32, pair & 0xFFFFFFFF, s))
+        found = np.flatnonzero(sims >= params.threshold)  # most candidates fall below
+        pairs.extend((pair >> 32, pair & 0xFFFFFFFF, s) for pair, s in
+                     zip(chunk[found].tolist(), sims[found].tolist(), strict=True))
         if progress is not None:  # the bar grows by the pairs to verify once they are known
             progress(n + start + len(chunk), n + len(candidates))
 
