@@ -464,7 +464,7 @@ def _distinct_own(
 def _pair_sims(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
     sims: npt.NDArray[np.float64], frequent: U64, threshold: float, min_own: int,
-    own: npt.NDArray[np.float64], known: I64,
+    own: npt.NDArray[np.float64], known: I64, stop: bool,
 ) -> None:  # pragma: no cover - compiled
     """Exact Jaccard of two shingle sets, |A & B| / (|A| + |B| - |A & B|). The left text's
     shingles go into an open-addressing table that stays while consecutive pairs share their
@@ -522,12 +522,31 @@ def _pair_sims(
         if distinct[b] < 0:
             distinct[b] = _distinct(right_hashes, nb, scratch_keys, scratch_marks)
         both = 0
+        total = distinct[a] + distinct[b]
+        # with `stop`: the fewest shared shingles that can reach the threshold (less a margin
+        # far above rounding), and how many of the right text's shingles may miss before the
+        # rest cannot make it up; then the pair is below the threshold, its figure a bound
+        allowed = nb
+        if stop:
+            need = np.int64(np.floor(threshold * total / (1.0 + threshold) - 1e-6))
+            allowed = nb - need
+        misses = 0
+        stopped = False
         for k in range(nb):
             slot = _slot(keys, marks, mask, right_hashes[k])
             if marks[slot] != 0 and stamps[slot] != p:
                 stamps[slot] = p
                 both += 1
-        sims[p] = both / (distinct[a] + distinct[b] - both)
+            else:
+                misses += 1
+                if misses > allowed:
+                    stopped = True
+                    break
+        if stopped:  # at most nb - misses shared: below the threshold
+            upper = nb - misses
+            sims[p] = upper / (total - upper) if total > upper else 0.0
+            continue
+        sims[p] = both / (total - both)
         if not check_own or sims[p] < threshold:
             continue
         if flagged != a:
@@ -565,14 +584,16 @@ def pair_jaccard(
 def pair_similarities(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
     frequent: U64 | None = None, threshold: float = 1.0, min_own: int = 1,
-    distinct: npt.NDArray[np.integer[Any]] | None = None,
+    distinct: npt.NDArray[np.integer[Any]] | None = None, stop: bool = False,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """`pair_jaccard`, and for the pairs whose Jaccard reaches `threshold` the overlap
     coefficient of their shingle sets without the sorted `frequent` hashes, as
     `boilerplate.own_similarity` computes it (NaN where either text keeps fewer than
     `min_own` of its own, for every pair below the threshold, and everywhere when
     `frequent` is None or empty). `distinct`: each text's number of distinct shingles, when
-    known (minhash_distinct), so it is not counted again."""
+    known (minhash_distinct), so it is not counted again. `stop`: a pair stops being counted
+    once it cannot reach `threshold`; its figure is then only a bound below the threshold
+    (every pair at or above it gets its exact Jaccard, as without)."""
     sims = np.empty(len(left), dtype=np.float64)
     own = np.full(len(left), np.nan)
     table = (np.empty(0, dtype=np.uint64) if frequent is None
@@ -581,7 +602,7 @@ def pair_similarities(
                np.ascontiguousarray(right, dtype=np.int64), sims, table, float(threshold),
                int(min_own), own,
                np.empty(0, dtype=np.int64) if distinct is None
-               else np.ascontiguousarray(distinct, dtype=np.int64))
+               else np.ascontiguousarray(distinct, dtype=np.int64), bool(stop))
     return sims, own
 
 

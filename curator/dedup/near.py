@@ -266,7 +266,7 @@ def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
     # counted in the same compiled pass (boilerplate.own_similarity is the reference)
     sims, own = kernels.pair_similarities(
         codes, offsets, job.shingling.unit == "word", job.shingling.n, job.left, job.right,
-        job.frequent, job.threshold, boilerplate.MIN_OWN, job.distinct)
+        job.frequent, job.threshold, boilerplate.MIN_OWN, job.distinct, stop=True)
     # below it there, the pair goes (its figure is what drops it); above it or NaN (too
     # little of their own), it stays with its whole-text Jaccard, the similarity reported
     below = own < job.threshold

@@ -174,6 +174,14 @@ def test_compiled_own_overlap_equals_the_reference_on_random_pairs() -> None:
                                                   frequent, threshold, 5, distinct)
                 assert np.array_equal(again[0], sims)
                 assert np.array_equal(again[1], own, equal_nan=True)
+                # stopping a pair once it cannot reach the threshold: the same pairs reach
+                # it, with the same figures; the others stay below it
+                stopped = kernels.pair_similarities(codes, offsets, word, n, left, right,
+                                                    frequent, threshold, 5, distinct, stop=True)
+                passing = sims >= threshold
+                assert np.array_equal(stopped[0] >= threshold, passing)
+                assert np.array_equal(stopped[0][passing], sims[passing])
+                assert np.array_equal(stopped[1], own, equal_nan=True)
                 which = np.flatnonzero(sims >= threshold)
                 want = np.full(len(left), np.nan)
                 want[which] = own_similarity(codes, offsets, word, n, left, right, which,
