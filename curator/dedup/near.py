@@ -224,8 +224,8 @@ class _VerifyJob:
     frequent: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, np.uint64))
 
 
-#: the spill file mapped once per process (path -> map and a byte view of it): a new map for
-#: each chunk faulted in every page it touched again (a fifth of verification at 1M)
+#: the spill file mapped once per process (path -> map and a byte view of it), not mapped and
+#: unmapped whole for every chunk; the pages a chunk read are let go after it (_spilled_codes)
 _SPILL_MAPS: dict[str, tuple[mmap.mmap, npt.NDArray[np.uint8]]] = {}
 
 
