@@ -168,10 +168,10 @@ def best_keeper_ranks(ws: Workspace) -> tuple[dict[int, int], set[int]]:
     This reads every record's text for the padding (in SQL); dedup itself uses `BestRanks`,
     whose padding comes from the workers that read the texts anyway (`padded`)."""
     best = BestRanks.read(ws)
-    padded = dict(ws.connection.execute(
+    padding = dict(ws.connection.execute(
         f"SELECT r.id, ({_PADDED_SQL}) FROM records r "
         f"WHERE {ELIGIBLE_SQL.replace('status', 'r.status')}"))
-    return best(padded), best.prefer
+    return best(padding), best.prefer
 
 
 def padded(example: Mapping[str, Any]) -> int:
