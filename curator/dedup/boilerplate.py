@@ -67,13 +67,13 @@ def frequent_shingles(codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n
     cutoff = max(min_records, int(np.ceil(share * texts)))
     if texts < cutoff:
         return np.empty(0, dtype=np.uint64)
-    hashes, bounds = kernels.shingles(codes, offsets, word, n)
-    text_of = np.repeat(np.arange(texts, dtype=np.int64), np.diff(bounds))
-    order = np.lexsort((text_of, hashes))
-    h, t = hashes[order], text_of[order]
-    first = np.ones(len(h), dtype=bool)  # the first occurrence of a (shingle, text) pair
-    first[1:] = (h[1:] != h[:-1]) | (t[1:] != t[:-1])
-    values, counts = np.unique(h[first], return_counts=True)
+    # each text's distinct shingles (compiled), then how many texts hold each: one sort
+    hashes = np.sort(kernels.distinct_shingles(codes, offsets, word, n)[0])
+    if len(hashes) == 0:
+        return np.empty(0, dtype=np.uint64)
+    starts = np.flatnonzero(np.concatenate([[True], hashes[1:] != hashes[:-1]]))
+    values = hashes[starts]
+    counts = np.diff(np.append(starts, len(hashes)))
     out: U64 = values[counts >= cutoff]
     return out
 

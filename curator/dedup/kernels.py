@@ -103,6 +103,83 @@ def normalise_ascii(
     return out[: bounds[-1]], bounds
 
 
+@_jit()
+def _normalise_utf8(
+    data: npt.NDArray[np.uint8], bounds: I64, codes: npt.NDArray[np.uint32], offsets: I64,
+    out: npt.NDArray[np.uint8], out_bounds: I64,
+) -> None:  # pragma: no cover - compiled
+    """`_normalise_ascii` over UTF-8 texts (data[bounds[t]:bounds[t + 1]]), decoding as it
+    goes: the normalised text as code points (codes, offsets) and as UTF-8 (out, out_bounds).
+    Only ASCII is changed; any other character is copied, its bytes as they are."""
+    pos = 0
+    at = 0
+    for t in range(len(bounds) - 1):
+        offsets[t] = pos
+        out_bounds[t] = at
+        started = False
+        gap = False
+        i = bounds[t]
+        end = bounds[t + 1]
+        while i < end:
+            c = np.uint32(data[i])
+            width = 1
+            if c >= 0x80:
+                if c < 0xE0:
+                    c = ((c & np.uint32(0x1F)) << np.uint32(6)) | (np.uint32(data[i + 1]) & np.uint32(0x3F))
+                    width = 2
+                elif c < 0xF0:
+                    c = (((c & np.uint32(0x0F)) << np.uint32(12))
+                         | ((np.uint32(data[i + 1]) & np.uint32(0x3F)) << np.uint32(6))
+                         | (np.uint32(data[i + 2]) & np.uint32(0x3F)))
+                    width = 3
+                else:
+                    c = (((c & np.uint32(0x07)) << np.uint32(18))
+                         | ((np.uint32(data[i + 1]) & np.uint32(0x3F)) << np.uint32(12))
+                         | ((np.uint32(data[i + 2]) & np.uint32(0x3F)) << np.uint32(6))
+                         | (np.uint32(data[i + 3]) & np.uint32(0x3F)))
+                    width = 4
+            elif c == 32 or 9 <= c <= 13 or 28 <= c <= 31:  # str.split()'s, in ASCII
+                gap = started
+                i += 1
+                continue
+            if gap:
+                codes[pos] = 32
+                pos += 1
+                out[at] = 32
+                at += 1
+                gap = False
+            if 65 <= c <= 90:
+                c += 32
+            codes[pos] = c
+            pos += 1
+            if width == 1:
+                out[at] = np.uint8(c)
+                at += 1
+            else:
+                for k in range(width):
+                    out[at] = data[i + k]
+                    at += 1
+            i += width
+            started = True
+    offsets[len(bounds) - 1] = pos
+    out_bounds[len(bounds) - 1] = at
+
+
+def normalise_utf8(
+    data: npt.NDArray[np.uint8], bounds: I64
+) -> tuple[npt.NDArray[np.uint32], I64, npt.NDArray[np.uint8], I64]:
+    """`normalise_ascii` of UTF-8 texts (the bytes data[bounds[t]:bounds[t + 1]]), without
+    decoding them in Python first: the normalised texts as code points with their offsets, as
+    `encode` gives them, and as UTF-8 with their byte bounds."""
+    codes = np.empty(len(data), dtype=np.uint32)
+    offsets = np.empty(len(bounds), dtype=np.int64)
+    out = np.empty(len(data), dtype=np.uint8)
+    out_bounds = np.empty(len(bounds), dtype=np.int64)
+    _normalise_utf8(data, np.ascontiguousarray(bounds, dtype=np.int64), codes, offsets, out,
+                    out_bounds)
+    return codes[: offsets[-1]], offsets, out[: out_bounds[-1]], out_bounds
+
+
 @_jit(inline="always")
 def _mix(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     x = x ^ (x >> np.uint64(30))
@@ -205,17 +282,66 @@ def shingles(
 
 
 @_jit()
+def _all_distinct(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, out: U64, bounds: I64
+) -> None:  # pragma: no cover - compiled
+    longest = max(1, _longest(offsets))
+    scratch = np.empty(longest, dtype=np.uint64)
+    capacity = 16
+    while capacity < 2 * longest:
+        capacity *= 2
+    keys = np.empty(capacity, dtype=np.uint64)
+    marks = np.zeros(capacity, dtype=np.uint8)
+    pos = 0
+    for t in range(len(offsets) - 1):
+        bounds[t] = pos
+        count = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
+        size = 16
+        while size < 2 * count:
+            size *= 2
+        mask = np.uint64(size - 1)
+        marks[:size] = 0
+        for k in range(count):
+            slot = _slot(keys, marks, mask, scratch[k])
+            if marks[slot] == 0:
+                keys[slot] = scratch[k]
+                marks[slot] = 1
+                out[pos] = scratch[k]
+                pos += 1
+    bounds[len(offsets) - 1] = pos
+
+
+def distinct_shingles(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int
+) -> tuple[U64, I64]:
+    """`shingles` with each text's repeats dropped (first occurrences, in order)."""
+    out = np.empty(max(1, len(codes) + len(offsets)), dtype=np.uint64)
+    bounds = np.empty(len(offsets), dtype=np.int64)
+    _all_distinct(codes, offsets, word, n, out, bounds)
+    return out[: bounds[-1]], bounds
+
+
+@_jit()
 def _signatures(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, bits: int,
-    sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_],
+    sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_], distinct: I64, count_distinct: bool,
 ) -> None:  # pragma: no cover - compiled
     """One-permutation MinHash: the top `bits` bits of a shingle hash choose its bin, the low
     32 bits are its value, and each bin keeps its minimum. `sig` comes filled with _EMPTY;
-    own[t, b] says whether bin b of text t got a shingle of its own (was not borrowed)."""
-    scratch = np.empty(max(1, _longest(offsets)), dtype=np.uint64)
+    own[t, b] says whether bin b of text t got a shingle of its own (was not borrowed).
+    With `count_distinct`, distinct[t] is how many distinct shingles text t has."""
+    longest = max(1, _longest(offsets))
+    scratch = np.empty(longest, dtype=np.uint64)
+    capacity = 16
+    while count_distinct and capacity < 2 * longest:
+        capacity *= 2
+    keys = np.empty(capacity, dtype=np.uint64)
+    marks = np.zeros(capacity, dtype=np.uint8)
     shift = np.uint64(64 - bits)
     for t in range(len(offsets) - 1):
         count = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
+        if count_distinct:
+            distinct[t] = _distinct(scratch, count, keys, marks)
         row = sig[t]
         for k in range(count):
             h = scratch[k]
@@ -250,8 +376,21 @@ def minhash(
     bins of each text hold a shingle of its own (the others were borrowed)."""
     sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
     own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
-    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own)
+    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own,
+                np.empty(0, dtype=np.int64), False)
     return sig, own
+
+
+def minhash_distinct(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, num_perm: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_], I64]:
+    """`minhash`, and how many distinct shingles each text has (verification needs it for
+    every text it compares; counted here once a text instead of once a chunk)."""
+    sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
+    own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
+    distinct = np.empty(len(offsets) - 1, dtype=np.int64)
+    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own, distinct, True)
+    return sig, own, distinct
 
 
 @_jit(inline="always")
@@ -286,17 +425,59 @@ def _distinct(
     return found
 
 
+@_jit(inline="always")
+def _is_frequent(frequent: U64, h: np.uint64) -> bool:  # pragma: no cover - compiled
+    """Whether h is in the sorted array `frequent` (binary search)."""
+    lo = 0
+    hi = len(frequent)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if frequent[mid] < h:
+            lo = mid + 1
+        else:
+            hi = mid
+    return bool(lo < len(frequent) and frequent[lo] == h)
+
+
+@_jit()
+def _distinct_own(
+    hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8], frequent: U64
+) -> int:  # pragma: no cover - compiled
+    """How many distinct values hashes[:count] holds that are not in `frequent`."""
+    size = 16
+    while size < 2 * count:
+        size *= 2
+    mask = np.uint64(size - 1)
+    marks[:size] = 0
+    found = 0
+    for k in range(count):
+        slot = _slot(keys, marks, mask, hashes[k])
+        if marks[slot] == 0:
+            keys[slot] = hashes[k]
+            marks[slot] = 1
+            if not _is_frequent(frequent, hashes[k]):
+                found += 1
+    return found
+
+
 @_jit()
 def _pair_sims(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
-    sims: npt.NDArray[np.float64],
+    sims: npt.NDArray[np.float64], frequent: U64, threshold: float, min_own: int,
+    own: npt.NDArray[np.float64], known: I64, stop: bool,
 ) -> None:  # pragma: no cover - compiled
     """Exact Jaccard of two shingle sets, |A & B| / (|A| + |B| - |A & B|). The left text's
     shingles go into an open-addressing table that stays while consecutive pairs share their
     left text (candidates come sorted by it, so a record with many candidates builds its
     table once); each text's number of distinct shingles is counted once; the right text's
     shingles are looked up, each table slot stamped with the pair so a shingle repeated in
-    the right text counts once."""
+    the right text counts once.
+
+    With `frequent` (sorted boilerplate hashes) not empty, a pair whose Jaccard reaches
+    `threshold` also gets `own[p]`, the overlap coefficient of the two sets without the
+    frequent shingles (boilerplate.own_similarity), or NaN where either keeps fewer than
+    `min_own`; `own` comes filled with NaN. The left table's slots learn whether they are
+    frequent once per left text, and only when one of its pairs reaches the threshold."""
     texts = len(offsets) - 1
     longest = max(1, _longest(offsets))
     left_hashes = np.empty(longest, dtype=np.uint64)
@@ -307,10 +488,15 @@ def _pair_sims(
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
     stamps = np.empty(capacity, dtype=np.int64)
+    common = np.zeros(capacity, dtype=np.uint8)  # 1: the slot's shingle is frequent
     scratch_keys = np.empty(capacity, dtype=np.uint64)
     scratch_marks = np.zeros(capacity, dtype=np.uint8)
-    distinct = np.full(texts, -1, dtype=np.int64)
+    distinct = known.copy() if len(known) == texts else np.full(texts, -1, dtype=np.int64)
+    distinct_own = np.full(texts, -1, dtype=np.int64)
+    check_own = len(frequent) > 0
     current = -1
+    flagged = -1  # the left text whose slots `common` describes
+    size = 16
     mask = np.uint64(0)
     for p in range(len(left)):
         a, b = left[p], right[p]
@@ -331,26 +517,93 @@ def _pair_sims(
                     in_left += 1
             distinct[a] = in_left
             current = a
+            flagged = -1
         nb = _text_shingles(codes, offsets[b], offsets[b + 1], word, n, right_hashes, 0)
         if distinct[b] < 0:
             distinct[b] = _distinct(right_hashes, nb, scratch_keys, scratch_marks)
         both = 0
+        total = distinct[a] + distinct[b]
+        # with `stop`: the fewest shared shingles that can reach the threshold (less a margin
+        # far above rounding), and how many of the right text's shingles may miss before the
+        # rest cannot make it up; then the pair is below the threshold, its figure a bound
+        allowed = nb
+        if stop:
+            need = np.int64(np.floor(threshold * total / (1.0 + threshold) - 1e-6))
+            allowed = nb - need
+        misses = 0
+        stopped = False
         for k in range(nb):
             slot = _slot(keys, marks, mask, right_hashes[k])
             if marks[slot] != 0 and stamps[slot] != p:
                 stamps[slot] = p
                 both += 1
-        sims[p] = both / (distinct[a] + distinct[b] - both)
+            else:
+                misses += 1
+                if misses > allowed:
+                    stopped = True
+                    break
+        if stopped:  # at most nb - misses shared: below the threshold
+            upper = nb - misses
+            sims[p] = upper / (total - upper) if total > upper else 0.0
+            continue
+        sims[p] = both / (total - both)
+        if not check_own or sims[p] < threshold:
+            continue
+        if flagged != a:
+            own_left = 0
+            for i in range(size):
+                if marks[i] != 0:
+                    common[i] = 1 if _is_frequent(frequent, keys[i]) else 0
+                    if common[i] == 0:
+                        own_left += 1
+            distinct_own[a] = own_left
+            flagged = a
+        if distinct_own[b] < 0:
+            distinct_own[b] = _distinct_own(right_hashes, nb, scratch_keys, scratch_marks,
+                                            frequent)
+        if distinct_own[a] < min_own or distinct_own[b] < min_own:
+            continue
+        # the stamps of this pair's shared slots are p; each counted once, restamped
+        both_own = 0
+        for k in range(nb):
+            slot = _slot(keys, marks, mask, right_hashes[k])
+            if marks[slot] != 0 and stamps[slot] == p:
+                stamps[slot] = -2
+                if common[slot] == 0:
+                    both_own += 1
+        own[p] = both_own / min(distinct_own[a], distinct_own[b])
 
 
 def pair_jaccard(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64
 ) -> npt.NDArray[np.float64]:
     """The Jaccard similarity of the shingle sets of texts left[p] and right[p], for every p."""
+    return pair_similarities(codes, offsets, word, n, left, right)[0]
+
+
+def pair_similarities(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, left: I64, right: I64,
+    frequent: U64 | None = None, threshold: float = 1.0, min_own: int = 1,
+    distinct: npt.NDArray[np.integer[Any]] | None = None, stop: bool = False,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """`pair_jaccard`, and for the pairs whose Jaccard reaches `threshold` the overlap
+    coefficient of their shingle sets without the sorted `frequent` hashes, as
+    `boilerplate.own_similarity` computes it (NaN where either text keeps fewer than
+    `min_own` of its own, for every pair below the threshold, and everywhere when
+    `frequent` is None or empty). `distinct`: each text's number of distinct shingles, when
+    known (minhash_distinct), so it is not counted again. `stop`: a pair stops being counted
+    once it cannot reach `threshold`; its figure is then only a bound below the threshold
+    (every pair at or above it gets its exact Jaccard, as without)."""
     sims = np.empty(len(left), dtype=np.float64)
+    own = np.full(len(left), np.nan)
+    table = (np.empty(0, dtype=np.uint64) if frequent is None
+             else np.ascontiguousarray(frequent, dtype=np.uint64))
     _pair_sims(codes, offsets, word, n, np.ascontiguousarray(left, dtype=np.int64),
-               np.ascontiguousarray(right, dtype=np.int64), sims)
-    return sims
+               np.ascontiguousarray(right, dtype=np.int64), sims, table, float(threshold),
+               int(min_own), own,
+               np.empty(0, dtype=np.int64) if distinct is None
+               else np.ascontiguousarray(distinct, dtype=np.int64), bool(stop))
+    return sims, own
 
 
 @_jit()
@@ -379,12 +632,74 @@ def _agreement(
         trials[p] = max(count, 1)
 
 
+_L7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_H8 = np.uint64(0x8080808080808080)
+_BYTES1 = np.uint64(0x0101010101010101)
+
+
+def _spread_table() -> U64:
+    """For each own byte (bit 0x80 >> j: column j of its eight), the 64-bit mask with the
+    high bit of byte j set: the bytes of a little-endian word of eight sketch columns."""
+    table = np.zeros(256, dtype=np.uint64)
+    for value in range(256):
+        for j in range(8):
+            if value & (0x80 >> j):
+                table[value] |= np.uint64(0x80) << np.uint64(8 * j)
+    return table
+
+
+_SPREAD = _spread_table()
+
+
+@_jit()
+def _agreement_words(
+    pairs: U64, words: U64, own: npt.NDArray[np.uint8], spread: U64, agree: I64, trials: I64,
+) -> None:  # pragma: no cover - compiled
+    """`_agreement` eight bins at a time: `words` holds each sketch row as little-endian
+    64-bit words (bins q*8 .. q*8+7 in word q); a byte of x = a ^ b is zero exactly where two
+    bins agree, found for all eight bytes at once without carries between them."""
+    for p in range(len(pairs)):
+        a = np.int64(pairs[p] >> np.uint64(32))
+        b = np.int64(pairs[p] & _LOW32)
+        hits = np.uint64(0)
+        count = np.uint64(0)
+        for q in range(own.shape[1]):
+            either = own[a, q] | own[b, q]
+            if either == 0:
+                continue
+            mask = spread[either]
+            x = words[a, q] ^ words[b, q]
+            nonzero = (((x & _L7) + _L7) | x) & _H8  # high bit of each byte that is not 0
+            equal = ~nonzero & mask
+            hits += ((equal >> np.uint64(7)) * _BYTES1) >> np.uint64(56)
+            count += ((mask >> np.uint64(7)) * _BYTES1) >> np.uint64(56)
+        agree[p] = np.int64(hits)
+        trials[p] = max(np.int64(count), 1)
+
+
 def agreement(
     pairs: U64, sketch: npt.NDArray[np.uint8], own: npt.NDArray[np.uint8]
 ) -> tuple[I64, I64]:
     """For candidate pairs (i << 32 | j): in how many bins either record fills itself the two
     signatures agree (`sketch`: the low byte of each bin), and how many such bins there are
     (at least 1); `own` is the packed bits of which bins each record fills itself."""
+    agree = np.empty(len(pairs), dtype=np.int64)
+    trials = np.empty(len(pairs), dtype=np.int64)
+    pairs = np.ascontiguousarray(pairs, dtype=np.uint64)
+    sketch = np.ascontiguousarray(sketch)
+    own = np.ascontiguousarray(own)
+    if sketch.shape[1] % 8 == 0 and sketch.shape[1] and own.shape[1] * 8 == sketch.shape[1]:
+        words = sketch.view(np.dtype("<u8"))  # word q: bins q*8 .. q*8+7, the first lowest
+        _agreement_words(pairs, words, own, _SPREAD, agree, trials)
+    else:
+        _agreement(pairs, sketch, own, sketch.shape[1], agree, trials)
+    return agree, trials
+
+
+def agreement_bins(
+    pairs: U64, sketch: npt.NDArray[np.uint8], own: npt.NDArray[np.uint8]
+) -> tuple[I64, I64]:
+    """`agreement` one bin at a time (its reference)."""
     agree = np.empty(len(pairs), dtype=np.int64)
     trials = np.empty(len(pairs), dtype=np.int64)
     _agreement(np.ascontiguousarray(pairs, dtype=np.uint64), np.ascontiguousarray(sketch),
@@ -394,31 +709,48 @@ def agreement(
 
 @_jit()
 def _gather(
-    data: npt.NDArray[np.uint8], starts: I64, ends: I64, out: npt.NDArray[np.uint32]
-) -> int:  # pragma: no cover - compiled
-    """Copy the byte ranges starts[t]:ends[t] of data to out, back to back, one code point
-    a byte; return the largest byte (below 0x80: the ranges are ASCII)."""
+    data: npt.NDArray[np.uint8], starts: I64, ends: I64, out: npt.NDArray[np.uint32],
+    offsets: I64,
+) -> None:  # pragma: no cover - compiled
+    """Decode the UTF-8 byte ranges starts[t]:ends[t] of data to code points in out, back to
+    back, each range's start in offsets (and the end after the last). The ranges are valid
+    UTF-8 (written by str.encode), so no byte is checked."""
     pos = 0
-    top = 0
     for t in range(len(starts)):
-        for i in range(starts[t], ends[t]):
-            c = data[i]
-            if c > top:
-                top = c
+        offsets[t] = pos
+        i = starts[t]
+        end = ends[t]
+        while i < end:
+            c = np.uint32(data[i])
+            if c < 0x80:
+                i += 1
+            elif c < 0xE0:
+                c = ((c & np.uint32(0x1F)) << np.uint32(6)) | (np.uint32(data[i + 1]) & np.uint32(0x3F))
+                i += 2
+            elif c < 0xF0:
+                c = (((c & np.uint32(0x0F)) << np.uint32(12))
+                     | ((np.uint32(data[i + 1]) & np.uint32(0x3F)) << np.uint32(6))
+                     | (np.uint32(data[i + 2]) & np.uint32(0x3F)))
+                i += 3
+            else:
+                c = (((c & np.uint32(0x07)) << np.uint32(18))
+                     | ((np.uint32(data[i + 1]) & np.uint32(0x3F)) << np.uint32(12))
+                     | ((np.uint32(data[i + 2]) & np.uint32(0x3F)) << np.uint32(6))
+                     | (np.uint32(data[i + 3]) & np.uint32(0x3F)))
+                i += 4
             out[pos] = c
             pos += 1
-    return top
+    offsets[len(starts)] = pos
 
 
-def gather_bytes(
+def gather_utf8(
     data: npt.NDArray[np.uint8], starts: I64, ends: I64
-) -> tuple[npt.NDArray[np.uint32], I64, bool]:
-    """The byte ranges of `data` as one code-point array (a byte each) with its offsets, and
-    whether every byte was ASCII (else the caller decodes them as UTF-8)."""
-    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
-    np.cumsum(ends - starts, out=offsets[1:])
-    out = np.empty(int(offsets[-1]), dtype=np.uint32)
-    top = _gather(data, np.ascontiguousarray(starts, dtype=np.int64),
-                  np.ascontiguousarray(ends, dtype=np.int64), out)
-    return out, offsets, top < 0x80
-
+) -> tuple[npt.NDArray[np.uint32], I64]:
+    """The UTF-8 byte ranges of `data` decoded, as `encode` gives texts: one code-point array
+    and the offset of each text (a text never has more code points than bytes)."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    ends = np.ascontiguousarray(ends, dtype=np.int64)
+    out = np.empty(max(0, int((ends - starts).sum())), dtype=np.uint32)
+    offsets = np.empty(len(starts) + 1, dtype=np.int64)
+    _gather(data, starts, ends, out, offsets)
+    return out[: offsets[-1]], offsets

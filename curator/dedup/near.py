@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 try:
     import fcntl
@@ -73,11 +74,16 @@ from curator.dedup.settings import DedupSettings, Shingling
 
 __all__ = [
     "BUCKET_CAP", "BUCKET_WINDOW", "RECORD_CAP", "Cluster", "DedupParams", "DedupResult",
-    "DedupStats", "Fetch", "Item", "KeeperRule", "Member", "find_duplicates",
+    "DedupStats", "Fetch", "Flag", "Item", "KeeperRule", "Member", "RanksFromFlags",
+    "find_duplicates",
 ]
 
 Item = Mapping[str, Any] | str | bytes  # bytes: the example as JSON
 Fetch = Callable[[Sequence[int]], Sequence[Item]]
+#: a number computed from each example where it is read (in the workers): find_duplicates
+Flag = Callable[[Mapping[str, Any]], int]
+#: the keeper statuses (numeric ranks) of the records from their flags: find_duplicates
+RanksFromFlags = Callable[[Mapping[int, int]], Mapping[int, int]]
 _T = TypeVar("_T")
 _U = TypeVar("_U")
 
@@ -141,6 +147,7 @@ class _BatchJob:
     rows: int
     fetch: Fetch | None = None  # when set, items is empty and fetch(ids) gives them
     ids: list[int] = field(default_factory=list)
+    flag: Flag | None = None  # run on each example (a dict) as it is read: find_duplicates
 
 
 @dataclass
@@ -152,6 +159,8 @@ class _BatchOut:
     own: npt.NDArray[np.uint8]  # packed bits: the bin holds a shingle of the text's own
     blob: bytes  # the normalised texts, UTF-8, back to back (the parent spills them)
     offsets: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.int64]  # job.flag of each example (0 for a text); empty without
+    distinct: npt.NDArray[np.int32]  # each text's number of distinct shingles
 
 
 def _take(outs: list[_BatchOut], name: str, empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -166,26 +175,38 @@ def _take(outs: list[_BatchOut], name: str, empty: npt.NDArray[Any]) -> npt.NDAr
 
 
 def _run_batch(job: _BatchJob) -> _BatchOut:
-    items = job.fetch(job.ids) if job.fetch is not None else job.items
+    items: Sequence[Item] = job.fetch(job.ids) if job.fetch is not None else job.items
+    flags = np.empty(0, dtype=np.int64)
+    if job.flag is not None:
+        flag = job.flag
+        items = [orjson.loads(item) if isinstance(item, bytes) else item for item in items]
+        flags = np.fromiter((flag(item) if isinstance(item, Mapping) else 0 for item in items),
+                            dtype=np.int64, count=len(items))
     # ASCII text comes back raw and is normalised in compiled code: the splitting and joining
     # of normalize_text were a third of a record's time
     texts = [as_text(item, include_system=job.include_system, raw_ascii=True) for item in items]
-    codes, offsets = kernels.normalise_ascii(*kernels.encode(texts))
-    sig, own = kernels.minhash(codes, offsets, job.shingling.unit == "word", job.shingling.n,
-                               job.num_perm)
+    # as UTF-8 (a copy for ASCII text), normalised and decoded in one compiled pass, which
+    # also gives the normalised UTF-8 that is spilled and hashed
+    encoded = [t.encode("utf-8") for t in texts]
+    raw_bounds = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
+              out=raw_bounds[1:])
+    codes, offsets, utf8, blob_offsets = kernels.normalise_utf8(
+        np.frombuffer(b"".join(encoded), dtype=np.uint8), raw_bounds)
+    del encoded
+    sig, own, distinct = kernels.minhash_distinct(
+        codes, offsets, job.shingling.unit == "word", job.shingling.n, job.num_perm)
     keys = band_keys(sig, job.bands, job.rows)
     lengths = np.diff(offsets)
-    # the normalised UTF-8 of each text: its code points as bytes when ASCII
-    ascii_bytes = codes.astype(np.uint8).data
-    bounds = offsets.tolist()
-    encoded = [ascii_bytes[bounds[k] : bounds[k + 1]] if t.isascii() else t.encode("utf-8")
-               for k, t in enumerate(texts)]
-    sizes = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    blob, blob_offsets = b"".join(encoded), np.concatenate([[0], np.cumsum(sizes)])
+    blob = utf8.tobytes()
+    view = memoryview(blob)
+    cuts = blob_offsets.tolist()
     sketch = sig.astype(np.uint8)  # the low byte: a bin agrees by chance 1 time in 256 more
-    digests = np.frombuffer(b"".join(content_hash_bytes(e) for e in encoded), dtype=np.uint64)
+    digests = np.frombuffer(b"".join(content_hash_bytes(view[cuts[k] : cuts[k + 1]])
+                                     for k in range(len(texts))), dtype=np.uint64)
     return _BatchOut(digests.reshape(len(texts), 2), lengths, keys, sketch,
-                     np.packbits(own, axis=1), blob, blob_offsets)
+                     np.packbits(own, axis=1), blob, blob_offsets, flags,
+                     distinct.astype(np.int32))
 
 
 @dataclass(frozen=True)
@@ -197,40 +218,66 @@ class _VerifyJob:
     right: npt.NDArray[np.int64]
     shingling: Shingling
     threshold: float = 1.0
+    #: each text's number of distinct shingles (counted while signing), as starts / ends
+    distinct: npt.NDArray[np.int32] | None = None
     #: sorted hashes of the shingles a large share of records hold (curator/dedup/boilerplate.py)
     frequent: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, np.uint64))
+
+
+#: the spill file mapped once per process (path -> map and a byte view of it), not mapped and
+#: unmapped whole for every chunk; the pages a chunk read are let go after it (_spilled_codes)
+_SPILL_MAPS: dict[str, tuple[mmap.mmap, npt.NDArray[np.uint8]]] = {}
+
+
+def _spill_view(spill: str) -> npt.NDArray[np.uint8] | None:
+    """The spill file's bytes (None when it is empty: mmap refuses an empty file), mapped the
+    first time this process asks; the file is complete before anything reads it."""
+    if spill not in _SPILL_MAPS:
+        for other in list(_SPILL_MAPS):  # a pool lives for one run: an older map is stale
+            _release_spill(other)
+        with open(spill, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:  # every text empty
+                return None
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        _SPILL_MAPS[spill] = (mm, np.frombuffer(mm, dtype=np.uint8))
+    return _SPILL_MAPS[spill][1]
+
+
+def _release_spill(spill: str) -> None:
+    mapped = _SPILL_MAPS.pop(spill, None)
+    if mapped is not None:
+        mm, view = mapped
+        del view, mapped  # the map cannot close while an array still points into it
+        mm.close()
 
 
 def _spilled_codes(spill: str, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
                    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
     """The texts at these byte ranges of the spill file as code points and offsets."""
-    with open(spill, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:  # every text empty (mmap refuses an empty file)
-            return np.zeros(0, dtype=np.uint32), np.zeros(len(starts) + 1, dtype=np.int64)
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            view = np.frombuffer(mm, dtype=np.uint8)
-            codes, offsets, ascii_only = kernels.gather_bytes(view, starts, ends)
-            del view  # the map cannot close while an array still points into it
-    if ascii_only:  # one byte a code point: nothing to decode
-        return codes, offsets
-    blob, bounds = codes.astype(np.uint8).tobytes(), offsets.tolist()
-    return kernels.encode([blob[bounds[k] : bounds[k + 1]].decode("utf-8")
-                           for k in range(len(starts))])
+    view = _spill_view(spill)
+    if view is None:
+        return np.zeros(0, dtype=np.uint32), np.zeros(len(starts) + 1, dtype=np.int64)
+    out = kernels.gather_utf8(view, starts, ends)
+    # let go of the pages read (they stay in the page cache): otherwise each process's
+    # resident size grows towards the whole file (0.6 GB at 1M) and a sum over the process
+    # tree counts the file once a process
+    mm = _SPILL_MAPS[spill][0]
+    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mm.madvise(mmap.MADV_DONTNEED)
+    return out
 
 
 def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
     codes, offsets = _spilled_codes(job.spill, job.starts, job.ends)
-    word = job.shingling.unit == "word"
-    sims = kernels.pair_jaccard(codes, offsets, word, job.shingling.n, job.left, job.right)
-    if len(job.frequent):
-        # a pair that reaches the threshold must also reach it without the boilerplate shingles
-        which = np.flatnonzero(sims >= job.threshold)
-        own = boilerplate.own_similarity(codes, offsets, word, job.shingling.n, job.left,
-                                         job.right, which, job.frequent)
-        # below it there, the pair goes (its figure is what drops it); above it or NaN (too
-        # little of their own), it stays with its whole-text Jaccard, the similarity reported
-        below = own < job.threshold
-        sims[which[below]] = own[below]
+    # a pair that reaches the threshold must also reach it without the boilerplate shingles,
+    # counted in the same compiled pass (boilerplate.own_similarity is the reference)
+    sims, own = kernels.pair_similarities(
+        codes, offsets, job.shingling.unit == "word", job.shingling.n, job.left, job.right,
+        job.frequent, job.threshold, boilerplate.MIN_OWN, job.distinct, stop=True)
+    # below it there, the pair goes (its figure is what drops it); above it or NaN (too
+    # little of their own), it stays with its whole-text Jaccard, the similarity reported
+    below = own < job.threshold
+    sims[below] = own[below]
     return sims
 
 
@@ -240,6 +287,21 @@ def _frequent_shingles(spill: str, bounds: npt.NDArray[np.int64], reps: npt.NDAr
     sample = reps[boilerplate.sample_positions(len(reps))]
     codes, offsets = _spilled_codes(spill, bounds[sample], bounds[sample + 1])
     return boilerplate.frequent_shingles(codes, offsets, shingling.unit == "word", shingling.n)
+
+
+def _possible(candidates: npt.NDArray[np.uint64], distinct: npt.NDArray[np.int32],
+              threshold: float) -> npt.NDArray[np.uint64]:
+    """The candidates whose Jaccard can reach the threshold by their sizes alone: |A & B| /
+    |A | B| <= min(|A|, |B|) / max(|A|, |B|), so a pair whose smaller shingle set is below
+    `threshold` times the larger cannot pass and is not verified (its result is known). The
+    slack keeps a pair that rounding might put at the bound; nothing reported changes."""
+    if len(candidates) == 0 or len(distinct) == 0:
+        return candidates
+    a = distinct[(candidates >> np.uint64(32)).astype(np.int64)].astype(np.float64)
+    b = distinct[(candidates & np.uint64(0xFFFFFFFF)).astype(np.int64)].astype(np.float64)
+    out: npt.NDArray[np.uint64] = candidates[
+        np.minimum(a, b) >= threshold * np.maximum(a, b) * (1.0 - 1e-9)]
+    return out
 
 
 def _exact_groups(digests: npt.NDArray[np.uint64]) -> list[list[int]]:
@@ -275,6 +337,8 @@ def find_duplicates(
     bucket_cap: int = BUCKET_CAP,
     bucket_window: int = BUCKET_WINDOW,
     record_cap: int = RECORD_CAP,
+    flag: Flag | None = None,
+    ranks_from_flags: RanksFromFlags | None = None,
 ) -> DedupResult:
     """Exact and near-duplicate clusters of `records`, each with a keeper and similarities.
 
@@ -294,6 +358,10 @@ def find_duplicates(
     pairs. `bucket_cap` and `bucket_window` bound the candidates a band bucket gives
     (`BUCKET_CAP`) and `record_cap` the candidates one record keeps (`RECORD_CAP`); the stats
     say how often either cap was hit.
+    `flag(example)` (a module-level function: it goes to the workers) runs on every example
+    dict as it is read, and `ranks_from_flags({id: flag})` then gives the statuses (numeric
+    ranks) for accepted_first in place of `statuses`: a keeper rule that needs something of
+    each text gets it without a second read of every record.
     """
     if bucket_cap < 2 or bucket_window < 1 or record_cap < 1:
         raise ValueError("bucket_cap must be at least 2, bucket_window and record_cap at least 1")
@@ -328,13 +396,15 @@ def find_duplicates(
     try:
         return _find(
             records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
-            2 * workers, progress, bucket_cap, bucket_window, record_cap, spill,
+            2 * workers, progress, bucket_cap, bucket_window, record_cap, spill, flag,
+            ranks_from_flags,
         )
     finally:
         if collecting:
             gc.enable()
         if pool is not None:
             pool.shutdown()
+        _release_spill(spill)  # mapped here when verification ran in this process
         os.unlink(spill)
         os.close(handle)
 
@@ -386,6 +456,8 @@ def _find(
     bucket_window: int,
     record_cap: int,
     spill: str,
+    flag: Flag | None = None,
+    ranks_from_flags: RanksFromFlags | None = None,
 ) -> DedupResult:
     ids: list[int] = []
 
@@ -395,7 +467,7 @@ def _find(
                 chunk = list(only[start : start + batch_size])
                 ids.extend(chunk)
                 yield _BatchJob([], params.include_system, params.num_perm, shingling,
-                                params.bands, params.rows, fetch, chunk)
+                                params.bands, params.rows, fetch, chunk, flag)
             return
         for batch in _batched(records, batch_size):
             ids.extend(record_id for record_id, _ in batch)
@@ -406,6 +478,7 @@ def _find(
                 shingling,
                 params.bands,
                 params.rows,
+                flag=flag,
             )
 
     outs: list[_BatchOut] = []
@@ -429,6 +502,11 @@ def _find(
     if len(set(ids)) != n:
         raise ValueError("record ids must be unique")
     lengths = _take(outs, "lengths", np.empty(0, np.int64))
+    if ranks_from_flags is not None:
+        flags = _take(outs, "flags", np.empty(0, np.int64))
+        if len(flags) != n:  # no flag given
+            flags = np.zeros(n, dtype=np.int64)
+        statuses = ranks_from_flags(dict(zip(ids, flags.tolist(), strict=True)))
     rank = priority(id_arr, lengths, params.keeper, statuses, prefer)
 
     # exact groups; the best-ranked record of each stands for it in the near search
@@ -453,6 +531,9 @@ def _find(
     screened = len(candidates)
     candidates, limited_records = limit_per_record(candidates, sketch, own, record_cap)
     del sketch, own
+    distinct = _take(outs, "distinct", np.empty(0, np.int32))
+    limited = len(candidates)
+    candidates = _possible(candidates, distinct, params.threshold)
     frequent = (_frequent_shingles(spill, bounds, reps, shingling) if len(candidates)
                 else np.empty(0, dtype=np.uint64))
 
@@ -464,15 +545,15 @@ def _find(
             involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
             left, right = local[: len(a)], local[len(a) :]
             yield _VerifyJob(spill, bounds[involved], bounds[involved + 1], left, right,
-                             shingling, params.threshold, frequent)
+                             shingling, params.threshold, distinct[involved], frequent)
 
     pairs: list[tuple[int, int, float]] = []
     sims_iter = ordered_map(pool, _run_verify, verify_jobs(), window)
     for start, sims in zip(range(0, len(candidates), _VERIFY_CHUNK), sims_iter, strict=True):
         chunk = candidates[start : start + _VERIFY_CHUNK]
-        for pair, s in zip(chunk.tolist(), sims.tolist(), strict=True):
-            if s >= params.threshold:
-                pairs.append((pair >> 32, pair & 0xFFFFFFFF, s))
+        found = np.flatnonzero(sims >= params.threshold)  # most candidates fall below
+        pairs.extend((pair >> 32, pair & 0xFFFFFFFF, s) for pair, s in
+                     zip(chunk[found].tolist(), sims[found].tolist(), strict=True))
         if progress is not None:  # the bar grows by the pairs to verify once they are known
             progress(n + start + len(chunk), n + len(candidates))
 
@@ -480,6 +561,6 @@ def _find(
     exact = [ExactGroup(digests[g[0]].tobytes().hex(), tuple(ids[i] for i in g)) for g in groups]
     stats = DedupStats(n, len(reps), lsh_pairs, len(pairs), lsh_pairs - screened,
                        capped_buckets, capped_records, limited_records,
-                       screened - len(candidates))
+                       screened - limited)
     id_pairs = [(min(ids[i], ids[j]), max(ids[i], ids[j]), s) for i, j, s in pairs]
     return DedupResult(clusters, exact, params, stats, id_pairs)

@@ -16,7 +16,7 @@ from curator.formats.content import content_text
 
 # Invisible characters that survive NFKC and `str.split()`; copied text often carries them,
 # and two otherwise identical examples must not differ by a zero-width space.
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
@@ -25,7 +25,11 @@ def normalize_text(text: str) -> str:
     """NFKC, case-fold, drop invisible characters, collapse whitespace to single spaces."""
     if text.isascii():  # nothing to compose or drop; a third of the cost on English text
         return " ".join(text.lower().split())
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_INVISIBLE)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    # `in` and `replace` scan at memory speed; str.translate with a table was 60 us a text
+    for ch in _INVISIBLE:
+        if ch in text:
+            text = text.replace(ch, "")
     return " ".join(text.split())
 
 
@@ -72,7 +76,12 @@ def example_text(example: Mapping[str, Any], *, include_system: bool = False) ->
         role = str(message.get("role", ""))
         if role in _SYSTEM_ROLES and not include_system:
             continue
-        pieces = [_content_text(message.get("content"))]
+        content = message.get("content")
+        if type(content) is str and "tool_calls" not in message and (
+                "function_call" not in message):
+            turns.append(f"<|{role}|> {content}")  # the common case, as below without calls
+            continue
+        pieces = [_content_text(content)]
         for call in message.get("tool_calls") or ():
             function = call.get("function", {})
             pieces.append(f"<call {function.get('name', '')} {function.get('arguments', '')}>")

@@ -26,7 +26,7 @@ import hashlib
 import math
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,29 +163,83 @@ def best_keeper_ranks(ws: Workspace) -> tuple[dict[int, int], set[int]]:
     scored, comes after the scored ones), then the earliest (ties go to the smaller id).
     Problems are the record's issues of severity warning or error, plus one when a text is
     padded with blanks (a padded copy loses to its clean original). Returns (record -> numeric
-    rank, lower kept first; preferred ids)."""
-    from curator.workspace.scores import content_hash
+    rank, lower kept first; preferred ids).
 
-    prefer: set[int] = set()
-    problems: dict[int, int] = {}
-    rows = ws.connection.execute(
-        f"SELECT r.id, r.status, (SELECT count(*) FROM issues i WHERE i.record_id = r.id AND "
-        f"i.severity IN ({','.join('?' * len(_KEEPER_SEVERITIES))})) + ({_PADDED_SQL}) "
-        f"FROM records r WHERE {ELIGIBLE_SQL.replace('status', 'r.status')}",
-        _KEEPER_SEVERITIES)
-    for rid, status, count in rows:
-        if status == "accepted":
-            prefer.add(rid)
-        problems[rid] = int(count)
-    ifd: dict[int, float] = {}
-    for rid, stored, text, value in ws.connection.execute(
-            "SELECT s.record_id, s.content_hash, coalesce(r.current, r.canonical), s.ifd FROM scores s "
-            "JOIN records r ON r.id = s.record_id WHERE s.ifd IS NOT NULL"):
-        if rid in problems and text is not None and content_hash(text) == stored:
-            ifd[rid] = float(value)
-    keys = {rid: (n, ifd.get(rid, math.inf)) for rid, n in problems.items()}
-    position = {key: k for k, key in enumerate(sorted(set(keys.values())))}
-    return {rid: position[key] for rid, key in keys.items()}, prefer
+    This reads every record's text for the padding (in SQL); dedup itself uses `BestRanks`,
+    whose padding comes from the workers that read the texts anyway (`padded`)."""
+    best = BestRanks.read(ws)
+    padding = dict(ws.connection.execute(
+        f"SELECT r.id, ({_PADDED_SQL}) FROM records r "
+        f"WHERE {ELIGIBLE_SQL.replace('status', 'r.status')}"))
+    return best(padding), best.prefer
+
+
+def padded(example: Mapping[str, Any]) -> int:
+    """1 when a message's content is a string padded with blanks, else 0: `_PADDED_SQL` on
+    the parsed example (leading or trailing space, tab, CR or LF; three spaces in a row; three
+    line feeds in a row), run by the dedup workers on each example they read."""
+    messages = example.get("messages")
+    if isinstance(messages, Mapping):  # json_each walks an object's values too
+        messages = list(messages.values())
+    if not isinstance(messages, list):
+        return 0
+    for message in messages:
+        if not isinstance(message, Mapping):
+            continue
+        content = message.get("content")
+        # a blank at either end is what trim() would take (no copy made to compare)
+        if isinstance(content, str) and content and (
+                content[0] in _BLANKS or content[-1] in _BLANKS or "   " in content
+                or "\n\n\n" in content):
+            return 1
+    return 0
+
+
+_BLANKS = " \t\n\r"  # what _PADDED_SQL trims
+
+
+@dataclass(frozen=True)
+class BestRanks:
+    """The `best` keeper rule's ranks in two steps: what the workspace says of each eligible
+    record (issues of severity warning or error, score, accepted), read before dedup, and the
+    padding of its text (`padded`), which the dedup workers report; calling it with
+    {id: padded} gives best_keeper_ranks' ranks."""
+
+    issues: dict[int, int]
+    ifd: dict[int, float]
+    prefer: set[int]
+
+    @classmethod
+    def read(cls, ws: Workspace) -> BestRanks:
+        from curator.workspace.scores import content_hash
+
+        prefer: set[int] = set()
+        issues: dict[int, int] = {}
+        for rid, status in ws.connection.execute(
+                f"SELECT id, status FROM records WHERE {ELIGIBLE_SQL}"):
+            if status == "accepted":
+                prefer.add(rid)
+            issues[rid] = 0
+        # one pass over the issues, not a lookup in them for each of a million records
+        for rid, count in ws.connection.execute(
+                f"SELECT record_id, count(*) FROM issues WHERE severity IN "
+                f"({','.join('?' * len(_KEEPER_SEVERITIES))}) GROUP BY record_id",
+                _KEEPER_SEVERITIES):
+            if rid in issues:
+                issues[rid] = int(count)
+        ifd: dict[int, float] = {}
+        for rid, stored, text, value in ws.connection.execute(
+                "SELECT s.record_id, s.content_hash, coalesce(r.current, r.canonical), s.ifd "
+                "FROM scores s JOIN records r ON r.id = s.record_id WHERE s.ifd IS NOT NULL"):
+            if rid in issues and text is not None and content_hash(text) == stored:
+                ifd[rid] = float(value)
+        return cls(issues, ifd, prefer)
+
+    def __call__(self, padding: Mapping[int, int]) -> dict[int, int]:
+        keys = {rid: (n + int(padding.get(rid, 0)), self.ifd.get(rid, math.inf))
+                for rid, n in self.issues.items()}
+        position = {key: k for k, key in enumerate(sorted(set(keys.values())))}
+        return {rid: position[key] for rid, key in keys.items()}
 
 
 # The example's JSON goes to the workers as bytes and is parsed there: parsing a million
@@ -244,11 +298,13 @@ def run_find(
     eligible: Eligible | None = None,
     screen: bool = True,
     ranks: tuple[dict[int, int], set[int]] | None = None,
+    best: BestRanks | None = None,
 ) -> DedupResult:
     """find_duplicates over the eligible records of a workspace (`eligible`: read already).
 
     `ranks`: the (statuses, preferred ids) of the `best` rule (best_keeper_ranks), used with
-    keeper accepted_first instead of the records' statuses.
+    keeper accepted_first instead of the records' statuses; `best` the same rule in two steps
+    (BestRanks: the padding of each text comes from the workers that read it).
     Raises WorkspaceError when `settings` are not valid or what dedup compares
     (`content_key`) changed while it ran."""
     try:
@@ -257,7 +313,9 @@ def run_find(
         raise WorkspaceError(str(exc)) from None
     statuses = None
     preferred = set(prefer)
-    if ranks is not None:
+    if best is not None:
+        preferred |= best.prefer
+    elif ranks is not None:
         statuses = ranks[0]
         preferred |= ranks[1]
     elif keeper == "accepted_first":
@@ -285,6 +343,7 @@ def run_find(
             statuses=statuses, prefer=preferred,
             processes=processes if processes is not None else min(2, os.cpu_count() or 1),
             fetch=fetch, progress=progress, screen=screen,
+            flag=padded if best is not None else None, ranks_from_flags=best,
         )
     finally:
         fetch.close()
@@ -361,12 +420,12 @@ def dedup_workspace(
     them, replacing the last run's marks, in one undoable journal entry."""
     rule, prefer = parse_keeper(keeper)
     settings = DedupSettings(threshold, num_perm, shingling, include_system)
-    ranks = best_keeper_ranks(ws) if keeper == "best" else None
+    best = BestRanks.read(ws) if keeper == "best" else None
     eligible = Eligible.read(ws)
     key = content_key(ws, cache_settings(settings), eligible)
     result = run_find(ws, settings, keeper=rule, prefer=prefer,
                       processes=processes, progress=progress, eligible=eligible,
-                      screen=screen, ranks=ranks)
+                      screen=screen, best=best)
     p = result.params
     params: dict[str, Any] = {
         "threshold": threshold, "num_perm": num_perm, "bands": p.bands, "rows": p.rows,

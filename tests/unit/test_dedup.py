@@ -534,3 +534,162 @@ def test_a_low_threshold_on_similar_rows_is_capped_reported_and_still_right() ->
     found = {(a, b) for a, b, _ in capped.pairs}
     assert copies and all((a, b) in found or (a, b) in together or (b, a) in together
                           for a, b in copies)
+
+
+def test_normalize_text_drops_invisible_characters_as_a_translate_table_does() -> None:
+    """normalize_text's removal of invisible characters (a scan and replace per character)
+    equals deleting them with str.translate, on random text mixing them with accents, wide
+    forms, case and whitespace."""
+    import random
+    import unicodedata
+
+    from curator.dedup.normalize import normalize_text
+
+    table = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+    alphabet = list("aBc \t\n\u00e9E\u0301\uff21\u00ad\u200b\u200c\u200d\u2060\ufeff\u00df\u2028x")
+    rng = random.Random(0)
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        want = text
+        if not want.isascii():
+            want = unicodedata.normalize("NFKC", want).casefold().translate(table)
+        else:
+            want = want.lower()
+        assert normalize_text(text) == " ".join(want.split())
+
+
+def test_example_text_is_the_same_for_string_content_and_one_text_part() -> None:
+    """A message whose content is a string (example_text's short path) reads as the same
+    message with that string as its one text part, or with empty tool_calls (the general
+    path), for random roles and contents, empty ones included."""
+    import random
+
+    from curator.dedup.normalize import example_text
+
+    rng = random.Random(1)
+    for _ in range(500):
+        messages = [{"role": rng.choice(["user", "assistant", "system", "tool", ""]),
+                     "content": rng.choice(["", "hi there", " a\n b ", "x" * rng.randint(0, 9)])}
+                    for _ in range(rng.randint(0, 4))]
+        as_parts = [{"role": m["role"], "content": [{"type": "text", "text": m["content"]}]}
+                    for m in messages]
+        no_calls = [dict(m, tool_calls=[], function_call=None) for m in messages]
+        for system in (False, True):
+            text = example_text({"messages": messages}, include_system=system)
+            assert text == example_text({"messages": as_parts}, include_system=system)
+            assert text == example_text({"messages": no_calls}, include_system=system)
+
+
+def test_gather_utf8_decodes_byte_ranges_as_python_does() -> None:
+    """kernels.gather_utf8 (verification reads the spill file with it) gives for UTF-8 byte
+    ranges what decoding them in Python and kernels.encode give: ASCII, two-, three- and
+    four-byte characters, empty ranges, ranges in any order and repeated."""
+    import random
+
+    rng = random.Random(2)
+    alphabet = [*"ab z\n", "\u00e9", "\u00df", "\u0416", "\u4e2d", "\u20ac", "\ue000",
+                "\U0001f600", "\U00010348", "\u07ff", "\u0800", "\uffff"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(300)]
+    encoded = [t.encode("utf-8") for t in texts]
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    bounds = np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64)
+    pick = np.array([rng.randrange(len(texts)) for _ in range(500)])
+    codes, offsets = kernels.gather_utf8(data, bounds[pick], bounds[pick + 1])
+    want_codes, want_offsets = kernels.encode([texts[k] for k in pick.tolist()])
+    assert np.array_equal(offsets, want_offsets)
+    assert np.array_equal(codes, want_codes)
+
+
+def test_normalise_utf8_equals_normalise_ascii_of_the_decoded_texts() -> None:
+    """Signing normalises texts from their UTF-8 bytes (kernels.normalise_utf8); it gives
+    the code points and offsets that normalise_ascii gives on kernels.encode of the same
+    texts, and their UTF-8: raw ASCII with every kind of blank and case, texts normalised by
+    normalize_text (non-ASCII), empty texts."""
+    import random
+
+    from curator.dedup.normalize import normalize_text
+
+    rng = random.Random(6)
+    ascii_pieces = [" ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "A", "b",
+                    "Zz", "!", "\x7f", "\x00"]
+    other = ["\u00e9", "\u4e2d", "\U0001f600", "\u00df", "\u0130", "\u2028", "\u3000", "\ue000"]
+    texts = []
+    for _ in range(600):
+        raw = "".join(rng.choice(ascii_pieces) for _ in range(rng.randint(0, 12)))
+        if rng.random() < 0.4:
+            raw += rng.choice(other) + raw
+            raw = normalize_text(raw)
+        texts.append(raw)
+    encoded = [t.encode("utf-8") for t in texts]
+    bounds = np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64)
+    codes, offsets, utf8, utf8_bounds = kernels.normalise_utf8(
+        np.frombuffer(b"".join(encoded), dtype=np.uint8), bounds)
+    want_codes, want_offsets = kernels.normalise_ascii(*kernels.encode(texts))
+    assert np.array_equal(offsets, want_offsets)
+    assert np.array_equal(codes, want_codes)
+    cuts = want_offsets.tolist()
+    want_text = [want_codes[cuts[k] : cuts[k + 1]].tobytes().decode("utf-32-le")
+                 for k in range(len(texts))]
+    got = utf8.tobytes()
+    assert [got[utf8_bounds[k] : utf8_bounds[k + 1]].decode("utf-8")
+            for k in range(len(texts))] == want_text
+
+
+def test_agreement_by_words_equals_agreement_bin_by_bin() -> None:
+    """kernels.agreement (eight bins a step, the screen and the record cap use it) counts
+    what the bin-by-bin loop counts, on random sketches whose bins often agree, random own
+    bits (empty bytes included), for several signature widths."""
+    rng = np.random.default_rng(7)
+    for k in (4, 8, 64, 128):
+        n = 400
+        sketch = rng.integers(0, 3, (n, k), dtype=np.uint8)
+        own = np.packbits(rng.random((n, k)) < rng.choice([0.05, 0.5, 0.95]), axis=1)
+        a = rng.integers(0, n, 5000).astype(np.uint64)
+        b = rng.integers(0, n, 5000).astype(np.uint64)
+        pairs = (np.minimum(a, b) << np.uint64(32)) | np.maximum(a, b)
+        agree, trials = kernels.agreement(pairs, sketch, own)
+        want_agree, want_trials = kernels.agreement_bins(pairs, sketch, own)
+        assert np.array_equal(agree, want_agree) and np.array_equal(trials, want_trials)
+        assert agree.max() > 0
+
+
+def test_minhash_distinct_counts_each_texts_distinct_shingles() -> None:
+    import random
+
+    rng = random.Random(8)
+    texts = ["".join(rng.choice("ab c") for _ in range(rng.randint(0, 60))) for _ in range(300)]
+    codes, offsets = kernels.encode(texts)
+    for word, n in ((False, 5), (True, 2), (False, 1)):
+        sig, own, distinct = kernels.minhash_distinct(codes, offsets, word, n, 64)
+        want_sig, want_own = kernels.minhash(codes, offsets, word, n, 64)
+        assert np.array_equal(sig, want_sig) and np.array_equal(own, want_own)
+        hashes, bounds = kernels.shingles(codes, offsets, word, n)
+        assert distinct.tolist() == [len(set(hashes[bounds[t] : bounds[t + 1]].tolist()))
+                                     for t in range(len(texts))]
+
+
+def test_size_bound_never_drops_a_pair_that_reaches_the_threshold() -> None:
+    """Verification skips a candidate whose shingle-set sizes alone keep its Jaccard below
+    the threshold (near._possible); on random texts, every pair at or above the threshold
+    (exactly at it included) is kept, and pairs of very unequal sizes are dropped."""
+    import random
+
+    from curator.dedup.near import _possible
+
+    rng = random.Random(9)
+    base = ["".join(rng.choice("abcd ") for _ in range(rng.randint(5, 80))) for _ in range(60)]
+    texts = base + [t[: rng.randint(1, len(t))] for t in base] + [t + t[:9] for t in base]
+    codes, offsets = kernels.encode(texts)
+    distinct = kernels.minhash_distinct(codes, offsets, False, 5, 64)[2].astype(np.int32)
+    a = np.array([rng.randrange(len(texts)) for _ in range(4000)], dtype=np.uint64)
+    b = np.array([rng.randrange(len(texts)) for _ in range(4000)], dtype=np.uint64)
+    a[:60], b[:60] = np.arange(60), np.arange(60) + 60  # a text and its prefix
+    pairs = (np.minimum(a, b) << np.uint64(32)) | np.maximum(a, b)
+    left = (pairs >> np.uint64(32)).astype(np.int64)
+    right = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    sims = kernels.pair_jaccard(codes, offsets, False, 5, left, right)
+    for threshold in (0.3, 0.5, 0.8, *np.unique(sims[(sims > 0.2) & (sims < 1)])[:50].tolist()):
+        kept = set(_possible(pairs, distinct, threshold).tolist())
+        assert {int(p) for p, s in zip(pairs.tolist(), sims, strict=True)
+                if s >= threshold} <= kept
+        assert len(kept) < len(set(pairs.tolist()))

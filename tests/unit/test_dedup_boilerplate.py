@@ -131,3 +131,81 @@ def test_own_similarity_is_the_overlap_of_the_sets_without_boilerplate() -> None
             assert got[k] == len(a & b) / min(len(a), len(b))
             compared += 1
     assert len(common) > 0 and compared > 50
+
+
+def _random_texts(rng: random.Random) -> list[str]:
+    vocab = [f"w{i}" for i in range(40)]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 40))) for _ in range(150)]
+    texts += ["a preamble shared by many records " * 4 + t for t in texts[:70]]
+    texts += [t + " and a tail" for t in texts[100:140]]  # near copies
+    return texts
+
+
+def test_compiled_own_overlap_equals_the_reference_on_random_pairs() -> None:
+    """The verification kernel's boilerplate test (kernels.pair_similarities) gives, for every
+    pair, what boilerplate.own_similarity gives for the pairs at or above the threshold, and
+    NaN for the others; the Jaccard is pair_jaccard's. Pairs sorted by left text (as
+    verification gives them) and in random order (a left text coming back after another)."""
+    from curator.dedup.boilerplate import frequent_shingles, own_similarity
+
+    for seed in range(4):
+        rng = random.Random(seed)
+        texts = _random_texts(rng)
+        for word, n in ((False, 5), (True, 2)):
+            codes, offsets = kernels.encode(texts)
+            frequent = frequent_shingles(codes, offsets, word, n)
+            assert len(frequent) > 0
+            left = np.array([rng.randrange(len(texts)) for _ in range(1500)])
+            right = np.array([rng.randrange(len(texts)) for _ in range(1500)])
+            left[:40], right[:40] = np.arange(100, 140), np.arange(220, 260)  # near copies
+            left[40:240] = np.arange(150, 350) % len(texts)  # preamble rows with others
+            right[40:240] = np.arange(160, 360) % len(texts)
+            if seed % 2:
+                order = np.argsort(left, kind="stable")
+                left, right = left[order], right[order]
+            for threshold in (0.0, 0.3, 0.8):
+                sims, own = kernels.pair_similarities(codes, offsets, word, n, left, right,
+                                                      frequent, threshold, 5)
+                jaccard = kernels.pair_jaccard(codes, offsets, word, n, left, right)
+                assert np.array_equal(sims, jaccard)
+                # with each text's distinct count from signing: the same
+                distinct = kernels.minhash_distinct(codes, offsets, word, n, 64)[2]
+                again = kernels.pair_similarities(codes, offsets, word, n, left, right,
+                                                  frequent, threshold, 5, distinct)
+                assert np.array_equal(again[0], sims)
+                assert np.array_equal(again[1], own, equal_nan=True)
+                # stopping a pair once it cannot reach the threshold: the same pairs reach
+                # it, with the same figures; the others stay below it
+                stopped = kernels.pair_similarities(codes, offsets, word, n, left, right,
+                                                    frequent, threshold, 5, distinct, stop=True)
+                passing = sims >= threshold
+                assert np.array_equal(stopped[0] >= threshold, passing)
+                assert np.array_equal(stopped[0][passing], sims[passing])
+                assert np.array_equal(stopped[1], own, equal_nan=True)
+                which = np.flatnonzero(sims >= threshold)
+                want = np.full(len(left), np.nan)
+                want[which] = own_similarity(codes, offsets, word, n, left, right, which,
+                                             frequent, min_own=5)
+                assert np.array_equal(own, want, equal_nan=True)
+                assert np.isfinite(own).sum() >= 10
+            # without boilerplate hashes nothing is tested
+            _, none = kernels.pair_similarities(codes, offsets, word, n, left, right)
+            assert np.isnan(none).all()
+
+
+def test_frequent_shingles_match_a_count_over_sets_on_random_texts() -> None:
+    from curator.dedup.boilerplate import frequent_shingles
+
+    rng = random.Random(5)
+    texts = _random_texts(rng)
+    for word, n in ((False, 5), (True, 2), (False, 3)):
+        codes, offsets = kernels.encode(texts)
+        hashes, bounds = kernels.shingles(codes, offsets, word, n)
+        count: dict[int, int] = {}
+        for t in range(len(texts)):
+            for h in set(hashes[bounds[t] : bounds[t + 1]].tolist()):
+                count[h] = count.get(h, 0) + 1
+        for share, least in ((0.01, 10), (0.2, 2), (0.5, 2)):
+            got = frequent_shingles(codes, offsets, word, n, share=share, min_records=least)
+            cutoff = max(least, int(np.ceil(share * len(texts))))
+            assert got.tolist() == sorted(h for h, c in count.items() if c >= cutoff)

@@ -99,3 +99,71 @@ def test_exact_copies_keep_the_better_scored_one(tmp_path: Path) -> None:
         _score(ws, 3, 0.5)
         (cluster,) = dedup_workspace(ws, processes=1).clusters
         assert (cluster.keeper, [m.id for m in cluster.members]) == (3, [1, 2])
+
+
+def test_padded_in_python_is_the_padded_sql_on_random_examples() -> None:
+    """The dedup workers judge padding on the examples they parse (`padded`); it must say what
+    the SQL of best_keeper_ranks says of the same JSON: random contents of blanks, tabs, CRs,
+    line feeds and letters, list and non-string contents, odd message lists."""
+    import random
+    import sqlite3
+
+    import orjson
+
+    from curator.workspace.dedup import _PADDED_SQL, padded
+
+    rng = random.Random(4)
+    pieces = [" ", "  ", "   ", "\t", "\r", "\n", "\n\n", "\n\n\n", "a", "b c", "\u00e9", "\x0b"]
+
+    def content() -> object:
+        kind = rng.random()
+        if kind < 0.7:
+            return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        if kind < 0.8:
+            return [{"type": "text", "text": "  padded in a part  "}]
+        return rng.choice([None, 5, {"text": "   "}, ["   "]])
+
+    docs = []
+    for _ in range(3000):
+        messages: object = [{"role": rng.choice(["user", "assistant", "system"]),
+                             "content": content()} for _ in range(rng.randint(0, 3))]
+        odd = rng.random()
+        if odd < 0.05:
+            messages = {"a": {"content": content()}, "b": {"content": content()}}
+        elif odd < 0.1:
+            messages = [5, [1, 2], {"content": content()}]
+        elif odd < 0.12:
+            messages = None
+        docs.append({"messages": messages} if messages is not None else {"prompt": "  x"})
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE records (id INTEGER PRIMARY KEY, current TEXT, canonical TEXT)")
+    conn.executemany("INSERT INTO records VALUES (?, ?, ?)",
+                     [(k, None, orjson.dumps(d).decode()) for k, d in enumerate(docs)])
+    got = dict(conn.execute(f"SELECT r.id, ({_PADDED_SQL}) FROM records r"))
+    want = {k: padded(d) for k, d in enumerate(docs)}
+    assert got == want
+    assert 300 < sum(want.values()) < 2700
+
+
+def test_dedup_ranks_from_the_workers_equal_best_keeper_ranks(tmp_path: Path) -> None:
+    """dedup's `best` rule takes each text's padding from the signing workers (BestRanks);
+    the ranks it orders records by are best_keeper_ranks' (which reads the padding in SQL)."""
+    import orjson
+
+    from curator.workspace.dedup import BestRanks, padded
+
+    rows = [chat(Q, RIGHT + tail) for tail in (" A.", "   B.", " C. ", "\n\n\nD.", " E.")]
+    rows += [chat(Q + "  ", RIGHT), chat("\tQ", "x"), chat(Q, RIGHT + " ana@example.com  ")]
+    db = _workspace(tmp_path, rows)
+    with Workspace.open(db) as ws:
+        texts = dict(ws.connection.execute(
+            "SELECT id, coalesce(current, canonical) FROM records"))
+        flags = {rid: padded(orjson.loads(text)) for rid, text in texts.items()}
+        assert sum(flags.values()) == 6
+        ranks, prefer = best_keeper_ranks(ws)
+        best = BestRanks.read(ws)
+        assert best(flags) == ranks and best.prefer == prefer
+        # and dedup with it keeps the clean copy of the padded pair, processes or not
+        for processes in (1, 2):
+            assert dedup_workspace(ws, threshold=0.5, processes=processes,
+                                   dry_run=True).clusters[0].keeper == 1
