@@ -239,12 +239,30 @@ def _prepare_batch(prepare: Prepare, rows: list[Row]) -> Prepared:
 def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, first_index: int,
                    base_offset: int, at_eof: bool) -> Prepared:
     """Parse and prepare the JSONL lines of one chunk, read as `Reader` reads them."""
+    from curator.workspace.prepare import Preparer
+
+    # the common clean chat row is built here, as `_prepared` would build it (Preparer.clean_chat)
+    clean = prepare.clean_chat if type(prepare) is Preparer else None
     out: Prepared = []
+    append = out.append
     index = first_index - 1
     for rec in scan_jsonl(buf, first_line=first_line, base_offset=base_offset, at_eof=at_eof,
                           scan=ChunkScan()):
         index += 1
-        out.append(_prepared(row_from_line(name, rec, index), prepare))
+        value = rec.value
+        counts = clean(value) if clean is not None and value is not None and not rec.issues \
+            else None
+        if counts is None:
+            append(_prepared(row_from_line(name, rec, index), prepare))
+            continue
+        # the parser's canonical JSON is the row's (sorted keys, as `_prepared` dumps it)
+        canonical = rec.canonical if rec.canonical is not None \
+            else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(canonical).digest()
+        append(((digest[:20].hex(), name, rec.line, index,
+                 rec.raw.rstrip(b"\r").decode("utf-8", "replace"), "openai-chat",
+                 canonical.decode(), "pending", None, counts[0], counts[1], (), "chat", None),
+                digest[:16]))
     return out
 
 
