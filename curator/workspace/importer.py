@@ -13,9 +13,9 @@ for dedup to mark (not silently merged); a row already present from another file
 Crash safety. Rows are inserted in batches, one transaction each, and each commit also updates
 the file's `sources` row; a kill loses at most the batch in flight, and running the same import
 again adds exactly the rows that are missing. `curator import` into an empty workspace drops the
-secondary indexes of `records` and `issues` while it writes and builds them at its end; the
-commit that drops them names them in meta, so an import killed in between leaves them for the
-next `Workspace.open` to build (`sources.defer_indexes`).
+secondary index whose keys come in random order (`sources.DEFERRED_INDEXES`) while it writes and
+builds it at its end; the commit that drops it names it in meta, so an import killed in between
+leaves it for the next `Workspace.open` to build (`sources.defer_indexes`).
 """
 
 from __future__ import annotations
@@ -384,8 +384,8 @@ def import_files(
     `meta` (workspace meta keys) is written with the first file's import entry.
     `prepare` None means `Preparer("openai")`. `batch_size`: records per commit; None is
     BATCH_SIZE doubling commit by commit up to MAX_BATCH_SIZE.
-    `defer_indexes`: into an empty workspace, drop the secondary indexes of the tables import
-    writes and build them once at the end (`sources.defer_indexes`: less CPU and disk writing;
+    `defer_indexes`: into an empty workspace, drop the secondary indexes whose keys come in
+    random order (`sources.DEFERRED_INDEXES`) and build them once at the end (`sources.defer_indexes`: less CPU and disk writing;
     a kill in between leaves them for the next `Workspace.open` to build). Only for a process
     that nothing else reads the workspace through while it imports (`curator import`), since
     queries meanwhile run without the indexes.
