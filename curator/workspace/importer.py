@@ -385,8 +385,9 @@ def import_files(
     `prepare` None means `Preparer("openai")`. `batch_size`: records per commit; None is
     BATCH_SIZE doubling commit by commit up to MAX_BATCH_SIZE.
     `defer_indexes`: into an empty workspace, drop the secondary indexes whose keys come in
-    random order (`sources.DEFERRED_INDEXES`) and build them once at the end (`sources.defer_indexes`: less CPU and disk writing;
-    a kill in between leaves them for the next `Workspace.open` to build). Only for a process
+    random order (`sources.DEFERRED_INDEXES`) and build them once at the end
+    (`sources.defer_indexes`: less disk writing; a kill in between leaves them for the next
+    `Workspace.open` to build). Only for a process
     that nothing else reads the workspace through while it imports (`curator import`), since
     queries meanwhile run without the indexes.
     """
