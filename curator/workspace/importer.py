@@ -13,9 +13,9 @@ for dedup to mark (not silently merged); a row already present from another file
 Crash safety. Rows are inserted in batches, one transaction each, and each commit also updates
 the file's `sources` row; a kill loses at most the batch in flight, and running the same import
 again adds exactly the rows that are missing. `curator import` into an empty workspace drops the
-secondary indexes of `records` and `issues` while it writes and builds them at its end; the
-commit that drops them names them in meta, so an import killed in between leaves them for the
-next `Workspace.open` to build (`sources.defer_indexes`).
+secondary index whose keys come in random order (`sources.DEFERRED_INDEXES`) while it writes and
+builds it at its end; the commit that drops it names it in meta, so an import killed in between
+leaves it for the next `Workspace.open` to build (`sources.defer_indexes`).
 """
 
 from __future__ import annotations
@@ -204,10 +204,16 @@ def _numbered_row(rec: RecordRow, key: bytes, repeats: dict[bytes, int]) -> Reco
 # the worker parses its lines as well, so the parent never parses, pickles or unpickles a row
 # (that was a third of an import's CPU). The parent counts each chunk's lines and records (one
 # split and strip per line, the reader's own rule) so every row still gets its exact line and
-# example index. Other files go as batches of parsed rows. At most `2 * workers` jobs are in
-# flight, so memory does not grow with the file.
+# example index. Other files go as batches of parsed rows. At most `JOBS_AHEAD * workers` jobs
+# are in flight, so memory does not grow with the file.
 
 CHUNK_BYTES = 1 << 20  # bytes of a JSONL file per job sent to a worker
+#: jobs in flight per worker. The parent collects the workers' rows only between its commits,
+#: so the jobs in flight are what keeps the workers busy while it writes a batch (up to
+#: MAX_BATCH_SIZE rows, about 15 jobs of real text). With 2 per worker each worker waited for
+#: work a quarter of an import's wall time (300,000 real-text rows: 6 of 23 s), with 8 about
+#: a tenth (2.3-2.6 s). Memory: each job in flight holds its chunk and, once done, its rows.
+JOBS_AHEAD = 8
 
 _worker_prepare: Prepare | None = None
 
@@ -233,12 +239,30 @@ def _prepare_batch(prepare: Prepare, rows: list[Row]) -> Prepared:
 def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, first_index: int,
                    base_offset: int, at_eof: bool) -> Prepared:
     """Parse and prepare the JSONL lines of one chunk, read as `Reader` reads them."""
+    from curator.workspace.prepare import Preparer
+
+    # the common clean chat row is built here, as `_prepared` would build it (Preparer.clean_chat)
+    clean = prepare.clean_chat if type(prepare) is Preparer else None
     out: Prepared = []
+    append = out.append
     index = first_index - 1
     for rec in scan_jsonl(buf, first_line=first_line, base_offset=base_offset, at_eof=at_eof,
                           scan=ChunkScan()):
         index += 1
-        out.append(_prepared(row_from_line(name, rec, index), prepare))
+        value = rec.value
+        counts = clean(value) if clean is not None and value is not None and not rec.issues \
+            else None
+        if counts is None:
+            append(_prepared(row_from_line(name, rec, index), prepare))
+            continue
+        # the parser's canonical JSON is the row's (sorted keys, as `_prepared` dumps it)
+        canonical = rec.canonical if rec.canonical is not None \
+            else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(canonical).digest()
+        append(((digest[:20].hex(), name, rec.line, index,
+                 rec.raw.rstrip(b"\r").decode("utf-8", "replace"), "openai-chat",
+                 canonical.decode(), "pending", None, counts[0], counts[1], (), "chat", None),
+                digest[:16]))
     return out
 
 
@@ -360,9 +384,10 @@ def import_files(
     `meta` (workspace meta keys) is written with the first file's import entry.
     `prepare` None means `Preparer("openai")`. `batch_size`: records per commit; None is
     BATCH_SIZE doubling commit by commit up to MAX_BATCH_SIZE.
-    `defer_indexes`: into an empty workspace, drop the secondary indexes of the tables import
-    writes and build them once at the end (`sources.defer_indexes`: less CPU and disk writing;
-    a kill in between leaves them for the next `Workspace.open` to build). Only for a process
+    `defer_indexes`: into an empty workspace, drop the secondary indexes whose keys come in
+    random order (`sources.DEFERRED_INDEXES`) and build them once at the end
+    (`sources.defer_indexes`: less disk writing; a kill in between leaves them for the next
+    `Workspace.open` to build). Only for a process
     that nothing else reads the workspace through while it imports (`curator import`), since
     queries meanwhile run without the indexes.
     """
@@ -381,7 +406,7 @@ def import_files(
         with import_cache(ws):
             deferred = defer_indexes and defer_workspace_indexes(ws)
             try:
-                _import_paths(ws, paths, report, prepare, pool, 2 * workers, progress,
+                _import_paths(ws, paths, report, prepare, pool, JOBS_AHEAD * workers, progress,
                               batch_size, meta, keep_going)
             except Exception:
                 if deferred:  # what was stored gets its indexes; a failure here leaves them

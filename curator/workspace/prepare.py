@@ -37,6 +37,7 @@ from curator.formats.to_chat import to_chat
 from curator.io import Row
 from curator.issues import Issue
 from curator.validate.engine import NO_COUNT, Options, RowChecker
+from curator.validate.fast import is_clean_simple_chat
 from curator.validate.quality import REFUSALS
 from curator.workspace.settings import FEEDBACK_TARGETS, PREFERENCE_LAYOUT
 
@@ -106,6 +107,27 @@ class Preparer:
         if self._checker is None:
             self._checker = RowChecker(self.options)
         return self._checker
+
+    def clean_chat(self, data: dict[str, Any]) -> tuple[int | None, int | None] | None:
+        """The token counts (total, trained) of a row in the common clean shape, plain chat that
+        no rule finds anything in (`is_clean_simple_chat`, the test `RowChecker.check` makes
+        first), counted within the limit with trained tokens; None for any other row.
+
+        For a row with counts here (and no parse issue), calling the Preparer returns exactly:
+        format openai-chat, `data` itself as the canonical form, no issue, these counts, status
+        None, kind chat (`classify` says openai-chat of every such row). Import's workers take
+        this shortcut, without a Row, a detection, an ExampleCheck and a PreparedRecord per row
+        (`test_import_identity.py` holds that both ways store the same)."""
+        rows = self._rows()
+        if not is_clean_simple_chat(data, rows._plain_roles):
+            return None
+        if rows.counter is None:
+            return None, None
+        counter = rows._plain_counter
+        if counter is None:
+            return None
+        total, trained = counter.count_plain_chat(data["messages"])
+        return (total, trained) if total <= rows.limit and trained > 0 else None
 
     def check(self, example: dict[str, Any], *, file: str | None = None, line: int | None = None,
               example_index: int | None = None, fmt: str | None = None) -> ExampleCheck:

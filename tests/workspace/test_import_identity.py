@@ -92,3 +92,38 @@ def test_uids_are_the_hash_of_the_canonical_json_numbered_by_repeat(tmp_path: Pa
         seen[base] = k
         assert uid == (f"{base}#{k}" if k else base)
     assert any(k for k in seen.values())  # the file has repeats
+
+
+class _Called(Preparer):
+    """A Preparer that import may not take the clean-row shortcut with (its type is not
+    Preparer): every row goes through `Preparer.__call__`."""
+
+
+def test_the_clean_row_shortcut_stores_what_the_preparer_makes(tmp_path: Path) -> None:
+    src = tmp_path / "mixed.jsonl"
+    lines = _lines()
+    lines[10] = lines[10] + "\r"  # a CRLF line: raw is stored without the \r
+    lines[12] = '{"messages": [{"role": "user", "content": "Hi"}, {"role": "user", "content": "x"}], "messages": []}'
+    lines[14] = json.dumps({"messages": [{"role": "user", "content": "Long question? " * 40},
+                                         {"role": "assistant", "content": "A long answer. " * 40}]})
+    lines[16] = json.dumps({"messages": [{"role": "user", "content": "Question 7?"},
+                                         {"role": "assistant", "content": "Answer 7."}]},
+                           sort_keys=True, separators=(",", ":"))  # canonical already
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dumps = []
+    for cls in (Preparer, _Called):
+        db = tmp_path / f"{cls.__name__}.db"
+        with Workspace.open(db, create=True) as ws:
+            import_files(ws, [src], cls("openai", max_tokens=200), batch_size=100)
+        dumps.append(_dump(db))
+    fast, called = dumps
+    assert fast == called
+    assert len(fast["records"]) == 700
+    # the rows cover both ways: clean rows counted, a row over the limit, rows with issues
+    conn = sqlite3.connect(f"file:{tmp_path / 'Preparer.db'}?mode=ro", uri=True)
+    clean = conn.execute("SELECT count(*) FROM records WHERE tokens_total IS NOT NULL AND id NOT IN "
+                         "(SELECT record_id FROM issues)").fetchone()[0]
+    codes = {r[0] for r in conn.execute("SELECT DISTINCT code FROM issues")}
+    conn.close()
+    assert clean > 400
+    assert {"tokens.over_limit", "json.duplicate_key", "chat.content_empty"} <= codes, codes
