@@ -424,6 +424,14 @@ class Eligible:
         return cls.read_from(ws.connection)
 
     @classmethod
+    def with_ids(cls, ws: Workspace, ids: list[int]) -> Eligible:
+        """The eligible records when their ids (in order) were read already: only the
+        edits are read."""
+        return cls(ids, ws.connection.execute(
+            f"SELECT id, current FROM records WHERE {ELIGIBLE_SQL} AND current IS NOT NULL "
+            "ORDER BY id").fetchall())
+
+    @classmethod
     def read_from(cls, conn: sqlite3.Connection) -> Eligible:
         # two partial indexes (migration records_eligible / records_edited) answer these
         # without reading the records' text
