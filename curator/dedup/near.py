@@ -366,6 +366,7 @@ def find_duplicates(
     flag: Flag | None = None,
     ranks_from_flags: RanksFromFlags | None = None,
     read_done: Callable[[], None] | None = None,
+    pool_ready: Callable[[], None] | None = None,
 ) -> DedupResult:
     """Exact and near-duplicate clusters of `records`, each with a keeper and similarities.
 
@@ -390,6 +391,9 @@ def find_duplicates(
     ranks) for accepted_first in place of `statuses`: a keeper rule that needs something of
     each text gets it without a second read of every record. `read_done()` is called once
     every record has been read (signed): nothing reads `records` or `fetch` after it.
+    `pool_ready()` is called once the worker processes exist: a caller's thread started from
+    it is never running while a worker is forked (a fork copies a lock that thread holds, and
+    the worker can wait on it for ever).
     """
     if bucket_cap < 2 or bucket_window < 1 or record_cap < 1:
         raise ValueError("bucket_cap must be at least 2, bucket_window and record_cap at least 1")
@@ -420,6 +424,11 @@ def find_duplicates(
     collecting = gc.isenabled() and threading.current_thread() is threading.main_thread()
     if collecting:
         gc.disable()
+    if pool is not None:
+        # with fork, the first job starts every worker: from here no fork happens
+        pool.submit(int).result()
+    if pool_ready is not None:
+        pool_ready()
     handle, spill = _open_spill()
     try:
         return _find(

@@ -21,7 +21,9 @@ they spilled), on a thread while the pairs are verified; when it moved, the resu
 refused, so nothing is marked, kept or split, and the message says to run again.
 
 Serial work in this process is kept off the workers' way: the `best` keeper's ranks are read
-on a thread while the records are signed (`BestRanks.read_in_background`).
+on a thread while the records are signed (`BestRanksLater`), started once the worker
+processes are forked (a thread running while a process forks can leave the child waiting on
+a lock for ever).
 """
 
 from __future__ import annotations
@@ -222,7 +224,8 @@ class BestRanks:
     @classmethod
     def read_in_background(cls, ws: Workspace) -> Future[BestRanks]:
         """`read` on a thread with a read-only connection of its own, so that it runs
-        while the workers sign the records (it is needed only after them)."""
+        while the workers sign the records (it is needed only after them). Start it only
+        once the workers exist (find_duplicates' `pool_ready`, see `BestRanksLater`)."""
         path = Path(ws.path).resolve()
 
         def read() -> BestRanks:
@@ -282,6 +285,30 @@ class BestRanks:
         return {rid: position[key] for rid, key in keys.items()}
 
 
+class BestRanksLater:
+    """The `best` rule's ranks, read on a thread (BestRanks.read_in_background) from when
+    `start` is called (find_duplicates' `pool_ready`: the workers are forked by then, so
+    no fork copies a lock this thread holds) or, at the latest, when they are needed."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.job: Future[BestRanks] | None = None
+
+    def start(self) -> None:
+        if self.job is None:
+            self.job = BestRanks.read_in_background(self.ws)
+
+    def result(self) -> BestRanks:
+        self.start()
+        assert self.job is not None
+        return self.job.result()
+
+    def wait(self) -> None:
+        """Until the read is over (on an error too: its connection closes when done)."""
+        if self.job is not None:
+            wait([self.job])
+
+
 # The example's JSON goes to the workers as bytes and is parsed there: parsing a million
 # examples in the parent would make it the bottleneck.
 _EXAMPLE_SQL = "CAST(coalesce(current, canonical) AS BLOB)"
@@ -338,7 +365,7 @@ def run_find(
     eligible: Eligible | None = None,
     screen: bool = True,
     ranks: tuple[dict[int, int], set[int]] | None = None,
-    best: BestRanks | Future[BestRanks] | None = None,
+    best: BestRanks | BestRanksLater | None = None,
 ) -> DedupResult:
     """find_duplicates over the eligible records of a workspace (`eligible`: read already).
 
@@ -358,7 +385,7 @@ def run_find(
         pending = best
 
         def ranks_from_flags(padding: Mapping[int, int]) -> Mapping[int, int]:
-            rule = pending.result() if isinstance(pending, Future) else pending
+            rule = pending.result() if isinstance(pending, BestRanksLater) else pending
             return rule.preferring(padding)  # its preferred records first
     elif ranks is not None:
         statuses = ranks[0]
@@ -397,6 +424,7 @@ def run_find(
             fetch=fetch, progress=progress, screen=screen,
             flag=padded if best is not None else None, ranks_from_flags=ranks_from_flags,
             read_done=read_done,
+            pool_ready=best.start if isinstance(best, BestRanksLater) else None,
         )
     finally:
         fetch.close()
@@ -510,7 +538,7 @@ def dedup_workspace(
     rule, prefer = parse_keeper(keeper)
     settings = DedupSettings(threshold, num_perm, shingling, include_system)
     # the `best` rule's ranks are needed once the records are signed: read meanwhile
-    best = BestRanks.read_in_background(ws) if keeper == "best" else None
+    best = BestRanksLater(ws) if keeper == "best" else None
     eligible = Eligible.read(ws)
     key = content_key(ws, cache_settings(settings), eligible)
     try:
@@ -518,8 +546,8 @@ def dedup_workspace(
                           processes=processes, progress=progress, eligible=eligible,
                           screen=screen, best=best)
     finally:
-        if best is not None:  # (on an error too: its connection closes when it is done)
-            wait([best])
+        if best is not None:
+            best.wait()
     p = result.params
     params: dict[str, Any] = {
         "threshold": threshold, "num_perm": num_perm, "bands": p.bands, "rows": p.rows,

@@ -36,3 +36,19 @@ def test_ranks_read_in_the_background_order_records_as_prefer_then_ranks(tmp_pat
         assert set(folded) == set(ranks)
         want = sorted(ranks, key=lambda i: (i not in prefer, ranks[i], i))
         assert sorted(folded, key=lambda i: (folded[i], i)) == want
+
+
+def test_the_background_read_starts_only_once_every_worker_is_forked() -> None:
+    """A thread running while the pool forks a worker can leave the worker waiting on a lock
+    the thread held (it hung the suite once): `pool_ready`, which starts the read, comes after
+    every worker exists."""
+    import multiprocessing
+
+    from curator.dedup import find_duplicates
+
+    seen: list[int] = []
+    result = find_duplicates([(i, f"some text number {i % 7} of a few") for i in range(60)],
+                             processes=2, pool_ready=lambda: seen.append(
+                                 len(multiprocessing.active_children())))
+    assert seen and seen[0] >= 2
+    assert result.clusters
