@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
@@ -156,25 +156,42 @@ def screen(
     sketch: npt.NDArray[np.uint8],
     own: npt.NDArray[np.uint8],
     threshold: float,
-) -> npt.NDArray[np.uint64]:
-    """The candidates whose signatures do not rule them out (`curator.dedup.near`'s docstring, 3).
+    threads: int = 1,
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64] | None]:
+    """The candidates whose signatures do not rule them out (`curator.dedup.near`'s docstring,
+    3), and the estimated Jaccard of each kept one (agreeing share of the own bins, what
+    `limit_per_record` ranks by; None when nothing was screened).
 
     Over the m bins where either text has a shingle of its own, the agreeing share is close to
     a binomial estimate of the Jaccard with m trials (the kept low bytes agree by chance 1 time
-    in 256 more, which only keeps more); a pair is dropped below threshold - 6 sd.
+    in 256 more, which only keeps more); a pair is dropped below threshold - 6 sd. The chunks
+    are compared on `threads` threads (the compiled loop lets go of the GIL); the result does
+    not depend on it.
     """
-    k = sketch.shape[1]
     if len(candidates) == 0 or threshold >= 1.0:
-        return candidates
-    keep = np.empty(len(candidates), dtype=bool)
+        return candidates, None
     sd_unit = _SCREEN_SIGMAS * np.sqrt(threshold * (1.0 - threshold))
-    for start in range(0, len(candidates), _SCREEN_CHUNK):
+
+    def one(start: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
         chunk = candidates[start : start + _SCREEN_CHUNK]
-        agree, trials = agreement(chunk, sketch, own, k)
+        agree, trials = kernels.agreement(chunk, sketch, own)
         cut = threshold - sd_unit / np.sqrt(trials)
-        keep[start : start + len(chunk)] = agree >= cut * trials
+        keep = agree >= cut * trials
+        return keep, agree[keep] / trials[keep]
+
+    parts = _threaded(one, range(0, len(candidates), _SCREEN_CHUNK), threads)
+    keep = np.concatenate([k for k, _ in parts])
+    est = np.concatenate([e for _, e in parts])
     out: npt.NDArray[np.uint64] = candidates[keep]
-    return out
+    return out, est
+
+
+def _threaded(fn: Callable[[int], _U], starts: Iterable[int], threads: int) -> list[_U]:
+    """fn over starts in order, on `threads` threads when more than one."""
+    if threads <= 1:
+        return [fn(start) for start in starts]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(fn, starts))
 
 
 def agreement(
@@ -193,26 +210,30 @@ def limit_per_record(
     sketch: npt.NDArray[np.uint8],
     own: npt.NDArray[np.uint8],
     limit: int,
+    est: npt.NDArray[np.float64] | None = None,
+    threads: int = 1,
 ) -> tuple[npt.NDArray[np.uint64], int]:
     """At most `limit` candidates (i, j) for each i, those with the highest estimated
-    Jaccard (agreeing own bins, as in `screen`), and how many records lost some."""
+    Jaccard (agreeing own bins, as in `screen`; `est`: those estimates, as `screen` gives
+    them), and how many records lost some."""
     if len(candidates) <= limit:
         return candidates, 0
     first = (candidates >> np.uint64(32)).astype(np.int64)
     counts = np.bincount(first)
     if counts.max() <= limit:
         return candidates, 0
-    k = sketch.shape[1]
-    est = np.empty(len(candidates), dtype=np.float64)
-    for start in range(0, len(candidates), _SCREEN_CHUNK):
-        chunk = candidates[start : start + _SCREEN_CHUNK]
-        agree, trials = agreement(chunk, sketch, own, k)
-        est[start : start + len(chunk)] = agree / trials
+    if est is None:
+        def one(start: int) -> npt.NDArray[np.float64]:
+            agree, trials = kernels.agreement(candidates[start : start + _SCREEN_CHUNK],
+                                              sketch, own)
+            out: npt.NDArray[np.float64] = agree / trials
+            return out
+
+        est = np.concatenate(_threaded(one, range(0, len(candidates), _SCREEN_CHUNK),
+                                       threads))
     order = np.lexsort((candidates, -est, first))  # by record, the most alike first
     starts = np.concatenate([[0], np.cumsum(counts)])
     position = np.arange(len(order)) - starts[first[order]]
     keep = np.sort(order[position < limit])  # candidates ascend, so their order is kept
     out: npt.NDArray[np.uint64] = candidates[keep]
     return out, int((counts > limit).sum())
-
-

@@ -754,3 +754,27 @@ def gather_utf8(
     offsets = np.empty(len(starts) + 1, dtype=np.int64)
     _gather(data, starts, ends, out, offsets)
     return out[: offsets[-1]], offsets
+
+
+@_jit()
+def components(left: I64, right: I64, n: int) -> I64:  # pragma: no cover - compiled
+    """The connected components of n nodes joined by the edges (left[k], right[k]): each
+    node's root, the smallest node of its component (a larger root always goes under a
+    smaller one, so a root is its component's minimum)."""
+    parent = np.arange(n)
+    for k in range(len(left)):
+        x = left[k]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        y = right[k]
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x < y:
+            parent[y] = x
+        elif y < x:
+            parent[x] = y
+    for i in range(n):
+        parent[i] = parent[parent[i]]  # parents are smaller: roots are final before i
+    return parent

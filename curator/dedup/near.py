@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -317,6 +317,32 @@ def _exact_groups(digests: npt.NDArray[np.uint64]) -> list[list[int]]:
     return groups
 
 
+def _in_thread(fn: Callable[..., _U], *args: Any) -> Future[_U]:
+    """fn(*args) on a thread of its own (a compiled loop that lets go of the GIL runs on
+    another core meanwhile)."""
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _representatives(n: int, groups: list[list[int]], rank: npt.NDArray[np.int64]
+                     ) -> npt.NDArray[np.int64]:
+    """rep_of[i]: the best-ranked member of i's exact group (i itself outside a group)."""
+    rep_of = np.arange(n)
+    if not groups:
+        return rep_of
+    members = np.fromiter(itertools.chain.from_iterable(groups), dtype=np.int64)
+    sizes = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+    group_of = np.repeat(np.arange(len(groups)), sizes)
+    order = np.lexsort((rank[members], group_of))  # by group, the best rank first
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    best = members[order[starts]]  # ranks are distinct: one best per group
+    rep_of[members] = best[group_of]
+    return rep_of
+
+
 def find_duplicates(
     records: Iterable[tuple[int, Item]] = (),
     *,
@@ -339,6 +365,8 @@ def find_duplicates(
     record_cap: int = RECORD_CAP,
     flag: Flag | None = None,
     ranks_from_flags: RanksFromFlags | None = None,
+    read_done: Callable[[], None] | None = None,
+    pool_ready: Callable[[], None] | None = None,
 ) -> DedupResult:
     """Exact and near-duplicate clusters of `records`, each with a keeper and similarities.
 
@@ -361,7 +389,11 @@ def find_duplicates(
     `flag(example)` (a module-level function: it goes to the workers) runs on every example
     dict as it is read, and `ranks_from_flags({id: flag})` then gives the statuses (numeric
     ranks) for accepted_first in place of `statuses`: a keeper rule that needs something of
-    each text gets it without a second read of every record.
+    each text gets it without a second read of every record. `read_done()` is called once
+    every record has been read (signed): nothing reads `records` or `fetch` after it.
+    `pool_ready()` is called once the worker processes exist: a caller's thread started from
+    it is never running while a worker is forked (a fork copies a lock that thread holds, and
+    the worker can wait on it for ever).
     """
     if bucket_cap < 2 or bucket_window < 1 or record_cap < 1:
         raise ValueError("bucket_cap must be at least 2, bucket_window and record_cap at least 1")
@@ -392,12 +424,17 @@ def find_duplicates(
     collecting = gc.isenabled() and threading.current_thread() is threading.main_thread()
     if collecting:
         gc.disable()
+    if pool is not None:
+        # with fork, the first job starts every worker: from here no fork happens
+        pool.submit(int).result()
+    if pool_ready is not None:
+        pool_ready()
     handle, spill = _open_spill()
     try:
         return _find(
             records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
             2 * workers, progress, bucket_cap, bucket_window, record_cap, spill, flag,
-            ranks_from_flags,
+            ranks_from_flags, read_done,
         )
     finally:
         if collecting:
@@ -458,6 +495,7 @@ def _find(
     spill: str,
     flag: Flag | None = None,
     ranks_from_flags: RanksFromFlags | None = None,
+    read_done: Callable[[], None] | None = None,
 ) -> DedupResult:
     ids: list[int] = []
 
@@ -495,6 +533,8 @@ def _find(
             outs.append(out)
             if progress is not None and only is not None:
                 progress(min(len(outs) * batch_size, len(only)), len(only))
+    if read_done is not None:
+        read_done()
     bounds = np.concatenate(text_bounds)
     del text_bounds
     id_arr = np.asarray(ids, dtype=np.int64)
@@ -512,30 +552,40 @@ def _find(
     # exact groups; the best-ranked record of each stands for it in the near search
     digests = _take(outs, "digests", np.empty((0, 2), np.uint64))
     groups = _exact_groups(digests)
-    rep_of = np.arange(n)
-    for g in groups:
-        best = min(g, key=lambda i: int(rank[i]))
-        rep_of[g] = best
+    rep_of = _representatives(n, groups, rank)
     reps = np.flatnonzero(rep_of == np.arange(n))
-    keys = _take(outs, "keys", np.empty((0, 1), np.uint64))
-    if len(reps) < n:
-        keys = keys[reps]
-    candidates, capped_buckets, capped_records = candidate_pairs(
-        keys, reps, pool, window, bucket_cap, bucket_window)
-    del keys
-    lsh_pairs = len(candidates)
-    sketch = _take(outs, "sketch", np.empty((0, 1), np.uint8))
-    own = _take(outs, "own", np.empty((0, 1), np.uint8))
-    if params.screen:
-        candidates = screen_pairs(candidates, sketch, own, params.threshold)
-    screened = len(candidates)
-    candidates, limited_records = limit_per_record(candidates, sketch, own, record_cap)
-    del sketch, own
-    distinct = _take(outs, "distinct", np.empty(0, np.int32))
-    limited = len(candidates)
-    candidates = _possible(candidates, distinct, params.threshold)
-    frequent = (_frequent_shingles(spill, bounds, reps, shingling) if len(candidates)
-                else np.empty(0, dtype=np.uint64))
+    # the boilerplate shingles need only the distinct texts: counted on a thread (its
+    # compiled loops let go of the GIL) while the bands are grouped and the pairs screened
+    frequent_job = _in_thread(_frequent_shingles, spill, bounds, reps, shingling) \
+        if len(reps) >= 2 else None
+    try:
+        keys = _take(outs, "keys", np.empty((0, 1), np.uint64))
+        if len(reps) < n:
+            keys = keys[reps]
+        candidates, capped_buckets, capped_records = candidate_pairs(
+            keys, reps, pool, window, bucket_cap, bucket_window)
+        del keys
+        lsh_pairs = len(candidates)
+        sketch = _take(outs, "sketch", np.empty((0, 1), np.uint8))
+        own = _take(outs, "own", np.empty((0, 1), np.uint8))
+        threads = max(1, window // 2)  # the workers idle meanwhile: their cores run these
+        est = None
+        if params.screen:
+            candidates, est = screen_pairs(candidates, sketch, own, params.threshold, threads)
+        screened = len(candidates)
+        candidates, limited_records = limit_per_record(candidates, sketch, own, record_cap, est,
+                                                       threads)
+        del est
+        del sketch, own
+        distinct = _take(outs, "distinct", np.empty(0, np.int32))
+        limited = len(candidates)
+        candidates = _possible(candidates, distinct, params.threshold)
+    except BaseException:
+        if frequent_job is not None:  # it reads the spill file, removed once this returns
+            wait([frequent_job])
+        raise
+    frequent = frequent_job.result() if frequent_job is not None \
+        else np.empty(0, dtype=np.uint64)
 
     def verify_jobs() -> Iterator[_VerifyJob]:
         for start in range(0, len(candidates), _VERIFY_CHUNK):

@@ -15,8 +15,15 @@ parent holds per-record arrays (a few hundred bytes a record), never the texts.
 
 Consistency: the workers read at different moments, so a record edited or rejected while dedup
 runs could be judged by a text it no longer has. `run_find` (behind dedup and split alike)
-takes the fingerprint of what dedup compares (`content_key`) before and after; when it moved,
-the result is refused, so nothing is marked, kept or split, and the message says to run again.
+takes the fingerprint of what dedup compares (`content_key`) before and once the workers have
+read every record (they read the workspace only while signing; verification reads the texts
+they spilled), on a thread while the pairs are verified; when it moved, the result is
+refused, so nothing is marked, kept or split, and the message says to run again.
+
+Serial work in this process is kept off the workers' way: the `best` keeper's ranks are read
+on a thread while the records are signed (`BestRanksLater`), started once the worker
+processes are forked (a thread running while a process forks can leave the child waiting on
+a lock for ever).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import math
 import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,24 +219,48 @@ class BestRanks:
 
     @classmethod
     def read(cls, ws: Workspace) -> BestRanks:
+        return cls.read_from(ws.connection)
+
+    @classmethod
+    def read_in_background(cls, ws: Workspace) -> Future[BestRanks]:
+        """`read` on a thread with a read-only connection of its own, so that it runs
+        while the workers sign the records (it is needed only after them). Start it only
+        once the workers exist (find_duplicates' `pool_ready`, see `BestRanksLater`)."""
+        path = Path(ws.path).resolve()
+
+        def read() -> BestRanks:
+            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+            try:
+                return cls.read_from(conn)
+            finally:
+                conn.close()
+
+        pool = ThreadPoolExecutor(1)
+        try:
+            return pool.submit(read)
+        finally:
+            pool.shutdown(wait=False)
+
+    @classmethod
+    def read_from(cls, conn: sqlite3.Connection) -> BestRanks:
         from curator.workspace.scores import content_hash
 
         prefer: set[int] = set()
         issues: dict[int, int] = {}
-        for rid, status in ws.connection.execute(
+        for rid, status in conn.execute(
                 f"SELECT id, status FROM records WHERE {ELIGIBLE_SQL}"):
             if status == "accepted":
                 prefer.add(rid)
             issues[rid] = 0
         # one pass over the issues, not a lookup in them for each of a million records
-        for rid, count in ws.connection.execute(
+        for rid, count in conn.execute(
                 f"SELECT record_id, count(*) FROM issues WHERE severity IN "
                 f"({','.join('?' * len(_KEEPER_SEVERITIES))}) GROUP BY record_id",
                 _KEEPER_SEVERITIES):
             if rid in issues:
                 issues[rid] = int(count)
         ifd: dict[int, float] = {}
-        for rid, stored, text, value in ws.connection.execute(
+        for rid, stored, text, value in conn.execute(
                 "SELECT s.record_id, s.content_hash, coalesce(r.current, r.canonical), s.ifd "
                 "FROM scores s JOIN records r ON r.id = s.record_id WHERE s.ifd IS NOT NULL"):
             if rid in issues and text is not None and content_hash(text) == stored:
@@ -240,6 +272,41 @@ class BestRanks:
                 for rid, n in self.issues.items()}
         position = {key: k for k, key in enumerate(sorted(set(keys.values())))}
         return {rid: position[key] for rid, key in keys.items()}
+
+    def preferring(self, padding: Mapping[int, int]) -> dict[int, int]:
+        """The ranks of `__call__` with the preferred (accepted) records first: ordering
+        by them alone is ordering by (preferred first, then these ranks), as find_duplicates
+        does with `prefer`, so the preferred ids need not be known before the records are
+        signed."""
+        keys = {rid: (rid not in self.prefer, n + int(padding.get(rid, 0)),
+                      self.ifd.get(rid, math.inf))
+                for rid, n in self.issues.items()}
+        position = {key: k for k, key in enumerate(sorted(set(keys.values())))}
+        return {rid: position[key] for rid, key in keys.items()}
+
+
+class BestRanksLater:
+    """The `best` rule's ranks, read on a thread (BestRanks.read_in_background) from when
+    `start` is called (find_duplicates' `pool_ready`: the workers are forked by then, so
+    no fork copies a lock this thread holds) or, at the latest, when they are needed."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.job: Future[BestRanks] | None = None
+
+    def start(self) -> None:
+        if self.job is None:
+            self.job = BestRanks.read_in_background(self.ws)
+
+    def result(self) -> BestRanks:
+        self.start()
+        assert self.job is not None
+        return self.job.result()
+
+    def wait(self) -> None:
+        """Until the read is over (on an error too: its connection closes when done)."""
+        if self.job is not None:
+            wait([self.job])
 
 
 # The example's JSON goes to the workers as bytes and is parsed there: parsing a million
@@ -298,7 +365,7 @@ def run_find(
     eligible: Eligible | None = None,
     screen: bool = True,
     ranks: tuple[dict[int, int], set[int]] | None = None,
-    best: BestRanks | None = None,
+    best: BestRanks | BestRanksLater | None = None,
 ) -> DedupResult:
     """find_duplicates over the eligible records of a workspace (`eligible`: read already).
 
@@ -313,8 +380,13 @@ def run_find(
         raise WorkspaceError(str(exc)) from None
     statuses = None
     preferred = set(prefer)
+    ranks_from_flags: Callable[[Mapping[int, int]], Mapping[int, int]] | None = None
     if best is not None:
-        preferred |= best.prefer
+        pending = best
+
+        def ranks_from_flags(padding: Mapping[int, int]) -> Mapping[int, int]:
+            rule = pending.result() if isinstance(pending, BestRanksLater) else pending
+            return rule.preferring(padding)  # its preferred records first
     elif ranks is not None:
         statuses = ranks[0]
         preferred |= ranks[1]
@@ -336,6 +408,13 @@ def run_find(
     key_settings = cache_settings(settings)
     before = content_key(ws, key_settings, eligible)
     fetch = WorkspaceFetch(ws.path)
+    after: list[Future[str]] = []
+
+    def read_done() -> None:
+        # the workers read the workspace only while signing: its fingerprint from then on
+        # is taken on a thread with a connection of its own while the pairs are verified
+        after.append(_content_key_in_background(ws, key_settings))
+
     try:
         result = find_duplicates(
             ids=eligible.ids, threshold=settings.threshold, num_perm=settings.num_perm,
@@ -343,13 +422,17 @@ def run_find(
             statuses=statuses, prefer=preferred,
             processes=processes if processes is not None else min(2, os.cpu_count() or 1),
             fetch=fetch, progress=progress, screen=screen,
-            flag=padded if best is not None else None, ranks_from_flags=best,
+            flag=padded if best is not None else None, ranks_from_flags=ranks_from_flags,
+            read_done=read_done,
+            pool_ready=best.start if isinstance(best, BestRanksLater) else None,
         )
     finally:
         fetch.close()
+        for job in after:  # (on an error too: its connection closes when it is done)
+            wait([job])
     # The workers read at different moments: a record edited, rejected or added meanwhile may
     # have been judged by a text it no longer has, so the result is refused, not used.
-    if content_key(ws, key_settings) != before:
+    if (after[0].result() if after else content_key(ws, key_settings)) != before:
         raise WorkspaceError(
             "records were edited, rejected or added while dedup ran, so some were compared by "
             "text they no longer have; nothing was changed. Run it again."
@@ -366,9 +449,20 @@ class Eligible:
 
     @classmethod
     def read(cls, ws: Workspace) -> Eligible:
+        return cls.read_from(ws.connection)
+
+    @classmethod
+    def with_ids(cls, ws: Workspace, ids: list[int]) -> Eligible:
+        """The eligible records when their ids (in order) were read already: only the
+        edits are read."""
+        return cls(ids, ws.connection.execute(
+            f"SELECT id, current FROM records WHERE {ELIGIBLE_SQL} AND current IS NOT NULL "
+            "ORDER BY id").fetchall())
+
+    @classmethod
+    def read_from(cls, conn: sqlite3.Connection) -> Eligible:
         # two partial indexes (migration records_eligible / records_edited) answer these
         # without reading the records' text
-        conn = ws.connection
         ids = [row[0] for row in conn.execute(
             f"SELECT id FROM records WHERE {ELIGIBLE_SQL} ORDER BY id")]
         edits = conn.execute(
@@ -381,13 +475,36 @@ def content_key(ws: Workspace, settings: dict[str, Any], eligible: Eligible | No
     """A fingerprint of what dedup compares: the settings, which records are eligible, and
     every edit. A record's canonical form never changes (records are only ever added, and a
     record's uid is the hash of its canonical form), so ids and edits pin the content."""
-    found = eligible if eligible is not None else Eligible.read(ws)
+    return _content_key(ws.connection, settings, eligible)
+
+
+def _content_key(conn: sqlite3.Connection, settings: dict[str, Any],
+                 eligible: Eligible | None) -> str:
+    found = eligible if eligible is not None else Eligible.read_from(conn)
     h = hashlib.blake2b(orjson.dumps(settings, option=orjson.OPT_SORT_KEYS), digest_size=16)
     h.update(array.array("q", found.ids).tobytes())
     for record_id, current in found.edits:
         h.update(b"%d\x00" % record_id)
         h.update(current.encode("utf-8", "surrogatepass") + b"\x01")
     return h.hexdigest()
+
+
+def _content_key_in_background(ws: Workspace, settings: dict[str, Any]) -> Future[str]:
+    """content_key on a thread with a read-only connection of its own."""
+    path = Path(ws.path).resolve()
+
+    def key() -> str:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            return _content_key(conn, settings, None)
+        finally:
+            conn.close()
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(key)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def cache_settings(settings: DedupSettings) -> dict[str, Any]:
@@ -420,12 +537,17 @@ def dedup_workspace(
     them, replacing the last run's marks, in one undoable journal entry."""
     rule, prefer = parse_keeper(keeper)
     settings = DedupSettings(threshold, num_perm, shingling, include_system)
-    best = BestRanks.read(ws) if keeper == "best" else None
+    # the `best` rule's ranks are needed once the records are signed: read meanwhile
+    best = BestRanksLater(ws) if keeper == "best" else None
     eligible = Eligible.read(ws)
     key = content_key(ws, cache_settings(settings), eligible)
-    result = run_find(ws, settings, keeper=rule, prefer=prefer,
-                      processes=processes, progress=progress, eligible=eligible,
-                      screen=screen, best=best)
+    try:
+        result = run_find(ws, settings, keeper=rule, prefer=prefer,
+                          processes=processes, progress=progress, eligible=eligible,
+                          screen=screen, best=best)
+    finally:
+        if best is not None:
+            best.wait()
     p = result.params
     params: dict[str, Any] = {
         "threshold": threshold, "num_perm": num_perm, "bands": p.bands, "rows": p.rows,

@@ -50,21 +50,48 @@ def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
             raise UnknownRecords(missing)
         selected = c.execute("SELECT count(*) FROM _dup").fetchone()[0]
         entry = tx.entry("dedup", "", params)
-        for column, source in (("cluster_id", "cluster"), ("dup_of", "dup_of"),
-                               ("similarity", "sim")):
-            c.execute("DELETE FROM _vals")
-            c.execute(f"INSERT INTO _vals(id, value) SELECT id, {source} FROM _dup")
-            if clear_others:
-                c.execute(f"INSERT INTO _vals(id, value) SELECT record_id, NULL "
-                          f"FROM record_marks WHERE {column} IS NOT NULL "
-                          f"AND record_id NOT IN (SELECT id FROM _dup)")
-            tx.apply_vals(entry, column)
+        _write_marks(c, entry, clear_others)
         for key, value in (meta or {}).items():
             tx.set_meta(entry, key, value)
         n_dups = c.execute("SELECT count(*) FROM _dup WHERE dup_of IS NOT NULL").fetchone()[0]
         n_clusters = selected - n_dups
         return tx.finish(entry, "dedup", selected,
                          f"dedup: {n_clusters} clusters, {n_dups} duplicates marked")
+
+
+#: (column, its old value, its new value in _dup_chg) of the three duplicate marks
+_MARKS = (("cluster_id", "c0", "c1"), ("dup_of", "d0", "d1"), ("similarity", "s0", "s1"))
+
+
+def _write_marks(c: sqlite3.Connection, entry: int, clear_others: bool) -> None:
+    """Journal and write the marks in temp table _dup (every id a record), as apply_vals
+    would one column at a time, but with one read of the old marks and one upsert: each
+    record whose marks change gets a journal row per changed column (old and new value, so
+    undo restores them) and its three marks written at once (an unchanged one rewritten
+    with its own value). `clear_others`: records marked outside _dup lose their marks."""
+    c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup_chg "
+              "(id INTEGER PRIMARY KEY, c0, d0, s0, c1, d1, s1)")
+    c.execute("DELETE FROM _dup_chg")
+    c.execute("INSERT INTO _dup_chg SELECT v.id, m.cluster_id, m.dup_of, m.similarity, "
+              "v.cluster, v.dup_of, v.sim FROM _dup v "
+              "LEFT JOIN record_marks m ON m.record_id = v.id "
+              "WHERE m.cluster_id IS NOT v.cluster OR m.dup_of IS NOT v.dup_of "
+              "OR m.similarity IS NOT v.sim")
+    if clear_others:
+        c.execute("INSERT INTO _dup_chg SELECT record_id, cluster_id, dup_of, similarity, "
+                  "NULL, NULL, NULL FROM record_marks "
+                  "WHERE (cluster_id IS NOT NULL OR dup_of IS NOT NULL "
+                  "OR similarity IS NOT NULL) AND record_id NOT IN (SELECT id FROM _dup) "
+                  "AND record_id IN (SELECT +id FROM records)")
+    for column, before, after in _MARKS:
+        c.execute(f"INSERT INTO journal_changes(entry_id, record_id, field, before, after) "
+                  f"SELECT ?, id, ?, {before}, {after} FROM _dup_chg "
+                  f"WHERE {before} IS NOT {after}", (entry, column))
+    c.execute("INSERT INTO record_marks(record_id, cluster_id, dup_of, similarity) "
+              "SELECT id, c1, d1, s1 FROM _dup_chg WHERE true "
+              "ON CONFLICT(record_id) DO UPDATE SET cluster_id = excluded.cluster_id, "
+              "dup_of = excluded.dup_of, similarity = excluded.similarity")
+    c.execute("DELETE FROM _dup_chg")
 
 
 def keep_one(ws: Workspace, cluster_id: int, keeper: int) -> Change:

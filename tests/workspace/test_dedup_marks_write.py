@@ -1,0 +1,94 @@
+"""mark_duplicates writes the three duplicate marks in one pass (one read of the old marks, one
+upsert): what it journals and writes must be what journaling each column on its own gives, and
+undo must restore every earlier mark exactly."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from store_helpers import chat, write_jsonl
+
+from curator.workspace import DuplicateCluster, Workspace
+from curator.workspace.importer import import_files
+from curator.workspace.prepare import Preparer
+
+_COLUMNS = ("cluster_id", "dup_of", "similarity")
+Marks = dict[int, tuple[Any, Any, Any]]
+
+
+def _workspace(tmp_path: Path, n: int) -> Path:
+    rows = [chat(f"Question {k} about topic {k % 7}?", f"Answer {k}.") for k in range(n)]
+    src = write_jsonl(tmp_path / "d.jsonl", rows)
+    db = tmp_path / "w.db"
+    with Workspace.open(db, create=True) as ws:
+        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
+    return db
+
+
+def _marks(ws: Workspace) -> Marks:
+    return {i: (r.cluster_id, r.dup_of, r.similarity) for i in ws.select_ids([])
+            for r in [ws.get(i)]}
+
+
+def _splits(ws: Workspace) -> dict[int, Any]:
+    return {i: ws.get(i).split for i in ws.select_ids([])}
+
+
+def _random_clusters(rng: random.Random, ids: list[int]) -> list[DuplicateCluster]:
+    chosen = rng.sample(ids, rng.randint(0, len(ids)))
+    clusters = []
+    while len(chosen) >= 2:
+        size = min(len(chosen), rng.randint(2, 4))
+        keeper, *dups = chosen[:size]
+        chosen = chosen[size:]
+        # similarities from a few values, so a rerun often leaves some marks as they were
+        clusters.append(DuplicateCluster(keeper, {d: rng.choice((0.8, 0.9, 1.0)) for d in dups}))
+    return clusters
+
+
+def _expected(before: Marks, clusters: list[DuplicateCluster], clear_others: bool) -> Marks:
+    after = dict(before) if not clear_others else dict.fromkeys(before, (None, None, None))
+    for c in clusters:
+        after[c.keeper] = (c.keeper, None, None)
+        for d, s in c.duplicates.items():
+            after[d] = (c.keeper, c.keeper, s)
+    return after
+
+
+def test_marks_and_journal_rows_are_those_of_one_column_at_a_time(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    with Workspace.open(_workspace(tmp_path, 40)) as ws:
+        ids = list(ws.select_ids([]))
+        ws.set_splits({i: ("train" if i % 3 else "validation") for i in ids[:25]})
+        splits = _splits(ws)
+        history: list[Marks] = [_marks(ws)]
+        for step in range(12):
+            before = history[-1]
+            clusters = _random_clusters(rng, ids)
+            clear = step % 3 != 1
+            change = ws.mark_duplicates(clusters, {"step": step}, clear_others=clear)
+            after = _expected(before, clusters, clear)
+            assert _marks(ws) == after
+            # one journal row per changed column, holding the old and the new value
+            want = sorted((rid, col, before[rid][k], after[rid][k])
+                          for rid in after for k, col in enumerate(_COLUMNS)
+                          if before[rid][k] != after[rid][k])
+            got = sorted(ws.connection.execute(
+                "SELECT record_id, field, before, after FROM journal_changes "
+                "WHERE entry_id = ? AND record_id IS NOT NULL", (change.entry_id,)).fetchall())
+            assert got == want
+            assert change.changed == len({w[0] for w in want})
+            assert (change.entry_id is None) == (not want)
+            assert _splits(ws) == splits  # the split mark is never touched
+            if change.entry_id is not None:  # else nothing changed: no entry to undo
+                history.append(after)
+        assert len(history) > 8
+        for marks in reversed(history[:-1]):
+            ws.undo()
+            assert _marks(ws) == marks
+            assert _splits(ws) == splits
+        for marks in history[1:]:
+            ws.redo()
+            assert _marks(ws) == marks
