@@ -15,10 +15,9 @@ parent holds per-record arrays (a few hundred bytes a record), never the texts.
 
 Consistency: the workers read at different moments, so a record edited or rejected while dedup
 runs could be judged by a text it no longer has. `run_find` (behind dedup and split alike)
-takes the fingerprint of what dedup compares (`content_key`) before and once the workers have
-read every record (they read the workspace only while signing; verification reads the texts
-they spilled), on a thread while the pairs are verified; when it moved, the result is
-refused, so nothing is marked, kept or split, and the message says to run again.
+takes the fingerprint of what dedup compares (`content_key`) before and after everything is
+found; when it moved, the result is refused, so nothing is marked, kept or split, and the
+message says to run again.
 
 Serial work in this process is kept off the workers' way: the `best` keeper's ranks are read
 on a thread while the records are signed (`BestRanksLater`), started once the worker
@@ -408,13 +407,6 @@ def run_find(
     key_settings = cache_settings(settings)
     before = content_key(ws, key_settings, eligible)
     fetch = WorkspaceFetch(ws.path)
-    after: list[Future[str]] = []
-
-    def read_done() -> None:
-        # the workers read the workspace only while signing: its fingerprint from then on
-        # is taken on a thread with a connection of its own while the pairs are verified
-        after.append(_content_key_in_background(ws, key_settings))
-
     try:
         result = find_duplicates(
             ids=eligible.ids, threshold=settings.threshold, num_perm=settings.num_perm,
@@ -423,16 +415,16 @@ def run_find(
             processes=processes if processes is not None else min(2, os.cpu_count() or 1),
             fetch=fetch, progress=progress, screen=screen,
             flag=padded if best is not None else None, ranks_from_flags=ranks_from_flags,
-            read_done=read_done,
             pool_ready=best.start if isinstance(best, BestRanksLater) else None,
         )
     finally:
         fetch.close()
-        for job in after:  # (on an error too: its connection closes when it is done)
-            wait([job])
     # The workers read at different moments: a record edited, rejected or added meanwhile may
-    # have been judged by a text it no longer has, so the result is refused, not used.
-    if (after[0].result() if after else content_key(ws, key_settings)) != before:
+    # have been judged by a text it no longer has, so the result is refused, not used. Taken
+    # once everything is found (not when the workers have read the records, which would save
+    # about 0.8 s of one core at 1M): an edit during verification or clustering is caught too,
+    # where it would otherwise be marked duplicate by a text it no longer has.
+    if content_key(ws, key_settings) != before:
         raise WorkspaceError(
             "records were edited, rejected or added while dedup ran, so some were compared by "
             "text they no longer have; nothing was changed. Run it again."
@@ -487,24 +479,6 @@ def _content_key(conn: sqlite3.Connection, settings: dict[str, Any],
         h.update(b"%d\x00" % record_id)
         h.update(current.encode("utf-8", "surrogatepass") + b"\x01")
     return h.hexdigest()
-
-
-def _content_key_in_background(ws: Workspace, settings: dict[str, Any]) -> Future[str]:
-    """content_key on a thread with a read-only connection of its own."""
-    path = Path(ws.path).resolve()
-
-    def key() -> str:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-        try:
-            return _content_key(conn, settings, None)
-        finally:
-            conn.close()
-
-    pool = ThreadPoolExecutor(1)
-    try:
-        return pool.submit(key)
-    finally:
-        pool.shutdown(wait=False)
 
 
 def cache_settings(settings: DedupSettings) -> dict[str, Any]:

@@ -267,3 +267,24 @@ def test_a_capped_run_warns_and_reports_it_in_json(tmp_path: Path) -> None:
         assert all(m["similarity"] >= 0.5 for m in c["members"])
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0 and "candidates capped:" in r.stdout
+
+
+def test_an_edit_while_the_pairs_are_verified_marks_nothing(tmp_path: Path) -> None:
+    # the workers have read every record by then; an edit landing while the candidate pairs are
+    # verified must still refuse the result, or the record would be marked (and left out of the
+    # export) as a duplicate by a text it no longer has
+    records, _ = _generate(300, seed=6)
+    db = _workspace(tmp_path, records)
+    edited: list[int] = []
+
+    def edit_while_verifying(done: int, total: int) -> None:
+        if total > len(records) and not edited:  # past the signing: the pairs' progress
+            with Workspace.open(db) as other:
+                other.edit(7, chat("a", "a different answer"))
+            edited.append(done)
+
+    with Workspace.open(db) as ws:
+        with pytest.raises(WorkspaceError, match="while dedup ran"):
+            dedup_workspace(ws, processes=1, progress=edit_while_verifying)
+        assert edited, "the run never reached the verification of pairs"
+        assert all(m == (None, None, None) for m in _marks(ws).values())
