@@ -405,26 +405,6 @@ def _slot(
     return found
 
 
-@_jit()
-def _distinct(
-    hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8]
-) -> int:  # pragma: no cover - compiled
-    """How many distinct values hashes[:count] holds (keys and marks: scratch tables)."""
-    size = 16
-    while size < 2 * count:
-        size *= 2
-    mask = np.uint64(size - 1)
-    marks[:size] = 0
-    found = 0
-    for k in range(count):
-        slot = _slot(keys, marks, mask, hashes[k])
-        if marks[slot] == 0:
-            keys[slot] = hashes[k]
-            marks[slot] = 1
-            found += 1
-    return found
-
-
 @_jit(inline="always")
 def _is_frequent(frequent: U64, h: np.uint64) -> bool:  # pragma: no cover - compiled
     """Whether h is in the sorted array `frequent` (binary search)."""
@@ -458,6 +438,18 @@ def _distinct_own(
             if not _is_frequent(frequent, hashes[k]):
                 found += 1
     return found
+
+
+#: no shingle is frequent: `_distinct_own` with it counts every distinct value
+_NONE_FREQUENT = np.empty(0, dtype=np.uint64)
+
+
+@_jit()
+def _distinct(
+    hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8]
+) -> int:  # pragma: no cover - compiled
+    """How many distinct values hashes[:count] holds (keys and marks: scratch tables)."""
+    return _distinct_own(hashes, count, keys, marks, _NONE_FREQUENT)
 
 
 @_jit()
