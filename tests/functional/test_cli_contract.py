@@ -15,6 +15,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from probe_helpers import probe_imports
 
 import curator
 from curator.cli import cli, load_all_commands
@@ -95,28 +96,8 @@ NOT_FOR_WORKSPACE = ("numpy", "numba", "pandas", "pyarrow", "datasets", "pydanti
                      "rich", "textual", "torch", "transformers", "jinja2", "curator.validate", "curator.dedup",
                      "curator.formats", "curator.export", "curator.workspace.importer")
 
-_LIGHT_PROBE = """
-import json, sys
-from curator.cli import main
-args, watched = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-sys.argv = ["curator", *args]
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-loaded = sorted(m for m in sys.modules for h in watched if m == h or m.startswith(h + "."))
-print(json.dumps({"exit_code": code, "loaded": loaded}), file=sys.stderr)
-"""
-
-
 def _light_probe(args: list[str], cwd: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", _LIGHT_PROBE, json.dumps(args), json.dumps(NOT_FOR_WORKSPACE)],
-                         capture_output=True, text=True, cwd=cwd, env=env, check=False, timeout=120)
-    result: dict[str, Any] = json.loads(out.stderr.strip().splitlines()[-1])
-    return result
+    return probe_imports(args, NOT_FOR_WORKSPACE, cwd)
 
 
 def test_commands_that_do_not_compute_import_nothing_heavy(tmp_path: Path) -> None:

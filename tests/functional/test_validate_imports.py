@@ -4,38 +4,20 @@ chat rows (most rows of most files) never do, and the models cost about 0.1 s of
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from probe_helpers import probe_imports
 
 from curator import schema
 from curator.validate import chat, rows
 
-ROOT = Path(__file__).resolve().parents[2]
-
-_PROBE = """
-import json, sys
-from curator.cli import main
-sys.argv = ["curator", *json.loads(sys.argv[1])]
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-print(json.dumps({"exit_code": code, "pydantic": sorted(m for m in sys.modules
-                                                     if m in ("pydantic", "curator.schema"))}), file=sys.stderr)
-"""
-
 
 def _validate(path: Path, *extra: str) -> dict[str, object]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(["validate", str(path), "--workers", "1",
-                                                                    "--json", *extra])],
-                         capture_output=True, text=True, cwd=path.parent, env=env, check=False, timeout=120)
-    result: dict[str, object] = json.loads(out.stderr.strip().splitlines()[-1])
-    return result
+    found = probe_imports(["validate", str(path), "--workers", "1", "--json", *extra],
+                          ("pydantic", "curator.schema"), path.parent)
+    # the two modules themselves (their submodules come with them)
+    return {"exit_code": found["exit_code"],
+            "pydantic": [m for m in found["loaded"] if m in ("pydantic", "curator.schema")]}
 
 
 def test_plain_chat_is_validated_without_pydantic(tmp_path: Path) -> None:
