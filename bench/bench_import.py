@@ -75,6 +75,10 @@ def load() -> str:
 
 
 def main() -> None:
+    # An installed curator runs from compiled modules; with PYTHONDONTWRITEBYTECODE set (this
+    # development machine sets it) every child would compile them again at each start.
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        print("(PYTHONDONTWRITEBYTECODE is set here; the commands run without it, as an installed copy would)")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--file", type=Path, required=True, help="a JSONL file to validate and import")
     ap.add_argument("--repeat", type=int, default=3)

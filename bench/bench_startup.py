@@ -37,6 +37,10 @@ def _run(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # An installed curator runs from compiled modules; with PYTHONDONTWRITEBYTECODE set (this
+    # development machine sets it) every child would compile them again at each start.
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        print("(PYTHONDONTWRITEBYTECODE is set here; the commands run without it, as an installed copy would)")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--module", action="store_true", help="run `python -m curator` instead of the script")

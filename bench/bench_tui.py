@@ -252,6 +252,10 @@ def first_screen(ws: Path, size: tuple[int, int], timeout: float = 60) -> dict[s
 
 
 def main() -> None:
+    # An installed curator runs from compiled modules; with PYTHONDONTWRITEBYTECODE set (this
+    # development machine sets it) every child would compile them again at each start.
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        print("(PYTHONDONTWRITEBYTECODE is set here; the commands run without it, as an installed copy would)")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--keys", type=int, default=200, help="presses per key action")
