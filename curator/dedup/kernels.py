@@ -281,24 +281,30 @@ def shingles(
     return out[: bounds[-1]], bounds
 
 
+@_jit(inline="always")
+def _table_size(entries: int) -> int:  # pragma: no cover - compiled
+    """Slots of an open-addressing table for `entries` values: the smallest power of two, at
+    least 16, with at most half of it filled."""
+    size = 16
+    while size < 2 * entries:
+        size *= 2
+    return size
+
+
 @_jit()
 def _all_distinct(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, out: U64, bounds: I64
 ) -> None:  # pragma: no cover - compiled
     longest = max(1, _longest(offsets))
     scratch = np.empty(longest, dtype=np.uint64)
-    capacity = 16
-    while capacity < 2 * longest:
-        capacity *= 2
+    capacity = _table_size(longest)
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
     pos = 0
     for t in range(len(offsets) - 1):
         bounds[t] = pos
         count = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
-        size = 16
-        while size < 2 * count:
-            size *= 2
+        size = _table_size(count)
         mask = np.uint64(size - 1)
         marks[:size] = 0
         for k in range(count):
@@ -332,9 +338,7 @@ def _signatures(
     With `count_distinct`, distinct[t] is how many distinct shingles text t has."""
     longest = max(1, _longest(offsets))
     scratch = np.empty(longest, dtype=np.uint64)
-    capacity = 16
-    while count_distinct and capacity < 2 * longest:
-        capacity *= 2
+    capacity = _table_size(longest) if count_distinct else 16
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
     shift = np.uint64(64 - bits)
@@ -424,9 +428,7 @@ def _distinct_own(
     hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8], frequent: U64
 ) -> int:  # pragma: no cover - compiled
     """How many distinct values hashes[:count] holds that are not in `frequent`."""
-    size = 16
-    while size < 2 * count:
-        size *= 2
+    size = _table_size(count)
     mask = np.uint64(size - 1)
     marks[:size] = 0
     found = 0
@@ -474,9 +476,7 @@ def _pair_sims(
     longest = max(1, _longest(offsets))
     left_hashes = np.empty(longest, dtype=np.uint64)
     right_hashes = np.empty(longest, dtype=np.uint64)
-    capacity = 16
-    while capacity < 2 * longest:
-        capacity *= 2
+    capacity = _table_size(longest)
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
     stamps = np.empty(capacity, dtype=np.int64)
@@ -494,9 +494,7 @@ def _pair_sims(
         a, b = left[p], right[p]
         if a != current:
             na = _text_shingles(codes, offsets[a], offsets[a + 1], word, n, left_hashes, 0)
-            size = 16
-            while size < 2 * na:
-                size *= 2
+            size = _table_size(na)
             mask = np.uint64(size - 1)
             marks[:size] = 0
             stamps[:size] = -1
