@@ -104,6 +104,20 @@ class RowChecker:
         #: OpenAI encodings count a plain row without fail; a local model's template may refuse it
         self._plain_counter = self.counter if isinstance(self.counter, TiktokenCounter) else None
 
+    def is_clean(self, value: dict[str, Any]) -> bool:
+        """Whether the row has the common clean shape: plain chat that no rule finds anything in
+        (fast.is_clean_simple_chat, for this target's roles)."""
+        return is_clean_simple_chat(value, self._plain_roles)
+
+    def clean_counts(self, value: dict[str, Any]) -> tuple[int, int] | None:
+        """(total, trained) of a clean row (`is_clean`) by the plain-chat count, when that count
+        raises no issue of its own (within the limit, some trained tokens); None when the general
+        count must decide (another tokenizer, over the limit, nothing trained). Needs a counter."""
+        if self._plain_counter is None:
+            return None
+        total, trained = self._plain_counter.count_plain_chat(value["messages"])
+        return (total, trained) if total <= self.limit and trained > 0 else None
+
     def check(self, value: dict[str, Any], parsed_clean: bool = True, *, fmt: str | None = None,
               canonical: bytes | None = None, digest: bool = True) -> tuple[str, list[Issue], int, int, bytes]:
         """Rules, then token counts (only for rows without errors), then the canonical hash.
@@ -114,17 +128,15 @@ class RowChecker:
         (`curator.io.Parsed.canonical`), hashed instead of writing the row again. `digest=False`:
         the caller has no use for the hash (NO_HASH comes back).
         """
-        clean = (fmt is None or fmt == CHAT) and is_clean_simple_chat(value, self._plain_roles)
+        clean = (fmt is None or fmt == CHAT) and is_clean_simple_chat(value, self._plain_roles)  # (is_clean, inlined: every row)
         if clean:
             # The common clean row: the full rules would find nothing (see fast.py). Counted here
             # without the general path when the count raises no issue of its own.
-            counter = self.counter
-            if counter is None or not parsed_clean:
+            if self.counter is None or not parsed_clean:
                 return CHAT, [], NO_COUNT, NO_COUNT, _digest(value, canonical) if digest else NO_HASH
-            if self._plain_counter is not None:
-                total, trained = self._plain_counter.count_plain_chat(value["messages"])
-                if total <= self.limit and trained > 0:
-                    return CHAT, [], total, trained, _digest(value, canonical) if digest else NO_HASH
+            counts = self.clean_counts(value)
+            if counts is not None:
+                return CHAT, [], counts[0], counts[1], _digest(value, canonical) if digest else NO_HASH
         ctx = Ctx(self.profile, self.options.strict)
         if clean:
             fmt = CHAT  # over the limit, or no trained tokens: the general count says so below

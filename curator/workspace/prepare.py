@@ -37,7 +37,6 @@ from curator.formats.to_chat import to_chat
 from curator.io import Row
 from curator.issues import Issue
 from curator.validate.engine import NO_COUNT, Options, RowChecker
-from curator.validate.fast import is_clean_simple_chat
 from curator.validate.quality import REFUSALS
 from curator.workspace.settings import FEEDBACK_TARGETS, PREFERENCE_LAYOUT
 
@@ -110,7 +109,7 @@ class Preparer:
 
     def clean_chat(self, data: dict[str, Any]) -> tuple[int | None, int | None] | None:
         """The token counts (total, trained) of a row in the common clean shape, plain chat that
-        no rule finds anything in (`is_clean_simple_chat`, the test `RowChecker.check` makes
+        no rule finds anything in (`RowChecker.is_clean`, the test `RowChecker.check` makes
         first), counted within the limit with trained tokens; None for any other row.
 
         For a row with counts here (and no parse issue), calling the Preparer returns exactly:
@@ -119,15 +118,11 @@ class Preparer:
         this shortcut, without a Row, a detection, an ExampleCheck and a PreparedRecord per row
         (`test_import_identity.py` holds that both ways store the same)."""
         rows = self._rows()
-        if not is_clean_simple_chat(data, rows._plain_roles):
+        if not rows.is_clean(data):
             return None
         if rows.counter is None:
             return None, None
-        counter = rows._plain_counter
-        if counter is None:
-            return None
-        total, trained = counter.count_plain_chat(data["messages"])
-        return (total, trained) if total <= rows.limit and trained > 0 else None
+        return rows.clean_counts(data)
 
     def check(self, example: dict[str, Any], *, file: str | None = None, line: int | None = None,
               example_index: int | None = None, fmt: str | None = None) -> ExampleCheck:
