@@ -266,18 +266,13 @@ class BestRanks:
                 ifd[rid] = float(value)
         return cls(issues, ifd, prefer)
 
-    def __call__(self, padding: Mapping[int, int]) -> dict[int, int]:
-        keys = {rid: (n + int(padding.get(rid, 0)), self.ifd.get(rid, math.inf))
-                for rid, n in self.issues.items()}
-        position = {key: k for k, key in enumerate(sorted(set(keys.values())))}
-        return {rid: position[key] for rid, key in keys.items()}
-
-    def preferring(self, padding: Mapping[int, int]) -> dict[int, int]:
-        """The ranks of `__call__` with the preferred (accepted) records first: ordering
-        by them alone is ordering by (preferred first, then these ranks), as find_duplicates
-        does with `prefer`, so the preferred ids need not be known before the records are
-        signed."""
-        keys = {rid: (rid not in self.prefer, n + int(padding.get(rid, 0)),
+    def __call__(self, padding: Mapping[int, int], *, prefer_first: bool = False) -> dict[int, int]:
+        """Each eligible record's rank (lower kept first) by fewest problems (its issues plus
+        `padding`), then the lower IFD. With `prefer_first`, the preferred (accepted) records come
+        first: ordering by these ranks alone is then ordering by (preferred first, then the
+        ranks), as find_duplicates does with `prefer`, so the preferred ids need not be known
+        before the records are signed."""
+        keys = {rid: (prefer_first and rid not in self.prefer, n + int(padding.get(rid, 0)),
                       self.ifd.get(rid, math.inf))
                 for rid, n in self.issues.items()}
         position = {key: k for k, key in enumerate(sorted(set(keys.values())))}
@@ -385,7 +380,7 @@ def run_find(
 
         def ranks_from_flags(padding: Mapping[int, int]) -> Mapping[int, int]:
             rule = pending.result() if isinstance(pending, BestRanksLater) else pending
-            return rule.preferring(padding)  # its preferred records first
+            return rule(padding, prefer_first=True)  # its preferred records first
     elif ranks is not None:
         statuses = ranks[0]
         preferred |= ranks[1]

@@ -1,5 +1,5 @@
 """dedup reads the `best` keeper's ranks on a thread while the records are signed, with the
-accepted records folded into the ranks (BestRanks.preferring): the keeper order must be the
+accepted records folded into the ranks (BestRanks with prefer_first): the keeper order must be the
 one of accepted first, then best_keeper_ranks' ranks, then the smaller id."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def test_ranks_read_in_the_background_order_records_as_prefer_then_ranks(tmp_pat
         padding = dict(ws.connection.execute(f"SELECT r.id, ({_PADDED_SQL}) FROM records r"))
         best = BestRanks.read_in_background(ws).result()
         assert best == BestRanks.read(ws)
-        folded = best.preferring(padding)
+        folded = best(padding, prefer_first=True)
         assert set(folded) == set(ranks)
         want = sorted(ranks, key=lambda i: (i not in prefer, ranks[i], i))
         assert sorted(folded, key=lambda i: (folded[i], i)) == want
