@@ -51,14 +51,10 @@ DEFERRED_INDEXES_KEY = "import.deferred_indexes"
 #: included) with one core idle. At 300,000 real-text rows deferring all seven cost 2.0 s of
 #: build at the end and 0.8 s more system CPU than deferring this one (0.45 s of build).
 DEFERRED_INDEXES = ("records_tokens",)
-#: the tables whose indexes those are
-DEFERRED_TABLES = ("records",)
-#: bytes of the file SQLite may read through a memory map while it builds deferred indexes.
-#: 0 (off): a map saves about 3 CPU s of copies at 1M records, but every page it touches counts
-#: in the import's resident memory (2.3 GB at 1M, against about 260 MB without: issue 3's "flat
-#: under 1 GB"), and an I/O error read through it kills the process (SIGBUS) instead of
-#: returning an error. docs/benchmarks.md, "import against validate ... (fix/importw)".
-BUILD_MMAP_BYTES = 0
+#: (No memory map for the build: one saved about 3 CPU s of copies at 1M records, but every page
+#: it touched counted in the import's resident memory, 2.3 GB at 1M against about 260 MB without,
+#: issue 3's "flat under 1 GB"; and an I/O error read through it kills the process with SIGBUS
+#: instead of returning an error. docs/benchmarks.md, the fix/importw section.)
 
 
 def defer_indexes(ws: Workspace) -> bool:
@@ -75,11 +71,10 @@ def defer_indexes(ws: Workspace) -> bool:
             return True  # a killed import's, not built yet: the import's end builds them
         if c.execute("SELECT 1 FROM records LIMIT 1").fetchone() is not None:
             return False
-        marks = ", ".join("?" for _ in DEFERRED_TABLES)
+        marks = ", ".join("?" for _ in DEFERRED_INDEXES)
         indexes = c.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({marks}) ORDER BY name", DEFERRED_TABLES).fetchall()
-        indexes = [i for i in indexes if i[0] in DEFERRED_INDEXES]
+            f"AND name IN ({marks}) ORDER BY name", DEFERRED_INDEXES).fetchall()
         if not indexes:
             return False
         tx.write_meta(DEFERRED_INDEXES_KEY, json.dumps([list(i) for i in indexes]))
@@ -98,24 +93,19 @@ def build_deferred_indexes(ws: Workspace) -> list[str]:
     """Build the indexes `defer_indexes` dropped, in one commit under the write lock that also
     deletes their meta key; returns their names ([]: none were deferred, or another process
     built them first). An index that exists already (same name) is left as it is."""
-    mmap = ws._conn.execute("PRAGMA mmap_size").fetchone()
-    ws._conn.execute(f"PRAGMA mmap_size = {BUILD_MMAP_BYTES}")
-    try:
-        with ws._transaction() as tx:
-            c = tx.conn
-            raw = read_meta(c, DEFERRED_INDEXES_KEY)
-            if raw is None:
-                return []
-            built = []
-            for name, sql in json.loads(raw):
-                if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
-                             (name,)).fetchone() is None:
-                    c.execute(sql)
-                built.append(str(name))
-            tx.write_meta(DEFERRED_INDEXES_KEY, None)
-        return built
-    finally:
-        ws._conn.execute(f"PRAGMA mmap_size = {int(mmap[0]) if mmap else 0}")
+    with ws._transaction() as tx:
+        c = tx.conn
+        raw = read_meta(c, DEFERRED_INDEXES_KEY)
+        if raw is None:
+            return []
+        built = []
+        for name, sql in json.loads(raw):
+            if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                         (name,)).fetchone() is None:
+                c.execute(sql)
+            built.append(str(name))
+        tx.write_meta(DEFERRED_INDEXES_KEY, None)
+    return built
 
 
 def begin_import(ws: Workspace, path: str, *, meta: Mapping[str, str | None] | None = None) -> int:
