@@ -246,8 +246,12 @@ def row_from_line(name: str, rec: LineRecord, index: int) -> Row:
     own conversion; import's workers call it on the chunks they scan)."""
     issues = [Issue(code, "error", msg, name, rec.line, index, hint=hint)
               for code, msg, hint in rec.issues]
-    return Row(name, rec.line, index, rec.raw.rstrip(b"\r").decode("utf-8", "replace"), rec.value, issues,
-               rec.raw)
+    return Row(name, rec.line, index, line_text(rec), rec.value, issues, rec.raw)
+
+
+def line_text(rec: LineRecord) -> str:
+    """A scanned line's text as a Row keeps it: without a trailing CR, bad UTF-8 replaced."""
+    return rec.raw.rstrip(b"\r").decode("utf-8", "replace")
 
 
 def read_rows(path: str | os.PathLike[str], name: str | None = None) -> Iterator[Row]:

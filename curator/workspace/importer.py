@@ -48,7 +48,7 @@ from curator.io import (
     read_rows,
     scan_jsonl,
 )
-from curator.io.reader import row_from_line
+from curator.io.reader import line_text, row_from_line
 from curator.issues import Issue
 from curator.workspace import Workspace, WorkspaceError, WorkspaceWriteFailed
 from curator.workspace.settings import (  # moved there; importable from here as before
@@ -183,10 +183,17 @@ def _prepared(row: Row, prepare: Prepare) -> tuple[RecordRow, bytes]:
             "rejected" if any(i.severity == "error" for i in issues) else "pending")
     reason = next((i.code for i in issues if i.severity == "error"), None) \
         if status == "rejected" else None
-    return (digest[:20].hex(), row.file, row.line, row.example_index, row.raw, fmt,
-            canonical_text, status, reason, tokens[0], tokens[1],
-            tuple((i.code, i.severity, i.message_index, i.path, i.message, i.hint)
-                  for i in issues), kind, sides), digest[:16]
+    return _keyed(digest, (row.file, row.line, row.example_index, row.raw, fmt, canonical_text,
+                           status, reason, tokens[0], tokens[1],
+                           tuple((i.code, i.severity, i.message_index, i.path, i.message, i.hint)
+                                 for i in issues), kind, sides))
+
+
+def _keyed(digest: bytes, fields: tuple[Any, ...]) -> tuple[RecordRow, bytes]:
+    """The `RecordRow` of a record whose content hashes to `digest` (its uid, before numbering
+    repeats: the first 20 bytes in hex, then the other fields), and the key its repeats are
+    numbered by (the first 16 bytes)."""
+    return (digest[:20].hex(), *fields), digest[:16]
 
 
 def _numbered_row(rec: RecordRow, key: bytes, repeats: dict[bytes, int]) -> RecordRow:
@@ -258,11 +265,9 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
         # the parser's canonical JSON is the row's (sorted keys, as `_prepared` dumps it)
         canonical = rec.canonical if rec.canonical is not None \
             else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        digest = hashlib.sha256(canonical).digest()
-        append(((digest[:20].hex(), name, rec.line, index,
-                 rec.raw.rstrip(b"\r").decode("utf-8", "replace"), "openai-chat",
-                 canonical.decode(), "pending", None, counts[0], counts[1], (), "chat", None),
-                digest[:16]))
+        append(_keyed(hashlib.sha256(canonical).digest(),
+                      (name, rec.line, index, line_text(rec), "openai-chat", canonical.decode(),
+                       "pending", None, counts[0], counts[1], (), "chat", None)))
     return out
 
 
