@@ -317,7 +317,7 @@ def _exact_groups(digests: npt.NDArray[np.uint64]) -> list[list[int]]:
     return groups
 
 
-def _in_thread(fn: Callable[..., _U], *args: Any) -> Future[_U]:
+def in_thread(fn: Callable[..., _U], *args: Any) -> Future[_U]:
     """fn(*args) on a thread of its own (a compiled loop that lets go of the GIL runs on
     another core meanwhile)."""
     pool = ThreadPoolExecutor(1)
@@ -556,7 +556,7 @@ def _find(
     reps = np.flatnonzero(rep_of == np.arange(n))
     # the boilerplate shingles need only the distinct texts: counted on a thread (its
     # compiled loops let go of the GIL) while the bands are grouped and the pairs screened
-    frequent_job = _in_thread(_frequent_shingles, spill, bounds, reps, shingling) \
+    frequent_job = in_thread(_frequent_shingles, spill, bounds, reps, shingling) \
         if len(reps) >= 2 else None
     try:
         keys = _take(outs, "keys", np.empty((0, 1), np.uint64))

@@ -33,7 +33,7 @@ import math
 import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from curator.dedup import Cluster, DedupResult, KeeperRule, find_duplicates
-from curator.dedup.near import BUCKET_CAP, BUCKET_WINDOW, RECORD_CAP
+from curator.dedup.near import BUCKET_CAP, BUCKET_WINDOW, RECORD_CAP, in_thread
 from curator.dedup.normalize import TEXT_VERSION
 from curator.dedup.settings import DedupSettings
 from curator.workspace import Change, DuplicateCluster, Workspace, WorkspaceError
@@ -234,11 +234,7 @@ class BestRanks:
             finally:
                 conn.close()
 
-        pool = ThreadPoolExecutor(1)
-        try:
-            return pool.submit(read)
-        finally:
-            pool.shutdown(wait=False)
+        return in_thread(read)
 
     @classmethod
     def read_from(cls, conn: sqlite3.Connection) -> BestRanks:
