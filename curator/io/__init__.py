@@ -8,7 +8,7 @@ an error saying why. Problems that belong to the whole file (BOM, CRLF, wrong co
 JSONL is the fast path: lines are parsed with orjson straight from bytes. orjson rejects NaN and
 lone surrogates (we re-parse those lines with the standard library to name the problem) but keeps
 the last of two duplicate keys without a word, so `parse_json_bytes` runs an exact, cheap
-duplicate-key test on every line (see `_same_colon_count`) and only re-parses the rare line it
+duplicate-key test on every line (see `parse.same_colon_count`) and only re-parses the rare line it
 cannot clear.
 """
 
@@ -17,7 +17,14 @@ cannot clear.
 # FIFOs, gzip), atomic (atomic writes).
 
 from curator.io.atomic import atomic_write_bytes, atomic_writer, fsync_dir
-from curator.io.jsonl import ChunkScan, LineRecord, chunk_bounds, jsonl_scan_issues, scan_jsonl
+from curator.io.jsonl import (
+    ChunkScan,
+    LineRecord,
+    chunk_bounds,
+    jsonl_scan_issues,
+    read_line,
+    scan_jsonl,
+)
 from curator.io.parse import MAX_DEPTH, Parsed, parse_json_bytes
 from curator.io.probe import GZIP_MAGIC, PARQUET_MAGIC, Probe, probe
 from curator.io.reader import Reader, read_rows
@@ -44,6 +51,6 @@ __all__ = [
     "BOM", "CSV_SUFFIXES", "GZIP_MAGIC", "JSONL_SUFFIXES", "MAX_DEPTH", "PARQUET_MAGIC", "PARQUET_SUFFIXES",
     "STDIN", "STDIN_NAME", "ChunkScan", "LineRecord", "Parsed", "Probe", "ReadError", "Reader", "Row",
     "RowsLost", "Source", "atomic_write_bytes", "atomic_writer", "chunk_bounds", "fsync_dir", "is_stream",
-    "jsonl_scan_issues", "open_source", "parse_json_bytes", "precheck", "probe", "read_rows", "same_file",
-    "scan_jsonl",
+    "jsonl_scan_issues", "open_source", "parse_json_bytes", "precheck", "probe", "read_line",
+    "read_rows", "same_file", "scan_jsonl",
 ]

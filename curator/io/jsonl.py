@@ -52,36 +52,42 @@ def scan_jsonl(buf: bytes, *, first_line: int, base_offset: int, at_eof: bool,
         if not has_newline:
             end = n
         line_no += 1
-        raw = buf[pos:end]
-        offset = base_offset + pos
+        rec = read_line(buf[pos:end], line_no, base_offset + pos, at_eof and not has_newline, scan)
         pos = end + 1
-        if raw.endswith(b"\r"):  # kept in raw (JSON whitespace) so quarantine copies bytes exactly
-            scan.crlf_lines += 1
-            if scan.crlf_first is None:
-                scan.crlf_first = line_no
-        if not raw or raw.isspace():  # what `not raw.strip()` says, without copying the line
-            scan.blank_lines.append(line_no)
-            continue
-        parsed = parse_json_bytes(raw)
-        problems = parsed.problems
-        if problems and problems[0][0] == "file.not_utf8" and parsed.column is not None:
-            at = offset + parsed.column - 1
-            problems[0] = ("file.not_utf8", f"bytes {raw[parsed.column - 1:parsed.column + 3]!r} at byte "
-                           f"offset {at} (column {parsed.column}) are not valid UTF-8", problems[0][2])
-        if parsed.value is None and problems and problems[0][0] == "json.invalid" and at_eof \
-                and not has_newline:
-            code, msg, _ = problems[0]
-            problems[0] = (code, msg + "; this last line has no final newline and looks truncated",
-                           "the file was probably cut off while being written: regenerate it or "
-                           "delete the partial last line")
-        value = parsed.value
-        if not isinstance(value, dict) and (value is not None or not problems):  # `null` parses to None
-            problems = [*problems, ("json.not_object",
-                                    f"line is a JSON {_json_type(value)}, not an object",
-                                    "each line must be one JSON object: {\"messages\": [...]}")]
-            value = None
-        yield LineRecord(line_no, offset, raw, value, problems, parsed.canonical if value is not None else None)
+        if rec is not None:
+            yield rec
     scan.lines = line_no - first_line + 1
+
+
+def read_line(raw: bytes, line_no: int, offset: int, last_unended: bool, scan: ChunkScan) -> LineRecord | None:
+    """One line of a JSONL file (without its newline) as a LineRecord; None for a blank line
+    (recorded in `scan.blank_lines`). `last_unended`: the line ends the file without a newline
+    (one that does not parse then looks truncated). A line ending in CR is counted in `scan`."""
+    if raw.endswith(b"\r"):  # kept in raw (JSON whitespace) so quarantine copies bytes exactly
+        scan.crlf_lines += 1
+        if scan.crlf_first is None:
+            scan.crlf_first = line_no
+    if not raw or raw.isspace():  # what `not raw.strip()` says, without copying the line
+        scan.blank_lines.append(line_no)
+        return None
+    parsed = parse_json_bytes(raw)
+    problems = parsed.problems
+    if problems and problems[0][0] == "file.not_utf8" and parsed.column is not None:
+        at = offset + parsed.column - 1
+        problems[0] = ("file.not_utf8", f"bytes {raw[parsed.column - 1:parsed.column + 3]!r} at byte "
+                       f"offset {at} (column {parsed.column}) are not valid UTF-8", problems[0][2])
+    if parsed.value is None and problems and problems[0][0] == "json.invalid" and last_unended:
+        code, msg, _ = problems[0]
+        problems[0] = (code, msg + "; this last line has no final newline and looks truncated",
+                       "the file was probably cut off while being written: regenerate it or "
+                       "delete the partial last line")
+    value = parsed.value
+    if not isinstance(value, dict) and (value is not None or not problems):  # `null` parses to None
+        problems = [*problems, ("json.not_object",
+                                f"line is a JSON {_json_type(value)}, not an object",
+                                "each line must be one JSON object: {\"messages\": [...]}")]
+        value = None
+    return LineRecord(line_no, offset, raw, value, problems, parsed.canonical if value is not None else None)
 
 
 def _json_type(value: Any) -> str:

@@ -29,7 +29,7 @@ class Parsed:
     canonical: bytes | None = None
 
 
-def _same_colon_count(raw: bytes, value: Any) -> bytes | None:
+def same_colon_count(raw: bytes, value: Any) -> bytes | None:
     """`value` as canonical JSON (sorted keys) when `raw` cannot contain a duplicate key that
     orjson silently collapsed; None when it may (or `value` cannot be written).
 
@@ -141,7 +141,7 @@ def parse_json_bytes(raw: bytes) -> Parsed:
     else:
         if isinstance(value, (dict, list)) and _too_deep(raw, value):
             return Parsed(None, [_TOO_DEEP])
-        canonical = _same_colon_count(raw, value)
+        canonical = same_colon_count(raw, value)
         if canonical is not None:
             return Parsed(value, [], canonical=canonical)
     try:

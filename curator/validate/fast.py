@@ -10,6 +10,7 @@ is wrong. A test checks that every row it passes gets no finding from the full r
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from curator.validate.quality import (
@@ -17,8 +18,10 @@ from curator.validate.quality import (
     _SCREEN_ASCII,
     _SCREEN_CHARS,
     _SCREEN_MARKERS,
+    EMAIL,
     PLACEHOLDER_INPUTS,
     REFUSAL_NEEDLES,
+    REFUSALS,
     answer_suspect,
     numbers_pattern,
 )
@@ -75,9 +78,9 @@ def is_clean_simple_chat(ex: dict[str, Any], roles: frozenset[str]) -> bool:
         return False
     blob = "\n".join(texts)
     if blob.isascii():
-        if _SCREEN_ASCII.search(blob) is not None:
+        if _trips(_SCREEN_ASCII, blob):
             return False
-    elif _SCREEN_CHARS.search(blob) is not None or _SCREEN_MARKERS.search(blob) is not None or "\\n" in blob:
+    elif _SCREEN_CHARS.search(blob) is not None or _trips(_SCREEN_MARKERS, blob) or "\\n" in blob:
         return False
     # Numbers are everywhere in real text (sums, prices, years): rather than send every row with
     # a run of digits to the full rules, look for a phone or card number here. A text holds one
@@ -87,7 +90,30 @@ def is_clean_simple_chat(ex: dict[str, Any], roles: frozenset[str]) -> bool:
     if numbers_pattern(blob).search(blob) is not None:
         return False
     low = (answers[0] if len(answers) == 1 else "\n".join(answers)).lower()
-    for needle in REFUSAL_NEEDLES:  # noqa: SIM110 - a loop is faster than any() over a generator
+    for needle in REFUSAL_NEEDLES:
         if needle in low:
-            return False
+            # A needle is common in prose ("fulfill", "cutoff", "language model"); only a whole
+            # refusal phrase sets the full rules' refusal screen (quality.check_texts).
+            return not any(phrase in low for phrase in REFUSALS)
     return True
+
+
+def _trips(screen: re.Pattern[str], blob: str) -> bool:
+    """Whether `screen` trips on `blob` for a reason the full rules act on.
+
+    An `@` trips the marker screen for e-mail addresses, but most `@`s in real text are in
+    code, handles or prices ("2 @ $5"): one that the precise e-mail pattern finds nowhere in the
+    joined texts is passed over, and the screen goes on after it. (The e-mail pattern matches no
+    newline, so it finds an address in the joined texts exactly when it finds one in a text; a
+    screen that trips for `@` makes the full rules run only that pattern for it.)"""
+    m = screen.search(blob)
+    email_checked = False
+    while m is not None:
+        if m.group() != "@":
+            return True
+        if not email_checked:
+            if EMAIL.search(blob) is not None:
+                return True
+            email_checked = True
+        m = screen.search(blob, m.end())
+    return False

@@ -37,6 +37,7 @@ _SCREEN_ASCII = re.compile("|".join(
        r":(?:(?<=Instruction:)|(?<=Response:)|(?<=Input:)|(?<=Human:)|(?<=Assistant:))",
        r"-(?<=sk-)", r"K(?<=AK)IA", r"_(?<=gh[pousr]_)", "xox", r"V(?<=PRIV)ATE KEY", r"\\n"]))
 #: the precise marker patterns by kind, each with literals one of which every match of it holds
+_EMAIL_SRC = r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
 _MARKER_KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("template",
      r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|begin_of_text)\|>"
@@ -50,8 +51,10 @@ _MARKER_KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b"
      r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----",
      ("sk-", "AKIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "PRIVATE KEY-----")),
-    ("email", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b", ("@",)),
+    ("email", _EMAIL_SRC, ("@",)),
 )
+#: the e-mail kind alone (the quick path asks whether an `@` it meets is part of an address)
+EMAIL = re.compile(_EMAIL_SRC)
 
 
 def _marker_pattern(kinds: tuple[str, ...]) -> re.Pattern[str]:

@@ -37,6 +37,9 @@ CLEAN_TEXTS = [
     "Use a 5 mm hex key: turn it 1/4, then 1/2, then a full 360 degrees " * 12,
     "Ünïcödé — “quoted” text, naïve café, 東京 and 🚲, with a long tail " + "…" * 40,
     "toolformer: enabled\ntoolformer access: weather\nweather(querywithlocation)",
+    # an `@` that is not an e-mail address, and refusal words in plain prose
+    "Decorate it with @lru_cache, buy 3 @ $4 each, and ping @maria on the team chat.",
+    "The plan will fulfill every order before the cutoff; the language model section comes later.",
 ]
 BAD_TEXTS = [
     "", "   ", "N/A", "<noinput>", "none",
@@ -55,6 +58,9 @@ BAD_TEXTS = [
     "TODO", "[insert answer]", "Lorem ipsum", "...", "<answer>",
     "Plants take carbon dioxide from the air and water from the soil, and",
     "Here is the code:\n```python\nprint(", "HOW DO I TRUE A BICYCLE WHEEL AT HOME",
+    # an `@` that is not an address before one that is; a refusal phrase after a mere needle
+    "Buy 3 @ $4 each, then write to ops@bike.example.org.", "@maria: cutoff is at noon\nana@example.com",
+    "I cannot fulfill that. As an AI language model, I do not ride bikes.",
 ]
 ROLES = ["system", "user", "assistant", "developer", "tool", "human"]
 
@@ -124,6 +130,22 @@ def test_clean_plain_rows_take_the_fast_path() -> None:
     assert not is_clean_simple_chat(echo, PLAIN_ROLES)
 
 
+def test_an_at_sign_or_a_refusal_word_alone_keeps_the_quick_yes() -> None:
+    # Most `@`s in real text are code, prices or handles, and "fulfill" or "cutoff" are common
+    # words: neither sends a row to the full rules unless an address or a refusal phrase is there.
+    def row(answer: str) -> dict[str, Any]:
+        return {"messages": [{"role": "user", "content": "How should I tag the release notes?"},
+                             {"role": "assistant", "content": answer}]}
+
+    assert is_clean_simple_chat(row(CLEAN_TEXTS[-2]), PLAIN_ROLES)
+    assert is_clean_simple_chat(row(CLEAN_TEXTS[-1]), PLAIN_ROLES)
+    for bad in ("Buy 3 @ $4 each, then write to ops@bike.example.org.",
+                "Ping @maria; the address is ana@example.com.",
+                "Sorry, I cannot fulfill that. As an AI language model, I do not ride bikes.",
+                "Thanks @maria! {{name}} still needs filling in."):
+        assert not is_clean_simple_chat(row(bad), PLAIN_ROLES), bad
+
+
 def test_a_file_gets_the_same_report_with_and_without_the_fast_path(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # Whole-file output, not only "no finding": issues with their lines and messages, counts,
@@ -132,8 +154,19 @@ def test_a_file_gets_the_same_report_with_and_without_the_fast_path(tmp_path: Pa
     rows = [_row(rng) for _ in range(3000)]
     rows += rows[:200]  # exact duplicates, reported against their first copies
     path = tmp_path / "varied.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=rng.random() < 0.5) + "\n" for r in rows),
-                    encoding="utf-8")
+    lines = [json.dumps(r, ensure_ascii=rng.random() < 0.5) + "\n" for r in rows]
+    # lines the quick path must hand to the general one: a CR ending, a blank line, a key given
+    # twice, an escaped colon, not an object, not JSON, and a clean row too long for the limit
+    clean = json.dumps({"messages": [{"role": "user", "content": CLEAN_TEXTS[0]},
+                                     {"role": "assistant", "content": CLEAN_TEXTS[1]}]})
+    odd = [clean + "\r\n", "\n", "   \n", clean.replace('{"role"', '{"role": "user", "role"', 1) + "\n",
+           clean.replace("home?", "home\\u003a") + "\n", "[1, 2]\n", "{not json\n",
+           json.dumps({"messages": [{"role": "user", "content": "Spell it out."},
+                                    {"role": "assistant", "content": "one two three. " * 20000}]}) + "\n"]
+    for k, line in enumerate(odd):
+        lines.insert(100 + 37 * k, line)
+    lines.append(clean[:-5])  # a last line cut off, without its newline
+    path.write_text("".join(lines), encoding="utf-8")
 
     def summary(target: str) -> tuple[Any, ...]:
         rep = validate_file(path, target, workers=1)
