@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     bounds = chunk_bounds(path, 0, size, 4 << 20)[:args.ranges]
     examples = sum(check_range(checker, path, s, e, e >= size).examples for s, e in bounds)
     parts["worker loop (check_range)"] = _best(lambda: [check_range(checker, path, s, e, e >= size)
-                                                        for s, e in bounds], max(1, reps // 2)) / examples
+                                                        for s, e in bounds], reps) / examples
     where = Path(curator.__file__).resolve().parents[1]
     print(f"{where} ({os.getloadavg()[0]:.1f} load): "
           + " | ".join(f"{k} {v * 1e6:.2f} us" for k, v in parts.items()))

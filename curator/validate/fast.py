@@ -14,6 +14,8 @@ import re
 from typing import Any
 
 from curator.validate.quality import (
+    _NUMBERS,
+    _NUMBERS_ASCII,
     _PLACEHOLDER_MAX,
     _SCREEN_ASCII,
     _SCREEN_CHARS,
@@ -23,7 +25,7 @@ from curator.validate.quality import (
     REFUSAL_NEEDLES,
     REFUSALS,
     answer_suspect,
-    numbers_pattern,
+    ascii_digit_run,
 )
 
 #: roles whose plain message has no rule of its own beyond non-empty text
@@ -77,17 +79,19 @@ def is_clean_simple_chat(ex: dict[str, Any], roles: frozenset[str]) -> bool:
     if prev != "assistant":
         return False
     blob = "\n".join(texts)
-    if blob.isascii():
-        if _trips(_SCREEN_ASCII, blob):
-            return False
-    elif _SCREEN_CHARS.search(blob) is not None or _trips(_SCREEN_MARKERS, blob) or "\\n" in blob:
-        return False
     # Numbers are everywhere in real text (sums, prices, years): rather than send every row with
     # a run of digits to the full rules, look for a phone or card number here. A text holds one
     # only if the joined texts do (the pattern looks at most one character around a match, and
     # the newline that joins two texts stands where a text's start or end was). Any match, even
-    # one the full rules would not report, sends the row there.
-    if numbers_pattern(blob).search(blob) is not None:
+    # one the full rules would not report, sends the row there. The full rules look for numbers
+    # only in an example with three digits in a row, so an ASCII text without one is not searched.
+    if blob.isascii():
+        if _trips(_SCREEN_ASCII, blob):
+            return False
+        if ascii_digit_run(blob) and _NUMBERS_ASCII.search(blob) is not None:
+            return False
+    elif _SCREEN_CHARS.search(blob) is not None or _trips(_SCREEN_MARKERS, blob) or "\\n" in blob or \
+            _NUMBERS.search(blob) is not None:
         return False
     low = (answers[0] if len(answers) == 1 else "\n".join(answers)).lower()
     for needle in REFUSAL_NEEDLES:

@@ -36,6 +36,18 @@ _SCREEN_ASCII = re.compile("|".join(
     + ["@", r"\{\{", r"<\|", r"<</?SYS", r"</?s>", r"\[/?INST", r"\[INSERT", r"\[YOUR", "_of_turn>",
        r":(?:(?<=Instruction:)|(?<=Response:)|(?<=Input:)|(?<=Human:)|(?<=Assistant:))",
        r"-(?<=sk-)", r"K(?<=AK)IA", r"_(?<=gh[pousr]_)", "xox", r"V(?<=PRIV)ATE KEY", r"\\n"]))
+#: An ASCII text as bytes with every digit made "0", for `ascii_digit_run`
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
+
+
+def ascii_digit_run(text: str) -> bool:
+    """`_SCREEN_DIGITS.search(text) is not None` (three digits in a row) for an ASCII `text`, by
+    one translation and one substring search in C: the regex engine tests a character set at
+    every character of the text, which made this test cost as much as the phone / card search it
+    guards (tests/unit/test_quality_patterns.py compares them)."""
+    return b"000" in text.encode("ascii").translate(_DIGITS_TO_ZERO)
+
+
 #: the precise marker patterns by kind, each with literals one of which every match of it holds
 _EMAIL_SRC = r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
 _MARKER_KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

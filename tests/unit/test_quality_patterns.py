@@ -20,6 +20,7 @@ from curator.validate.quality import (
     _OPEN_SUM,
     _SCREEN_ASCII,
     _SCREEN_CHARS,
+    _SCREEN_DIGITS,
     _SCREEN_MARKERS,
     _WORD,
     REFUSAL_NEEDLES,
@@ -28,6 +29,7 @@ from curator.validate.quality import (
     _open_sum,
     _squash,
     _squash_ascii,
+    ascii_digit_run,
     check_text,
     markers_pattern,
     numbers_pattern,
@@ -120,6 +122,20 @@ def test_the_ascii_screen_trips_exactly_when_the_three_checks_do() -> None:
         assert (_SCREEN_ASCII.search(text) is not None) == want, text
         tripped += want
     assert 10_000 < tripped < 50_000, tripped  # both answers, often
+
+
+def test_the_ascii_digit_run_test_finds_what_the_digit_screen_finds() -> None:
+    rng = random.Random(11)
+    pieces = ["0", "1", "23", "456", "7 8", "9a", "a", " ", "-", ".", "\n", "x1y2z3", "12", "٣"]
+    runs = 0
+    for _ in range(40_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        if not text.isascii():
+            continue
+        want = _SCREEN_DIGITS.search(text) is not None
+        assert ascii_digit_run(text) == want, text
+        runs += want
+    assert 5_000 < runs < 30_000, runs  # both answers, often
 
 
 def test_every_refusal_phrase_holds_a_needle() -> None:
