@@ -409,7 +409,7 @@ def truncated_answer(text: str) -> str | None:
     s = text.rstrip()
     if not s:
         return None
-    if "```" in s and s.count("```") % 2:
+    if "`" in s and "```" in s and s.count("```") % 2:  # "`" first: one memchr for the common case
         return "the answer opens a ``` code block and never closes it"
     tail = s[-1]
     if tail in _END_OK or _SIX_WORDS.match(s) is None:
