@@ -203,6 +203,42 @@ def import_batch(ws: Workspace, import_id: int, records: Sequence[NewRecord],
     return import_rows(ws, import_id, [record_row(r) for r in records], totals)
 
 
+_INSERT_RECORD = (
+    "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, raw, format, "
+    "canonical, status, reason, tokens_total, tokens_trained, import_id, created, kind, "
+    "tokens_sides) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_ISSUE = ("INSERT INTO issues(record_id, code, severity, message_index, path, message, "
+                 "hint) VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def _insert_owned(c: sqlite3.Connection, import_id: int, stamp: str,
+                  records: Sequence[RecordRow], last_id: int) -> None:
+    """The owner's batch (`UidOwner`): every record is new (unique uids, none present), so all
+    go in with one `executemany`, and each takes the id after the table's last one
+    (`last_id`, checked by `owns`), as SQLite gives a row inserted without one: its issues are
+    written with those ids, and the table's last id is checked after."""
+    c.executemany(_INSERT_RECORD, ((*r[:11], import_id, stamp, r[12], r[13]) for r in records))
+    c.executemany(_INSERT_ISSUE, [(rid, *i) for rid, r in enumerate(records, last_id + 1)
+                                  for i in r[11]])
+    if _last_id(c) != last_id + len(records):  # rolled back by the caller's transaction
+        raise sqlite3.IntegrityError(
+            f"records {last_id + 1}-{last_id + len(records)} did not get the ids expected")
+
+
+def _insert_checked(c: sqlite3.Connection, import_id: int, stamp: str,
+                    records: Sequence[RecordRow]) -> list[bool]:
+    """Insert each record unless its uid is present (the UNIQUE index says); True for each new
+    one, whose issues follow it."""
+    is_new = []
+    for r in records:
+        cur = c.execute(_INSERT_RECORD, (*r[:11], import_id, stamp, r[12], r[13]))
+        new = cur.rowcount == 1
+        is_new.append(new)
+        if new and r[11]:
+            c.executemany(_INSERT_ISSUE, [(cur.lastrowid, *i) for i in r[11]])
+    return is_new
+
+
 def import_rows(ws: Workspace, import_id: int, records: Sequence[RecordRow],
                 totals: Mapping[str, int], owner: UidOwner | None = None) -> list[bool]:
     """`import_batch` for records already in `RecordRow` form. Every record is inserted through
@@ -210,28 +246,14 @@ def import_rows(ws: Workspace, import_id: int, records: Sequence[RecordRow],
     the `owner` of a deferred uid index while it still owns it (`UidOwner`): its records' uids
     are unique among themselves and the table holds no other."""
     stamp = now()
-    is_new: list[bool] = []
     with ws._transaction() as tx:
         c = tx.conn
-        if owner is None or not owner.owns(c):
+        if owner is not None and owner.owns(c):
+            _insert_owned(c, import_id, stamp, records, owner.last_id)
+            is_new = [True] * len(records)
+        else:
             _build(c, UID_INDEX)  # nothing when the index is there
-        for r in records:
-            cur = c.execute(
-                "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, "
-                "raw, format, canonical, status, reason, tokens_total, tokens_trained, "
-                "import_id, created, kind, tokens_sides) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*r[:11], import_id, stamp, r[12], r[13]),
-            )
-            new = cur.rowcount == 1
-            is_new.append(new)
-            if new and r[11]:
-                rid = cur.lastrowid
-                c.executemany(
-                    "INSERT INTO issues(record_id, code, severity, message_index, path, "
-                    "message, hint) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(rid, *i) for i in r[11]],
-                )
+            is_new = _insert_checked(c, import_id, stamp, records)
         c.execute(
             "UPDATE sources SET rows = ?, new = ?, already_present = ?, rejected = ? "
             "WHERE import_id = ?",
