@@ -13,9 +13,12 @@ for dedup to mark (not silently merged); a row already present from another file
 Crash safety. Rows are inserted in batches, one transaction each, and each commit also updates
 the file's `sources` row; a kill loses at most the batch in flight, and running the same import
 again adds exactly the rows that are missing. `curator import` into an empty workspace drops the
-secondary index whose keys come in random order (`sources.DEFERRED_INDEXES`) while it writes and
-builds it at its end; the commit that drops it names it in meta, so an import killed in between
-leaves it for the next `Workspace.open` to build (`sources.defer_indexes`).
+indexes whose keys come in random order (`sources.DEFERRED_INDEXES`: token counts, and the uid's
+UNIQUE index in a workspace created since schema v11) while it writes and builds them at its
+end; the commit that drops them names them in meta, so an import killed in between leaves them
+for the next `Workspace.open` to build (`sources.defer_indexes`). Without the uid index only the
+first file's rows go in, whose uids this module makes unique (`_numbered_row`), and only while
+nothing else has written a record (`sources.UidOwner`); every other insert builds it first.
 """
 
 from __future__ import annotations
