@@ -32,7 +32,8 @@ def _named_uid_index(conn: sqlite3.Connection) -> None:
     The empty table is rebuilt the way SQLite documents for a changed column constraint: the
     new table under another name, the old dropped (empty: no foreign key can object), the new
     renamed, then its indexes and triggers (dropped with the old table) created again from the
-    SQL that sqlite_master held."""
+    SQL that sqlite_master held, in the order they were created (the query planner breaks a tie
+    between two indexes by that order)."""
     sql = conn.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'records'").fetchone()
     if sql is None or "uid TEXT NOT NULL UNIQUE," not in sql[0]:
@@ -41,7 +42,7 @@ def _named_uid_index(conn: sqlite3.Connection) -> None:
         return
     others = conn.execute(
         "SELECT sql FROM sqlite_master WHERE tbl_name = 'records' AND type IN ('index', 'trigger') "
-        "AND sql IS NOT NULL ORDER BY type, name").fetchall()
+        "AND sql IS NOT NULL ORDER BY rowid").fetchall()  # their order: the planner's ties
     table = sql[0].replace("uid TEXT NOT NULL UNIQUE,", "uid TEXT NOT NULL,", 1).replace(
         "CREATE TABLE records (", "CREATE TABLE records_v11 (", 1)
     conn.execute(table)

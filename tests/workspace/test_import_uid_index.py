@@ -97,6 +97,8 @@ def test_a_new_workspace_has_a_named_uid_index_with_the_same_table(tmp_path: Pat
         objects = c.execute("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'records' "
                             "AND name != ? ORDER BY name", (UID_INDEX,)).fetchall()
         keys = c.execute("PRAGMA foreign_key_list(records)").fetchall()
+        order = c.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'records' AND sql "
+                          "IS NOT NULL AND name != ? ORDER BY rowid", (UID_INDEX,)).fetchall()
         assert ws.integrity_check() == "ok"
         assert c.execute("PRAGMA foreign_key_check").fetchall() == []
     conn = sqlite3.connect(old)
@@ -111,6 +113,9 @@ def test_a_new_workspace_has_a_named_uid_index_with_the_same_table(tmp_path: Pat
         assert before[table][2].replace("uid TEXT NOT NULL UNIQUE,", "uid TEXT NOT NULL,").replace(
             "CREATE TABLE records (", 'CREATE TABLE "records" (') == objects[table][2]
         assert before[:table] + before[table + 1:] == objects[:table] + objects[table + 1:]
+        # created in the same order (the query planner breaks ties between indexes by it)
+        assert conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'records' AND sql "
+                            "IS NOT NULL ORDER BY rowid").fetchall() == order
     finally:
         conn.close()
 
