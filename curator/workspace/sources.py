@@ -52,8 +52,9 @@ DEFERRED_OWNER_KEY = "import.deferred_by"
 #: workspace created since schema v11; an older workspace's uid index is the column's own,
 #: which cannot be dropped, and is kept; at 900,000 real-text rows deferring it took the
 #: write from 20.0 to 15.4 CPU s and from 38 to 23 s wall, build included, docs/benchmarks.md
-#: "Import, stop 14"). Every other secondary index of `records` and `issues` is kept: its keys grow with the record id inside a few groups (status, kind, import, issue code, the
-#: record id itself), so each insert lands on a page the batch touched already, while building
+#: "Import, stop 14"). Every other secondary index of `records` and `issues` is kept: its keys
+#: grow with the record id inside a few groups (status, kind, import, issue code, the record id
+#: itself), so each insert lands on a page the batch touched already, while building
 #: it at the end is a full scan of `records` (its raw and canonical JSON, overflow pages
 #: included) with one core idle. At 300,000 real-text rows deferring all seven cost 2.0 s of
 #: build at the end and 0.8 s more system CPU than deferring this one (0.45 s of build).
