@@ -226,7 +226,10 @@ class Workspace:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[number - 1]:
-                    self._conn.execute(statement)
+                    if callable(statement):
+                        statement(self._conn)
+                    else:
+                        self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version = {number}")
             stamp = now()
             self._conn.executemany(

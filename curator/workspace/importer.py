@@ -13,9 +13,12 @@ for dedup to mark (not silently merged); a row already present from another file
 Crash safety. Rows are inserted in batches, one transaction each, and each commit also updates
 the file's `sources` row; a kill loses at most the batch in flight, and running the same import
 again adds exactly the rows that are missing. `curator import` into an empty workspace drops the
-secondary index whose keys come in random order (`sources.DEFERRED_INDEXES`) while it writes and
-builds it at its end; the commit that drops it names it in meta, so an import killed in between
-leaves it for the next `Workspace.open` to build (`sources.defer_indexes`).
+indexes whose keys come in random order (`sources.DEFERRED_INDEXES`: token counts, and the uid's
+UNIQUE index in a workspace created since schema v11) while it writes and builds them at its
+end; the commit that drops them names them in meta, so an import killed in between leaves them
+for the next `Workspace.open` to build (`sources.defer_indexes`). Without the uid index only the
+first file's rows go in, whose uids this module makes unique (`_numbered_row`), and only while
+nothing else has written a record (`sources.UidOwner`); every other insert builds it first.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import secrets
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -62,12 +66,14 @@ from curator.workspace.settings import (
 )
 from curator.workspace.sources import (
     RecordRow,
+    UidOwner,
     build_deferred_indexes,
     file_stamp,
     import_cache,
     import_rows,
     set_file_stamp,
     stamped_imports,
+    uid_deferred_by,
 )
 from curator.workspace.sources import defer_indexes as defer_workspace_indexes
 
@@ -350,11 +356,11 @@ def _prepared_rows(jobs: Iterator[Job], prepare: Prepare, pool: Executor | None,
 
 
 def _flush(ws: Workspace, import_id: int, batch: list[RecordRow], fr: FileReport,
-           progress: Callable[[FileReport], None] | None) -> None:
+           progress: Callable[[FileReport], None] | None, owner: UidOwner | None) -> None:
     # rows committed, this batch included (fr.rows may run ahead: batches in the workers)
     totals = {"rows": fr.new + fr.already_present + len(batch), "new": fr.new, "already_present": fr.already_present,
               "rejected": fr.rejected}
-    is_new = import_rows(ws, import_id, batch, totals)
+    is_new = import_rows(ws, import_id, batch, totals, owner)
     for rec, new in zip(batch, is_new, strict=True):
         if not new:
             fr.already_present += 1
@@ -409,10 +415,14 @@ def import_files(
                                    initializer=_init_worker, initargs=(prepare,))
     try:
         with import_cache(ws):
-            deferred = defer_indexes and defer_workspace_indexes(ws)
+            token = secrets.token_hex(8)
+            deferred = defer_indexes and defer_workspace_indexes(ws, owner=token)
+            # the uid's UNIQUE index deferred too (a workspace created since schema v11): the
+            # first file's rows go in without it (sources.UidOwner)
+            owner = UidOwner(token) if deferred and uid_deferred_by(ws, token) else None
             try:
                 _import_paths(ws, paths, report, prepare, pool, JOBS_AHEAD * workers, progress,
-                              batch_size, meta, keep_going)
+                              batch_size, meta, keep_going, owner)
             except Exception:
                 if deferred:  # what was stored gets its indexes; a failure here leaves them
                     with contextlib.suppress(WorkspaceError, sqlite3.Error):  # to the next open
@@ -430,14 +440,18 @@ def import_files(
 def _import_paths(ws: Workspace, paths: Iterable[str | os.PathLike[str]], report: ImportReport,
                   prepare: Prepare, pool: Executor | None, window: int,
                   progress: Callable[[FileReport], None] | None, batch_size: int | None,
-                  meta: Mapping[str, str] | None, keep_going: bool) -> None:
+                  meta: Mapping[str, str] | None, keep_going: bool, owner: UidOwner | None) -> None:
+    """`owner`: the first file's rows may go in without the uid's UNIQUE index (deferred by this
+    import: they are unique among themselves, numbered by `_numbered_row`, and the workspace was
+    empty); the next file's first batch builds it (`sources.import_rows`), since its rows may
+    repeat the first file's."""
     for path in paths:
         p = Path(path)
         fr = FileReport(str(p))
         report.files.append(fr)
         try:
             _refuse_own_files(ws, p)
-            _import_one(ws, p, fr, prepare, pool, window, progress, batch_size, meta)
+            _import_one(ws, p, fr, prepare, pool, window, progress, batch_size, meta, owner)
         except ImportFailed as exc:
             if not keep_going:
                 raise
@@ -448,6 +462,7 @@ def _import_paths(ws: Workspace, paths: Iterable[str | os.PathLike[str]], report
                 f"{fr.new + fr.already_present} of its rows; run it again to add the rest"
             ) from exc
         meta = None
+        owner = None
 
 
 def _refuse_own_files(ws: Workspace, p: Path) -> None:
@@ -469,21 +484,21 @@ def _refuse_own_files(ws: Workspace, p: Path) -> None:
 
 def _import_one(ws: Workspace, p: Path, fr: FileReport, prepare: Prepare, pool: Executor | None,
                 window: int, progress: Callable[[FileReport], None] | None, batch_size: int | None,
-                meta: Mapping[str, str] | None) -> None:
+                meta: Mapping[str, str] | None, owner: UidOwner | None) -> None:
     try:
         with open_source(p) as src:  # stdin, a pipe or a gzip file is read into a spool first
             fr.path = src.name
             fatal = precheck(src.path)
             if fatal is not None:  # found before anything is written
                 raise ImportFailed(fatal.message)
-            _import_source(ws, src, fr, prepare, pool, window, progress, batch_size, meta)
+            _import_source(ws, src, fr, prepare, pool, window, progress, batch_size, meta, owner)
     except ReadError as exc:
         raise ImportFailed(exc.issue.message) from exc
 
 
 def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare, pool: Executor | None,
                    window: int, progress: Callable[[FileReport], None] | None, batch_size: int | None,
-                   meta: Mapping[str, str] | None) -> None:
+                   meta: Mapping[str, str] | None, owner: UidOwner | None) -> None:
     p = src.path
     # the file's stamp before it is read: kept when it is the same after (see already_imported)
     stamp = None if src.spooled else file_stamp(p)
@@ -501,20 +516,20 @@ def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare,
         for rec, key in _prepared_rows(jobs, prepare, pool, fr, window):
             batch.append(_numbered_row(rec, key, repeats))
             if len(batch) >= step:
-                _flush(ws, import_id, batch, fr, progress)
+                _flush(ws, import_id, batch, fr, progress, owner)
                 if batch_size is None:
                     step = min(2 * step, MAX_BATCH_SIZE)
     except RowsLost as exc:  # every row before the unreadable part is stored, and it is named
-        _flush(ws, import_id, batch, fr, progress)
+        _flush(ws, import_id, batch, fr, progress, owner)
         raise ImportFailed(f"{exc.issue.message}; the {fr.rows} rows before it are stored") from exc
     except OSError as exc:
-        _flush(ws, import_id, batch, fr, progress)
+        _flush(ws, import_id, batch, fr, progress, owner)
         reason = exc.issue.message if isinstance(exc, ReadError) else f"cannot read {src.name}: {exc.strerror or exc}"
         raise ImportFailed(
             f"{reason}; the {fr.rows} rows read before the "
             f"error are stored, run the import again once the file is readable"
         ) from exc
-    _flush(ws, import_id, batch, fr, progress)
+    _flush(ws, import_id, batch, fr, progress, owner)
     size: int | None
     if reader.kind == "jsonl" and not reader.probe.fatal:
         fr.sha256, size = digest.hexdigest(), p.stat().st_size

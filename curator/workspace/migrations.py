@@ -11,9 +11,54 @@ Rules (they are what lets an old workspace open safely in a new curator):
 
 from __future__ import annotations
 
-#: Each migration is a tuple of single SQL statements (not a script: `executescript` would commit
-#: on its own and break the one-transaction rule).
-MIGRATIONS: list[tuple[str, ...]] = [
+import sqlite3
+from collections.abc import Callable
+
+#: the uid's UNIQUE index of a workspace whose records table v11 rebuilt (`_named_uid_index`)
+UID_INDEX = "records_uid"
+UID_INDEX_SQL = f"CREATE UNIQUE INDEX {UID_INDEX} ON records(uid)"
+
+
+def _named_uid_index(conn: sqlite3.Connection) -> None:
+    """v11 (issue 15, import speed): give an EMPTY `records` table a named UNIQUE index on the
+    uid (`records_uid`) instead of the column's own `UNIQUE` (an automatic index, which can
+    never be dropped), so that a bulk import into an empty workspace can defer it like
+    `records_tokens` (curator/workspace/sources.py) and build it once at its end: kept up to
+    date row by row, random content hashes made every commit rewrite nearly every leaf of it
+    into the WAL. Same constraint, same name lookups, `INSERT OR IGNORE` the same.
+
+    A table that holds records is left as it is (rebuilding it would copy every row of a
+    user's data): such a workspace keeps the automatic index and its imports do not defer it.
+    The empty table is rebuilt the way SQLite documents for a changed column constraint: the
+    new table under another name, the old dropped (empty: no foreign key can object), the new
+    renamed, then its indexes and triggers (dropped with the old table) created again from the
+    SQL that sqlite_master held, in the order they were created (the query planner breaks a tie
+    between two indexes by that order)."""
+    sql = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'records'").fetchone()
+    if sql is None or "uid TEXT NOT NULL UNIQUE," not in sql[0]:
+        return
+    if conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is not None:
+        return
+    others = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'records' AND type IN ('index', 'trigger') "
+        "AND sql IS NOT NULL ORDER BY rowid").fetchall()  # their order: the planner's ties
+    table = sql[0].replace("uid TEXT NOT NULL UNIQUE,", "uid TEXT NOT NULL,", 1).replace(
+        "CREATE TABLE records (", "CREATE TABLE records_v11 (", 1)
+    conn.execute(table)
+    conn.execute("DROP TABLE records")
+    conn.execute("ALTER TABLE records_v11 RENAME TO records")
+    for (statement,) in others:
+        conn.execute(statement)
+    conn.execute(UID_INDEX_SQL)
+
+
+#: A migration step: one SQL statement (not a script: `executescript` would commit on its own and
+#: break the one-transaction rule), or a function of the connection for a step that SQL alone
+#: cannot say (it runs in the same transaction).
+Step = str | Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: list[tuple[Step, ...]] = [
     # v1: the tables.
     (
         """CREATE TABLE meta (
@@ -256,6 +301,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX IF NOT EXISTS record_marks_cluster ON record_marks(cluster_id, record_id)",
         "CREATE INDEX IF NOT EXISTS record_marks_dup_of ON record_marks(dup_of, record_id)",
     ),
+    # v11 (issue 15, import speed): an empty records table gets a named, droppable UNIQUE index
+    # on the uid instead of the column's automatic one (`_named_uid_index`); a table with
+    # records is left as it is.
+    (_named_uid_index,),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

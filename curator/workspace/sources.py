@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from curator.workspace.journal import now
-from curator.workspace.meta import read_meta
+from curator.workspace.meta import read_meta, write_meta
+from curator.workspace.migrations import UID_INDEX
 from curator.workspace.records import NewRecord
 
 if TYPE_CHECKING:
@@ -43,24 +44,34 @@ def import_cache(ws: Workspace) -> Iterator[None]:
 #: drops them and deleted in the commit that builds them again, so the key is present exactly
 #: while they are missing, whatever kills the import in between (`Workspace.open` builds them).
 DEFERRED_INDEXES_KEY = "import.deferred_indexes"
-#: the secondary indexes a bulk import defers: the ones whose keys come in random order as rows
-#: are appended (token counts). Every other secondary index of `records` and `issues` is kept:
-#: its keys grow with the record id inside a few groups (status, kind, import, issue code, the
-#: record id itself), so each insert lands on a page the batch touched already, while building
+#: meta key holding the token of the import that deferred the uid's UNIQUE index (`UidOwner`):
+#: only that import, in its first file, may insert while the index is missing.
+DEFERRED_OWNER_KEY = "import.deferred_by"
+#: the indexes a bulk import defers: the ones whose keys come in random order as rows are
+#: appended (token counts, and the uid's UNIQUE index `records_uid`: a content hash, in a
+#: workspace created since schema v11; an older workspace's uid index is the column's own,
+#: which cannot be dropped, and is kept; at 900,000 real-text rows deferring it took the
+#: write from 20.0 to 15.4 CPU s and from 38 to 23 s wall, build included, docs/benchmarks.md
+#: "Import, stop 14"). Every other secondary index of `records` and `issues` is kept: its keys
+#: grow with the record id inside a few groups (status, kind, import, issue code, the record id
+#: itself), so each insert lands on a page the batch touched already, while building
 #: it at the end is a full scan of `records` (its raw and canonical JSON, overflow pages
 #: included) with one core idle. At 300,000 real-text rows deferring all seven cost 2.0 s of
 #: build at the end and 0.8 s more system CPU than deferring this one (0.45 s of build).
-DEFERRED_INDEXES = ("records_tokens",)
+DEFERRED_INDEXES = ("records_tokens", UID_INDEX)
 #: (No memory map for the build: one saved about 3 CPU s of copies at 1M records, but every page
 #: it touched counted in the import's resident memory, 2.3 GB at 1M against about 260 MB without,
 #: issue 3's "flat under 1 GB"; and an I/O error read through it kills the process with SIGBUS
 #: instead of returning an error. docs/benchmarks.md, the fix/importw section.)
 
 
-def defer_indexes(ws: Workspace) -> bool:
-    """Before a bulk import into an EMPTY workspace: drop the secondary indexes whose keys come
-    in random order (`DEFERRED_INDEXES`; the uid's UNIQUE index stays, it is the table's own) and
-    name them in meta, in one commit. Kept up to date row by row, such an index makes each
+def defer_indexes(ws: Workspace, owner: str | None = None) -> bool:
+    """Before a bulk import into an EMPTY workspace: drop the indexes whose keys come in random
+    order (`DEFERRED_INDEXES`, the uid's UNIQUE index among them where it is a named one) and
+    name them in meta, in one commit. The uid's index is dropped only for an `owner` (a token
+    the import makes, `UidOwner`), written beside them: without the index nothing stops a
+    second copy of a uid, so only that import may then insert, and only rows it knows to be
+    unique (`import_rows`). Kept up to date row by row, such an index makes each
     commit write pages all over it; built once at the end (`build_deferred_indexes`, a sort) it
     costs one scan of the table. Returns whether they are deferred
     (False: the workspace holds records, which would make the rebuild cost more than it saves).
@@ -71,13 +82,16 @@ def defer_indexes(ws: Workspace) -> bool:
             return True  # a killed import's, not built yet: the import's end builds them
         if c.execute("SELECT 1 FROM records LIMIT 1").fetchone() is not None:
             return False
-        marks = ", ".join("?" for _ in DEFERRED_INDEXES)
+        names = [n for n in DEFERRED_INDEXES if owner is not None or n != UID_INDEX]
+        marks = ", ".join("?" for _ in names)
         indexes = c.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND name IN ({marks}) ORDER BY name", DEFERRED_INDEXES).fetchall()
+            f"AND name IN ({marks}) ORDER BY name", names).fetchall()
         if not indexes:
             return False
         tx.write_meta(DEFERRED_INDEXES_KEY, json.dumps([list(i) for i in indexes]))
+        if any(name == UID_INDEX for name, _ in indexes):
+            tx.write_meta(DEFERRED_OWNER_KEY, owner)
         for name, _ in indexes:
             c.execute(f'DROP INDEX "{name}"')
     return True
@@ -94,18 +108,62 @@ def build_deferred_indexes(ws: Workspace) -> list[str]:
     deletes their meta key; returns their names ([]: none were deferred, or another process
     built them first). An index that exists already (same name) is left as it is."""
     with ws._transaction() as tx:
-        c = tx.conn
-        raw = read_meta(c, DEFERRED_INDEXES_KEY)
-        if raw is None:
-            return []
-        built = []
-        for name, sql in json.loads(raw):
-            if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
-                         (name,)).fetchone() is None:
-                c.execute(sql)
-            built.append(str(name))
-        tx.write_meta(DEFERRED_INDEXES_KEY, None)
+        return _build(tx.conn, None)
+
+
+def _build(c: sqlite3.Connection, only: str | None) -> list[str]:
+    """Inside a write transaction: build the deferred indexes (`only`: that one, if deferred)
+    and take them off the meta key (deleted, with the owner's, once none is left)."""
+    raw = read_meta(c, DEFERRED_INDEXES_KEY)
+    if raw is None:
+        return []
+    built, left = [], []
+    for name, sql in json.loads(raw):
+        if only is not None and name != only:
+            left.append([name, sql])
+            continue
+        if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                     (name,)).fetchone() is None:
+            c.execute(sql)
+        built.append(str(name))
+    if built:
+        write_meta(c, DEFERRED_INDEXES_KEY, json.dumps(left) if left else None)
+        if not any(name == UID_INDEX for name, _ in left):
+            write_meta(c, DEFERRED_OWNER_KEY, None)
     return built
+
+
+class UidOwner:
+    """The import that deferred the uid's UNIQUE index (`defer_indexes(ws, owner=token)`) and
+    may insert without it: rows of ONE file into what was an empty workspace, whose uids the
+    importer makes unique itself (a content hash plus `#k` for the k-th repeat inside the file,
+    importer._numbered_row). Before each batch, in its transaction, `import_rows` checks that
+    this is still so: the owner key is still this token, the index is still deferred, and the
+    table's last record id is the one this import's last batch left (no other process stored
+    a record since). Otherwise (another process opened the workspace and built the index, or
+    imported, or the next file begins) the index is built there and then, and the batch is
+    inserted with it, as without deferral."""
+
+    __slots__ = ("last_id", "token")
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.last_id = 0
+
+    def owns(self, c: sqlite3.Connection) -> bool:
+        raw = read_meta(c, DEFERRED_INDEXES_KEY)
+        return (raw is not None and any(n == UID_INDEX for n, _ in json.loads(raw))
+                and read_meta(c, DEFERRED_OWNER_KEY) == self.token
+                and self.last_id == _last_id(c))
+
+
+def _last_id(c: sqlite3.Connection) -> int:
+    return int(c.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0])
+
+
+def uid_deferred_by(ws: Workspace, token: str) -> bool:
+    """Whether the uid's UNIQUE index is deferred and `token` deferred it."""
+    return UidOwner(token).owns(ws._conn)
 
 
 def begin_import(ws: Workspace, path: str, *, meta: Mapping[str, str | None] | None = None) -> int:
@@ -147,30 +205,57 @@ def import_batch(ws: Workspace, import_id: int, records: Sequence[NewRecord],
     return import_rows(ws, import_id, [record_row(r) for r in records], totals)
 
 
+_INSERT_RECORD = (
+    "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, raw, format, "
+    "canonical, status, reason, tokens_total, tokens_trained, import_id, created, kind, "
+    "tokens_sides) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_ISSUE = ("INSERT INTO issues(record_id, code, severity, message_index, path, message, "
+                 "hint) VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def _insert_owned(c: sqlite3.Connection, import_id: int, stamp: str,
+                  records: Sequence[RecordRow], last_id: int) -> None:
+    """The owner's batch (`UidOwner`): every record is new (unique uids, none present), so all
+    go in with one `executemany`, and each takes the id after the table's last one
+    (`last_id`, checked by `owns`), as SQLite gives a row inserted without one: its issues are
+    written with those ids, and the table's last id is checked after."""
+    c.executemany(_INSERT_RECORD, ((*r[:11], import_id, stamp, r[12], r[13]) for r in records))
+    c.executemany(_INSERT_ISSUE, [(rid, *i) for rid, r in enumerate(records, last_id + 1)
+                                  for i in r[11]])
+    if _last_id(c) != last_id + len(records):  # rolled back by the caller's transaction
+        raise sqlite3.IntegrityError(
+            f"records {last_id + 1}-{last_id + len(records)} did not get the ids expected")
+
+
+def _insert_checked(c: sqlite3.Connection, import_id: int, stamp: str,
+                    records: Sequence[RecordRow]) -> list[bool]:
+    """Insert each record unless its uid is present (the UNIQUE index says); True for each new
+    one, whose issues follow it."""
+    is_new = []
+    for r in records:
+        cur = c.execute(_INSERT_RECORD, (*r[:11], import_id, stamp, r[12], r[13]))
+        new = cur.rowcount == 1
+        is_new.append(new)
+        if new and r[11]:
+            c.executemany(_INSERT_ISSUE, [(cur.lastrowid, *i) for i in r[11]])
+    return is_new
+
+
 def import_rows(ws: Workspace, import_id: int, records: Sequence[RecordRow],
-                totals: Mapping[str, int]) -> list[bool]:
-    """`import_batch` for records already in `RecordRow` form."""
+                totals: Mapping[str, int], owner: UidOwner | None = None) -> list[bool]:
+    """`import_batch` for records already in `RecordRow` form. Every record is inserted through
+    the uid's UNIQUE index (a deferred one is built first, in the same transaction), except for
+    the `owner` of a deferred uid index while it still owns it (`UidOwner`): its records' uids
+    are unique among themselves and the table holds no other."""
     stamp = now()
-    is_new: list[bool] = []
     with ws._transaction() as tx:
         c = tx.conn
-        for r in records:
-            cur = c.execute(
-                "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, "
-                "raw, format, canonical, status, reason, tokens_total, tokens_trained, "
-                "import_id, created, kind, tokens_sides) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*r[:11], import_id, stamp, r[12], r[13]),
-            )
-            new = cur.rowcount == 1
-            is_new.append(new)
-            if new and r[11]:
-                rid = cur.lastrowid
-                c.executemany(
-                    "INSERT INTO issues(record_id, code, severity, message_index, path, "
-                    "message, hint) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(rid, *i) for i in r[11]],
-                )
+        if owner is not None and owner.owns(c):
+            _insert_owned(c, import_id, stamp, records, owner.last_id)
+            is_new = [True] * len(records)
+        else:
+            _build(c, UID_INDEX)  # nothing when the index is there
+            is_new = _insert_checked(c, import_id, stamp, records)
         c.execute(
             "UPDATE sources SET rows = ?, new = ?, already_present = ?, rejected = ? "
             "WHERE import_id = ?",
@@ -180,6 +265,8 @@ def import_rows(ws: Workspace, import_id: int, records: Sequence[RecordRow],
                                       if n and r[7] == "rejected"),
              import_id),
         )
+        if owner is not None:
+            owner.last_id = _last_id(c)
     return is_new
 
 

@@ -124,9 +124,10 @@ def test_a_killed_import_leaves_its_indexes_for_the_next_open(tmp_path: Path) ->
 
     fresh = _fresh_indexes(tmp_path)
     missing = set(fresh) - set(_indexes(db))
-    # the import had dropped the one secondary index whose keys come in random order, and named
-    # it; the others (keys that grow with the record id in a few groups) it kept up to date
-    assert missing == set(DEFERRED_INDEXES) == {"records_tokens"}
+    # the import had dropped the indexes whose keys come in random order (token counts, the
+    # uid's UNIQUE index), and named them; the others (keys that grow with the record id in a
+    # few groups) it kept up to date
+    assert missing == set(DEFERRED_INDEXES) == {"records_tokens", "records_uid"}
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     named = [n for n, _ in json.loads(conn.execute(
         "SELECT value FROM meta WHERE key = ?", (DEFERRED_INDEXES_KEY,)).fetchone()[0])]
@@ -138,6 +139,7 @@ def test_a_killed_import_leaves_its_indexes_for_the_next_open(tmp_path: Path) ->
     _, err = ls.communicate(timeout=300)
     assert ls.returncode == 0, err
     assert "building" in err and "indexes" in err and "records_tokens" in err
+    assert "records_uid" in err
     assert _indexes(db) == fresh
 
     with Workspace.open(db) as ws:
@@ -165,6 +167,11 @@ def test_a_killed_import_leaves_its_indexes_for_the_next_open(tmp_path: Path) ->
         plan = " ".join(str(r) for r in c.execute(
             "EXPLAIN QUERY PLAN SELECT id FROM records WHERE tokens_total > 20"))
         assert "records_tokens" in plan
+        plan = " ".join(str(r) for r in c.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM records WHERE uid = 'x'"))
+        assert "records_uid" in plan
+        # the uids went in unique without the index, and the index holds them
+        assert c.execute("SELECT count(DISTINCT uid) FROM records").fetchone()[0] == records
 
     # importing the file again adds exactly the rows the kill lost
     again = _curator("import", str(src), "-w", str(db), "--workers", "1", "--json")
