@@ -119,12 +119,14 @@ class RowChecker:
         total, trained = self._plain_counter.count_plain_chat(value["messages"])
         return (total, trained) if total <= self.limit and trained > 0 else None
 
-    def quick_row(self, raw: bytes) -> tuple[int, int, bytes] | None:
-        """(total, trained, hash) of the JSONL line `raw` when it is the common clean row, found
-        without the general path: it parses to an object with no key lost to a duplicate, is
-        clean plain chat (`is_clean`) and its count raises nothing (`clean_counts`). Exactly what
-        `check` returns for such a row, with no issue. None: take the general path (anything else,
-        including a line ending in CR, which the scan counts). Needs the plain-chat counter."""
+    def quick_line(self, raw: bytes) -> tuple[bytes, int, int] | None:
+        """(canonical JSON, total, trained) of the JSONL line `raw` when it is the common clean
+        row, found without the general path: it parses to an object with no key lost to a
+        duplicate, is clean plain chat (`is_clean`) and its count raises nothing
+        (`clean_counts`). For such a row `check` finds no issue and these counts, and the
+        canonical JSON is the parser's (`io.parse.same_colon_count`). None: take the general path
+        (anything else, including a line ending in CR, which the scan counts). Validate's and
+        import's workers call it on every line; it needs the plain-chat counter."""
         if raw.endswith(b"\r"):
             return None
         try:
@@ -140,7 +142,12 @@ class RowChecker:
         counts = self.clean_counts(value)
         if counts is None:
             return None
-        return counts[0], counts[1], hashlib.blake2b(canonical, digest_size=8).digest()
+        return canonical, counts[0], counts[1]
+
+    @property
+    def quick(self) -> Callable[[bytes], tuple[bytes, int, int] | None] | None:
+        """`quick_line` where it applies (an OpenAI encoding counts the tokens), else None."""
+        return self.quick_line if self._plain_counter is not None else None
 
     def check(self, value: dict[str, Any], parsed_clean: bool = True, *, fmt: str | None = None,
               canonical: bytes | None = None, digest: bool = True) -> tuple[str, list[Issue], int, int, bytes]:
@@ -262,7 +269,7 @@ def _worker(path: str, start: int, end: int, at_eof: bool) -> ChunkResult:
 def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bool) -> ChunkResult:
     """Check bytes [start, end) of a JSONL file; line and example numbers are relative (from 1).
 
-    Most lines of a real file are clean plain chat: `RowChecker.quick_row` answers those from the
+    Most lines of a real file are clean plain chat: `RowChecker.quick_line` answers those from the
     bytes in one step; every other line takes the general path (`read_line`, then `check`), which
     gives the same result for a clean row (tests/unit/test_validate_fast.py compares the two)."""
     with open(path, "rb") as fh:
@@ -271,7 +278,8 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
     res = ChunkResult(start, end)
     scan = res.scan
     keep = checker.options.keep_rejected
-    quick = checker.quick_row if checker._plain_counter is not None else None
+    quick = checker.quick
+    blake2b = hashlib.blake2b
     index = 0
     last_fmt, formats_seen = "", 0  # runs of one format, tallied at each change (rows rarely mix)
     check = checker.check
@@ -289,7 +297,8 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
         got = quick(raw) if quick is not None else None
         issues: list[Issue] | None = None
         if got is not None:
-            total, trained, digest = got
+            digest = blake2b(got[0], digest_size=8).digest()  # what `_digest` makes of it
+            total, trained = got[1], got[2]
             fmt = CHAT
         else:
             rec = read_line(raw, line_no, offset, at_eof and not has_newline, scan)

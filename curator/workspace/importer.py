@@ -49,8 +49,8 @@ from curator.io import (
     chunk_bounds,
     open_source,
     precheck,
+    read_line,
     read_rows,
-    scan_jsonl,
 )
 from curator.io.reader import line_text, row_from_line
 from curator.issues import Issue
@@ -254,13 +254,38 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     """Parse and prepare the JSONL lines of one chunk, read as `Reader` reads them."""
     from curator.workspace.prepare import Preparer
 
-    # the common clean chat row is built here, as `_prepared` would build it (Preparer.clean_chat)
+    # The common clean chat row is built here, as `_prepared` would build it: straight from its
+    # bytes where the checker's quick path takes it (`RowChecker.quick_line`, validate's own),
+    # else from the scanned line (Preparer.clean_chat); any other row goes through `_prepared`.
     clean = prepare.clean_chat if type(prepare) is Preparer else None
+    quick = prepare.quick if type(prepare) is Preparer else None
+    sha256 = hashlib.sha256
+    scan = ChunkScan()
     out: Prepared = []
     append = out.append
     index = first_index - 1
-    for rec in scan_jsonl(buf, first_line=first_line, base_offset=base_offset, at_eof=at_eof,
-                          scan=ChunkScan()):
+    pos, n, line_no = 0, len(buf), first_line - 1
+    while pos < n:
+        stop = buf.find(b"\n", pos)
+        has_newline = stop != -1
+        if not has_newline:
+            stop = n
+        raw = buf[pos:stop]
+        offset = base_offset + pos
+        pos = stop + 1
+        line_no += 1
+        got = quick(raw) if quick is not None else None
+        if got is not None:
+            index += 1
+            canonical = got[0]
+            # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s
+            append(_keyed(sha256(canonical).digest(),
+                          (name, line_no, index, raw.decode(), "openai-chat", canonical.decode(),
+                           "pending", None, got[1], got[2], (), "chat", None)))
+            continue
+        rec = read_line(raw, line_no, offset, at_eof and not has_newline, scan)
+        if rec is None:
+            continue
         index += 1
         value = rec.value
         counts = clean(value) if clean is not None and value is not None and not rec.issues \
@@ -271,7 +296,7 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
         # the parser's canonical JSON is the row's (sorted keys, as `_prepared` dumps it)
         canonical = rec.canonical if rec.canonical is not None \
             else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        append(_keyed(hashlib.sha256(canonical).digest(),
+        append(_keyed(sha256(canonical).digest(),
                       (name, rec.line, index, line_text(rec), "openai-chat", canonical.decode(),
                        "pending", None, counts[0], counts[1], (), "chat", None)))
     return out

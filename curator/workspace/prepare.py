@@ -124,6 +124,13 @@ class Preparer:
             return None, None
         return rows.clean_counts(data)
 
+    @property
+    def quick(self) -> Callable[[bytes], tuple[bytes, int, int] | None] | None:
+        """The checker's quick path for a JSONL line (`RowChecker.quick_line`: canonical JSON,
+        total, trained of a clean plain-chat row), None where it does not apply. A line it takes
+        is what `clean_chat` says of its parsed value, with the parser's canonical JSON."""
+        return self._rows().quick
+
     def check(self, example: dict[str, Any], *, file: str | None = None, line: int | None = None,
               example_index: int | None = None, fmt: str | None = None) -> ExampleCheck:
         """Every rule and the token counts for one example (in any format curator reads).
