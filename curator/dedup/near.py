@@ -560,13 +560,13 @@ def _find(
         keys = _take(outs, "keys", np.empty((0, 1), np.uint64))
         if len(reps) < n:
             keys = keys[reps]
+        threads = max(1, window // 2)  # the workers idle meanwhile: their cores run these
         candidates, capped_buckets, capped_records = candidate_pairs(
-            keys, reps, pool, window, bucket_cap, bucket_window)
+            keys, reps, threads, bucket_cap, bucket_window)
         del keys
         lsh_pairs = len(candidates)
         sketch = _take(outs, "sketch", np.empty((0, 1), np.uint8))
         own = _take(outs, "own", np.empty((0, 1), np.uint8))
-        threads = max(1, window // 2)  # the workers idle meanwhile: their cores run these
         est = None
         if params.screen:
             candidates, est = screen_pairs(candidates, sketch, own, params.threshold, threads)

@@ -54,3 +54,56 @@ def test_representatives_are_each_groups_best_ranked_member() -> None:
         want[g] = min(g, key=lambda i: int(rank[i]))
     assert np.array_equal(rep_of, want)
     assert np.array_equal(_representatives(n, [], rank), np.arange(n))
+
+
+def _band_pairs_reference(keys: np.ndarray) -> set[tuple[int, int]]:
+    """Every pair of rows that share a key in any band, by plain loops."""
+    found: set[tuple[int, int]] = set()
+    for band in range(keys.shape[1]):
+        buckets: dict[int, list[int]] = {}
+        for row, key in enumerate(keys[:, band].tolist()):
+            buckets.setdefault(key, []).append(row)
+        for members in buckets.values():
+            found.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])
+    return found
+
+
+def test_candidate_pairs_on_threads_are_every_pair_that_shares_a_band_key_sorted() -> None:
+    from curator.dedup.candidates import candidate_pairs
+
+    rng = np.random.default_rng(11)
+    n = 3_000
+    keys = rng.integers(0, 400, size=(n, 6)).astype(np.uint64)  # buckets of about 7 rows
+    rows = np.sort(rng.choice(10 * n, size=n, replace=False)).astype(np.int64)
+    expected = sorted((int(rows[a]) << 32) | int(rows[b])
+                      for a, b in _band_pairs_reference(keys))
+    for threads in (1, 2):
+        out, capped_buckets, capped_rows = candidate_pairs(keys, rows, threads)
+        assert out.dtype == np.uint64
+        assert out.tolist() == expected
+        assert capped_buckets == capped_rows == 0
+
+
+def test_merge_unique_is_the_sorted_distinct_values_of_every_part() -> None:
+    from curator.dedup.kernels import merge_unique
+
+    rng = np.random.default_rng(5)
+    for n_high, sizes in ((1, [0, 5, 3]), (50, [1000, 0, 2500, 40]), (3000, [20_000, 7_000])):
+        parts = [pack(rng.integers(0, n_high, size=s), rng.integers(0, 1 << 20, size=s))
+                 for s in sizes]
+        parts.append(parts[-1][: len(parts[-1]) // 2].copy())  # repeats across parts
+        expected = np.unique(np.concatenate(parts))
+        got = merge_unique(parts, n_high + (1 << 20))
+        assert got.dtype == np.uint64
+        assert np.array_equal(got, expected)
+    assert len(merge_unique([], 10)) == 0
+
+
+def test_bucket_pairs_are_each_runs_pairs_smaller_position_first() -> None:
+    from curator.dedup.kernels import bucket_pairs
+
+    order = np.array([7, 2, 9, 4, 1, 3, 8], dtype=np.int64)
+    got = bucket_pairs(order, np.array([0, 3], dtype=np.int64),
+                       np.array([3, 2], dtype=np.int64))
+    assert sorted(got.tolist()) == sorted(
+        [(2 << 32) | 7, (7 << 32) | 9, (2 << 32) | 9, (1 << 32) | 4])
