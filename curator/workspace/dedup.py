@@ -478,11 +478,17 @@ def cache_settings(settings: DedupSettings) -> dict[str, Any]:
     return {**settings.to_dict(), "text": TEXT_VERSION}
 
 
-def save_pairs(ws: Workspace, key: str, result: DedupResult) -> None:
-    """Keep the verified pairs (exact groups as pairs with their first member) for split."""
+def cached_pairs(result: DedupResult) -> list[tuple[int, int, float, bool]]:
+    """The pairs split reuses: the verified pairs and the exact groups as pairs with their
+    first member."""
     pairs = [(a, b, s, False) for a, b, s in result.pairs]
     pairs += [(g.ids[0], other, 1.0, True) for g in result.exact_groups for other in g.ids[1:]]
-    ws.save_dedup_pairs(key, pairs)
+    return pairs
+
+
+def save_pairs(ws: Workspace, key: str, result: DedupResult) -> None:
+    """Keep the verified pairs (exact groups as pairs with their first member) for split."""
+    ws.save_dedup_pairs(key, cached_pairs(result))
 
 
 def dedup_workspace(
@@ -519,9 +525,10 @@ def dedup_workspace(
         "shingling": shingling, "include_system": include_system, "keeper": keeper,
         "recall_at_threshold": round(p.recall_at_threshold, 6), "screen": screen,
     }
-    save_pairs(ws, key, result)
     change = None
-    if not dry_run:
+    if dry_run:
+        save_pairs(ws, key, result)
+    else:
         clusters = [DuplicateCluster(c.keeper, {m.id: m.similarity for m in c.members})
                     for c in result.clusters]
         summary = dict(params, clusters=len(clusters),
@@ -529,6 +536,7 @@ def dedup_workspace(
         change = ws.mark_duplicates(
             clusters, params, clear_others=True,
             meta={"dedup.params": orjson.dumps(summary, option=orjson.OPT_SORT_KEYS).decode()},
+            pairs=(key, cached_pairs(result)),  # one transaction, one commit for both
         )
     s = result.stats
     return WorkspaceDedup(params, s.records, result.clusters, len(result.exact_groups),

@@ -13,18 +13,26 @@ from curator.workspace.records import Change, DuplicateCluster
 
 if TYPE_CHECKING:
     from curator.workspace.engine import Workspace
+    from curator.workspace.journal import Tx
 
 
 def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
                     params: Mapping[str, Any] | None = None, *,
                     clear_others: bool = False,
-                    meta: Mapping[str, str | None] | None = None) -> Change:
+                    meta: Mapping[str, str | None] | None = None,
+                    pairs: tuple[str, Iterable[tuple[int, int, float, bool]]] | None = None,
+                    ) -> Change:
     """Record duplicate clusters: cluster_id = keeper id on all members, dup_of + similarity
     on the non-keepers. Nothing is deleted; statuses are untouched.
 
     `clear_others` also clears the marks of every record outside these clusters (a fresh
-    dedup run replaces the last one); `meta` keys are set. All in one journal entry."""
+    dedup run replaces the last one); `meta` keys are set. All in one journal entry.
+    `pairs` = (key, pairs): the pair cache is replaced too (as save_dedup_pairs does, not
+    journaled), in the same transaction: one commit for a dedup run's marks and pairs, and
+    either both are written or neither."""
     with ws._transaction() as tx:
+        if pairs is not None:
+            _write_pairs(tx, *pairs)
         c = tx.conn
         c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup "
                   "(id INTEGER PRIMARY KEY, cluster INTEGER, dup_of INTEGER, sim REAL)")
@@ -140,11 +148,15 @@ def save_dedup_pairs(ws: Workspace, key: str, pairs: Iterable[tuple[int, int, fl
     """Replace the cached duplicate pairs (a, b, similarity, exact) and the key (meta
     `dedup.cache`) saying which content and settings they hold for. Not journaled."""
     with ws._transaction() as tx:
-        tx.conn.execute("DELETE FROM dedup_pairs")
-        tx.conn.executemany(
-            "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
-            ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
-        tx.write_meta("dedup.cache", key)
+        _write_pairs(tx, key, pairs)
+
+
+def _write_pairs(tx: Tx, key: str, pairs: Iterable[tuple[int, int, float, bool]]) -> None:
+    tx.conn.execute("DELETE FROM dedup_pairs")
+    tx.conn.executemany(
+        "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
+        ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
+    tx.write_meta("dedup.cache", key)
 
 
 def dedup_pairs(ws: Workspace) -> list[tuple[int, int, float, bool]]:
