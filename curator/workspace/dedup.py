@@ -186,16 +186,17 @@ def padded(example: Mapping[str, Any]) -> int:
     the parsed example (leading or trailing space, tab, CR or LF; three spaces in a row; three
     line feeds in a row), run by the dedup workers on each example they read."""
     messages = example.get("messages")
-    if isinstance(messages, Mapping):  # json_each walks an object's values too
-        messages = list(messages.values())
-    if not isinstance(messages, list):
-        return 0
+    if type(messages) is not list:  # (exact type tests first: the ABC checks cost more)
+        if isinstance(messages, Mapping):  # json_each walks an object's values too
+            messages = list(messages.values())
+        elif not isinstance(messages, list):
+            return 0
     for message in messages:
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             continue
         content = message.get("content")
         # a blank at either end is what trim() would take (no copy made to compare)
-        if isinstance(content, str) and content and (
+        if (type(content) is str or isinstance(content, str)) and content and (
                 content[0] in _BLANKS or content[-1] in _BLANKS or "   " in content
                 or "\n\n\n" in content):
             return 1
