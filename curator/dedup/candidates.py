@@ -223,18 +223,27 @@ def limit_per_record(
     counts = np.bincount(first)
     if counts.max() <= limit:
         return candidates, 0
+    # only the records over the limit lose candidates: only theirs are ranked (at 1M, 5,000
+    # records of 780,000, a tenth of the candidates)
+    over = np.flatnonzero(counts[first] > limit)
+    ranked = candidates[over]
     if est is None:
         def one(start: int) -> npt.NDArray[np.float64]:
-            agree, trials = kernels.agreement(candidates[start : start + _SCREEN_CHUNK],
-                                              sketch, own)
+            agree, trials = kernels.agreement(ranked[start : start + _SCREEN_CHUNK], sketch, own)
             out: npt.NDArray[np.float64] = agree / trials
             return out
 
-        est = np.concatenate(_threaded(one, range(0, len(candidates), _SCREEN_CHUNK),
-                                       threads))
-    order = np.lexsort((candidates, -est, first))  # by record, the most alike first
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    position = np.arange(len(order)) - starts[first[order]]
-    keep = np.sort(order[position < limit])  # candidates ascend, so their order is kept
-    out: npt.NDArray[np.uint64] = candidates[keep]
+        ranked_est = np.concatenate(_threaded(one, range(0, len(ranked), _SCREEN_CHUNK),
+                                              threads))
+    else:
+        ranked_est = est[over]
+    ranked_first = first[over]
+    order = np.lexsort((ranked, -ranked_est, ranked_first))  # by record, the most alike first
+    by_record = ranked_first[order]
+    starts = run_starts(len(order), by_record[1:] != by_record[:-1])
+    position = np.arange(len(order)) - np.repeat(starts[:-1], np.diff(starts))
+    keep = np.ones(len(candidates), dtype=bool)
+    keep[over] = False
+    keep[over[order[position < limit]]] = True
+    out: npt.NDArray[np.uint64] = candidates[keep]  # candidates ascend: their order is kept
     return out, int((counts > limit).sum())

@@ -130,3 +130,40 @@ def test_the_parent_keeps_no_map_of_the_spill_file_after_counting_the_boilerplat
     codes, offsets = near._spilled_codes(str(spill), bounds[:2], bounds[1:3])  # maps again
     assert len(offsets) == 3 and len(codes) > 0
     near._release_spill(str(spill))
+
+
+def _limit_reference(candidates: np.ndarray, est: np.ndarray, limit: int) -> list[int]:
+    """Each record's `limit` best candidates by (estimate descending, candidate ascending)."""
+    by_record: dict[int, list[tuple[float, int]]] = {}
+    for c, e in zip(candidates.tolist(), est.tolist(), strict=True):
+        by_record.setdefault(c >> 32, []).append((-e, c))
+    return sorted(c for ranked in by_record.values() for _, c in sorted(ranked)[:limit])
+
+
+def test_limit_per_record_keeps_each_records_best_candidates_like_a_plain_sort() -> None:
+    rng = np.random.default_rng(17)
+    n = 400
+    sketch, own = _signatures(rng, n)
+    # a few records with many candidates (over the limit), most with a handful
+    heavy = rng.integers(0, n, size=12)
+    a = np.concatenate([rng.integers(0, n, size=3_000), rng.choice(heavy, size=6_000)])
+    b = rng.integers(0, n, size=len(a))
+    ok = a != b
+    candidates = np.unique(pack(a[ok], b[ok]))
+    agree, trials = agreement_of(candidates, sketch, own)
+    est = agree / trials
+    for limit in (1, 7, 40):
+        expected = _limit_reference(candidates, est, limit)
+        for given in (est, None):
+            for threads in (1, 2):
+                kept, lost = limit_per_record(candidates, sketch, own, limit, given, threads)
+                assert kept.tolist() == expected
+                counts = np.bincount((candidates >> np.uint64(32)).astype(np.int64))
+                assert lost == int((counts > limit).sum()) > 0
+
+
+def agreement_of(candidates: np.ndarray, sketch: np.ndarray, own: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    from curator.dedup import kernels
+
+    return kernels.agreement(candidates, sketch, own)
