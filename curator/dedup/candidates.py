@@ -143,7 +143,7 @@ def candidate_pairs(
         if capped_rows else 0
     if not found:
         return np.empty(0, dtype=np.uint64), 0, 0
-    local = kernels.merge_unique(found, len(keys))
+    local = kernels.merge_unique(found, len(keys), threads)
     del found
     # rows ascend, so mapping positions to rows keeps i < j and the order
     lo = rows[(local >> np.uint64(32)).astype(np.int64)].astype(np.uint64)

@@ -20,6 +20,7 @@ characters only.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
 import numba
@@ -771,7 +772,9 @@ def components(left: I64, right: I64, n: int) -> I64:  # pragma: no cover - comp
 
 
 @_jit()
-def _bucket_pairs(order: I64, run_start: I64, sizes: I64, out: U64) -> None:  # pragma: no cover
+def _bucket_pairs(
+    order: I64, run_start: I64, sizes: I64, out: U64
+) -> None:  # pragma: no cover - compiled
     pos = 0
     for r in range(len(run_start)):
         first = run_start[r]
@@ -802,19 +805,26 @@ def _count_high(values: U64, counts: I64) -> None:  # pragma: no cover - compile
 
 
 @_jit()
-def _scatter_high(values: U64, cursor: I64, out: U64) -> None:  # pragma: no cover - compiled
+def _scatter_high(
+    values: U64, cursor: I64, out: U64, low: int, high: int
+) -> None:  # pragma: no cover - compiled
+    """Each value whose high word is in [low, high) to its run of `out` (at cursor[word])."""
     for k in range(len(values)):
-        high = values[k] >> np.uint64(32)
-        out[cursor[high]] = values[k]
-        cursor[high] += 1
+        word = values[k] >> np.uint64(32)
+        if low <= word < high:
+            out[cursor[word]] = values[k]
+            cursor[word] += 1
 
 
 @_jit()
-def _unique_runs(values: U64, starts: I64) -> int:  # pragma: no cover - compiled
-    """Sort each run values[starts[h] : starts[h + 1]] (one high word each) and keep its
-    distinct values, moved to the front of `values`; returns how many there are."""
-    pos = 0
-    for h in range(len(starts) - 1):
+def _unique_runs(
+    values: U64, starts: I64, low: int, high: int
+) -> int:  # pragma: no cover - compiled
+    """Sort each run values[starts[h] : starts[h + 1]] of h in [low, high) (one high word
+    each) and keep its distinct values, moved together from starts[low] on; returns where
+    they end."""
+    pos = starts[low]
+    for h in range(low, high):
         a = starts[h]
         b = starts[h + 1]
         if b - a > 32:
@@ -834,18 +844,35 @@ def _unique_runs(values: U64, starts: I64) -> int:  # pragma: no cover - compile
     return pos
 
 
-def merge_unique(parts: Sequence[U64], high_limit: int) -> U64:
+def merge_unique(parts: Sequence[U64], high_limit: int, threads: int = 1) -> U64:
     """The distinct values of all `parts` in ascending order, for values whose high 32 bits
     are below `high_limit` (packed pairs i << 32 | j of i < high_limit): the same as
     np.unique(np.concatenate(parts)), by a counting sort on the high word and a sort of each
-    run, without the copy of every part into one array first."""
+    run, without the copy of every part into one array first. With `threads`, each thread
+    sorts the runs of a range of high words (the result does not depend on it)."""
+    parts = [np.ascontiguousarray(part, dtype=np.uint64) for part in parts]
     counts = np.zeros(high_limit + 1, dtype=np.int64)
     for part in parts:
-        _count_high(np.ascontiguousarray(part, dtype=np.uint64), counts)
+        _count_high(part, counts)
     starts = np.cumsum(counts)
-    out = np.empty(int(starts[-1]), dtype=np.uint64)
+    total = int(starts[-1])
+    out = np.empty(total, dtype=np.uint64)
     cursor = starts[:-1].copy()
-    for part in parts:
-        _scatter_high(np.ascontiguousarray(part, dtype=np.uint64), cursor, out)
-    kept = _unique_runs(out, starts)
-    return out[:kept]
+    # ranges of high words holding about the same number of values, one a thread
+    cuts = [0, *(int(np.searchsorted(starts, total * k // threads))
+                 for k in range(1, max(1, threads))), high_limit]
+
+    def one(k: int) -> tuple[int, int]:
+        low, high = cuts[k], max(cuts[k], cuts[k + 1])
+        for part in parts:
+            _scatter_high(part, cursor, out, low, high)
+        return int(starts[low]), _unique_runs(out, starts, low, high)
+
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            spans = list(pool.map(one, range(len(cuts) - 1)))
+    else:
+        spans = [one(0)]
+    if len(spans) == 1:
+        return out[: spans[0][1]]
+    return np.concatenate([out[a:b] for a, b in spans])

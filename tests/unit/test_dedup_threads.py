@@ -95,10 +95,11 @@ def test_merge_unique_is_the_sorted_distinct_values_of_every_part() -> None:
                  for s in sizes]
         parts.append(parts[-1][: len(parts[-1]) // 2].copy())  # repeats across parts
         expected = np.unique(np.concatenate(parts))
-        got = merge_unique(parts, n_high + (1 << 20))
-        assert got.dtype == np.uint64
-        assert np.array_equal(got, expected)
-    assert len(merge_unique([], 10)) == 0
+        for threads in (1, 2, 3):
+            got = merge_unique(parts, n_high + (1 << 20), threads)
+            assert got.dtype == np.uint64
+            assert np.array_equal(got, expected)
+    assert len(merge_unique([], 10)) == 0 and len(merge_unique([], 10, 2)) == 0
 
 
 def test_bucket_pairs_are_each_runs_pairs_smaller_position_first() -> None:
