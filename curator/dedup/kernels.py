@@ -823,7 +823,7 @@ def _unique_runs(
     """Sort each run values[starts[h] : starts[h + 1]] of h in [low, high) (one high word
     each) and keep its distinct values, moved together from starts[low] on; returns where
     they end."""
-    pos = starts[low]
+    pos: int = starts[low]
     for h in range(low, high):
         a = starts[h]
         b = starts[h + 1]
