@@ -27,6 +27,7 @@ Nothing is deleted or marked here: the result is data for the store to record.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import mmap
@@ -418,33 +419,45 @@ def find_duplicates(
     pool: Executor | None = (
         ProcessPoolExecutor(workers, initializer=gc.enable) if workers > 1 else None
     )
-    # The cyclic garbage collector would walk the hundreds of thousands of pair and member
-    # objects built here again and again (measured: 1.5 of 28 s at 1M); nothing here is cyclic.
-    # Only from the main thread: the switch is process-wide, and a caller running dedup in a
-    # thread (the review app) keeps creating objects of its own meanwhile.
+    with collector_paused():
+        if pool is not None:
+            # with fork, the first job starts every worker: from here no fork happens
+            pool.submit(int).result()
+        if pool_ready is not None:
+            pool_ready()
+        handle, spill = _open_spill()
+        try:
+            return _find(
+                records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
+                2 * workers, progress, bucket_cap, bucket_window, record_cap, spill, flag,
+                ranks_from_flags, read_done,
+            )
+        finally:
+            # (the pool shut down before the collector is back: a collection that shutting
+            # down set off walked every object built here, 0.4 s at 1M)
+            if pool is not None:
+                pool.shutdown()
+            _release_spill(spill)  # mapped here when verification ran in this process
+            os.unlink(spill)
+            os.close(handle)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block. It would walk the hundreds of
+    thousands of pair, member and cluster objects a run builds again and again (measured:
+    1.5 of 28 s at 1M; once back on, the first collections walk them all), and nothing
+    dedup builds is cyclic. Only on the main thread: the switch is process-wide, and a
+    caller running dedup in a thread (the review app) keeps creating objects of its own
+    meanwhile. Nested blocks leave it to the outermost."""
     collecting = gc.isenabled() and threading.current_thread() is threading.main_thread()
     if collecting:
         gc.disable()
-    if pool is not None:
-        # with fork, the first job starts every worker: from here no fork happens
-        pool.submit(int).result()
-    if pool_ready is not None:
-        pool_ready()
-    handle, spill = _open_spill()
     try:
-        return _find(
-            records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
-            2 * workers, progress, bucket_cap, bucket_window, record_cap, spill, flag,
-            ranks_from_flags, read_done,
-        )
+        yield
     finally:
         if collecting:
             gc.enable()
-        if pool is not None:
-            pool.shutdown()
-        _release_spill(spill)  # mapped here when verification ran in this process
-        os.unlink(spill)
-        os.close(handle)
 
 
 def _open_spill() -> tuple[int, str]:

@@ -41,7 +41,13 @@ from typing import Any
 import orjson
 
 from curator.dedup import Cluster, DedupResult, KeeperRule, find_duplicates
-from curator.dedup.near import BUCKET_CAP, BUCKET_WINDOW, RECORD_CAP, in_thread
+from curator.dedup.near import (
+    BUCKET_CAP,
+    BUCKET_WINDOW,
+    RECORD_CAP,
+    collector_paused,
+    in_thread,
+)
 from curator.dedup.normalize import TEXT_VERSION
 from curator.dedup.settings import DedupSettings
 from curator.workspace import Change, DuplicateCluster, Workspace, WorkspaceError
@@ -90,6 +96,10 @@ class WorkspaceDedup:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        with collector_paused():  # a dict for each of the (many) members
+            return self._to_dict()
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "params": self.params,
             "records": self.records,
@@ -507,6 +517,16 @@ def dedup_workspace(
 ) -> WorkspaceDedup:
     """Find exact and near duplicates among the eligible records and (unless `dry_run`) mark
     them, replacing the last run's marks, in one undoable journal entry."""
+    # the collector stays off until the marks are written too (near.collector_paused)
+    with collector_paused():
+        return _dedup_workspace(ws, threshold, num_perm, shingling, include_system, keeper,
+                                dry_run, processes, progress, screen)
+
+
+def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: str,
+                     include_system: bool, keeper: str, dry_run: bool, processes: int | None,
+                     progress: Callable[[int, int], None] | None, screen: bool
+                     ) -> WorkspaceDedup:
     rule, prefer = parse_keeper(keeper)
     settings = DedupSettings(threshold, num_perm, shingling, include_system)
     # the `best` rule's ranks are needed once the records are signed: read meanwhile

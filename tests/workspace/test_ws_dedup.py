@@ -326,3 +326,28 @@ def test_a_marking_that_fails_leaves_the_pair_cache_as_it_was(tmp_path: Path) ->
                            pairs=("new-key", [(2, 1, 0.9, False)]))
         assert ws.dedup_pairs() == [(1, 2, 0.9, False)] and ws.meta("dedup.cache") == "new-key"
         assert _marks(ws)[2] == (1, 1, 0.9)
+
+
+def test_the_collector_is_off_while_the_marks_are_written_and_back_on_after(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # once back on, the collector's first collections walked every object the run built
+    # (1M: about a second, serial); it comes back when the command is done, on errors too
+    import gc
+
+    records, _ = _generate(200, seed=8)
+    db = _workspace(tmp_path, records)
+    seen: list[bool] = []
+    mark = Workspace.mark_duplicates
+
+    def spying(ws: Workspace, *args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return mark(ws, *args, **kwargs)
+
+    monkeypatch.setattr(Workspace, "mark_duplicates", spying)
+    assert gc.isenabled()
+    with Workspace.open(db) as ws:
+        dedup_workspace(ws, processes=1)
+        assert seen == [False] and gc.isenabled()
+        with pytest.raises(WorkspaceError):
+            dedup_workspace(ws, keeper="999999", processes=1)
+        assert gc.isenabled()
