@@ -251,13 +251,13 @@ class BestRanks:
     def read_from(cls, conn: sqlite3.Connection) -> BestRanks:
         from curator.workspace.scores import content_hash
 
-        prefer: set[int] = set()
-        issues: dict[int, int] = {}
-        for rid, status in conn.execute(
-                f"SELECT id, status FROM records WHERE {ELIGIBLE_SQL}"):
-            if status == "accepted":
-                prefer.add(rid)
-            issues[rid] = 0
+        # the ids from the eligible records' partial index and the accepted ones from the
+        # status index: reading each record's status with its id read every wide row of the
+        # table (1.6 of 1.9 CPU s at 1M)
+        issues: dict[int, int] = dict.fromkeys(
+            (row[0] for row in conn.execute(f"SELECT id FROM records WHERE {ELIGIBLE_SQL}")), 0)
+        prefer: set[int] = {row[0] for row in conn.execute(
+            f"SELECT id FROM records WHERE status = 'accepted' AND {ELIGIBLE_SQL}")}
         # one pass over the issues, not a lookup in them for each of a million records
         for rid, count in conn.execute(
                 f"SELECT record_id, count(*) FROM issues WHERE severity IN "
