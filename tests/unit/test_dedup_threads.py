@@ -168,3 +168,35 @@ def agreement_of(candidates: np.ndarray, sketch: np.ndarray, own: np.ndarray
     from curator.dedup import kernels
 
     return kernels.agreement(candidates, sketch, own)
+
+
+def test_batch_columns_gathered_as_they_come_equal_the_joined_batches() -> None:
+    from curator.dedup.near import _BatchOut, _Columns
+
+    rng = np.random.default_rng(23)
+
+    def batch(rows: int, flagged: bool) -> _BatchOut:
+        return _BatchOut(
+            rng.integers(0, 1 << 62, size=(rows, 2), dtype=np.uint64),
+            rng.integers(0, 500, size=rows), rng.integers(0, 1 << 62, size=(rows, 5),
+                                                          dtype=np.uint64),
+            rng.integers(0, 256, size=(rows, 16), dtype=np.uint8),
+            rng.integers(0, 256, size=(rows, 2), dtype=np.uint8), b"",
+            np.zeros(rows + 1, dtype=np.int64),
+            rng.integers(0, 2, size=rows) if flagged else np.empty(0, np.int64),
+            rng.integers(1, 90, size=rows).astype(np.int32))
+
+    names = ("digests", "lengths", "keys", "sketch", "own", "flags", "distinct")
+    for flagged in (True, False):
+        sizes = [7, 3, 11, 1]
+        outs = [batch(k, flagged) for k in sizes]
+        expected = {name: np.concatenate([getattr(o, name) for o in outs]) for name in names}
+        for total in (sum(sizes), None):
+            copies = [_BatchOut(**{f: getattr(o, f) for f in o.__dataclass_fields__})
+                      for o in outs]
+            columns = _Columns(total)
+            for o in copies:
+                columns.add(o)
+            for name in names:
+                got = columns.take(name, np.empty(0, np.int64))
+                assert np.array_equal(got, expected[name]), (name, total, flagged)
