@@ -31,7 +31,7 @@ def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
     `pairs` = (key, pairs): the pair cache is replaced too (as save_dedup_pairs does, not
     journaled), in the same transaction: one commit for a dedup run's marks and pairs, and
     either both are written or neither."""
-    with ws._mutex, _foreign_keys_unchecked(ws._conn), ws._transaction() as tx:
+    with ws._mutex, foreign_keys_unchecked(ws._conn), ws._transaction() as tx:
         if pairs is not None:
             _write_pairs(tx, *pairs)
         c = tx.conn
@@ -69,13 +69,13 @@ def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
 
 
 @contextmanager
-def _foreign_keys_unchecked(conn: sqlite3.Connection) -> Iterator[None]:
+def foreign_keys_unchecked(conn: sqlite3.Connection) -> Iterator[None]:
     """SQLite's foreign-key checks off for a transaction (hold the workspace's mutex around
     both: the switch is the connection's, and SQLite takes it only outside a transaction),
     on again after it, whatever happens. For mark_duplicates, which checks every record id it
     journals against the records itself, through an index: SQLite's own check of each
     journal row's record_id reads that record's wide row (a page of the 2.3 GB table for
-    each of 1M journal rows at 1M records, about a CPU second)."""
+    each of 1M journal rows at 1M records, about a CPU second; set_splits alike)."""
     checking = bool(conn.execute("PRAGMA foreign_keys").fetchone()[0])
     if checking:
         conn.execute("PRAGMA foreign_keys = OFF")

@@ -128,3 +128,28 @@ def test_the_marks_journal_without_sqlites_row_reads_and_foreign_keys_stay_on(
         assert _marks(ws)[2] == (1, 1, 0.9) and _marks(ws)[4] == (None, None, None)
         ws.undo()
         assert all(m == (None, None, None) for m in _marks(ws).values())
+
+
+def test_splits_are_set_without_sqlites_row_reads_and_foreign_keys_stay_on(
+        tmp_path: Path) -> None:
+    import pytest
+
+    from curator.workspace import UnknownRecords
+
+    db = _workspace(tmp_path, 6)
+    with Workspace.open(db) as ws:
+        conn = ws.connection
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        ws.set_splits({1: "train", 2: "val", 3: "train"})
+        conn.set_trace_callback(None)
+        begin = next(k for k, s in enumerate(statements) if s.startswith("BEGIN"))
+        assert statements.index("PRAGMA foreign_keys = OFF") < begin
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert _splits(ws)[2] == "val"
+        with pytest.raises(UnknownRecords):
+            ws.set_splits({1: "val", 77: "train"})
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert _splits(ws)[1] == "train"
+        ws.undo()
+        assert set(_splits(ws).values()) == {None}
