@@ -51,6 +51,7 @@ from curator.dedup.near import (
 from curator.dedup.normalize import TEXT_VERSION
 from curator.dedup.settings import DedupSettings
 from curator.workspace import Change, DuplicateCluster, Workspace, WorkspaceError
+from curator.workspace.dedup_marks import mark_with_pairs
 
 KEEPERS = ("best", "longest", "earliest", "accepted")
 _FETCH_CHUNK = 900  # SQLite's default limit on bound parameters is 999
@@ -554,8 +555,8 @@ def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: 
                     for c in result.clusters]
         summary = dict(params, clusters=len(clusters),
                        duplicates=sum(len(c.members) for c in result.clusters))
-        change = ws.mark_duplicates(
-            clusters, params, clear_others=True,
+        change = mark_with_pairs(
+            ws, clusters, params, clear_others=True,
             meta={"dedup.params": orjson.dumps(summary, option=orjson.OPT_SORT_KEYS).decode()},
             pairs=(key, cached_pairs(result)),  # one transaction, one commit for both
         )

@@ -20,17 +20,24 @@ if TYPE_CHECKING:
 def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
                     params: Mapping[str, Any] | None = None, *,
                     clear_others: bool = False,
-                    meta: Mapping[str, str | None] | None = None,
-                    pairs: tuple[str, Iterable[tuple[int, int, float, bool]]] | None = None,
-                    ) -> Change:
+                    meta: Mapping[str, str | None] | None = None) -> Change:
     """Record duplicate clusters: cluster_id = keeper id on all members, dup_of + similarity
     on the non-keepers. Nothing is deleted; statuses are untouched.
 
     `clear_others` also clears the marks of every record outside these clusters (a fresh
-    dedup run replaces the last one); `meta` keys are set. All in one journal entry.
-    `pairs` = (key, pairs): the pair cache is replaced too (as save_dedup_pairs does, not
-    journaled), in the same transaction: one commit for a dedup run's marks and pairs, and
-    either both are written or neither."""
+    dedup run replaces the last one); `meta` keys are set. All in one journal entry."""
+    return mark_with_pairs(ws, clusters, params, clear_others=clear_others, meta=meta)
+
+
+def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
+                    params: Mapping[str, Any] | None = None, *,
+                    clear_others: bool = False,
+                    meta: Mapping[str, str | None] | None = None,
+                    pairs: tuple[str, Iterable[tuple[int, int, float, bool]]] | None = None,
+                    ) -> Change:
+    """mark_duplicates, and with `pairs` = (key, pairs) the pair cache replaced too (as
+    save_dedup_pairs does, not journaled) in the same transaction: one commit for a dedup
+    run's marks and pairs, and either both are written or neither."""
     with ws._mutex, foreign_keys_unchecked(ws._conn), ws._transaction() as tx:
         if pairs is not None:
             _write_pairs(tx, *pairs)

@@ -311,19 +311,20 @@ def test_marks_and_the_pair_cache_are_written_in_one_commit(tmp_path: Path) -> N
 
 def test_a_marking_that_fails_leaves_the_pair_cache_as_it_was(tmp_path: Path) -> None:
     from curator.workspace import DuplicateCluster
+    from curator.workspace.dedup_marks import mark_with_pairs
 
     db = _workspace(tmp_path, [chat(f"q{k}", f"a{k}") for k in range(6)])
     with Workspace.open(db) as ws:
         ws.save_dedup_pairs("old-key", [(1, 2, 0.9, False)])
         bad = [DuplicateCluster(1, {2: 0.9}), DuplicateCluster(3, {2: 0.85})]  # 2 twice
         with pytest.raises(WorkspaceError, match="two duplicate clusters"):
-            ws.mark_duplicates(bad, {}, clear_others=True,
-                               pairs=("new-key", [(1, 2, 0.9, False), (2, 3, 0.85, False)]))
+            mark_with_pairs(ws, bad, {}, clear_others=True,
+                            pairs=("new-key", [(1, 2, 0.9, False), (2, 3, 0.85, False)]))
         assert ws.dedup_pairs() == [(1, 2, 0.9, False)]
         assert ws.meta("dedup.cache") == "old-key"
         assert all(m == (None, None, None) for m in _marks(ws).values())
-        ws.mark_duplicates([DuplicateCluster(1, {2: 0.9})], {}, clear_others=True,
-                           pairs=("new-key", [(2, 1, 0.9, False)]))
+        mark_with_pairs(ws, [DuplicateCluster(1, {2: 0.9})], {}, clear_others=True,
+                        pairs=("new-key", [(2, 1, 0.9, False)]))
         assert ws.dedup_pairs() == [(1, 2, 0.9, False)] and ws.meta("dedup.cache") == "new-key"
         assert _marks(ws)[2] == (1, 1, 0.9)
 
@@ -336,14 +337,16 @@ def test_the_collector_is_off_while_the_marks_are_written_and_back_on_after(
 
     records, _ = _generate(200, seed=8)
     db = _workspace(tmp_path, records)
+    import curator.workspace.dedup as ws_dedup
+
     seen: list[bool] = []
-    mark = Workspace.mark_duplicates
+    mark = ws_dedup.mark_with_pairs
 
     def spying(ws: Workspace, *args: Any, **kwargs: Any) -> Any:
         seen.append(gc.isenabled())
         return mark(ws, *args, **kwargs)
 
-    monkeypatch.setattr(Workspace, "mark_duplicates", spying)
+    monkeypatch.setattr(ws_dedup, "mark_with_pairs", spying)
     assert gc.isenabled()
     with Workspace.open(db) as ws:
         dedup_workspace(ws, processes=1)
