@@ -74,8 +74,9 @@ def run_starts(n: int, differs: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
 
 def band_pairs(job: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, int]
                 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], int]:
-    """Unique (i << 32 | j), i < j, of the positions in one band's keys that hold equal keys,
-    the positions in buckets over the cap, and how many buckets were over it.
+    """The distinct (i << 32 | j), i < j, of the positions in one band's keys that hold equal
+    keys (in no particular order), the positions in buckets over the cap, and how many
+    buckets were over it.
 
     A bucket of at most `cap` records gives all its pairs. A larger one (text shared by a
     great many records) would give pairs quadratic in its size: its records are ordered by
@@ -89,13 +90,8 @@ def band_pairs(job: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, i
     sorted_keys = column[order]
     starts = run_starts(len(order), sorted_keys[1:] != sorted_keys[:-1])
     run_start, sizes = starts[:-1], np.diff(starts)
-    found: list[npt.NDArray[np.uint64]] = []
-    for size in np.unique(sizes[(sizes > 1) & (sizes <= cap)]).tolist():
-        first = run_start[sizes == size]
-        left, right = np.triu_indices(size, 1)
-        a = order[first[:, None] + left].ravel()
-        b = order[first[:, None] + right].ravel()
-        found.append(pack(a, b))
+    small = (sizes > 1) & (sizes <= cap)
+    found = [kernels.bucket_pairs(order, run_start[small], sizes[small])]
     big = np.flatnonzero(sizes > cap)
     capped = np.empty(0, dtype=np.int64)
     if len(big):
@@ -108,9 +104,9 @@ def band_pairs(job: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, i
             same = run_of[d:] == run_of[:-d]
             found.append(pack(members[:-d][same], members[d:][same]))
         capped = np.sort(members).astype(np.int64)
-    if not found:
-        return np.empty(0, dtype=np.uint64), capped, len(big)
-    return sorted_unique(np.concatenate(found)), capped, len(big)
+    # a pair is in one bucket of a band at most, and a capped bucket's window gives it once:
+    # the pairs are distinct as they are (candidate_pairs sorts them with the other bands')
+    return np.concatenate(found), capped, len(big)
 
 
 def pack(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
@@ -120,21 +116,25 @@ def pack(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
 
 
 def candidate_pairs(
-    keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], pool: Executor | None,
-    window: int, cap: int = BUCKET_CAP, cap_window: int = BUCKET_WINDOW,
+    keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], threads: int = 1,
+    cap: int = BUCKET_CAP, cap_window: int = BUCKET_WINDOW,
 ) -> tuple[npt.NDArray[np.uint64], int, int]:
     """Unique (rows[i] << 32 | rows[j]), i < j, of the rows that share a key in any band
-    (within the cap of `band_pairs`), how many buckets were over the cap, and how many rows
-    were in one; `rows` ascending. The bands are grouped in the worker processes, one band a
-    job."""
+    (within the cap of `band_pairs`), ascending, how many buckets were over the cap, and how
+    many rows were in one; `rows` ascending. The bands are grouped on `threads` threads of
+    this process, one band a job (their sorts and compiled loops let go of the GIL; as
+    process-pool jobs each band's keys and pairs were pickled both ways), and all their
+    pairs sorted at once (`kernels.merge_unique`)."""
     bands = keys.shape[1]
-    jobs = ((np.ascontiguousarray(keys[:, band]),
-             np.ascontiguousarray(keys[:, (band + 1) % bands]), cap, cap_window)
-            for band in range(bands))
+
+    def one(band: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], int]:
+        return band_pairs((np.ascontiguousarray(keys[:, band]),
+                           np.ascontiguousarray(keys[:, (band + 1) % bands]), cap, cap_window))
+
     found: list[npt.NDArray[np.uint64]] = []
     capped_rows: list[npt.NDArray[np.int64]] = []
     capped_buckets = 0
-    for pairs, capped, big in ordered_map(pool, band_pairs, jobs, window):
+    for pairs, capped, big in _threaded(one, range(bands), threads):
         found.append(pairs)
         if len(capped):
             capped_rows.append(capped)
@@ -143,7 +143,8 @@ def candidate_pairs(
         if capped_rows else 0
     if not found:
         return np.empty(0, dtype=np.uint64), 0, 0
-    local = sorted_unique(np.concatenate(found))
+    local = kernels.merge_unique(found, len(keys), threads)
+    del found
     # rows ascend, so mapping positions to rows keeps i < j and the order
     lo = rows[(local >> np.uint64(32)).astype(np.int64)].astype(np.uint64)
     hi = rows[(local & np.uint64(0xFFFFFFFF)).astype(np.int64)].astype(np.uint64)
@@ -222,18 +223,27 @@ def limit_per_record(
     counts = np.bincount(first)
     if counts.max() <= limit:
         return candidates, 0
+    # only the records over the limit lose candidates: only theirs are ranked (at 1M, 5,000
+    # records of 780,000, a tenth of the candidates)
+    over = np.flatnonzero(counts[first] > limit)
+    ranked = candidates[over]
     if est is None:
         def one(start: int) -> npt.NDArray[np.float64]:
-            agree, trials = kernels.agreement(candidates[start : start + _SCREEN_CHUNK],
-                                              sketch, own)
+            agree, trials = kernels.agreement(ranked[start : start + _SCREEN_CHUNK], sketch, own)
             out: npt.NDArray[np.float64] = agree / trials
             return out
 
-        est = np.concatenate(_threaded(one, range(0, len(candidates), _SCREEN_CHUNK),
-                                       threads))
-    order = np.lexsort((candidates, -est, first))  # by record, the most alike first
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    position = np.arange(len(order)) - starts[first[order]]
-    keep = np.sort(order[position < limit])  # candidates ascend, so their order is kept
-    out: npt.NDArray[np.uint64] = candidates[keep]
+        ranked_est = np.concatenate(_threaded(one, range(0, len(ranked), _SCREEN_CHUNK),
+                                              threads))
+    else:
+        ranked_est = est[over]
+    ranked_first = first[over]
+    order = np.lexsort((ranked, -ranked_est, ranked_first))  # by record, the most alike first
+    by_record = ranked_first[order]
+    starts = run_starts(len(order), by_record[1:] != by_record[:-1])
+    position = np.arange(len(order)) - np.repeat(starts[:-1], np.diff(starts))
+    keep = np.ones(len(candidates), dtype=bool)
+    keep[over] = False
+    keep[over[order[position < limit]]] = True
+    out: npt.NDArray[np.uint64] = candidates[keep]  # candidates ascend: their order is kept
     return out, int((counts > limit).sum())

@@ -20,6 +20,7 @@ characters only.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
 import numba
@@ -768,3 +769,110 @@ def components(left: I64, right: I64, n: int) -> I64:  # pragma: no cover - comp
     for i in range(n):
         parent[i] = parent[parent[i]]  # parents are smaller: roots are final before i
     return parent
+
+
+@_jit()
+def _bucket_pairs(
+    order: I64, run_start: I64, sizes: I64, out: U64
+) -> None:  # pragma: no cover - compiled
+    pos = 0
+    for r in range(len(run_start)):
+        first = run_start[r]
+        end = first + sizes[r]
+        for x in range(first, end):
+            a = np.uint64(order[x])
+            for y in range(x + 1, end):
+                b = np.uint64(order[y])
+                out[pos] = (a << np.uint64(32)) | b if a < b else (b << np.uint64(32)) | a
+                pos += 1
+
+
+def bucket_pairs(order: I64, run_start: I64, sizes: I64) -> U64:
+    """Every pair of positions within each run order[run_start[r] : run_start[r] + sizes[r]],
+    packed (i << 32 | j) with i < j, run after run (in no sorted order): the pairs of a band's
+    buckets (`candidates.band_pairs`)."""
+    run_start = np.ascontiguousarray(run_start, dtype=np.int64)
+    sizes = np.ascontiguousarray(sizes, dtype=np.int64)
+    out = np.empty(int((sizes * (sizes - 1) // 2).sum()), dtype=np.uint64)
+    _bucket_pairs(np.ascontiguousarray(order, dtype=np.int64), run_start, sizes, out)
+    return out
+
+
+@_jit()
+def _count_high(values: U64, counts: I64) -> None:  # pragma: no cover - compiled
+    for k in range(len(values)):
+        counts[(values[k] >> np.uint64(32)) + np.uint64(1)] += 1
+
+
+@_jit()
+def _scatter_high(
+    values: U64, cursor: I64, out: U64, low: int, high: int
+) -> None:  # pragma: no cover - compiled
+    """Each value whose high word is in [low, high) to its run of `out` (at cursor[word])."""
+    for k in range(len(values)):
+        word = values[k] >> np.uint64(32)
+        if low <= word < high:
+            out[cursor[word]] = values[k]
+            cursor[word] += 1
+
+
+@_jit()
+def _unique_runs(
+    values: U64, starts: I64, low: int, high: int
+) -> int:  # pragma: no cover - compiled
+    """Sort each run values[starts[h] : starts[h + 1]] of h in [low, high) (one high word
+    each) and keep its distinct values, moved together from starts[low] on; returns where
+    they end."""
+    pos: int = starts[low]
+    for h in range(low, high):
+        a = starts[h]
+        b = starts[h + 1]
+        if b - a > 32:
+            values[a:b] = np.sort(values[a:b])
+        else:  # insertion sort: most runs are short
+            for i in range(a + 1, b):
+                v = values[i]
+                j = i - 1
+                while j >= a and values[j] > v:
+                    values[j + 1] = values[j]
+                    j -= 1
+                values[j + 1] = v
+        for i in range(a, b):
+            if i == a or values[i] != values[i - 1]:
+                values[pos] = values[i]
+                pos += 1
+    return pos
+
+
+def merge_unique(parts: Sequence[U64], high_limit: int, threads: int = 1) -> U64:
+    """The distinct values of all `parts` in ascending order, for values whose high 32 bits
+    are below `high_limit` (packed pairs i << 32 | j of i < high_limit): the same as
+    np.unique(np.concatenate(parts)), by a counting sort on the high word and a sort of each
+    run, without the copy of every part into one array first. With `threads`, each thread
+    sorts the runs of a range of high words (the result does not depend on it)."""
+    parts = [np.ascontiguousarray(part, dtype=np.uint64) for part in parts]
+    counts = np.zeros(high_limit + 1, dtype=np.int64)
+    for part in parts:
+        _count_high(part, counts)
+    starts = np.cumsum(counts)
+    total = int(starts[-1])
+    out = np.empty(total, dtype=np.uint64)
+    cursor = starts[:-1].copy()
+    # ranges of high words holding about the same number of values, one a thread
+    cuts = [0, *(int(np.searchsorted(starts, total * k // threads))
+                 for k in range(1, max(1, threads))), high_limit]
+
+    def one(k: int) -> tuple[int, int]:
+        low, high = cuts[k], max(cuts[k], cuts[k + 1])
+        for part in parts:
+            _scatter_high(part, cursor, out, low, high)
+        return int(starts[low]), _unique_runs(out, starts, low, high)
+
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            spans = list(pool.map(one, range(len(cuts) - 1)))
+    else:
+        spans = [one(0)]
+    if len(spans) == 1:
+        return out[: spans[0][1]]
+    return np.concatenate([out[a:b] for a, b in spans])

@@ -27,6 +27,7 @@ Nothing is deleted or marked here: the result is data for the store to record.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import mmap
@@ -163,15 +164,53 @@ class _BatchOut:
     distinct: npt.NDArray[np.int32]  # each text's number of distinct shingles
 
 
-def _take(outs: list[_BatchOut], name: str, empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """One field of every batch, concatenated; the batches let go of theirs (at 1M the band
-    keys alone are 170 MB, and holding both copies set the parent's peak)."""
-    if not outs:
-        return empty
-    joined = np.concatenate([getattr(o, name) for o in outs])
-    for o in outs:
-        setattr(o, name, empty)
-    return joined
+_COLUMNS = ("digests", "lengths", "keys", "sketch", "own", "flags", "distinct")
+
+
+class _Columns:
+    """The per-record arrays of every batch (`_COLUMNS` of `_BatchOut`), gathered as the
+    batches come back. With the number of records known, each column is allocated once and
+    every batch copied into its rows while the workers sign the next ones (joining them all
+    after the signing took the parent a serial second at 1M, mostly faulting in 0.4 GB);
+    otherwise they are joined at the end. A batch lets go of its arrays once copied."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self.filled = 0
+        self.columns: dict[str, npt.NDArray[Any]] = {}
+        self.outs: list[_BatchOut] = []
+
+    def add(self, out: _BatchOut) -> None:
+        rows = len(out.lengths)
+        if self.total is None or self.filled + rows > self.total:
+            self.total = None  # more records than said: join them at the end
+            self.outs.append(out)
+            return
+        for name in _COLUMNS:
+            part = getattr(out, name)
+            if len(part) != rows:  # no flags asked for: an empty array
+                continue
+            if name not in self.columns:
+                if self.filled:  # a column that earlier batches did not have
+                    continue
+                self.columns[name] = np.empty((self.total, *part.shape[1:]), dtype=part.dtype)
+            self.columns[name][self.filled : self.filled + rows] = part
+            setattr(out, name, part[:0])
+        self.filled += rows
+
+    def take(self, name: str, empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """One column for every record so far (`empty` when there is none), the column let go
+        of here."""
+        if self.outs:  # the joined way; the batches let go of theirs (keys alone: 170 MB)
+            parts = [getattr(o, name) for o in self.outs]
+            if self.filled and name in self.columns:
+                parts.insert(0, self.columns.pop(name)[: self.filled])
+            joined = np.concatenate(parts) if parts else empty
+            for o in self.outs:
+                setattr(o, name, empty)
+            return joined
+        column = self.columns.pop(name, None)
+        return empty if column is None else column[: self.filled]
 
 
 def _run_batch(job: _BatchJob) -> _BatchOut:
@@ -225,7 +264,7 @@ class _VerifyJob:
 
 
 #: the spill file mapped once per process (path -> map and a byte view of it), not mapped and
-#: unmapped whole for every chunk; the pages a chunk read are let go after it (_spilled_codes)
+#: unmapped whole for every chunk (each new map faulted every page in again)
 _SPILL_MAPS: dict[str, tuple[mmap.mmap, npt.NDArray[np.uint8]]] = {}
 
 
@@ -257,14 +296,12 @@ def _spilled_codes(spill: str, starts: npt.NDArray[np.int64], ends: npt.NDArray[
     view = _spill_view(spill)
     if view is None:
         return np.zeros(0, dtype=np.uint32), np.zeros(len(starts) + 1, dtype=np.int64)
-    out = kernels.gather_utf8(view, starts, ends)
-    # let go of the pages read (they stay in the page cache): otherwise each process's
-    # resident size grows towards the whole file (0.6 GB at 1M) and a sum over the process
-    # tree counts the file once a process
-    mm = _SPILL_MAPS[spill][0]
-    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        mm.madvise(mmap.MADV_DONTNEED)
-    return out
+    # The pages read stay mapped until the run ends: they are the page cache's (the parent
+    # wrote the file), shared by every process, so a worker's resident size grows towards the
+    # file's size (0.6 GB at 1M) without taking that much memory. Letting them go after each
+    # chunk (madvise DONTNEED, as before) faulted the same pages in again chunk after chunk:
+    # millions of page faults, 4-5 s of system time at 1M.
+    return kernels.gather_utf8(view, starts, ends)
 
 
 def _run_verify(job: _VerifyJob) -> npt.NDArray[np.float64]:
@@ -286,6 +323,9 @@ def _frequent_shingles(spill: str, bounds: npt.NDArray[np.int64], reps: npt.NDAr
     """The boilerplate shingles of the distinct texts (a sample of them), from the spill file."""
     sample = reps[boilerplate.sample_positions(len(reps))]
     codes, offsets = _spilled_codes(spill, bounds[sample], bounds[sample + 1])
+    # this runs in the parent, which keeps the sample's pages mapped no longer (a sample
+    # spread over the whole file: 0.6 GB more resident at 1M, the run's peak)
+    _release_spill(spill)
     return boilerplate.frequent_shingles(codes, offsets, shingling.unit == "word", shingling.n)
 
 
@@ -417,33 +457,45 @@ def find_duplicates(
     pool: Executor | None = (
         ProcessPoolExecutor(workers, initializer=gc.enable) if workers > 1 else None
     )
-    # The cyclic garbage collector would walk the hundreds of thousands of pair and member
-    # objects built here again and again (measured: 1.5 of 28 s at 1M); nothing here is cyclic.
-    # Only from the main thread: the switch is process-wide, and a caller running dedup in a
-    # thread (the review app) keeps creating objects of its own meanwhile.
+    with collector_paused():
+        if pool is not None:
+            # with fork, the first job starts every worker: from here no fork happens
+            pool.submit(int).result()
+        if pool_ready is not None:
+            pool_ready()
+        handle, spill = _open_spill()
+        try:
+            return _find(
+                records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
+                2 * workers, progress, bucket_cap, bucket_window, record_cap, spill, flag,
+                ranks_from_flags, read_done,
+            )
+        finally:
+            # (the pool shut down before the collector is back: a collection that shutting
+            # down set off walked every object built here, 0.4 s at 1M)
+            if pool is not None:
+                pool.shutdown()
+            _release_spill(spill)  # mapped here when verification ran in this process
+            os.unlink(spill)
+            os.close(handle)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block. It would walk the hundreds of
+    thousands of pair, member and cluster objects a run builds again and again (measured:
+    1.5 of 28 s at 1M; once back on, the first collections walk them all), and nothing
+    dedup builds is cyclic. Only on the main thread: the switch is process-wide, and a
+    caller running dedup in a thread (the review app) keeps creating objects of its own
+    meanwhile. Nested blocks leave it to the outermost."""
     collecting = gc.isenabled() and threading.current_thread() is threading.main_thread()
     if collecting:
         gc.disable()
-    if pool is not None:
-        # with fork, the first job starts every worker: from here no fork happens
-        pool.submit(int).result()
-    if pool_ready is not None:
-        pool_ready()
-    handle, spill = _open_spill()
     try:
-        return _find(
-            records, ids, params, shingling, statuses, prefer, batch_size, fetch, pool,
-            2 * workers, progress, bucket_cap, bucket_window, record_cap, spill, flag,
-            ranks_from_flags, read_done,
-        )
+        yield
     finally:
         if collecting:
             gc.enable()
-        if pool is not None:
-            pool.shutdown()
-        _release_spill(spill)  # mapped here when verification ran in this process
-        os.unlink(spill)
-        os.close(handle)
 
 
 def _open_spill() -> tuple[int, str]:
@@ -519,7 +571,8 @@ def _find(
                 flag=flag,
             )
 
-    outs: list[_BatchOut] = []
+    outs = _Columns(len(only) if only is not None else None)
+    batches = 0
     # each batch's normalised texts go to the spill file as they come: verification reads
     # them back by byte range, so no text is parsed or normalised twice and none stays here
     text_bounds: list[npt.NDArray[np.int64]] = [np.zeros(1, dtype=np.int64)]
@@ -530,9 +583,10 @@ def _find(
             text_bounds.append(written + out.offsets[1:])
             written += len(out.blob)
             out.blob, out.offsets = b"", text_bounds[0]
-            outs.append(out)
+            outs.add(out)
+            batches += 1
             if progress is not None and only is not None:
-                progress(min(len(outs) * batch_size, len(only)), len(only))
+                progress(min(batches * batch_size, len(only)), len(only))
     if read_done is not None:
         read_done()
     bounds = np.concatenate(text_bounds)
@@ -541,16 +595,16 @@ def _find(
     n = len(id_arr)
     if len(set(ids)) != n:
         raise ValueError("record ids must be unique")
-    lengths = _take(outs, "lengths", np.empty(0, np.int64))
+    lengths = outs.take("lengths", np.empty(0, np.int64))
     if ranks_from_flags is not None:
-        flags = _take(outs, "flags", np.empty(0, np.int64))
+        flags = outs.take("flags", np.empty(0, np.int64))
         if len(flags) != n:  # no flag given
             flags = np.zeros(n, dtype=np.int64)
         statuses = ranks_from_flags(dict(zip(ids, flags.tolist(), strict=True)))
     rank = priority(id_arr, lengths, params.keeper, statuses, prefer)
 
     # exact groups; the best-ranked record of each stands for it in the near search
-    digests = _take(outs, "digests", np.empty((0, 2), np.uint64))
+    digests = outs.take("digests", np.empty((0, 2), np.uint64))
     groups = _exact_groups(digests)
     rep_of = _representatives(n, groups, rank)
     reps = np.flatnonzero(rep_of == np.arange(n))
@@ -559,16 +613,16 @@ def _find(
     frequent_job = in_thread(_frequent_shingles, spill, bounds, reps, shingling) \
         if len(reps) >= 2 else None
     try:
-        keys = _take(outs, "keys", np.empty((0, 1), np.uint64))
+        keys = outs.take("keys", np.empty((0, 1), np.uint64))
         if len(reps) < n:
             keys = keys[reps]
+        threads = max(1, window // 2)  # the workers idle meanwhile: their cores run these
         candidates, capped_buckets, capped_records = candidate_pairs(
-            keys, reps, pool, window, bucket_cap, bucket_window)
+            keys, reps, threads, bucket_cap, bucket_window)
         del keys
         lsh_pairs = len(candidates)
-        sketch = _take(outs, "sketch", np.empty((0, 1), np.uint8))
-        own = _take(outs, "own", np.empty((0, 1), np.uint8))
-        threads = max(1, window // 2)  # the workers idle meanwhile: their cores run these
+        sketch = outs.take("sketch", np.empty((0, 1), np.uint8))
+        own = outs.take("own", np.empty((0, 1), np.uint8))
         est = None
         if params.screen:
             candidates, est = screen_pairs(candidates, sketch, own, params.threshold, threads)
@@ -577,7 +631,7 @@ def _find(
                                                        threads)
         del est
         del sketch, own
-        distinct = _take(outs, "distinct", np.empty(0, np.int32))
+        distinct = outs.take("distinct", np.empty(0, np.int32))
         limited = len(candidates)
         candidates = _possible(candidates, distinct, params.threshold)
     except BaseException:

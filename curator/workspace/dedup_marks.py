@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from curator.workspace.errors import UnknownRecords, WorkspaceError
@@ -13,6 +14,7 @@ from curator.workspace.records import Change, DuplicateCluster
 
 if TYPE_CHECKING:
     from curator.workspace.engine import Workspace
+    from curator.workspace.journal import Tx
 
 
 def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
@@ -24,7 +26,21 @@ def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
 
     `clear_others` also clears the marks of every record outside these clusters (a fresh
     dedup run replaces the last one); `meta` keys are set. All in one journal entry."""
-    with ws._transaction() as tx:
+    return mark_with_pairs(ws, clusters, params, clear_others=clear_others, meta=meta)
+
+
+def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
+                    params: Mapping[str, Any] | None = None, *,
+                    clear_others: bool = False,
+                    meta: Mapping[str, str | None] | None = None,
+                    pairs: tuple[str, Iterable[tuple[int, int, float, bool]]] | None = None,
+                    ) -> Change:
+    """mark_duplicates, and with `pairs` = (key, pairs) the pair cache replaced too (as
+    save_dedup_pairs does, not journaled) in the same transaction: one commit for a dedup
+    run's marks and pairs, and either both are written or neither."""
+    with ws._mutex, foreign_keys_unchecked(ws._conn), ws._transaction() as tx:
+        if pairs is not None:
+            _write_pairs(tx, *pairs)
         c = tx.conn
         c.execute("CREATE TEMP TABLE IF NOT EXISTS _dup "
                   "(id INTEGER PRIMARY KEY, cluster INTEGER, dup_of INTEGER, sim REAL)")
@@ -57,6 +73,24 @@ def mark_duplicates(ws: Workspace, clusters: Iterable[DuplicateCluster],
         n_clusters = selected - n_dups
         return tx.finish(entry, "dedup", selected,
                          f"dedup: {n_clusters} clusters, {n_dups} duplicates marked")
+
+
+@contextmanager
+def foreign_keys_unchecked(conn: sqlite3.Connection) -> Iterator[None]:
+    """SQLite's foreign-key checks off for a transaction (hold the workspace's mutex around
+    both: the switch is the connection's, and SQLite takes it only outside a transaction),
+    on again after it, whatever happens. For mark_duplicates, which checks every record id it
+    journals against the records itself, through an index: SQLite's own check of each
+    journal row's record_id reads that record's wide row (a page of the 2.3 GB table for
+    each of 1M journal rows at 1M records, about a CPU second; set_splits alike)."""
+    checking = bool(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+    if checking:
+        conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        if checking:
+            conn.execute("PRAGMA foreign_keys = ON")
 
 
 #: (column, its old value, its new value in _dup_chg) of the three duplicate marks
@@ -140,11 +174,15 @@ def save_dedup_pairs(ws: Workspace, key: str, pairs: Iterable[tuple[int, int, fl
     """Replace the cached duplicate pairs (a, b, similarity, exact) and the key (meta
     `dedup.cache`) saying which content and settings they hold for. Not journaled."""
     with ws._transaction() as tx:
-        tx.conn.execute("DELETE FROM dedup_pairs")
-        tx.conn.executemany(
-            "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
-            ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
-        tx.write_meta("dedup.cache", key)
+        _write_pairs(tx, key, pairs)
+
+
+def _write_pairs(tx: Tx, key: str, pairs: Iterable[tuple[int, int, float, bool]]) -> None:
+    tx.conn.execute("DELETE FROM dedup_pairs")
+    tx.conn.executemany(
+        "INSERT OR REPLACE INTO dedup_pairs(a, b, similarity, exact) VALUES (?, ?, ?, ?)",
+        ((min(a, b), max(a, b), float(s), int(e)) for a, b, s, e in pairs))
+    tx.write_meta("dedup.cache", key)
 
 
 def dedup_pairs(ws: Workspace) -> list[tuple[int, int, float, bool]]:

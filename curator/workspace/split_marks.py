@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from curator.workspace.dedup_marks import foreign_keys_unchecked
 from curator.workspace.errors import UnknownRecords, WorkspaceError
 from curator.workspace.records import HOLDOUT, Change
 
@@ -26,7 +27,9 @@ def set_splits(ws: Workspace,
     of the holdout is refused unless allowed. `summary` replaces the journal line (default:
     the records given, by split)."""
     items = assignment.items() if isinstance(assignment, Mapping) else assignment
-    with ws._transaction() as tx:
+    # every id is checked against the records below (through an index), so SQLite's own
+    # foreign-key check of each journal row (a read of the record's wide row) is left out
+    with ws._mutex, foreign_keys_unchecked(ws._conn), ws._transaction() as tx:
         c = tx.conn
         c.execute("DELETE FROM _vals")
         c.executemany("INSERT OR REPLACE INTO _vals(id, value) VALUES (?, ?)",

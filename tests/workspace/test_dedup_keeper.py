@@ -167,3 +167,21 @@ def test_dedup_ranks_from_the_workers_equal_best_keeper_ranks(tmp_path: Path) ->
         for processes in (1, 2):
             assert dedup_workspace(ws, threshold=0.5, processes=processes,
                                    dry_run=True).clusters[0].keeper == 1
+
+
+def test_best_ranks_read_every_eligible_record_and_only_the_accepted_as_preferred(
+        tmp_path: Path) -> None:
+    # read from the indexes (ids, accepted ids), not each record's row: the same records as
+    # the eligible set, the same accepted ones
+    from curator.workspace.dedup import BestRanks, Eligible
+
+    db = _workspace(tmp_path, [chat(f"q{k}", f"a{k}") for k in range(12)])
+    with Workspace.open(db) as ws:
+        ws.set_status([2, 5, 9], "accepted")
+        ws.set_status([3, 5 + 1], "rejected")
+        ws.edit(9, chat("q9 edited", "a9"))
+        best = BestRanks.read(ws)
+        eligible = Eligible.read(ws).ids
+        assert list(best.issues) == eligible == [i for i in range(1, 13) if i not in (3, 6)]
+        assert best.prefer == {2, 5, 9}
+        assert set(best.issues.values()) == {0}

@@ -92,3 +92,64 @@ def test_marks_and_journal_rows_are_those_of_one_column_at_a_time(tmp_path: Path
         for marks in history[1:]:
             ws.redo()
             assert _marks(ws) == marks
+
+
+def test_the_marks_journal_without_sqlites_row_reads_and_foreign_keys_stay_on(
+        tmp_path: Path) -> None:
+    # mark_duplicates checks the ids itself (through an index); SQLite's foreign-key check
+    # of each journal row read the record's wide row, so it is off for that one transaction
+    # and on again after it, on success and on failure alike
+    import pytest
+
+    from curator.workspace import UnknownRecords, WorkspaceError
+
+    db = _workspace(tmp_path, 8)
+    with Workspace.open(db) as ws:
+        conn = ws.connection
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        ws.mark_duplicates([DuplicateCluster(1, {2: 0.9, 3: 0.85})], {}, clear_others=True)
+        conn.set_trace_callback(None)
+        pragmas = [s for s in statements if "foreign_keys" in s]
+        begin = next(k for k, s in enumerate(statements) if s.startswith("BEGIN"))
+        commit = next(k for k, s in enumerate(statements) if s.strip() == "COMMIT")
+        assert statements.index("PRAGMA foreign_keys = OFF") < begin
+        assert statements.index("PRAGMA foreign_keys = ON") > commit
+        assert len(pragmas) == 3  # read, off, on
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert _marks(ws)[2] == (1, 1, 0.9)
+        with pytest.raises(UnknownRecords):
+            ws.mark_duplicates([DuplicateCluster(1, {999: 0.9})], {}, clear_others=True)
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        with pytest.raises(WorkspaceError):
+            ws.mark_duplicates([DuplicateCluster(4, {4: 0.9})], {})
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        # nothing half-written by the failed calls; undo still restores the first
+        assert _marks(ws)[2] == (1, 1, 0.9) and _marks(ws)[4] == (None, None, None)
+        ws.undo()
+        assert all(m == (None, None, None) for m in _marks(ws).values())
+
+
+def test_splits_are_set_without_sqlites_row_reads_and_foreign_keys_stay_on(
+        tmp_path: Path) -> None:
+    import pytest
+
+    from curator.workspace import UnknownRecords
+
+    db = _workspace(tmp_path, 6)
+    with Workspace.open(db) as ws:
+        conn = ws.connection
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        ws.set_splits({1: "train", 2: "val", 3: "train"})
+        conn.set_trace_callback(None)
+        begin = next(k for k, s in enumerate(statements) if s.startswith("BEGIN"))
+        assert statements.index("PRAGMA foreign_keys = OFF") < begin
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert _splits(ws)[2] == "val"
+        with pytest.raises(UnknownRecords):
+            ws.set_splits({1: "val", 77: "train"})
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert _splits(ws)[1] == "train"
+        ws.undo()
+        assert set(_splits(ws).values()) == {None}

@@ -288,3 +288,69 @@ def test_an_edit_while_the_pairs_are_verified_marks_nothing(tmp_path: Path) -> N
             dedup_workspace(ws, processes=1, progress=edit_while_verifying)
         assert edited, "the run never reached the verification of pairs"
         assert all(m == (None, None, None) for m in _marks(ws).values())
+
+
+def test_marks_and_the_pair_cache_are_written_in_one_commit(tmp_path: Path) -> None:
+    # one transaction for both: one commit (and one pass over the WAL) instead of two, and a
+    # run leaves either its marks and its pairs or neither
+    records, _ = _generate(300, seed=7)
+    db = _workspace(tmp_path, records)
+    with Workspace.open(db) as ws:
+        statements: list[str] = []
+        ws.connection.set_trace_callback(statements.append)
+        result = dedup_workspace(ws, processes=1)
+        ws.connection.set_trace_callback(None)
+        assert result.duplicates > 0
+        assert sum(s.strip().upper() == "COMMIT" for s in statements) == 1
+        cached = ws.dedup_pairs()
+        assert {(a, b) for a, b, _, exact in cached if not exact} == \
+            {(a, b) for a, b, _ in result.pairs}
+        assert all(m[0] is not None for i, m in _marks(ws).items()
+                   if any(i in c.ids for c in result.clusters))
+
+
+def test_a_marking_that_fails_leaves_the_pair_cache_as_it_was(tmp_path: Path) -> None:
+    from curator.workspace import DuplicateCluster
+    from curator.workspace.dedup_marks import mark_with_pairs
+
+    db = _workspace(tmp_path, [chat(f"q{k}", f"a{k}") for k in range(6)])
+    with Workspace.open(db) as ws:
+        ws.save_dedup_pairs("old-key", [(1, 2, 0.9, False)])
+        bad = [DuplicateCluster(1, {2: 0.9}), DuplicateCluster(3, {2: 0.85})]  # 2 twice
+        with pytest.raises(WorkspaceError, match="two duplicate clusters"):
+            mark_with_pairs(ws, bad, {}, clear_others=True,
+                            pairs=("new-key", [(1, 2, 0.9, False), (2, 3, 0.85, False)]))
+        assert ws.dedup_pairs() == [(1, 2, 0.9, False)]
+        assert ws.meta("dedup.cache") == "old-key"
+        assert all(m == (None, None, None) for m in _marks(ws).values())
+        mark_with_pairs(ws, [DuplicateCluster(1, {2: 0.9})], {}, clear_others=True,
+                        pairs=("new-key", [(2, 1, 0.9, False)]))
+        assert ws.dedup_pairs() == [(1, 2, 0.9, False)] and ws.meta("dedup.cache") == "new-key"
+        assert _marks(ws)[2] == (1, 1, 0.9)
+
+
+def test_the_collector_is_off_while_the_marks_are_written_and_back_on_after(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # once back on, the collector's first collections walked every object the run built
+    # (1M: about a second, serial); it comes back when the command is done, on errors too
+    import gc
+
+    records, _ = _generate(200, seed=8)
+    db = _workspace(tmp_path, records)
+    import curator.workspace.dedup as ws_dedup
+
+    seen: list[bool] = []
+    mark = ws_dedup.mark_with_pairs
+
+    def spying(ws: Workspace, *args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return mark(ws, *args, **kwargs)
+
+    monkeypatch.setattr(ws_dedup, "mark_with_pairs", spying)
+    assert gc.isenabled()
+    with Workspace.open(db) as ws:
+        dedup_workspace(ws, processes=1)
+        assert seen == [False] and gc.isenabled()
+        with pytest.raises(WorkspaceError):
+            dedup_workspace(ws, keeper="999999", processes=1)
+        assert gc.isenabled()
