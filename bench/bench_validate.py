@@ -19,13 +19,18 @@ CPU seconds of that run's whole process tree (the workers included, as they are 
 `ru_maxrss` the peak RSS of its largest process. When psutil is installed, the helper also
 samples the tree every 50 ms and reports the peak of its summed RSS (a pool's workers together)
 and of its summed PSS. RSS counts a page shared by forked workers once per process; PSS splits it
-between them, so the PSS sum is the memory the step really holds. A step that fails is reported
-as FAILED with its exit code and the end of its stderr; the benchmark carries on.
+between them, so the PSS sum is the memory the step really holds. The sampler reads every
+process's memory map 20 times a second, which costs CPU: on a 2-core machine it takes time from
+validate's two workers (1M real text: 25.9-26.6 s unsampled against 28.4-29.6 s sampled) but not
+from the one-process cookbook check. `--no-sample` times without it; take the memory figures from
+a sampled run. A step that fails is reported as FAILED with its exit code and the end of its
+stderr; the benchmark carries on.
 
     python bench/bench_validate.py --n 100000            # generates /tmp/curator_bench_chat_100000_0.jsonl
     python bench/bench_validate.py --corpus realtext --n 100000 --repeat 5 --skip-stats
     python bench/bench_validate.py --file chat.jsonl --repeat 3 --modes json
     python bench/bench_validate.py --file chat.jsonl --repeat 5 --modes json --skip-stats --baseline /tmp/old
+    python bench/bench_validate.py --file chat.jsonl --repeat 2 --modes json --skip-stats --no-sample
 
 `--baseline DIR` times `validate --json` of the checkout in DIR in the same turns (code before and
 after a change, side by side). After the table it prints, per validate step, the CPU seconds of
@@ -54,6 +59,8 @@ cmd = json.loads(sys.argv[1])
 try:
     import psutil
 except ImportError:
+    psutil = None
+if sys.argv[2] != "1":  # --no-sample: no sampler beside the command (it takes CPU from it)
     psutil = None
 t0 = time.perf_counter()
 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -86,14 +93,16 @@ print(json.dumps({"rc": proc.returncode, "wall": wall, "maxrss_kb": usage.ru_max
 """
 
 
-def measure(cmd: list[str], code: Path = ROOT) -> dict[str, object]:
-    """One run of `cmd`; `code`: the checkout whose curator it runs (its folder comes first on the path)."""
+def measure(cmd: list[str], code: Path = ROOT, sample: bool = True) -> dict[str, object]:
+    """One run of `cmd`; `code`: the checkout whose curator it runs (its folder comes first on the path).
+    `sample`: sample the tree's memory every 50 ms (psutil; it costs CPU on the machine)."""
     # An installed curator runs from compiled modules; PYTHONDONTWRITEBYTECODE would have every
     # start compile curator's ~60 modules again (about 0.06 s of CPU), so the steps run without it.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     if code != ROOT:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))
-    out = subprocess.run([sys.executable, "-c", _HELPER, json.dumps(cmd)], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", _HELPER, json.dumps(cmd), "1" if sample else "0"],
+                         capture_output=True,
                          text=True, cwd=code, check=False, env=env)
     if out.returncode != 0:
         return {"rc": out.returncode, "wall": float("nan"), "maxrss_kb": 0, "cpu": float("nan"),
@@ -143,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="also time `validate --json` of the curator checkout in DIR (e.g. `git worktree add "
                              "/tmp/old main`), in the same turns, to compare code side by side")
+    parser.add_argument("--no-sample", action="store_true",
+                        help="no memory sampler beside each run: on a 2-core machine its reads of the tree's "
+                             "memory maps take CPU the workers would use, which stretches a parallel step's "
+                             "wall time (then only the largest process's peak RSS is reported)")
     args = parser.parse_args(argv)
 
     path = args.file if args.file is not None else _generate(args.corpus, args.n, args.seed)
@@ -178,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, object]]] = {name: [] for name in steps}
     for _ in range(args.repeat):
         for name, cmd in steps.items():
-            runs[name].append(measure(cmd, codes.get(name, ROOT)))
+            runs[name].append(measure(cmd, codes.get(name, ROOT), sample=not args.no_sample))
     print(f"{_load()} at the end\n")
     print("| step | wall s (median) | CPU s (median) | peak RSS, largest process (MB) | peak RSS, tree (MB) "
           "| peak PSS, tree (MB) | status |")
