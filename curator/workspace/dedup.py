@@ -368,6 +368,7 @@ def run_find(
     screen: bool = True,
     ranks: tuple[dict[int, int], set[int]] | None = None,
     best: BestRanks | BestRanksLater | None = None,
+    check_after: bool = True,
 ) -> DedupResult:
     """find_duplicates over the eligible records of a workspace (`eligible`: read already).
 
@@ -427,12 +428,16 @@ def run_find(
     # once everything is found (not when the workers have read the records, which would save
     # about 0.8 s of one core at 1M): an edit during verification or clustering is caught too,
     # where it would otherwise be marked duplicate by a text it no longer has.
-    if content_key(ws, key_settings) != before:
-        raise WorkspaceError(
-            "records were edited, rejected or added while dedup ran, so some were compared by "
-            "text they no longer have; nothing was changed. Run it again."
-        )
+    # `check_after=False`: the caller takes it itself, later (dedup_workspace: inside the
+    # transaction that writes the marks, so that nothing can land between check and write).
+    if check_after and content_key(ws, key_settings) != before:
+        raise WorkspaceError(MOVED)
     return result
+
+
+#: why a dedup or split result was refused
+MOVED = ("records were edited, rejected or added while dedup ran, so some were compared by "
+         "text they no longer have; nothing was changed. Run it again.")
 
 
 @dataclass(frozen=True)
@@ -537,7 +542,7 @@ def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: 
     try:
         result = run_find(ws, settings, keeper=rule, prefer=prefer,
                           processes=processes, progress=progress, eligible=eligible,
-                          screen=screen, best=best)
+                          screen=screen, best=best, check_after=dry_run)
     finally:
         if best is not None:
             best.wait()
@@ -559,6 +564,11 @@ def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: 
             ws, clusters, params, clear_others=True,
             meta={"dedup.params": orjson.dumps(summary, option=orjson.OPT_SORT_KEYS).decode()},
             pairs=(key, cached_pairs(result)),  # one transaction, one commit for both
+            # the fingerprint taken again under the write lock, before anything is written: an
+            # edit that landed after the records were read, even after everything was found,
+            # refuses the run (run_find's own check would leave a moment before the write)
+            unchanged=lambda: content_key(ws, cache_settings(settings)) == key,
+            refused=MOVED,
         )
     s = result.stats
     return WorkspaceDedup(params, s.records, result.clusters, len(result.exact_groups),

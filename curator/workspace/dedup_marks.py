@@ -5,7 +5,7 @@ journaled, the pair cache is not."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +34,16 @@ def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
                     clear_others: bool = False,
                     meta: Mapping[str, str | None] | None = None,
                     pairs: tuple[str, Iterable[tuple[int, int, float, bool]]] | None = None,
+                    unchanged: Callable[[], bool] | None = None, refused: str = "",
                     ) -> Change:
     """mark_duplicates, and with `pairs` = (key, pairs) the pair cache replaced too (as
     save_dedup_pairs does, not journaled) in the same transaction: one commit for a dedup
-    run's marks and pairs, and either both are written or neither."""
+    run's marks and pairs, and either both are written or neither. `unchanged()` is asked
+    first, inside the transaction (under the write lock): False writes nothing and raises
+    WorkspaceError(`refused`)."""
     with ws._mutex, foreign_keys_unchecked(ws._conn), ws._transaction() as tx:
+        if unchanged is not None and not unchanged():
+            raise WorkspaceError(refused)
         if pairs is not None:
             _write_pairs(tx, *pairs)
         c = tx.conn

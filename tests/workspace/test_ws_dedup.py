@@ -290,6 +290,34 @@ def test_an_edit_while_the_pairs_are_verified_marks_nothing(tmp_path: Path) -> N
         assert all(m == (None, None, None) for m in _marks(ws).values())
 
 
+def test_an_edit_after_everything_is_found_but_before_the_marks_marks_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the last moment: the result is complete and checked, the marks not yet written (the
+    # pairs are being listed for the cache). The fingerprint is taken again under the write
+    # lock, so this edit too refuses the run instead of a mark by a text the record lost.
+    from curator.workspace import dedup as dedup_module
+
+    records, _ = _generate(300, seed=6)
+    db = _workspace(tmp_path, records)
+    listed = dedup_module.cached_pairs
+    edited: list[bool] = []
+
+    def list_and_edit(result: Any) -> list[tuple[int, int, float, bool]]:
+        with Workspace.open(db) as other:
+            other.edit(7, chat("a", "a different answer"))
+        edited.append(True)
+        return listed(result)
+
+    monkeypatch.setattr(dedup_module, "cached_pairs", list_and_edit)
+    with Workspace.open(db) as ws:
+        with pytest.raises(WorkspaceError, match="while dedup ran"):
+            dedup_workspace(ws, processes=1)
+        assert edited
+        assert all(m == (None, None, None) for m in _marks(ws).values())
+        assert ws.meta("dedup.cache") is None
+        assert ws.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
 def test_marks_and_the_pair_cache_are_written_in_one_commit(tmp_path: Path) -> None:
     # one transaction for both: one commit (and one pass over the WAL) instead of two, and a
     # run leaves either its marks and its pairs or neither
