@@ -24,6 +24,7 @@ from curator.io.jsonl import (
     jsonl_scan_issues,
     read_line,
     scan_jsonl,
+    split_lines,
 )
 from curator.io.parse import MAX_DEPTH, Parsed, parse_json_bytes
 from curator.io.probe import GZIP_MAGIC, PARQUET_MAGIC, Probe, probe
@@ -52,5 +53,5 @@ __all__ = [
     "STDIN", "STDIN_NAME", "ChunkScan", "LineRecord", "Parsed", "Probe", "ReadError", "Reader", "Row",
     "RowsLost", "Source", "atomic_write_bytes", "atomic_writer", "chunk_bounds", "fsync_dir", "is_stream",
     "jsonl_scan_issues", "open_source", "parse_json_bytes", "precheck", "probe", "read_line",
-    "read_rows", "same_file", "scan_jsonl",
+    "read_rows", "same_file", "scan_jsonl", "split_lines",
 ]

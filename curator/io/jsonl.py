@@ -43,6 +43,19 @@ def scan_jsonl(buf: bytes, *, first_line: int, base_offset: int, at_eof: bool,
     Blank lines are recorded in `scan.blank_lines`; `at_eof` says whether `buf` ends the file (a
     final line without a newline that does not parse then looks truncated).
     """
+    line_no = first_line - 1
+    for raw, line_no, offset, last_unended in split_lines(buf, first_line, base_offset, at_eof):
+        rec = read_line(raw, line_no, offset, last_unended, scan)
+        if rec is not None:
+            yield rec
+    scan.lines = line_no - first_line + 1
+
+
+def split_lines(buf: bytes, first_line: int, base_offset: int,
+                at_eof: bool) -> Iterator[tuple[bytes, int, int, bool]]:
+    """(line without its newline, line number from `first_line`, byte offset in the file, whether
+    it ends the file without a newline) for every line of `buf`, blank ones included: the one
+    cut of a chunk into lines that the scan and the workers' quick paths share."""
     pos = 0
     n = len(buf)
     line_no = first_line - 1
@@ -52,11 +65,8 @@ def scan_jsonl(buf: bytes, *, first_line: int, base_offset: int, at_eof: bool,
         if not has_newline:
             end = n
         line_no += 1
-        rec = read_line(buf[pos:end], line_no, base_offset + pos, at_eof and not has_newline, scan)
+        yield buf[pos:end], line_no, base_offset + pos, at_eof and not has_newline
         pos = end + 1
-        if rec is not None:
-            yield rec
-    scan.lines = line_no - first_line + 1
 
 
 def read_line(raw: bytes, line_no: int, offset: int, last_unended: bool, scan: ChunkScan) -> LineRecord | None:

@@ -38,6 +38,7 @@ from curator.io import (
     open_source,
     probe,
     read_line,
+    split_lines,
 )
 from curator.io.parse import same_colon_count
 from curator.issues import Issue
@@ -284,16 +285,8 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
     last_fmt, formats_seen = "", 0  # runs of one format, tallied at each change (rows rarely mix)
     check = checker.check
     add_total, add_trained, add_line, hashes = res.totals.append, res.trained.append, res.ex_lines.append, res.hashes
-    pos, n, line_no = 0, len(buf), 0
-    while pos < n:
-        stop = buf.find(b"\n", pos)
-        has_newline = stop != -1
-        if not has_newline:
-            stop = n
-        raw = buf[pos:stop]
-        offset = start + pos
-        pos = stop + 1
-        line_no += 1
+    line_no = 0
+    for raw, line_no, offset, last_unended in split_lines(buf, 1, start, at_eof):
         got = quick(raw) if quick is not None else None
         issues: list[Issue] | None = None
         if got is not None:
@@ -301,7 +294,7 @@ def check_range(checker: RowChecker, path: str, start: int, end: int, at_eof: bo
             total, trained = got[1], got[2]
             fmt = CHAT
         else:
-            rec = read_line(raw, line_no, offset, at_eof and not has_newline, scan)
+            rec = read_line(raw, line_no, offset, last_unended, scan)
             if rec is None:
                 continue
             if rec.issues:

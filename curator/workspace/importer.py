@@ -51,6 +51,7 @@ from curator.io import (
     precheck,
     read_line,
     read_rows,
+    split_lines,
 )
 from curator.io.reader import line_text, row_from_line
 from curator.issues import Issue
@@ -264,16 +265,7 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     out: Prepared = []
     append = out.append
     index = first_index - 1
-    pos, n, line_no = 0, len(buf), first_line - 1
-    while pos < n:
-        stop = buf.find(b"\n", pos)
-        has_newline = stop != -1
-        if not has_newline:
-            stop = n
-        raw = buf[pos:stop]
-        offset = base_offset + pos
-        pos = stop + 1
-        line_no += 1
+    for raw, line_no, offset, last_unended in split_lines(buf, first_line, base_offset, at_eof):
         got = quick(raw) if quick is not None else None
         if got is not None:
             index += 1
@@ -283,7 +275,7 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
                           (name, line_no, index, raw.decode(), "openai-chat", canonical.decode(),
                            "pending", None, got[1], got[2], (), "chat", None)))
             continue
-        rec = read_line(raw, line_no, offset, at_eof and not has_newline, scan)
+        rec = read_line(raw, line_no, offset, last_unended, scan)
         if rec is None:
             continue
         index += 1
