@@ -155,8 +155,9 @@ def test_a_file_gets_the_same_report_with_and_without_the_fast_path(tmp_path: Pa
     rows += rows[:200]  # exact duplicates, reported against their first copies
     path = tmp_path / "varied.jsonl"
     lines = [json.dumps(r, ensure_ascii=rng.random() < 0.5) + "\n" for r in rows]
-    # lines the quick path must hand to the general one: a CR ending, a blank line, a key given
-    # twice, an escaped colon, not an object, not JSON, and a clean row too long for the limit
+    # lines at the quick path's edges: a CR ending, a blank line, a key given twice, not an
+    # object, not JSON and a clean row too long for the limit go to the general path; an
+    # escaped colon (counted by the duplicate-key test) stays on the quick one
     clean = json.dumps({"messages": [{"role": "user", "content": CLEAN_TEXTS[0]},
                                      {"role": "assistant", "content": CLEAN_TEXTS[1]}]})
     odd = [clean + "\r\n", "\n", "   \n", clean.replace('{"role"', '{"role": "user", "role"', 1) + "\n",

@@ -316,6 +316,18 @@ def test_an_edit_after_everything_is_found_but_before_the_marks_marks_nothing(
         assert all(m == (None, None, None) for m in _marks(ws).values())
         assert ws.meta("dedup.cache") is None
         assert ws.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        # and the last fingerprint of a run that marks is taken inside the write transaction
+        monkeypatch.setattr(dedup_module, "cached_pairs", listed)
+        taken = dedup_module.content_key
+        inside: list[bool] = []
+
+        def key_noting_transaction(*args: Any, **kwargs: Any) -> str:
+            inside.append(ws.connection.in_transaction)
+            return taken(*args, **kwargs)
+
+        monkeypatch.setattr(dedup_module, "content_key", key_noting_transaction)
+        assert dedup_workspace(ws, processes=1).change is not None
+        assert inside and inside[-1] is True and inside[0] is False
 
 
 def test_marks_and_the_pair_cache_are_written_in_one_commit(tmp_path: Path) -> None:
