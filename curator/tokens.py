@@ -390,33 +390,36 @@ class TiktokenCounter:
         that are all `{"role": str, "content": str}` (the caller has checked that shape)."""
         total = 3
         trained = 0
-        count = self._count
-        roles = self._cache
+        plain = self._plain_message
         for m in messages:
             role = m["role"]
-            content = m["content"]
-            r = roles.get(role)
-            if r is None:
-                r = self._count_cached(role)
-            if role in _CACHED_ROLES:
-                body = self._count_cached(content)
-            else:
-                try:
-                    body = count(content)
-                except UnicodeEncodeError:
-                    body = count(_sanitize(content))
-            total += 3 + r + body
+            n, body = plain(role, m["content"])
+            total += n
             if role == "assistant":
                 trained += body
         return total, trained
+
+    def _plain_message(self, role: str, content: str) -> tuple[int, int]:
+        """(tokens, content tokens) of one `{"role": str, "content": str}` message: the cookbook's
+        3 per message, the role, and the content (a system or developer text from the cache)."""
+        r = self._cache.get(role)
+        if r is None:
+            r = self._count_cached(role)
+        if role in _CACHED_ROLES:
+            body = self._count_cached(content)
+        else:
+            try:
+                body = self._count(content)
+            except UnicodeEncodeError:
+                body = self._count(_sanitize(content))
+        return 3 + r + body, body
 
     def count_chat(self, example: dict[str, Any]) -> ChatCount:
         total = 3  # every reply is primed with <|start|>assistant<|message|>
         trained = 0
         messages = example.get("messages")
         if isinstance(messages, list):
-            count = self._count
-            cache = self._cache
+            plain = self._plain_message
             for m in messages:
                 if type(m) is not dict:
                     continue
@@ -424,17 +427,8 @@ class TiktokenCounter:
                 content = m.get("content")
                 if len(m) == 2 and type(role) is str and type(content) is str:
                     # The common shape {role, content}: the hot path, without the general loop.
-                    r = cache.get(role)
-                    if r is None:
-                        r = self._count_cached(role)
-                    if role in _CACHED_ROLES:
-                        body = self._count_cached(content)
-                    else:
-                        try:
-                            body = count(content)
-                        except UnicodeEncodeError:
-                            body = count(_sanitize(content))
-                    total += 3 + r + body
+                    n, body = plain(role, content)
+                    total += n
                     if role == "assistant":
                         trained += body
                     continue
