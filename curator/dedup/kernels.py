@@ -276,9 +276,16 @@ def shingles(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int
 ) -> tuple[U64, I64]:
     """Every shingle hash of every text in order, duplicates kept, and each text's bounds."""
+    return _per_text(_all_shingles, codes, offsets, word, n)
+
+
+def _per_text(kernel: Any, codes: npt.NDArray[np.uint32], offsets: I64, word: bool,
+              n: int) -> tuple[U64, I64]:
+    """Run a kernel that writes each text's shingles one after the other into `out` and each
+    text's start into `bounds` (a text has at most one shingle per code point, plus one)."""
     out = np.empty(max(1, len(codes) + len(offsets)), dtype=np.uint64)
     bounds = np.empty(len(offsets), dtype=np.int64)
-    _all_shingles(codes, offsets, word, n, out, bounds)
+    kernel(codes, offsets, word, n, out, bounds)
     return out[: bounds[-1]], bounds
 
 
@@ -322,10 +329,7 @@ def distinct_shingles(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int
 ) -> tuple[U64, I64]:
     """`shingles` with each text's repeats dropped (first occurrences, in order)."""
-    out = np.empty(max(1, len(codes) + len(offsets)), dtype=np.uint64)
-    bounds = np.empty(len(offsets), dtype=np.int64)
-    _all_distinct(codes, offsets, word, n, out, bounds)
-    return out[: bounds[-1]], bounds
+    return _per_text(_all_distinct, codes, offsets, word, n)
 
 
 @_jit()
