@@ -21,3 +21,17 @@ def write_jsonl(path: Path, rows: list[Any], raw_lines: dict[int, str] | None = 
         lines.insert(pos, text)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def imported_workspace(tmp_path: Path, rows: list[Any]) -> Path:
+    """A new workspace `w.db` in `tmp_path` holding `rows` (written to `d.jsonl` and imported,
+    without token counts: the dedup and marks tests need records, not counts)."""
+    from curator.workspace import Workspace
+    from curator.workspace.importer import import_files
+    from curator.workspace.prepare import Preparer
+
+    src = write_jsonl(tmp_path / "d.jsonl", rows)
+    db = tmp_path / "w.db"
+    with Workspace.open(db, create=True) as ws:
+        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
+    return db

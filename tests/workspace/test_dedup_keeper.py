@@ -8,13 +8,11 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from store_helpers import chat, write_jsonl
+from store_helpers import chat, imported_workspace
 
 from curator.cli import cli
 from curator.workspace import Workspace
 from curator.workspace.dedup import best_keeper_ranks, dedup_workspace
-from curator.workspace.importer import import_files
-from curator.workspace.prepare import Preparer
 
 Q = "At what temperature does water boil at sea level, in degrees Celsius?"
 RIGHT = ("Water boils at 100 degrees Celsius at sea level, where the air pressure is one "
@@ -24,11 +22,7 @@ PADDED_WRONG = "  " + RIGHT.replace("100", "1000") + "   \n\n\n"
 
 
 def _workspace(tmp_path: Path, rows: list[object]) -> Path:
-    src = write_jsonl(tmp_path / "d.jsonl", rows)
-    db = tmp_path / "w.db"
-    with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
-    return db
+    return imported_workspace(tmp_path, rows)
 
 
 def test_default_dedup_keeps_the_clean_copy_not_the_longer_padded_wrong_one(tmp_path: Path) -> None:

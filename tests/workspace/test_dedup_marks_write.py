@@ -8,11 +8,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from store_helpers import chat, write_jsonl
+from store_helpers import chat, imported_workspace
 
 from curator.workspace import DuplicateCluster, Workspace
-from curator.workspace.importer import import_files
-from curator.workspace.prepare import Preparer
 
 _COLUMNS = ("cluster_id", "dup_of", "similarity")
 Marks = dict[int, tuple[Any, Any, Any]]
@@ -20,11 +18,7 @@ Marks = dict[int, tuple[Any, Any, Any]]
 
 def _workspace(tmp_path: Path, n: int) -> Path:
     rows = [chat(f"Question {k} about topic {k % 7}?", f"Answer {k}.") for k in range(n)]
-    src = write_jsonl(tmp_path / "d.jsonl", rows)
-    db = tmp_path / "w.db"
-    with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
-    return db
+    return imported_workspace(tmp_path, rows)
 
 
 def _marks(ws: Workspace) -> Marks:

@@ -9,13 +9,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from store_helpers import chat, write_jsonl
+from store_helpers import chat, imported_workspace
 
 from curator.workspace import DuplicateCluster, Workspace, WorkspaceError
 from curator.workspace.export import export_workspace, split_sizes
-from curator.workspace.importer import import_files
 from curator.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
-from curator.workspace.prepare import Preparer
 from curator.workspace.report import gather_facts
 from curator.workspace.split import split_workspace
 from curator.workspace.views.review import duplicate_clusters
@@ -136,11 +134,7 @@ def _workspace(tmp_path: Path) -> Path:
     rows = [chat(f"How do I cook {w} number {k} at home?", f"Cook {w} slowly, step {k}.")
             for k in range(12) for w in ("rice", "beans")]
     rows += [rows[0], rows[1], rows[5]]  # exact copies: one cluster each
-    src = write_jsonl(tmp_path / "d.jsonl", rows)
-    db = tmp_path / "w.db"
-    with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
-    return db
+    return imported_workspace(tmp_path, rows)
 
 
 def _record_updates(ws: Workspace) -> sqlite3.Connection:

@@ -9,13 +9,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from store_helpers import chat, write_jsonl
+from store_helpers import chat, imported_workspace
 
 from curator.cli import cli
 from curator.workspace import Workspace, WorkspaceError
 from curator.workspace.dedup import dedup_workspace
-from curator.workspace.importer import import_files
-from curator.workspace.prepare import Preparer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,11 +28,7 @@ def _generate(n: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, A
 
 
 def _workspace(tmp_path: Path, rows: list[Any]) -> Path:
-    src = write_jsonl(tmp_path / "d.jsonl", rows)
-    db = tmp_path / "w.db"
-    with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
-    return db
+    return imported_workspace(tmp_path, rows)
 
 
 def _marks(ws: Workspace) -> dict[int, tuple[Any, Any, Any]]:

@@ -8,12 +8,10 @@ from typing import Any
 
 import orjson
 import pytest
-from store_helpers import chat, write_jsonl
+from store_helpers import chat, imported_workspace
 
 from curator.workspace import Workspace, WorkspaceError
 from curator.workspace.dedup import dedup_workspace
-from curator.workspace.importer import import_files
-from curator.workspace.prepare import Preparer
 from curator.workspace.split import split_workspace
 
 
@@ -21,11 +19,7 @@ def _workspace(tmp_path: Path) -> Path:
     rows: list[Any] = [chat(f"question {i} about topic {i * 7}", f"answer {i} " * 12)
                        for i in range(30)]
     rows.append(rows[2])
-    src = write_jsonl(tmp_path / "d.jsonl", rows)
-    db = tmp_path / "w.db"
-    with Workspace.open(db, create=True) as ws:
-        import_files(ws, [src], prepare=Preparer("openai", count_tokens=False))
-    return db
+    return imported_workspace(tmp_path, rows)
 
 
 def test_a_runs_settings_reach_meta_and_the_split_byte_for_byte(tmp_path: Path) -> None:
