@@ -369,8 +369,11 @@ def run_find(
     ranks: tuple[dict[int, int], set[int]] | None = None,
     best: BestRanks | BestRanksLater | None = None,
     check_after: bool = True,
+    key: str | None = None,
 ) -> DedupResult:
-    """find_duplicates over the eligible records of a workspace (`eligible`: read already).
+    """find_duplicates over the eligible records of a workspace (`eligible`: read already;
+    `key`: the fingerprint the caller took of them, `content_key(ws, cache_settings(settings),
+    eligible)`, taken here when None).
 
     `ranks`: the (statuses, preferred ids) of the `best` rule (best_keeper_ranks), used with
     keeper accepted_first instead of the records' statuses; `best` the same rule in two steps
@@ -409,7 +412,7 @@ def run_find(
 
     eligible = eligible if eligible is not None else Eligible.read(ws)
     key_settings = cache_settings(settings)
-    before = content_key(ws, key_settings, eligible)
+    before = key if key is not None else content_key(ws, key_settings, eligible)
     fetch = WorkspaceFetch(ws.path)
     try:
         result = find_duplicates(
@@ -542,7 +545,7 @@ def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: 
     try:
         result = run_find(ws, settings, keeper=rule, prefer=prefer,
                           processes=processes, progress=progress, eligible=eligible,
-                          screen=screen, best=best, check_after=dry_run)
+                          screen=screen, best=best, check_after=dry_run, key=key)
     finally:
         if best is not None:
             best.wait()

@@ -155,7 +155,7 @@ def _duplicate_pairs(
                 near.append((a, b, similarity))
         return near, list(groups.values()), True
     found: DedupResult = run_find(ws, settings, processes=processes, progress=progress,
-                                  eligible=eligible)
+                                  eligible=eligible, key=key)
     save_pairs(ws, key, found)
     return found.pairs, [list(g.ids) for g in found.exact_groups], False
 
