@@ -260,7 +260,6 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     # else from the scanned line (Preparer.clean_chat); any other row goes through `_prepared`.
     clean = prepare.clean_chat if type(prepare) is Preparer else None
     quick = prepare.quick if type(prepare) is Preparer else None
-    sha256 = hashlib.sha256
     scan = ChunkScan()
     out: Prepared = []
     append = out.append
@@ -271,9 +270,7 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
             index += 1
             canonical = got[0]
             # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s
-            append(_keyed(sha256(canonical).digest(),
-                          (name, line_no, index, raw.decode(), "openai-chat", canonical.decode(),
-                           "pending", None, got[1], got[2], (), "chat", None)))
+            append(_clean_row(name, line_no, index, raw.decode(), canonical, got[1], got[2]))
             continue
         rec = read_line(raw, line_no, offset, last_unended, scan)
         if rec is None:
@@ -288,10 +285,17 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
         # the parser's canonical JSON is the row's (sorted keys, as `_prepared` dumps it)
         canonical = rec.canonical if rec.canonical is not None \
             else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        append(_keyed(sha256(canonical).digest(),
-                      (name, rec.line, index, line_text(rec), "openai-chat", canonical.decode(),
-                       "pending", None, counts[0], counts[1], (), "chat", None)))
+        append(_clean_row(name, rec.line, index, line_text(rec), canonical, counts[0], counts[1]))
     return out
+
+
+def _clean_row(name: str, line: int, index: int, text: str, canonical: bytes, total: int | None,
+               trained: int | None) -> tuple[RecordRow, bytes]:
+    """The record of a clean plain-chat row, as `_prepared` builds it from the Preparer: chat,
+    pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON."""
+    return _keyed(hashlib.sha256(canonical).digest(),
+                  (name, line, index, text, "openai-chat", canonical.decode(), "pending", None,
+                   total, trained, (), "chat", None))
 
 
 def _row_jobs(rows: Iterator[Row]) -> Iterator[Job]:
