@@ -266,7 +266,7 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     index = first_index - 1
     for raw, line_no, offset, last_unended in split_lines(buf, first_line, base_offset, at_eof):
         got = quick(raw) if quick is not None else None
-        if got is not None:
+        if got:  # a tuple: the clean row's answer (False or None: the general path)
             index += 1
             canonical = got[0]
             # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s

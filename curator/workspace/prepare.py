@@ -36,7 +36,7 @@ from curator.formats.preference import from_preference, to_preference
 from curator.formats.to_chat import to_chat
 from curator.io import Row
 from curator.issues import Issue
-from curator.validate.engine import NO_COUNT, Options, RowChecker
+from curator.validate.engine import NO_COUNT, Options, QuickAnswer, RowChecker
 from curator.validate.quality import REFUSALS
 from curator.workspace.settings import FEEDBACK_TARGETS, PREFERENCE_LAYOUT
 
@@ -125,7 +125,7 @@ class Preparer:
         return rows.clean_counts(data)
 
     @property
-    def quick(self) -> Callable[[bytes], tuple[bytes, int, int] | None] | None:
+    def quick(self) -> Callable[[bytes], QuickAnswer] | None:
         """The checker's quick path for a JSONL line (`RowChecker.quick_line`: canonical JSON,
         total, trained of a clean plain-chat row), None where it does not apply. A line it takes
         is what `clean_chat` says of its parsed value, with the parser's canonical JSON."""
