@@ -11,6 +11,7 @@ is wrong. A test checks that every row it passes gets no finding from the full r
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from curator.validate.quality import (
@@ -24,6 +25,8 @@ from curator.validate.quality import (
     PLACEHOLDER_INPUTS,
     REFUSAL_NEEDLES,
     REFUSALS,
+    SECRET,
+    TEMPLATE,
     answer_suspect,
     ascii_digit_run,
 )
@@ -86,12 +89,12 @@ def is_clean_simple_chat(ex: dict[str, Any], roles: frozenset[str]) -> bool:
     # one the full rules would not report, sends the row there. The full rules look for numbers
     # only in an example with three digits in a row, so an ASCII text without one is not searched.
     if blob.isascii():
-        if _trips(_SCREEN_ASCII, blob):
+        if _trips(_SCREEN_ASCII, blob, texts):
             return False
         if ascii_digit_run(blob) and _NUMBERS_ASCII.search(blob) is not None:
             return False
-    elif _SCREEN_CHARS.search(blob) is not None or _trips(_SCREEN_MARKERS, blob) or "\\n" in blob or \
-            _NUMBERS.search(blob) is not None:
+    elif _SCREEN_CHARS.search(blob) is not None or _trips(_SCREEN_MARKERS, blob, texts) or (
+            "\\n" in blob and _literal_escapes(texts)) or _NUMBERS.search(blob) is not None:
         return False
     low = (answers[0] if len(answers) == 1 else "\n".join(answers)).lower()
     for needle in REFUSAL_NEEDLES:
@@ -102,22 +105,61 @@ def is_clean_simple_chat(ex: dict[str, Any], roles: frozenset[str]) -> bool:
     return True
 
 
-def _trips(screen: re.Pattern[str], blob: str) -> bool:
-    """Whether `screen` trips on `blob` for a reason the full rules act on.
+def _trips(screen: re.Pattern[str], blob: str, texts: list[str]) -> bool:
+    """Whether `screen` trips on `blob` (the example's `texts` joined by newlines) for a reason
+    the full rules act on.
 
-    An `@` trips the marker screen for e-mail addresses, but most `@`s in real text are in
-    code, handles or prices ("2 @ $5"): one that the precise e-mail pattern finds nowhere in the
-    joined texts is passed over, and the screen goes on after it. (The e-mail pattern matches no
-    newline, so it finds an address in the joined texts exactly when it finds one in a text; a
-    screen that trips for `@` makes the full rules run only that pattern for it.)"""
+    Most trips in real text are words the full rules look at more closely and pass: an `@` in
+    code, a handle or a price ("2 @ $5"), "Response:" or "Human:" inside a line rather than at
+    its start, "sk-" that starts no key, one literal backslash-n. For those the precise test the
+    full rules apply is asked once for the whole example (`_CONFIRM`); when it finds nothing, the
+    screen goes on after the trip. Every other trip sends the row to the full rules. (The precise
+    patterns match no newline and read `^` at a line's start, so they find something in the
+    joined texts exactly when they find it in one text; and when every trip is passed over, the
+    only marker kinds whose literals the texts hold are those the precise tests have read.)"""
     m = screen.search(blob)
-    email_checked = False
+    asked: set[Callable[[str, list[str]], bool]] = set()
     while m is not None:
-        if m.group() != "@":
+        confirm = _CONFIRM.get(m.group())
+        if confirm is None:
             return True
-        if not email_checked:
-            if EMAIL.search(blob) is not None:
+        if confirm not in asked:
+            if confirm(blob, texts):
                 return True
-            email_checked = True
+            asked.add(confirm)
         m = screen.search(blob, m.end())
     return False
+
+
+def _literal_escapes(texts: list[str]) -> bool:
+    """Whether a text holds what the literal-escapes rule reports (quality._check_one): a
+    backslash-n twice or more and no line break."""
+    return any(text.count("\\n") >= 2 and "\n" not in text for text in texts)
+
+
+def _has_email(blob: str, texts: list[str]) -> bool:
+    return EMAIL.search(blob) is not None
+
+
+def _has_template(blob: str, texts: list[str]) -> bool:
+    return TEMPLATE.search(blob) is not None
+
+
+def _has_secret(blob: str, texts: list[str]) -> bool:
+    return SECRET.search(blob) is not None
+
+
+def _has_literal_escapes(blob: str, texts: list[str]) -> bool:
+    return _literal_escapes(texts)
+
+
+#: what a screen matched -> the precise test the full rules apply for it. The combined ASCII
+#: screen matches one character where a branch looks back ("Response:" is found at its ':',
+#: "sk-" at its '-'); the marker screen matches the whole literal.
+_CONFIRM: dict[str, Callable[[str, list[str]], bool]] = {
+    "@": _has_email,
+    ":": _has_template, "Instruction:": _has_template, "Response:": _has_template, "Input:": _has_template,
+    "Human:": _has_template, "Assistant:": _has_template,
+    "-": _has_secret, "sk-": _has_secret,
+    "\\n": _has_literal_escapes,
+}

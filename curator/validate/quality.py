@@ -75,6 +75,10 @@ def _marker_pattern(kinds: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _MARKERS = _marker_pattern(tuple(kind for kind, _, _ in _MARKER_KINDS))
+#: the template and secret kinds alone (the quick path asks whether a "Response:" or an "sk-" it
+#: meets is one the full rules report)
+TEMPLATE = _marker_pattern(("template",))
+SECRET = _marker_pattern(("secret",))
 #: _MARKERS without the kinds a text cannot hold, compiled when first needed
 _MARKERS_OF: dict[tuple[str, ...], re.Pattern[str]] = {}
 

@@ -41,6 +41,13 @@ CLEAN_TEXTS = [
     "Decorate it with @lru_cache, buy 3 @ $4 each, and ping @maria on the team chat.",
     "The plan will fulfill every order before the cutoff; the language model section comes later.",
 ]
+#: template words, "sk-" and a backslash-n that the full rules look at and pass: inside a line,
+#: too short for a key, one escape
+SCREENED_CLEAN = [
+    "The form asks for Input: your name. Response: a greeting. A Human: label is fine mid-line.",
+    "Dates like 2017-06-01 and a task-sk-list; the desk-top is tidy.",
+    "In C, printf(\"hi\\n\") prints a line; that is the one escape here.",
+]
 BAD_TEXTS = [
     "", "   ", "N/A", "<noinput>", "none",
     "Call me at +1 415 555 0100 tonight.", "Write to ana@example.com for the invoice.",
@@ -62,13 +69,21 @@ BAD_TEXTS = [
     "Buy 3 @ $4 each, then write to ops@bike.example.org.", "@maria: cutoff is at noon\nana@example.com",
     "I cannot fulfill that. As an AI language model, I do not ride bikes.",
 ]
+#: the same words where the full rules report them: at a line's start, a whole key, two escapes
+SCREENED_BAD = [
+    "Notes:\n### Response: fixed it", "First line\nAssistant: again", "Ask the desk: sk-proj-abcdefghijklmnopqrstu",
+    "a\\nb\\nc", "Response: mid-line, then\nHuman: at a line start",
+]
 ROLES = ["system", "user", "assistant", "developer", "tool", "human"]
 
 
 def _message(rng: random.Random, role: str) -> Any:
     text = rng.choice(CLEAN_TEXTS) if rng.random() < 0.9 else rng.choice(BAD_TEXTS)
+    if rng.random() < 0.05:
+        text = rng.choice(SCREENED_CLEAN + SCREENED_BAD)
     if rng.random() < 0.1:  # texts joined in one message: digits and markers meet at the seams
-        text = text + rng.choice(("", " ", "\n", "-", "+")) + rng.choice(CLEAN_TEXTS + BAD_TEXTS)
+        text = text + rng.choice(("", " ", "\n", "-", "+")) + rng.choice(
+            CLEAN_TEXTS + BAD_TEXTS + SCREENED_CLEAN + SCREENED_BAD)
     m: dict[str, Any] = {"role": role, "content": text}
     r = rng.random()
     if r < 0.03:
@@ -144,6 +159,29 @@ def test_an_at_sign_or_a_refusal_word_alone_keeps_the_quick_yes() -> None:
                 "Sorry, I cannot fulfill that. As an AI language model, I do not ride bikes.",
                 "Thanks @maria! {{name}} still needs filling in."):
         assert not is_clean_simple_chat(row(bad), PLAIN_ROLES), bad
+
+
+def test_template_words_a_short_sk_and_one_escape_keep_the_quick_yes() -> None:
+    # The marker screen trips on "Response:", "Human:", "sk-" and a literal backslash-n anywhere;
+    # the full rules report them only at a line's start, as a whole key, or as two escapes with no
+    # line break. The quick path asks those precise tests instead of giving up on the row.
+    def row(answer: str) -> dict[str, Any]:
+        return {"messages": [{"role": "user", "content": "How should I label the form?"},
+                             {"role": "assistant", "content": answer}]}
+
+    for text in SCREENED_CLEAN:
+        ctx = Ctx(get_profile("openai"))
+        check_row(row(text), ctx)
+        assert ctx.issues == [], (text, ctx.issues)
+        assert is_clean_simple_chat(row(text), PLAIN_ROLES), text
+    for bad in SCREENED_BAD:
+        ctx = Ctx(get_profile("openai"))
+        check_row(row(bad), ctx)
+        assert ctx.issues, bad
+        assert not is_clean_simple_chat(row(bad), PLAIN_ROLES), bad
+    # a trip passed over does not hide a later one of another kind
+    assert not is_clean_simple_chat(row("Response: ok, and write to ana@example.com"), PLAIN_ROLES)
+    assert not is_clean_simple_chat(row("Input: a, sk- b, then {{name}}"), PLAIN_ROLES)
 
 
 def test_a_file_gets_the_same_report_with_and_without_the_fast_path(tmp_path: Path,
