@@ -682,8 +682,9 @@ def _dataset_checks(report: FileReport, options: Options, hashes: bytearray, lin
         if dup.size:
             ln = np.frombuffer(lines, dtype=np.int64)
             group_first = np.maximum.accumulate(np.where(np.r_[True, sh[1:] != sh[:-1]], np.arange(len(sh)), 0))
-            for k in dup:
-                i, first = int(order[k]), int(order[group_first[k]])
+            copies, firsts = order[dup], order[group_first[dup]]
+            in_file_order = np.argsort(copies, kind="stable")  # not the hashes' order
+            for i, first in zip(copies[in_file_order].tolist(), firsts[in_file_order].tolist(), strict=True):
                 report.add(Issue("dataset.duplicate_example", "warning",
                                  f"exact duplicate of example {first + 1} (line {int(ln[first])})", name,
                                  int(ln[i]), i + 1, hint="curator dedup marks duplicates for review"))

@@ -92,6 +92,20 @@ def test_duplicates_found_across_ranges(tmp_path: Path, monkeypatch: pytest.Monk
     assert issue.line == 251 and "example 11" in issue.message
 
 
+def test_duplicates_are_reported_in_file_order(tmp_path: Path) -> None:
+    # the duplicate issues follow the copies' lines, whatever order their hashes sort in
+    rng = random.Random(9)
+    rows = [json.dumps(_example(rng)) for _ in range(40)]
+    copies = list(range(12))
+    rng.shuffle(copies)
+    rows += [rows[k] for k in copies]
+    (tmp_path / "d.jsonl").write_text("\n".join(rows) + "\n")
+    rep = validate_file(tmp_path / "d.jsonl", workers=1)
+    found = [(i.line, i.message) for i in rep.issues if i.code == "dataset.duplicate_example"]
+    assert [line for line, _ in found] == list(range(41, 53))
+    assert [msg for _, msg in found] == [f"exact duplicate of example {k + 1} (line {k + 1})" for k in copies]
+
+
 def test_a_failing_range_is_reported_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "d.jsonl"
     _make_file(path, 200, {})
