@@ -301,6 +301,22 @@ class TiktokenCounter:
             elif backend == "bpe-openai":
                 raise TokenizerError("the bpe-openai backend is not available or not exact")
         self._cache: dict[str, int] = {}
+        #: ASCII texts are counted by curator.tokens_ascii (`use_compiled_ascii`)
+        self.compiled_ascii = False
+
+    def use_compiled_ascii(self) -> bool:
+        """From now on count ASCII texts with the compiled o200k_base counter
+        (`curator.tokens_ascii`: the same counts, about twice as fast, 0.6 s to start), and every
+        other text as before. For large inputs, where the start-up pays. True when it is in use."""
+        if self.backend != "bpe-openai" or self.compiled_ascii:
+            return self.compiled_ascii
+        from curator import tokens_ascii
+
+        count = tokens_ascii.load(self.name, self._count)
+        if count is not None:
+            self._count = count
+            self.compiled_ascii = True
+        return self.compiled_ascii
 
     def _count_tiktoken(self, text: str) -> int:
         if self._tiktoken is None:

@@ -43,6 +43,7 @@ from curator.io import (
 from curator.io.parse import same_colon_count
 from curator.issues import Issue
 from curator.tokens import TiktokenCounter, TokenCounter
+from curator.tokens_ascii import COMPILED_MIN_BYTES
 from curator.validate.context import Ctx
 from curator.validate.counting import (
     OPENAI_TARGETS,
@@ -108,6 +109,11 @@ class RowChecker:
             make_counter(self.profile.name, options.model, options.encoding) if options.count_tokens else None)
         #: OpenAI encodings count a plain row without fail; a local model's template may refuse it
         self._plain_counter = self.counter if isinstance(self.counter, TiktokenCounter) else None
+
+    def use_compiled_ascii(self) -> bool:
+        """Count ASCII texts with the compiled counter from now on (`TiktokenCounter.
+        use_compiled_ascii`: the same counts, for large files); True when it is in use."""
+        return self._plain_counter is not None and self._plain_counter.use_compiled_ascii()
 
     def is_clean(self, value: dict[str, Any]) -> bool:
         """Whether the row has the common clean shape: plain chat that no rule finds anything in
@@ -555,8 +561,11 @@ def _jsonl_results(name: str, start: int, size: int, options: Options, workers: 
                    progress: Callable[[int, int], None] | None) -> Iterator[ChunkResult]:
     bounds = chunk_bounds(name, start, size, CHUNK_BYTES)
     done = start
+    compiled = size - start >= COMPILED_MIN_BYTES  # the compiled ASCII count wins back its start-up
     if workers <= 1 or len(bounds) <= 1:
         serial = RowChecker(options)
+        if compiled:
+            serial.use_compiled_ascii()
         for s, e in bounds:
             yield _local(serial, name, s, e, e >= size)
             done = e
@@ -572,6 +581,8 @@ def _jsonl_results(name: str, start: int, size: int, options: Options, workers: 
         # Built once here and inherited by the forked workers (copy-on-write): the counter's
         # tables take about a second and 140 MB to build, once per process otherwise.
         checker = _CHECKER = RowChecker(options)
+        if compiled:
+            checker.use_compiled_ascii()
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(options,)) as pool:
         window: list[tuple[int, int, Future[ChunkResult]]] = []
         todo = iter(bounds)
