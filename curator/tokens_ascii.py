@@ -10,8 +10,8 @@ bpe-openai wheel's: tests/unit/test_tokens_ascii.py compares them on real-text-l
 ASCII strings, and `load` compares them on fixed hard cases before it hands out a counter.
 
 The vocabulary comes from the bpe-openai wheel's copy of the encoding file (the one tiktoken
-reads). Its lookup table (about 10 MB) is built once, written under the curator home, and mapped
-from there by later runs. A piece longer than `PIECE_MAX` bytes (a run of one letter, a long
+reads). Its lookup table (about 18 MB) is built once and written under the curator home with a
+hash of its contents; later runs read it from there (and build it again if it does not match). A piece longer than `PIECE_MAX` bytes (a run of one letter, a long
 identifier) is not merged here: the counter answers -1 for that text and the caller counts it
 with bpe-openai, whose merge does not slow down on long pieces.
 
@@ -26,12 +26,13 @@ import gzip
 import hashlib
 import importlib.util
 import os
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from curator.home import curator_home
 
@@ -69,33 +70,37 @@ def _vocabulary(encoding: str) -> bytes:
 
 def _tables(encoding: str) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """(token bytes, lookup table): read from the curator home when an earlier run left them for
-    this very vocabulary file, else built and written there (best effort)."""
+    this very vocabulary file and they hash to what was written, else built and written there
+    (best effort). A damaged file is never used: it is built again."""
     packed = _vocabulary(encoding)
     digest = hashlib.sha256(packed).hexdigest()[:16]
-    folder = curator_home() / "cache"
-    stem = f"{encoding}-{digest}-ascii{_LAYOUT}"
-    paths = folder / f"{stem}.tokens.npy", folder / f"{stem}.table.npy"
+    path = curator_home() / "cache" / f"{encoding}-{digest}-ascii{_LAYOUT}.npz"
     try:
-        tokens = np.load(paths[0], mmap_mode="r")
-        table = np.load(paths[1], mmap_mode="r")
+        with np.load(path) as saved:
+            tokens, table, check = saved["tokens"], saved["table"], saved["check"]
         if tokens.dtype == np.uint8 and table.dtype == np.int64 and table.ndim == 2 and table.shape[1] == 2 \
-                and len(table) & (len(table) - 1) == 0:
-            # plain arrays over the maps: numba types a memmap object slowly at every call
-            return np.asarray(tokens), np.asarray(table)
-    except (OSError, ValueError):
+                and len(table) & (len(table) - 1) == 0 and bytes(check) == _check(tokens, table):
+            return tokens, table
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         pass
     tokens, table = _build(packed)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        arrays: tuple[npt.NDArray[Any], ...] = (tokens, table)
-        for path, arr in zip(paths, arrays, strict=True):
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:
-                np.save(fh, arr)
-            Path(tmp).replace(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, tokens=tokens, table=table, check=np.frombuffer(_check(tokens, table), dtype=np.uint8))
+        tmp.replace(path)
     except OSError:
         pass  # a read-only home: build again next time
     return tokens, table
+
+
+def _check(tokens: npt.NDArray[np.uint8], table: npt.NDArray[np.int64]) -> bytes:
+    """A 16-byte hash of both arrays (XXH3-128), written beside them and compared on reading."""
+    h = xxhash.xxh3_128()
+    h.update(tokens.tobytes())
+    h.update(table.tobytes())
+    return h.digest()
 
 
 def _build(packed: bytes) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:

@@ -10,6 +10,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from curator import tokens_ascii
@@ -79,17 +80,29 @@ def test_the_table_is_kept_in_the_curator_home_and_a_damaged_copy_is_rebuilt(
         monkeypatch: pytest.MonkeyPatch) -> None:
     _, plain = counters
     monkeypatch.setenv("CURATOR_HOME", str(tmp_path))
-    first = TiktokenCounter("o200k_base")
-    assert first.use_compiled_ascii()
-    files = sorted((tmp_path / "cache").glob("o200k_base-*.npy"))
-    assert len(files) == 2
-    for f in files:
-        f.write_bytes(b"not an array")
-    again = TiktokenCounter("o200k_base")
-    assert again.use_compiled_ascii()
-    text = "It's rebuilt, isn't it?\n  Yes: 42 / 7 = 6."
-    assert again.count_text(text) == plain.count_text(text)
-    assert all(f.stat().st_size > 1000 for f in files)
+    assert TiktokenCounter("o200k_base").use_compiled_ascii()
+    [saved] = (tmp_path / "cache").glob("o200k_base-*.npz")
+    good = saved.read_bytes()
+    with np.load(saved) as arrays:
+        want = {name: arrays[name] for name in ("tokens", "table", "check")}
+    text = "It's rebuilt, isn't it?\n  Yes: 42 / 7 = 6. The THEORY'S fine."
+    # bytes changed inside the table (the file still loads), then a file that is no archive
+    damaged = bytearray(good)
+    for at in range(len(damaged) // 3, len(damaged) // 3 + 4096, 8):
+        damaged[at] ^= 0x5A
+    for bad in (bytes(damaged), b"not an archive"):
+        saved.write_bytes(bad)
+        again = TiktokenCounter("o200k_base")
+        assert again.use_compiled_ascii()
+        assert again.count_text(text) == plain.count_text(text)
+        with np.load(saved) as arrays:  # built again and written back
+            assert all(np.array_equal(arrays[name], want[name]) for name in want)
+    # a home that cannot be written: built in memory, still the same counts
+    monkeypatch.setenv("CURATOR_HOME", str(tmp_path / "file-not-folder"))
+    (tmp_path / "file-not-folder").write_text("x")
+    counter = TiktokenCounter("o200k_base")
+    assert counter.use_compiled_ascii()
+    assert counter.count_text(text) == plain.count_text(text)
 
 
 def test_other_encodings_and_the_tiktoken_backend_keep_their_counter() -> None:
