@@ -11,12 +11,12 @@ ASCII strings, and `load` compares them on fixed hard cases before it hands out 
 
 The vocabulary comes from the bpe-openai wheel's copy of the encoding file (the one tiktoken
 reads). Its lookup table (about 18 MB) is built once and written under the curator home with a
-hash of its contents; later runs read it from there (and build it again if it does not match). A piece longer than `PIECE_MAX` bytes (a run of one letter, a long
-identifier) is not merged here: the counter answers -1 for that text and the caller counts it
-with bpe-openai, whose merge does not slow down on long pieces.
+hash of its contents; later runs read it from there, and build it again if it does not match. A
+piece longer than `PIECE_MAX` bytes (a run of one letter, a long identifier) is not merged here:
+the whole text goes to the bpe-openai count, whose merge does not slow down on long pieces.
 
-Only `curator validate` of large files uses it (see `COMPILED_MIN_BYTES`): importing numba and
-loading the compiled loop costs about 0.6 s, which a small file does not win back.
+Only large inputs use it (`COMPILED_MIN_BYTES`: `curator validate` and `curator stats`): importing
+numba and loading the compiled loop costs about 1 s, which a small file does not win back.
 """
 
 from __future__ import annotations
