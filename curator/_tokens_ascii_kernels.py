@@ -12,10 +12,12 @@ from curator.tokens_ascii import PIECE_MAX
 
 
 def _jit(fn: Any) -> Any:
+    # Not nogil: `count` merges in work arrays its caller owns (tokens_ascii.load), so two threads
+    # sharing one counter must take turns, which holding the GIL makes them do.
     try:
-        return numba.njit(cache=True, nogil=True)(fn)
+        return numba.njit(cache=True)(fn)
     except RuntimeError:  # no writable cache location: compile at each start instead
-        return numba.njit(nogil=True)(fn)
+        return numba.njit()(fn)
 
 
 @_jit

@@ -306,7 +306,7 @@ class TiktokenCounter:
 
     def use_compiled_ascii(self) -> bool:
         """From now on count ASCII texts with the compiled o200k_base counter
-        (`curator.tokens_ascii`: the same counts, about twice as fast, 0.6 s to start), and every
+        (`curator.tokens_ascii`: the same counts, faster, about 1 s to start), and every
         other text as before. For large inputs, where the start-up pays. True when it is in use."""
         if self.backend != "bpe-openai" or self.compiled_ascii:
             return self.compiled_ascii

@@ -22,11 +22,11 @@ numba and loading the compiled loop costs about 1 s, which a small file does not
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import importlib.util
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,17 +81,20 @@ def _tables(encoding: str) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]
         if tokens.dtype == np.uint8 and table.dtype == np.int64 and table.ndim == 2 and table.shape[1] == 2 \
                 and len(table) & (len(table) - 1) == 0 and bytes(check) == _check(tokens, table):
             return tokens, table
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+    except Exception:  # missing, empty, cut short, not an archive, a damaged header: build it again
         pass
     tokens, table = _build(packed)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
             np.savez(fh, tokens=tokens, table=table, check=np.frombuffer(_check(tokens, table), dtype=np.uint8))
+            fh.flush()
+            os.fsync(fh.fileno())
         tmp.replace(path)
-    except OSError:
-        pass  # a read-only home: build again next time
+    except OSError:  # a read-only home or a full disk: build again next time
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return tokens, table
 
 
@@ -126,8 +129,8 @@ def load(encoding: str, other: Callable[[str], int]) -> Callable[[str], int] | N
     """A count of `encoding`'s tokens (o200k_base only) that counts ASCII text here and hands any
     other text, and an ASCII text with a piece longer than PIECE_MAX, to `other` (the bpe-openai
     count). None when it cannot be used: another encoding, numba missing, the vocabulary file
-    unreadable, or a probe counted differently from `other`. Not for concurrent threads: the
-    returned counter merges in one work buffer."""
+    unreadable, or a probe counted differently from `other`. (The compiled loop holds the GIL,
+    so threads sharing the counter take turns with its one work buffer.)"""
     if encoding != "o200k_base":
         return None
     try:

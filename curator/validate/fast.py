@@ -11,7 +11,6 @@ is wrong. A test checks that every row it passes gets no finding from the full r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from curator.validate.quality import (
@@ -118,15 +117,16 @@ def _trips(screen: re.Pattern[str], blob: str, texts: list[str]) -> bool:
     joined texts exactly when they find it in one text; and when every trip is passed over, the
     only marker kinds whose literals the texts hold are those the precise tests have read.)"""
     m = screen.search(blob)
-    asked: set[Callable[[str, list[str]], bool]] = set()
+    asked: set[re.Pattern[str] | None] = set()
     while m is not None:
-        confirm = _CONFIRM.get(m.group())
-        if confirm is None:
+        found = m.group()
+        if found not in _CONFIRM:
             return True
-        if confirm not in asked:
-            if confirm(blob, texts):
+        precise = _CONFIRM[found]
+        if precise not in asked:
+            if _literal_escapes(texts) if precise is None else precise.search(blob) is not None:
                 return True
-            asked.add(confirm)
+            asked.add(precise)
         m = screen.search(blob, m.end())
     return False
 
@@ -137,29 +137,14 @@ def _literal_escapes(texts: list[str]) -> bool:
     return any(text.count("\\n") >= 2 and "\n" not in text for text in texts)
 
 
-def _has_email(blob: str, texts: list[str]) -> bool:
-    return EMAIL.search(blob) is not None
-
-
-def _has_template(blob: str, texts: list[str]) -> bool:
-    return TEMPLATE.search(blob) is not None
-
-
-def _has_secret(blob: str, texts: list[str]) -> bool:
-    return SECRET.search(blob) is not None
-
-
-def _has_literal_escapes(blob: str, texts: list[str]) -> bool:
-    return _literal_escapes(texts)
-
-
-#: what a screen matched -> the precise test the full rules apply for it. The combined ASCII
-#: screen matches one character where a branch looks back ("Response:" is found at its ':',
-#: "sk-" at its '-'); the marker screen matches the whole literal.
-_CONFIRM: dict[str, Callable[[str, list[str]], bool]] = {
-    "@": _has_email,
-    ":": _has_template, "Instruction:": _has_template, "Response:": _has_template, "Input:": _has_template,
-    "Human:": _has_template, "Assistant:": _has_template,
-    "-": _has_secret, "sk-": _has_secret,
-    "\\n": _has_literal_escapes,
+#: what a screen matched -> the precise pattern the full rules search for it (None: the literal
+#: escapes rule, which reads each text). The combined ASCII screen matches one character where a
+#: branch looks back ("Response:" is found at its ':', "sk-" at its '-'); the marker screen
+#: matches the whole literal.
+_CONFIRM: dict[str, re.Pattern[str] | None] = {
+    "@": EMAIL,
+    ":": TEMPLATE, "Instruction:": TEMPLATE, "Response:": TEMPLATE, "Input:": TEMPLATE, "Human:": TEMPLATE,
+    "Assistant:": TEMPLATE,
+    "-": SECRET, "sk-": SECRET,
+    "\\n": None,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,7 @@ def test_the_table_is_kept_in_the_curator_home_and_a_damaged_copy_is_rebuilt(
     damaged = bytearray(good)
     for at in range(len(damaged) // 3, len(damaged) // 3 + 4096, 8):
         damaged[at] ^= 0x5A
-    for bad in (bytes(damaged), b"not an archive"):
+    for bad in (bytes(damaged), b"not an archive", b"", good[:200]):
         saved.write_bytes(bad)
         again = TiktokenCounter("o200k_base")
         assert again.use_compiled_ascii()
@@ -151,3 +152,25 @@ def test_every_row_gets_the_same_counts(tmp_path: Path) -> None:
     after = check_range(checker, str(path), 0, size, True)
     assert after.examples == before.examples == 500
     assert list(after.totals) == list(before.totals) and list(after.trained) == list(before.trained)
+
+
+def test_two_threads_sharing_one_counter_get_the_right_counts(
+        counters: tuple[TiktokenCounter, TiktokenCounter]) -> None:
+    # long pieces that are not tokens keep the merge's work buffer busy
+    compiled, plain = counters
+    rng = random.Random(1)
+    words = ["".join(rng.choice("qzxjvkwyfbgp") for _ in range(rng.randint(50, 250))) for _ in range(100)]
+    texts = [" ".join(words[i:i + 20]) for i in range(0, 100, 5)]
+    want = [plain.count_text(t) for t in texts]
+    wrong: list[int] = []
+
+    def run() -> None:
+        for _ in range(20):
+            wrong.extend(1 for t, w in zip(texts, want, strict=True) if compiled.count_text(t) != w)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
