@@ -572,6 +572,7 @@ def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: 
             # refuses the run (run_find's own check would leave a moment before the write)
             unchanged=lambda: content_key(ws, cache_settings(settings)) == key,
             refused=MOVED,
+            records_known=True,  # the eligible ids read above; `unchanged` holds them so
         )
     s = result.stats
     return WorkspaceDedup(params, s.records, result.clusters, len(result.exact_groups),
