@@ -49,6 +49,7 @@ from curator.dedup.near import (
     in_thread,
 )
 from curator.dedup.normalize import TEXT_VERSION
+from curator.dedup.normalize import padded as padded  # the workers' flag: moved there
 from curator.dedup.settings import DedupSettings
 from curator.workspace import Change, DuplicateCluster, Workspace, WorkspaceError
 from curator.workspace.dedup_marks import mark_with_pairs
@@ -192,29 +193,6 @@ def best_keeper_ranks(ws: Workspace) -> tuple[dict[int, int], set[int]]:
     return best(padding), best.prefer
 
 
-def padded(example: Mapping[str, Any]) -> int:
-    """1 when a message's content is a string padded with blanks, else 0: `_PADDED_SQL` on
-    the parsed example (leading or trailing space, tab, CR or LF; three spaces in a row; three
-    line feeds in a row), run by the dedup workers on each example they read."""
-    messages = example.get("messages")
-    if type(messages) is not list:  # (exact type tests first: the ABC checks cost more)
-        if isinstance(messages, Mapping):  # json_each walks an object's values too
-            messages = list(messages.values())
-        elif not isinstance(messages, list):
-            return 0
-    for message in messages:
-        if type(message) is not dict and not isinstance(message, Mapping):
-            continue
-        content = message.get("content")
-        # a blank at either end is what trim() would take (no copy made to compare)
-        if (type(content) is str or isinstance(content, str)) and content and (
-                content[0] in _BLANKS or content[-1] in _BLANKS or "   " in content
-                or "\n\n\n" in content):
-            return 1
-    return 0
-
-
-_BLANKS = " \t\n\r"  # what _PADDED_SQL trims
 
 
 @dataclass(frozen=True)
