@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from curator.dedup import Cluster, DedupResult, KeeperRule, find_duplicates
@@ -45,6 +47,7 @@ from curator.dedup.near import (
     BUCKET_CAP,
     BUCKET_WINDOW,
     RECORD_CAP,
+    RanksFromFlags,
     collector_paused,
     in_thread,
 )
@@ -264,6 +267,54 @@ class BestRanks:
         position = {key: k for k, key in enumerate(sorted(set(keys.values())))}
         return {rid: position[key] for rid, key in keys.items()}
 
+    def rank_array(self, ids: npt.NDArray[np.int64], padding: npt.NDArray[np.int64], *,
+                   prefer_first: bool = False) -> npt.NDArray[np.int64]:
+        """`self(dict(zip(ids, padding)))[i]` for each of `ids` (eligible records), as an
+        array, computed with numpy (the dicts took 0.45 s at 1M records, serial)."""
+        rids = np.fromiter(self.issues, dtype=np.int64, count=len(self.issues))
+        problems = np.fromiter(self.issues.values(), dtype=np.int64, count=len(self.issues))
+        ifd = np.full(len(rids), np.inf)
+        sort = None if len(rids) < 2 or bool((rids[1:] > rids[:-1]).all()) \
+            else np.argsort(rids)
+        ordered = rids if sort is None else rids[sort]
+
+        def where(of: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+            """Positions in rids of the ids `of`, and which of them are there."""
+            at = np.minimum(np.searchsorted(ordered, of), max(len(ordered) - 1, 0))
+            found = ordered[at] == of if len(ordered) else np.zeros(len(of), dtype=bool)
+            return (at if sort is None else sort[at]), found
+
+        if self.ifd:
+            scored = np.fromiter(self.ifd, dtype=np.int64, count=len(self.ifd))
+            at, found = where(scored)
+            ifd[at[found]] = np.fromiter(self.ifd.values(), dtype=np.float64,
+                                         count=len(self.ifd))[found]
+        if np.isnan(ifd).any():  # NaN keys: the tuples' own order
+            ranks = self(dict(zip(ids.tolist(), padding.tolist(), strict=True)),
+                         prefer_first=prefer_first)
+            return np.fromiter((ranks[i] for i in ids.tolist()), dtype=np.int64,
+                               count=len(ids))
+        at, found = where(ids)
+        if not found.all():
+            raise KeyError(int(ids[~found][0]))
+        problems[at] += padding.astype(np.int64, copy=False)
+        later = np.zeros(len(rids), dtype=bool)
+        if prefer_first:
+            later = ~np.isin(rids, np.fromiter(self.prefer, dtype=np.int64,
+                                               count=len(self.prefer)))
+        # the dense rank of each record's key (later, problems, ifd) among all keys: its
+        # position in the sorted distinct keys, as __call__ numbers them
+        order = np.lexsort((ifd, problems, later))
+        step = np.ones(len(order), dtype=bool)
+        if len(order):
+            step[1:] = ((later[order][1:] != later[order][:-1])
+                        | (problems[order][1:] != problems[order][:-1])
+                        | (ifd[order][1:] != ifd[order][:-1]))
+            step[0] = False
+        rank = np.empty(len(rids), dtype=np.int64)
+        rank[order] = np.cumsum(step)
+        return rank[at]
+
 
 class BestRanksLater:
     """The `best` rule's ranks, read on a thread (BestRanks.read_in_background) from when
@@ -364,13 +415,14 @@ def run_find(
         raise WorkspaceError(str(exc)) from None
     statuses = None
     preferred = set(prefer)
-    ranks_from_flags: Callable[[Mapping[int, int]], Mapping[int, int]] | None = None
+    ranks_from_flags: RanksFromFlags | None = None
     if best is not None:
         pending = best
 
-        def ranks_from_flags(padding: Mapping[int, int]) -> Mapping[int, int]:
+        def ranks_from_flags(ids: npt.NDArray[np.int64], padding: npt.NDArray[np.int64]
+                             ) -> npt.NDArray[np.int64]:
             rule = pending.result() if isinstance(pending, BestRanksLater) else pending
-            return rule(padding, prefer_first=True)  # its preferred records first
+            return rule.rank_array(ids, padding, prefer_first=True)  # preferred ones first
     elif ranks is not None:
         statuses = ranks[0]
         preferred |= ranks[1]

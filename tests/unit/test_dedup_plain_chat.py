@@ -171,7 +171,8 @@ def test_dedup_of_json_items_equals_dedup_of_the_parsed_examples() -> None:
 
     def run(records: list[tuple[int, Any]]) -> Any:
         result = near.find_duplicates(records, threshold=0.7, processes=1, flag=padded,
-                                      ranks_from_flags=lambda f: dict(f), batch_size=97)
+                                      ranks_from_flags=lambda ids, flags: flags,
+                                      batch_size=97)
         return ([(c.keeper, [(m.id, m.similarity, m.exact) for m in c.members])
                  for c in result.clusters], result.pairs, result.stats)
 
