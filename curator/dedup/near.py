@@ -390,9 +390,17 @@ def _possible(candidates: npt.NDArray[np.uint64], distinct: npt.NDArray[np.int32
 def _exact_groups(digests: npt.NDArray[np.uint64]) -> list[list[int]]:
     """Indices of rows with equal 128-bit digests, groups of two or more, each in index order,
     the groups in order of their first index."""
-    order = np.lexsort((digests[:, 1], digests[:, 0]))
+    # sorted by the first half alone (a stable argsort: 0.10 s at 1M against lexsort's 0.23);
+    # only when two digests share a first half but not the second are both halves sorted
+    order = np.argsort(digests[:, 0], kind="stable")
     ordered = digests[order]
-    starts = run_starts(len(order), (ordered[1:] != ordered[:-1]).any(axis=1))
+    differs_first = ordered[1:, 0] != ordered[:-1, 0]
+    differs = differs_first | (ordered[1:, 1] != ordered[:-1, 1])
+    if (differs != differs_first).any():
+        order = np.lexsort((digests[:, 1], digests[:, 0]))
+        ordered = digests[order]
+        differs = (ordered[1:] != ordered[:-1]).any(axis=1)
+    starts = run_starts(len(order), differs)
     sizes = np.diff(starts)
     groups = [sorted(order[starts[k] : starts[k + 1]].tolist())
               for k in np.flatnonzero(sizes > 1).tolist()]

@@ -717,3 +717,24 @@ def test_size_bound_never_drops_a_pair_that_reaches_the_threshold() -> None:
         assert {int(p) for p, s in zip(pairs.tolist(), sims, strict=True)
                 if s >= threshold} <= kept
         assert len(kept) < len(set(pairs.tolist()))
+
+
+def test_exact_groups_by_digest_with_shared_first_halves() -> None:
+    # the groups are sorted by the digests' first half alone unless two share it but not the
+    # second half: both ways give the groups of equal digests, in index order
+    from curator.dedup.near import _exact_groups
+
+    rng = random.Random(9)
+    for clash in (False, True):
+        rows = [(rng.randrange(6 if clash else 1 << 40), rng.randrange(3 if clash else 1 << 40))
+                for _ in range(200)]
+        rows += [rows[k] for k in rng.sample(range(200), 60)]
+        rng.shuffle(rows)
+        digests = np.array(rows, dtype=np.uint64)
+        want: dict[tuple[int, int], list[int]] = {}
+        for k, row in enumerate(rows):
+            want.setdefault(row, []).append(k)
+        groups = sorted((g for g in want.values() if len(g) > 1), key=lambda g: g[0])
+        assert _exact_groups(digests) == groups
+        assert groups  # the premise: there are groups
+    assert _exact_groups(np.empty((0, 2), dtype=np.uint64)) == []
