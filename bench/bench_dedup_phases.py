@@ -47,6 +47,7 @@ PHASES = [
     ("curator.dedup.near", "cluster"),
     ("curator.dedup.near", "assemble"),
     ("curator.dedup.near", "priority"),
+    ("curator.workspace.dedup", "BestRanks.rank_array"),  # new in fix/dedup4
 ]
 
 

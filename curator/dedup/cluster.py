@@ -45,22 +45,30 @@ def priority(
     ids: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
     rule: KeeperRule,
-    statuses: Mapping[int, str] | Mapping[int, int] | None,
+    statuses: Mapping[int, str] | Mapping[int, int] | npt.NDArray[np.int64] | None,
     prefer: Collection[int],
 ) -> npt.NDArray[np.int64]:
-    """rank[i]: 0 for the record that most deserves to be kept; ties go to the smaller id."""
-    preferred = np.fromiter((i in prefer for i in ids.tolist()), dtype=bool, count=len(ids))
+    """rank[i]: 0 for the record that most deserves to be kept; ties go to the smaller id.
+    `statuses` for accepted_first: by id, or each record's numeric rank as an array aligned
+    with `ids`."""
+    preferred = (np.fromiter((i in prefer for i in ids.tolist()), dtype=bool, count=len(ids))
+                 if prefer else np.zeros(len(ids), dtype=bool))
     if rule == "longest":
         order = np.lexsort((ids, -lengths, ~preferred))
     elif rule == "earliest":
         order = np.lexsort((ids, ~preferred))
     elif rule == "accepted_first":
-        status = statuses or {}
-        rank = np.fromiter(
-            (_status_rank(status.get(i, "pending")) for i in ids.tolist()),
-            dtype=np.int64,
-            count=len(ids),
-        )
+        if isinstance(statuses, np.ndarray):
+            if len(statuses) != len(ids):
+                raise ValueError("ranks given as an array must hold one rank a record")
+            rank = statuses.astype(np.int64, copy=False)
+        else:
+            status = statuses or {}
+            rank = np.fromiter(
+                (_status_rank(status.get(i, "pending")) for i in ids.tolist()),
+                dtype=np.int64,
+                count=len(ids),
+            )
         order = np.lexsort((ids, rank, ~preferred))
     else:
         raise ValueError(f"unknown keeper rule {rule!r}; use longest, earliest or accepted_first")

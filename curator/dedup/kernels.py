@@ -182,6 +182,266 @@ def normalise_utf8(
 
 
 @_jit(inline="always")
+def _skip_blank(data: npt.NDArray[np.uint8], i: int, end: int) -> int:  # pragma: no cover
+    """The index of the first byte at or after i that is not JSON whitespace."""
+    while i < end and (data[i] == 32 or data[i] == 10 or data[i] == 13 or data[i] == 9):
+        i += 1
+    return i
+
+
+@_jit()
+def _json_string(
+    data: npt.NDArray[np.uint8], i: int, end: int, out: npt.NDArray[np.uint8], at: int
+) -> tuple[int, int, int]:  # pragma: no cover - compiled
+    """The JSON string whose opening quote is data[i], unescaped into out[at:] as UTF-8:
+    (the index after its closing quote, the end of its text in out, 0 when the text is
+    ASCII, 1 when not, -1 when this is not a string read here: a raw control character, an
+    unknown escape, a surrogate escape, or no closing quote; the caller's parser decides)."""
+    if i >= end or data[i] != 34:
+        return i, at, -1
+    i += 1
+    wide = 0
+    while i < end:
+        c = data[i]
+        if c == 34:
+            return i + 1, at, wide
+        if c == 92:
+            if i + 1 >= end:
+                return i, at, -1
+            e = data[i + 1]
+            if e == 34 or e == 92 or e == 47:
+                out[at] = e
+            elif e == 110:
+                out[at] = 10
+            elif e == 116:
+                out[at] = 9
+            elif e == 114:
+                out[at] = 13
+            elif e == 98:
+                out[at] = 8
+            elif e == 102:
+                out[at] = 12
+            elif e == 117:
+                if i + 6 > end:
+                    return i, at, -1
+                code = 0
+                for k in range(2, 6):
+                    h = np.int64(data[i + k])
+                    if 48 <= h <= 57:
+                        code = code * 16 + (h - 48)
+                    elif 97 <= h <= 102:
+                        code = code * 16 + (h - 87)
+                    elif 65 <= h <= 70:
+                        code = code * 16 + (h - 55)
+                    else:
+                        return i, at, -1
+                if 0xD800 <= code <= 0xDFFF:  # a surrogate (pair): left to the JSON parser
+                    return i, at, -1
+                if code < 0x80:
+                    out[at] = code
+                    at += 1
+                elif code < 0x800:
+                    out[at] = 0xC0 | (code >> 6)
+                    out[at + 1] = 0x80 | (code & 0x3F)
+                    at += 2
+                    wide = 1
+                else:
+                    out[at] = 0xE0 | (code >> 12)
+                    out[at + 1] = 0x80 | ((code >> 6) & 0x3F)
+                    out[at + 2] = 0x80 | (code & 0x3F)
+                    at += 3
+                    wide = 1
+                i += 6
+                continue
+            else:
+                return i, at, -1
+            at += 1
+            i += 2
+            continue
+        if c < 32:  # not allowed raw in a JSON string
+            return i, at, -1
+        if c >= 128:
+            wide = 1
+        out[at] = c
+        at += 1
+        i += 1
+    return i, at, -1
+
+
+@_jit(inline="always")
+def _is_blank(c: np.uint8) -> bool:  # pragma: no cover - compiled
+    return bool(c == 32 or c == 9 or c == 10 or c == 13)  # padded's blanks (trim's)
+
+
+@_jit(inline="always")
+def _same(buf: npt.NDArray[np.uint8], length: int, word: npt.NDArray[np.uint8]) -> bool:  # pragma: no cover
+    if length != len(word):
+        return False
+    k = 0
+    while k < length and buf[k] == word[k]:
+        k += 1
+    return k == length
+
+
+_MESSAGES = np.frombuffer(b"messages", dtype=np.uint8)
+_ROLE = np.frombuffer(b"role", dtype=np.uint8)
+_CONTENT = np.frombuffer(b"content", dtype=np.uint8)
+_SYSTEM = np.frombuffer(b"system", dtype=np.uint8)
+_DEVELOPER = np.frombuffer(b"developer", dtype=np.uint8)
+
+
+@_jit()
+def _plain_chat_one(
+    data: npt.NDArray[np.uint8], i: int, end: int, include_system: bool,
+    out: npt.NDArray[np.uint8], at: int, key: npt.NDArray[np.uint8],
+    role: npt.NDArray[np.uint8], content: npt.NDArray[np.uint8],
+) -> tuple[int, int, int]:  # pragma: no cover - compiled
+    """One example's JSON if it is exactly {"messages": [{"role": str, "content": str},
+    ...]} (the two keys in either order, each once; JSON whitespace anywhere): its comparison
+    text written to out[at:] (`normalize.example_text`: "<|role|> content" a kept turn, joined
+    by line feeds), and (end of the text in out, 0 ASCII text / 1 not / -1 any other shape,
+    padded: `normalize.padded` of it)."""
+    i = _skip_blank(data, i, end)
+    if i >= end or data[i] != 123:
+        return at, -1, 0
+    i, n, kind = _json_string(data, _skip_blank(data, i + 1, end), end, key, 0)
+    if kind != 0 or not _same(key, n, _MESSAGES):
+        return at, -1, 0
+    i = _skip_blank(data, i, end)
+    if i >= end or data[i] != 58:
+        return at, -1, 0
+    i = _skip_blank(data, i + 1, end)
+    if i >= end or data[i] != 91:
+        return at, -1, 0
+    i = _skip_blank(data, i + 1, end)
+    wide = 0
+    pad = 0
+    first = True
+    if i < end and data[i] == 93:  # no messages
+        i += 1
+    else:
+        while True:
+            if i >= end or data[i] != 123:
+                return at, -1, 0
+            i = _skip_blank(data, i + 1, end)
+            n_role = -1
+            n_content = -1
+            role_wide = 0
+            content_wide = 0
+            while True:
+                i, n, kind = _json_string(data, i, end, key, 0)
+                if kind != 0:
+                    return at, -1, 0
+                i = _skip_blank(data, i, end)
+                if i >= end or data[i] != 58:
+                    return at, -1, 0
+                i = _skip_blank(data, i + 1, end)
+                if _same(key, n, _ROLE) and n_role < 0:
+                    i, n_role, role_wide = _json_string(data, i, end, role, 0)
+                    if role_wide < 0:
+                        return at, -1, 0
+                elif _same(key, n, _CONTENT) and n_content < 0:
+                    i, n_content, content_wide = _json_string(data, i, end, content, 0)
+                    if content_wide < 0:
+                        return at, -1, 0
+                else:  # another key, a repeated one, or a value that is not a string
+                    return at, -1, 0
+                i = _skip_blank(data, i, end)
+                if i < end and data[i] == 44:
+                    i = _skip_blank(data, i + 1, end)
+                    continue
+                if i < end and data[i] == 125:
+                    i += 1
+                    break
+                return at, -1, 0
+            if n_role < 0 or n_content < 0:
+                return at, -1, 0
+            if pad == 0 and n_content > 0:
+                if _is_blank(content[0]) or _is_blank(content[n_content - 1]):
+                    pad = 1
+                else:
+                    for k in range(n_content - 2):
+                        c = content[k]
+                        if (c == 32 or c == 10) and content[k + 1] == c and content[k + 2] == c:
+                            pad = 1
+                            break
+            if include_system or not (_same(role, n_role, _SYSTEM)
+                                      or _same(role, n_role, _DEVELOPER)):
+                if not first:
+                    out[at] = 10
+                    at += 1
+                first = False
+                out[at] = 60  # <|
+                out[at + 1] = 124
+                at += 2
+                out[at : at + n_role] = role[:n_role]
+                at += n_role
+                out[at] = 124  # |> and a space
+                out[at + 1] = 62
+                out[at + 2] = 32
+                at += 3
+                out[at : at + n_content] = content[:n_content]
+                at += n_content
+                wide |= role_wide | content_wide
+            i = _skip_blank(data, i, end)
+            if i < end and data[i] == 44:
+                i = _skip_blank(data, i + 1, end)
+                continue
+            if i < end and data[i] == 93:
+                i += 1
+                break
+            return at, -1, 0
+    i = _skip_blank(data, i, end)
+    if i >= end or data[i] != 125:
+        return at, -1, 0
+    if _skip_blank(data, i + 1, end) != end:
+        return at, -1, 0
+    return at, wide, pad
+
+
+@_jit()
+def _plain_chat(
+    data: npt.NDArray[np.uint8], bounds: I64, include_system: bool,
+    out: npt.NDArray[np.uint8], out_bounds: I64, kinds: npt.NDArray[np.int8],
+    pads: npt.NDArray[np.int8], longest: int,
+) -> None:  # pragma: no cover - compiled
+    key = np.empty(longest, dtype=np.uint8)
+    role = np.empty(longest, dtype=np.uint8)
+    content = np.empty(longest, dtype=np.uint8)
+    at = 0
+    for t in range(len(bounds) - 1):
+        out_bounds[t] = at
+        end_at, kind, pad = _plain_chat_one(data, bounds[t], bounds[t + 1], include_system,
+                                            out, at, key, role, content)
+        kinds[t] = kind
+        pads[t] = pad
+        if kind >= 0:
+            at = end_at
+    out_bounds[len(bounds) - 1] = at
+
+
+def plain_chat(
+    data: npt.NDArray[np.uint8], bounds: I64, include_system: bool
+) -> tuple[npt.NDArray[np.uint8], I64, npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+    """The comparison texts (`normalize.example_text`, not yet normalised) of examples given
+    as JSON (the bytes data[bounds[t]:bounds[t + 1]]) of the plain chat shape, read without
+    building Python objects: (the texts as UTF-8, back to back, their byte bounds, each
+    example's kind: 0 its text is ASCII, 1 it is not, -1 the example has another shape (a
+    tool call, content parts, more keys, escapes this does not read) and its text is empty
+    here, and `normalize.padded` of each example read). Every example of kind -1 must be
+    read by the JSON parser and `example_text` instead."""
+    bounds = np.ascontiguousarray(bounds, dtype=np.int64)
+    t = len(bounds) - 1
+    longest = int(np.max(np.diff(bounds))) if t else 0
+    out = np.empty(len(data) + 1, dtype=np.uint8)
+    out_bounds = np.empty(t + 1, dtype=np.int64)
+    kinds = np.empty(t, dtype=np.int8)
+    pads = np.empty(t, dtype=np.int8)
+    _plain_chat(data, bounds, bool(include_system), out, out_bounds, kinds, pads, longest + 1)
+    return out[: out_bounds[-1]], out_bounds, kinds, pads
+
+
+@_jit(inline="always")
 def _mix(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     x = x ^ (x >> np.uint64(30))
     x = x * _M1
@@ -481,7 +741,11 @@ def _pair_sims(
     longest = max(1, _longest(offsets))
     left_hashes = np.empty(longest, dtype=np.uint64)
     right_hashes = np.empty(longest, dtype=np.uint64)
-    capacity = _table_size(longest)
+    # the left text's table at most an eighth full (`_table_size` is half): shorter probe
+    # runs for the right text's shingles, most of which miss (5-7 % less time a pair), unless
+    # a text of the chunk is so long that the tables would take more than a few MB
+    spread = 4 if longest <= 1 << 16 else 1
+    capacity = spread * _table_size(longest)
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
     stamps = np.empty(capacity, dtype=np.int64)
@@ -499,7 +763,7 @@ def _pair_sims(
         a, b = left[p], right[p]
         if a != current:
             na = _text_shingles(codes, offsets[a], offsets[a + 1], word, n, left_hashes, 0)
-            size = _table_size(na)
+            size = spread * _table_size(na)
             mask = np.uint64(size - 1)
             marks[:size] = 0
             stamps[:size] = -1

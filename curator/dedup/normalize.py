@@ -97,3 +97,29 @@ def example_text(example: Mapping[str, Any], *, include_system: bool = False) ->
 def normalize_example(example: Mapping[str, Any], *, include_system: bool = False) -> str:
     """The normalised comparison text of a chat example (see the module docstring)."""
     return normalize_text(example_text(example, include_system=include_system))
+
+
+def padded(example: Mapping[str, Any]) -> int:
+    """1 when a message's content is a string padded with blanks, else 0: `_PADDED_SQL`
+    (curator.workspace.dedup) on the parsed example (leading or trailing space, tab, CR or LF; three spaces in a row; three
+    line feeds in a row), run by the dedup workers on each example they read (in compiled code,
+    `kernels.plain_chat`, for an example of the plain chat shape)."""
+    messages = example.get("messages")
+    if type(messages) is not list:  # (exact type tests first: the ABC checks cost more)
+        if isinstance(messages, Mapping):  # json_each walks an object's values too
+            messages = list(messages.values())
+        elif not isinstance(messages, list):
+            return 0
+    for message in messages:
+        if type(message) is not dict and not isinstance(message, Mapping):
+            continue
+        content = message.get("content")
+        # a blank at either end is what trim() would take (no copy made to compare)
+        if (type(content) is str or isinstance(content, str)) and content and (
+                content[0] in _BLANKS or content[-1] in _BLANKS or "   " in content
+                or "\n\n\n" in content):
+            return 1
+    return 0
+
+
+_BLANKS = " \t\n\r"  # what _PADDED_SQL trims (and kernels.plain_chat)

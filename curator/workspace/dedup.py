@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from curator.dedup import Cluster, DedupResult, KeeperRule, find_duplicates
@@ -45,10 +47,12 @@ from curator.dedup.near import (
     BUCKET_CAP,
     BUCKET_WINDOW,
     RECORD_CAP,
+    RanksFromFlags,
     collector_paused,
     in_thread,
 )
 from curator.dedup.normalize import TEXT_VERSION
+from curator.dedup.normalize import padded as padded  # the workers' flag: moved there
 from curator.dedup.settings import DedupSettings
 from curator.workspace import Change, DuplicateCluster, Workspace, WorkspaceError
 from curator.workspace.dedup_marks import mark_with_pairs
@@ -192,29 +196,6 @@ def best_keeper_ranks(ws: Workspace) -> tuple[dict[int, int], set[int]]:
     return best(padding), best.prefer
 
 
-def padded(example: Mapping[str, Any]) -> int:
-    """1 when a message's content is a string padded with blanks, else 0: `_PADDED_SQL` on
-    the parsed example (leading or trailing space, tab, CR or LF; three spaces in a row; three
-    line feeds in a row), run by the dedup workers on each example they read."""
-    messages = example.get("messages")
-    if type(messages) is not list:  # (exact type tests first: the ABC checks cost more)
-        if isinstance(messages, Mapping):  # json_each walks an object's values too
-            messages = list(messages.values())
-        elif not isinstance(messages, list):
-            return 0
-    for message in messages:
-        if type(message) is not dict and not isinstance(message, Mapping):
-            continue
-        content = message.get("content")
-        # a blank at either end is what trim() would take (no copy made to compare)
-        if (type(content) is str or isinstance(content, str)) and content and (
-                content[0] in _BLANKS or content[-1] in _BLANKS or "   " in content
-                or "\n\n\n" in content):
-            return 1
-    return 0
-
-
-_BLANKS = " \t\n\r"  # what _PADDED_SQL trims
 
 
 @dataclass(frozen=True)
@@ -285,6 +266,54 @@ class BestRanks:
                 for rid, n in self.issues.items()}
         position = {key: k for k, key in enumerate(sorted(set(keys.values())))}
         return {rid: position[key] for rid, key in keys.items()}
+
+    def rank_array(self, ids: npt.NDArray[np.int64], padding: npt.NDArray[np.int64], *,
+                   prefer_first: bool = False) -> npt.NDArray[np.int64]:
+        """`self(dict(zip(ids, padding)))[i]` for each of `ids` (eligible records), as an
+        array, computed with numpy (the dicts took 0.45 s at 1M records, serial)."""
+        rids = np.fromiter(self.issues, dtype=np.int64, count=len(self.issues))
+        problems = np.fromiter(self.issues.values(), dtype=np.int64, count=len(self.issues))
+        ifd = np.full(len(rids), np.inf)
+        sort = None if len(rids) < 2 or bool((rids[1:] > rids[:-1]).all()) \
+            else np.argsort(rids)
+        ordered = rids if sort is None else rids[sort]
+
+        def where(of: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+            """Positions in rids of the ids `of`, and which of them are there."""
+            at = np.minimum(np.searchsorted(ordered, of), max(len(ordered) - 1, 0))
+            found = ordered[at] == of if len(ordered) else np.zeros(len(of), dtype=bool)
+            return (at if sort is None else sort[at]), found
+
+        if self.ifd:
+            scored = np.fromiter(self.ifd, dtype=np.int64, count=len(self.ifd))
+            at, found = where(scored)
+            ifd[at[found]] = np.fromiter(self.ifd.values(), dtype=np.float64,
+                                         count=len(self.ifd))[found]
+        if np.isnan(ifd).any():  # NaN keys: the tuples' own order
+            ranks = self(dict(zip(ids.tolist(), padding.tolist(), strict=True)),
+                         prefer_first=prefer_first)
+            return np.fromiter((ranks[i] for i in ids.tolist()), dtype=np.int64,
+                               count=len(ids))
+        at, found = where(ids)
+        if not found.all():
+            raise KeyError(int(ids[~found][0]))
+        problems[at] += padding.astype(np.int64, copy=False)
+        later = np.zeros(len(rids), dtype=bool)
+        if prefer_first:
+            later = ~np.isin(rids, np.fromiter(self.prefer, dtype=np.int64,
+                                               count=len(self.prefer)))
+        # the dense rank of each record's key (later, problems, ifd) among all keys: its
+        # position in the sorted distinct keys, as __call__ numbers them
+        order = np.lexsort((ifd, problems, later))
+        step = np.ones(len(order), dtype=bool)
+        if len(order):
+            step[1:] = ((later[order][1:] != later[order][:-1])
+                        | (problems[order][1:] != problems[order][:-1])
+                        | (ifd[order][1:] != ifd[order][:-1]))
+            step[0] = False
+        rank = np.empty(len(rids), dtype=np.int64)
+        rank[order] = np.cumsum(step)
+        return rank[at]
 
 
 class BestRanksLater:
@@ -386,13 +415,14 @@ def run_find(
         raise WorkspaceError(str(exc)) from None
     statuses = None
     preferred = set(prefer)
-    ranks_from_flags: Callable[[Mapping[int, int]], Mapping[int, int]] | None = None
+    ranks_from_flags: RanksFromFlags | None = None
     if best is not None:
         pending = best
 
-        def ranks_from_flags(padding: Mapping[int, int]) -> Mapping[int, int]:
+        def ranks_from_flags(ids: npt.NDArray[np.int64], padding: npt.NDArray[np.int64]
+                             ) -> npt.NDArray[np.int64]:
             rule = pending.result() if isinstance(pending, BestRanksLater) else pending
-            return rule(padding, prefer_first=True)  # its preferred records first
+            return rule.rank_array(ids, padding, prefer_first=True)  # preferred ones first
     elif ranks is not None:
         statuses = ranks[0]
         preferred |= ranks[1]
@@ -572,6 +602,7 @@ def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: 
             # refuses the run (run_find's own check would leave a moment before the write)
             unchanged=lambda: content_key(ws, cache_settings(settings)) == key,
             refused=MOVED,
+            records_known=True,  # the eligible ids read above; `unchanged` holds them so
         )
     s = result.stats
     return WorkspaceDedup(params, s.records, result.clusters, len(result.exact_groups),

@@ -90,12 +90,16 @@ class Tx:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
-    def finish(self, entry: int, action: str, selected: int, summary: str) -> Change:
-        """Close a journal entry: count its changes, drop it if empty, cut the redo branch."""
-        changed = self.conn.execute(
-            "SELECT count(DISTINCT coalesce(record_id, -1)) FROM journal_changes "
-            "WHERE entry_id = ?", (entry,)
-        ).fetchone()[0]
+    def finish(self, entry: int, action: str, selected: int, summary: str,
+               changed: int | None = None) -> Change:
+        """Close a journal entry: count its changes, drop it if empty, cut the redo branch.
+        `changed`: the count when the caller knows it (the distinct record ids of the entry's
+        rows, the rows of no record counting as one), instead of reading every row back."""
+        if changed is None:
+            changed = self.conn.execute(
+                "SELECT count(DISTINCT coalesce(record_id, -1)) FROM journal_changes "
+                "WHERE entry_id = ?", (entry,)
+            ).fetchone()[0]
         summary = summary.replace("{n}", str(changed))
         if not changed:
             self.conn.execute("DELETE FROM journal WHERE id = ?", (entry,))

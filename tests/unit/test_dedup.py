@@ -159,6 +159,30 @@ def test_pair_jaccard_is_the_exact_jaccard_of_the_shingle_sets(shingling: Shingl
                for t in texts)  # and texts that repeat a shingle
 
 
+def test_pair_jaccard_does_not_depend_on_the_longest_text_of_the_chunk() -> None:
+    # the verification kernel sizes its tables by the chunk's longest text (sparser tables
+    # below 65,536 characters): a pair's figure must not change with what else is verified
+    rng = random.Random(3)
+    words = ["alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "é", "日本"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 60))) for _ in range(80)]
+    texts += [texts[0] + " more", texts[1] + texts[2]]
+    huge = " ".join(rng.choice(words) for _ in range(20_000))  # over 65,536 characters
+    assert len(huge) > 1 << 16
+    left = np.array(sorted(rng.randrange(len(texts)) for _ in range(300)))
+    right = np.array([rng.randrange(len(texts)) for _ in range(300)])
+    sets = [set(reference_shingles(t, Shingling("char", 5))) for t in [*texts, huge]]
+    for chunk in (texts, [*texts, huge]):
+        codes, offsets = kernels.encode(chunk)
+        sims = kernels.pair_jaccard(codes, offsets, False, 5, left, right)
+        want = [len(sets[i] & sets[j]) / len(sets[i] | sets[j])
+                for i, j in zip(left.tolist(), right.tolist(), strict=True)]
+        assert sims.tolist() == pytest.approx(want)
+    # and a pair with the long text itself
+    codes, offsets = kernels.encode([*texts, huge])
+    sims = kernels.pair_jaccard(codes, offsets, False, 5, np.array([len(texts)]), np.array([0]))
+    assert sims[0] == pytest.approx(len(sets[-1] & sets[0]) / len(sets[-1] | sets[0]))
+
+
 def test_own_bins_are_the_bins_a_text_hashes_into() -> None:
     rng = random.Random(4)
     texts = ["", "abc", *(" ".join(words(rng, k)) for k in (3, 20, 200))]
@@ -693,3 +717,24 @@ def test_size_bound_never_drops_a_pair_that_reaches_the_threshold() -> None:
         assert {int(p) for p, s in zip(pairs.tolist(), sims, strict=True)
                 if s >= threshold} <= kept
         assert len(kept) < len(set(pairs.tolist()))
+
+
+def test_exact_groups_by_digest_with_shared_first_halves() -> None:
+    # the groups are sorted by the digests' first half alone unless two share it but not the
+    # second half: both ways give the groups of equal digests, in index order
+    from curator.dedup.near import _exact_groups
+
+    rng = random.Random(9)
+    for clash in (False, True):
+        rows = [(rng.randrange(6 if clash else 1 << 40), rng.randrange(3 if clash else 1 << 40))
+                for _ in range(200)]
+        rows += [rows[k] for k in rng.sample(range(200), 60)]
+        rng.shuffle(rows)
+        digests = np.array(rows, dtype=np.uint64)
+        want: dict[tuple[int, int], list[int]] = {}
+        for k, row in enumerate(rows):
+            want.setdefault(row, []).append(k)
+        groups = sorted((g for g in want.values() if len(g) > 1), key=lambda g: g[0])
+        assert _exact_groups(digests) == groups
+        assert groups  # the premise: there are groups
+    assert _exact_groups(np.empty((0, 2), dtype=np.uint64)) == []

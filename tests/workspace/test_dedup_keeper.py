@@ -179,3 +179,42 @@ def test_best_ranks_read_every_eligible_record_and_only_the_accepted_as_preferre
         assert list(best.issues) == eligible == [i for i in range(1, 13) if i not in (3, 6)]
         assert best.prefer == {2, 5, 9}
         assert set(best.issues.values()) == {0}
+
+
+def test_best_ranks_as_arrays_are_the_ranks_of_the_dicts() -> None:
+    # dedup ranks a million records with numpy (BestRanks.rank_array); the numbers must be
+    # those of BestRanks.__call__ (best_keeper_ranks'), ties, scores, infinities and preferred
+    # records included, for any order of the ids
+    import random
+
+    import numpy as np
+    import pytest
+
+    from curator.workspace.dedup import BestRanks
+
+    rng = random.Random(4)
+    for trial in range(30):
+        n = rng.randint(0, 300)
+        rids = rng.sample(range(1, 10 * n + 2), n)
+        if trial % 3:
+            rids.sort()  # as read from the index
+        issues = {r: rng.choice((0, 0, 0, 1, 2)) for r in rids}
+        ifd = {r: rng.choice((0.5, 1.25, 3.0, -0.0, 0.0, float("inf")))
+               for r in rng.sample(rids, n // 3)}
+        ifd.update({10 * n + 5 + k: 1.0 for k in range(3)})  # scored records not eligible
+        prefer = set(rng.sample(rids, n // 5)) | {10 * n + 9}
+        best = BestRanks(issues, ifd, prefer)
+        ids = list(rids)
+        rng.shuffle(ids)
+        padding = [rng.choice((0, 0, 1)) for _ in ids]
+        for first in (False, True):
+            want = best(dict(zip(ids, padding, strict=True)), prefer_first=first)
+            got = best.rank_array(np.array(ids, dtype=np.int64),
+                                  np.array(padding, dtype=np.int64), prefer_first=first)
+            assert got.tolist() == [want[i] for i in ids]
+    best = BestRanks({1: 0, 2: 1}, {2: float("nan")}, set())  # NaN: the dicts' own order
+    got = best.rank_array(np.array([2, 1]), np.array([0, 0]))
+    want = best({1: 0, 2: 0})
+    assert got.tolist() == [want[2], want[1]]
+    with pytest.raises(KeyError):
+        best.rank_array(np.array([3]), np.array([0]))

@@ -147,3 +147,64 @@ def test_splits_are_set_without_sqlites_row_reads_and_foreign_keys_stay_on(
         assert _splits(ws)[1] == "train"
         ws.undo()
         assert set(_splits(ws).values()) == {None}
+
+
+def test_the_changed_count_is_the_entrys_distinct_records_with_meta_as_one(
+        tmp_path: Path) -> None:
+    # mark_with_pairs counts the records it changed itself (finish no longer reads every
+    # journal row back): the count must be what that read gives, the meta keys' rows (no
+    # record) counting as one, and an entry that changed nothing is still dropped
+    from curator.workspace.dedup_marks import mark_with_pairs
+
+    rng = random.Random(11)
+    with Workspace.open(_workspace(tmp_path, 30)) as ws:
+        ids = list(ws.select_ids([]))
+        seen_meta_only = seen_both = False
+        for step in range(16):
+            clusters = _random_clusters(rng, ids) if step % 4 != 3 else []
+            meta = {"dedup.params": str(step % 3), "dedup.other": None if step % 2 else "x"}
+            change = mark_with_pairs(ws, clusters, {"step": step}, clear_others=step % 5 != 2,
+                                     meta=meta, records_known=step % 2 == 0)
+            if change.entry_id is None:
+                assert change.changed == 0
+                continue
+            rows = ws.connection.execute(
+                "SELECT count(DISTINCT coalesce(record_id, -1)), count(record_id), "
+                "count(*) - count(record_id) FROM journal_changes WHERE entry_id = ?",
+                (change.entry_id,)).fetchone()
+            assert change.changed == rows[0]
+            n_changes = ws.connection.execute("SELECT n_changes FROM journal WHERE id = ?",
+                                              (change.entry_id,)).fetchone()[0]
+            assert n_changes == rows[0]
+            seen_meta_only |= rows[1] == 0 and rows[2] > 0
+            seen_both |= rows[1] > 0 and rows[2] > 0
+        assert seen_both and seen_meta_only
+        # the same marks and meta again: nothing changes, no entry is left
+        again = mark_with_pairs(ws, clusters, {}, clear_others=True, meta=meta)
+        assert again.entry_id is None and again.changed == 0
+
+
+def test_the_marks_page_cache_is_larger_only_while_they_are_written(tmp_path: Path) -> None:
+    import pytest
+
+    from curator.workspace import UnknownRecords
+    from curator.workspace.dedup_marks import _WRITE_CACHE_KIB, mark_with_pairs
+
+    with Workspace.open(_workspace(tmp_path, 6)) as ws:
+        conn = ws.connection
+        before = conn.execute("PRAGMA cache_size").fetchone()[0]
+        assert -before < _WRITE_CACHE_KIB  # SQLite's default (2 MB) or this workspace's
+        sizes: list[int] = []
+        conn.set_trace_callback(lambda s: sizes.append(s) if "cache_size =" in s else None)
+        mark_with_pairs(ws, [DuplicateCluster(1, {2: 0.9})], {}, clear_others=True)
+        conn.set_trace_callback(None)
+        assert sizes == [f"PRAGMA cache_size = {-_WRITE_CACHE_KIB}",
+                         f"PRAGMA cache_size = {before}"]
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == before
+        with pytest.raises(UnknownRecords):  # without records_known the ids are checked
+            mark_with_pairs(ws, [DuplicateCluster(1, {99: 0.9})], {}, clear_others=True)
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == before
+        conn.execute("PRAGMA cache_size = -100000")  # larger already: left as it is
+        mark_with_pairs(ws, [DuplicateCluster(1, {3: 0.9})], {}, clear_others=True)
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -100000
+        assert _marks(ws)[3] == (1, 1, 0.9) and _marks(ws)[2] == (None, None, None)
