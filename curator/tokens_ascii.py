@@ -15,7 +15,7 @@ hash of its contents; later runs read it from there, and build it again if it do
 piece longer than `PIECE_MAX` bytes (a run of one letter, a long identifier) is not merged here:
 the whole text goes to the bpe-openai count, whose merge does not slow down on long pieces.
 
-Only large inputs use it (`COMPILED_MIN_BYTES`: `curator validate` and `curator stats`): importing
+Only large inputs use it (`COMPILED_MIN_BYTES`: `curator validate`, `stats` and `import`): importing
 numba and loading the compiled loop costs about 1 s, which a small file does not win back.
 """
 
@@ -38,7 +38,7 @@ from curator.home import curator_home
 
 #: the longest piece merged here; a longer one is counted by the other counter
 PIECE_MAX = 256
-#: `curator validate` of a file at least this large uses the compiled counter: about 1 s to start
+#: inputs at least this large use the compiled counter (validate, stats, import): about 1 s to start
 #: (numba's import and its compiled code), won back after some 150,000 rows
 COMPILED_MIN_BYTES = 256 * 1024 * 1024
 #: the lookup table's layout (part of its file name, so that a new layout never reads an old file)

@@ -55,6 +55,7 @@ from curator.io import (
 )
 from curator.io.reader import line_text, row_from_line
 from curator.issues import Issue
+from curator.tokens_ascii import COMPILED_MIN_BYTES
 from curator.workspace import Workspace, WorkspaceError, WorkspaceWriteFailed
 from curator.workspace.settings import (  # moved there; importable from here as before
     WorkspaceSettings as WorkspaceSettings,
@@ -423,10 +424,14 @@ def import_files(
     that nothing else reads the workspace through while it imports (`curator import`), since
     queries meanwhile run without the indexes.
     """
-    if prepare is None:
-        from curator.workspace.prepare import Preparer
+    from curator.workspace.prepare import Preparer
 
+    if prepare is None:
         prepare = Preparer("openai")
+    paths = list(paths)
+    if type(prepare) is Preparer and sum(os.path.getsize(p) for p in paths if os.path.isfile(p)) \
+            >= COMPILED_MIN_BYTES:
+        prepare.compiled_ascii = True  # the same counts; its start-up pays on this much text
     report = ImportReport()
     pool: Executor | None = None
     if workers > 1:

@@ -93,6 +93,9 @@ class Preparer:
                  max_tokens: int | None = None, count_tokens: bool = True) -> None:
         self.options = Options(target, model, max_tokens, count_tokens=count_tokens)
         self._checker: RowChecker | None = None
+        #: count ASCII text with the compiled counter (`RowChecker.use_compiled_ascii`: the same
+        #: counts), set by import for large inputs before the workers start
+        self.compiled_ascii = False
 
     @property
     def target(self) -> str:
@@ -105,6 +108,8 @@ class Preparer:
     def _rows(self) -> RowChecker:
         if self._checker is None:
             self._checker = RowChecker(self.options)
+            if self.compiled_ascii:
+                self._checker.use_compiled_ascii()
         return self._checker
 
     def clean_chat(self, data: dict[str, Any]) -> tuple[int | None, int | None] | None:

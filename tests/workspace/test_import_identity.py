@@ -127,3 +127,27 @@ def test_the_clean_row_shortcut_stores_what_the_preparer_makes(tmp_path: Path) -
     conn.close()
     assert clean > 400
     assert {"tokens.over_limit", "json.duplicate_key", "chat.content_empty"} <= codes, codes
+
+
+def test_a_large_import_stores_the_same_with_the_compiled_ascii_count(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # a large input makes import count ASCII text with the compiled counter; every record,
+    # count and issue is what the plain count stores (in one process and with two workers)
+    from curator.workspace import importer
+
+    src = tmp_path / "mixed.jsonl"
+    src.write_text("\n".join(_lines()) + "\n", encoding="utf-8")
+    plain_db = tmp_path / "plain.db"
+    with Workspace.open(plain_db, create=True) as ws:
+        import_files(ws, [src], Preparer("openai", max_tokens=200), batch_size=100)
+    monkeypatch.setattr(importer, "COMPILED_MIN_BYTES", 0)
+    for workers in (1, 2):
+        db = tmp_path / f"compiled{workers}.db"
+        prepare = Preparer("openai", max_tokens=200)
+        with Workspace.open(db, create=True) as ws:
+            import_files(ws, [src], prepare, batch_size=100, workers=workers)
+        assert prepare.compiled_ascii
+        if workers == 1:
+            counter = prepare._rows().counter
+            assert counter is not None and getattr(counter, "compiled_ascii", False)
+        assert _dump(db) == _dump(plain_db)
