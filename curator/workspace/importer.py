@@ -269,8 +269,9 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
         if got is not None:
             index += 1
             canonical = got[0]
-            # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s
-            append(_clean_row(name, line_no, index, raw.decode(), canonical, got[1], got[2]))
+            # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s,
+            # sent as its bytes (the store writes them as TEXT: `sources._INSERT_RECORD`)
+            append(_clean_row(name, line_no, index, raw, canonical, got[1], got[2]))
             continue
         rec = read_line(raw, line_no, offset, last_unended, scan)
         if rec is None:
@@ -289,12 +290,15 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     return out
 
 
-def _clean_row(name: str, line: int, index: int, text: str, canonical: bytes, total: int | None,
-               trained: int | None) -> tuple[RecordRow, bytes]:
+def _clean_row(name: str, line: int, index: int, text: str | bytes, canonical: bytes,
+               total: int | None, trained: int | None) -> tuple[RecordRow, bytes]:
     """The record of a clean plain-chat row, as `_prepared` builds it from the Preparer: chat,
-    pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON."""
+    pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON. The line and
+    the canonical JSON stay UTF-8 bytes (`text` may be either): the insert stores them as TEXT,
+    the same value as the decoded string (`sources._INSERT_RECORD`), so no worker decodes them
+    and the parent unpickles bytes, not strings."""
     return _keyed(hashlib.sha256(canonical).digest(),
-                  (name, line, index, text, "openai-chat", canonical.decode(), "pending", None,
+                  (name, line, index, text, "openai-chat", canonical, "pending", None,
                    total, trained, (), "chat", None))
 
 

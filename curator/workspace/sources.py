@@ -183,7 +183,8 @@ def begin_import(ws: Workspace, path: str, *, meta: Mapping[str, str | None] | N
 
 
 #: one record as import writes it: NewRecord's fields in order (issues at 11 as tuples of
-#: (code, severity, message_index, path, message, hint), then kind and tokens_sides). Import's
+#: (code, severity, message_index, path, message, hint), then kind and tokens_sides; raw and
+#: canonical as str or as UTF-8 bytes, stored as the same TEXT by `_INSERT_RECORD`). Import's
 #: workers send these rather than NewRecords: a plain tuple pickles in a third of the time of a frozen dataclass and unpickles
 #: in two thirds, and the parent builds nothing per row.
 RecordRow = tuple[Any, ...]
@@ -205,10 +206,15 @@ def import_batch(ws: Workspace, import_id: int, records: Sequence[NewRecord],
     return import_rows(ws, import_id, [record_row(r) for r in records], totals)
 
 
+#: raw and canonical may come as UTF-8 bytes (importer._clean_row: a worker sends the line and
+#: the canonical JSON it has as bytes, saving a decode there and strings across the pipe); the
+#: CAST stores such bytes as TEXT, byte for byte what binding the decoded str stores (a TEXT
+#: column would otherwise keep them as a BLOB). A str is unchanged by it; NULL stays NULL.
 _INSERT_RECORD = (
     "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, raw, format, "
     "canonical, status, reason, tokens_total, tokens_trained, import_id, created, kind, "
-    "tokens_sides) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    "tokens_sides) VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?, CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, "
+    "?, ?)")
 _INSERT_ISSUE = ("INSERT INTO issues(record_id, code, severity, message_index, path, message, "
                  "hint) VALUES (?, ?, ?, ?, ?, ?, ?)")
 

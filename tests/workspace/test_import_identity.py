@@ -127,3 +127,34 @@ def test_the_clean_row_shortcut_stores_what_the_preparer_makes(tmp_path: Path) -
     conn.close()
     assert clean > 400
     assert {"tokens.over_limit", "json.duplicate_key", "chat.content_empty"} <= codes, codes
+
+
+def test_clean_rows_store_their_line_and_canonical_json_as_text(tmp_path: Path) -> None:
+    """Import's workers send a clean row's line and canonical JSON as UTF-8 bytes; the store
+    must keep them as TEXT (a TEXT column would keep bytes as a BLOB), the same value as the
+    decoded line, whatever the characters."""
+    texts = ["plain ascii", "café crème", "日本語の質問", "emoji 😀 and ß", "tab\tquote \" slash \\"]
+    lines = []
+    for i in range(60):
+        text = f"{texts[i % len(texts)]} {i}"
+        row = {"messages": [{"role": "user", "content": f"Q: {text}?"},
+                            {"role": "assistant", "content": f"A: {text}."}]}
+        lines.append(json.dumps(row, ensure_ascii=i % 2 == 0))
+    src = tmp_path / "utf8.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for workers in (1, 2):
+        db = tmp_path / f"w{workers}.db"
+        with Workspace.open(db, create=True) as ws:
+            import_files(ws, [src], Preparer("openai"), defer_indexes=True, workers=workers)
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        rows = conn.execute("SELECT typeof(raw), typeof(canonical), raw, canonical, status, "
+                            "tokens_total FROM records ORDER BY id").fetchall()
+        conn.close()
+        assert len(rows) == len(lines)
+        for line, (t_raw, t_canonical, raw, canonical, status, tokens) in zip(lines, rows,
+                                                                             strict=True):
+            assert (t_raw, t_canonical) == ("text", "text")
+            assert raw == line
+            assert canonical == json.dumps(json.loads(line), sort_keys=True, ensure_ascii=False,
+                                           separators=(",", ":"))
+            assert status == "pending" and tokens is not None  # the clean-row path took it
