@@ -72,6 +72,7 @@ from curator.workspace.sources import (
     file_stamp,
     import_cache,
     import_rows,
+    is_rejected,
     set_file_stamp,
     stamped_imports,
     uid_deferred_by,
@@ -293,13 +294,13 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
 def _clean_row(name: str, line: int, index: int, text: str | bytes, canonical: bytes,
                total: int | None, trained: int | None) -> tuple[RecordRow, bytes]:
     """The record of a clean plain-chat row, as `_prepared` builds it from the Preparer: chat,
-    pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON. The line and
-    the canonical JSON stay UTF-8 bytes (`text` may be either): the insert stores them as TEXT,
-    the same value as the decoded string (`sources._INSERT_RECORD`), so no worker decodes them
-    and the parent unpickles bytes, not strings."""
-    return _keyed(hashlib.sha256(canonical).digest(),
-                  (name, line, index, text, "openai-chat", canonical, "pending", None,
-                   total, trained, (), "chat", None))
+    pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON. In the short
+    form (`sources.CLEAN_ROW_LEN`: the fields every clean record shares are the insert's own).
+    The line and the canonical JSON stay UTF-8 bytes (`text` may be either): the insert stores
+    them as TEXT, the same value as the decoded string, so no worker decodes them and the
+    parent unpickles bytes, not strings."""
+    return _keyed(hashlib.sha256(canonical).digest(), (name, line, index, text, canonical, total,
+                                                       trained))
 
 
 def _row_jobs(rows: Iterator[Row]) -> Iterator[Job]:
@@ -391,7 +392,7 @@ def _flush(ws: Workspace, import_id: int, batch: list[RecordRow], fr: FileReport
             fr.already_present += 1
             continue
         fr.new += 1
-        if rec[7] == "rejected":  # status
+        if is_rejected(rec):
             fr.rejected += 1
             fr.reasons[rec[8] or "rejected"] += 1  # reason
     batch.clear()

@@ -10,6 +10,7 @@ import sqlite3
 import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from curator.workspace.journal import now
@@ -188,6 +189,22 @@ def begin_import(ws: Workspace, path: str, *, meta: Mapping[str, str | None] | N
 #: workers send these rather than NewRecords: a plain tuple pickles in a third of the time of a frozen dataclass and unpickles
 #: in two thirds, and the parent builds nothing per row.
 RecordRow = tuple[Any, ...]
+#: the length of a CLEAN record's `RecordRow` (importer._clean_row, most rows of a real file): uid,
+#: source_file, source_line, example_index, raw, canonical, tokens_total, tokens_trained, the
+#: statement's parameters in order. Every other field is the same for each such record (format
+#: openai-chat, status pending, no reason, kind chat, no token sides, no issue) and is written
+#: by the statement itself (`_clean_insert`): fewer fields to pickle in the worker and to bind
+#: here, no None to adapt, and no tuple built again per row.
+CLEAN_ROW_LEN = 8
+
+
+def is_rejected(r: RecordRow) -> bool:
+    """Whether a `RecordRow` is stored as rejected (a clean one never is)."""
+    return len(r) != CLEAN_ROW_LEN and r[7] == "rejected"
+
+
+def _is_clean(r: RecordRow) -> bool:
+    return len(r) == CLEAN_ROW_LEN
 
 
 def record_row(r: NewRecord) -> RecordRow:
@@ -208,13 +225,27 @@ def import_batch(ws: Workspace, import_id: int, records: Sequence[NewRecord],
 
 #: raw and canonical may come as UTF-8 bytes (importer._clean_row: a worker sends the line and
 #: the canonical JSON it has as bytes, saving a decode there and strings across the pipe); the
-#: CAST stores such bytes as TEXT, byte for byte what binding the decoded str stores (a TEXT
-#: column would otherwise keep them as a BLOB). A str is unchanged by it; NULL stays NULL.
+#: CAST (here and in `_clean_insert`) stores such bytes as TEXT, byte for byte what binding the
+#: decoded str stores (a TEXT column would otherwise keep them as a BLOB). A str is unchanged
+#: by it; NULL stays NULL.
 _INSERT_RECORD = (
     "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, raw, format, "
     "canonical, status, reason, tokens_total, tokens_trained, import_id, created, kind, "
     "tokens_sides) VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?, CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, "
     "?, ?)")
+
+
+def _clean_insert(import_id: int, stamp: str) -> str:
+    """The insert of a clean `RecordRow` (`CLEAN_ROW_LEN`) of import `import_id` at `stamp`, the
+    fields every clean record shares written in (one statement per batch: SQLite prepares it
+    once, the driver caches it)."""
+    return ("INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, raw, "
+            "canonical, tokens_total, tokens_trained, format, status, reason, import_id, created, "
+            "kind, tokens_sides) VALUES (?, ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, "
+            f"'openai-chat', 'pending', NULL, {int(import_id)}, '{stamp.replace(chr(39), chr(39) * 2)}', "
+            "'chat', NULL)")
+
+
 _INSERT_ISSUE = ("INSERT INTO issues(record_id, code, severity, message_index, path, message, "
                  "hint) VALUES (?, ?, ?, ?, ?, ?, ?)")
 
@@ -232,6 +263,8 @@ def _checked_here(c: sqlite3.Connection, records: Sequence[RecordRow]) -> Iterat
     before anything is inserted, with the IntegrityError SQLite would raise. The pragma is this
     connection's only, inside the caller's transaction, and set back whatever happens."""
     for r in records:
+        if len(r) == CLEAN_ROW_LEN:  # pending, chat: written by the statement (_clean_insert)
+            continue
         if r[7] not in _STATUSES:
             raise sqlite3.IntegrityError(f"CHECK constraint failed: status IN {STATUSES} "
                                          f"(record {r[0]}: {r[7]!r})")
@@ -251,9 +284,14 @@ def _insert_owned(c: sqlite3.Connection, import_id: int, stamp: str,
     go in with one `executemany`, and each takes the id after the table's last one
     (`last_id`, checked by `owns`), as SQLite gives a row inserted without one: its issues are
     written with those ids, and the table's last id is checked after."""
-    c.executemany(_INSERT_RECORD, ((*r[:11], import_id, stamp, r[12], r[13]) for r in records))
+    clean = _clean_insert(import_id, stamp)
+    for is_clean, run in groupby(records, _is_clean):  # in order: each run in one executemany
+        if is_clean:
+            c.executemany(clean, run)
+        else:
+            c.executemany(_INSERT_RECORD, ((*r[:11], import_id, stamp, r[12], r[13]) for r in run))
     c.executemany(_INSERT_ISSUE, [(rid, *i) for rid, r in enumerate(records, last_id + 1)
-                                  for i in r[11]])
+                                  if len(r) != CLEAN_ROW_LEN for i in r[11]])
     if _last_id(c) != last_id + len(records):  # rolled back by the caller's transaction
         raise sqlite3.IntegrityError(
             f"records {last_id + 1}-{last_id + len(records)} did not get the ids expected")
@@ -264,7 +302,11 @@ def _insert_checked(c: sqlite3.Connection, import_id: int, stamp: str,
     """Insert each record unless its uid is present (the UNIQUE index says); True for each new
     one, whose issues follow it."""
     is_new = []
+    clean = _clean_insert(import_id, stamp)
     for r in records:
+        if len(r) == CLEAN_ROW_LEN:
+            is_new.append(c.execute(clean, r).rowcount == 1)
+            continue
         cur = c.execute(_INSERT_RECORD, (*r[:11], import_id, stamp, r[12], r[13]))
         new = cur.rowcount == 1
         is_new.append(new)
@@ -296,7 +338,7 @@ def import_rows(ws: Workspace, import_id: int, records: Sequence[RecordRow],
             (totals["rows"], totals["new"] + sum(is_new),
              totals["already_present"] + len(is_new) - sum(is_new),
              totals["rejected"] + sum(1 for r, n in zip(records, is_new, strict=True)
-                                      if n and r[7] == "rejected"),
+                                      if n and is_rejected(r)),
              import_id),
         )
         if owner is not None:

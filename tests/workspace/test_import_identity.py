@@ -158,3 +158,25 @@ def test_clean_rows_store_their_line_and_canonical_json_as_text(tmp_path: Path) 
             assert canonical == json.dumps(json.loads(line), sort_keys=True, ensure_ascii=False,
                                            separators=(",", ":"))
             assert status == "pending" and tokens is not None  # the clean-row path took it
+
+
+def test_clean_rows_store_the_same_by_every_insert_path(tmp_path: Path, source: Path) -> None:
+    """Clean rows go to the store in a short form (`sources.CLEAN_ROW_LEN`) with their shared
+    fields written by the statement: the deferred-index owner's batch insert, the row-by-row
+    insert through the uid index (no deferral, or a second file) and the Preparer called on
+    every row (no shortcut) store the same."""
+    def imported(name: str, prepare: Preparer, **kw: object) -> Path:
+        db = tmp_path / f"{name}.db"
+        with Workspace.open(db, create=True) as ws:
+            import_files(ws, [source], prepare, batch_size=64, **kw)  # type: ignore[arg-type]
+        return db
+
+    called = _dump(imported("called", _Called("openai")))
+    assert _dump(imported("owner", Preparer("openai"), defer_indexes=True, workers=2)) == called
+    assert _dump(imported("checked", Preparer("openai"))) == called
+    conn = sqlite3.connect(f"file:{tmp_path / 'checked.db'}?mode=ro", uri=True)
+    clean = conn.execute("SELECT count(*) FROM records WHERE format = 'openai-chat' AND status = "
+                         "'pending' AND tokens_total IS NOT NULL AND id NOT IN "
+                         "(SELECT record_id FROM issues)").fetchone()[0]
+    conn.close()
+    assert clean > 400
