@@ -271,7 +271,7 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
             index += 1
             canonical = got[0]
             # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s,
-            # sent as its bytes (the store writes them as TEXT: `sources._INSERT_RECORD`)
+            # sent as its bytes (the store writes them as TEXT: `sources._clean_insert`)
             append(_clean_row(name, line_no, index, raw, canonical, got[1], got[2]))
             continue
         rec = read_line(raw, line_no, offset, last_unended, scan)
@@ -294,8 +294,8 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
 def _clean_row(name: str, line: int, index: int, text: str | bytes, canonical: bytes,
                total: int | None, trained: int | None) -> tuple[RecordRow, bytes]:
     """The record of a clean plain-chat row, as `_prepared` builds it from the Preparer: chat,
-    pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON. In the short
-    form (`sources.CLEAN_ROW_LEN`: the fields every clean record shares are the insert's own).
+    pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON; in the short
+    form (`sources.CLEAN_ROW_LEN`), since the fields every clean record shares are the insert's.
     The line and the canonical JSON stay UTF-8 bytes (`text` may be either): the insert stores
     them as TEXT, the same value as the decoded string, so no worker decodes them and the
     parent unpickles bytes, not strings."""
