@@ -15,7 +15,9 @@ the old code runs with `PYTHONPATH=DIR` ahead of this checkout. The table shows,
 median wall and CPU seconds of the R runs with their ranges, the largest peak RSS (MB, of the
 largest process of the tree), the ratio import / validate of the medians, and what import adds
 over validate as a share of validate (the target, 1.5x, is a share of at most 0.5). The load average is printed before and after: on a shared machine, say it with
-the figures.
+the figures. With `--old`, the last run's two workspaces are compared table by table
+(`bench/bench_import_compare.py`: every row, value and type) before they are removed: a speed-up
+must store the same.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def run(cmd: list[str], pythonpath: str | None) -> tuple[float, float, float, in
     return wall, float(usage["cpu_s"]), float(usage["max_rss_mb"]), proc.returncode
 
 
-def pair(file: Path, tmp: Path, pythonpath: str | None) -> dict[str, tuple[float, float, float]]:
+def pair(file: Path, tmp: Path, pythonpath: str | None,
+         keep: Path | None = None) -> dict[str, tuple[float, float, float]]:
     out = {}
     wall, cpu, rss, rc = run([sys.executable, "-m", "curator", "validate", "--target", "openai",
                          str(file), "--json"], pythonpath)
@@ -65,6 +68,8 @@ def pair(file: Path, tmp: Path, pythonpath: str | None) -> dict[str, tuple[float
     if rc not in (0, 1):
         raise SystemExit(f"import exited {rc}")
     out["import"] = (wall, cpu, rss)
+    if keep is not None:  # the workspace, closed, kept for the comparison
+        ws.replace(keep)
     for f in tmp.glob("bench_import.db*"):
         f.unlink()
     return out
@@ -92,12 +97,19 @@ def main() -> None:
     try:
         for i in range(args.repeat):
             for name, path in sides:
-                r = pair(args.file, tmp, path)
+                last = args.old and i == args.repeat - 1
+                r = pair(args.file, tmp, path, tmp / f"kept_{name}.db" if last else None)
                 results[name].append(r)
                 print(f"  {i + 1} {name}: validate {r['validate'][0]:.1f} s wall {r['validate'][1]:.1f} "
                       f"CPU s {r['validate'][2]:.0f} MB, import {r['import'][0]:.1f} s wall "
                       f"{r['import'][1]:.1f} CPU s {r['import'][2]:.0f} MB (load {load()})",
                       flush=True)
+        if args.old:
+            print("old and new workspaces of the last repeat, compared:", flush=True)
+            rc = subprocess.call([sys.executable, str(HERE / "bench_import_compare.py"),
+                                  str(tmp / "kept_old.db"), str(tmp / "kept_new.db")])
+            print("the old and new code stored the same" if rc == 0 else
+                  "the old and new code stored DIFFERENT workspaces: see above")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"load average after: {load()}")

@@ -73,6 +73,7 @@ from curator.workspace.sources import (
     file_stamp,
     import_cache,
     import_rows,
+    is_rejected,
     set_file_stamp,
     stamped_imports,
     uid_deferred_by,
@@ -270,16 +271,18 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
         if got:  # a tuple: the clean row's answer (False or None: the general path)
             index += 1
             canonical = got[0]
-            # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s
-            append(_clean_row(name, line_no, index, raw.decode(), canonical, got[1], got[2]))
+            # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s,
+            # sent as its bytes (the store writes them as TEXT: `sources._clean_insert`)
+            append(_clean_row(name, line_no, index, raw, canonical, got[1], got[2]))
             continue
         rec = read_line(raw, line_no, offset, last_unended, scan)
         if rec is None:
             continue
         index += 1
         value = rec.value
-        counts = clean(value) if clean is not None and value is not None and not rec.issues \
-            else None
+        # (got False: the quick path's is_clean turned this row down already)
+        counts = clean(value) if clean is not None and got is not False and value is not None \
+            and not rec.issues else None
         if counts is None:
             append(_prepared(row_from_line(name, rec, index), prepare))
             continue
@@ -290,13 +293,16 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     return out
 
 
-def _clean_row(name: str, line: int, index: int, text: str, canonical: bytes, total: int | None,
-               trained: int | None) -> tuple[RecordRow, bytes]:
+def _clean_row(name: str, line: int, index: int, text: str | bytes, canonical: bytes,
+               total: int | None, trained: int | None) -> tuple[RecordRow, bytes]:
     """The record of a clean plain-chat row, as `_prepared` builds it from the Preparer: chat,
-    pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON."""
-    return _keyed(hashlib.sha256(canonical).digest(),
-                  (name, line, index, text, "openai-chat", canonical.decode(), "pending", None,
-                   total, trained, (), "chat", None))
+    pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON; in the short
+    form (`sources.CLEAN_ROW_LEN`), since the fields every clean record shares are the insert's.
+    The line and the canonical JSON stay UTF-8 bytes (`text` may be either): the insert stores
+    them as TEXT, the same value as the decoded string, so no worker decodes them and the
+    parent unpickles bytes, not strings."""
+    return _keyed(hashlib.sha256(canonical).digest(), (name, line, index, text, canonical, total,
+                                                       trained))
 
 
 def _row_jobs(rows: Iterator[Row]) -> Iterator[Job]:
@@ -388,7 +394,7 @@ def _flush(ws: Workspace, import_id: int, batch: list[RecordRow], fr: FileReport
             fr.already_present += 1
             continue
         fr.new += 1
-        if rec[7] == "rejected":  # status
+        if is_rejected(rec):
             fr.rejected += 1
             fr.reasons[rec[8] or "rejected"] += 1  # reason
     batch.clear()

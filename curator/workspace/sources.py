@@ -10,12 +10,13 @@ import sqlite3
 import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from curator.workspace.journal import now
 from curator.workspace.meta import read_meta, write_meta
 from curator.workspace.migrations import UID_INDEX
-from curator.workspace.records import NewRecord
+from curator.workspace.records import KINDS, STATUSES, NewRecord
 
 if TYPE_CHECKING:
     from curator.workspace.engine import Workspace
@@ -183,10 +184,27 @@ def begin_import(ws: Workspace, path: str, *, meta: Mapping[str, str | None] | N
 
 
 #: one record as import writes it: NewRecord's fields in order (issues at 11 as tuples of
-#: (code, severity, message_index, path, message, hint), then kind and tokens_sides). Import's
+#: (code, severity, message_index, path, message, hint), then kind and tokens_sides; raw and
+#: canonical as str or as UTF-8 bytes, stored as the same TEXT by `_INSERT_RECORD`). Import's
 #: workers send these rather than NewRecords: a plain tuple pickles in a third of the time of a frozen dataclass and unpickles
 #: in two thirds, and the parent builds nothing per row.
 RecordRow = tuple[Any, ...]
+#: the length of a CLEAN record's `RecordRow` (importer._clean_row, most rows of a real file): uid,
+#: source_file, source_line, example_index, raw, canonical, tokens_total, tokens_trained, the
+#: statement's parameters in order. Every other field is the same for each such record (format
+#: openai-chat, status pending, no reason, kind chat, no token sides, no issue) and is written
+#: by the statement itself (`_clean_insert`): fewer fields to pickle in the worker and to bind
+#: here, no None to adapt, and no tuple built again per row.
+CLEAN_ROW_LEN = 8
+
+
+def is_rejected(r: RecordRow) -> bool:
+    """Whether a `RecordRow` is stored as rejected (a clean one never is)."""
+    return len(r) != CLEAN_ROW_LEN and r[7] == "rejected"
+
+
+def _is_clean(r: RecordRow) -> bool:
+    return len(r) == CLEAN_ROW_LEN
 
 
 def record_row(r: NewRecord) -> RecordRow:
@@ -205,12 +223,59 @@ def import_batch(ws: Workspace, import_id: int, records: Sequence[NewRecord],
     return import_rows(ws, import_id, [record_row(r) for r in records], totals)
 
 
+#: raw and canonical may come as UTF-8 bytes (importer._clean_row: a worker sends the line and
+#: the canonical JSON it has as bytes, saving a decode there and strings across the pipe); the
+#: CAST (here and in `_clean_insert`) stores such bytes as TEXT, byte for byte what binding the
+#: decoded str stores (a TEXT column would otherwise keep them as a BLOB). A str is unchanged
+#: by it; NULL stays NULL.
 _INSERT_RECORD = (
     "INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, raw, format, "
     "canonical, status, reason, tokens_total, tokens_trained, import_id, created, kind, "
-    "tokens_sides) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    "tokens_sides) VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?, CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, "
+    "?, ?)")
+
+
+def _clean_insert(import_id: int, stamp: str) -> str:
+    """The insert of a clean `RecordRow` (`CLEAN_ROW_LEN`) of import `import_id` at `stamp`, the
+    fields every clean record shares written in (one statement per batch: SQLite prepares it
+    once, the driver caches it)."""
+    return ("INSERT OR IGNORE INTO records(uid, source_file, source_line, example_index, raw, "
+            "canonical, tokens_total, tokens_trained, format, status, reason, import_id, created, "
+            "kind, tokens_sides) VALUES (?, ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, "
+            f"'openai-chat', 'pending', NULL, {int(import_id)}, '{stamp.replace(chr(39), chr(39) * 2)}', "
+            "'chat', NULL)")
+
+
 _INSERT_ISSUE = ("INSERT INTO issues(record_id, code, severity, message_index, path, message, "
                  "hint) VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+_STATUSES, _KINDS = frozenset(STATUSES), frozenset(KINDS)
+
+
+@contextmanager
+def _checked_here(c: sqlite3.Connection, records: Sequence[RecordRow]) -> Iterator[None]:
+    """Insert `records` with the table's CHECK constraints checked here, once per record in
+    Python, instead of by SQLite: the only ones `records` has are `status IN (...)` and `kind IN
+    (...)`, which SQLite 3.40 evaluates by building a temporary b-tree of the three values for
+    every row inserted (about a quarter of the insert's CPU at a million real-text records,
+    docs/benchmarks.md "Import, stop 15"). A record with another status or kind is refused
+    before anything is inserted, with the IntegrityError SQLite would raise. The pragma is this
+    connection's only, inside the caller's transaction, and set back whatever happens."""
+    for r in records:
+        if len(r) == CLEAN_ROW_LEN:  # pending, chat: written by the statement (_clean_insert)
+            continue
+        if r[7] not in _STATUSES:
+            raise sqlite3.IntegrityError(f"CHECK constraint failed: status IN {STATUSES} "
+                                         f"(record {r[0]}: {r[7]!r})")
+        if r[12] not in _KINDS:
+            raise sqlite3.IntegrityError(f"CHECK constraint failed: kind IN {KINDS} "
+                                         f"(record {r[0]}: {r[12]!r})")
+    c.execute("PRAGMA ignore_check_constraints = ON")
+    try:
+        yield
+    finally:
+        c.execute("PRAGMA ignore_check_constraints = OFF")
 
 
 def _insert_owned(c: sqlite3.Connection, import_id: int, stamp: str,
@@ -219,9 +284,14 @@ def _insert_owned(c: sqlite3.Connection, import_id: int, stamp: str,
     go in with one `executemany`, and each takes the id after the table's last one
     (`last_id`, checked by `owns`), as SQLite gives a row inserted without one: its issues are
     written with those ids, and the table's last id is checked after."""
-    c.executemany(_INSERT_RECORD, ((*r[:11], import_id, stamp, r[12], r[13]) for r in records))
+    clean = _clean_insert(import_id, stamp)
+    for is_clean, run in groupby(records, _is_clean):  # in order: each run in one executemany
+        if is_clean:
+            c.executemany(clean, run)
+        else:
+            c.executemany(_INSERT_RECORD, ((*r[:11], import_id, stamp, r[12], r[13]) for r in run))
     c.executemany(_INSERT_ISSUE, [(rid, *i) for rid, r in enumerate(records, last_id + 1)
-                                  for i in r[11]])
+                                  if len(r) != CLEAN_ROW_LEN for i in r[11]])
     if _last_id(c) != last_id + len(records):  # rolled back by the caller's transaction
         raise sqlite3.IntegrityError(
             f"records {last_id + 1}-{last_id + len(records)} did not get the ids expected")
@@ -232,7 +302,11 @@ def _insert_checked(c: sqlite3.Connection, import_id: int, stamp: str,
     """Insert each record unless its uid is present (the UNIQUE index says); True for each new
     one, whose issues follow it."""
     is_new = []
+    clean = _clean_insert(import_id, stamp)
     for r in records:
+        if len(r) == CLEAN_ROW_LEN:
+            is_new.append(c.execute(clean, r).rowcount == 1)
+            continue
         cur = c.execute(_INSERT_RECORD, (*r[:11], import_id, stamp, r[12], r[13]))
         new = cur.rowcount == 1
         is_new.append(new)
@@ -251,18 +325,20 @@ def import_rows(ws: Workspace, import_id: int, records: Sequence[RecordRow],
     with ws._transaction() as tx:
         c = tx.conn
         if owner is not None and owner.owns(c):
-            _insert_owned(c, import_id, stamp, records, owner.last_id)
+            with _checked_here(c, records):
+                _insert_owned(c, import_id, stamp, records, owner.last_id)
             is_new = [True] * len(records)
         else:
             _build(c, UID_INDEX)  # nothing when the index is there
-            is_new = _insert_checked(c, import_id, stamp, records)
+            with _checked_here(c, records):
+                is_new = _insert_checked(c, import_id, stamp, records)
         c.execute(
             "UPDATE sources SET rows = ?, new = ?, already_present = ?, rejected = ? "
             "WHERE import_id = ?",
             (totals["rows"], totals["new"] + sum(is_new),
              totals["already_present"] + len(is_new) - sum(is_new),
              totals["rejected"] + sum(1 for r, n in zip(records, is_new, strict=True)
-                                      if n and r[7] == "rejected"),
+                                      if n and is_rejected(r)),
              import_id),
         )
         if owner is not None:

@@ -108,10 +108,11 @@ def test_a_workspace_damaged_after_it_opens_is_one_line_not_a_traceback(tmp_path
         ws.checkpoint()
         pages = [p for (p,) in ws.connection.execute(
             "SELECT pageno FROM dbstat WHERE name = 'records' AND pagetype = 'leaf'")]
+        page_size = ws.connection.execute("PRAGMA page_size").fetchone()[0]
     assert len(pages) > 10
     with db.open("r+b") as f:  # no connection is open in this process now
         for page in pages[len(pages) // 2:]:
-            f.seek((page - 1) * 4096)
+            f.seek((page - 1) * page_size)
             f.write(b"\xff" * 64)
     for args in (["ls", "--limit", "300", "-w", str(db)], ["show", "299", "-w", str(db)],
                  ["report", "-w", str(db)]):

@@ -151,3 +151,56 @@ def test_a_large_import_stores_the_same_with_the_compiled_ascii_count(tmp_path: 
             counter = prepare._rows().counter
             assert counter is not None and getattr(counter, "compiled_ascii", False)
         assert _dump(db) == _dump(plain_db)
+
+
+def test_clean_rows_store_their_line_and_canonical_json_as_text(tmp_path: Path) -> None:
+    """Import's workers send a clean row's line and canonical JSON as UTF-8 bytes; the store
+    must keep them as TEXT (a TEXT column would keep bytes as a BLOB), the same value as the
+    decoded line, whatever the characters."""
+    texts = ["plain ascii", "café crème", "日本語の質問", "emoji 😀 and ß", "tab\tquote \" slash \\"]
+    lines = []
+    for i in range(60):
+        text = f"{texts[i % len(texts)]} {i}"
+        row = {"messages": [{"role": "user", "content": f"Q: {text}?"},
+                            {"role": "assistant", "content": f"A: {text}."}]}
+        lines.append(json.dumps(row, ensure_ascii=i % 2 == 0))
+    src = tmp_path / "utf8.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for workers in (1, 2):
+        db = tmp_path / f"w{workers}.db"
+        with Workspace.open(db, create=True) as ws:
+            import_files(ws, [src], Preparer("openai"), defer_indexes=True, workers=workers)
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        rows = conn.execute("SELECT typeof(raw), typeof(canonical), raw, canonical, status, "
+                            "tokens_total FROM records ORDER BY id").fetchall()
+        conn.close()
+        assert len(rows) == len(lines)
+        for line, (t_raw, t_canonical, raw, canonical, status, tokens) in zip(lines, rows,
+                                                                             strict=True):
+            assert (t_raw, t_canonical) == ("text", "text")
+            assert raw == line
+            assert canonical == json.dumps(json.loads(line), sort_keys=True, ensure_ascii=False,
+                                           separators=(",", ":"))
+            assert status == "pending" and tokens is not None  # the clean-row path took it
+
+
+def test_clean_rows_store_the_same_by_every_insert_path(tmp_path: Path, source: Path) -> None:
+    """Clean rows go to the store in a short form (`sources.CLEAN_ROW_LEN`) with their shared
+    fields written by the statement: the deferred-index owner's batch insert, the row-by-row
+    insert through the uid index (no deferral, or a second file) and the Preparer called on
+    every row (no shortcut) store the same."""
+    def imported(name: str, prepare: Preparer, **kw: object) -> Path:
+        db = tmp_path / f"{name}.db"
+        with Workspace.open(db, create=True) as ws:
+            import_files(ws, [source], prepare, batch_size=64, **kw)  # type: ignore[arg-type]
+        return db
+
+    called = _dump(imported("called", _Called("openai")))
+    assert _dump(imported("owner", Preparer("openai"), defer_indexes=True, workers=2)) == called
+    assert _dump(imported("checked", Preparer("openai"))) == called
+    conn = sqlite3.connect(f"file:{tmp_path / 'checked.db'}?mode=ro", uri=True)
+    clean = conn.execute("SELECT count(*) FROM records WHERE format = 'openai-chat' AND status = "
+                         "'pending' AND tokens_total IS NOT NULL AND id NOT IN "
+                         "(SELECT record_id FROM issues)").fetchone()[0]
+    conn.close()
+    assert clean > 400
