@@ -55,7 +55,6 @@ from curator.io import (
 )
 from curator.io.reader import line_text, row_from_line
 from curator.issues import Issue
-from curator.tokens_ascii import COMPILED_MIN_BYTES
 from curator.workspace import Workspace, WorkspaceError, WorkspaceWriteFailed
 from curator.workspace.settings import (  # moved there; importable from here as before
     WorkspaceSettings as WorkspaceSettings,
@@ -430,6 +429,7 @@ def import_files(
     that nothing else reads the workspace through while it imports (`curator import`), since
     queries meanwhile run without the indexes.
     """
+    from curator.tokens_ascii import COMPILED_MIN_BYTES  # (numpy: not at the CLI's start-up)
     from curator.workspace.prepare import Preparer
 
     if prepare is None:

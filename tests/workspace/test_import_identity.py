@@ -133,14 +133,14 @@ def test_a_large_import_stores_the_same_with_the_compiled_ascii_count(tmp_path: 
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # a large input makes import count ASCII text with the compiled counter; every record,
     # count and issue is what the plain count stores (in one process and with two workers)
-    from curator.workspace import importer
+    from curator import tokens_ascii
 
     src = tmp_path / "mixed.jsonl"
     src.write_text("\n".join(_lines()) + "\n", encoding="utf-8")
     plain_db = tmp_path / "plain.db"
     with Workspace.open(plain_db, create=True) as ws:
         import_files(ws, [src], Preparer("openai", max_tokens=200), batch_size=100)
-    monkeypatch.setattr(importer, "COMPILED_MIN_BYTES", 0)
+    monkeypatch.setattr(tokens_ascii, "COMPILED_MIN_BYTES", 0)
     for workers in (1, 2):
         db = tmp_path / f"compiled{workers}.db"
         prepare = Preparer("openai", max_tokens=200)
