@@ -5,6 +5,8 @@ undo must restore every earlier mark exactly."""
 from __future__ import annotations
 
 import random
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,24 @@ def test_marks_and_journal_rows_are_those_of_one_column_at_a_time(tmp_path: Path
             assert _marks(ws) == marks
 
 
+def _checks_off_for_its_transaction_only(conn: sqlite3.Connection, action: Callable[[], object]) -> None:
+    """`action` turns SQLite's foreign-key checks off before its transaction begins and on again
+    after it commits (one read, one off, one on), and leaves them on."""
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        action()
+    finally:
+        conn.set_trace_callback(None)
+    pragmas = [s for s in statements if "foreign_keys" in s]
+    begin = next(k for k, s in enumerate(statements) if s.startswith("BEGIN"))
+    commit = next(k for k, s in enumerate(statements) if s.strip() == "COMMIT")
+    assert statements.index("PRAGMA foreign_keys = OFF") < begin
+    assert statements.index("PRAGMA foreign_keys = ON") > commit
+    assert len(pragmas) == 3  # read, off, on
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
 def test_the_marks_journal_without_sqlites_row_reads_and_foreign_keys_stay_on(
         tmp_path: Path) -> None:
     # mark_duplicates checks the ids itself (through an index); SQLite's foreign-key check
@@ -100,17 +120,8 @@ def test_the_marks_journal_without_sqlites_row_reads_and_foreign_keys_stay_on(
     db = _workspace(tmp_path, 8)
     with Workspace.open(db) as ws:
         conn = ws.connection
-        statements: list[str] = []
-        conn.set_trace_callback(statements.append)
-        ws.mark_duplicates([DuplicateCluster(1, {2: 0.9, 3: 0.85})], {}, clear_others=True)
-        conn.set_trace_callback(None)
-        pragmas = [s for s in statements if "foreign_keys" in s]
-        begin = next(k for k, s in enumerate(statements) if s.startswith("BEGIN"))
-        commit = next(k for k, s in enumerate(statements) if s.strip() == "COMMIT")
-        assert statements.index("PRAGMA foreign_keys = OFF") < begin
-        assert statements.index("PRAGMA foreign_keys = ON") > commit
-        assert len(pragmas) == 3  # read, off, on
-        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        _checks_off_for_its_transaction_only(conn, lambda: ws.mark_duplicates(
+            [DuplicateCluster(1, {2: 0.9, 3: 0.85})], {}, clear_others=True))
         assert _marks(ws)[2] == (1, 1, 0.9)
         with pytest.raises(UnknownRecords):
             ws.mark_duplicates([DuplicateCluster(1, {999: 0.9})], {}, clear_others=True)
@@ -133,13 +144,7 @@ def test_splits_are_set_without_sqlites_row_reads_and_foreign_keys_stay_on(
     db = _workspace(tmp_path, 6)
     with Workspace.open(db) as ws:
         conn = ws.connection
-        statements: list[str] = []
-        conn.set_trace_callback(statements.append)
-        ws.set_splits({1: "train", 2: "val", 3: "train"})
-        conn.set_trace_callback(None)
-        begin = next(k for k, s in enumerate(statements) if s.startswith("BEGIN"))
-        assert statements.index("PRAGMA foreign_keys = OFF") < begin
-        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        _checks_off_for_its_transaction_only(conn, lambda: ws.set_splits({1: "train", 2: "val", 3: "train"}))
         assert _splits(ws)[2] == "val"
         with pytest.raises(UnknownRecords):
             ws.set_splits({1: "val", 77: "train"})
