@@ -107,10 +107,21 @@ def _tiktoken_file(name: str) -> Path:
     return _cache_dir() / hashlib.sha1(_BLOB.format(name).encode()).hexdigest()
 
 
+def vocabulary_file(encoding: str) -> bytes:
+    """The gzipped encoding file of the bpe-openai wheel (what tiktoken reads, and
+    curator.tokens_ascii builds its table from), read without importing that package (its
+    `__init__` builds dictionaries of whole vocabularies: about 0.6 s)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("bpe_openai")
+    if spec is None or not spec.submodule_search_locations:
+        raise OSError("the bpe-openai wheel is not installed")
+    return (Path(next(iter(spec.submodule_search_locations))) / "data" / f"{encoding}.tiktoken.gz").read_bytes()
+
+
 def _seed_tiktoken_cache() -> None:
     import gzip
     import hashlib
-    from importlib import resources
 
     cache = _cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -118,7 +129,7 @@ def _seed_tiktoken_cache() -> None:
         target = cache / hashlib.sha1(_BLOB.format(name).encode()).hexdigest()
         if target.exists():
             continue
-        data = resources.files("bpe_openai").joinpath(f"data/{name}.tiktoken.gz").read_bytes()
+        data = vocabulary_file(name)
         tmp = target.with_suffix(f".{id(data)}.tmp")
         tmp.write_bytes(gzip.decompress(data))
         tmp.replace(target)

@@ -25,16 +25,15 @@ import base64
 import contextlib
 import gzip
 import hashlib
-import importlib.util
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import xxhash
 
 from curator.home import curator_home
+from curator.tokens import vocabulary_file
 
 #: the longest piece merged here; a longer one is counted by the other counter
 PIECE_MAX = 256
@@ -59,20 +58,11 @@ def _kernels() -> tuple[Callable[..., int], Callable[..., None]]:
     return k.count, k.build
 
 
-def _vocabulary(encoding: str) -> bytes:
-    """The encoding file of the bpe-openai wheel, read without importing that package (its
-    `__init__` builds dictionaries of whole vocabularies: about 0.6 s)."""
-    spec = importlib.util.find_spec("bpe_openai")
-    if spec is None or not spec.submodule_search_locations:
-        raise OSError("the bpe-openai wheel is not installed")
-    return (Path(next(iter(spec.submodule_search_locations))) / "data" / f"{encoding}.tiktoken.gz").read_bytes()
-
-
 def _tables(encoding: str) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """(token bytes, lookup table): read from the curator home when an earlier run left them for
     this very vocabulary file and they hash to what was written, else built and written there
     (best effort). A damaged file is never used: it is built again."""
-    packed = _vocabulary(encoding)
+    packed = vocabulary_file(encoding)
     digest = hashlib.sha256(packed).hexdigest()[:16]
     path = curator_home() / "cache" / f"{encoding}-{digest}-ascii{_LAYOUT}.npz"
     try:
