@@ -26,7 +26,7 @@ import numpy as np
 from curator.io import Row, RowsLost, read_rows
 from curator.issues import Issue
 from curator.tokens import TemplateRenderError, TiktokenCounter, TokenCounter
-from curator.tokens_ascii import COMPILED_MIN_BYTES
+from curator.tokens_ascii import large_input
 
 # OpenAI cookbook's default-epoch heuristic (reference/formats.md §3.3).
 TARGET_EPOCHS = 3
@@ -180,12 +180,6 @@ def _rows(path: str, problems: list[Issue]) -> Iterator[Row]:
         problems.append(exc.issue)
 
 
-def _total_size(files: list[str]) -> int:
-    """Bytes of the files that are on disk (stdin and an unreadable file count nothing here; the
-    read reports the latter)."""
-    return sum(os.path.getsize(f) for f in files if os.path.isfile(f))
-
-
 def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter,
                   limit: int) -> Stats:
     """Count every row of every file once and summarise; rows not counted become problems."""
@@ -193,7 +187,7 @@ def compute_stats(paths: Iterable[str | os.PathLike[str]], counter: TokenCounter
 
     files = [str(p) for p in paths]
     stats = Stats(files=files, counter=counter.name, limit=limit)
-    if isinstance(counter, TiktokenCounter) and _total_size(files) >= COMPILED_MIN_BYTES:
+    if isinstance(counter, TiktokenCounter) and large_input(files):
         counter.use_compiled_ascii()  # the same counts; its start-up pays on this much text
     n_messages = array("I")
     totals = array("Q")

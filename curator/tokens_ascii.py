@@ -26,7 +26,7 @@ import contextlib
 import gzip
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,13 @@ PIECE_MAX = 256
 #: inputs at least this large use the compiled counter (validate, stats, import): about 1 s to start
 #: (numba's import and its compiled code), won back after some 150,000 rows
 COMPILED_MIN_BYTES = 256 * 1024 * 1024
+def large_input(paths: Iterable[str | os.PathLike[str]]) -> bool:
+    """Whether the files of `paths` on disk (stdin and an unreadable file count nothing here)
+    hold at least COMPILED_MIN_BYTES: enough text for the compiled count to win back its start-up
+    (stats, import; validate sizes its one file from the probe)."""
+    return sum(os.path.getsize(p) for p in paths if os.path.isfile(p)) >= COMPILED_MIN_BYTES
+
+
 #: the lookup table's layout (part of its file name, so that a new layout never reads an old file)
 _LAYOUT = 1
 #: ASCII texts whose counts `load` compares with bpe-openai's before it returns a counter

@@ -429,14 +429,13 @@ def import_files(
     that nothing else reads the workspace through while it imports (`curator import`), since
     queries meanwhile run without the indexes.
     """
-    from curator.tokens_ascii import COMPILED_MIN_BYTES  # (numpy: not at the CLI's start-up)
+    from curator.tokens_ascii import large_input  # (numpy: not at the CLI's start-up)
     from curator.workspace.prepare import Preparer
 
     if prepare is None:
         prepare = Preparer("openai")
     paths = list(paths)
-    if type(prepare) is Preparer and sum(os.path.getsize(p) for p in paths if os.path.isfile(p)) \
-            >= COMPILED_MIN_BYTES:
+    if type(prepare) is Preparer and large_input(paths):
         prepare.compiled_ascii = True  # the same counts; its start-up pays on this much text
     report = ImportReport()
     pool: Executor | None = None

@@ -156,13 +156,13 @@ def test_cli_gpt5_with_max_tokens(tmp_path: Path) -> None:
 
 def test_stats_of_a_large_input_count_the_same_with_the_compiled_ascii_count(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import curator.stats as stats_module
+    from curator import tokens_ascii
 
     examples = [_chat(f"Question {k}: what's 12 * {k}?", f"It's {12 * k}.\n\nWHY? I'D say so " * k,
                       system="Be brief." if k % 2 else None) for k in range(1, 60)]
     path = _write(tmp_path / "a.jsonl", examples)
     plain = compute_stats([path], TiktokenCounter("o200k_base"), 200)
-    monkeypatch.setattr(stats_module, "COMPILED_MIN_BYTES", 0)
+    monkeypatch.setattr(tokens_ascii, "COMPILED_MIN_BYTES", 0)
     counter = TiktokenCounter("o200k_base")
     compiled = compute_stats([path], counter, 200)
     assert counter.compiled_ascii
