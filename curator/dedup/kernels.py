@@ -592,25 +592,66 @@ def distinct_shingles(
     return _per_text(_all_distinct, codes, offsets, word, n)
 
 
+#: buckets of a text's profile: how many of its distinct shingles fall in each of PROFILE
+#: ranges of the hash (bits 32-39). Two texts share at most sum(min) of their counts, a bound
+#: on their Jaccard that a pair needs no shingle for (`profile_bounds`)
+PROFILE = 256
+#: a bucket's count stops here: the true count is this or more
+PROFILE_FULL = 255
+_PROFILE_SHIFT = np.uint64(32)
+_PROFILE_MASK = np.uint64(PROFILE - 1)
+
+
+@_jit()
+def _distinct_profile(
+    hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8],
+    profile: npt.NDArray[np.uint8],
+) -> int:  # pragma: no cover - compiled
+    """`_distinct`, each distinct value also counted in its bucket of `profile` (zeroed here;
+    a count stops at PROFILE_FULL)."""
+    size = _table_size(count)
+    mask = np.uint64(size - 1)
+    marks[:size] = 0
+    profile[:] = 0
+    found = 0
+    for k in range(count):
+        h = hashes[k]
+        slot = _slot(keys, marks, mask, h)
+        if marks[slot] == 0:
+            keys[slot] = h
+            marks[slot] = 1
+            found += 1
+            bucket = (h >> _PROFILE_SHIFT) & _PROFILE_MASK
+            if profile[bucket] < PROFILE_FULL:
+                profile[bucket] += 1
+    return found
+
+
 @_jit()
 def _signatures(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, bits: int,
     sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_], distinct: I64, count_distinct: bool,
+    profiles: npt.NDArray[np.uint8],
 ) -> None:  # pragma: no cover - compiled
     """One-permutation MinHash: the top `bits` bits of a shingle hash choose its bin, the low
     32 bits are its value, and each bin keeps its minimum. `sig` comes filled with _EMPTY;
     own[t, b] says whether bin b of text t got a shingle of its own (was not borrowed).
-    With `count_distinct`, distinct[t] is how many distinct shingles text t has."""
+    With `count_distinct`, distinct[t] is how many distinct shingles text t has, and when
+    `profiles` has a row a text, profiles[t] its profile (`_distinct_profile`)."""
     longest = max(1, _longest(offsets))
     scratch = np.empty(longest, dtype=np.uint64)
     capacity = _table_size(longest) if count_distinct else 16
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
     shift = np.uint64(64 - bits)
+    profiled = profiles.shape[0] == len(offsets) - 1
     for t in range(len(offsets) - 1):
         count = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
         if count_distinct:
-            distinct[t] = _distinct(scratch, count, keys, marks)
+            if profiled:
+                distinct[t] = _distinct_profile(scratch, count, keys, marks, profiles[t])
+            else:
+                distinct[t] = _distinct(scratch, count, keys, marks)
         row = sig[t]
         for k in range(count):
             h = scratch[k]
@@ -646,7 +687,7 @@ def minhash(
     sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
     own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
     _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own,
-                np.empty(0, dtype=np.int64), False)
+                np.empty(0, dtype=np.int64), False, _NO_PROFILES)
     return sig, own
 
 
@@ -658,8 +699,96 @@ def minhash_distinct(
     sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
     own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
     distinct = np.empty(len(offsets) - 1, dtype=np.int64)
-    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own, distinct, True)
+    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own, distinct, True,
+                _NO_PROFILES)
     return sig, own, distinct
+
+
+def minhash_profiles(
+    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, num_perm: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_], I64, npt.NDArray[np.uint8]]:
+    """`minhash_distinct`, and each text's profile (shape (texts, PROFILE)): the counts of its
+    distinct shingles by bucket, which bound how many it can share with another text
+    (`profile_bounds`), counted in the same pass."""
+    sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
+    own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
+    distinct = np.empty(len(offsets) - 1, dtype=np.int64)
+    profiles = np.empty((len(offsets) - 1, PROFILE), dtype=np.uint8)
+    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own, distinct, True,
+                profiles)
+    return sig, own, distinct, profiles
+
+
+_NO_PROFILES = np.empty((0, PROFILE), dtype=np.uint8)
+
+
+@_jit()
+def _profiled_records(
+    utf8: npt.NDArray[np.uint8], bounds: I64, profiles: npt.NDArray[np.uint8],
+    out: npt.NDArray[np.uint8], out_bounds: I64,
+) -> None:  # pragma: no cover - compiled
+    pos = 0
+    width = profiles.shape[1]
+    for t in range(len(bounds) - 1):
+        out_bounds[t] = pos
+        out[pos : pos + width] = profiles[t]
+        pos += width
+        size = bounds[t + 1] - bounds[t]
+        out[pos : pos + size] = utf8[bounds[t] : bounds[t + 1]]
+        pos += size
+    out_bounds[len(bounds) - 1] = pos
+
+
+def profiled_records(
+    utf8: npt.NDArray[np.uint8], bounds: I64, profiles: npt.NDArray[np.uint8]
+) -> tuple[npt.NDArray[np.uint8], I64]:
+    """Each text's profile row followed by its bytes (utf8[bounds[t]:bounds[t + 1]]), text
+    after text, and where each record starts (len(bounds) values, the last the end): the
+    records as dedup spills them."""
+    out = np.empty(len(utf8) + profiles.size, dtype=np.uint8)
+    out_bounds = np.empty(len(bounds), dtype=np.int64)
+    _profiled_records(utf8, np.ascontiguousarray(bounds, dtype=np.int64),
+                      np.ascontiguousarray(profiles, dtype=np.uint8), out, out_bounds)
+    return out, out_bounds
+
+
+@_jit()
+def _profile_bounds(
+    data: npt.NDArray[np.uint8], at: I64, left: I64, right: I64, distinct: I64,
+    upper: npt.NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    for p in range(len(left)):
+        x = data[at[left[p]] : at[left[p]] + PROFILE]
+        y = data[at[right[p]] : at[right[p]] + PROFILE]
+        shared = 0
+        full = 0
+        for k in range(PROFILE):  # no branch: the loop runs many bytes at a time
+            m = min(x[k], y[k])
+            shared += np.int32(m)
+            full += np.int32(m == PROFILE_FULL)
+        total = distinct[left[p]] + distinct[right[p]]
+        if full or total - shared <= 0:
+            upper[p] = np.nan
+        else:
+            upper[p] = shared / (total - shared)
+
+
+def profile_bounds(
+    data: npt.NDArray[np.uint8], at: I64, left: I64, right: I64,
+    distinct: npt.NDArray[np.integer[Any]],
+) -> npt.NDArray[np.float64]:
+    """For each pair (left[p], right[p]) of texts: the highest Jaccard of their shingle sets
+    that their profiles allow (`minhash_profiles`: text t's is the PROFILE bytes of `data`
+    from at[t]; distinct[t] its number of distinct shingles), or NaN where they set no bound
+    (a bucket full in both). Two texts share at most, bucket by bucket, the smaller of their
+    counts; the Jaccard `pair_similarities` gives a pair is never above this figure."""
+    upper = np.empty(len(left), dtype=np.float64)
+    _profile_bounds(np.ascontiguousarray(data, dtype=np.uint8).reshape(-1),
+                    np.ascontiguousarray(at, dtype=np.int64),
+                    np.ascontiguousarray(left, dtype=np.int64),
+                    np.ascontiguousarray(right, dtype=np.int64),
+                    np.ascontiguousarray(distinct, dtype=np.int64), upper)
+    return upper
 
 
 @_jit(inline="always")
@@ -689,10 +818,38 @@ def _is_frequent(frequent: U64, h: np.uint64) -> bool:  # pragma: no cover - com
 
 
 @_jit()
+def _frequent_table(frequent: U64) -> tuple[U64, npt.NDArray[np.uint8]]:  # pragma: no cover
+    """The frequent hashes in an open-addressing table (keys, marks; its size a power of two
+    at least four times theirs): `_in_frequent` looks a hash up in a probe or two where the
+    binary search took a dozen unpredictable steps, and a text's shingles are asked many
+    times each (a boilerplate shingle is in most texts, by definition)."""
+    size = 16
+    while size < 4 * len(frequent):
+        size *= 2
+    keys = np.empty(size, dtype=np.uint64)
+    marks = np.zeros(size, dtype=np.uint8)
+    mask = np.uint64(size - 1)
+    for h in frequent:
+        slot = _slot(keys, marks, mask, h)
+        keys[slot] = h
+        marks[slot] = 1
+    return keys, marks
+
+
+@_jit(inline="always")
+def _in_frequent(fkeys: U64, fmarks: npt.NDArray[np.uint8], h: np.uint64) -> bool:  # pragma: no cover
+    """Whether h is in the `_frequent_table` (fkeys, fmarks)."""
+    slot = _slot(fkeys, fmarks, np.uint64(len(fkeys) - 1), h)
+    return bool(fmarks[slot] != 0)
+
+
+@_jit()
 def _distinct_own(
-    hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8], frequent: U64
+    hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8], fkeys: U64,
+    fmarks: npt.NDArray[np.uint8],
 ) -> int:  # pragma: no cover - compiled
-    """How many distinct values hashes[:count] holds that are not in `frequent`."""
+    """How many distinct values hashes[:count] holds that are not in the `_frequent_table`
+    (fkeys, fmarks)."""
     size = _table_size(count)
     mask = np.uint64(size - 1)
     marks[:size] = 0
@@ -702,13 +859,16 @@ def _distinct_own(
         if marks[slot] == 0:
             keys[slot] = hashes[k]
             marks[slot] = 1
-            if not _is_frequent(frequent, hashes[k]):
+            if not _in_frequent(fkeys, fmarks, hashes[k]):
                 found += 1
     return found
 
 
 #: no shingle is frequent: `_distinct_own` with it counts every distinct value
 _NONE_FREQUENT = np.empty(0, dtype=np.uint64)
+#: the `_frequent_table` of no hash
+_NO_FREQUENT_KEYS = np.zeros(16, dtype=np.uint64)
+_NO_FREQUENT_MARKS = np.zeros(16, dtype=np.uint8)
 
 
 @_jit()
@@ -716,7 +876,7 @@ def _distinct(
     hashes: U64, count: int, keys: U64, marks: npt.NDArray[np.uint8]
 ) -> int:  # pragma: no cover - compiled
     """How many distinct values hashes[:count] holds (keys and marks: scratch tables)."""
-    return _distinct_own(hashes, count, keys, marks, _NONE_FREQUENT)
+    return _distinct_own(hashes, count, keys, marks, _NO_FREQUENT_KEYS, _NO_FREQUENT_MARKS)
 
 
 @_jit()
@@ -748,13 +908,16 @@ def _pair_sims(
     capacity = spread * _table_size(longest)
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
-    stamps = np.empty(capacity, dtype=np.int64)
+    # a slot's stamp is the last pair that counted it: below every later pair, so the stamps
+    # need no clearing when the left text changes (64 KB a text for a 700-character one)
+    stamps = np.full(capacity, -1, dtype=np.int64)
     common = np.zeros(capacity, dtype=np.uint8)  # 1: the slot's shingle is frequent
     scratch_keys = np.empty(capacity, dtype=np.uint64)
     scratch_marks = np.zeros(capacity, dtype=np.uint8)
     distinct = known.copy() if len(known) == texts else np.full(texts, -1, dtype=np.int64)
     distinct_own = np.full(texts, -1, dtype=np.int64)
     check_own = len(frequent) > 0
+    fkeys, fmarks = _frequent_table(frequent)
     current = -1
     flagged = -1  # the left text whose slots `common` describes
     size = 16
@@ -766,7 +929,6 @@ def _pair_sims(
             size = spread * _table_size(na)
             mask = np.uint64(size - 1)
             marks[:size] = 0
-            stamps[:size] = -1
             in_left = 0
             for k in range(na):
                 slot = _slot(keys, marks, mask, left_hashes[k])
@@ -812,14 +974,14 @@ def _pair_sims(
             own_left = 0
             for i in range(size):
                 if marks[i] != 0:
-                    common[i] = 1 if _is_frequent(frequent, keys[i]) else 0
+                    common[i] = 1 if _in_frequent(fkeys, fmarks, keys[i]) else 0
                     if common[i] == 0:
                         own_left += 1
             distinct_own[a] = own_left
             flagged = a
         if distinct_own[b] < 0:
             distinct_own[b] = _distinct_own(right_hashes, nb, scratch_keys, scratch_marks,
-                                            frequent)
+                                            fkeys, fmarks)
         if distinct_own[a] < min_own or distinct_own[b] < min_own:
             continue
         # the stamps of this pair's shared slots are p; each counted once, restamped

@@ -116,19 +116,25 @@ def test_the_parent_keeps_no_map_of_the_spill_file_after_counting_the_boilerplat
         tmp_path: Path) -> None:
     # the sample spreads over the whole file: kept mapped, its pages stayed resident in the
     # parent for the rest of the run (0.6 GB at 1M, the run's peak); verification maps it again
-    from curator.dedup import near
+    from curator.dedup import kernels, near
     from curator.dedup.minhash import DEFAULT_SHINGLING
 
     texts = [f"shared preamble words here and there, then question {k} of many" for k in range(50)]
-    blob = "".join(texts).encode()
+    codes, offsets = kernels.encode(texts)
+    profiles = kernels.minhash_profiles(codes, offsets, False, 5, 64)[3]
+    byte_bounds = np.concatenate([[0], np.cumsum([len(t.encode()) for t in texts])])
+    records, bounds = kernels.profiled_records(  # as dedup spills them: profile, then text
+        np.frombuffer("".join(texts).encode(), dtype=np.uint8), byte_bounds, profiles)
     spill = tmp_path / "spill.txt"
-    spill.write_bytes(blob)
-    bounds = np.concatenate([[0], np.cumsum([len(t.encode()) for t in texts])]).astype(np.int64)
+    spill.write_bytes(records.tobytes())
     reps = np.arange(len(texts))
     frequent = near._frequent_shingles(str(spill), bounds, reps, DEFAULT_SHINGLING)
     assert len(frequent) > 0  # the preamble's shingles are in every text
+    # (the texts', not the profiles' bytes: every frequent shingle is a shingle of a text)
+    assert np.isin(frequent, kernels.shingles(codes, offsets, False, 5)[0]).all()
     assert str(spill) not in near._SPILL_MAPS
-    codes, offsets = near._spilled_codes(str(spill), bounds[:2], bounds[1:3])  # maps again
+    codes, offsets = near._spilled_codes(str(spill), bounds[:2] + kernels.PROFILE,
+                                         bounds[1:3])  # maps again
     assert len(offsets) == 3 and len(codes) > 0
     near._release_spill(str(spill))
 
