@@ -344,7 +344,7 @@ def _spilled_codes(spill: str, starts: npt.NDArray[np.int64], ends: npt.NDArray[
         return np.zeros(0, dtype=np.uint32), np.zeros(len(starts) + 1, dtype=np.int64)
     # The pages read stay mapped until the run ends: they are the page cache's (the parent
     # wrote the file), shared by every process, so a worker's resident size grows towards the
-    # file's size (0.6 GB at 1M) without taking that much memory. Letting them go after each
+    # file's size (0.86 GB at 1M) without taking that much memory. Letting them go after each
     # chunk (madvise DONTNEED, as before) faulted the same pages in again chunk after chunk:
     # millions of page faults, 4-5 s of system time at 1M.
     return kernels.gather_utf8(view, starts, ends)
@@ -389,7 +389,7 @@ def _frequent_shingles(spill: str, bounds: npt.NDArray[np.int64], reps: npt.NDAr
     sample = reps[boilerplate.sample_positions(len(reps))]
     codes, offsets = _spilled_codes(spill, bounds[sample] + kernels.PROFILE, bounds[sample + 1])
     # this runs in the parent, which keeps the sample's pages mapped no longer (a sample
-    # spread over the whole file: 0.6 GB more resident at 1M, the run's peak)
+    # spread over the whole file: 0.6-0.86 GB more resident at 1M, the run's peak)
     _release_spill(spill)
     return boilerplate.frequent_shingles(codes, offsets, shingling.unit == "word", shingling.n)
 
@@ -488,8 +488,9 @@ def find_duplicates(
     processes read every record through `fetch`, a batch of consecutive ids at a time, and this
     process never sees a text: `fetch` must be picklable and open what it reads in the process
     that calls it. Either way the normalised texts go to a temporary spill file as they are
-    signed (about their UTF-8 size: 0.6 GB for 1M real-text examples), from which the workers
-    read the texts of candidate pairs to verify them; it is removed before this returns.
+    signed, each after its shingle profile (their UTF-8 size and 256 bytes a record: 0.86 GB
+    for 1M real-text examples), from which the workers read the profiles and texts of
+    candidate pairs to verify them; it is removed before this returns.
     `progress(done, total)` follows the records signed (with `ids`), then the candidate pairs
     verified, counted on from the records (total = records + pairs).
     `keeper` orders records for keeping; ids in `prefer` always come first; `statuses` maps id to
