@@ -72,6 +72,34 @@ def unit_value(seed: int, key: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+def _first_split(items: Iterable[SplitItem], ratios: Sequence[float], seed: int,
+                 names: Sequence[str]) -> dict[int, str]:
+    """assign_splits with nothing sealed and no strata: each unit's split from its
+    `unit_value`, the records in the same order, without a list of members for each record
+    alone (most units: 1.0 of 3.5 s at 1M went to building them). Its hash input is
+    unit_value's, byte for byte."""
+    items = list(items)
+    edges = _edges(ratios)
+    prefix = f"{seed}\x1f".encode()
+    groups: dict[str, list[int]] = defaultdict(list)
+    for item in items:
+        if item.group is not None:
+            groups[item.group].append(item.id)
+    splits: dict[int, str] = {}
+    blake2b = hashlib.blake2b
+    for item in items:
+        group = item.group
+        if group is None:
+            digest = blake2b(prefix + f"r:{item.id}".encode(), digest_size=8).digest()
+            splits[item.id] = names[bisect.bisect_right(
+                edges, int.from_bytes(digest, "big") / 2**64)]
+        elif item.id not in splits:  # the group's first member: all of them, in their order
+            name = names[bisect.bisect_right(edges, unit_value(seed, f"g:{group}"))]
+            for member in groups[group]:
+                splits[member] = name
+    return splits
+
+
 def _edges(weights: Sequence[float]) -> list[float]:
     total = sum(weights)
     return [c / total for c in itertools.accumulate(weights)][:-1]
@@ -94,6 +122,8 @@ def assign_splits(
         if name not in index:
             raise SplitError(f"record {record_id} is in split {name!r}, not one of {list(names)}")
 
+    if not existing and not stratify:
+        return SplitResult(_first_split(items, ratios, seed, names), [])
     units: dict[str, list[SplitItem]] = defaultdict(list)
     for item in items:  # a unit's key: its group, else the record alone
         group = item.group

@@ -80,6 +80,22 @@ def test_unstratified_split_is_the_bucket_of_the_hash() -> None:
         assert name == ("train" if u < 0.5 else "validation" if u < 0.8 else "holdout")
 
 
+def test_a_first_split_is_the_sealed_paths_split_in_the_same_order() -> None:
+    # nothing sealed takes a shorter way (no member list for each record alone); a seal on a
+    # record outside the items takes the general one: the same splits, in the same order
+    data = [*items(3000, groups=150, seed=5), SplitItem(5000, "k1"), SplitItem(5001, None)]
+    for seed in (0, 11):
+        first = assign_splits(data, (0.6, 0.3, 0.1), seed=seed).splits
+        sealed = assign_splits(data, (0.6, 0.3, 0.1), seed=seed,
+                               existing={-1: "train"}).splits
+        assert list(first.items()) == list(sealed.items())
+        for it in data:  # a group's split is the bucket of its unit's hash
+            if it.group is not None:
+                u = unit_value(seed, f"g:{it.group}")
+                assert first[it.id] == ("train" if u < 0.6 else "validation" if u < 0.9
+                                        else "holdout")
+
+
 def test_stratified_keeps_every_class_in_proportion() -> None:
     labels = ("common", "rare", "tiny")
     rng = random.Random(2)
