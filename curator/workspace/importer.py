@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import secrets
 import sqlite3
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -215,12 +216,17 @@ def _numbered_row(rec: RecordRow, key: bytes, repeats: dict[bytes, int]) -> Reco
 # --- worker processes ---------------------------------------------------------------------------
 # Preparing (convert, validate, count tokens) is the expensive part of an import and is pure, so
 # jobs go to worker processes; the parent numbers repeats (which needs file order) and writes.
-# A JSONL file (the common, large case) is sent as chunks of its bytes, each cut at a newline:
-# the worker parses its lines as well, so the parent never parses, pickles or unpickles a row
-# (that was a third of an import's CPU). The parent counts each chunk's lines and records (one
-# split and strip per line, the reader's own rule) so every row still gets its exact line and
-# example index. Other files go as batches of parsed rows. At most `JOBS_AHEAD * workers` jobs
-# are in flight, so memory does not grow with the file.
+# A JSONL file (the common, large case) is cut into chunks at newlines: the parent reads each
+# chunk (it hashes the file and counts each chunk's lines and records, one split and strip per
+# line, the reader's own rule, so every row still gets its exact line and example index) and
+# sends a worker only where the chunk lies and its CRC-32; the worker reads those bytes from the
+# file itself, as validate's workers do, and parses its lines, so the parent never parses,
+# pickles or unpickles a row. A worker whose bytes are not the parent's (the file changed since
+# the parent read it) answers None, and the parent's own bytes are sent instead (`_Job.retry`):
+# the rows always come from the bytes that were hashed and counted. A clean row comes back
+# without its line (the parent has the bytes: `_filled`), so each line crosses no pipe. Other
+# files go as batches of parsed rows. At most `JOBS_AHEAD * workers` jobs are in flight, so
+# memory does not grow with the file.
 
 CHUNK_BYTES = 1 << 20  # bytes of a JSONL file per job sent to a worker
 #: jobs in flight per worker. The parent collects the workers' rows only between its commits,
@@ -233,8 +239,32 @@ JOBS_AHEAD = 8
 _worker_prepare: Prepare | None = None
 
 Prepared = list[tuple[RecordRow, bytes]]
-#: a job: a function of (prepare, *args), its args, and the bytes of the file it covers
-Job = tuple[Callable[..., Prepared], tuple[Any, ...], int]
+
+
+@dataclass(slots=True)
+class _Job:
+    """One job: `fn(prepare, *args)` makes its rows; `size`: the bytes of the file it covers.
+    A chunk of a JSONL file also has `chunk`, the bytes the parent read (its clean rows' lines
+    are sliced from them, `_filled`), and `remote`, the args of `_prepare_range` that a worker
+    reads the same bytes with instead of receiving them."""
+
+    fn: Callable[..., Prepared | None]
+    args: tuple[Any, ...]
+    size: int
+    chunk: bytes | None = None
+    remote: tuple[Any, ...] | None = None
+
+    def submit(self, pool: Executor) -> Future[Prepared | None]:
+        if self.remote is not None:
+            return pool.submit(_in_worker, _prepare_range, *self.remote)
+        return pool.submit(_in_worker, self.fn, *self.args)
+
+    def retry(self, pool: Executor) -> Prepared:
+        """The rows of the bytes the parent read, sent to a worker (after `_prepare_range` found
+        the file's bytes changed)."""
+        done = pool.submit(_in_worker, self.fn, *self.args).result()
+        assert done is not None
+        return done
 
 
 def _init_worker(prepare: Prepare) -> None:
@@ -242,9 +272,21 @@ def _init_worker(prepare: Prepare) -> None:
     _worker_prepare = prepare
 
 
-def _in_worker(fn: Callable[..., Prepared], *args: Any) -> Prepared:
+def _in_worker(fn: Callable[..., Prepared | None], *args: Any) -> Prepared | None:
     assert _worker_prepare is not None
     return fn(_worker_prepare, *args)
+
+
+def _prepare_range(prepare: Prepare, name: str, path: str, start: int, end: int, crc: int,
+                   first_line: int, first_index: int, at_eof: bool) -> Prepared | None:
+    """`_prepare_lines` of the bytes [start, end) of the file at `path`, read here; None when
+    they are not the bytes the parent read (their CRC-32 is not `crc`: the file changed)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        buf = fh.read(end - start)
+    if zlib.crc32(buf) != crc:
+        return None
+    return _prepare_lines(prepare, name, buf, first_line, first_index, start, at_eof)
 
 
 def _prepare_batch(prepare: Prepare, rows: list[Row]) -> Prepared:
@@ -271,8 +313,10 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
             index += 1
             canonical = got[0]
             # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s,
-            # sent as its bytes (the store writes them as TEXT: `sources._clean_insert`)
-            append(_clean_row(name, line_no, index, raw, canonical, got[1], got[2]))
+            # its bytes (the store writes them as TEXT: `sources._clean_insert`); it goes back
+            # as where it starts in `buf`, which the parent holds (`_filled`)
+            append(_clean_row(name, line_no, index, offset - base_offset, canonical, got[1],
+                              got[2]))
             continue
         rec = read_line(raw, line_no, offset, last_unended, scan)
         if rec is None:
@@ -292,19 +336,37 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     return out
 
 
-def _clean_row(name: str, line: int, index: int, text: str | bytes, canonical: bytes,
+def _clean_row(name: str, line: int, index: int, text: str | int, canonical: bytes,
                total: int | None, trained: int | None) -> tuple[RecordRow, bytes]:
     """The record of a clean plain-chat row, as `_prepared` builds it from the Preparer: chat,
     pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON; in the short
     form (`sources.CLEAN_ROW_LEN`), since the fields every clean record shares are the insert's.
-    The line and the canonical JSON stay UTF-8 bytes (`text` may be either): the insert stores
-    them as TEXT, the same value as the decoded string, so no worker decodes them and the
-    parent unpickles bytes, not strings."""
+    The canonical JSON stays UTF-8 bytes: the insert stores it as TEXT, the same value as the
+    decoded string, so no worker decodes it and the parent unpickles bytes, not a string.
+    `text`: the line, or (an int) the offset in the job's chunk where the line starts, which
+    `_filled` replaces by the line's bytes up to its newline."""
     return _keyed(hashlib.sha256(canonical).digest(), (name, line, index, text, canonical, total,
                                                        trained))
 
 
-def _row_jobs(rows: Iterator[Row]) -> Iterator[Job]:
+def _filled(done: Prepared, chunk: bytes | None) -> Iterator[tuple[RecordRow, bytes]]:
+    """The rows of a job with each clean row's line (sent as its offset in the chunk,
+    `_clean_row`) taken from the chunk's bytes: from the offset up to the next newline or the
+    chunk's end, as `split_lines` cut it."""
+    if chunk is None:
+        yield from done
+        return
+    find = chunk.find
+    for rec, key in done:
+        at = rec[4]  # (raw)
+        if type(at) is int:
+            end = find(b"\n", at)
+            rec = (rec[0], rec[1], rec[2], rec[3], chunk[at:end] if end != -1 else chunk[at:],
+                   rec[5], rec[6], rec[7])
+        yield rec, key
+
+
+def _row_jobs(rows: Iterator[Row]) -> Iterator[_Job]:
     """Batches of parsed rows; rows read before a read error still make a last job."""
     while True:
         batch: list[Row] = []
@@ -322,13 +384,13 @@ def _row_jobs(rows: Iterator[Row]) -> Iterator[Job]:
         yield _row_job(batch)
 
 
-def _row_job(batch: list[Row]) -> Job:
+def _row_job(batch: list[Row]) -> _Job:
     size = sum(len(r.raw_bytes) + 1 if r.raw_bytes is not None else len(r.raw) + 1 for r in batch)
     # raw_bytes duplicates raw; the workers do not need it
-    return _prepare_batch, ([replace(r, raw_bytes=None) for r in batch],), size
+    return _Job(_prepare_batch, ([replace(r, raw_bytes=None) for r in batch],), size)
 
 
-def _line_jobs(path: Path, name: str, start: int, size: int, digest: Any) -> Iterator[Job]:
+def _line_jobs(path: Path, name: str, start: int, size: int, digest: Any) -> Iterator[_Job]:
     """Chunks of a JSONL file, with the line and example index each starts at. Every byte
     read goes into `digest` (the file's SHA-256, so it is not read a second time)."""
     line, index = 1, 1
@@ -339,20 +401,22 @@ def _line_jobs(path: Path, name: str, start: int, size: int, digest: Any) -> Ite
             buf = fh.read(e - s)
             digest.update(buf)
             pieces = buf.split(b"\n")
-            yield _prepare_lines, (name, buf, line, index, s, e >= size), len(buf)
+            at_eof = e >= size
+            yield _Job(_prepare_lines, (name, buf, line, index, s, at_eof), len(buf), buf,
+                       (name, str(path), s, s + len(buf), zlib.crc32(buf), line, index, at_eof))
             line += len(pieces) - (1 if buf.endswith(b"\n") else 0)
             index += sum(1 for piece in pieces if piece.strip())
         while more := fh.read(1 << 20):  # the file grew since it was probed: hashed as before
             digest.update(more)
 
 
-def _prepared_rows(jobs: Iterator[Job], prepare: Prepare, pool: Executor | None,
+def _prepared_rows(jobs: Iterator[_Job], prepare: Prepare, pool: Executor | None,
                    fr: FileReport, window: int) -> Iterator[tuple[RecordRow, bytes]]:
     """(record, content key) for each row, in file order; counts rows and bytes into `fr`."""
-    pending: collections.deque[tuple[Future[Prepared], int]] = collections.deque()
+    pending: collections.deque[tuple[Future[Prepared | None], _Job]] = collections.deque()
     failure: OSError | None = None
     while True:
-        job: Job | None = None
+        job: _Job | None = None
         if failure is None:
             try:
                 job = next(jobs, None)
@@ -360,22 +424,26 @@ def _prepared_rows(jobs: Iterator[Job], prepare: Prepare, pool: Executor | None,
                 # what was read before the error is still prepared and stored
                 failure = exc
         if job is not None:
-            fn, args, size = job
             if pool is None:
                 # counted as they are handed on, so with no workers fr.rows is what was stored
-                for item in fn(prepare, *args):
+                made = job.fn(prepare, *job.args)
+                assert made is not None
+                for item in _filled(made, job.chunk):
                     fr.rows += 1
                     yield item
-                fr.bytes_read += size
+                fr.bytes_read += job.size
                 continue
-            pending.append((pool.submit(_in_worker, fn, *args), size))
+            pending.append((job.submit(pool), job))
         last = job is None
         while pending and (last or len(pending) >= window):
-            future, size = pending.popleft()
+            future, done_job = pending.popleft()
             done = future.result()
+            if done is None:  # the worker read other bytes than the parent: send the parent's
+                assert pool is not None
+                done = done_job.retry(pool)
             fr.rows += len(done)
-            fr.bytes_read += size
-            yield from done
+            fr.bytes_read += done_job.size
+            yield from _filled(done, done_job.chunk)
         if failure is not None:
             raise failure
         if last:
