@@ -303,6 +303,8 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     # else from the scanned line (Preparer.clean_chat); any other row goes through `_prepared`.
     clean = prepare.clean_chat if type(prepare) is Preparer else None
     quick = prepare.quick if type(prepare) is Preparer else None
+    # a row the quick path turned down (False) is prepared without asking is_clean again
+    screened = prepare.screened if type(prepare) is Preparer else prepare
     scan = ChunkScan()
     out: Prepared = []
     append = out.append
@@ -327,7 +329,8 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
         counts = clean(value) if clean is not None and got is not False and value is not None \
             and not rec.issues else None
         if counts is None:
-            append(_prepared(row_from_line(name, rec, index), prepare))
+            append(_prepared(row_from_line(name, rec, index),
+                             screened if got is False else prepare))
             continue
         # the parser's canonical JSON is the row's (sorted keys, as `_prepared` dumps it)
         canonical = rec.canonical if rec.canonical is not None \
