@@ -306,6 +306,7 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     # a row the quick path turned down (False) is prepared without asking is_clean again
     screened = prepare.screened if type(prepare) is Preparer else prepare
     scan = ChunkScan()
+    sha256 = hashlib.sha256
     out: Prepared = []
     append = out.append
     index = first_index - 1
@@ -316,9 +317,11 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
             canonical = got[0]
             # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s,
             # its bytes (the store writes them as TEXT: `sources._clean_insert`); it goes back
-            # as where it starts in `buf`, which the parent holds (`_filled`)
-            append(_clean_row(name, line_no, index, offset - base_offset, canonical, got[1],
-                              got[2]))
+            # as where it starts in `buf`, which the parent holds (`_filled`). The record is
+            # `_clean_row`'s, built here without its two calls (most rows of a file come here).
+            digest = sha256(canonical).digest()
+            append(((digest[:20].hex(), name, line_no, index, offset - base_offset, canonical,
+                     got[1], got[2]), digest[:16]))
             continue
         rec = read_line(raw, line_no, offset, last_unended, scan)
         if rec is None:
