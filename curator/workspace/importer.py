@@ -220,13 +220,14 @@ def _numbered_row(rec: RecordRow, key: bytes, repeats: dict[bytes, int]) -> Reco
 # chunk (it hashes the file and counts each chunk's lines and records, one split and strip per
 # line, the reader's own rule, so every row still gets its exact line and example index) and
 # sends a worker only where the chunk lies and its CRC-32; the worker reads those bytes from the
-# file itself, as validate's workers do, and parses its lines, so the parent never parses,
-# pickles or unpickles a row. A worker whose bytes are not the parent's (the file changed since
-# the parent read it) answers None, and the parent's own bytes are sent instead (`_Job.retry`):
-# the rows always come from the bytes that were hashed and counted. A clean row comes back
-# without its line (the parent has the bytes: `_filled`), so each line crosses no pipe. Other
-# files go as batches of parsed rows. At most `JOBS_AHEAD * workers` jobs are in flight, so
-# memory does not grow with the file.
+# file itself, as validate's workers do, and parses its lines (the parent never parses a row,
+# and no chunk crosses a pipe). A worker whose bytes are not the parent's (the file changed
+# since the parent read it) answers None, and the parent's own bytes are sent instead
+# (`_Job.retry`): the rows always come from the bytes that were hashed and counted. (A clean row
+# still sends its line back: slicing it from the parent's copy of the chunk, long out of the
+# CPU's caches by then, cost the parent's main thread more than the pickling saved,
+# docs/benchmarks.md "Import, stop 16".) Other files go as batches of parsed rows. At most
+# `JOBS_AHEAD * workers` jobs are in flight, so memory does not grow with the file.
 
 CHUNK_BYTES = 1 << 20  # bytes of a JSONL file per job sent to a worker
 #: jobs in flight per worker. The parent collects the workers' rows only between its commits,
@@ -244,14 +245,12 @@ Prepared = list[tuple[RecordRow, bytes]]
 @dataclass(slots=True)
 class _Job:
     """One job: `fn(prepare, *args)` makes its rows; `size`: the bytes of the file it covers.
-    A chunk of a JSONL file also has `chunk`, the bytes the parent read (its clean rows' lines
-    are sliced from them, `_filled`), and `remote`, the args of `_prepare_range` that a worker
-    reads the same bytes with instead of receiving them."""
+    A chunk of a JSONL file also has `remote`, the args of `_prepare_range` that a worker reads
+    the chunk with instead of receiving its bytes (which `args` holds, for `retry`)."""
 
     fn: Callable[..., Prepared | None]
     args: tuple[Any, ...]
     size: int
-    chunk: bytes | None = None
     remote: tuple[Any, ...] | None = None
 
     def submit(self, pool: Executor) -> Future[Prepared | None]:
@@ -316,12 +315,11 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
             index += 1
             canonical = got[0]
             # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s,
-            # its bytes (the store writes them as TEXT: `sources._clean_insert`); it goes back
-            # as where it starts in `buf`, which the parent holds (`_filled`). The record is
-            # `_clean_row`'s, built here without its two calls (most rows of a file come here).
+            # sent as its bytes (the store writes them as TEXT: `sources._clean_insert`). The
+            # record is `_clean_row`'s, built here without its two calls (most rows come here).
             digest = sha256(canonical).digest()
-            append(((digest[:20].hex(), name, line_no, index, offset - base_offset, canonical,
-                     got[1], got[2]), digest[:16]))
+            append(((digest[:20].hex(), name, line_no, index, raw, canonical, got[1], got[2]),
+                    digest[:16]))
             continue
         rec = read_line(raw, line_no, offset, last_unended, scan)
         if rec is None:
@@ -342,34 +340,16 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     return out
 
 
-def _clean_row(name: str, line: int, index: int, text: str | int, canonical: bytes,
+def _clean_row(name: str, line: int, index: int, text: str | bytes, canonical: bytes,
                total: int | None, trained: int | None) -> tuple[RecordRow, bytes]:
     """The record of a clean plain-chat row, as `_prepared` builds it from the Preparer: chat,
     pending, no issue, these counts, keyed by the SHA-256 of its canonical JSON; in the short
     form (`sources.CLEAN_ROW_LEN`), since the fields every clean record shares are the insert's.
-    The canonical JSON stays UTF-8 bytes: the insert stores it as TEXT, the same value as the
-    decoded string, so no worker decodes it and the parent unpickles bytes, not a string.
-    `text`: the line, or (an int) the offset in the job's chunk where the line starts, which
-    `_filled` replaces by the line's bytes up to its newline."""
+    The line and the canonical JSON stay UTF-8 bytes (`text` may be either): the insert stores
+    them as TEXT, the same value as the decoded string, so no worker decodes them and the
+    parent unpickles bytes, not strings."""
     return _keyed(hashlib.sha256(canonical).digest(), (name, line, index, text, canonical, total,
                                                        trained))
-
-
-def _filled(done: Prepared, chunk: bytes | None) -> Iterator[tuple[RecordRow, bytes]]:
-    """The rows of a job with each clean row's line (sent as its offset in the chunk,
-    `_clean_row`) taken from the chunk's bytes: from the offset up to the next newline or the
-    chunk's end, as `split_lines` cut it."""
-    if chunk is None:
-        yield from done
-        return
-    find = chunk.find
-    for rec, key in done:
-        at = rec[4]  # (raw)
-        if type(at) is int:
-            end = find(b"\n", at)
-            rec = (rec[0], rec[1], rec[2], rec[3], chunk[at:end] if end != -1 else chunk[at:],
-                   rec[5], rec[6], rec[7])
-        yield rec, key
 
 
 def _row_jobs(rows: Iterator[Row]) -> Iterator[_Job]:
@@ -408,7 +388,7 @@ def _line_jobs(path: Path, name: str, start: int, size: int, digest: Any) -> Ite
             digest.update(buf)
             pieces = buf.split(b"\n")
             at_eof = e >= size
-            yield _Job(_prepare_lines, (name, buf, line, index, s, at_eof), len(buf), buf,
+            yield _Job(_prepare_lines, (name, buf, line, index, s, at_eof), len(buf),
                        (name, str(path), s, s + len(buf), zlib.crc32(buf), line, index, at_eof))
             line += len(pieces) - (1 if buf.endswith(b"\n") else 0)
             index += sum(1 for piece in pieces if piece.strip())
@@ -434,7 +414,7 @@ def _prepared_rows(jobs: Iterator[_Job], prepare: Prepare, pool: Executor | None
                 # counted as they are handed on, so with no workers fr.rows is what was stored
                 made = job.fn(prepare, *job.args)
                 assert made is not None
-                for item in _filled(made, job.chunk):
+                for item in made:
                     fr.rows += 1
                     yield item
                 fr.bytes_read += job.size
@@ -449,7 +429,7 @@ def _prepared_rows(jobs: Iterator[_Job], prepare: Prepare, pool: Executor | None
                 done = done_job.retry(pool)
             fr.rows += len(done)
             fr.bytes_read += done_job.size
-            yield from _filled(done, done_job.chunk)
+            yield from done
         if failure is not None:
             raise failure
         if last:
