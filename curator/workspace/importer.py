@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import secrets
 import sqlite3
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -215,12 +216,18 @@ def _numbered_row(rec: RecordRow, key: bytes, repeats: dict[bytes, int]) -> Reco
 # --- worker processes ---------------------------------------------------------------------------
 # Preparing (convert, validate, count tokens) is the expensive part of an import and is pure, so
 # jobs go to worker processes; the parent numbers repeats (which needs file order) and writes.
-# A JSONL file (the common, large case) is sent as chunks of its bytes, each cut at a newline:
-# the worker parses its lines as well, so the parent never parses, pickles or unpickles a row
-# (that was a third of an import's CPU). The parent counts each chunk's lines and records (one
-# split and strip per line, the reader's own rule) so every row still gets its exact line and
-# example index. Other files go as batches of parsed rows. At most `JOBS_AHEAD * workers` jobs
-# are in flight, so memory does not grow with the file.
+# A JSONL file (the common, large case) is cut into chunks at newlines: the parent reads each
+# chunk (it hashes the file and counts each chunk's lines and records, one split and strip per
+# line, the reader's own rule, so every row still gets its exact line and example index) and
+# sends a worker only where the chunk lies and its CRC-32; the worker reads those bytes from the
+# file itself, as validate's workers do, and parses its lines (the parent never parses a row,
+# and no chunk crosses a pipe). A worker whose bytes are not the parent's (the file changed
+# since the parent read it) answers None, and the parent's own bytes are sent instead
+# (`_Job.retry`): the rows always come from the bytes that were hashed and counted. (A clean row
+# still sends its line back: slicing it from the parent's copy of the chunk, long out of the
+# CPU's caches by then, cost the parent's main thread more than the pickling saved,
+# docs/benchmarks.md "Import, stop 16".) Other files go as batches of parsed rows. At most
+# `JOBS_AHEAD * workers` jobs are in flight, so memory does not grow with the file.
 
 CHUNK_BYTES = 1 << 20  # bytes of a JSONL file per job sent to a worker
 #: jobs in flight per worker. The parent collects the workers' rows only between its commits,
@@ -233,8 +240,30 @@ JOBS_AHEAD = 8
 _worker_prepare: Prepare | None = None
 
 Prepared = list[tuple[RecordRow, bytes]]
-#: a job: a function of (prepare, *args), its args, and the bytes of the file it covers
-Job = tuple[Callable[..., Prepared], tuple[Any, ...], int]
+
+
+@dataclass(slots=True)
+class _Job:
+    """One job: `fn(prepare, *args)` makes its rows; `size`: the bytes of the file it covers.
+    A chunk of a JSONL file also has `remote`, the args of `_prepare_range` that a worker reads
+    the chunk with instead of receiving its bytes (which `args` holds, for `retry`)."""
+
+    fn: Callable[..., Prepared | None]
+    args: tuple[Any, ...]
+    size: int
+    remote: tuple[Any, ...] | None = None
+
+    def submit(self, pool: Executor) -> Future[Prepared | None]:
+        if self.remote is not None:
+            return pool.submit(_in_worker, _prepare_range, *self.remote)
+        return pool.submit(_in_worker, self.fn, *self.args)
+
+    def retry(self, pool: Executor) -> Prepared:
+        """The rows of the bytes the parent read, sent to a worker (after `_prepare_range` found
+        the file's bytes changed)."""
+        done = pool.submit(_in_worker, self.fn, *self.args).result()
+        assert done is not None
+        return done
 
 
 def _init_worker(prepare: Prepare) -> None:
@@ -242,9 +271,21 @@ def _init_worker(prepare: Prepare) -> None:
     _worker_prepare = prepare
 
 
-def _in_worker(fn: Callable[..., Prepared], *args: Any) -> Prepared:
+def _in_worker(fn: Callable[..., Prepared | None], *args: Any) -> Prepared | None:
     assert _worker_prepare is not None
     return fn(_worker_prepare, *args)
+
+
+def _prepare_range(prepare: Prepare, name: str, path: str, start: int, end: int, crc: int,
+                   first_line: int, first_index: int, at_eof: bool) -> Prepared | None:
+    """`_prepare_lines` of the bytes [start, end) of the file at `path`, read here; None when
+    they are not the bytes the parent read (their CRC-32 is not `crc`: the file changed)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        buf = fh.read(end - start)
+    if zlib.crc32(buf) != crc:
+        return None
+    return _prepare_lines(prepare, name, buf, first_line, first_index, start, at_eof)
 
 
 def _prepare_batch(prepare: Prepare, rows: list[Row]) -> Prepared:
@@ -261,7 +302,10 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
     # else from the scanned line (Preparer.clean_chat); any other row goes through `_prepared`.
     clean = prepare.clean_chat if type(prepare) is Preparer else None
     quick = prepare.quick if type(prepare) is Preparer else None
+    # a row the quick path turned down (False) is prepared without asking is_clean again
+    screened = prepare.screened if type(prepare) is Preparer else prepare
     scan = ChunkScan()
+    sha256 = hashlib.sha256
     out: Prepared = []
     append = out.append
     index = first_index - 1
@@ -271,8 +315,11 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
             index += 1
             canonical = got[0]
             # a line the quick path takes is valid UTF-8 without a CR: its text is `line_text`'s,
-            # sent as its bytes (the store writes them as TEXT: `sources._clean_insert`)
-            append(_clean_row(name, line_no, index, raw, canonical, got[1], got[2]))
+            # sent as its bytes (the store writes them as TEXT: `sources._clean_insert`). The
+            # record is `_clean_row`'s, built here without its two calls (most rows come here).
+            digest = sha256(canonical).digest()
+            append(((digest[:20].hex(), name, line_no, index, raw, canonical, got[1], got[2]),
+                    digest[:16]))
             continue
         rec = read_line(raw, line_no, offset, last_unended, scan)
         if rec is None:
@@ -283,7 +330,8 @@ def _prepare_lines(prepare: Prepare, name: str, buf: bytes, first_line: int, fir
         counts = clean(value) if clean is not None and got is not False and value is not None \
             and not rec.issues else None
         if counts is None:
-            append(_prepared(row_from_line(name, rec, index), prepare))
+            append(_prepared(row_from_line(name, rec, index),
+                             screened if got is False else prepare))
             continue
         # the parser's canonical JSON is the row's (sorted keys, as `_prepared` dumps it)
         canonical = rec.canonical if rec.canonical is not None \
@@ -304,7 +352,7 @@ def _clean_row(name: str, line: int, index: int, text: str | bytes, canonical: b
                                                        trained))
 
 
-def _row_jobs(rows: Iterator[Row]) -> Iterator[Job]:
+def _row_jobs(rows: Iterator[Row]) -> Iterator[_Job]:
     """Batches of parsed rows; rows read before a read error still make a last job."""
     while True:
         batch: list[Row] = []
@@ -322,13 +370,13 @@ def _row_jobs(rows: Iterator[Row]) -> Iterator[Job]:
         yield _row_job(batch)
 
 
-def _row_job(batch: list[Row]) -> Job:
+def _row_job(batch: list[Row]) -> _Job:
     size = sum(len(r.raw_bytes) + 1 if r.raw_bytes is not None else len(r.raw) + 1 for r in batch)
     # raw_bytes duplicates raw; the workers do not need it
-    return _prepare_batch, ([replace(r, raw_bytes=None) for r in batch],), size
+    return _Job(_prepare_batch, ([replace(r, raw_bytes=None) for r in batch],), size)
 
 
-def _line_jobs(path: Path, name: str, start: int, size: int, digest: Any) -> Iterator[Job]:
+def _line_jobs(path: Path, name: str, start: int, size: int, digest: Any) -> Iterator[_Job]:
     """Chunks of a JSONL file, with the line and example index each starts at. Every byte
     read goes into `digest` (the file's SHA-256, so it is not read a second time)."""
     line, index = 1, 1
@@ -339,20 +387,22 @@ def _line_jobs(path: Path, name: str, start: int, size: int, digest: Any) -> Ite
             buf = fh.read(e - s)
             digest.update(buf)
             pieces = buf.split(b"\n")
-            yield _prepare_lines, (name, buf, line, index, s, e >= size), len(buf)
+            at_eof = e >= size
+            yield _Job(_prepare_lines, (name, buf, line, index, s, at_eof), len(buf),
+                       (name, str(path), s, s + len(buf), zlib.crc32(buf), line, index, at_eof))
             line += len(pieces) - (1 if buf.endswith(b"\n") else 0)
             index += sum(1 for piece in pieces if piece.strip())
         while more := fh.read(1 << 20):  # the file grew since it was probed: hashed as before
             digest.update(more)
 
 
-def _prepared_rows(jobs: Iterator[Job], prepare: Prepare, pool: Executor | None,
+def _prepared_rows(jobs: Iterator[_Job], prepare: Prepare, pool: Executor | None,
                    fr: FileReport, window: int) -> Iterator[tuple[RecordRow, bytes]]:
     """(record, content key) for each row, in file order; counts rows and bytes into `fr`."""
-    pending: collections.deque[tuple[Future[Prepared], int]] = collections.deque()
+    pending: collections.deque[tuple[Future[Prepared | None], _Job]] = collections.deque()
     failure: OSError | None = None
     while True:
-        job: Job | None = None
+        job: _Job | None = None
         if failure is None:
             try:
                 job = next(jobs, None)
@@ -360,21 +410,25 @@ def _prepared_rows(jobs: Iterator[Job], prepare: Prepare, pool: Executor | None,
                 # what was read before the error is still prepared and stored
                 failure = exc
         if job is not None:
-            fn, args, size = job
             if pool is None:
                 # counted as they are handed on, so with no workers fr.rows is what was stored
-                for item in fn(prepare, *args):
+                made = job.fn(prepare, *job.args)
+                assert made is not None
+                for item in made:
                     fr.rows += 1
                     yield item
-                fr.bytes_read += size
+                fr.bytes_read += job.size
                 continue
-            pending.append((pool.submit(_in_worker, fn, *args), size))
+            pending.append((job.submit(pool), job))
         last = job is None
         while pending and (last or len(pending) >= window):
-            future, size = pending.popleft()
+            future, done_job = pending.popleft()
             done = future.result()
+            if done is None:  # the worker read other bytes than the parent: send the parent's
+                assert pool is not None
+                done = done_job.retry(pool)
             fr.rows += len(done)
-            fr.bytes_read += size
+            fr.bytes_read += done_job.size
             yield from done
         if failure is not None:
             raise failure

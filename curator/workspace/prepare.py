@@ -156,15 +156,27 @@ class Preparer:
 
     def _check_row(self, example: dict[str, Any], *, file: str | None = None,
                    line: int | None = None, example_index: int | None = None,
-                   fmt: str | None = None) -> ExampleCheck:
-        """The rules of the example's own format (`fmt`) and its token counts."""
-        fmt, issues, total, trained, _ = self._rows().check(example, fmt=fmt, digest=False)
+                   fmt: str | None = None, screened: bool = False) -> ExampleCheck:
+        """The rules of the example's own format (`fmt`) and its token counts (`screened`:
+        `RowChecker.check`'s, `is_clean` has turned this example down already)."""
+        fmt, issues, total, trained, _ = self._rows().check(example, fmt=fmt, digest=False,
+                                                            screened=screened)
         placed = [replace(i, file=file, line=line, example_index=example_index)
                   for i in issues[:MAX_ISSUES_PER_ROW]]
         return ExampleCheck(fmt, placed, None if total == NO_COUNT else total,
                             None if trained == NO_COUNT else trained)
 
     def __call__(self, row: Row) -> PreparedRecord:
+        return self._prepare(row, screened=False)
+
+    def screened(self, row: Row) -> PreparedRecord:
+        """What calling the Preparer makes of `row`, for a row whose parsed value the checker's
+        quick path has turned down already (`RowChecker.quick_line` said False: `is_clean` is
+        False for it), so the full rules of plain chat decide without asking `is_clean` again
+        (they find the same: `RowChecker.check`'s `screened`). Import's workers call it."""
+        return self._prepare(row, screened=True)
+
+    def _prepare(self, row: Row, *, screened: bool) -> PreparedRecord:
         data = row.data
         assert data is not None
         where: dict[str, Any] = {"file": row.file, "line": row.line, "example_index": row.example_index}
@@ -177,8 +189,8 @@ class Preparer:
             return self._preference(data, fmt, row.file, row.line, row.example_index)
         if fmt in _FEEDBACK_FORMATS and is_feedback(data):
             return self._feedback(data, fmt, row.file, row.line, row.example_index)
-        if fmt == "openai-chat":
-            checked = self.check(data, **where, fmt=fmt)
+        if fmt == "openai-chat":  # (`check` of this format is `_check_row`)
+            checked = self._check_row(data, **where, fmt=fmt, screened=screened)
             return PreparedRecord(fmt, data, checked.issues, checked.tokens_total, checked.tokens_trained)
         converted = to_chat(data, fmt, example_index=row.example_index)
         notes = [replace(i, file=row.file, line=row.line) for i in converted.issues]

@@ -74,3 +74,38 @@ def test_every_record_keeps_its_line_index_and_content_across_chunks(
     assert by_line[max(by_line)][0] == "rejected"  # the cut-off last line, stored not lost
     assert source["sha256"] == hashlib.sha256(data).hexdigest() and source["size"] == len(data)
     assert source["complete"] == 1 and source["rows"] == len(expected)
+
+
+def test_a_file_changed_after_the_parent_read_a_chunk_stores_the_bytes_it_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers read their chunk from the file themselves (the parent sends where it lies
+    and its CRC-32); a chunk whose bytes changed after the parent read, hashed and counted them
+    must still be stored from the parent's bytes, every clean line included."""
+    src = tmp_path / "changing.jsonl"
+    data = b"".join(json.dumps(chat(f"question {i}", f"answer {i}")).encode() + b"\n"
+                    for i in range(60))
+    src.write_bytes(data)
+    monkeypatch.setattr(importer, "CHUNK_BYTES", 700)
+    first_end = importer.chunk_bounds(src, 0, len(data), 700)[0][1]
+    changed = data[:first_end].replace(b"question", b"QUESTION").replace(b"answer", b"ANSWER")
+    line_jobs = importer._line_jobs
+
+    def changed_after_the_first_read(*args: Any) -> Any:
+        jobs = line_jobs(*args)
+        first = next(jobs)  # the parent has read (hashed, counted) the first chunk...
+        with src.open("r+b") as fh:  # ...and its bytes change before a worker reads them
+            fh.write(changed)
+        yield first
+        yield from jobs
+
+    monkeypatch.setattr(importer, "_line_jobs", changed_after_the_first_read)
+    with Workspace.open(tmp_path / "w.db", create=True) as ws:
+        import_files(ws, [src], Preparer("openai"), workers=2)
+        rows = ws.connection.execute("SELECT raw, canonical, status FROM records ORDER BY id").fetchall()
+        source = ws.sources()[0]
+    assert src.read_bytes()[:first_end] == changed != data[:first_end]
+    expected = data.decode().splitlines()  # what the parent read and hashed
+    assert [raw for raw, _, _ in rows] == expected
+    assert [json.loads(c) for _, c, _ in rows] == [json.loads(line) for line in expected]
+    assert {status for _, _, status in rows} == {"pending"}  # clean rows: the lines travel back
+    assert source["sha256"] == hashlib.sha256(data).hexdigest()

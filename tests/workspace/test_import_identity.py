@@ -204,3 +204,33 @@ def test_clean_rows_store_the_same_by_every_insert_path(tmp_path: Path, source: 
                          "(SELECT record_id FROM issues)").fetchone()[0]
     conn.close()
     assert clean > 400
+
+
+def test_a_row_the_quick_path_turns_down_is_not_screened_again(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chat row that the checker's quick path turns down (its `is_clean` said no) goes to the
+    full rules without `is_clean` asked a second time (`Preparer.screened`), and stores exactly
+    what calling the Preparer stores."""
+    from curator.validate import engine
+
+    lines = [json.dumps({"messages": [{"role": "user", "content": f"Question {i}?"},
+                                      {"role": "assistant", "content": "" if i % 2 else "   "}]})
+             for i in range(40)]  # plain chat with an empty answer: never clean
+    src = tmp_path / "empty.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    asked: list[int] = []
+    is_clean = engine.is_clean_simple_chat
+
+    def counted(*args: object) -> bool:
+        asked.append(1)
+        return is_clean(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "is_clean_simple_chat", counted)
+    with Workspace.open(tmp_path / "screened.db", create=True) as ws:
+        import_files(ws, [src], Preparer("openai"))
+    assert len(asked) == len(lines)  # once per row: the quick path's
+    with Workspace.open(tmp_path / "called.db", create=True) as ws:
+        import_files(ws, [src], _Called("openai"))
+    called = _dump(tmp_path / "called.db")
+    assert _dump(tmp_path / "screened.db") == called
+    assert {r[0] for r in called["issues"]} and len(called["records"]) == len(lines)
