@@ -105,6 +105,12 @@ class Preparer:
     def limit(self) -> int:
         return self.options.limit
 
+    def ready(self) -> None:
+        """Build the row checker now (its counter's tables and, with `compiled_ascii`, the
+        compiled count: about a second a process): worker processes forked afterwards inherit
+        it instead of each building its own (`import_paths`; validate does the same)."""
+        self._rows()
+
     def _rows(self) -> RowChecker:
         if self._checker is None:
             self._checker = RowChecker(self.options)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,22 @@ def test_a_file_changed_after_the_parent_read_a_chunk_stores_the_bytes_it_read(
     assert [json.loads(c) for _, c, _ in rows] == [json.loads(line) for line in expected]
     assert {status for _, _, status in rows} == {"pending"}  # clean rows: the lines travel back
     assert source["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_the_workers_inherit_the_checker_the_parent_built_before_forking(tmp_path: Path) -> None:
+    """With fork, the row checker (its counter's tables, about a second a process) is built
+    once in the parent before the workers fork and is theirs by inheritance, as validate does;
+    the records are those of an import in one process."""
+    src = tmp_path / "rows.jsonl"
+    src.write_bytes(b"".join(json.dumps(chat(f"question {i}", f"answer {i}")).encode() + b"\n"
+                             for i in range(40)))
+    stored = []
+    for workers in (1, 2):
+        prepare = Preparer("openai")
+        with Workspace.open(tmp_path / f"w{workers}.db", create=True) as ws:
+            import_files(ws, [src], prepare, workers=workers)
+            stored.append(ws.connection.execute(
+                "SELECT raw, canonical, status, tokens_total FROM records ORDER BY id").fetchall())
+        if workers == 2 and "fork" in multiprocessing.get_all_start_methods():
+            assert prepare._checker is not None  # built here, before the fork
+    assert stored[0] == stored[1] and len(stored[0]) == 40
