@@ -803,25 +803,11 @@ def _slot(
     return found
 
 
-@_jit(inline="always")
-def _is_frequent(frequent: U64, h: np.uint64) -> bool:  # pragma: no cover - compiled
-    """Whether h is in the sorted array `frequent` (binary search)."""
-    lo = 0
-    hi = len(frequent)
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if frequent[mid] < h:
-            lo = mid + 1
-        else:
-            hi = mid
-    return bool(lo < len(frequent) and frequent[lo] == h)
-
-
 @_jit()
 def _frequent_table(frequent: U64) -> tuple[U64, npt.NDArray[np.uint8]]:  # pragma: no cover
     """The frequent hashes in an open-addressing table (keys, marks; its size a power of two
     at least four times theirs): `_in_frequent` looks a hash up in a probe or two where the
-    binary search took a dozen unpredictable steps, and a text's shingles are asked many
+    binary search takes a dozen unpredictable steps, and a text's shingles are asked many
     times each (a boilerplate shingle is in most texts, by definition)."""
     size = 16
     while size < 4 * len(frequent):
@@ -864,9 +850,7 @@ def _distinct_own(
     return found
 
 
-#: no shingle is frequent: `_distinct_own` with it counts every distinct value
-_NONE_FREQUENT = np.empty(0, dtype=np.uint64)
-#: the `_frequent_table` of no hash
+#: the `_frequent_table` of no hash: `_distinct_own` with it counts every distinct value
 _NO_FREQUENT_KEYS = np.zeros(16, dtype=np.uint64)
 _NO_FREQUENT_MARKS = np.zeros(16, dtype=np.uint8)
 

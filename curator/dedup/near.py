@@ -4,8 +4,8 @@ The pipeline, in one pass over the records and one over the candidate pairs:
 
 1. Batches of records go to a process pool; each batch comes back with the 128-bit hash of
    every normalised text, its length, its LSH band keys, the low byte of every signature bin
-   and which bins hold a shingle of the text's own, and (unless `fetch` is given) its
-   normalised text as one compact UTF-8 blob.
+   and which bins hold a shingle of the text's own, its number of distinct shingles, and its
+   shingle profile followed by its normalised text as UTF-8, the records the parent spills.
 2. Records with identical hashes form exact groups; only each group's best record (by the
    keeper rule) takes part in the near-duplicate search, so an exact copy costs no pairs.
 3. Two records sharing any band key are a candidate pair, unless their whole signatures say
@@ -15,8 +15,10 @@ The pipeline, in one pass over the records and one over the candidate pairs:
    threshold is dropped with a chance near one in a billion). Text shared by every example
    (role markers, stock phrases) makes unrelated pairs share a band now and then; on the 1M
    benchmark set this check removes nine candidates in ten (933,242 of 1,045,303).
-4. Each remaining pair's shingle sets are rebuilt from its texts (only for candidates, a chunk
-   at a time) and its true Jaccard similarity computed; pairs below the threshold are dropped.
+4. Each remaining pair's profiles (its texts' distinct shingles counted by hash bucket) bound
+   its Jaccard: a pair whose bound is below the threshold is dropped unread. The shingle sets
+   of the pairs left are rebuilt from their texts (a chunk at a time) and each one's true
+   Jaccard similarity computed; pairs below the threshold are dropped.
    A pair that reaches it must also reach it on the texts' own shingles, without those that a
    large share of the records hold (a shared tool preamble, curator/dedup/boilerplate.py):
    counted on a sample of the distinct texts before verification.
