@@ -5,6 +5,7 @@ journaled, the pair cache is not."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -44,8 +45,8 @@ def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
     clusters is a record (dedup: they are the eligible ids it read, and `unchanged` confirms
     under the lock that those are still the eligible records), so they are not looked up
     again (0.2 s at 1M: the lookup builds a table of every record id)."""
-    with ws._mutex, foreign_keys_unchecked(ws._conn), larger_cache(ws._conn), \
-            ws._transaction() as tx:
+    with ws._mutex, checkpoint_after(ws), foreign_keys_unchecked(ws._conn), \
+            larger_cache(ws._conn), ws._transaction() as tx:
         if unchanged is not None and not unchanged():
             raise WorkspaceError(refused)
         if pairs is not None:
@@ -108,6 +109,57 @@ def foreign_keys_unchecked(conn: sqlite3.Connection) -> Iterator[None]:
     finally:
         if checking:
             conn.execute("PRAGMA foreign_keys = ON")
+
+
+#: the background checkpoints `checkpoint_after` started (a test or a caller may wait for them)
+CHECKPOINTS: list[threading.Thread] = []
+
+
+@contextmanager
+def checkpoint_after(ws: Workspace) -> Iterator[None]:
+    """The WAL checkpointed after the block on a thread of its own, not inside the block's
+    commit. SQLite's automatic checkpoint runs in the commit that crosses 1,000 WAL pages:
+    for a dedup's marks and pairs at 1M records (5,400 pages) it copied them into the main
+    file and fsynced it before the commit returned, 0.6-1 s, mostly waiting on the disk, on
+    the run's serial tail. Here the connection's automatic checkpoints are off for the block
+    (its setting back afterwards) and a PASSIVE checkpoint (it never blocks readers or
+    writers) runs meanwhile on a thread with its own connection, while the caller goes on
+    (the command prints its report). Durability is the same: the commit fsyncs the WAL
+    before it returns. A connection whose automatic checkpoints are off already (the review
+    app checkpoints on its own) is left as it is. The thread is not a daemon: a process
+    waits for it before it exits."""
+    conn = ws._conn
+    every = int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    if every <= 0:
+        yield
+        return
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {every}")
+    for done in [t for t in CHECKPOINTS if not t.is_alive()]:
+        CHECKPOINTS.remove(done)
+    thread = threading.Thread(target=_checkpoint, args=(str(ws.path),),
+                              name="curator-checkpoint")
+    thread.start()
+    CHECKPOINTS.append(thread)
+
+
+def _checkpoint(path: str) -> None:
+    """A PASSIVE checkpoint of the workspace at `path` through a connection of its own.
+    Nothing to report when it cannot run (busy, read-only, gone): the next commit that
+    crosses the limit, or the last connection to close, checkpoints instead."""
+    try:
+        conn = sqlite3.connect(path, timeout=0.0)
+    except sqlite3.Error:
+        return
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.close()
 
 
 #: the page cache (KiB) while marks are written: SQLite's default 2 MB let the random inserts
