@@ -522,6 +522,16 @@ def _content_key(conn: sqlite3.Connection, settings: dict[str, Any],
     return h.hexdigest()
 
 
+def write_stamp(ws: Workspace) -> tuple[int, int]:
+    """What changes whenever anything is committed to the workspace: SQLite's data_version
+    (moves when another connection, in this process or another, commits) and this
+    connection's own count of rows written (`total_changes`: a write through this same
+    connection, from another thread, say, does not move data_version). Equal stamps mean
+    the same content; different ones, maybe not (compare `content_key`)."""
+    conn = ws.connection
+    return int(conn.execute("PRAGMA data_version").fetchone()[0]), conn.total_changes
+
+
 def cache_settings(settings: DedupSettings) -> dict[str, Any]:
     """What the pair cache's key (`content_key`) hashes of the settings, with the version of
     the text dedup compares (`TEXT_VERSION`): pairs found by another version are found again."""
@@ -570,6 +580,7 @@ def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: 
     settings = DedupSettings(threshold, num_perm, shingling, include_system)
     # the `best` rule's ranks are needed once the records are signed: read meanwhile
     best = BestRanksLater(ws) if keeper == "best" else None
+    stamp = write_stamp(ws)  # before the records are read: a commit after it shows
     eligible = Eligible.read(ws)
     key = content_key(ws, cache_settings(settings), eligible)
     try:
@@ -600,7 +611,10 @@ def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: 
             # the fingerprint taken again under the write lock, before anything is written: an
             # edit that landed after the records were read, even after everything was found,
             # refuses the run (run_find's own check would leave a moment before the write)
-            unchanged=lambda: content_key(ws, cache_settings(settings)) == key,
+            # (nothing committed since the records were read, by any connection: the same
+            # records, without reading them all again, 0.3 s at 1M)
+            unchanged=lambda: write_stamp(ws) == stamp
+            or content_key(ws, cache_settings(settings)) == key,
             refused=MOVED,
             records_known=True,  # the eligible ids read above; `unchanged` holds them so
         )
