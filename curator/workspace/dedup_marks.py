@@ -36,7 +36,8 @@ def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
                     meta: Mapping[str, str | None] | None = None,
                     pairs: tuple[str, Iterable[tuple[int, int, float, bool]]] | None = None,
                     unchanged: Callable[[], bool] | None = None, refused: str = "",
-                    records_known: bool = False) -> Change:
+                    records_known: bool = False,
+                    meanwhile: Callable[[], object] | None = None) -> Change:
     """mark_duplicates, and with `pairs` = (key, pairs) the pair cache replaced too (as
     save_dedup_pairs does, not journaled) in the same transaction: one commit for a dedup
     run's marks and pairs, and either both are written or neither. `unchanged()` is asked
@@ -44,7 +45,10 @@ def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
     WorkspaceError(`refused`). `records_known`: the caller vouches that every id in the
     clusters is a record (dedup: they are the eligible ids it read, and `unchanged` confirms
     under the lock that those are still the eligible records), so they are not looked up
-    again (0.2 s at 1M: the lookup builds a table of every record id)."""
+    again (0.2 s at 1M: the lookup builds a table of every record id). `meanwhile()` is
+    called once the marks are in SQLite's hands, before the statements that journal and
+    write them (and the commit): those run in SQLite without Python's lock (1.5-2 s at 1M),
+    so Python work that `meanwhile` starts on a thread (dedup's report) runs beside them."""
     with ws._mutex, checkpoint_after(ws), foreign_keys_unchecked(ws._conn), \
             larger_cache(ws._conn), ws._transaction() as tx:
         if unchanged is not None and not unchanged():
@@ -76,6 +80,8 @@ def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
             if missing:
                 raise UnknownRecords(missing)
         selected = c.execute("SELECT count(*) FROM _dup").fetchone()[0]
+        if meanwhile is not None:
+            meanwhile()
         entry = tx.entry("dedup", "", params)
         changed = _write_marks(c, entry, clear_others)
         for key, value in (meta or {}).items():

@@ -262,3 +262,29 @@ def test_the_marks_commit_leaves_the_wal_checkpoint_to_a_thread_of_its_own(
         dedup_marks.mark_with_pairs(ws, clusters[:5], {}, clear_others=True)
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         assert ran == [str(ws.path)]
+
+
+def test_meanwhile_runs_once_the_marks_are_in_and_before_they_are_journaled(
+        tmp_path: Path) -> None:
+    # dedup builds its report on a thread from `meanwhile`, beside the statements that journal
+    # and write the marks (SQLite runs those without Python's lock); the marks' rows, which
+    # Python hands over one by one, are all in by then
+    from curator.workspace.dedup_marks import mark_with_pairs
+
+    with Workspace.open(_workspace(tmp_path, 9)) as ws:
+        statements: list[str] = []
+        ws.connection.set_trace_callback(statements.append)
+        seen: list[list[str]] = []
+        mark_with_pairs(ws, [DuplicateCluster(1, {2: 0.9, 3: 0.8})], {}, clear_others=True,
+                        pairs=("key", [(1, 2, 0.9, False)]),
+                        meanwhile=lambda: seen.append(list(statements)))
+        ws.connection.set_trace_callback(None)
+        assert len(seen) == 1
+        before, after = seen[0], statements[len(seen[0]):]
+        assert any(s.startswith("INSERT INTO _dup VALUES") for s in before)
+        assert any("dedup_pairs" in s for s in before)
+        assert not any("journal" in s for s in before)
+        assert any("INSERT INTO journal_changes" in s for s in after)
+        assert any("INSERT INTO record_marks" in s for s in after)
+        assert any(s.strip().upper() == "COMMIT" for s in after)
+        assert _marks(ws)[3] == (1, 1, 0.8)

@@ -426,3 +426,23 @@ def test_an_edit_through_the_same_connection_while_dedup_runs_marks_nothing(
         assert dedup_module.write_stamp(ws) != stamp
         stamp = dedup_module.write_stamp(ws)
         assert dedup_module.write_stamp(ws) == stamp  # reads alone leave it
+
+
+def test_the_report_built_while_the_marks_are_written_is_the_report(tmp_path: Path) -> None:
+    from curator.workspace.dedup import WorkspaceDedup, cluster_report
+
+    records, _ = _generate(300, seed=9)
+    db = _workspace(tmp_path, records)
+    with Workspace.open(db) as ws:
+        result = dedup_workspace(ws, processes=1)
+        assert result.report is not None and result.duplicates > 0  # built beside the marks
+        built = result.to_dict()
+        inline = WorkspaceDedup(**{**result.__dict__, "report": None}).to_dict()
+        assert built == inline
+        assert built["cluster_list"] == cluster_report(result.clusters)["cluster_list"]
+        assert built["duplicates"] == result.duplicates == \
+            built["exact_duplicates"] + built["near_duplicates"]
+        dry = dedup_workspace(ws, processes=1, dry_run=True)  # nothing written: built when asked
+        assert dry.report is None
+        assert {k: v for k, v in dry.to_dict().items() if k not in ("dry_run", "journal_entry")} \
+            == {k: v for k, v in built.items() if k not in ("dry_run", "journal_entry")}
