@@ -53,6 +53,7 @@ PHASES = [
     ("curator.dedup.near", "_ready_kernels"),  # new in fix/dedup5: numba set up before the fork
     ("curator.workspace.dedup", "write_stamp"),  # fix/dedup5: the check under the write lock
     ("curator.workspace.dedup", "cluster_report"),  # fix/dedup5: on a thread beside the marks
+    ("concurrent.futures.process", "ProcessPoolExecutor.shutdown"),  # the workers' exit
 ]
 
 
