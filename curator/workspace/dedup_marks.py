@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.workspace.errors import UnknownRecords, WorkspaceError
@@ -156,8 +157,9 @@ def _checkpoint(path: str) -> None:
     """A PASSIVE checkpoint of the workspace at `path` through a connection of its own.
     Nothing to report when it cannot run (busy, read-only, gone): the next commit that
     crosses the limit, or the last connection to close, checkpoints instead."""
-    try:
-        conn = sqlite3.connect(path, timeout=0.0)
+    try:  # (mode=rw: a workspace removed meanwhile is not made again, empty)
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True,
+                               timeout=0.0)
     except sqlite3.Error:
         return
     try:

@@ -262,6 +262,8 @@ def test_the_marks_commit_leaves_the_wal_checkpoint_to_a_thread_of_its_own(
         dedup_marks.mark_with_pairs(ws, clusters[:5], {}, clear_others=True)
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         assert ran == [str(ws.path)]
+    real(str(tmp_path / "gone.db"))  # a workspace removed meanwhile is not made again
+    assert not (tmp_path / "gone.db").exists()
 
 
 def test_meanwhile_runs_once_the_marks_are_in_and_before_they_are_journaled(
