@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 T0 = time.perf_counter()
@@ -48,6 +50,10 @@ PHASES = [
     ("curator.dedup.near", "assemble"),
     ("curator.dedup.near", "priority"),
     ("curator.workspace.dedup", "BestRanks.rank_array"),  # new in fix/dedup4
+    ("curator.dedup.near", "_ready_kernels"),  # new in fix/dedup5: numba set up before the fork
+    ("curator.workspace.dedup", "write_stamp"),  # fix/dedup5: the check under the write lock
+    ("curator.workspace.dedup", "cluster_report"),  # fix/dedup5: on a thread beside the marks
+    ("concurrent.futures.process", "ProcessPoolExecutor.shutdown"),  # the workers' exit
 ]
 
 
@@ -88,6 +94,13 @@ def main() -> None:
         opened = time.perf_counter()
         result = dedup_workspace(ws, keeper="best")
         done = time.perf_counter()
+        # what `curator dedup --json` does next: the report as JSON
+        r0, rc0 = time.perf_counter(), time.process_time()
+        text = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2)
+        LINES.append((time.perf_counter() - T0,
+                      f"{r0 - T0:7.2f} {time.perf_counter() - T0:7.2f}  "
+                      f"{time.perf_counter() - r0:6.2f} wall {time.process_time() - rc0:6.2f} "
+                      f"proc-cpu  (the --json report: to_dict and orjson, {len(text)} bytes)"))
     closed = time.perf_counter()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     for _, line in sorted(LINES):

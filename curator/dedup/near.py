@@ -536,6 +536,8 @@ def find_duplicates(
     )
     with collector_paused():
         if pool is not None:
+            # numba readied here, once, before the workers fork: they inherit it
+            _ready_kernels(params, shingling)
             # with fork, the first job starts every worker: from here no fork happens
             pool.submit(int).result()
         if pool_ready is not None:
@@ -555,6 +557,21 @@ def find_duplicates(
             _release_spill(spill)  # mapped here when verification ran in this process
             os.unlink(spill)
             os.close(handle)
+
+
+#: a plain chat example: signing it takes the path the workspace's JSON rows take
+_READY_EXAMPLE = b'{"messages": [{"role": "user", "content": "a"}]}'
+
+
+def _ready_kernels(params: DedupParams, shingling: Shingling) -> None:
+    """Sign one tiny example here, before the worker processes fork, so that they inherit
+    numba readied and the signing kernels loaded. numba's first compiled call in a process
+    sets up its CPU target (0.28 s: it imports its typing and lowering registries, scipy's
+    BLAS check among them); a kernel from the cache then takes milliseconds. Each worker
+    paid that setup again on its first batch and this process on its first candidate
+    grouping: three times, where once is enough."""
+    _run_batch(_BatchJob([_READY_EXAMPLE], params.include_system, params.num_perm, shingling,
+                         params.bands, params.rows, flag=padded))
 
 
 @contextlib.contextmanager

@@ -5,8 +5,10 @@ journaled, the pair cache is not."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.workspace.errors import UnknownRecords, WorkspaceError
@@ -35,7 +37,8 @@ def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
                     meta: Mapping[str, str | None] | None = None,
                     pairs: tuple[str, Iterable[tuple[int, int, float, bool]]] | None = None,
                     unchanged: Callable[[], bool] | None = None, refused: str = "",
-                    records_known: bool = False) -> Change:
+                    records_known: bool = False,
+                    meanwhile: Callable[[], object] | None = None) -> Change:
     """mark_duplicates, and with `pairs` = (key, pairs) the pair cache replaced too (as
     save_dedup_pairs does, not journaled) in the same transaction: one commit for a dedup
     run's marks and pairs, and either both are written or neither. `unchanged()` is asked
@@ -43,9 +46,12 @@ def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
     WorkspaceError(`refused`). `records_known`: the caller vouches that every id in the
     clusters is a record (dedup: they are the eligible ids it read, and `unchanged` confirms
     under the lock that those are still the eligible records), so they are not looked up
-    again (0.2 s at 1M: the lookup builds a table of every record id)."""
-    with ws._mutex, foreign_keys_unchecked(ws._conn), larger_cache(ws._conn), \
-            ws._transaction() as tx:
+    again (0.2 s at 1M: the lookup builds a table of every record id). `meanwhile()` is
+    called once the marks are in SQLite's hands, before the statements that journal and
+    write them (and the commit): those run in SQLite without Python's lock (1.5-2 s at 1M),
+    so Python work that `meanwhile` starts on a thread (dedup's report) runs beside them."""
+    with ws._mutex, checkpoint_after(ws), foreign_keys_unchecked(ws._conn), \
+            larger_cache(ws._conn), ws._transaction() as tx:
         if unchanged is not None and not unchanged():
             raise WorkspaceError(refused)
         if pairs is not None:
@@ -75,6 +81,8 @@ def mark_with_pairs(ws: Workspace, clusters: Iterable[DuplicateCluster],
             if missing:
                 raise UnknownRecords(missing)
         selected = c.execute("SELECT count(*) FROM _dup").fetchone()[0]
+        if meanwhile is not None:
+            meanwhile()
         entry = tx.entry("dedup", "", params)
         changed = _write_marks(c, entry, clear_others)
         for key, value in (meta or {}).items():
@@ -108,6 +116,58 @@ def foreign_keys_unchecked(conn: sqlite3.Connection) -> Iterator[None]:
     finally:
         if checking:
             conn.execute("PRAGMA foreign_keys = ON")
+
+
+#: the background checkpoints `checkpoint_after` started (a test or a caller may wait for them)
+CHECKPOINTS: list[threading.Thread] = []
+
+
+@contextmanager
+def checkpoint_after(ws: Workspace) -> Iterator[None]:
+    """The WAL checkpointed after the block on a thread of its own, not inside the block's
+    commit. SQLite's automatic checkpoint runs in the commit that crosses 1,000 WAL pages:
+    for a dedup's marks and pairs at 1M records (5,400 pages) it copied them into the main
+    file and fsynced it before the commit returned, 0.6-1 s, mostly waiting on the disk, on
+    the run's serial tail. Here the connection's automatic checkpoints are off for the block
+    (its setting back afterwards) and a PASSIVE checkpoint (it never blocks readers or
+    writers) runs meanwhile on a thread with its own connection, while the caller goes on
+    (the command prints its report). Durability is the same: the commit fsyncs the WAL
+    before it returns. A connection whose automatic checkpoints are off already (the review
+    app checkpoints on its own) is left as it is. The thread is not a daemon: a process
+    waits for it before it exits."""
+    conn = ws._conn
+    every = int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    if every <= 0:
+        yield
+        return
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {every}")
+    for done in [t for t in CHECKPOINTS if not t.is_alive()]:
+        CHECKPOINTS.remove(done)
+    thread = threading.Thread(target=_checkpoint, args=(str(ws.path),),
+                              name="curator-checkpoint")
+    thread.start()
+    CHECKPOINTS.append(thread)
+
+
+def _checkpoint(path: str) -> None:
+    """A PASSIVE checkpoint of the workspace at `path` through a connection of its own.
+    Nothing to report when it cannot run (busy, read-only, gone): the next commit that
+    crosses the limit, or the last connection to close, checkpoints instead."""
+    try:  # (mode=rw: a workspace removed meanwhile is not made again, empty)
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True,
+                               timeout=0.0)
+    except sqlite3.Error:
+        return
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.close()
 
 
 #: the page cache (KiB) while marks are written: SQLite's default 2 MB let the random inserts

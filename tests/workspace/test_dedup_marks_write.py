@@ -213,3 +213,80 @@ def test_the_marks_page_cache_is_larger_only_while_they_are_written(tmp_path: Pa
         mark_with_pairs(ws, [DuplicateCluster(1, {3: 0.9})], {}, clear_others=True)
         assert conn.execute("PRAGMA cache_size").fetchone()[0] == -100000
         assert _marks(ws)[3] == (1, 1, 0.9) and _marks(ws)[2] == (None, None, None)
+
+
+def test_the_marks_commit_leaves_the_wal_checkpoint_to_a_thread_of_its_own(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    # SQLite's automatic checkpoint ran inside the marks' commit (copying every page into the
+    # main file and syncing it: 0.6-1 s at 1M on the run's serial tail); the commit now
+    # leaves it to a background thread while the command goes on
+    import threading
+
+    from curator.workspace import dedup_marks
+
+    held = threading.Event()
+    ran: list[str] = []
+    real = dedup_marks._checkpoint
+
+    def held_checkpoint(path: str) -> None:
+        assert held.wait(60)
+        real(path)
+        ran.append(path)
+
+    monkeypatch.setattr(dedup_marks, "_checkpoint", held_checkpoint)
+    db = _workspace(tmp_path, 3_000)
+    with Workspace.open(db) as ws:
+        conn = ws.connection
+        conn.execute("PRAGMA wal_autocheckpoint = 10")  # a small workspace crosses it too
+        ws.checkpoint()
+        size = db.stat().st_size
+        clusters = [DuplicateCluster(k, {k + 1: 0.9, k + 2: 0.85}) for k in range(1, 2_990, 3)]
+        change = dedup_marks.mark_with_pairs(
+            ws, clusters, {}, clear_others=True,
+            pairs=("key", [(k, k + 1, 0.9, False) for k in range(1, 2_990, 3)]))
+        assert change.entry_id is not None
+        # committed (the WAL holds it: another connection reads the marks), not copied yet
+        other = sqlite3.connect(db)
+        assert other.execute("SELECT count(*) FROM record_marks WHERE dup_of IS NOT NULL"
+                             ).fetchone()[0] == 2 * len(clusters)
+        other.close()
+        assert db.stat().st_size == size
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10  # back
+        held.set()
+        for thread in list(dedup_marks.CHECKPOINTS):
+            thread.join(60)
+        assert ran == [str(ws.path)]
+        assert db.stat().st_size > size  # the checkpoint copied the new pages in
+        # a connection whose automatic checkpoints are off (the review app's) is left alone
+        ws.defer_checkpoints()
+        dedup_marks.mark_with_pairs(ws, clusters[:5], {}, clear_others=True)
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        assert ran == [str(ws.path)]
+    real(str(tmp_path / "gone.db"))  # a workspace removed meanwhile is not made again
+    assert not (tmp_path / "gone.db").exists()
+
+
+def test_meanwhile_runs_once_the_marks_are_in_and_before_they_are_journaled(
+        tmp_path: Path) -> None:
+    # dedup builds its report on a thread from `meanwhile`, beside the statements that journal
+    # and write the marks (SQLite runs those without Python's lock); the marks' rows, which
+    # Python hands over one by one, are all in by then
+    from curator.workspace.dedup_marks import mark_with_pairs
+
+    with Workspace.open(_workspace(tmp_path, 9)) as ws:
+        statements: list[str] = []
+        ws.connection.set_trace_callback(statements.append)
+        seen: list[list[str]] = []
+        mark_with_pairs(ws, [DuplicateCluster(1, {2: 0.9, 3: 0.8})], {}, clear_others=True,
+                        pairs=("key", [(1, 2, 0.9, False)]),
+                        meanwhile=lambda: seen.append(list(statements)))
+        ws.connection.set_trace_callback(None)
+        assert len(seen) == 1
+        before, after = seen[0], statements[len(seen[0]):]
+        assert any(s.startswith("INSERT INTO _dup VALUES") for s in before)
+        assert any("dedup_pairs" in s for s in before)
+        assert not any("journal" in s for s in before)
+        assert any("INSERT INTO journal_changes" in s for s in after)
+        assert any("INSERT INTO record_marks" in s for s in after)
+        assert any(s.strip().upper() == "COMMIT" for s in after)
+        assert _marks(ws)[3] == (1, 1, 0.8)

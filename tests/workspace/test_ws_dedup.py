@@ -310,18 +310,25 @@ def test_an_edit_after_everything_is_found_but_before_the_marks_marks_nothing(
         assert all(m == (None, None, None) for m in _marks(ws).values())
         assert ws.meta("dedup.cache") is None
         assert ws.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        # and the last fingerprint of a run that marks is taken inside the write transaction
+        # and the last check of a run that marks is taken inside the write transaction: the
+        # write stamp (nothing committed since the records were read), and the fingerprint
+        # again only when the stamp moved
         monkeypatch.setattr(dedup_module, "cached_pairs", listed)
-        taken = dedup_module.content_key
-        inside: list[bool] = []
+        taken, stamped = dedup_module.content_key, dedup_module.write_stamp
+        inside: list[tuple[str, bool]] = []
 
         def key_noting_transaction(*args: Any, **kwargs: Any) -> str:
-            inside.append(ws.connection.in_transaction)
+            inside.append(("key", ws.connection.in_transaction))
             return taken(*args, **kwargs)
 
+        def stamp_noting_transaction(*args: Any) -> tuple[int, int]:
+            inside.append(("stamp", ws.connection.in_transaction))
+            return stamped(*args)
+
         monkeypatch.setattr(dedup_module, "content_key", key_noting_transaction)
+        monkeypatch.setattr(dedup_module, "write_stamp", stamp_noting_transaction)
         assert dedup_workspace(ws, processes=1).change is not None
-        assert inside and inside[-1] is True and inside[0] is False
+        assert inside == [("stamp", False), ("key", False), ("stamp", True)]
 
 
 def test_marks_and_the_pair_cache_are_written_in_one_commit(tmp_path: Path) -> None:
@@ -388,3 +395,54 @@ def test_the_collector_is_off_while_the_marks_are_written_and_back_on_after(
         with pytest.raises(WorkspaceError):
             dedup_workspace(ws, keeper="999999", processes=1)
         assert gc.isenabled()
+
+
+def test_an_edit_through_the_same_connection_while_dedup_runs_marks_nothing(
+        tmp_path: Path) -> None:
+    # the last check skips reading every record again when nothing was committed since they
+    # were read; a commit through the dedup's own connection (another thread of the review
+    # app, say) does not move SQLite's data_version, so the stamp counts its rows too
+    from curator.workspace import dedup as dedup_module
+
+    records, _ = _generate(300, seed=6)
+    db = _workspace(tmp_path, records)
+    with Workspace.open(db) as ws:
+        stamp = dedup_module.write_stamp(ws)
+        edited: list[int] = []
+
+        def edit_here(done: int, total: int) -> None:
+            if not edited:
+                ws.edit(7, chat("a", "a different answer"))
+                edited.append(done)
+
+        with pytest.raises(WorkspaceError, match="while dedup ran"):
+            dedup_workspace(ws, processes=1, progress=edit_here)
+        assert edited and dedup_module.write_stamp(ws) != stamp
+        assert all(m == (None, None, None) for m in _marks(ws).values())
+        # and a commit by another connection moves it too
+        stamp = dedup_module.write_stamp(ws)
+        with Workspace.open(db) as other:
+            other.edit(8, chat("b", "another answer"))
+        assert dedup_module.write_stamp(ws) != stamp
+        stamp = dedup_module.write_stamp(ws)
+        assert dedup_module.write_stamp(ws) == stamp  # reads alone leave it
+
+
+def test_the_report_built_while_the_marks_are_written_is_the_report(tmp_path: Path) -> None:
+    from curator.workspace.dedup import WorkspaceDedup, cluster_report
+
+    records, _ = _generate(300, seed=9)
+    db = _workspace(tmp_path, records)
+    with Workspace.open(db) as ws:
+        result = dedup_workspace(ws, processes=1)
+        assert result.report is not None and result.duplicates > 0  # built beside the marks
+        built = result.to_dict()
+        inline = WorkspaceDedup(**{**result.__dict__, "report": None}).to_dict()
+        assert built == inline
+        assert built["cluster_list"] == cluster_report(result.clusters)["cluster_list"]
+        assert built["duplicates"] == result.duplicates == \
+            built["exact_duplicates"] + built["near_duplicates"]
+        dry = dedup_workspace(ws, processes=1, dry_run=True)  # nothing written: built when asked
+        assert dry.report is None
+        assert {k: v for k, v in dry.to_dict().items() if k not in ("dry_run", "journal_entry")} \
+            == {k: v for k, v in built.items() if k not in ("dry_run", "journal_entry")}
