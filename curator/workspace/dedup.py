@@ -641,6 +641,8 @@ def _dedup_workspace(ws: Workspace, threshold: float, num_perm: int, shingling: 
             records_known=True,  # the eligible ids read above; `unchanged` holds them so
             meanwhile=build_report,  # the report's Python beside the marks' SQL
         )
+        if report is not None:  # done with the marks as a rule; no thread outlives the run
+            wait([report])
     s = result.stats
     return WorkspaceDedup(params, s.records, result.clusters, len(result.exact_groups),
                           s.candidate_pairs, s.verified_pairs, dry_run, change,

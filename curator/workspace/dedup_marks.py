@@ -4,6 +4,7 @@ journaled, the pair cache is not."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -151,6 +152,20 @@ def checkpoint_after(ws: Workspace) -> Iterator[None]:
                               name="curator-checkpoint")
     thread.start()
     CHECKPOINTS.append(thread)
+
+
+def finish_checkpoints() -> None:
+    """Wait for the background checkpoints still running. Every fork of this process waits
+    for them first (os.register_at_fork): a child forked while one runs inherits SQLite's
+    locks as that thread holds them, and a child that then opens a connection (dedup's and
+    split's workers read the workspace) can wait on them for ever."""
+    for thread in list(CHECKPOINTS):
+        if thread is not threading.current_thread():
+            thread.join()
+
+
+if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
+    os.register_at_fork(before=finish_checkpoints)
 
 
 def _checkpoint(path: str) -> None:

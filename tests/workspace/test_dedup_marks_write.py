@@ -290,3 +290,32 @@ def test_meanwhile_runs_once_the_marks_are_in_and_before_they_are_journaled(
         assert any("INSERT INTO record_marks" in s for s in after)
         assert any(s.strip().upper() == "COMMIT" for s in after)
         assert _marks(ws)[3] == (1, 1, 0.8)
+
+
+def test_a_fork_waits_for_the_background_checkpoint(tmp_path: Path, monkeypatch: Any) -> None:
+    # a worker forked while the checkpoint thread held SQLite's locks waited on them for ever
+    # (split right after a dedup: test_record_marks hung); every fork waits for it first
+    import os
+    import threading
+
+    from curator.workspace import dedup_marks
+
+    held = threading.Event()
+    ran: list[str] = []
+    real = dedup_marks._checkpoint
+
+    def held_checkpoint(path: str) -> None:
+        assert held.wait(60)
+        real(path)
+        ran.append(path)
+
+    monkeypatch.setattr(dedup_marks, "_checkpoint", held_checkpoint)
+    with Workspace.open(_workspace(tmp_path, 30)) as ws:
+        dedup_marks.mark_with_pairs(ws, [DuplicateCluster(1, {2: 0.9})], {}, clear_others=True)
+        assert ran == []  # held
+        threading.Timer(0.3, held.set).start()
+        pid = os.fork()
+        if pid == 0:  # the child: nothing to do
+            os._exit(0)
+        assert ran == [str(ws.path)]  # the fork came only once the checkpoint was over
+        assert os.waitpid(pid, 0)[1] == 0
