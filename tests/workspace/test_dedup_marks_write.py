@@ -215,11 +215,9 @@ def test_the_marks_page_cache_is_larger_only_while_they_are_written(tmp_path: Pa
         assert _marks(ws)[3] == (1, 1, 0.9) and _marks(ws)[2] == (None, None, None)
 
 
-def test_the_marks_commit_leaves_the_wal_checkpoint_to_a_thread_of_its_own(
-        tmp_path: Path, monkeypatch: Any) -> None:
-    # SQLite's automatic checkpoint ran inside the marks' commit (copying every page into the
-    # main file and syncing it: 0.6-1 s at 1M on the run's serial tail); the commit now
-    # leaves it to a background thread while the command goes on
+def _held_checkpoints(monkeypatch: Any) -> tuple[Any, list[str]]:
+    """The background checkpoints held until the returned event is set; the list gets the
+    path of each one that ran."""
     import threading
 
     from curator.workspace import dedup_marks
@@ -234,6 +232,19 @@ def test_the_marks_commit_leaves_the_wal_checkpoint_to_a_thread_of_its_own(
         ran.append(path)
 
     monkeypatch.setattr(dedup_marks, "_checkpoint", held_checkpoint)
+    return held, ran
+
+
+def test_the_marks_commit_leaves_the_wal_checkpoint_to_a_thread_of_its_own(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    # SQLite's automatic checkpoint ran inside the marks' commit (copying every page into the
+    # main file and syncing it: 0.6-1 s at 1M on the run's serial tail); the commit now
+    # leaves it to a background thread while the command goes on
+
+    from curator.workspace import dedup_marks
+
+    real = dedup_marks._checkpoint
+    held, ran = _held_checkpoints(monkeypatch)
     db = _workspace(tmp_path, 3_000)
     with Workspace.open(db) as ws:
         conn = ws.connection
@@ -300,16 +311,7 @@ def test_a_fork_waits_for_the_background_checkpoint(tmp_path: Path, monkeypatch:
 
     from curator.workspace import dedup_marks
 
-    held = threading.Event()
-    ran: list[str] = []
-    real = dedup_marks._checkpoint
-
-    def held_checkpoint(path: str) -> None:
-        assert held.wait(60)
-        real(path)
-        ran.append(path)
-
-    monkeypatch.setattr(dedup_marks, "_checkpoint", held_checkpoint)
+    held, ran = _held_checkpoints(monkeypatch)
     with Workspace.open(_workspace(tmp_path, 30)) as ws:
         dedup_marks.mark_with_pairs(ws, [DuplicateCluster(1, {2: 0.9})], {}, clear_others=True)
         assert ran == []  # held
