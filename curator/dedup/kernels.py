@@ -630,28 +630,25 @@ def _distinct_profile(
 @_jit()
 def _signatures(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, bits: int,
-    sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_], distinct: I64, count_distinct: bool,
+    sig: npt.NDArray[np.uint32], own: npt.NDArray[np.bool_], distinct: I64,
     profiles: npt.NDArray[np.uint8],
 ) -> None:  # pragma: no cover - compiled
     """One-permutation MinHash: the top `bits` bits of a shingle hash choose its bin, the low
     32 bits are its value, and each bin keeps its minimum. `sig` comes filled with _EMPTY;
     own[t, b] says whether bin b of text t got a shingle of its own (was not borrowed).
-    With `count_distinct`, distinct[t] is how many distinct shingles text t has, and when
-    `profiles` has a row a text, profiles[t] its profile (`_distinct_profile`)."""
+    When `profiles` has a row a text, distinct[t] is how many distinct shingles text t has
+    and profiles[t] its profile (`_distinct_profile`)."""
     longest = max(1, _longest(offsets))
     scratch = np.empty(longest, dtype=np.uint64)
-    capacity = _table_size(longest) if count_distinct else 16
+    profiled = profiles.shape[0] == len(offsets) - 1
+    capacity = _table_size(longest) if profiled else 16
     keys = np.empty(capacity, dtype=np.uint64)
     marks = np.zeros(capacity, dtype=np.uint8)
     shift = np.uint64(64 - bits)
-    profiled = profiles.shape[0] == len(offsets) - 1
     for t in range(len(offsets) - 1):
         count = _text_shingles(codes, offsets[t], offsets[t + 1], word, n, scratch, 0)
-        if count_distinct:
-            if profiled:
-                distinct[t] = _distinct_profile(scratch, count, keys, marks, profiles[t])
-            else:
-                distinct[t] = _distinct(scratch, count, keys, marks)
+        if profiled:
+            distinct[t] = _distinct_profile(scratch, count, keys, marks, profiles[t])
         row = sig[t]
         for k in range(count):
             h = scratch[k]
@@ -687,34 +684,22 @@ def minhash(
     sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
     own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
     _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own,
-                np.empty(0, dtype=np.int64), False, _NO_PROFILES)
+                np.empty(0, dtype=np.int64), _NO_PROFILES)
     return sig, own
-
-
-def minhash_distinct(
-    codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, num_perm: int
-) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_], I64]:
-    """`minhash`, and how many distinct shingles each text has (verification needs it for
-    every text it compares; counted here once a text instead of once a chunk)."""
-    sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
-    own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
-    distinct = np.empty(len(offsets) - 1, dtype=np.int64)
-    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own, distinct, True,
-                _NO_PROFILES)
-    return sig, own, distinct
 
 
 def minhash_profiles(
     codes: npt.NDArray[np.uint32], offsets: I64, word: bool, n: int, num_perm: int
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_], I64, npt.NDArray[np.uint8]]:
-    """`minhash_distinct`, and each text's profile (shape (texts, PROFILE)): the counts of its
-    distinct shingles by bucket, which bound how many it can share with another text
-    (`profile_bounds`), counted in the same pass."""
+    """`minhash`, how many distinct shingles each text has (verification needs it for every
+    text it compares: counted here once a text instead of once a chunk), and each text's
+    profile (shape (texts, PROFILE)): the counts of its distinct shingles by bucket, which
+    bound how many it can share with another text (`profile_bounds`), all in one pass."""
     sig = np.full((len(offsets) - 1, num_perm), _EMPTY, dtype=np.uint32)
     own = np.empty((len(offsets) - 1, num_perm), dtype=np.bool_)
     distinct = np.empty(len(offsets) - 1, dtype=np.int64)
     profiles = np.empty((len(offsets) - 1, PROFILE), dtype=np.uint8)
-    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own, distinct, True,
+    _signatures(codes, offsets, word, n, num_perm.bit_length() - 1, sig, own, distinct,
                 profiles)
     return sig, own, distinct, profiles
 
@@ -996,7 +981,7 @@ def pair_similarities(
     `boilerplate.own_similarity` computes it (NaN where either text keeps fewer than
     `min_own` of its own, for every pair below the threshold, and everywhere when
     `frequent` is None or empty). `distinct`: each text's number of distinct shingles, when
-    known (minhash_distinct), so it is not counted again. `stop`: a pair stops being counted
+    known (minhash_profiles), so it is not counted again. `stop`: a pair stops being counted
     once it cannot reach `threshold`; its figure is then only a bound below the threshold
     (every pair at or above it gets its exact Jaccard, as without)."""
     sims = np.empty(len(left), dtype=np.float64)

@@ -677,14 +677,14 @@ def test_agreement_by_words_equals_agreement_bin_by_bin() -> None:
         assert agree.max() > 0
 
 
-def test_minhash_distinct_counts_each_texts_distinct_shingles() -> None:
+def test_minhash_profiles_counts_each_texts_distinct_shingles() -> None:
     import random
 
     rng = random.Random(8)
     texts = ["".join(rng.choice("ab c") for _ in range(rng.randint(0, 60))) for _ in range(300)]
     codes, offsets = kernels.encode(texts)
     for word, n in ((False, 5), (True, 2), (False, 1)):
-        sig, own, distinct = kernels.minhash_distinct(codes, offsets, word, n, 64)
+        sig, own, distinct, _ = kernels.minhash_profiles(codes, offsets, word, n, 64)
         want_sig, want_own = kernels.minhash(codes, offsets, word, n, 64)
         assert np.array_equal(sig, want_sig) and np.array_equal(own, want_own)
         hashes, bounds = kernels.shingles(codes, offsets, word, n)
@@ -704,7 +704,7 @@ def test_size_bound_never_drops_a_pair_that_reaches_the_threshold() -> None:
     base = ["".join(rng.choice("abcd ") for _ in range(rng.randint(5, 80))) for _ in range(60)]
     texts = base + [t[: rng.randint(1, len(t))] for t in base] + [t + t[:9] for t in base]
     codes, offsets = kernels.encode(texts)
-    distinct = kernels.minhash_distinct(codes, offsets, False, 5, 64)[2].astype(np.int32)
+    distinct = kernels.minhash_profiles(codes, offsets, False, 5, 64)[2].astype(np.int32)
     a = np.array([rng.randrange(len(texts)) for _ in range(4000)], dtype=np.uint64)
     b = np.array([rng.randrange(len(texts)) for _ in range(4000)], dtype=np.uint64)
     a[:60], b[:60] = np.arange(60), np.arange(60) + 60  # a text and its prefix

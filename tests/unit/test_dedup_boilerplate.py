@@ -169,7 +169,7 @@ def test_compiled_own_overlap_equals_the_reference_on_random_pairs() -> None:
                 jaccard = kernels.pair_jaccard(codes, offsets, word, n, left, right)
                 assert np.array_equal(sims, jaccard)
                 # with each text's distinct count from signing: the same
-                distinct = kernels.minhash_distinct(codes, offsets, word, n, 64)[2]
+                distinct = kernels.minhash_profiles(codes, offsets, word, n, 64)[2]
                 again = kernels.pair_similarities(codes, offsets, word, n, left, right,
                                                   frequent, threshold, 5, distinct)
                 assert np.array_equal(again[0], sims)
