@@ -114,7 +114,7 @@ class WorkspaceDedup:
             "params": self.params,
             "records": self.records,
             "clusters": len(self.clusters),
-            "duplicates": report["duplicates"],
+            "duplicates": self.duplicates,
             "exact_duplicates": report["exact_duplicates"],
             "near_duplicates": report["near_duplicates"],
             "exact_groups": self.exact_groups,
@@ -136,10 +136,10 @@ class WorkspaceDedup:
 
 
 def cluster_report(clusters: Sequence[Cluster]) -> dict[str, Any]:
-    """The clusters' part of `WorkspaceDedup.to_dict`: counts and the cluster list (a dict
-    for each member: 0.4 s at 1M, so dedup_workspace builds it while the marks are written)."""
+    """The members' part of `WorkspaceDedup.to_dict`: exact and near counts and the cluster
+    list (a dict for each member: 0.4 s at 1M, so dedup_workspace builds it while the marks
+    are written)."""
     return {
-        "duplicates": sum(len(c.members) for c in clusters),
         "exact_duplicates": sum(m.exact for c in clusters for m in c.members),
         "near_duplicates": sum(not m.exact for c in clusters for m in c.members),
         "cluster_list": [
