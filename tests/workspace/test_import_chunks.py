@@ -80,7 +80,7 @@ def test_every_record_keeps_its_line_index_and_content_across_chunks(
 def test_a_file_changed_after_the_parent_read_a_chunk_stores_the_bytes_it_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The workers read their chunk from the file themselves (the parent sends where it lies
-    and its CRC-32); a chunk whose bytes changed after the parent read, hashed and counted them
+    and its XXH3); a chunk whose bytes changed after the parent read, hashed and counted them
     must still be stored from the parent's bytes, every clean line included."""
     src = tmp_path / "changing.jsonl"
     data = b"".join(json.dumps(chat(f"question {i}", f"answer {i}")).encode() + b"\n"
