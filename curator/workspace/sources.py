@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 #: The default 2 MB cannot hold the uid index of a large workspace, whose leaves a batch of
 #: new records (random content hashes) touches all over: each insert would re-read its page.
 IMPORT_CACHE_KIB = 64 * 1024
+#: SQLite page cache (KiB) while a deferred index is built. The sorter of CREATE INDEX sorts its
+#: keys in runs the size of the page cache: in one 64 MB run (IMPORT_CACHE_KIB) the two deferred
+#: indexes of a million real-text records took 2.5-2.7 s, in 2 MB runs (SQLite's default),
+#: spilled to temporary files and merged, 1.6 s (docs/benchmarks.md "Import, stop 17").
+BUILD_CACHE_KIB = 2000
+#: helper threads SQLite's sorter may sort those runs in (`PRAGMA threads`): the build comes
+#: when an import's worker processes are done, with their cores idle (1.6 s down to 1.2-1.3 s
+#: on two cores)
+BUILD_THREADS = max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
 @contextmanager
@@ -125,13 +134,29 @@ def _build(c: sqlite3.Connection, only: str | None) -> list[str]:
             continue
         if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
                      (name,)).fetchone() is None:
-            c.execute(sql)
+            with _sorting(c):
+                c.execute(sql)
         built.append(str(name))
     if built:
         write_meta(c, DEFERRED_INDEXES_KEY, json.dumps(left) if left else None)
         if not any(name == UID_INDEX for name, _ in left):
             write_meta(c, DEFERRED_OWNER_KEY, None)
     return built
+
+
+@contextmanager
+def _sorting(c: sqlite3.Connection) -> Iterator[None]:
+    """This connection's page cache and sorter threads set for building an index
+    (`BUILD_CACHE_KIB`, `BUILD_THREADS`), and set back after, whatever happens."""
+    cache = int(c.execute("PRAGMA cache_size").fetchone()[0])
+    threads = int(c.execute("PRAGMA threads").fetchone()[0])
+    c.execute(f"PRAGMA cache_size = {-BUILD_CACHE_KIB}")
+    c.execute(f"PRAGMA threads = {BUILD_THREADS}")
+    try:
+        yield
+    finally:
+        c.execute(f"PRAGMA cache_size = {cache}")
+        c.execute(f"PRAGMA threads = {threads}")
 
 
 class UidOwner:

@@ -4,6 +4,7 @@ build (issue 15)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,7 +12,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from curator.workspace import Workspace
 from curator.workspace.sources import DEFERRED_INDEXES, DEFERRED_INDEXES_KEY
@@ -86,6 +90,42 @@ def test_import_into_an_empty_workspace_ends_with_every_index(tmp_path: Path) ->
     with Workspace.open(db) as ws:
         assert ws.meta(DEFERRED_INDEXES_KEY) is None
         assert ws.integrity_check() == "ok"
+
+
+def test_the_build_sorts_in_small_runs_and_gives_the_connection_back_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deferred indexes are built with SQLite's sorter in small runs and helper threads
+    (the page cache `sources.BUILD_CACHE_KIB`, `BUILD_THREADS`, not the import's large one);
+    the connection gets its page cache and thread setting back, and the indexes are the same."""
+    from curator.workspace import sources
+    from curator.workspace.importer import import_files
+
+    src = _write(tmp_path / "a.jsonl", 2000)
+    db = tmp_path / "w.db"
+    during: list[tuple[int, int]] = []
+    sorting = sources._sorting
+
+    @contextlib.contextmanager
+    def watched(c: sqlite3.Connection) -> Iterator[None]:
+        with sorting(c):  # what the connection is set to while SQLite builds an index
+            during.append((c.execute("PRAGMA cache_size").fetchone()[0],
+                           c.execute("PRAGMA threads").fetchone()[0]))
+            yield
+
+    monkeypatch.setattr(sources, "_sorting", watched)
+    with Workspace.open(db, create=True) as ws:
+        c = ws._conn
+        c.execute("PRAGMA threads = 0")
+        before = c.execute("PRAGMA cache_size").fetchone()[0], 0
+        import_files(ws, [src], defer_indexes=True)
+        after = (c.execute("PRAGMA cache_size").fetchone()[0],
+                 c.execute("PRAGMA threads").fetchone()[0])
+        assert ws.meta(DEFERRED_INDEXES_KEY) is None
+        assert ws.integrity_check() == "ok"
+    assert during == [(-sources.BUILD_CACHE_KIB, sources.BUILD_THREADS)] * len(DEFERRED_INDEXES)
+    assert sources.BUILD_THREADS >= 1 and sources.BUILD_CACHE_KIB < sources.IMPORT_CACHE_KIB
+    assert after == before
+    assert _indexes(db) == _fresh_indexes(tmp_path)
 
 
 def test_an_import_into_a_workspace_with_records_keeps_its_indexes(tmp_path: Path) -> None:
