@@ -26,8 +26,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
+import mmap
 import multiprocessing
 import os
+import pickle
 import secrets
 import sqlite3
 from collections import Counter
@@ -245,6 +247,56 @@ _worker_prepare: Prepare | None = None
 
 Prepared = list[RecordRow]
 
+#: bytes of a job's pickled rows that fit its slot of `_Slots` (a 1 MB chunk of real text makes
+#: about 2.3 MB); a job whose rows do not fit sends them through the pool's pipe
+SLOT_BYTES = 4 << 20
+
+
+class _Slots:
+    """Memory the parent shares with the workers it forks (an anonymous shared map, made before
+    the fork): one slot of SLOT_BYTES for each job in flight. A worker pickles a job's rows into
+    the slot the parent gave that job and answers only their length, so the rows do not cross
+    the pool's pipe (written into it in pieces by the worker, read and joined again by the
+    parent's result thread: about 1.6 GB at a million real-text rows); the parent unpickles them
+    from the slot and gives it to a later job only then. The slot is the job's alone from its
+    submission until its rows are read, so nothing else ever writes it meanwhile."""
+
+    def __init__(self, n: int, size: int | None = None) -> None:
+        self.size = SLOT_BYTES if size is None else size
+        self.mem = mmap.mmap(-1, n * self.size)
+        self._free = list(range(n))  # (the parent's own bookkeeping)
+
+    def take(self) -> int | None:
+        return self._free.pop() if self._free else None
+
+    def give(self, slot: int) -> None:
+        self._free.append(slot)
+
+    def put(self, slot: int, rows: Prepared) -> int | None:
+        """In a worker: `rows` pickled into `slot`; their length, or None when they do not fit."""
+        data = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(data) > self.size:
+            return None
+        start = slot * self.size
+        self.mem[start:start + len(data)] = data
+        return len(data)
+
+    def load(self, slot: int, n: int) -> Prepared:
+        """The rows a worker put into `slot` (`n` bytes)."""
+        view = memoryview(self.mem)
+        try:
+            part = view[slot * self.size:slot * self.size + n]
+            try:
+                rows: Prepared = pickle.loads(part)
+            finally:
+                part.release()
+        finally:
+            view.release()
+        return rows
+
+    def close(self) -> None:
+        self.mem.close()
+
 
 @dataclass(slots=True)
 class _Job:
@@ -257,10 +309,14 @@ class _Job:
     size: int
     remote: tuple[Any, ...] | None = None
 
-    def submit(self, pool: Executor) -> Future[Prepared | None]:
-        if self.remote is not None:
-            return pool.submit(_in_worker, _prepare_range, *self.remote)
-        return pool.submit(_in_worker, self.fn, *self.args)
+    def submit(self, pool: Executor, slot: int | None = None) -> Future[Prepared | int | None]:
+        """The job sent to a worker; with a `slot` of `_Slots`, its rows come back there
+        (their length comes back) when they fit."""
+        fn, args = (_prepare_range, self.remote) if self.remote is not None \
+            else (self.fn, self.args)
+        if slot is not None:
+            return pool.submit(_in_slot, slot, fn, *args)
+        return pool.submit(_in_worker, fn, *args)
 
     def retry(self, pool: Executor) -> Prepared:
         """The rows of the bytes the parent read, sent to a worker (after `_prepare_range` found
@@ -270,14 +326,28 @@ class _Job:
         return done
 
 
-def _init_worker(prepare: Prepare) -> None:
-    global _worker_prepare
+_worker_slots: _Slots | None = None
+
+
+def _init_worker(prepare: Prepare, slots: _Slots | None = None) -> None:
+    global _worker_prepare, _worker_slots
     _worker_prepare = prepare
+    _worker_slots = slots
 
 
 def _in_worker(fn: Callable[..., Prepared | None], *args: Any) -> Prepared | None:
     assert _worker_prepare is not None
     return fn(_worker_prepare, *args)
+
+
+def _in_slot(slot: int, fn: Callable[..., Prepared | None], *args: Any) -> Prepared | int | None:
+    """`_in_worker`, its rows put into `slot` of the shared memory (`_Slots`): their length
+    comes back, or the rows themselves when they do not fit."""
+    made = _in_worker(fn, *args)
+    if made is None or _worker_slots is None:
+        return made
+    n = _worker_slots.put(slot, made)
+    return made if n is None else n
 
 
 def _prepare_range(prepare: Prepare, name: str, path: str, start: int, end: int, check: int,
@@ -401,10 +471,13 @@ def _line_jobs(path: Path, name: str, start: int, size: int, digest: Any) -> Ite
 
 
 def _prepared_rows(jobs: Iterator[_Job], prepare: Prepare, pool: Executor | None,
-                   fr: FileReport, window: int) -> Iterator[RecordRow]:
+                   fr: FileReport, window: int,
+                   slots: _Slots | None = None) -> Iterator[RecordRow]:
     """The record of each row (its uid before numbering repeats), in file order; counts rows and
-    bytes into `fr`."""
-    pending: collections.deque[tuple[Future[Prepared | None], _Job]] = collections.deque()
+    bytes into `fr`. `slots`: the workers' shared memory (`_Slots`), one slot per job in flight
+    (at least `window`)."""
+    pending: collections.deque[tuple[Future[Prepared | int | None], _Job, int | None]] = \
+        collections.deque()
     failure: OSError | None = None
     while True:
         job: _Job | None = None
@@ -424,11 +497,19 @@ def _prepared_rows(jobs: Iterator[_Job], prepare: Prepare, pool: Executor | None
                     yield item
                 fr.bytes_read += job.size
                 continue
-            pending.append((job.submit(pool), job))
+            slot = slots.take() if slots is not None else None
+            pending.append((job.submit(pool, slot), job, slot))
         last = job is None
         while pending and (last or len(pending) >= window):
-            future, done_job = pending.popleft()
-            done = future.result()
+            future, done_job, slot = pending.popleft()
+            answer = future.result()
+            if slot is not None:
+                assert slots is not None
+                if isinstance(answer, int):  # the rows' length: they are in the slot
+                    answer = slots.load(slot, answer)
+                slots.give(slot)
+            assert not isinstance(answer, int)
+            done = answer
             if done is None:  # the worker read other bytes than the parent: send the parent's
                 assert pool is not None
                 done = done_job.retry(pool)
@@ -498,6 +579,7 @@ def import_files(
         prepare.compiled_ascii = True  # the same counts; its start-up pays on this much text
     report = ImportReport()
     pool: Executor | None = None
+    slots: _Slots | None = None
     if workers > 1:
         # fork keeps start-up cheap and needs no importable __main__; elsewhere spawn.
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -505,8 +587,11 @@ def import_files(
             # the checker built once here and inherited by the forked workers (copy-on-write),
             # not once in each (1.2 CPU s a process with the compiled count)
             prepare.ready()
+        if method == "fork":  # (memory a spawned worker could not share)
+            slots = _Slots(JOBS_AHEAD * workers)
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                                   initializer=_init_worker, initargs=(prepare,))
+                                   initializer=_init_worker,
+                                   initargs=(prepare,) if slots is None else (prepare, slots))
     try:
         with import_cache(ws):
             token = secrets.token_hex(8)
@@ -516,7 +601,7 @@ def import_files(
             owner = UidOwner(token) if deferred and uid_deferred_by(ws, token) else None
             try:
                 _import_paths(ws, paths, report, prepare, pool, JOBS_AHEAD * workers, progress,
-                              batch_size, meta, keep_going, owner)
+                              batch_size, meta, keep_going, owner, slots)
             except Exception:
                 if deferred:  # what was stored gets its indexes; a failure here leaves them
                     with contextlib.suppress(WorkspaceError, sqlite3.Error):  # to the next open
@@ -528,14 +613,17 @@ def import_files(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+        if slots is not None:  # (the workers are gone: shutdown waits for them)
+            slots.close()
     return report
 
 
 def _import_paths(ws: Workspace, paths: Iterable[str | os.PathLike[str]], report: ImportReport,
                   prepare: Prepare, pool: Executor | None, window: int,
                   progress: Callable[[FileReport], None] | None, batch_size: int | None,
-                  meta: Mapping[str, str] | None, keep_going: bool, owner: UidOwner | None) -> None:
-    """`owner`: the first file's rows may go in without the uid's UNIQUE index (deferred by this
+                  meta: Mapping[str, str] | None, keep_going: bool, owner: UidOwner | None,
+                  slots: _Slots | None = None) -> None:
+    """`slots`: the workers' shared memory (`_Slots`). `owner`: the first file's rows may go in without the uid's UNIQUE index (deferred by this
     import: they are unique among themselves, numbered by `_numbered_row`, and the workspace was
     empty); the next file's first batch builds it (`sources.import_rows`), since its rows may
     repeat the first file's."""
@@ -545,7 +633,8 @@ def _import_paths(ws: Workspace, paths: Iterable[str | os.PathLike[str]], report
         report.files.append(fr)
         try:
             _refuse_own_files(ws, p)
-            _import_one(ws, p, fr, prepare, pool, window, progress, batch_size, meta, owner)
+            _import_one(ws, p, fr, prepare, pool, window, progress, batch_size, meta, owner,
+                        slots)
         except ImportFailed as exc:
             if not keep_going:
                 raise
@@ -578,21 +667,24 @@ def _refuse_own_files(ws: Workspace, p: Path) -> None:
 
 def _import_one(ws: Workspace, p: Path, fr: FileReport, prepare: Prepare, pool: Executor | None,
                 window: int, progress: Callable[[FileReport], None] | None, batch_size: int | None,
-                meta: Mapping[str, str] | None, owner: UidOwner | None) -> None:
+                meta: Mapping[str, str] | None, owner: UidOwner | None,
+                slots: _Slots | None = None) -> None:
     try:
         with open_source(p) as src:  # stdin, a pipe or a gzip file is read into a spool first
             fr.path = src.name
             fatal = precheck(src.path)
             if fatal is not None:  # found before anything is written
                 raise ImportFailed(fatal.message)
-            _import_source(ws, src, fr, prepare, pool, window, progress, batch_size, meta, owner)
+            _import_source(ws, src, fr, prepare, pool, window, progress, batch_size, meta, owner,
+                           slots)
     except ReadError as exc:
         raise ImportFailed(exc.issue.message) from exc
 
 
 def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare, pool: Executor | None,
                    window: int, progress: Callable[[FileReport], None] | None, batch_size: int | None,
-                   meta: Mapping[str, str] | None, owner: UidOwner | None) -> None:
+                   meta: Mapping[str, str] | None, owner: UidOwner | None,
+                   slots: _Slots | None = None) -> None:
     p = src.path
     # the file's stamp before it is read: kept when it is the same after (see already_imported)
     stamp = None if src.spooled else file_stamp(p)
@@ -609,7 +701,7 @@ def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare,
     jobs = _row_jobs(read_rows(p, src.name)) if reader.probe.fatal or reader.kind != "jsonl" \
         else _line_jobs(p, src.name, reader.probe.start, reader.probe.size, digest)
     try:
-        for rec in _prepared_rows(jobs, prepare, pool, fr, window):
+        for rec in _prepared_rows(jobs, prepare, pool, fr, window, slots):
             batch.append(_numbered_row(rec, repeats))
             if len(batch) >= step:
                 _flush(ws, import_id, batch, fr, progress, owner)

@@ -129,3 +129,40 @@ def test_the_workers_inherit_the_checker_the_parent_built_before_forking(tmp_pat
         if workers == 2 and "fork" in multiprocessing.get_all_start_methods():
             assert prepare._checker is not None  # built here, before the fork
     assert stored[0] == stored[1] and len(stored[0]) == 40
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                    reason="the shared slots are for forked workers")
+@pytest.mark.parametrize("slot_bytes", [1 << 22, 2200])
+def test_rows_come_back_through_shared_memory_or_the_pipe_and_are_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slot_bytes: int) -> None:
+    """Forked workers put each job's rows into the slot of shared memory the parent gave the job
+    (`importer._Slots`) and answer only their length; rows that do not fit come through the
+    pool's pipe instead. Either way the records are those of an import in one process."""
+    src = tmp_path / "awkward.jsonl"
+    awkward_file(src)
+    monkeypatch.setattr(importer, "CHUNK_BYTES", 700)  # dozens of jobs
+    monkeypatch.setattr(importer, "SLOT_BYTES", slot_bytes)
+    loaded: list[int] = []
+    load = importer._Slots.load
+
+    def counted(self: importer._Slots, slot: int, n: int) -> list[Any]:
+        loaded.append(n)
+        return load(self, slot, n)
+
+    monkeypatch.setattr(importer._Slots, "load", counted)
+    stored = []
+    for workers in (1, 2):
+        with Workspace.open(tmp_path / f"w{workers}.db", create=True) as ws:
+            report = import_files(ws, [src], Preparer("openai"), workers=workers)
+            stored.append((report.to_dict()["files"][0], ws.connection.execute(
+                "SELECT uid, source_line, example_index, raw, canonical, status, reason, "
+                "tokens_total, tokens_trained FROM records ORDER BY id").fetchall(),
+                ws.connection.execute("SELECT record_id, code, message_index FROM issues "
+                                      "ORDER BY id").fetchall()))
+    jobs = len(importer.chunk_bounds(src, 0, src.stat().st_size, 700))
+    if slot_bytes > 10_000:
+        assert len(loaded) == jobs  # every job's rows through its slot
+    else:  # some jobs' rows fit, the others' come through the pipe
+        assert 0 < len(loaded) < jobs and max(loaded) <= slot_bytes
+    assert stored[0] == stored[1] and len(stored[0][1]) > 100
