@@ -194,13 +194,14 @@ def _prepared(row: Row, prepare: Prepare) -> RecordRow:
             "rejected" if any(i.severity == "error" for i in issues) else "pending")
     reason = next((i.code for i in issues if i.severity == "error"), None) \
         if status == "rejected" else None
-    return _keyed(digest, (row.file, row.line, row.example_index, row.raw, fmt, canonical_text,
-                           status, reason, tokens[0], tokens[1],
-                           tuple((i.code, i.severity, i.message_index, i.path, i.message, i.hint)
-                                 for i in issues), kind, sides))
+    return _hashed_row(digest, (
+        row.file, row.line, row.example_index, row.raw, fmt, canonical_text, status, reason,
+        tokens[0], tokens[1],
+        tuple((i.code, i.severity, i.message_index, i.path, i.message, i.hint) for i in issues),
+        kind, sides))
 
 
-def _keyed(digest: bytes, fields: tuple[Any, ...]) -> RecordRow:
+def _hashed_row(digest: bytes, fields: tuple[Any, ...]) -> RecordRow:
     """The `RecordRow` of a record whose content hashes to `digest`: its uid before numbering
     repeats (the first 20 bytes in hex), then the other fields."""
     return (digest[:20].hex(), *fields)
@@ -223,9 +224,9 @@ def _numbered_row(rec: RecordRow, repeats: dict[str, int]) -> RecordRow:
 # line, the reader's own rule, so every row still gets its exact line and example index) and
 # sends a worker only where the chunk lies and its 64-bit XXH3 (`_chunk_check`); the worker
 # reads those bytes from the file itself, as validate's workers do, and parses its lines (the
-# parent never parses a row, and no chunk crosses a pipe). A worker whose bytes are not the parent's (the file changed
-# since the parent read it) answers None, and the parent's own bytes are sent instead
-# (`_Job.retry`): the rows always come from the bytes that were hashed and counted. (A clean row
+# parent never parses a row, and no chunk crosses a pipe). A worker whose bytes are not the
+# parent's (the file changed since the parent read it) answers None, and the parent's own bytes
+# are sent instead (`_Job.retry`): the rows always come from the bytes that were hashed and counted. (A clean row
 # still sends its line back: slicing it from the parent's copy of the chunk, long out of the
 # CPU's caches by then, cost the parent's main thread more than the pickling saved,
 # docs/benchmarks.md "Import, stop 16".) Other files go as batches of parsed rows. At most
@@ -235,7 +236,7 @@ CHUNK_BYTES = 1 << 20  # bytes of a JSONL file per job sent to a worker
 #: the check that a worker read the parent's bytes of a chunk (in the parent, and again in the
 #: worker): XXH3, 64 bits, in about an eighth of the time of zlib's CRC-32 (0.02 against 0.17
 #: CPU s over the 608 MB real-text file)
-_chunk_check = xxhash.xxh3_64_intdigest
+_chunk_check: Callable[[bytes], int] = xxhash.xxh3_64_intdigest
 #: jobs in flight per worker. The parent collects the workers' rows only between its commits,
 #: so the jobs in flight are what keeps the workers busy while it writes a batch (up to
 #: MAX_BATCH_SIZE rows, about 15 jobs of real text). With 2 per worker each worker waited for
@@ -250,6 +251,9 @@ Prepared = list[RecordRow]
 #: bytes of a job's pickled rows that fit its slot of `_Slots` (a 1 MB chunk of real text makes
 #: about 2.3 MB); a job whose rows do not fit sends them through the pool's pipe
 SLOT_BYTES = 4 << 20
+#: at most this many slots (256 MB): with more jobs in flight (many workers) the rest of them
+#: send their rows through the pipe
+MAX_SLOTS = 64
 
 
 class _Slots:
@@ -263,8 +267,17 @@ class _Slots:
 
     def __init__(self, n: int, size: int | None = None) -> None:
         self.size = SLOT_BYTES if size is None else size
-        self.mem = mmap.mmap(-1, n * self.size)
+        n = min(n, MAX_SLOTS)
+        self.mem = mmap.mmap(-1, n * self.size, flags=mmap.MAP_SHARED)
         self._free = list(range(n))  # (the parent's own bookkeeping)
+
+    @classmethod
+    def made(cls, n: int) -> _Slots | None:
+        """`n` slots, or None where the memory cannot be had (the pipe then carries the rows)."""
+        try:
+            return cls(n)
+        except (OSError, ValueError):
+            return None
 
     def take(self) -> int | None:
         return self._free.pop() if self._free else None
@@ -272,11 +285,12 @@ class _Slots:
     def give(self, slot: int) -> None:
         self._free.append(slot)
 
-    def put(self, slot: int, rows: Prepared) -> int | None:
-        """In a worker: `rows` pickled into `slot`; their length, or None when they do not fit."""
+    def put(self, slot: int, rows: Prepared) -> int | bytes:
+        """In a worker: `rows` pickled into `slot` and their length; when they do not fit, the
+        pickled rows themselves (for the pipe, not pickled twice)."""
         data = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
         if len(data) > self.size:
-            return None
+            return data
         start = slot * self.size
         self.mem[start:start + len(data)] = data
         return len(data)
@@ -295,7 +309,9 @@ class _Slots:
         return rows
 
     def close(self) -> None:
-        self.mem.close()
+        # (a view of the map that an interrupt left behind keeps it until it is collected)
+        with contextlib.suppress(BufferError):
+            self.mem.close()
 
 
 @dataclass(slots=True)
@@ -309,7 +325,8 @@ class _Job:
     size: int
     remote: tuple[Any, ...] | None = None
 
-    def submit(self, pool: Executor, slot: int | None = None) -> Future[Prepared | int | None]:
+    def submit(self, pool: Executor,
+               slot: int | None = None) -> Future[Prepared | int | bytes | None]:
         """The job sent to a worker; with a `slot` of `_Slots`, its rows come back there
         (their length comes back) when they fit."""
         fn, args = (_prepare_range, self.remote) if self.remote is not None \
@@ -340,14 +357,14 @@ def _in_worker(fn: Callable[..., Prepared | None], *args: Any) -> Prepared | Non
     return fn(_worker_prepare, *args)
 
 
-def _in_slot(slot: int, fn: Callable[..., Prepared | None], *args: Any) -> Prepared | int | None:
+def _in_slot(slot: int, fn: Callable[..., Prepared | None],
+             *args: Any) -> Prepared | int | bytes | None:
     """`_in_worker`, its rows put into `slot` of the shared memory (`_Slots`): their length
-    comes back, or the rows themselves when they do not fit."""
+    comes back, or the rows pickled when they do not fit."""
     made = _in_worker(fn, *args)
     if made is None or _worker_slots is None:
         return made
-    n = _worker_slots.put(slot, made)
-    return made if n is None else n
+    return _worker_slots.put(slot, made)
 
 
 def _prepare_range(prepare: Prepare, name: str, path: str, start: int, end: int, check: int,
@@ -422,8 +439,8 @@ def _clean_row(name: str, line: int, index: int, text: str | bytes, canonical: b
     The line and the canonical JSON stay UTF-8 bytes (`text` may be either): the insert stores
     them as TEXT, the same value as the decoded string, so no worker decodes them and the
     parent unpickles bytes, not strings."""
-    return _keyed(hashlib.sha256(canonical).digest(), (name, line, index, text, canonical, total,
-                                                       trained))
+    return _hashed_row(hashlib.sha256(canonical).digest(),
+                       (name, line, index, text, canonical, total, trained))
 
 
 def _row_jobs(rows: Iterator[Row]) -> Iterator[_Job]:
@@ -476,50 +493,73 @@ def _prepared_rows(jobs: Iterator[_Job], prepare: Prepare, pool: Executor | None
     """The record of each row (its uid before numbering repeats), in file order; counts rows and
     bytes into `fr`. `slots`: the workers' shared memory (`_Slots`), one slot per job in flight
     (at least `window`)."""
-    pending: collections.deque[tuple[Future[Prepared | int | None], _Job, int | None]] = \
+    pending: collections.deque[tuple[Future[Prepared | int | bytes | None], _Job, int | None]] = \
         collections.deque()
     failure: OSError | None = None
-    while True:
-        job: _Job | None = None
-        if failure is None:
-            try:
-                job = next(jobs, None)
-            except OSError as exc:
-                # what was read before the error is still prepared and stored
-                failure = exc
-        if job is not None:
-            if pool is None:
-                # counted as they are handed on, so with no workers fr.rows is what was stored
-                made = job.fn(prepare, *job.args)
-                assert made is not None
-                for item in made:
-                    fr.rows += 1
-                    yield item
-                fr.bytes_read += job.size
-                continue
-            slot = slots.take() if slots is not None else None
-            pending.append((job.submit(pool, slot), job, slot))
-        last = job is None
-        while pending and (last or len(pending) >= window):
-            future, done_job, slot = pending.popleft()
-            answer = future.result()
-            if slot is not None:
-                assert slots is not None
-                if isinstance(answer, int):  # the rows' length: they are in the slot
-                    answer = slots.load(slot, answer)
-                slots.give(slot)
-            assert not isinstance(answer, int)
-            done = answer
-            if done is None:  # the worker read other bytes than the parent: send the parent's
-                assert pool is not None
-                done = done_job.retry(pool)
-            fr.rows += len(done)
-            fr.bytes_read += done_job.size
-            yield from done
-        if failure is not None:
-            raise failure
-        if last:
-            return
+    try:
+        while True:
+            job: _Job | None = None
+            if failure is None:
+                try:
+                    job = next(jobs, None)
+                except OSError as exc:
+                    # what was read before the error is still prepared and stored
+                    failure = exc
+            if job is not None:
+                if pool is None:
+                    # counted as they are handed on, so with no workers fr.rows is what was stored
+                    made = job.fn(prepare, *job.args)
+                    assert made is not None
+                    for item in made:
+                        fr.rows += 1
+                        yield item
+                    fr.bytes_read += job.size
+                    continue
+                slot = slots.take() if slots is not None else None
+                pending.append((job.submit(pool, slot), job, slot))
+            last = job is None
+            while pending and (last or len(pending) >= window):
+                future, done_job, slot = pending.popleft()
+                try:
+                    answer = future.result()
+                    if slot is not None and isinstance(answer, int):
+                        assert slots is not None  # the rows' length: they are in the slot
+                        answer = slots.load(slot, answer)
+                finally:
+                    if slot is not None and future.done():  # (its worker is done with it)
+                        assert slots is not None
+                        slots.give(slot)
+                if isinstance(answer, bytes):  # rows too large for the slot, pickled
+                    answer = pickle.loads(answer)
+                assert not isinstance(answer, int | bytes)
+                done = answer
+                if done is None:  # the worker read other bytes than the parent: send the parent's
+                    assert pool is not None
+                    done = done_job.retry(pool)
+                fr.rows += len(done)
+                fr.bytes_read += done_job.size
+                yield from done
+            if failure is not None:
+                raise failure
+            if last:
+                return
+    finally:
+        _give_back(pending, slots)
+
+
+def _give_back(pending: collections.deque[tuple[Future[Any], _Job, int | None]],
+               slots: _Slots | None) -> None:
+    """The slots of the jobs still in flight when the rows stop being collected (an error, an
+    interrupt, a consumer that stopped): a job not started yet is cancelled; a started one is
+    waited for, since it writes its slot until it is done."""
+    if slots is None:
+        return
+    for future, _, slot in pending:
+        if slot is None:
+            continue
+        if not future.cancel():
+            future.exception()  # (waits; what went wrong is not this caller's to raise)
+        slots.give(slot)
 
 
 def _flush(ws: Workspace, import_id: int, batch: list[RecordRow], fr: FileReport,
@@ -588,7 +628,7 @@ def import_files(
             # not once in each (1.2 CPU s a process with the compiled count)
             prepare.ready()
         if method == "fork":  # (memory a spawned worker could not share)
-            slots = _Slots(JOBS_AHEAD * workers)
+            slots = _Slots.made(JOBS_AHEAD * workers)
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
                                    initializer=_init_worker,
                                    initargs=(prepare,) if slots is None else (prepare, slots))
@@ -623,10 +663,10 @@ def _import_paths(ws: Workspace, paths: Iterable[str | os.PathLike[str]], report
                   progress: Callable[[FileReport], None] | None, batch_size: int | None,
                   meta: Mapping[str, str] | None, keep_going: bool, owner: UidOwner | None,
                   slots: _Slots | None = None) -> None:
-    """`slots`: the workers' shared memory (`_Slots`). `owner`: the first file's rows may go in without the uid's UNIQUE index (deferred by this
+    """`owner`: the first file's rows may go in without the uid's UNIQUE index (deferred by this
     import: they are unique among themselves, numbered by `_numbered_row`, and the workspace was
     empty); the next file's first batch builds it (`sources.import_rows`), since its rows may
-    repeat the first file's."""
+    repeat the first file's. `slots`: the workers' shared memory (`_Slots`)."""
     for path in paths:
         p = Path(path)
         fr = FileReport(str(p))
@@ -690,9 +730,9 @@ def _import_source(ws: Workspace, src: Source, fr: FileReport, prepare: Prepare,
     stamp = None if src.spooled else file_stamp(p)
     import_id = ws.begin_import(src.name, meta=meta)
     # Counts the repeats of each content in this file, by the uid before numbering (the string
-    # the record brings, kept here after its batch is stored: about 130 MB at a million
-    # distinct rows, 40 MB more than 16-byte keys, which each worker would have to make,
-    # pickle and send beside the record).
+    # the record brings, kept here after its batch is stored: by the allocator's sizes about
+    # 135 MB at a million distinct rows, the dict and its keys, 30 MB more than 16-byte keys,
+    # which each worker would have to make, pickle and send beside the record).
     repeats: dict[str, int] = {}
     batch: list[RecordRow] = []
     step = BATCH_SIZE if batch_size is None else batch_size  # records in the next commit

@@ -9,7 +9,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -26,15 +26,18 @@ if TYPE_CHECKING:
 #: The default 2 MB cannot hold the uid index of a large workspace, whose leaves a batch of
 #: new records (random content hashes) touches all over: each insert would re-read its page.
 IMPORT_CACHE_KIB = 64 * 1024
-#: SQLite page cache (KiB) while a deferred index is built. The sorter of CREATE INDEX sorts its
-#: keys in runs the size of the page cache: in one 64 MB run (IMPORT_CACHE_KIB) the two deferred
-#: indexes of a million real-text records took 2.5-2.7 s, in 2 MB runs (SQLite's default),
-#: spilled to temporary files and merged, 1.6 s (docs/benchmarks.md "Import, stop 17").
+#: SQLite page cache (KiB) while a deferred index is built (SQLite's default size). The sorter
+#: of CREATE INDEX sorts its keys in runs the size of the page cache, but never smaller than 250
+#: pages (4 MB with a workspace's 16 KB pages), merged from temporary files (SQLITE_TMPDIR or
+#: TMPDIR, about the index's size): with the import's 64 MB cache (IMPORT_CACHE_KIB) the keys of
+#: a million real-text records went into one run, and the two deferred indexes took 2.5-2.7 s;
+#: in 4 MB runs 1.6 s, in 8 MB 1.8 s, in 16 MB 2.0 s (docs/benchmarks.md "Import, stop 17").
 BUILD_CACHE_KIB = 2000
-#: helper threads SQLite's sorter may sort those runs in (`PRAGMA threads`): the build comes
-#: when an import's worker processes are done, with their cores idle (1.6 s down to 1.2-1.3 s
-#: on two cores)
-BUILD_THREADS = max(1, min(4, (os.cpu_count() or 2) - 1))
+#: helper threads SQLite's sorter may sort those runs in (`PRAGMA threads`): an import builds its
+#: deferred indexes when its worker processes are done, with their cores idle (1.6 s down to
+#: 1.2-1.3 s on two cores). The cores this process may run on, less its own, at most 4.
+BUILD_THREADS = max(1, min(4, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                               else os.cpu_count() or 2) - 1))
 
 
 @contextmanager
@@ -147,16 +150,18 @@ def _build(c: sqlite3.Connection, only: str | None) -> list[str]:
 @contextmanager
 def _sorting(c: sqlite3.Connection) -> Iterator[None]:
     """This connection's page cache and sorter threads set for building an index
-    (`BUILD_CACHE_KIB`, `BUILD_THREADS`), and set back after, whatever happens."""
+    (`BUILD_CACHE_KIB`, `BUILD_THREADS`), and each set back after, whatever happens. (Inside a
+    write transaction a smaller cache only writes the pages it cannot hold to the WAL early,
+    uncommitted.)"""
     cache = int(c.execute("PRAGMA cache_size").fetchone()[0])
-    threads = int(c.execute("PRAGMA threads").fetchone()[0])
-    c.execute(f"PRAGMA cache_size = {-BUILD_CACHE_KIB}")
-    c.execute(f"PRAGMA threads = {BUILD_THREADS}")
-    try:
+    row = c.execute("PRAGMA threads").fetchone()  # (None where SQLite has no such pragma)
+    with ExitStack() as restore:
+        restore.callback(c.execute, f"PRAGMA cache_size = {cache}")
+        c.execute(f"PRAGMA cache_size = {-BUILD_CACHE_KIB}")
+        if row is not None:
+            restore.callback(c.execute, f"PRAGMA threads = {int(row[0])}")
+            c.execute(f"PRAGMA threads = {BUILD_THREADS}")
         yield
-    finally:
-        c.execute(f"PRAGMA cache_size = {cache}")
-        c.execute(f"PRAGMA threads = {threads}")
 
 
 class UidOwner:

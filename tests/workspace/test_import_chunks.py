@@ -133,16 +133,15 @@ def test_the_workers_inherit_the_checker_the_parent_built_before_forking(tmp_pat
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
                     reason="the shared slots are for forked workers")
-@pytest.mark.parametrize("slot_bytes", [1 << 22, 2200])
 def test_rows_come_back_through_shared_memory_or_the_pipe_and_are_the_same(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slot_bytes: int) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Forked workers put each job's rows into the slot of shared memory the parent gave the job
     (`importer._Slots`) and answer only their length; rows that do not fit come through the
-    pool's pipe instead. Either way the records are those of an import in one process."""
+    pool's pipe instead. Either way the records, issues and report are those of an import in
+    one process."""
     src = tmp_path / "awkward.jsonl"
     awkward_file(src)
     monkeypatch.setattr(importer, "CHUNK_BYTES", 700)  # dozens of jobs
-    monkeypatch.setattr(importer, "SLOT_BYTES", slot_bytes)
     loaded: list[int] = []
     load = importer._Slots.load
 
@@ -151,18 +150,24 @@ def test_rows_come_back_through_shared_memory_or_the_pipe_and_are_the_same(
         return load(self, slot, n)
 
     monkeypatch.setattr(importer._Slots, "load", counted)
-    stored = []
-    for workers in (1, 2):
-        with Workspace.open(tmp_path / f"w{workers}.db", create=True) as ws:
+
+    def stored(workers: int, name: str) -> Any:
+        with Workspace.open(tmp_path / name, create=True) as ws:
             report = import_files(ws, [src], Preparer("openai"), workers=workers)
-            stored.append((report.to_dict()["files"][0], ws.connection.execute(
+            return (report.to_dict()["files"][0], ws.connection.execute(
                 "SELECT uid, source_line, example_index, raw, canonical, status, reason, "
                 "tokens_total, tokens_trained FROM records ORDER BY id").fetchall(),
                 ws.connection.execute("SELECT record_id, code, message_index FROM issues "
-                                      "ORDER BY id").fetchall()))
+                                      "ORDER BY id").fetchall())
+
+    one = stored(1, "one.db")
+    assert len(one[1]) > 100 and loaded == []
     jobs = len(importer.chunk_bounds(src, 0, src.stat().st_size, 700))
-    if slot_bytes > 10_000:
-        assert len(loaded) == jobs  # every job's rows through its slot
-    else:  # some jobs' rows fit, the others' come through the pipe
-        assert 0 < len(loaded) < jobs and max(loaded) <= slot_bytes
-    assert stored[0] == stored[1] and len(stored[0][1]) > 100
+    assert stored(2, "slots.db") == one
+    assert len(loaded) == jobs  # every job's rows through its slot
+    # slots the size of the middle job's rows: some fit, the others come through the pipe
+    sizes = sorted(loaded)
+    monkeypatch.setattr(importer, "SLOT_BYTES", sizes[len(sizes) // 2])
+    loaded.clear()
+    assert stored(2, "mixed.db") == one
+    assert 0 < len(loaded) < jobs and max(loaded) <= sizes[len(sizes) // 2]

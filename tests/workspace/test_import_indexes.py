@@ -95,14 +95,18 @@ def test_import_into_an_empty_workspace_ends_with_every_index(tmp_path: Path) ->
 def test_the_build_sorts_in_small_runs_and_gives_the_connection_back_as_it_was(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The deferred indexes are built with SQLite's sorter in small runs and helper threads
-    (the page cache `sources.BUILD_CACHE_KIB`, `BUILD_THREADS`, not the import's large one);
-    the connection gets its page cache and thread setting back, and the indexes are the same."""
+    (the page cache `sources.BUILD_CACHE_KIB`, `BUILD_THREADS`, not the import's large one),
+    both at the end and when a second file's first batch builds the uid index inside its own
+    transaction; the connection gets its page cache and thread setting back each time, and the
+    indexes are a new workspace's."""
     from curator.workspace import sources
     from curator.workspace.importer import import_files
 
-    src = _write(tmp_path / "a.jsonl", 2000)
+    first, second = _write(tmp_path / "a.jsonl", 1500), tmp_path / "b.jsonl"
+    second.write_text("\n".join(_rows(1600)[1500:]) + "\n", encoding="utf-8")
     db = tmp_path / "w.db"
     during: list[tuple[int, int]] = []
+    after: list[int] = []
     sorting = sources._sorting
 
     @contextlib.contextmanager
@@ -111,20 +115,26 @@ def test_the_build_sorts_in_small_runs_and_gives_the_connection_back_as_it_was(
             during.append((c.execute("PRAGMA cache_size").fetchone()[0],
                            c.execute("PRAGMA threads").fetchone()[0]))
             yield
+        after.append(c.execute("PRAGMA cache_size").fetchone()[0])  # the import's, again
 
     monkeypatch.setattr(sources, "_sorting", watched)
+    # what `PRAGMA threads` gives for BUILD_THREADS (SQLite caps it at its compile-time limit)
+    threads = sqlite3.connect(":memory:").execute(
+        f"PRAGMA threads = {sources.BUILD_THREADS}").fetchone()[0]
     with Workspace.open(db, create=True) as ws:
         c = ws._conn
         c.execute("PRAGMA threads = 0")
-        before = c.execute("PRAGMA cache_size").fetchone()[0], 0
-        import_files(ws, [src], defer_indexes=True)
-        after = (c.execute("PRAGMA cache_size").fetchone()[0],
-                 c.execute("PRAGMA threads").fetchone()[0])
+        cache = c.execute("PRAGMA cache_size").fetchone()[0]
+        report = import_files(ws, [first, second], defer_indexes=True)
+        assert c.execute("PRAGMA cache_size").fetchone()[0] == cache
+        assert c.execute("PRAGMA threads").fetchone()[0] == 0
         assert ws.meta(DEFERRED_INDEXES_KEY) is None
         assert ws.integrity_check() == "ok"
-    assert during == [(-sources.BUILD_CACHE_KIB, sources.BUILD_THREADS)] * len(DEFERRED_INDEXES)
-    assert sources.BUILD_THREADS >= 1 and sources.BUILD_CACHE_KIB < sources.IMPORT_CACHE_KIB
-    assert after == before
+    assert report.rows == 1600 and report.files[1].new > 0
+    # the uid index in the second file's first batch, the token index at the end
+    assert during == [(-sources.BUILD_CACHE_KIB, threads)] * len(DEFERRED_INDEXES)
+    assert after == [-sources.IMPORT_CACHE_KIB] * len(DEFERRED_INDEXES)
+    assert sources.BUILD_CACHE_KIB < sources.IMPORT_CACHE_KIB
     assert _indexes(db) == _fresh_indexes(tmp_path)
 
 
