@@ -44,12 +44,19 @@ BUILD_THREADS = max(1, min(4, (len(os.sched_getaffinity(0)) if hasattr(os, "sche
 def import_cache(ws: Workspace) -> Iterator[None]:
     """A larger page cache on this connection while an import runs, restored after. Only
     memory: what is written, and when it is committed and synced, is unchanged."""
-    before = ws._conn.execute("PRAGMA cache_size").fetchone()[0]
-    ws._conn.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
+    with _page_cache(ws._conn, IMPORT_CACHE_KIB):
+        yield
+
+
+@contextmanager
+def _page_cache(c: sqlite3.Connection, kib: int) -> Iterator[None]:
+    """This connection's page cache set to `kib` KiB, and set back after, whatever happens."""
+    before = int(c.execute("PRAGMA cache_size").fetchone()[0])
+    c.execute(f"PRAGMA cache_size = {-kib}")
     try:
         yield
     finally:
-        ws._conn.execute(f"PRAGMA cache_size = {int(before)}")
+        c.execute(f"PRAGMA cache_size = {before}")
 
 
 #: meta key naming the indexes a bulk import into an empty workspace dropped while it writes:
@@ -153,11 +160,9 @@ def _sorting(c: sqlite3.Connection) -> Iterator[None]:
     (`BUILD_CACHE_KIB`, `BUILD_THREADS`), and each set back after, whatever happens. (Inside a
     write transaction a smaller cache only writes the pages it cannot hold to the WAL early,
     uncommitted.)"""
-    cache = int(c.execute("PRAGMA cache_size").fetchone()[0])
     row = c.execute("PRAGMA threads").fetchone()  # (None where SQLite has no such pragma)
     with ExitStack() as restore:
-        restore.callback(c.execute, f"PRAGMA cache_size = {cache}")
-        c.execute(f"PRAGMA cache_size = {-BUILD_CACHE_KIB}")
+        restore.enter_context(_page_cache(c, BUILD_CACHE_KIB))
         if row is not None:
             restore.callback(c.execute, f"PRAGMA threads = {int(row[0])}")
             c.execute(f"PRAGMA threads = {BUILD_THREADS}")
